@@ -1,0 +1,166 @@
+#include "backends/native/child.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "backends/native/child_steps.h"
+#include "backends/native/handshake.h"
+#include "core/child_report.h"
+#include "core/exit_codes.h"
+#include "core/init/supervisor.h"
+#include "core/sys.h"
+
+// ---- Begin code running in the child process: no allocation, no exceptions, no output ----
+namespace nucleus::native {
+namespace {
+
+struct Child {
+  LaunchPlan* plan;
+  int sync_fd;
+};
+
+[[noreturn]] void die(const Child& c, ChildStep step, int err, int index = -1,
+                      int code = exit_code::kRuntimeError) noexcept {
+  send_child_report(c.sync_fd, static_cast<uint16_t>(step), err, index);
+  _exit(code);
+}
+
+// In a new user namespace we start as the overflow uid; become the namespace's root so
+// that files we create are owned by a mapped id, and drop the caller's groups.
+int become_namespace_root(const LaunchPlan& plan) noexcept {
+  if (setresgid(0, 0, 0) != 0) return errno;
+  if (!plan.ids.deny_setgroups && setgroups(0, nullptr) != 0) return errno;
+  if (setresuid(0, 0, 0) != 0) return errno;
+  return 0;
+}
+
+// PR_SET_PDEATHSIG is cleared by credential changes, so it is armed after them; a parent
+// that died before it was armed has closed its end of the socket.
+int die_with_parent(int sync_fd) noexcept {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return errno;
+  pollfd p = {sync_fd, POLLIN, 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR))) return EPIPE;
+  return 0;
+}
+
+int bring_up_loopback() noexcept {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  ifreq ifr = {};
+  memcpy(ifr.ifr_name, "lo", 3);
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int saved = errno;
+  ::close(s);
+  return rc == 0 ? 0 : saved;
+}
+
+// execvpe over the container's PATH (glibc's would search nucleus's own PATH). The
+// errno follows execvp: EACCES if any candidate was not executable, else the last error.
+int exec_command(const LaunchPlan& plan) noexcept {
+  char* const* argv = plan.argv.data();
+  char* const* envp = plan.envp.data();
+  const char* name = argv[0];
+  if (strchr(name, '/') != nullptr) {
+    execve(name, argv, envp);
+    return errno;
+  }
+  size_t name_len = strlen(name);
+  bool saw_eacces = false;
+  const char* dir = plan.search_path.c_str();
+  for (;;) {
+    const char* end = strchr(dir, ':');
+    size_t dir_len = end ? static_cast<size_t>(end - dir) : strlen(dir);
+    char path[PATH_MAX];
+    if (dir_len > 0 && dir_len + 1 + name_len < sizeof path) {
+      memcpy(path, dir, dir_len);
+      path[dir_len] = '/';
+      memcpy(path + dir_len + 1, name, name_len + 1);
+      execve(path, argv, envp);
+      switch (errno) {
+        case EACCES: saw_eacces = true; break;
+        case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: break;
+        default: return errno;
+      }
+    }
+    if (end == nullptr) break;
+    dir = end + 1;
+  }
+  return saw_eacces ? EACCES : ENOENT;
+}
+
+// The workload process: identity, fd hygiene, exec. Runs under the supervisor (forked) or
+// as PID 1 itself with --no-init.
+int start_workload(void* ctx) noexcept {
+  const Child& c = *static_cast<Child*>(ctx);
+  const LaunchPlan& plan = *c.plan;
+  IdentityStep failed = IdentityStep::kNone;
+  if (int err = apply_identity(plan.child_identity, &failed)) {
+    ChildStep step = failed == IdentityStep::kSetgroups ? ChildStep::kSetgroups
+                     : failed == IdentityStep::kSetgid  ? ChildStep::kSetgid
+                                                        : ChildStep::kSetuid;
+    die(c, step, err);
+  }
+  // Nothing of nucleus's crosses exec but stdio (CVE-2024-21626); the sync socket stays
+  // until exec succeeds because it is close-on-exec already.
+  if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
+  int err = exec_command(plan);
+  die(c, ChildStep::kExec, err, -1,
+      err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
+}
+
+}  // namespace
+
+void run_child(LaunchPlan& plan, int sync_fd) noexcept {
+  Child c{&plan, sync_fd};
+  int tree_fd = -1;
+  if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
+  if (plan.user_namespace) {
+    if (int err = become_namespace_root(plan)) die(c, ChildStep::kBecomeRoot, err);
+  }
+  if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
+  if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) die(c, ChildStep::kHostname, errno);
+  if (plan.bring_up_loopback) {
+    if (int err = bring_up_loopback()) die(c, ChildStep::kLoopback, err);
+  }
+
+  int step = 0;
+  int index = -1;
+  RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};
+  if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
+  if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
+
+  if (!plan.init) {
+    init::prepare_signals_for_exec();
+    start_workload(&c);
+  }
+  // PID 1 keeps only the sync socket (until the workload is forked) and stdio.
+  if (sync_fd > 3) sys::raw_close_range(3, static_cast<unsigned>(sync_fd) - 1, 0);
+  sys::raw_close_range(static_cast<unsigned>(sync_fd) + 1, ~0U, 0);
+  prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
+  // The supervisor is a copy of nucleus: nothing inside may read or ptrace it, nor open
+  // its /proc/1/exe (CVE-2016-9962, CVE-2019-5736).
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  int code = exit_code::kRuntimeError;
+  if (int err = init::supervise(start_workload, &c, sync_fd, &code)) die(c, ChildStep::kSupervisor, err);
+  _exit(code);
+}
+
+}  // namespace nucleus::native
+// ---- End code running in the child process ----------------------------------------------

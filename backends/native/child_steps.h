@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+
+// The steps of the child sequence (child.cc), in the order they run. A ChildReport carries
+// one of these; the parent words it (describe_child_failure in launch_plan.cc).
+namespace nucleus::native {
+
+enum class ChildStep : uint16_t {
+  kWaitForParent,
+  kBecomeRoot,
+  kParentDeathSignal,
+  kHostname,
+  kLoopback,
+  kPrivateMounts,
+  kOpenStagingSource,
+  kOpenRootSource,
+  kStagingTmpfs,
+  kStagingMount,
+  kRootMount,
+  kPivotRoot,
+  kDetachOldRoot,
+  kWorkdir,
+  kNewSession,
+  kSupervisor,
+  kSetgroups,
+  kSetgid,
+  kSetuid,
+  kCloseFds,
+  kExec,
+};
+
+}  // namespace nucleus::native

@@ -1,0 +1,51 @@
+#include "backends/native/clone.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/sys.h"
+
+namespace nucleus::native {
+
+pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd) {
+  int fd = -1;
+  clone_args args = {};
+  args.flags = namespace_flags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+  args.pidfd = reinterpret_cast<uint64_t>(&fd);
+  args.exit_signal = SIGCHLD;
+  long pid = sys::raw_clone3(&args);
+  if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+    // clone(2) takes CLONE_PIDFD too (5.2+); the pidfd comes back through parent_tid.
+    pid = ::syscall(SYS_clone, namespace_flags | CLONE_PIDFD | SIGCHLD, nullptr, &fd, nullptr, 0);
+  }
+  if (pid < 0) throw_errno("create the container's namespaces (clone3)");
+  if (pid > 0) pidfd->reset(fd);
+  return static_cast<pid_t>(pid);
+}
+
+void require_single_thread() {
+  char buf[1024];
+  UniqueFd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno("read /proc/self/stat");
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) throw_errno("read /proc/self/stat");
+  buf[n] = '\0';
+  // Field 20 (num_threads) counts from after the ")" that closes the command name.
+  const char* p = std::strrchr(buf, ')');
+  int field = 2;
+  while (p != nullptr && field < 20) {
+    p = std::strchr(p + 1, ' ');
+    ++field;
+  }
+  if (p == nullptr || std::atoi(p + 1) != 1) {
+    throw Error("start the container", "nucleus has more than one thread before clone");
+  }
+}
+
+}  // namespace nucleus::native

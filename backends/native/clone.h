@@ -1,0 +1,21 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "core/unique_fd.h"
+
+namespace nucleus::native {
+
+// Forks into new namespaces with clone3 (CLONE_PIDFD so the parent never signals a
+// recycled pid; CLONE_CLEAR_SIGHAND so no handler of ours survives into the child), and
+// falls back to clone(2) on kernels without clone3. Like fork(): returns 0 in the child.
+// The caller must be single-threaded: the child inherits one thread and any lock another
+// thread held. Throws Error in the parent.
+pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd);
+
+// Throws Error unless the calling process has exactly one thread.
+void require_single_thread();
+
+}  // namespace nucleus::native

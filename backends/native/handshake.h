@@ -1,0 +1,32 @@
+#pragma once
+
+// The parent/child protocol of the native backend, over one SOCK_SEQPACKET socketpair
+// (close-on-exec on both ends). Every message is one datagram.
+//
+//   parent (nucleus, host namespaces)          child (PID 1 of the new namespaces)
+//   ---------------------------------          ------------------------------------
+//   clone3(CLONE_NEW*) ----------------------> blocks in wait_for_go()
+//   [user ns] write setgroups, gid_map, uid_map
+//   [id-mapped rootfs] open_tree + mount_setattr(MOUNT_ATTR_IDMAP, child's user ns)
+//   send_go(tree fd or none) ----------------> "G" (+ SCM_RIGHTS tree fd)
+//                                              become root in the user ns, PDEATHSIG,
+//                                              hostname, lo, root, pivot_root, workdir,
+//                                              fork the workload under the supervisor
+//                                              (or exec it directly with --no-init)
+//   <-------------------------------- on any failure: ChildReport{step, errno, index}
+//                                              and _exit(125) (exec: 126/127)
+//   <-------------------------------- EOF once every copy of the child's end is closed:
+//                                     the workload's exec closed the last (success)
+//
+// The parent reads reports until EOF while it also waits on the child's pidfd: the child
+// never blocks on the parent after "G", so there is no deadlock however either side ends.
+namespace nucleus::native {
+
+// Parent: releases the child, passing tree_fd (or -1) along. Throws Error.
+void send_go(int sync_fd, int tree_fd);
+
+// Child: waits for "G". Returns 0 with *tree_fd set (or -1), or an errno (EPIPE when the
+// parent went away). Async-signal-safe.
+int wait_for_go(int sync_fd, int* tree_fd) noexcept;
+
+}  // namespace nucleus::native

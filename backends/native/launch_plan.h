@@ -1,0 +1,72 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backends/native/rootfs.h"
+#include "backends/native/userns.h"
+#include "config/presets.h"
+#include "config/workload_spec.h"
+#include "core/child_report.h"
+#include "core/error.h"
+#include "core/identity.h"
+
+// The WorkloadSpec flattened into what the child needs, prepared entirely in the parent:
+// after clone the child only reads this (argv and envp arrays, mount ops, ids) and writes
+// into the preallocated scratch slots. Building it is pure given a HostContext, so the
+// plan is unit-tested without root.
+namespace nucleus::native {
+
+struct HostContext {
+  bool caller_is_root = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string caller_term;
+  HostProbe probe;
+  // A small file of the container's root ("etc/passwd"), "" when it has none.
+  std::function<std::string(const std::string& relpath)> read_container_file;
+  // Whether an absolute path is a directory in the container's view.
+  std::function<bool(const std::string& path)> container_has_dir;
+};
+
+struct LaunchPlan {
+  uint64_t clone_flags = 0;
+  bool user_namespace = false;
+  UserNamespaceIds ids;
+  bool idmapped_rootfs = false;
+  std::string rootfs;  // canonical; the parent id-maps it when idmapped_rootfs
+
+  RootPlan root;
+  std::string hostname;
+  bool bring_up_loopback = false;
+  std::string workdir = "/";
+
+  std::vector<std::string> argv_storage;
+  std::vector<std::string> env_storage;
+  std::vector<std::string> dropped_env;  // for the warning
+  std::string search_path;               // PATH inside, for command lookup
+  Identity identity;
+  bool init = true;
+
+  // Filled by finalize(): pointers into the storage above, and child scratch space.
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  ChildIdentity child_identity;
+  std::vector<int> staging_source_fds;
+  std::vector<int> root_source_fds;
+
+  // Points the arrays at the storage; call once the plan sits where the child will read it.
+  void finalize();
+};
+
+LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
+                             const HostContext& host);
+
+// Words a child's report as an Error: step, detail and errno; 126/127 for exec failures.
+Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report);
+
+}  // namespace nucleus::native

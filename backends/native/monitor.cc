@@ -1,0 +1,84 @@
+#include "backends/native/monitor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/error.h"
+
+namespace nucleus::native {
+namespace {
+
+constexpr int kKillGraceSeconds = 2;
+
+UniqueFd make_timer(uint32_t seconds) {
+  UniqueFd fd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+  if (!fd) throw_errno("create the --timeout timer");
+  itimerspec spec = {};
+  spec.it_value.tv_sec = seconds;
+  if (::timerfd_settime(fd.get(), 0, &spec, nullptr) != 0) throw_errno("arm the --timeout timer");
+  return fd;
+}
+
+}  // namespace
+
+MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options) {
+  MonitorResult result;
+  UniqueFd timer;
+  if (options.timeout_seconds) timer = make_timer(*options.timeout_seconds);
+  bool sync_open = options.sync_fd >= 0;
+  bool term_sent = false;
+
+  for (;;) {
+    enum { kPid, kSignal, kSync, kTimer, kNotify, kCount };
+    pollfd fds[kCount] = {
+        {child.pidfd(), POLLIN, 0},
+        {options.signal_fd, POLLIN, 0},
+        {sync_open ? options.sync_fd : -1, POLLIN, 0},
+        {timer.get(), POLLIN, 0},
+        {options.notify ? options.notify->fd() : -1, POLLIN, 0},
+    };
+    if (::poll(fds, kCount, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("wait for the container");
+    }
+    if (fds[kSync].revents != 0) {
+      if (auto report = receive_child_report(options.sync_fd)) result.report = report;
+      sync_open = false;  // a report is the last word; EOF means the exec happened
+    }
+    if (fds[kSignal].revents & POLLIN) {
+      signalfd_siginfo info;
+      if (::read(options.signal_fd, &info, sizeof info) == sizeof info) {
+        child.signal(static_cast<int>(info.ssi_signo));
+      }
+    }
+    if (fds[kTimer].revents & POLLIN) {
+      uint64_t expirations;
+      (void)!::read(timer.get(), &expirations, sizeof expirations);
+      result.timed_out = true;
+      if (!term_sent) {
+        child.signal(SIGTERM);
+        term_sent = true;
+        itimerspec spec = {};
+        spec.it_value.tv_sec = kKillGraceSeconds;
+        ::timerfd_settime(timer.get(), 0, &spec, nullptr);
+      } else {
+        child.signal(SIGKILL);
+      }
+    }
+    if ((fds[kNotify].revents & POLLIN) && options.notify) options.notify->relay_one(child.pid());
+    if (fds[kPid].revents != 0) {
+      result.wait_status = child.wait();
+      break;
+    }
+  }
+  // PID 1 is gone, so every writer of the sync socket is too: a pending report is there now.
+  if (sync_open && !result.report) result.report = receive_child_report(options.sync_fd);
+  return result;
+}
+
+}  // namespace nucleus::native

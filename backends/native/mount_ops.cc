@@ -1,0 +1,245 @@
+#include "backends/native/mount_ops.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/sys.h"
+
+namespace nucleus::native {
+namespace {
+
+// ---- child side: no allocation, no exceptions ------------------------------------------
+
+int try_open(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
+  open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC | (kind == TargetKind::kDirectory ? O_DIRECTORY : 0);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
+  return sys::raw_openat2(root_fd, rel[0] == '\0' ? "." : rel, how);
+}
+
+// Creates the last component of path (a NUL-terminated buffer we may modify).
+int create_entry(int root_fd, char* path, TargetKind kind, bool no_symlinks) noexcept {
+  char* slash = strrchr(path, '/');
+  const char* base = path;
+  int parent = -1;
+  if (slash != nullptr) {
+    *slash = '\0';
+    parent = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
+    *slash = '/';
+    base = slash + 1;
+  } else {
+    parent = try_open(root_fd, "", TargetKind::kDirectory, no_symlinks);
+  }
+  if (parent < 0) return -1;
+  int rc = 0;
+  if (kind == TargetKind::kDirectory) {
+    rc = mkdirat(parent, base, 0755);
+  } else {
+    int fd = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+    rc = fd >= 0 ? 0 : -1;
+  }
+  int saved = errno;
+  ::close(parent);
+  if (rc != 0 && saved != EEXIST) {
+    errno = saved;
+    return -1;
+  }
+  return 0;
+}
+
+int mount_at_fd(const char* source, int target_fd, const char* fstype, unsigned long flags,
+                const char* data) noexcept {
+  char target[32];
+  sys::proc_fd_path(target_fd, target);
+  return mount(source, target, fstype, flags, data);
+}
+
+// Attaches tree_fd (a detached mount) at target_fd after setting attr on the whole tree,
+// so the mount is never visible with weaker flags than asked.
+int attach_tree(int tree_fd, int target_fd, uint64_t attr) noexcept {
+  if (attr != 0) {
+    mount_attr a = {};
+    a.attr_set = attr;
+    if (sys::raw_mount_setattr(tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a) != 0) return -1;
+  }
+  return sys::raw_move_mount(tree_fd, "", target_fd, "",
+                             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+int make_read_only(int root_fd, const MountOp& op) noexcept {
+  int fd = try_open(root_fd, op.target.c_str(), TargetKind::kDirectory, op.no_symlinks);
+  if (fd < 0) return -1;
+  mount_attr a = {};
+  a.attr_set = MOUNT_ATTR_RDONLY;
+  int rc = sys::raw_mount_setattr(fd, "", AT_EMPTY_PATH, &a);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return rc;
+}
+
+int make_symlink(int root_fd, const MountOp& op) noexcept {
+  char path[PATH_MAX];
+  size_t len = op.target.size();
+  if (len == 0 || len >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, op.target.c_str(), len + 1);
+  char* slash = strrchr(path, '/');
+  int parent;
+  const char* base = path;
+  if (slash != nullptr) {
+    *slash = '\0';
+    parent = open_or_create_at(root_fd, path, TargetKind::kDirectory, true);
+    base = slash + 1;
+  } else {
+    parent = try_open(root_fd, "", TargetKind::kDirectory, true);
+  }
+  if (parent < 0) return -1;
+  int rc = symlinkat(op.data.c_str(), parent, base);
+  int saved = errno;
+  ::close(parent);
+  if (rc != 0 && saved == EEXIST) return 0;  // an image may already carry the same link
+  errno = saved;
+  return rc;
+}
+
+int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd) noexcept {
+  if (op.kind == MountKind::kSymlink) return make_symlink(root_fd, op);
+  if (op.kind == MountKind::kReadOnly) return make_read_only(root_fd, op);
+  int target = open_or_create_at(root_fd, op.target.c_str(), op.target_kind, op.no_symlinks);
+  if (target < 0) return -1;
+  int rc = 0;
+  switch (op.kind) {
+    case MountKind::kMkdir:
+      break;
+    case MountKind::kBind: {
+      int tree = sys::raw_open_tree(source_fd, "",
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+      rc = tree < 0 ? -1 : attach_tree(tree, target, op.attr);
+      if (tree >= 0) {
+        int saved = errno;
+        ::close(tree);
+        errno = saved;
+      }
+      break;
+    }
+    case MountKind::kMoveTree:
+      rc = attach_tree(moved_tree_fd, target, op.attr);
+      break;
+    case MountKind::kTmpfs:
+      rc = mount_at_fd("tmpfs", target, "tmpfs", op.flags, op.data.c_str());
+      break;
+    case MountKind::kProc:
+      rc = mount_at_fd("proc", target, "proc", op.flags, nullptr);
+      break;
+    case MountKind::kSysfs:
+      rc = mount_at_fd("sysfs", target, "sysfs", op.flags, nullptr);
+      break;
+    case MountKind::kDevpts:
+      rc = mount_at_fd("devpts", target, "devpts", op.flags, op.data.c_str());
+      break;
+    case MountKind::kMqueue:
+      rc = mount_at_fd("mqueue", target, "mqueue", op.flags, nullptr);
+      break;
+    case MountKind::kOverlay:
+      rc = mount_at_fd("overlay", target, "overlay", op.flags, op.data.c_str());
+      break;
+    case MountKind::kSymlink:
+    case MountKind::kReadOnly:
+      break;
+  }
+  int saved = errno;
+  ::close(target);
+  errno = saved;
+  return rc;
+}
+
+}  // namespace
+
+int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
+  int fd = try_open(root_fd, rel, kind, no_symlinks);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  char path[PATH_MAX];
+  size_t len = strlen(rel);
+  if (len >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, rel, len + 1);
+  // Create each missing ancestor, top down, then the entry itself.
+  for (char* p = strchr(path, '/'); p != nullptr; p = strchr(p + 1, '/')) {
+    *p = '\0';
+    int dir = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
+    if (dir >= 0) {
+      ::close(dir);
+    } else if (errno != ENOENT || create_entry(root_fd, path, TargetKind::kDirectory, no_symlinks) != 0) {
+      return -1;
+    }
+    *p = '/';
+  }
+  if (create_entry(root_fd, path, kind, no_symlinks) != 0) return -1;
+  return try_open(root_fd, rel, kind, no_symlinks);
+}
+
+int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_fds,
+                      int* failed) noexcept {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind != MountKind::kBind) continue;
+    open_how how = {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = sys::raw_openat2(AT_FDCWD, ops[i].source.c_str(), how);
+    if (fd < 0) {
+      *failed = static_cast<int>(i);
+      return errno;
+    }
+    source_fds[i] = fd;
+  }
+  return 0;
+}
+
+int execute_mount_ops(int root_fd, const std::vector<MountOp>& ops,
+                      const std::vector<int>& source_fds, int moved_tree_fd,
+                      int* failed) noexcept {
+  for (size_t i = 0; i < ops.size(); ++i) {
+    int source = i < source_fds.size() ? source_fds[i] : -1;
+    if (run_op(root_fd, ops[i], source, moved_tree_fd) != 0) {
+      *failed = static_cast<int>(i);
+      return errno;
+    }
+    if (source >= 0) ::close(source);
+  }
+  return 0;
+}
+
+// ---- parent side -------------------------------------------------------------------------
+
+std::string MountOp::describe() const {
+  std::string at = "/" + target;
+  switch (kind) {
+    case MountKind::kBind:
+      return "bind " + source + " at " + at + ((attr & MOUNT_ATTR_RDONLY) ? " (read-only)" : "");
+    case MountKind::kMoveTree: return "attach the id-mapped root filesystem at " + at;
+    case MountKind::kTmpfs: return "mount tmpfs at " + at;
+    case MountKind::kProc: return "mount proc at " + at;
+    case MountKind::kSysfs: return "mount sysfs at " + at;
+    case MountKind::kDevpts: return "mount devpts at " + at;
+    case MountKind::kMqueue: return "mount mqueue at " + at;
+    case MountKind::kOverlay: return "mount the writable overlay at " + at;
+    case MountKind::kMkdir: return "create directory " + at;
+    case MountKind::kSymlink: return "create symlink " + at + " -> " + data;
+    case MountKind::kReadOnly: return "make " + at + " read-only";
+  }
+  return "mount at " + at;
+}
+
+}  // namespace nucleus::native

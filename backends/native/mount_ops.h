@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// The container's filesystem as a typed list of operations, built by the parent and
+// executed in order by the child (bubblewrap SetupOp style). Targets are paths relative to
+// the root being built, resolved with openat2(RESOLVE_IN_ROOT), so a symlink in an image
+// or a shared volume can never redirect a mount outside it (CVE-2021-30465). A failure
+// names the operation (its index) and the errno; the parent words it with describe().
+namespace nucleus::native {
+
+enum class MountKind : uint8_t {
+  kBind,       // bind `source` (a host path) at target; recursive
+  kMoveTree,   // attach the detached mount the parent sent (idmapped rootfs)
+  kTmpfs,      // a fresh tmpfs; data = options
+  kProc,
+  kSysfs,
+  kDevpts,     // data = options
+  kMqueue,
+  kOverlay,    // data = options
+  kMkdir,      // a directory (created with its parents when missing)
+  kSymlink,    // data = the link's text
+  kReadOnly,   // make the mount at target read-only (that mount only)
+};
+
+enum class TargetKind : uint8_t { kDirectory, kFile };
+
+struct MountOp {
+  MountKind kind = MountKind::kMkdir;
+  std::string target;  // relative to the root being built; "" is the root itself
+  std::string source;  // kBind: canonical host path, opened without following symlinks
+  std::string data;    // options, or link text
+  unsigned long flags = 0;     // MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY for new mounts
+  uint64_t attr = 0;           // kBind/kMoveTree: MOUNT_ATTR_* set on the tree before attaching
+  TargetKind target_kind = TargetKind::kDirectory;
+  bool no_symlinks = false;    // kernel filesystems: the mount point must be a real directory
+
+  // "bind /usr at /usr (read-only)", "mount proc at /proc".
+  std::string describe() const;
+};
+
+// Child side. Opens every kBind source (by path, refusing symlinks) into source_fds (one
+// slot per op, preallocated by the parent). Must run before anything is mounted over the
+// host tree. Returns 0, or an errno with *failed set to the op's index.
+int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_fds,
+                      int* failed) noexcept;
+
+// Child side. Executes ops beneath root_fd; moved_tree_fd is the parent's detached mount
+// for kMoveTree (or -1). Returns 0, or an errno with *failed set to the op's index.
+int execute_mount_ops(int root_fd, const std::vector<MountOp>& ops,
+                      const std::vector<int>& source_fds, int moved_tree_fd,
+                      int* failed) noexcept;
+
+// Child side. Opens `rel` beneath root_fd as O_PATH (a directory when want_dir), creating
+// it and its missing parents. Returns the fd or -1 with errno set.
+int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept;
+
+}  // namespace nucleus::native

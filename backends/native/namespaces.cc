@@ -1,0 +1,35 @@
+#include "backends/native/namespaces.h"
+
+#include <sched.h>
+
+#include <utility>
+
+namespace nucleus::native {
+namespace {
+
+constexpr std::pair<uint64_t, const char*> kNamespaceNames[] = {
+    {CLONE_NEWUSER, "user"}, {CLONE_NEWPID, "pid"}, {CLONE_NEWNS, "mnt"},
+    {CLONE_NEWUTS, "uts"},   {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"},
+    {CLONE_NEWCGROUP, "cgroup"},
+};
+
+}  // namespace
+
+uint64_t clone_flags_for(const NamespaceSet& set) {
+  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (set.network) flags |= CLONE_NEWNET;
+  if (set.user) flags |= CLONE_NEWUSER;
+  return flags;
+}
+
+std::string describe_namespaces(uint64_t clone_flags) {
+  std::string out;
+  for (const auto& [flag, name] : kNamespaceNames) {
+    if ((clone_flags & flag) == 0) continue;
+    if (!out.empty()) out += ",";
+    out += name;
+  }
+  return out;
+}
+
+}  // namespace nucleus::native

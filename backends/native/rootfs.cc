@@ -1,0 +1,255 @@
+#include "backends/native/rootfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+
+#include "backends/native/child_steps.h"
+#include "backends/native/devices.h"
+#include "core/error.h"
+#include "core/sys.h"
+
+namespace nucleus::native {
+namespace {
+
+// ---- the host read-only view (contract: "Host read-only view") -------------------------
+
+// Shared read-only when they are directories; recreated as links when the host has merged
+// them into /usr.
+constexpr std::string_view kSystemDirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+
+// The curated /etc: what the loader, name services and TLS need, and nothing about the
+// host's users, secrets or services (no shadow, no ssh, no machine-id).
+constexpr std::string_view kEtcEntries[] = {
+    "etc/passwd",         "etc/group",         "etc/hosts",       "etc/nsswitch.conf",
+    "etc/ld.so.cache",    "etc/ld.so.conf",    "etc/ld.so.conf.d", "etc/localtime",
+    "etc/ssl/certs",      "etc/alternatives",
+};
+constexpr std::string_view kHostNetworkEtcEntries[] = {"etc/resolv.conf"};
+
+// Places the staging tmpfs may cover, in the child's private mount namespace only.
+constexpr std::string_view kStagingCandidates[] = {"/tmp", "/mnt", "/var/tmp", "/opt"};
+
+constexpr uint64_t kReadOnlyAttr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+constexpr uint64_t kWritableAttr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+MountOp bind_op(const std::string& target, const std::string& source, uint64_t attr,
+                HostEntry::Type type) {
+  return {.kind = MountKind::kBind,
+          .target = target,
+          .source = source,
+          .attr = attr,
+          .target_kind = type == HostEntry::kDirectory ? TargetKind::kDirectory : TargetKind::kFile};
+}
+
+void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const HostProbe& probe) {
+  for (std::string_view dir : kSystemDirs) {
+    std::string name(dir);
+    auto entry = probe("/" + name);
+    if (!entry) continue;
+    if (entry->type == HostEntry::kSymlink) {
+      ops.push_back({.kind = MountKind::kSymlink, .target = name, .data = entry->link});
+    } else if (entry->type == HostEntry::kDirectory) {
+      ops.push_back(bind_op(name, "/" + name, kReadOnlyAttr, HostEntry::kDirectory));
+    }
+  }
+  auto add_etc = [&](std::string_view rel) {
+    std::string name(rel);
+    auto entry = probe("/" + name);
+    if (!entry) return;
+    if (entry->type == HostEntry::kSymlink) {
+      // Links into /usr stay links (visible through the /usr bind); others are bound
+      // through to their target, or left out when dangling.
+      if (entry->resolved.rfind("/usr/", 0) == 0 && entry->link.rfind("/usr/", 0) == 0) {
+        ops.push_back({.kind = MountKind::kSymlink, .target = name, .data = entry->link});
+        return;
+      }
+      if (entry->resolved.empty()) return;
+      auto target = probe(entry->resolved);
+      if (!target || (target->type != HostEntry::kFile && target->type != HostEntry::kDirectory)) return;
+      ops.push_back(bind_op(name, entry->resolved, kReadOnlyAttr, target->type));
+      return;
+    }
+    if (entry->type == HostEntry::kFile || entry->type == HostEntry::kDirectory) {
+      ops.push_back(bind_op(name, "/" + name, kReadOnlyAttr, entry->type));
+    }
+  };
+  for (std::string_view rel : kEtcEntries) add_etc(rel);
+  if (options.network == NetworkMode::kHost) {
+    for (std::string_view rel : kHostNetworkEtcEntries) add_etc(rel);
+  }
+}
+
+void add_kernel_filesystems(std::vector<MountOp>& ops, const RootOptions& options) {
+  constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  ops.push_back({.kind = MountKind::kProc, .target = "proc", .flags = kNoExec, .no_symlinks = true});
+  if (options.network == NetworkMode::kNone) {
+    // A fresh sysfs shows only this network namespace's devices.
+    ops.push_back({.kind = MountKind::kSysfs, .target = "sys", .flags = kNoExec | MS_RDONLY,
+                   .no_symlinks = true});
+  } else {
+    // With the host's network, a fresh sysfs is refused in a user namespace: share the
+    // host's, read-only.
+    MountOp sys = bind_op("sys", "/sys", kReadOnlyAttr | MOUNT_ATTR_NOEXEC, HostEntry::kDirectory);
+    sys.no_symlinks = true;
+    ops.push_back(std::move(sys));
+  }
+  append_dev_ops(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
+}
+
+// /tmp (unless the user placed something there), extra tmpfs and volumes, parents first.
+void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
+  struct Pending {
+    std::string destination;
+    MountOp op;
+  };
+  std::vector<Pending> pending;
+  auto covers_tmp = [&] {
+    for (const auto& t : options.tmpfs) if (t.destination == "/tmp") return true;
+    for (const auto& v : options.volumes) if (v.destination == "/tmp") return true;
+    return false;
+  };
+  std::vector<TmpfsSpec> tmpfs = options.tmpfs;
+  if (!covers_tmp()) tmpfs.push_back({"/tmp", kDefaultTmpSize});
+  for (const TmpfsSpec& t : tmpfs) {
+    pending.push_back({t.destination,
+                       {.kind = MountKind::kTmpfs,
+                        .target = t.destination.substr(1),
+                        .data = "mode=1777,size=" + std::to_string(t.size_bytes),
+                        .flags = MS_NOSUID | MS_NODEV}});
+  }
+  for (const VolumeSpec& v : options.volumes) {
+    struct stat st;
+    bool is_dir = ::stat(v.source.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
+    pending.push_back({v.destination,
+                       bind_op(v.destination.substr(1), v.source,
+                               v.read_only ? kReadOnlyAttr : kWritableAttr,
+                               is_dir ? HostEntry::kDirectory : HostEntry::kFile)});
+  }
+  // Shallower destinations first, so /data is mounted before /data/cache lands on it.
+  std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
+    return std::count(a.destination.begin(), a.destination.end(), '/') <
+           std::count(b.destination.begin(), b.destination.end(), '/');
+  });
+  for (Pending& p : pending) ops.push_back(std::move(p.op));
+}
+
+std::string pick_staging(const HostProbe& probe) {
+  for (std::string_view candidate : kStagingCandidates) {
+    auto entry = probe(std::string(candidate));
+    if (entry && entry->type == HostEntry::kDirectory) return std::string(candidate);
+  }
+  throw Error("prepare the container root", "the host has none of /tmp, /mnt, /var/tmp, /opt to stage it on");
+}
+
+}  // namespace
+
+std::optional<HostEntry> probe_host(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  HostEntry entry;
+  if (S_ISDIR(st.st_mode)) {
+    entry.type = HostEntry::kDirectory;
+  } else if (S_ISREG(st.st_mode)) {
+    entry.type = HostEntry::kFile;
+  } else if (S_ISLNK(st.st_mode)) {
+    entry.type = HostEntry::kSymlink;
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    if (n > 0) entry.link.assign(buf, static_cast<size_t>(n));
+    if (::realpath(path.c_str(), buf) != nullptr) entry.resolved = buf;
+  }
+  return entry;
+}
+
+RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
+  RootPlan plan;
+  plan.staging = pick_staging(probe);
+  if (!options.rootfs) {
+    add_host_view(plan.root_ops, options, probe);
+  } else {
+    plan.root_subdir = "root";
+    MountOp lower;
+    if (options.idmapped_rootfs) {
+      lower = {.kind = MountKind::kMoveTree, .target = options.read_only ? "root" : "lower"};
+    } else {
+      lower = bind_op(options.read_only ? "root" : "lower", *options.rootfs, 0, HostEntry::kDirectory);
+    }
+    lower.attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | (options.read_only ? MOUNT_ATTR_NOSUID : 0);
+    plan.staging_ops.push_back(std::move(lower));
+    if (!options.read_only) {
+      const std::string& s = plan.staging;
+      plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "upper"});
+      plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "work"});
+      std::string data = "lowerdir=" + s + "/lower,upperdir=" + s + "/upper,workdir=" + s + "/work";
+      if (options.user_namespace) data += ",userxattr";
+      plan.staging_ops.push_back(
+          {.kind = MountKind::kOverlay, .target = "root", .data = data, .flags = MS_NOSUID | MS_NODEV});
+    }
+  }
+  add_kernel_filesystems(plan.root_ops, options);
+  add_user_mounts(plan.root_ops, options);
+  if (options.workdir != "/") {
+    plan.root_ops.push_back({.kind = MountKind::kMkdir, .target = options.workdir.substr(1)});
+  }
+  if (!options.rootfs) {
+    // Last, once every mount point exists: the view's own tmpfs becomes read-only.
+    plan.root_ops.push_back({.kind = MountKind::kReadOnly, .target = ""});
+  }
+  return plan;
+}
+
+int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcept {
+  *index = -1;
+  auto fail = [&](ChildStep s) {
+    *step = static_cast<int>(s);
+    return errno;
+  };
+  // Nothing we mount may propagate back to the host, and nothing of the host's later
+  // mounts may appear here.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(ChildStep::kPrivateMounts);
+  // Sources first: the staging tmpfs may cover some of their paths.
+  if (int err = open_bind_sources(plan.staging_ops, *fds.staging_sources, index)) {
+    *step = static_cast<int>(ChildStep::kOpenStagingSource);
+    return errno = err;
+  }
+  if (int err = open_bind_sources(plan.root_ops, *fds.root_sources, index)) {
+    *step = static_cast<int>(ChildStep::kOpenRootSource);
+    return errno = err;
+  }
+  if (mount("tmpfs", plan.staging.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
+    return fail(ChildStep::kStagingTmpfs);
+  }
+  int staging = open(plan.staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (staging < 0) return fail(ChildStep::kStagingTmpfs);
+  if (int err = execute_mount_ops(staging, plan.staging_ops, *fds.staging_sources, fds.moved_tree, index)) {
+    *step = static_cast<int>(ChildStep::kStagingMount);
+    return errno = err;
+  }
+  int root = staging;
+  if (!plan.root_subdir.empty()) {
+    root = openat(staging, plan.root_subdir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0) return fail(ChildStep::kStagingMount);
+  }
+  if (int err = execute_mount_ops(root, plan.root_ops, *fds.root_sources, -1, index)) {
+    *step = static_cast<int>(ChildStep::kRootMount);
+    return errno = err;
+  }
+  // pivot_root(".", "."): the old root ends up stacked on the new one and is detached at
+  // once, so no path to the host tree remains (runc's and lxc's idiom; no put_old dir).
+  if (fchdir(root) != 0 || sys::raw_pivot_root(".", ".") != 0) return fail(ChildStep::kPivotRoot);
+  if (umount2(".", MNT_DETACH) != 0) return fail(ChildStep::kDetachOldRoot);
+  if (chdir("/") != 0) return fail(ChildStep::kPivotRoot);
+  if (root != staging) ::close(root);
+  ::close(staging);
+  return 0;
+}
+
+}  // namespace nucleus::native

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/native/mount_ops.h"
+#include "config/workload_spec.h"
+
+// The container's root: the host read-only view, or a --rootfs directory with an
+// ephemeral writable layer (overlay, tmpfs upper) or none (--read-only). The parent plans
+// (plan_root), the child executes the plan and pivots into it (enter_root).
+namespace nucleus::native {
+
+// What the parent sees at a host path (lstat, readlink, realpath), behind a seam so the
+// plan is unit-tested without touching the host.
+struct HostEntry {
+  enum Type { kDirectory, kFile, kSymlink, kOther } type = kOther;
+  std::string link;      // kSymlink: the link text
+  std::string resolved;  // kSymlink: realpath of the target ("" when dangling)
+};
+using HostProbe = std::function<std::optional<HostEntry>(const std::string& path)>;
+std::optional<HostEntry> probe_host(const std::string& path);
+
+struct RootOptions {
+  std::optional<std::string> rootfs;  // canonical; absent: host read-only view
+  bool read_only = false;
+  bool idmapped_rootfs = false;       // the parent sends an id-mapped tree of rootfs
+  bool user_namespace = false;        // overlay needs userxattr in a user namespace
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<VolumeSpec> volumes;    // sources canonical
+  std::vector<TmpfsSpec> tmpfs;
+  std::string workdir = "/";
+  bool tty_group_mapped = true;
+};
+
+struct RootPlan {
+  std::string staging;               // host directory the staging tmpfs covers (private ns)
+  std::vector<MountOp> staging_ops;  // beneath the staging tmpfs
+  std::string root_subdir;           // "" (the staging tmpfs is the root) or "root"
+  std::vector<MountOp> root_ops;     // beneath the new root
+};
+
+// Throws Error when the host offers no staging directory.
+RootPlan plan_root(const RootOptions& options, const HostProbe& probe);
+
+// Child side: private propagation, bind sources opened, staging tmpfs, both op lists,
+// pivot_root into the new root with the old one detached, cwd "/". Returns 0, or an errno
+// with *step (a ChildStep) and *index (an op index, or -1) set.
+struct RootFds {
+  std::vector<int>* staging_sources;  // preallocated, one slot per staging op
+  std::vector<int>* root_sources;     // preallocated, one slot per root op
+  int moved_tree = -1;                // the id-mapped rootfs from the parent, or -1
+};
+int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcept;
+
+}  // namespace nucleus::native

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+// The small enums of the contract, with their one spelling each.
+namespace nucleus {
+
+enum class IsolationLevel { kTrusted, kStandard, kUntrusted };
+enum class BackendKind { kNative, kGvisor };
+enum class NetworkMode { kNone, kHost };
+
+std::optional<IsolationLevel> parse_isolation_level(std::string_view text);
+std::optional<BackendKind> parse_backend(std::string_view text);
+std::optional<NetworkMode> parse_network(std::string_view text);
+
+std::string_view to_string(IsolationLevel level);
+std::string_view to_string(BackendKind backend);
+std::string_view to_string(NetworkMode network);
+
+}  // namespace nucleus

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/isolation_level.h"
+
+// What to run and how to isolate it: plain data, no I/O. Flags, YAML and (later) an OCI
+// config.json all fill this one model; backends read only this. An absent optional means
+// "not said": the isolation preset decides (see config/presets.h).
+namespace nucleus {
+
+struct VolumeSpec {
+  std::string source;       // absolute host path
+  std::string destination;  // absolute path inside the container
+  bool read_only = false;
+};
+
+struct TmpfsSpec {
+  std::string destination;
+  uint64_t size_bytes = 0;
+};
+
+struct ResourceSpec {
+  std::optional<uint64_t> memory_bytes;
+  std::optional<double> cpus;
+  std::optional<int64_t> pids;  // -1: unlimited ("max")
+};
+
+struct CapabilityChanges {
+  std::vector<std::string> add;
+  std::vector<std::string> drop;  // may hold "ALL"
+};
+
+enum class SeccompMode { kDefault, kUnconfined, kFile };
+struct SeccompSpec {
+  SeccompMode mode = SeccompMode::kDefault;
+  std::string profile_path;  // for kFile
+};
+
+inline constexpr uint64_t kDefaultTmpSize = 64ull << 20;  // /tmp 64M
+
+struct WorkloadSpec {
+  std::string name;  // container name; empty: nucleus generates one
+  IsolationLevel isolation = IsolationLevel::kStandard;
+  std::optional<BackendKind> backend;  // overrides the isolation level's backend
+
+  std::vector<std::string> command;
+  std::optional<std::string> rootfs;  // absent: the host read-only view
+  bool read_only = false;
+
+  std::optional<std::string> user;  // "UID[:GID]" as written; parsed in core/identity
+  std::vector<std::string> groups;  // supplementary groups as written
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string workdir = "/";
+  std::string hostname = "nucleus";
+
+  ResourceSpec resources;
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<VolumeSpec> volumes;
+  std::vector<TmpfsSpec> tmpfs;  // /tmp (64M) is added unless listed here
+
+  CapabilityChanges capabilities;
+  SeccompSpec seccomp;
+  std::optional<bool> landlock;
+  bool init = true;
+  bool sd_notify = false;
+  std::optional<uint32_t> timeout_seconds;
+};
+
+}  // namespace nucleus

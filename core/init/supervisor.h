@@ -1,0 +1,35 @@
+#pragma once
+
+#include <signal.h>
+
+// The PID-1 supervisor: one implementation for both backends. Native runs it in-process
+// as the container's PID 1 right after setting up the root; gVisor runs the static
+// `nucleus-init` built from the same code as the sandbox's PID 1. libc only, no
+// exceptions, no allocation: native calls it between clone and exec.
+namespace nucleus::init {
+
+// Runs in the forked workload process with an empty signal mask and default dispositions.
+// It should exec; if it returns, the value is the workload's exit status.
+using StartFn = int (*)(void* ctx) noexcept;
+
+// Forks the workload and supervises it until it exits:
+//  - waits on a signalfd for SIGCHLD and kForwardedSignals (blocked, so nothing is lost
+//    between fork and wait, and so PID 1 of a pid namespace receives them at all);
+//  - forwards each forwarded signal to the workload;
+//  - reaps every child, adopted orphans included (no zombies accumulate);
+//  - returns once the workload itself is gone: its exit status, or 128+N when signal N
+//    killed it. Leftover processes die with the pid namespace when PID 1 exits; outside
+//    one (tests, or nucleus-init not being PID 1) they are reparented as usual.
+// release_fd (or -1) is closed in the supervisor once the workload is forked: the
+// workload keeps its copy (native reports exec failures through it; it closes on exec).
+// Returns 0 with *exit_code set, or the errno of the signalfd or fork that failed.
+int supervise(StartFn start, void* ctx, int release_fd, int* exit_code) noexcept;
+
+// What the workload gets before exec: default dispositions for every signal (an ignored
+// SIGINT from a background shell must not leak in) and an empty signal mask.
+void prepare_signals_for_exec() noexcept;
+
+// The exit code for a wait status: the status itself, or 128+N for signal N.
+int exit_code_from_wait_status(int status) noexcept;
+
+}  // namespace nucleus::init

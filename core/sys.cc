@@ -1,0 +1,112 @@
+#include "core/sys.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "core/error.h"
+
+namespace nucleus::sys {
+
+int write_all(int fd, const void* buf, size_t len) noexcept {
+  const char* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+void proc_fd_path(int fd, char* out) noexcept {
+  static constexpr char kPrefix[] = "/proc/self/fd/";
+  size_t i = 0;
+  for (; kPrefix[i] != '\0'; ++i) out[i] = kPrefix[i];
+  char digits[12];
+  int n = 0;
+  unsigned v = static_cast<unsigned>(fd);
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out[i++] = digits[--n];
+  out[i] = '\0';
+}
+
+UniqueFd open(const std::string& path, int flags, const std::string& step, mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) throw_errno(step, path);
+  return UniqueFd(fd);
+}
+
+UniqueFd openat(int dirfd, const std::string& path, int flags, const std::string& step,
+                mode_t mode) {
+  int fd = ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) throw_errno(step, path);
+  return UniqueFd(fd);
+}
+
+namespace {
+std::string read_fd(int fd, size_t max_bytes, const std::string& step, const std::string& path) {
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(step, path);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      throw Error(step, path + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+}  // namespace
+
+std::string read_file(const std::string& path, size_t max_bytes, const std::string& step) {
+  UniqueFd fd = open(path, O_RDONLY, step);
+  return read_fd(fd.get(), max_bytes, step, path);
+}
+
+std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,
+                              const std::string& step) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = raw_openat2(root_fd, relpath.c_str(), how);
+  if (fd < 0) throw_errno(step, relpath);
+  UniqueFd owner(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw_errno(step, relpath);
+  if (!S_ISREG(st.st_mode)) throw Error(step, relpath + " is not a regular file");
+  return read_fd(fd, max_bytes, step, relpath);
+}
+
+void write_file(const std::string& path, std::string_view content, const std::string& step) {
+  UniqueFd fd = open(path, O_WRONLY | O_NOFOLLOW, step);
+  if (int err = write_all(fd.get(), content.data(), content.size()); err != 0) {
+    throw Error(step, path, err);
+  }
+}
+
+std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) throw_errno(step);
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+UniqueFd pidfd_open(pid_t pid, const std::string& step) {
+  int fd = raw_pidfd_open(pid);
+  if (fd < 0) throw_errno(step, std::to_string(pid));
+  return UniqueFd(fd);
+}
+
+}  // namespace nucleus::sys

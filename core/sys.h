@@ -1,0 +1,73 @@
+#pragma once
+
+#include <fcntl.h>
+#include <sys/mount.h>  // glibc 2.36 carries mount_attr and the new mount API flags
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/unique_fd.h"
+
+// Small syscall layer. The raw_* functions are async-signal-safe, allocate nothing and
+// return -1 with errno set, so the child between clone and exec may call them. The
+// checked functions below them throw nucleus::Error naming the step and belong to the
+// parent only.
+namespace nucleus::sys {
+
+// ---- raw wrappers (child-safe) ---------------------------------------------------------
+inline long raw_clone3(clone_args* args) noexcept {
+  return ::syscall(SYS_clone3, args, sizeof(*args));
+}
+inline int raw_pidfd_open(pid_t pid) noexcept {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+inline int raw_pidfd_send_signal(int pidfd, int sig) noexcept {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+inline int raw_openat2(int dirfd, const char* path, const open_how& how) noexcept {
+  return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof(how)));
+}
+inline int raw_open_tree(int dirfd, const char* path, unsigned flags) noexcept {
+  return static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags));
+}
+inline int raw_move_mount(int from_dirfd, const char* from, int to_dirfd, const char* to,
+                          unsigned flags) noexcept {
+  return static_cast<int>(::syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags));
+}
+inline int raw_mount_setattr(int dirfd, const char* path, unsigned flags, mount_attr* attr) noexcept {
+  return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr)));
+}
+inline int raw_pivot_root(const char* new_root, const char* put_old) noexcept {
+  return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
+}
+inline int raw_close_range(unsigned first, unsigned last, unsigned flags) noexcept {
+  return static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+}
+
+// Writes all of buf, retrying on EINTR and short writes. Returns 0 or an errno.
+int write_all(int fd, const void* buf, size_t len) noexcept;
+
+// Formats "/proc/self/fd/<fd>" into out (at least 32 bytes). Child-safe.
+void proc_fd_path(int fd, char* out) noexcept;
+
+// ---- checked wrappers (parent) ---------------------------------------------------------
+UniqueFd open(const std::string& path, int flags, const std::string& step, mode_t mode = 0);
+UniqueFd openat(int dirfd, const std::string& path, int flags, const std::string& step,
+                mode_t mode = 0);
+// Reads at most max_bytes; a longer file is an error naming the limit.
+std::string read_file(const std::string& path, size_t max_bytes, const std::string& step);
+// Reads a whole small file beneath dirfd without following symlinks out of it.
+std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,
+                              const std::string& step);
+void write_file(const std::string& path, std::string_view content, const std::string& step);
+std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step);
+UniqueFd pidfd_open(pid_t pid, const std::string& step);
+
+}  // namespace nucleus::sys

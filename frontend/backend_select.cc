@@ -1,0 +1,24 @@
+#include "frontend/backend_select.h"
+
+#include "backends/native/native_backend.h"
+#include "config/presets.h"
+#include "core/error.h"
+
+namespace nucleus::frontend {
+
+std::unique_ptr<Backend> select_backend(const WorkloadSpec& spec) {
+  const Preset& preset = preset_for(spec.isolation);
+  BackendKind kind = spec.backend.value_or(preset.backend);
+  if (spec.isolation == IsolationLevel::kUntrusted && kind == BackendKind::kNative) {
+    throw Error("--backend native", "the untrusted level runs only under gVisor");
+  }
+  if (kind == BackendKind::kGvisor) {
+    if (spec.landlock.value_or(false)) {
+      throw Error("--landlock on", "Landlock cannot apply under gVisor (the Sentry has no Landlock)");
+    }
+    throw Error("backend gvisor", "the gVisor backend is not built into this version of nucleus yet");
+  }
+  return std::make_unique<native::NativeBackend>();
+}
+
+}  // namespace nucleus::frontend

@@ -1,0 +1,76 @@
+#include "frontend/cli.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace nucleus::frontend {
+namespace {
+
+// Where the options of `app` end in args[start..]: at "--" or at the first word that is
+// not an option or an option's value (docker's interspersed=false). Everything from there
+// belongs to the workload, flags included. An unknown flag is an error here, so that a
+// typo never becomes the command.
+size_t options_end(const CLI::App& app, const std::vector<std::string>& args, size_t start) {
+  for (size_t i = start; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--" || arg.size() < 2 || arg[0] != '-') return i;
+    bool is_long = arg[1] == '-';
+    std::string name = is_long ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+    bool value_attached = is_long ? arg.find('=') != std::string::npos : arg.size() > 2;
+    const CLI::Option* opt = app.get_option_no_throw(name);
+    if (opt == nullptr) throw Error(name, "unknown flag");
+    if (opt->get_expected_min() > 0 && !value_attached) ++i;
+  }
+  return args.size();
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"nucleus: one container runtime, native and gVisor isolation", "nucleus"};
+  app.require_subcommand(1);
+  std::string log_level = "warning";
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level, "trace, debug, info, warning, error or off");
+  app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
+  Action action;
+  RunFlags run_flags;
+  CLI::App* run = add_run_command(app, run_flags, action);
+  add_check_command(app, action);
+  add_version_command(app, action);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> workload_args;
+  size_t sub = options_end(app, args, 0);
+  if (sub < args.size()) {
+    auto known = app.get_subcommands([&](const CLI::App* c) { return c->get_name() == args[sub]; });
+    if (known.empty()) throw Error(args[sub], "unknown command (try: nucleus --help)");
+  }
+  if (sub < args.size() && args[sub] == "run") {
+    size_t end = options_end(*run, args, sub + 1);
+    workload_args.assign(args.begin() + static_cast<long>(end), args.end());
+    if (!workload_args.empty() && workload_args.front() == "--") workload_args.erase(workload_args.begin());
+    args.resize(end);
+  }
+
+  std::vector<const char*> cargv = {argv[0]};
+  for (const std::string& a : args) cargv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(cargv.size()), cargv.data());
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    for (char& c : message) if (c == '\n') c = ' ';
+    throw Error("command line", message);
+  }
+  run_flags.positionals = std::move(workload_args);
+  log::init(log_level, log_format == "json" ? log::Format::kJson : log::Format::kText);
+  return action();
+}
+
+}  // namespace nucleus::frontend

@@ -1,0 +1,49 @@
+// `nucleus run`: flags (+ YAML) -> WorkloadSpec -> backend -> the workload's exit status.
+#include "frontend/backend_select.h"
+#include "frontend/cli.h"
+#include "frontend/overrides.h"
+
+namespace nucleus::frontend {
+
+CLI::App* add_run_command(CLI::App& app, RunFlags& f, Action& action) {
+  CLI::App* run = app.add_subcommand("run", "Run one workload in the foreground");
+  run->footer(
+      "Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
+      "       nucleus run -f FILE [OPTIONS] WORKLOAD [-- COMMAND [ARG...]]\n"
+      "Options end at the first word that is not an option; the rest is the workload's.");
+  auto many = [](CLI::Option* o) { return o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); };
+  run->add_option("-f,--file", f.file, "Workload file (YAML)");
+  run->add_option("--backend", f.backend, "native or gvisor (overrides the isolation level's)");
+  run->add_option("--isolation", f.isolation, "trusted, standard (default) or untrusted");
+  run->add_option("--rootfs", f.rootfs, "Root filesystem directory (default: host read-only view)");
+  run->add_flag("--read-only", f.read_only, "No writable layer over the rootfs");
+  run->add_option("-u,--user", f.user, "UID[:GID] inside the container");
+  many(run->add_option("--group-add", f.groups, "Supplementary group (repeatable)"));
+  many(run->add_option("-e,--env", f.env, "KEY=VALUE (repeatable)"));
+  run->add_option("-w,--workdir", f.workdir, "Working directory inside");
+  run->add_option("--hostname", f.hostname, "UTS hostname (default nucleus)");
+  many(run->add_option("-v,--volume", f.volumes, "SRC:DST[:ro|rw] bind mount (repeatable)"));
+  many(run->add_option("--tmpfs", f.tmpfs, "DST[:SIZE] extra tmpfs (repeatable)"));
+  run->add_option("-m,--memory", f.memory, "Memory limit (K/M/G)");
+  run->add_option("--cpus", f.cpus, "CPU limit (fractional)");
+  run->add_option("--pids-limit", f.pids, "Process limit (default 1024; -1 unlimited)");
+  run->add_option("--network", f.network, "none (default) or host");
+  many(run->add_option("--cap-add", f.cap_add, "Add a capability (repeatable)"));
+  many(run->add_option("--cap-drop", f.cap_drop, "Drop a capability or ALL (repeatable)"));
+  run->add_option("--seccomp", f.seccomp, "default, unconfined or FILE.json");
+  run->add_option("--landlock", f.landlock, "on or off (native)");
+  run->add_flag("--init", f.init, "PID-1 supervisor in front of the workload (default)");
+  run->add_flag("--no-init", f.no_init, "Run the workload itself as PID 1");
+  run->add_flag("--sd-notify", f.sd_notify, "Pass a validated NOTIFY_SOCKET to the workload");
+  run->add_option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
+  run->add_option("--name", f.name, "Container name, unique among running ones");
+  run->callback([&f, &action] {
+    action = [&f] {
+      WorkloadSpec spec = make_spec(f);
+      return select_backend(spec)->run(spec);
+    };
+  });
+  return run;
+}
+
+}  // namespace nucleus::frontend

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/workload_spec.h"
+
+// The `run` flags as typed by the user, and the one place they meet YAML: make_spec loads
+// the file (when -f is given), lays the flags over it and validates the result.
+namespace nucleus::frontend {
+
+struct RunFlags {
+  std::optional<std::string> file;  // -f
+  std::optional<std::string> backend, isolation, rootfs, user, workdir, hostname, memory, cpus,
+      pids, network, seccomp, landlock, name, timeout;
+  bool read_only = false;
+  bool init = false;
+  bool no_init = false;
+  bool sd_notify = false;
+  std::vector<std::string> groups, env, volumes, tmpfs, cap_add, cap_drop;
+  // Everything after the options: COMMAND [ARG...], or with -f: WORKLOAD [-- COMMAND...].
+  std::vector<std::string> positionals;
+};
+
+// Scalar flags replace the file's value; list flags add to it (a volume or tmpfs at a
+// destination the file already uses replaces that entry). Throws Error naming the flag.
+WorkloadSpec make_spec(const RunFlags& flags);
+
+}  // namespace nucleus::frontend

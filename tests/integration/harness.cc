@@ -1,0 +1,160 @@
+#include "tests/integration/harness.h"
+
+#include <dirent.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/scoped.h"
+#include "core/sys.h"
+
+namespace bp = boost::process;
+
+namespace nucleus::test {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> list_dir(const std::string& dir, const std::string& prefix) {
+  std::set<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (name.rfind(prefix, 0) == 0) out.insert(dir + "/" + name);
+  }
+  ::closedir(d);
+  return out;
+}
+
+}  // namespace
+
+struct NucleusProcess::Impl {
+  TempDir dir{"/tmp", "nucleus-it-"};
+  std::string out_path = dir.path() + "/out";
+  std::string err_path = dir.path() + "/err";
+  RunOptions options;
+  bp::child child;
+};
+
+NucleusProcess::NucleusProcess(const std::vector<std::string>& args, const RunOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  std::vector<std::string> argv;
+  std::string exe = kNucleus;
+  if (options.unprivileged) {
+    argv = {"--reuid=65534", "--regid=65534", "--clear-groups", kNucleus};
+    exe = "/usr/bin/setpriv";
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  bp::environment env = boost::this_process::environment();
+  for (const auto& [k, v] : options.env) env[k] = v;
+  // The output files are ours (root); the unprivileged run writes through inherited fds.
+  impl_->child = bp::child(exe, bp::args(argv), env, bp::std_out > impl_->out_path,
+                           bp::std_err > impl_->err_path, bp::std_in < bp::null);
+}
+
+NucleusProcess::~NucleusProcess() {
+  if (impl_ && impl_->child.running()) {
+    impl_->child.terminate();  // SIGKILL to our own child only
+  }
+}
+
+pid_t NucleusProcess::pid() const { return impl_->child.id(); }
+
+bool NucleusProcess::wait_for_output(const std::string& needle, std::chrono::seconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (slurp(impl_->out_path).find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Boost 1.74's child::wait_for can sleep through the whole timeout after the child has
+// exited; a pidfd tells exactly when it is done.
+bool wait_exit(pid_t pid, std::chrono::seconds timeout) {
+  UniqueFd fd(sys::raw_pidfd_open(pid));
+  if (!fd) return true;  // already reaped
+  pollfd p = {fd.get(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) == 1;
+}
+
+Result NucleusProcess::wait() {
+  Result r;
+  if (!wait_exit(pid(), impl_->options.timeout)) {
+    impl_->child.terminate();
+    r.status = -1;
+    impl_->child.wait();
+    r.err = "harness: nucleus did not finish within the timeout\n";
+  } else {
+    impl_->child.wait();
+    // Boost reports death by signal as the raw status; keep the shell's 128+N convention.
+    int native = impl_->child.native_exit_code();
+    r.status = WIFSIGNALED(native) ? 128 + WTERMSIG(native) : WEXITSTATUS(native);
+  }
+  r.out = slurp(impl_->out_path);
+  r.err += slurp(impl_->err_path);
+  return r;
+}
+
+Result run_nucleus(const std::vector<std::string>& args, const RunOptions& options) {
+  NucleusProcess p(args, options);
+  return p.wait();
+}
+
+Result run_sh(const std::string& script, std::vector<std::string> run_args, const RunOptions& options) {
+  std::vector<std::string> args = {"run"};
+  args.insert(args.end(), run_args.begin(), run_args.end());
+  args.insert(args.end(), {"--", "/bin/sh", "-c", script});
+  return run_nucleus(args, options);
+}
+
+LeakSnapshot take_leak_snapshot() {
+  LeakSnapshot s;
+  std::istringstream mounts(slurp("/proc/self/mountinfo"));
+  for (std::string line; std::getline(mounts, line);) {
+    if (line.find("nucleus") != std::string::npos) s.mounts.insert(line);
+  }
+  s.state_entries = list_dir("/run/nucleus", "");
+  for (const std::string& e : list_dir("/tmp", "nucleus")) {
+    if (e.rfind("/tmp/nucleus-it-", 0) != 0) s.temp_entries.insert(e);  // the harness's own
+  }
+  DIR* proc = ::opendir("/proc");
+  while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string comm = slurp(std::string("/proc/") + e->d_name + "/comm");
+    if (comm == "nucleus\n" || comm == "nucleus-init\n") s.processes.insert(std::string(e->d_name) + " " + comm);
+  }
+  if (proc) ::closedir(proc);
+  return s;
+}
+
+std::string describe_difference(const LeakSnapshot& before, const LeakSnapshot& after) {
+  std::string out;
+  auto diff = [&](const char* what, const std::set<std::string>& a, const std::set<std::string>& b) {
+    for (const std::string& x : b) {
+      if (!a.count(x)) out += std::string("left behind (") + what + "): " + x + "\n";
+    }
+  };
+  diff("mount", before.mounts, after.mounts);
+  diff("state", before.state_entries, after.state_entries);
+  diff("temp", before.temp_entries, after.temp_entries);
+  diff("process", before.processes, after.processes);
+  return out;
+}
+
+bool is_root() { return ::geteuid() == 0; }
+
+}  // namespace nucleus::test

@@ -1,0 +1,178 @@
+// The foundation's isolation, observed from inside real native containers.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/scoped.h"
+#include "tests/integration/leak_check.h"
+
+namespace nucleus::test {
+namespace {
+
+using Isolation = ContainerTest;
+
+// Every entry's path, type, mode, owner, size, mtime and (for files) content.
+std::string tree_fingerprint(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::string out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    out += it->path().string() + " " + std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" +
+           std::to_string(st.st_gid) + " " + std::to_string(st.st_size) + " " +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    if (S_ISREG(st.st_mode) && st.st_size < 4096) {
+      std::ifstream in(it->path());
+      out += " " + std::string(std::istreambuf_iterator<char>(in), {});
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+TEST_F(Isolation, WorkloadRunsUnderASupervisorPid1AndSeesFewPids) {
+  for (const std::vector<std::string>& root : {std::vector<std::string>{}, {"--rootfs", kRootfs}}) {
+    Result r = run_sh("cat /proc/1/comm; echo self=$$; ls -d /proc/[0-9]* | wc -l", root);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream out(r.out);
+    std::string comm, self, count;
+    std::getline(out, comm);
+    std::getline(out, self);
+    std::getline(out, count);
+    EXPECT_EQ(comm, "nucleus-init");
+    EXPECT_EQ(self, "self=2");  // the supervisor's first and only child
+    EXPECT_LE(std::stoi(trim(count)), 4) << r.out;  // 1, the shell, ls (and its pipe partner)
+  }
+}
+
+TEST_F(Isolation, NoInitMakesTheWorkloadPid1) {
+  Result r = run_sh("echo $$; cat /proc/1/comm", {"--no-init"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "1\nsh\n");
+}
+
+TEST_F(Isolation, OnlyLoopbackExistsAndItIsUp) {
+  Result r = run_sh("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; cat /sys/class/net/lo/flags");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "lo\n0x9\n");  // IFF_UP | IFF_LOOPBACK
+  // Control: the host does have another interface or at least lo; --network host shows it.
+  Result host = run_sh("tail -n +3 /proc/net/dev | wc -l", {"--network", "host"});
+  ASSERT_EQ(host.status, 0) << host.err;
+  std::ifstream dev("/proc/net/dev");
+  int host_lines = -2;
+  for (std::string line; std::getline(dev, line);) ++host_lines;
+  EXPECT_EQ(std::stoi(trim(host.out)), host_lines);
+}
+
+TEST_F(Isolation, LoopbackCarriesTraffic) {
+  Result r = run_sh("nc -l -p 7777 > /tmp/got & sleep 0.2; echo ping | nc -w 1 127.0.0.1 7777; "
+                    "wait; cat /tmp/got", {"--rootfs", kRootfs});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ping\n");
+}
+
+TEST_F(Isolation, HostnameIsSet) {
+  EXPECT_EQ(run_sh("hostname").out, "nucleus\n");
+  Result r = run_sh("hostname; cat /proc/sys/kernel/hostname", {"--hostname", "box-1"});
+  EXPECT_EQ(r.out, "box-1\nbox-1\n");
+  char host[256] = {};
+  ::gethostname(host, sizeof host);
+  EXPECT_NE(std::string(host), "box-1");
+}
+
+// The host view shows the system directories and a curated /etc, nothing of the host's
+// users, state or secrets. A canary planted in host /tmp must not be visible either.
+TEST_F(Isolation, HostViewHidesHostData) {
+  TempDir canary_dir("/tmp", "nucleus-it-canary-");
+  std::ofstream(canary_dir.path() + "/secret") << "canary";
+  Result r = run_sh(
+      "for p in /root /home /var /run /etc/shadow /etc/ssh " + canary_dir.path() +
+      "; do if [ -e $p ]; then echo present $p; else echo absent $p; fi; done; ls /tmp | wc -l; "
+      "test -x /usr/bin/env && echo usr-ok; test -r /etc/passwd && echo passwd-ok");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (std::string p : {"/root", "/home", "/var", "/run", "/etc/shadow", "/etc/ssh"}) {
+    EXPECT_NE(r.out.find("absent " + p + "\n"), std::string::npos) << r.out;
+  }
+  EXPECT_NE(r.out.find("absent " + canary_dir.path()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n0\n"), std::string::npos) << "the container's /tmp is its own: " << r.out;
+  EXPECT_NE(r.out.find("usr-ok"), std::string::npos);  // controls: what should be there is
+  EXPECT_NE(r.out.find("passwd-ok"), std::string::npos);
+}
+
+TEST_F(Isolation, HostViewIsReadOnlyExceptTmp) {
+  Result r = run_sh("touch /usr/bin/pwn 2>&1; touch /etc/pwn 2>&1; mkdir /pwn 2>&1; "
+                    "touch /tmp/ok && echo tmp-writable");
+  EXPECT_NE(r.out.find("/usr/bin/pwn': Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/etc/pwn': Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/pwn': Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tmp-writable"), std::string::npos) << r.out;
+  struct stat st;
+  EXPECT_NE(::stat("/usr/bin/pwn", &st), 0);
+}
+
+// Writes under --rootfs land in a tmpfs layer: the next run does not see them and the
+// directory is byte-for-byte what it was.
+TEST_F(Isolation, RootfsWritesVanishAndTheDirectoryIsUnchanged) {
+  std::string before = tree_fingerprint(kRootfs);
+  ASSERT_NE(before.find("etc/rootfs-marker"), std::string::npos);
+  Result w = run_sh("echo x > /etc/new && rm /etc/rootfs-marker && mkdir -p /usr/lib/new && "
+                    "rm -rf /home && mkdir /home && chmod 700 /bin && cat /etc/new && "
+                    "test ! -e /etc/rootfs-marker && echo writes-ok",
+                    {"--rootfs", kRootfs});
+  ASSERT_EQ(w.status, 0) << w.err;
+  EXPECT_EQ(w.out, "x\nwrites-ok\n");
+  Result again = run_sh("test -e /etc/new && echo leaked; cat /etc/rootfs-marker", {"--rootfs", kRootfs});
+  EXPECT_EQ(again.out, "nucleus-test-rootfs\n");
+  EXPECT_EQ(tree_fingerprint(kRootfs), before);
+}
+
+TEST_F(Isolation, ReadOnlyRootfsRefusesWritesButKeepsTmp) {
+  Result r = run_sh("touch /etc/x 2>&1; touch /tmp/y && echo tmp-ok", {"--rootfs", kRootfs, "--read-only"});
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tmp-ok"), std::string::npos) << r.out;
+}
+
+TEST_F(Isolation, VolumesAreBoundWithTheirMode) {
+  TempDir vol("/tmp", "nucleus-it-vol-");
+  std::ofstream(vol.path() + "/f") << "host";
+  ::chown(vol.path().c_str(), 100000, 100000);  // container root under standard
+  Result r = run_sh("cat /ro/f; touch /ro/x 2>&1; echo c > /rw/from-container && echo rw-ok",
+                    {"-v", vol.path() + ":/ro:ro", "-v", vol.path() + ":/rw"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("host"), std::string::npos);
+  EXPECT_NE(r.out.find("/ro/x': Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rw-ok"), std::string::npos) << r.out;
+  struct stat st;
+  ASSERT_EQ(::stat((vol.path() + "/from-container").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 100000u);  // container root is an unprivileged host uid
+}
+
+TEST_F(Isolation, WorkdirIsTheCwdInsideTheRoot) {
+  Result r = run_sh("pwd; readlink /proc/self/cwd; cd ../../../..; pwd", {"-w", "/work/sub", "--rootfs", kRootfs});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "/work/sub\n/work/sub\n/\n");
+}
+
+TEST_F(Isolation, UnprivilegedCallerGetsTheSameContainer) {
+  RunOptions unpriv;
+  unpriv.unprivileged = true;
+  Result r = run_sh("id -u; cat /proc/1/comm; hostname; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; "
+                    "cat /proc/self/uid_map | tr -s ' '", {}, unpriv);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "0\nnucleus-init\nnucleus\nlo\n 0 65534 1\n");
+  Result rootfs = run_sh("cat /etc/rootfs-marker; exit 3", {"--rootfs", kRootfs}, unpriv);
+  EXPECT_EQ(rootfs.status, 3) << rootfs.err;
+  EXPECT_EQ(rootfs.out, "nucleus-test-rootfs\n");
+}
+
+}  // namespace
+}  // namespace nucleus::test
