@@ -16,7 +16,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/native/capabilities.h"
 #include "backends/native/child_steps.h"
+#include "backends/native/landlock.h"
+#include "backends/native/rlimits.h"
+#include "backends/native/seccomp_compile.h"
 #include "backends/native/handshake.h"
 #include "core/child_report.h"
 #include "core/exit_codes.h"
@@ -105,24 +109,51 @@ int exec_command(const LaunchPlan& plan) noexcept {
   return saw_eacces ? EACCES : ENOENT;
 }
 
-// The workload process: identity, fd hygiene, exec. Runs under the supervisor (forked) or
-// as PID 1 itself with --no-init.
+ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
+  switch (step) {
+    case CapStep::kBounding: return ChildStep::kBoundingSet;
+    case CapStep::kKeepCaps: return ChildStep::kKeepCaps;
+    case CapStep::kCapset: return ChildStep::kCapset;
+    case CapStep::kAmbient: return ChildStep::kAmbient;
+    default: break;
+  }
+  return identity == IdentityStep::kSetgroups ? ChildStep::kSetgroups
+         : identity == IdentityStep::kSetgid  ? ChildStep::kSetgid
+                                              : ChildStep::kSetuid;
+}
+
+// The workload process, under the supervisor (forked) or as PID 1 itself (--no-init).
+// Each layer is ordered for a reason:
+//  - setsid first: without a controlling terminal TIOCSTI has nothing to reach (SYS-15);
+//  - the bounding set before the uid change (it needs CAP_SETPCAP), capset after it;
+//  - Landlock after the capability sets (restrict_self needs no_new_privs, set at start);
+//  - fds above 2 close-on-exec (CVE-2024-21626);
+//  - seccomp last: it would refuse the privilege-dropping calls before it.
 int start_workload(void* ctx) noexcept {
   const Child& c = *static_cast<Child*>(ctx);
   const LaunchPlan& plan = *c.plan;
-  IdentityStep failed = IdentityStep::kNone;
-  if (int err = apply_identity(plan.child_identity, &failed)) {
-    ChildStep step = failed == IdentityStep::kSetgroups ? ChildStep::kSetgroups
-                     : failed == IdentityStep::kSetgid  ? ChildStep::kSetgid
-                                                        : ChildStep::kSetuid;
-    die(c, step, err);
+  if (setsid() < 0) die(c, ChildStep::kNewSession, errno);
+  CapStep cap_failed = CapStep::kNone;
+  IdentityStep id_failed = IdentityStep::kNone;
+  if (int err = apply_capabilities_and_identity(plan.capabilities, plan.child_identity, &cap_failed, &id_failed)) {
+    die(c, cap_step(cap_failed, id_failed), err);
   }
-  // Nothing of nucleus's crosses exec but stdio (CVE-2024-21626); the sync socket stays
-  // until exec succeeds because it is close-on-exec already.
+  if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
   if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
+  if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   int err = exec_command(plan);
   die(c, ChildStep::kExec, err, -1,
       err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
+}
+
+// The supervisor, right after forking the workload: it keeps CAP_KILL (to forward signals
+// to a workload of another uid) and nothing else, takes the workload's seccomp filter, and
+// only then lets go of the sync socket, so a failure here still reaches the parent.
+void lock_down_supervisor(void* ctx) noexcept {
+  const Child& c = *static_cast<Child*>(ctx);
+  if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
+  if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
+  ::close(c.sync_fd);
 }
 
 }  // namespace
@@ -135,6 +166,8 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
     if (int err = become_namespace_root(plan)) die(c, ChildStep::kBecomeRoot, err);
   }
   if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
+  // Before any mount, and inherited by everything below: no exec can gain privileges.
+  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
   if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) die(c, ChildStep::kHostname, errno);
   if (plan.bring_up_loopback) {
     if (int err = bring_up_loopback()) die(c, ChildStep::kLoopback, err);
@@ -145,6 +178,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
+  if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
 
   if (!plan.init) {
     init::prepare_signals_for_exec();
@@ -158,7 +192,9 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   // its /proc/1/exe (CVE-2016-9962, CVE-2019-5736).
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   int code = exit_code::kRuntimeError;
-  if (int err = init::supervise(start_workload, &c, sync_fd, &code)) die(c, ChildStep::kSupervisor, err);
+  if (int err = init::supervise(start_workload, lock_down_supervisor, &c, &code)) {
+    die(c, ChildStep::kSupervisor, err);
+  }
   _exit(code);
 }
 

@@ -60,6 +60,45 @@ std::string env_value(const std::vector<std::string>& entries, std::string_view 
   return {};
 }
 
+void plan_layers(LaunchPlan& plan, const WorkloadSpec& spec, const Preset& preset, const HostContext& host) {
+  plan.no_new_privs = preset.no_new_privs && !host.ablation.no_new_privs;
+  plan.rlimits = plan_rlimits({.user_namespace = plan.user_namespace});
+
+  plan.capabilities.keep = resolve_capabilities(preset.root_capabilities, plan.identity.uid == 0,
+                                                spec.capabilities.add, spec.capabilities.drop);
+  plan.capabilities.last_cap = host.last_cap;
+  plan.capabilities.ambient = plan.identity.uid != 0 && plan.capabilities.keep != 0;
+
+  bool landlock = spec.landlock.value_or(preset.landlock);
+  if (landlock && host.landlock_abi == 0) {
+    throw Error("landlock", std::string("this kernel does not offer Landlock, which the ") +
+                                std::string(to_string(preset.level)) +
+                                " level applies (see nucleus check); --landlock off runs without it");
+  }
+  LandlockInputs in;
+  in.enabled = landlock;
+  in.abi = host.landlock_abi;
+  in.writable_root_layer = spec.rootfs.has_value() && !spec.read_only;
+  bool tmp_listed = false;
+  for (const TmpfsSpec& t : spec.tmpfs) {
+    in.tmpfs.push_back(t.destination);
+    tmp_listed |= t.destination == "/tmp";
+  }
+  for (const VolumeSpec& v : spec.volumes) {
+    (v.read_only ? in.ro_volumes : in.rw_volumes).push_back(v.destination);
+    tmp_listed |= v.destination == "/tmp";
+  }
+  if (!tmp_listed) in.tmpfs.push_back("/tmp");
+  plan.landlock = plan_landlock(in);
+
+  switch (spec.seccomp.mode) {
+    case SeccompMode::kDefault: plan.seccomp_profile = seccomp::default_profile(); break;
+    case SeccompMode::kUnconfined: plan.seccomp_profile.reset(); break;
+    case SeccompMode::kFile: plan.seccomp_profile = host.load_seccomp_profile(spec.seccomp.profile_path); break;
+  }
+  plan.seccomp_conditions = {.caps = plan.capabilities.keep, .trusted = preset.level == IsolationLevel::kTrusted};
+}
+
 }  // namespace
 
 void LaunchPlan::finalize() {
@@ -107,7 +146,11 @@ LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
   root.tmpfs = spec.tmpfs;
   root.workdir = spec.workdir;
   root.tty_group_mapped = !plan.user_namespace || is_mapped(plan.ids.gid_map, 5);
+  root.mask_paths = preset.masked_paths && !host.ablation.masks;
+  root.clamp_user_namespaces = plan.user_namespace && !host.ablation.userns_clamp;
+  root.read_only_binds = !host.ablation.read_only_binds;
   plan.root = plan_root(root, host.probe);
+  plan_layers(plan, spec, preset, host);
 
   plan.hostname = spec.hostname;
   plan.bring_up_loopback = spec.network == NetworkMode::kNone;
@@ -145,6 +188,19 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
     case ChildStep::kWaitForParent: step = "wait for nucleus to release the container"; break;
     case ChildStep::kBecomeRoot: step = "become root in the container's user namespace"; break;
     case ChildStep::kParentDeathSignal: step = "tie the container's life to nucleus"; break;
+    case ChildStep::kNoNewPrivs: step = "set no_new_privs"; break;
+    case ChildStep::kRlimit:
+      step = "set RLIMIT_" + std::string(report.index >= 0 && static_cast<size_t>(report.index) < plan.rlimits.size()
+                                             ? rlimit_name(plan.rlimits[static_cast<size_t>(report.index)].resource)
+                                             : "?");
+      break;
+    case ChildStep::kSupervisorLockdown: step = "drop the supervisor's privileges"; break;
+    case ChildStep::kBoundingSet: step = "drop the capability bounding set"; break;
+    case ChildStep::kKeepCaps: step = "keep capabilities across the uid change"; break;
+    case ChildStep::kCapset: step = "set capabilities"; break;
+    case ChildStep::kAmbient: step = "raise ambient capabilities"; break;
+    case ChildStep::kLandlock: step = "apply Landlock rules"; break;
+    case ChildStep::kSeccomp: step = "install the seccomp filter"; break;
     case ChildStep::kHostname: step = "set hostname " + plan.hostname; break;
     case ChildStep::kLoopback: step = "bring up the loopback interface"; break;
     case ChildStep::kPrivateMounts: step = "make the container's mounts private"; break;

@@ -7,19 +7,36 @@
 #include <string>
 #include <vector>
 
+#include "backends/native/capabilities.h"
+#include "backends/native/landlock.h"
+#include "backends/native/rlimits.h"
 #include "backends/native/rootfs.h"
+#include "backends/native/seccomp_compile.h"
 #include "backends/native/userns.h"
 #include "config/presets.h"
 #include "config/workload_spec.h"
 #include "core/child_report.h"
 #include "core/error.h"
 #include "core/identity.h"
+#include "core/seccomp_profile.h"
 
 // The WorkloadSpec flattened into what the child needs, prepared entirely in the parent:
 // after clone the child only reads this (argv and envp arrays, mount ops, ids) and writes
 // into the preallocated scratch slots. Building it is pure given a HostContext, so the
 // plan is unit-tested without root.
 namespace nucleus::native {
+
+// Test-only relaxations (NUCLEUS_TEST_ABLATE), so the suite can show each layer holding
+// with the one in front of it removed (security-bar §0, "layer attribution"). Unset, they
+// change nothing; set, nucleus warns on every run.
+struct Ablation {
+  bool no_new_privs = false;  // "nnp"
+  bool masks = false;         // "masks": no masked or read-only /proc and /sys paths
+  bool userns_clamp = false;  // "userns-clamp": nested user namespaces not limited
+  bool read_only_binds = false;  // "ro-mounts": ro volumes and host-view binds mounted rw
+
+  bool any() const { return no_new_privs || masks || userns_clamp || read_only_binds; }
+};
 
 struct HostContext {
   bool caller_is_root = false;
@@ -31,6 +48,11 @@ struct HostContext {
   std::function<std::string(const std::string& relpath)> read_container_file;
   // Whether an absolute path is a directory in the container's view.
   std::function<bool(const std::string& path)> container_has_dir;
+  // A user's JSON seccomp profile (--seccomp FILE).
+  std::function<seccomp::Profile(const std::string& path)> load_seccomp_profile;
+  int landlock_abi = 0;
+  int last_cap = 40;
+  Ablation ablation;
 };
 
 struct LaunchPlan {
@@ -51,6 +73,15 @@ struct LaunchPlan {
   std::string search_path;               // PATH inside, for command lookup
   Identity identity;
   bool init = true;
+
+  // The layers, in the order the child applies them.
+  bool no_new_privs = true;
+  std::vector<RlimitSetting> rlimits;
+  CapabilityPlan capabilities;
+  LandlockPlan landlock;
+  std::optional<seccomp::Profile> seccomp_profile;  // none: --seccomp unconfined
+  seccomp::Conditions seccomp_conditions;
+  SeccompPrograms seccomp;  // compiled (or read from the cache) by the backend
 
   // Filled by finalize(): pointers into the storage above, and child scratch space.
   std::vector<char*> argv;

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,9 +113,81 @@ int make_symlink(int root_fd, const MountOp& op) noexcept {
   return rc;
 }
 
+// The container's /dev/null, refused unless it really is the null device (CVE-2025-31133:
+// a /dev/null swapped for a symlink or another file made masks expose their target).
+int open_dev_null(int root_fd) noexcept {
+  open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = sys::raw_openat2(root_fd, "dev/null", how);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    ::close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
+}
+
+int mask(int root_fd, const MountOp& op) noexcept {
+  int target = try_open(root_fd, op.target.c_str(), TargetKind::kFile, true);
+  if (target < 0) return errno == ENOENT ? 0 : -1;
+  struct stat st;
+  int rc = fstat(target, &st);
+  if (rc == 0 && S_ISDIR(st.st_mode)) {
+    rc = mount_at_fd("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "size=4k,nr_inodes=1,mode=0555");
+  } else if (rc == 0) {
+    int null = open_dev_null(root_fd);
+    int tree = null < 0 ? -1 : sys::raw_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    rc = tree < 0 ? -1 : attach_tree(tree, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    int saved = errno;
+    if (tree >= 0) ::close(tree);
+    if (null >= 0) ::close(null);
+    errno = saved;
+  }
+  int saved = errno;
+  ::close(target);
+  errno = saved;
+  return rc;
+}
+
+int rebind_read_only(int root_fd, const MountOp& op) noexcept {
+  int target = try_open(root_fd, op.target.c_str(), TargetKind::kFile, true);
+  if (target < 0) return errno == ENOENT ? 0 : -1;
+  int tree = sys::raw_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  int rc = tree < 0 ? -1
+                    : attach_tree(tree, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                    MOUNT_ATTR_NOEXEC);
+  int saved = errno;
+  if (tree >= 0) ::close(tree);
+  ::close(target);
+  errno = saved;
+  return rc;
+}
+
+int write_file(int root_fd, const MountOp& op) noexcept {
+  open_how how = {};
+  how.flags = O_WRONLY | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = sys::raw_openat2(root_fd, op.target.c_str(), how);
+  if (fd < 0) return -1;
+  int err = sys::write_all(fd, op.data.data(), op.data.size());
+  ::close(fd);
+  errno = err;
+  return err == 0 ? 0 : -1;
+}
+
 int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd) noexcept {
-  if (op.kind == MountKind::kSymlink) return make_symlink(root_fd, op);
-  if (op.kind == MountKind::kReadOnly) return make_read_only(root_fd, op);
+  switch (op.kind) {
+    case MountKind::kSymlink: return make_symlink(root_fd, op);
+    case MountKind::kReadOnly: return make_read_only(root_fd, op);
+    case MountKind::kMask: return mask(root_fd, op);
+    case MountKind::kReadOnlyRebind: return rebind_read_only(root_fd, op);
+    case MountKind::kWriteFile: return write_file(root_fd, op);
+    default: break;
+  }
   int target = open_or_create_at(root_fd, op.target.c_str(), op.target_kind, op.no_symlinks);
   if (target < 0) return -1;
   int rc = 0;
@@ -153,8 +226,7 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd) noe
     case MountKind::kOverlay:
       rc = mount_at_fd("overlay", target, "overlay", op.flags, op.data.c_str());
       break;
-    case MountKind::kSymlink:
-    case MountKind::kReadOnly:
+    default:
       break;
   }
   int saved = errno;
@@ -238,6 +310,9 @@ std::string MountOp::describe() const {
     case MountKind::kMkdir: return "create directory " + at;
     case MountKind::kSymlink: return "create symlink " + at + " -> " + data;
     case MountKind::kReadOnly: return "make " + at + " read-only";
+    case MountKind::kMask: return "mask " + at;
+    case MountKind::kReadOnlyRebind: return "make " + at + " read-only";
+    case MountKind::kWriteFile: return "write " + at;
   }
   return "mount at " + at;
 }

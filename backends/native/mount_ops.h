@@ -23,6 +23,10 @@ enum class MountKind : uint8_t {
   kMkdir,      // a directory (created with its parents when missing)
   kSymlink,    // data = the link's text
   kReadOnly,   // make the mount at target read-only (that mount only)
+  kMask,       // hide target: a file gets the root's /dev/null bound over it (checked to be
+               // char 1:3), a directory an empty read-only tmpfs; absent targets are skipped
+  kReadOnlyRebind,  // bind target onto itself, read-only, recursively; absent: skipped
+  kWriteFile,  // write data into an existing file (a sysctl of the container's namespaces)
 };
 
 enum class TargetKind : uint8_t { kDirectory, kFile };

@@ -14,7 +14,10 @@
 #include "backends/native/child.h"
 #include "backends/native/clone.h"
 #include "backends/native/handshake.h"
+#include "backends/native/capabilities.h"
+#include "backends/native/landlock.h"
 #include "backends/native/launch_plan.h"
+#include "backends/native/seccomp_compile.h"
 #include "backends/native/monitor.h"
 #include "config/presets.h"
 #include "config/validate.h"
@@ -22,6 +25,8 @@
 #include "core/error.h"
 #include "core/init/signals.h"
 #include "core/init/supervisor.h"
+#include "core/notify_socket.h"
+#include "core/seccomp_json.h"
 #include "core/scoped.h"
 #include "core/sys.h"
 
@@ -40,12 +45,8 @@ void refuse_unbuilt_options(const WorkloadSpec& spec) {
   auto unbuilt = [](const std::string& option) {
     throw Error(option, "not supported by this version of nucleus yet");
   };
-  if (!spec.capabilities.add.empty() || !spec.capabilities.drop.empty()) unbuilt("--cap-add/--cap-drop");
-  if (spec.seccomp.mode != SeccompMode::kDefault) unbuilt("--seccomp");
-  if (spec.landlock) unbuilt("--landlock");
   const ResourceSpec& r = spec.resources;
   if (r.memory_bytes || r.cpus || r.pids) unbuilt("--memory/--cpus/--pids-limit");
-  if (spec.sd_notify) unbuilt("--sd-notify");
   if (!spec.name.empty()) unbuilt("--name");
 }
 
@@ -74,6 +75,24 @@ WorkloadSpec resolve_paths(const WorkloadSpec& spec) {
   return out;
 }
 
+Ablation read_ablation() {
+  Ablation a;
+  const char* text = ::getenv("NUCLEUS_TEST_ABLATE");
+  if (text == nullptr || *text == '\0') return a;
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    std::string_view item = rest.substr(0, rest.find(','));
+    rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+    if (item == "nnp") a.no_new_privs = true;
+    else if (item == "masks") a.masks = true;
+    else if (item == "userns-clamp") a.userns_clamp = true;
+    else if (item == "ro-mounts") a.read_only_binds = true;
+    else throw Error("NUCLEUS_TEST_ABLATE", "unknown layer '" + std::string(item) + "' (nnp, masks, userns-clamp, ro-mounts)");
+  }
+  spdlog::warn("NUCLEUS_TEST_ABLATE={}: test-only, isolation layers are switched off", text);
+  return a;
+}
+
 HostContext real_host(const WorkloadSpec& spec) {
   HostContext host;
   host.uid = ::geteuid();
@@ -81,6 +100,10 @@ HostContext real_host(const WorkloadSpec& spec) {
   host.caller_is_root = host.uid == 0;
   host.caller_term = sanitize_term(::getenv("TERM"));
   host.probe = probe_host;
+  host.load_seccomp_profile = seccomp::load_json_profile;
+  host.landlock_abi = landlock_abi();
+  host.last_cap = read_last_cap();
+  host.ablation = read_ablation();
   const std::optional<std::string> rootfs = spec.rootfs;
   host.read_container_file = [rootfs](const std::string& rel) -> std::string {
     try {
@@ -130,16 +153,39 @@ class ForwardedSignals {
   UniqueFd fd_;
 };
 
+// --sd-notify: the caller's NOTIFY_SOCKET is checked before anything exists; the workload
+// gets a proxy socket of ours at /run/notify/notify.sock (read-only bind of a private dir).
+struct NotifySetup {
+  std::optional<TempDir> dir;
+  std::optional<NotifyProxy> proxy;
+};
+
+void prepare_notify(WorkloadSpec& spec, NotifySetup& out) {
+  if (!spec.sd_notify) return;
+  const char* value = ::getenv("NOTIFY_SOCKET");
+  if (value == nullptr) throw Error("--sd-notify", "NOTIFY_SOCKET is not set");
+  NotifyAddress target = validate_notify_socket(value);
+  out.dir.emplace("/tmp", "nucleus-notify-");
+  // Container root is an unprivileged host uid: it may pass through, not list or write.
+  if (::chmod(out.dir->path().c_str(), 0711) != 0) throw_errno("chmod", out.dir->path());
+  out.proxy.emplace(target, out.dir->path());
+  spec.volumes.push_back({out.dir->path(), "/run/notify", true});
+  spec.env.emplace_back("NOTIFY_SOCKET", "/run/notify/notify.sock");
+}
+
 }  // namespace
 
 int NativeBackend::run(const WorkloadSpec& requested) {
   refuse_unbuilt_options(requested);
-  const WorkloadSpec spec = resolve_paths(requested);
+  WorkloadSpec spec = resolve_paths(requested);
+  NotifySetup notify;
+  prepare_notify(spec, notify);
   const Preset& preset = preset_for(spec.isolation);
   LaunchPlan plan = build_launch_plan(spec, preset, real_host(spec));
   for (const std::string& name : plan.dropped_env) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
   }
+  if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
 
   ForwardedSignals signals;
@@ -164,6 +210,7 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   options.sync_fd = parent_end.get();
   options.signal_fd = signals.fd();
   options.timeout_seconds = spec.timeout_seconds;
+  options.notify = notify.proxy ? &*notify.proxy : nullptr;
   MonitorResult result = monitor_container(child, options);
   if (result.report) throw describe_child_failure(plan, *result.report);
   if (result.timed_out) {

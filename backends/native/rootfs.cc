@@ -14,6 +14,7 @@
 #include "backends/native/child_steps.h"
 #include "backends/native/devices.h"
 #include "core/error.h"
+#include "core/masked_paths.h"
 #include "core/sys.h"
 
 namespace nucleus::native {
@@ -37,7 +38,7 @@ constexpr std::string_view kHostNetworkEtcEntries[] = {"etc/resolv.conf"};
 // Places the staging tmpfs may cover, in the child's private mount namespace only.
 constexpr std::string_view kStagingCandidates[] = {"/tmp", "/mnt", "/var/tmp", "/opt"};
 
-constexpr uint64_t kReadOnlyAttr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+constexpr uint64_t kViewAttr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 constexpr uint64_t kWritableAttr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 
 MountOp bind_op(const std::string& target, const std::string& source, uint64_t attr,
@@ -50,6 +51,7 @@ MountOp bind_op(const std::string& target, const std::string& source, uint64_t a
 }
 
 void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const HostProbe& probe) {
+  const uint64_t kReadOnlyAttr = options.read_only_binds ? kViewAttr : kWritableAttr;
   for (std::string_view dir : kSystemDirs) {
     std::string name(dir);
     auto entry = probe("/" + name);
@@ -97,11 +99,28 @@ void add_kernel_filesystems(std::vector<MountOp>& ops, const RootOptions& option
   } else {
     // With the host's network, a fresh sysfs is refused in a user namespace: share the
     // host's, read-only.
-    MountOp sys = bind_op("sys", "/sys", kReadOnlyAttr | MOUNT_ATTR_NOEXEC, HostEntry::kDirectory);
+    MountOp sys = bind_op("sys", "/sys", kViewAttr | MOUNT_ATTR_NOEXEC, HostEntry::kDirectory);
     sys.no_symlinks = true;
     ops.push_back(std::move(sys));
   }
   append_dev_ops(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
+  if (options.clamp_user_namespaces) {
+    // Creating a user namespace needs no capability, so seccomp alone would stop
+    // unshare(CLONE_NEWUSER); with this limit on the container's own user namespace, the
+    // kernel refuses too (ENOSPC), like bubblewrap's --disable-userns. Written before
+    // /proc/sys turns read-only, and never without our own user namespace (it would be
+    // the host's limit).
+    ops.push_back({.kind = MountKind::kWriteFile, .target = "proc/sys/user/max_user_namespaces",
+                   .data = "0", .no_symlinks = true});
+  }
+  if (options.mask_paths) {
+    for (std::string_view path : masked_paths()) {
+      ops.push_back({.kind = MountKind::kMask, .target = std::string(path.substr(1)), .no_symlinks = true});
+    }
+    for (std::string_view path : read_only_paths()) {
+      ops.push_back({.kind = MountKind::kReadOnlyRebind, .target = std::string(path.substr(1)), .no_symlinks = true});
+    }
+  }
 }
 
 // /tmp (unless the user placed something there), extra tmpfs and volumes, parents first.
@@ -130,7 +149,7 @@ void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
     bool is_dir = ::stat(v.source.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
     pending.push_back({v.destination,
                        bind_op(v.destination.substr(1), v.source,
-                               v.read_only ? kReadOnlyAttr : kWritableAttr,
+                               v.read_only && options.read_only_binds ? kViewAttr : kWritableAttr,
                                is_dir ? HostEntry::kDirectory : HostEntry::kFile)});
   }
   // Shallower destinations first, so /data is mounted before /data/cache lands on it.

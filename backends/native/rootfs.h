@@ -33,6 +33,9 @@ struct RootOptions {
   std::vector<TmpfsSpec> tmpfs;
   std::string workdir = "/";
   bool tty_group_mapped = true;
+  bool mask_paths = true;        // core/masked_paths tables
+  bool clamp_user_namespaces = false;  // max_user_namespaces=0 inside (own user ns only)
+  bool read_only_binds = true;   // false only for a test-only ablation run
 };
 
 struct RootPlan {

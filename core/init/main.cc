@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   int code = 125;
-  if (int err = nucleus::init::supervise(exec_command, argv + first, -1, &code); err != 0) {
+  if (int err = nucleus::init::supervise(exec_command, nullptr, argv + first, &code); err != 0) {
     say("cannot start the workload: ", strerror(err), nullptr);
   }
   return code;

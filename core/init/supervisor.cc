@@ -46,7 +46,7 @@ int exit_code_from_wait_status(int status) noexcept {
   return 125;  // stopped or continued: not an exit; WEXITED callers never see it
 }
 
-int supervise(StartFn start, void* ctx, int release_fd, int* exit_code) noexcept {
+int supervise(StartFn start, AfterForkFn after_fork, void* ctx, int* exit_code) noexcept {
   sigset_t watched;
   forwarded_signal_set(&watched);
   sigaddset(&watched, SIGCHLD);
@@ -66,7 +66,7 @@ int supervise(StartFn start, void* ctx, int release_fd, int* exit_code) noexcept
     prepare_signals_for_exec();
     _exit(start(ctx));
   }
-  if (release_fd >= 0) ::close(release_fd);
+  if (after_fork != nullptr) after_fork(ctx);
 
   int main_status = 0;
   for (;;) {

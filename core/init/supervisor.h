@@ -12,6 +12,11 @@ namespace nucleus::init {
 // It should exec; if it returns, the value is the workload's exit status.
 using StartFn = int (*)(void* ctx) noexcept;
 
+// Runs in the supervisor right after the fork, before it waits: where PID 1 gives up what
+// only the workload's set-up needed (native closes the sync socket, drops its capabilities
+// to CAP_KILL and loads the seccomp filter). May be null.
+using AfterForkFn = void (*)(void* ctx) noexcept;
+
 // Forks the workload and supervises it until it exits:
 //  - waits on a signalfd for SIGCHLD and kForwardedSignals (blocked, so nothing is lost
 //    between fork and wait, and so PID 1 of a pid namespace receives them at all);
@@ -20,10 +25,8 @@ using StartFn = int (*)(void* ctx) noexcept;
 //  - returns once the workload itself is gone: its exit status, or 128+N when signal N
 //    killed it. Leftover processes die with the pid namespace when PID 1 exits; outside
 //    one (tests, or nucleus-init not being PID 1) they are reparented as usual.
-// release_fd (or -1) is closed in the supervisor once the workload is forked: the
-// workload keeps its copy (native reports exec failures through it; it closes on exec).
 // Returns 0 with *exit_code set, or the errno of the signalfd or fork that failed.
-int supervise(StartFn start, void* ctx, int release_fd, int* exit_code) noexcept;
+int supervise(StartFn start, AfterForkFn after_fork, void* ctx, int* exit_code) noexcept;
 
 // What the workload gets before exec: default dispositions for every signal (an ignored
 // SIGINT from a background shell must not leak in) and an empty signal mask.

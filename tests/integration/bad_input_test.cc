@@ -32,7 +32,8 @@ TEST_F(BadInput, Flags) {
   expect_refused({"run"}, "command: no command given");
   expect_refused({"run", "--backend=gvisor", "--", "true"}, "gVisor backend is not built");
   expect_refused({"run", "--isolation", "untrusted", "--", "true"}, "gVisor");
-  expect_refused({"run", "--seccomp", "unconfined", "--", "true"}, "--seccomp: not supported");
+  expect_refused({"run", "--seccomp", "/nonexistent.json", "--", "true"}, "seccomp profile /nonexistent.json");
+  expect_refused({"run", "--cap-add", "CAP_NOPE", "--", "true"}, "--cap-add: unknown capability 'CAP_NOPE'");
   expect_refused({"run", "--memory", "64M", "--", "true"}, "not supported");
   expect_refused({"launch"}, "launch: unknown command");
   EXPECT_EQ(run_nucleus({"run", "--help"}).status, 0);

@@ -40,6 +40,12 @@ std::set<std::string> list_dir(const std::string& dir, const std::string& prefix
 
 }  // namespace
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 struct NucleusProcess::Impl {
   TempDir dir{"/tmp", "nucleus-it-"};
   std::string out_path = dir.path() + "/out";
@@ -53,11 +59,21 @@ NucleusProcess::NucleusProcess(const std::vector<std::string>& args, const RunOp
   impl_->options = options;
   std::vector<std::string> argv;
   std::string exe = kNucleus;
-  if (options.unprivileged) {
-    argv = {"--reuid=65534", "--regid=65534", "--clear-groups", kNucleus};
+  std::vector<std::string> setpriv = options.setpriv;
+  if (options.unprivileged) setpriv = {"--reuid=65534", "--regid=65534", "--clear-groups"};
+  if (!setpriv.empty()) {
+    argv = setpriv;
+    argv.push_back(kNucleus);
     exe = "/usr/bin/setpriv";
   }
   argv.insert(argv.end(), args.begin(), args.end());
+  if (options.pty) {
+    // script(1) runs the command on a new pseudo-terminal and keeps its exit status.
+    std::string command = shell_quote(exe);
+    for (const std::string& a : argv) command += " " + shell_quote(a);
+    argv = {"-qefc", command, "/dev/null"};
+    exe = "/usr/bin/script";
+  }
   bp::environment env = boost::this_process::environment();
   for (const auto& [k, v] : options.env) env[k] = v;
   // The output files are ours (root); the unprivileged run writes through inherited fds.

@@ -24,6 +24,8 @@ struct Result {
 struct RunOptions {
   std::vector<std::pair<std::string, std::string>> env;  // added to the test's environment
   bool unprivileged = false;  // as uid/gid 65534 with no groups (setpriv)
+  bool pty = false;           // on a fresh pseudo-terminal (script(1)): stdin is a tty
+  std::vector<std::string> setpriv;  // other setpriv arguments to run nucleus under
   std::chrono::seconds timeout{60};
 };
 
@@ -62,5 +64,6 @@ LeakSnapshot take_leak_snapshot();
 std::string describe_difference(const LeakSnapshot& before, const LeakSnapshot& after);
 
 bool is_root();
+std::string shell_quote(const std::string& s);
 
 }  // namespace nucleus::test

@@ -125,7 +125,7 @@ TEST_F(Isolation, RootfsWritesVanishAndTheDirectoryIsUnchanged) {
   std::string before = tree_fingerprint(kRootfs);
   ASSERT_NE(before.find("etc/rootfs-marker"), std::string::npos);
   Result w = run_sh("echo x > /etc/new && rm /etc/rootfs-marker && mkdir -p /usr/lib/new && "
-                    "rm -rf /home && mkdir /home && chmod 700 /bin && cat /etc/new && "
+                    "rm -rf /home/app && mkdir /home/app && chmod 700 /bin && cat /etc/new && "
                     "test ! -e /etc/rootfs-marker && echo writes-ok",
                     {"--rootfs", kRootfs});
   ASSERT_EQ(w.status, 0) << w.err;

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "backends/native/child_steps.h"
 #include "core/error.h"
 
 namespace nucleus::native {
@@ -47,6 +48,9 @@ HostContext fake_host(bool root) {
     return "";
   };
   host.container_has_dir = [](const std::string& p) { return p == "/" || p == "/tmp"; };
+  host.landlock_abi = 6;
+  host.last_cap = 40;
+  host.load_seccomp_profile = [](const std::string&) { return seccomp::default_profile(); };
   return host;
 }
 
@@ -228,15 +232,70 @@ TEST(LaunchPlan, EnvironmentAndArgv) {
   EXPECT_EQ(plan.root_source_fds.size(), plan.root.root_ops.size());
 }
 
+TEST(LaunchPlan, LayersFollowThePresetAndTheOptions) {
+  LaunchPlan standard = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kStandard), fake_host(true));
+  EXPECT_TRUE(standard.no_new_privs);
+  EXPECT_EQ(standard.capabilities.keep, 0u);
+  EXPECT_TRUE(standard.landlock.enabled);
+  EXPECT_TRUE(standard.seccomp_profile.has_value());
+  EXPECT_FALSE(standard.seccomp_conditions.trusted);
+  EXPECT_NE(find(standard.root.root_ops, "proc/sys/user/max_user_namespaces", MountKind::kWriteFile), nullptr);
+  EXPECT_NE(find(standard.root.root_ops, "proc/kcore", MountKind::kMask), nullptr);
+  EXPECT_NE(find(standard.root.root_ops, "proc/sys", MountKind::kReadOnlyRebind), nullptr);
+  // The clamp is written before /proc/sys turns read-only.
+  EXPECT_LT(index_of(standard.root.root_ops, "proc/sys/user/max_user_namespaces"),
+            index_of(standard.root.root_ops, "proc/sys"));
+
+  LaunchPlan trusted = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kTrusted), fake_host(true));
+  EXPECT_EQ(trusted.capabilities.keep, 0xa80425fbull);
+  EXPECT_FALSE(trusted.capabilities.ambient);
+  EXPECT_FALSE(trusted.landlock.enabled);
+  EXPECT_TRUE(trusted.seccomp_conditions.trusted);
+  // Never the host's user namespace limit.
+  EXPECT_EQ(find(trusted.root.root_ops, "proc/sys/user/max_user_namespaces", MountKind::kWriteFile), nullptr);
+
+  WorkloadSpec spec = spec_of({"true"});
+  spec.user = "1000";
+  spec.capabilities.add = {"NET_BIND_SERVICE"};
+  spec.seccomp.mode = SeccompMode::kUnconfined;
+  spec.landlock = false;
+  LaunchPlan opted = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
+  EXPECT_EQ(opted.capabilities.keep, CapSet{1} << 10);
+  EXPECT_TRUE(opted.capabilities.ambient);  // a non-root workload keeps it across exec
+  EXPECT_FALSE(opted.seccomp_profile.has_value());
+  EXPECT_FALSE(opted.landlock.enabled);
+}
+
+TEST(LaunchPlan, MissingLandlockIsAnErrorNotADowngrade) {
+  HostContext host = fake_host(true);
+  host.landlock_abi = 0;
+  EXPECT_THROW(build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kStandard), host), Error);
+  WorkloadSpec off = spec_of({"true"});
+  off.landlock = false;
+  EXPECT_NO_THROW(build_launch_plan(off, preset_for(IsolationLevel::kStandard), host));
+  EXPECT_NO_THROW(build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kTrusted), host));
+}
+
+TEST(LaunchPlan, AblationsAreTestOnlyAndExplicit) {
+  HostContext host = fake_host(true);
+  host.ablation.masks = true;
+  host.ablation.userns_clamp = true;
+  host.ablation.no_new_privs = true;
+  LaunchPlan plan = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kStandard), host);
+  EXPECT_FALSE(plan.no_new_privs);
+  EXPECT_EQ(find(plan.root.root_ops, "proc/kcore", MountKind::kMask), nullptr);
+  EXPECT_EQ(find(plan.root.root_ops, "proc/sys/user/max_user_namespaces", MountKind::kWriteFile), nullptr);
+}
+
 TEST(LaunchPlan, ChildFailuresAreWordedByTheParent) {
   LaunchPlan plan = build_launch_plan(spec_of({"/bin/app"}), preset_for(IsolationLevel::kStandard), fake_host(true));
   ChildReport report;
-  report.step = 10;  // ChildStep::kRootMount
+  report.step = static_cast<uint16_t>(ChildStep::kRootMount);
   report.index = static_cast<int32_t>(index_of(plan.root.root_ops, "proc"));
   report.err = EPERM;
   Error e = describe_child_failure(plan, report);
   EXPECT_STREQ(e.what(), "mount proc at /proc: Operation not permitted");
-  report.step = 20;  // ChildStep::kExec
+  report.step = static_cast<uint16_t>(ChildStep::kExec);
   report.err = ENOENT;
   e = describe_child_failure(plan, report);
   EXPECT_STREQ(e.what(), "exec /bin/app: No such file or directory");

@@ -32,7 +32,7 @@ pid_t start_supervisor(const std::string& script) {
   if (pid == 0) {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     int code = 125;
-    int err = supervise(exec_shell, const_cast<char*>(script.c_str()), -1, &code);
+    int err = supervise(exec_shell, nullptr, const_cast<char*>(script.c_str()), &code);
     _exit(err == 0 ? code : 200);
   }
   return pid;

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <sys/resource.h>
+
+#include <vector>
+
+// THE rlimit table, applied by the container's PID 1 before the workload is forked.
+namespace nucleus::native {
+
+struct RlimitSetting {
+  int resource;
+  rlim_t soft;
+  rlim_t hard;
+};
+
+struct RlimitContext {
+  bool user_namespace = false;  // NPROC counts per (user namespace, uid) only then
+};
+
+// The table's values, capped at the caller's own hard limits (which nucleus, lacking
+// CAP_SYS_RESOURCE, cannot raise).
+std::vector<RlimitSetting> plan_rlimits(const RlimitContext& context);
+
+// "NOFILE" for messages.
+const char* rlimit_name(int resource);
+
+// Child: setrlimit for each. Returns 0, or an errno with *failed set to the index.
+int apply_rlimits(const std::vector<RlimitSetting>& limits, int* failed) noexcept;
+
+}  // namespace nucleus::native
