@@ -71,8 +71,9 @@ CapSet resolve_capabilities(std::span<const std::string_view> preset_root_caps, 
   if (uid_is_root) {
     for (std::string_view name : preset_root_caps) set |= CapSet{1} << *capability_from_name(name);
   }
-  set |= parse_list(add, "--cap-add");
+  // Docker's order: drops first (ALL empties the set), then adds.
   set &= ~parse_list(drop, "--cap-drop");
+  set |= parse_list(add, "--cap-add");
   return set;
 }
 

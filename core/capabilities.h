@@ -25,7 +25,7 @@ CapSet all_capabilities();
 inline bool has_cap(CapSet set, int cap) { return (set >> cap) & 1; }
 
 // The preset's set for the workload's uid (the preset's root set for uid 0, none otherwise),
-// then --cap-add and --cap-drop (ALL allowed in both). Throws Error naming an unknown cap.
+// then --cap-drop (ALL empties it), then --cap-add (Docker's order; ALL allowed in both). Throws Error naming an unknown cap.
 CapSet resolve_capabilities(std::span<const std::string_view> preset_root_caps, bool uid_is_root,
                             const std::vector<std::string>& add, const std::vector<std::string>& drop);
 

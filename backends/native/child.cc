@@ -129,18 +129,28 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 //  - Landlock after the capability sets (restrict_self needs no_new_privs, set at start);
 //  - fds above 2 close-on-exec (CVE-2024-21626);
 //  - seccomp last: it would refuse the privilege-dropping calls before it.
+//  Only a test-only run without no_new_privs differs: Landlock and seccomp then need
+//  CAP_SYS_ADMIN, so they go in before the capabilities are dropped.
 int start_workload(void* ctx) noexcept {
   const Child& c = *static_cast<Child*>(ctx);
   const LaunchPlan& plan = *c.plan;
   if (setsid() < 0) die(c, ChildStep::kNewSession, errno);
+  if (!plan.no_new_privs) {
+    if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
+    if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
+  }
   CapStep cap_failed = CapStep::kNone;
   IdentityStep id_failed = IdentityStep::kNone;
   if (int err = apply_capabilities_and_identity(plan.capabilities, plan.child_identity, &cap_failed, &id_failed)) {
     die(c, cap_step(cap_failed, id_failed), err);
   }
-  if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
+  if (plan.no_new_privs) {
+    if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
+  }
   if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
-  if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
+  if (plan.no_new_privs) {
+    if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
+  }
   int err = exec_command(plan);
   die(c, ChildStep::kExec, err, -1,
       err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
@@ -151,8 +161,9 @@ int start_workload(void* ctx) noexcept {
 // only then lets go of the sync socket, so a failure here still reaches the parent.
 void lock_down_supervisor(void* ctx) noexcept {
   const Child& c = *static_cast<Child*>(ctx);
-  if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
+  // The filter first: without no_new_privs (a test-only run) it needs CAP_SYS_ADMIN.
   if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
+  if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
   ::close(c.sync_fd);
 }
 

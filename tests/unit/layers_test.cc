@@ -34,7 +34,7 @@ TEST(Capabilities, DockersDefaultSetIsItsKnownMask) {
 TEST(Capabilities, AddAndDropAdjustThePreset) {
   auto docker = docker_default_capabilities();
   EXPECT_EQ(resolve_capabilities(docker, true, {}, {"ALL"}), 0u);
-  EXPECT_EQ(resolve_capabilities(docker, true, {"NET_ADMIN"}, {"ALL"}), 0u);  // drop wins
+  EXPECT_EQ(resolve_capabilities(docker, true, {"KILL"}, {"ALL"}), CapSet{1} << 5);  // drop, then add
   EXPECT_EQ(resolve_capabilities({}, true, {"net_bind_service"}, {}), CapSet{1} << 10);
   EXPECT_EQ(resolve_capabilities(docker, true, {}, {"CHOWN", "CAP_KILL"}), 0xa80425fbull & ~0x21ull);
   EXPECT_THROW(resolve_capabilities(docker, true, {"FLY"}, {}), Error);

@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
     return report(verb, ret);
   }
   if (!strcmp(verb, "mknod") && a1 && a2 && argc > 5) {
-    mode_t type = a2[0] == 'b' ? S_IFBLK : S_IFCHR;
+    mode_t type = a2[0] == 'b' ? S_IFBLK : a2[0] == 'p' ? S_IFIFO : S_IFCHR;
     return report(verb, sc(SYS_mknodat, AT_FDCWD, (long)a1, type | 0600,
                            (long)makedev(atoi(argv[4]), atoi(argv[5])), 0, 0));
   }
