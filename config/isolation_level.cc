@@ -37,7 +37,17 @@ constexpr std::array<std::pair<NetworkMode, std::string_view>, 2> kNetworks = {{
     {NetworkMode::kHost, "host"},
 }};
 
+constexpr std::array<std::pair<GvisorPlatform, std::string_view>, 4> kPlatforms = {{
+    {GvisorPlatform::kAuto, "auto"},
+    {GvisorPlatform::kPtrace, "ptrace"},
+    {GvisorPlatform::kSystrap, "systrap"},
+    {GvisorPlatform::kKvm, "kvm"},
+}};
+
 }  // namespace
+
+std::optional<GvisorPlatform> parse_gvisor_platform(std::string_view text) { return lookup(kPlatforms, text); }
+std::string_view to_string(GvisorPlatform platform) { return name_of(kPlatforms, platform); }
 
 std::optional<IsolationLevel> parse_isolation_level(std::string_view text) {
   return lookup(kLevels, text);

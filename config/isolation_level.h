@@ -9,13 +9,16 @@ namespace nucleus {
 enum class IsolationLevel { kTrusted, kStandard, kUntrusted };
 enum class BackendKind { kNative, kGvisor };
 enum class NetworkMode { kNone, kHost };
+enum class GvisorPlatform { kAuto, kPtrace, kSystrap, kKvm };
 
 std::optional<IsolationLevel> parse_isolation_level(std::string_view text);
 std::optional<BackendKind> parse_backend(std::string_view text);
 std::optional<NetworkMode> parse_network(std::string_view text);
+std::optional<GvisorPlatform> parse_gvisor_platform(std::string_view text);
 
 std::string_view to_string(IsolationLevel level);
 std::string_view to_string(BackendKind backend);
 std::string_view to_string(NetworkMode network);
+std::string_view to_string(GvisorPlatform platform);
 
 }  // namespace nucleus

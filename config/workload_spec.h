@@ -69,6 +69,7 @@ struct WorkloadSpec {
   bool init = true;
   bool sd_notify = false;
   std::optional<uint32_t> timeout_seconds;
+  GvisorPlatform gvisor_platform = GvisorPlatform::kAuto;  // gVisor only
 };
 
 }  // namespace nucleus

@@ -220,6 +220,10 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
   {"init",      [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.init = boolean(c, v, k); }},
   {"sd_notify", [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.sd_notify = boolean(c, v, k); }},
   {"timeout",   [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.timeout_seconds = parse_timeout(scalar(c, v, k), what(c, v, k)); }},
+  {"gvisor_platform", [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      auto platform = parse_gvisor_platform(scalar(c, v, k));
+      if (!platform) fail_at(c, v, k, "expected auto, ptrace, systrap or kvm");
+      s.gvisor_platform = *platform; }},
 };
 // clang-format on
 

@@ -18,9 +18,6 @@
 namespace nucleus {
 namespace {
 
-constexpr std::array<const char*, 3> kRunscPaths = {"/usr/bin/runsc", "/usr/sbin/runsc",
-                                                    "/usr/local/bin/runsc"};
-
 bool is_fs(const char* path, long magic) {
   struct statfs st;
   return ::statfs(path, &st) == 0 && static_cast<long>(st.f_type) == magic;
@@ -64,14 +61,6 @@ std::string to_string(CgroupMode mode) {
     case CgroupMode::kNone: return "none";
   }
   return "unknown";
-}
-
-std::optional<std::string> find_runsc() {
-  for (const char* path : kRunscPaths) {
-    struct stat st;
-    if (::stat(path, &st) == 0 && S_ISREG(st.st_mode)) return std::string(path);
-  }
-  return std::nullopt;
 }
 
 }  // namespace nucleus

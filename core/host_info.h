@@ -21,7 +21,4 @@ struct HostInfo {
 HostInfo probe_host_info();
 std::string to_string(CgroupMode mode);
 
-// The first existing runsc among the fixed trusted paths, or nullopt.
-std::optional<std::string> find_runsc();
-
 }  // namespace nucleus

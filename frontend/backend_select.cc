@@ -1,5 +1,6 @@
 #include "frontend/backend_select.h"
 
+#include "backends/gvisor/gvisor_backend.h"
 #include "backends/native/native_backend.h"
 #include "config/presets.h"
 #include "core/error.h"
@@ -16,7 +17,7 @@ std::unique_ptr<Backend> select_backend(const WorkloadSpec& spec) {
     if (spec.landlock.value_or(false)) {
       throw Error("--landlock on", "Landlock cannot apply under gVisor (the Sentry has no Landlock)");
     }
-    throw Error("backend gvisor", "the gVisor backend is not built into this version of nucleus yet");
+    return std::make_unique<gvisor::GvisorBackend>();
   }
   return std::make_unique<native::NativeBackend>();
 }

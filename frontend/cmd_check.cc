@@ -1,15 +1,40 @@
 // `nucleus check [-f FILE]`: validates a workload file and reports what this host supports.
 // Runs nothing.
+#include <unistd.h>
+
 #include <iostream>
 
+#include "backends/gvisor/runsc_args.h"
+#include "backends/gvisor/runsc_locate.h"
+#include "backends/gvisor/runsc_process.h"
 #include "config/presets.h"
 #include "config/validate.h"
 #include "config/yaml_loader.h"
+#include "core/error.h"
 #include "core/host_info.h"
 #include "frontend/cli.h"
 
 namespace nucleus::frontend {
 namespace {
+
+// runsc's path, version and platforms, and whether the platform `auto` picks really starts.
+std::string describe_runsc() {
+  std::string path;
+  try {
+    path = gvisor::locate_runsc();
+  } catch (const Error& e) {
+    return std::string("unusable: ") + e.what();
+  }
+  gvisor::RunscInfo info = gvisor::runsc_info(path);
+  std::string platforms;
+  for (const std::string& p : info.platforms) platforms += (platforms.empty() ? "" : ", ") + p;
+  std::string chosen = gvisor::choose_platform(GvisorPlatform::kAuto, info.platforms);
+  std::string why;
+  bool works = ::geteuid() == 0 && gvisor::platform_works(path, chosen, 20, &why);
+  if (::geteuid() != 0) why = "not tried: needs root";
+  return path + " (version " + info.version + "; platforms " + platforms + "; " + chosen +
+         (works ? " works" : " does not work: " + why) + ")";
+}
 
 void print_host(std::ostream& out) {
   HostInfo host = probe_host_info();
@@ -23,8 +48,8 @@ void print_host(std::ostream& out) {
       << "  user namespaces:  " << yes(host.user_namespaces) << "\n"
       << "  seccomp filters:  " << yes(host.seccomp_filter) << "\n"
       << "  new mount API:    " << yes(host.new_mount_api) << "\n";
-  auto runsc = find_runsc();
-  out << "  runsc:            " << (runsc ? *runsc : "not found") << "\n";
+  out << "  runsc:            " << describe_runsc() << "\n";
+  out << "  under gvisor:     Landlock not applied (the Sentry has no Landlock)\n";
 }
 
 int check(const std::string& file) {

@@ -37,6 +37,7 @@ CLI::App* add_run_command(CLI::App& app, RunFlags& f, Action& action) {
   run->add_flag("--sd-notify", f.sd_notify, "Pass a validated NOTIFY_SOCKET to the workload");
   run->add_option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
   run->add_option("--name", f.name, "Container name, unique among running ones");
+  run->add_option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
   run->callback([&f, &action] {
     action = [&f] {
       WorkloadSpec spec = make_spec(f);

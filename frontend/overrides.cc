@@ -84,6 +84,11 @@ void apply_scalars(const RunFlags& f, WorkloadSpec& spec) {
     spec.name = *f.name;
   }
   if (f.timeout) spec.timeout_seconds = parse_timeout(*f.timeout, "--timeout");
+  if (f.gvisor_platform) {
+    auto platform = parse_gvisor_platform(*f.gvisor_platform);
+    if (!platform) throw Error("--gvisor-platform", "expected auto, ptrace, systrap or kvm, got '" + *f.gvisor_platform + "'");
+    spec.gvisor_platform = *platform;
+  }
 }
 
 void apply_lists(const RunFlags& f, WorkloadSpec& spec) {

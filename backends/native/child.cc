@@ -19,7 +19,7 @@
 #include "backends/native/capabilities.h"
 #include "backends/native/child_steps.h"
 #include "backends/native/landlock.h"
-#include "backends/native/rlimits.h"
+#include "core/rlimits.h"
 #include "backends/native/seccomp_compile.h"
 #include "backends/native/handshake.h"
 #include "core/child_report.h"

@@ -9,7 +9,7 @@
 
 #include "backends/native/capabilities.h"
 #include "backends/native/landlock.h"
-#include "backends/native/rlimits.h"
+#include "core/rlimits.h"
 #include "backends/native/rootfs.h"
 #include "backends/native/seccomp_compile.h"
 #include "backends/native/userns.h"

@@ -18,7 +18,8 @@
 #include "backends/native/landlock.h"
 #include "backends/native/launch_plan.h"
 #include "backends/native/seccomp_compile.h"
-#include "backends/native/monitor.h"
+#include "core/monitor.h"
+#include "config/host_paths.h"
 #include "config/presets.h"
 #include "config/validate.h"
 #include "core/env_filter.h"
@@ -33,12 +34,6 @@
 namespace nucleus::native {
 namespace {
 
-std::string canonical(const std::string& path, const std::string& what) {
-  char resolved[PATH_MAX];
-  if (::realpath(path.c_str(), resolved) == nullptr) throw_errno(what, path);
-  return resolved;
-}
-
 // Options whose mechanism is not built into the native backend yet: refused, never
 // silently ignored.
 void refuse_unbuilt_options(const WorkloadSpec& spec) {
@@ -48,31 +43,9 @@ void refuse_unbuilt_options(const WorkloadSpec& spec) {
   const ResourceSpec& r = spec.resources;
   if (r.memory_bytes || r.cpus || r.pids) unbuilt("--memory/--cpus/--pids-limit");
   if (!spec.name.empty()) unbuilt("--name");
-}
-
-// Canonical paths, checked again after symlinks are resolved (a volume source that is a
-// link to /etc is refused like /etc itself).
-WorkloadSpec resolve_paths(const WorkloadSpec& spec) {
-  WorkloadSpec out = spec;
-  if (out.rootfs) {
-    out.rootfs = canonical(*out.rootfs, "rootfs");
-    struct stat st;
-    if (::stat(out.rootfs->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      throw Error("rootfs", *out.rootfs + " is not a directory");
-    }
-    if (*out.rootfs == "/") throw Error("rootfs", "resolves to the host's /");
-    for (const char* dir : {"proc", "sys", "dev"}) {
-      std::string path = *out.rootfs + "/" + dir;
-      if (::lstat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-        throw Error("rootfs", path + " must be an ordinary directory");
-      }
-    }
+  if (spec.gvisor_platform != GvisorPlatform::kAuto) {
+    throw Error("--gvisor-platform", "applies to the gvisor backend only");
   }
-  for (VolumeSpec& v : out.volumes) {
-    v.source = canonical(v.source, "volume");
-    if (auto problem = check_volume_source(v.source)) throw Error("volume", *problem);
-  }
-  return out;
 }
 
 Ablation read_ablation() {
@@ -104,54 +77,12 @@ HostContext real_host(const WorkloadSpec& spec) {
   host.landlock_abi = landlock_abi();
   host.last_cap = read_last_cap();
   host.ablation = read_ablation();
-  const std::optional<std::string> rootfs = spec.rootfs;
-  host.read_container_file = [rootfs](const std::string& rel) -> std::string {
-    try {
-      if (!rootfs) return sys::read_file("/" + rel, 1u << 20, "read /" + rel);
-      UniqueFd root = sys::open(*rootfs, O_PATH | O_DIRECTORY, "open rootfs");
-      return sys::read_file_in_root(root.get(), rel, 1u << 20, "read " + rel + " in the rootfs");
-    } catch (const Error& e) {
-      if (e.err() == ENOENT) return {};
-      throw;
-    }
+  host.read_container_file = [rootfs = spec.rootfs](const std::string& rel) {
+    return read_container_file(rootfs, rel);
   };
-  std::vector<std::string> mounted = {"/tmp"};
-  for (const auto& v : spec.volumes) mounted.push_back(v.destination);
-  for (const auto& t : spec.tmpfs) mounted.push_back(t.destination);
-  host.container_has_dir = [rootfs, mounted](const std::string& path) {
-    if (path == "/") return true;
-    if (rootfs) {
-      struct stat st;
-      return ::stat((*rootfs + path).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-    }
-    for (const std::string& m : mounted) {
-      if (path == m || path.rfind(m + "/", 0) == 0) return true;
-    }
-    return false;
-  };
+  host.container_has_dir = [spec](const std::string& path) { return container_has_dir(spec, path); };
   return host;
 }
-
-// Blocks the forwarded signals for the lifetime of the run and reads them from a signalfd;
-// the child inherits the mask, so its PID 1 never misses one either.
-class ForwardedSignals {
- public:
-  ForwardedSignals() {
-    sigset_t set;
-    init::forwarded_signal_set(&set);
-    if (::sigprocmask(SIG_BLOCK, &set, &old_) != 0) throw_errno("block forwarded signals");
-    fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!fd_) throw_errno("create a signalfd");
-  }
-  ~ForwardedSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
-  ForwardedSignals(const ForwardedSignals&) = delete;
-  ForwardedSignals& operator=(const ForwardedSignals&) = delete;
-  int fd() const { return fd_.get(); }
-
- private:
-  sigset_t old_;
-  UniqueFd fd_;
-};
 
 // --sd-notify: the caller's NOTIFY_SOCKET is checked before anything exists; the workload
 // gets a proxy socket of ours at /run/notify/notify.sock (read-only bind of a private dir).
@@ -177,7 +108,7 @@ void prepare_notify(WorkloadSpec& spec, NotifySetup& out) {
 
 int NativeBackend::run(const WorkloadSpec& requested) {
   refuse_unbuilt_options(requested);
-  WorkloadSpec spec = resolve_paths(requested);
+  WorkloadSpec spec = resolve_host_paths(requested);
   NotifySetup notify;
   prepare_notify(spec, notify);
   const Preset& preset = preset_for(spec.isolation);

@@ -20,21 +20,6 @@
 namespace nucleus::native {
 namespace {
 
-// ---- the host read-only view (contract: "Host read-only view") -------------------------
-
-// Shared read-only when they are directories; recreated as links when the host has merged
-// them into /usr.
-constexpr std::string_view kSystemDirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
-
-// The curated /etc: what the loader, name services and TLS need, and nothing about the
-// host's users, secrets or services (no shadow, no ssh, no machine-id).
-constexpr std::string_view kEtcEntries[] = {
-    "etc/passwd",         "etc/group",         "etc/hosts",       "etc/nsswitch.conf",
-    "etc/ld.so.cache",    "etc/ld.so.conf",    "etc/ld.so.conf.d", "etc/localtime",
-    "etc/ssl/certs",      "etc/alternatives",
-};
-constexpr std::string_view kHostNetworkEtcEntries[] = {"etc/resolv.conf"};
-
 // Places the staging tmpfs may cover, in the child's private mount namespace only.
 constexpr std::string_view kStagingCandidates[] = {"/tmp", "/mnt", "/var/tmp", "/opt"};
 
@@ -51,41 +36,19 @@ MountOp bind_op(const std::string& target, const std::string& source, uint64_t a
 }
 
 void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const HostProbe& probe) {
-  const uint64_t kReadOnlyAttr = options.read_only_binds ? kViewAttr : kWritableAttr;
-  for (std::string_view dir : kSystemDirs) {
-    std::string name(dir);
-    auto entry = probe("/" + name);
-    if (!entry) continue;
-    if (entry->type == HostEntry::kSymlink) {
-      ops.push_back({.kind = MountKind::kSymlink, .target = name, .data = entry->link});
-    } else if (entry->type == HostEntry::kDirectory) {
-      ops.push_back(bind_op(name, "/" + name, kReadOnlyAttr, HostEntry::kDirectory));
+  const uint64_t attr = options.read_only_binds ? kViewAttr : kWritableAttr;
+  for (const HostViewItem& item : host_view_items(options.network == NetworkMode::kHost, probe)) {
+    switch (item.kind) {
+      case HostViewItem::kSymlink:
+        ops.push_back({.kind = MountKind::kSymlink, .target = item.target, .data = item.source});
+        break;
+      case HostViewItem::kBindDirectory:
+        ops.push_back(bind_op(item.target, item.source, attr, HostEntry::kDirectory));
+        break;
+      case HostViewItem::kBindFile:
+        ops.push_back(bind_op(item.target, item.source, attr, HostEntry::kFile));
+        break;
     }
-  }
-  auto add_etc = [&](std::string_view rel) {
-    std::string name(rel);
-    auto entry = probe("/" + name);
-    if (!entry) return;
-    if (entry->type == HostEntry::kSymlink) {
-      // Links into /usr stay links (visible through the /usr bind); others are bound
-      // through to their target, or left out when dangling.
-      if (entry->resolved.rfind("/usr/", 0) == 0 && entry->link.rfind("/usr/", 0) == 0) {
-        ops.push_back({.kind = MountKind::kSymlink, .target = name, .data = entry->link});
-        return;
-      }
-      if (entry->resolved.empty()) return;
-      auto target = probe(entry->resolved);
-      if (!target || (target->type != HostEntry::kFile && target->type != HostEntry::kDirectory)) return;
-      ops.push_back(bind_op(name, entry->resolved, kReadOnlyAttr, target->type));
-      return;
-    }
-    if (entry->type == HostEntry::kFile || entry->type == HostEntry::kDirectory) {
-      ops.push_back(bind_op(name, "/" + name, kReadOnlyAttr, entry->type));
-    }
-  };
-  for (std::string_view rel : kEtcEntries) add_etc(rel);
-  if (options.network == NetworkMode::kHost) {
-    for (std::string_view rel : kHostNetworkEtcEntries) add_etc(rel);
   }
 }
 
@@ -169,24 +132,6 @@ std::string pick_staging(const HostProbe& probe) {
 }
 
 }  // namespace
-
-std::optional<HostEntry> probe_host(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-  HostEntry entry;
-  if (S_ISDIR(st.st_mode)) {
-    entry.type = HostEntry::kDirectory;
-  } else if (S_ISREG(st.st_mode)) {
-    entry.type = HostEntry::kFile;
-  } else if (S_ISLNK(st.st_mode)) {
-    entry.type = HostEntry::kSymlink;
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-    if (n > 0) entry.link.assign(buf, static_cast<size_t>(n));
-    if (::realpath(path.c_str(), buf) != nullptr) entry.resolved = buf;
-  }
-  return entry;
-}
 
 RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
   RootPlan plan;

@@ -7,21 +7,12 @@
 
 #include "backends/native/mount_ops.h"
 #include "config/workload_spec.h"
+#include "core/host_view.h"
 
 // The container's root: the host read-only view, or a --rootfs directory with an
 // ephemeral writable layer (overlay, tmpfs upper) or none (--read-only). The parent plans
 // (plan_root), the child executes the plan and pivots into it (enter_root).
 namespace nucleus::native {
-
-// What the parent sees at a host path (lstat, readlink, realpath), behind a seam so the
-// plan is unit-tested without touching the host.
-struct HostEntry {
-  enum Type { kDirectory, kFile, kSymlink, kOther } type = kOther;
-  std::string link;      // kSymlink: the link text
-  std::string resolved;  // kSymlink: realpath of the target ("" when dangling)
-};
-using HostProbe = std::function<std::optional<HostEntry>(const std::string& path)>;
-std::optional<HostEntry> probe_host(const std::string& path);
 
 struct RootOptions {
   std::optional<std::string> rootfs;  // canonical; absent: host read-only view

@@ -21,11 +21,13 @@ void say(const char* a, const char* b, const char* c) noexcept {
   }
 }
 
+// The same one line nucleus prints for a native container: "nucleus: exec CMD: strerror".
 int exec_command(void* ctx) noexcept {
   char** argv = static_cast<char**>(ctx);
   execvp(argv[0], argv);
   int err = errno;
-  say("exec ", argv[0], err == ENOENT ? ": not found" : ": cannot execute");
+  const char* parts[] = {"nucleus: exec ", argv[0], ": ", strerror(err), "\n"};
+  for (const char* p : parts) (void)!write(STDERR_FILENO, p, strlen(p));
   return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 

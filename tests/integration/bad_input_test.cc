@@ -30,8 +30,8 @@ TEST_F(BadInput, Flags) {
   expect_refused({"run", "--workdir", "/proc/self/fd/7", "--", "true"}, "workdir: '/proc/self/fd/7' is under /proc");
   expect_refused({"run", "--name", "foo/bar", "--", "true"}, "invalid container name");
   expect_refused({"run"}, "command: no command given");
-  expect_refused({"run", "--backend=gvisor", "--", "true"}, "gVisor backend is not built");
-  expect_refused({"run", "--isolation", "untrusted", "--", "true"}, "gVisor");
+  expect_refused({"run", "--backend=gvisor", "--no-init", "--", "true"}, "always runs nucleus-init");
+  expect_refused({"run", "--gvisor-platform", "ptrace", "--", "true"}, "applies to the gvisor backend only");
   expect_refused({"run", "--seccomp", "/nonexistent.json", "--", "true"}, "seccomp profile /nonexistent.json");
   expect_refused({"run", "--cap-add", "CAP_NOPE", "--", "true"}, "--cap-add: unknown capability 'CAP_NOPE'");
   expect_refused({"run", "--memory", "64M", "--", "true"}, "not supported");

@@ -144,6 +144,7 @@ LeakSnapshot take_leak_snapshot() {
     if (line.find("nucleus") != std::string::npos) s.mounts.insert(line);
   }
   s.state_entries = list_dir("/run/nucleus", "");
+  for (const std::string& e : list_dir("/run", "nucleus-gvisor-")) s.state_entries.insert(e);
   for (const std::string& e : list_dir("/tmp", "nucleus")) {
     if (e.rfind("/tmp/nucleus-it-", 0) != 0) s.temp_entries.insert(e);  // the harness's own
   }
@@ -151,7 +152,12 @@ LeakSnapshot take_leak_snapshot() {
   while (dirent* e = proc ? ::readdir(proc) : nullptr) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     std::string comm = slurp(std::string("/proc/") + e->d_name + "/comm");
-    if (comm == "nucleus\n" || comm == "nucleus-init\n") s.processes.insert(std::string(e->d_name) + " " + comm);
+    char exe[256] = {};
+    ::readlink((std::string("/proc/") + e->d_name + "/exe").c_str(), exe, sizeof exe - 1);
+    bool runsc = std::string(exe).find("runsc") != std::string::npos;  // runsc, its sandbox, its gofer
+    if (comm == "nucleus\n" || comm == "nucleus-init\n" || runsc) {
+      s.processes.insert(std::string(e->d_name) + " " + comm);
+    }
   }
   if (proc) ::closedir(proc);
   return s;

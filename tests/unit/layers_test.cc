@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "backends/native/landlock.h"
-#include "backends/native/rlimits.h"
+#include "core/rlimits.h"
 #include "core/capabilities.h"
 #include "core/error.h"
 #include "core/masked_paths.h"
@@ -78,7 +78,7 @@ TEST(Landlock, WritablePlacesAreExactlyTheDesignsOnes) {
 }
 
 TEST(Rlimits, TableIsCappedByTheCallersHardLimits) {
-  auto limits = native::plan_rlimits({.user_namespace = true});
+  auto limits = plan_rlimits({.user_namespace = true});
   auto find = [&](int r) {
     return std::find_if(limits.begin(), limits.end(), [r](const auto& l) { return l.resource == r; });
   };
@@ -90,7 +90,7 @@ TEST(Rlimits, TableIsCappedByTheCallersHardLimits) {
   EXPECT_LE(find(RLIMIT_NOFILE)->hard, current.rlim_max);
   EXPECT_LE(find(RLIMIT_NOFILE)->soft, find(RLIMIT_NOFILE)->hard);
   EXPECT_NE(find(RLIMIT_NPROC), limits.end());
-  auto without_userns = native::plan_rlimits({.user_namespace = false});
+  auto without_userns = plan_rlimits({.user_namespace = false});
   EXPECT_EQ(std::count_if(without_userns.begin(), without_userns.end(),
                           [](const auto& l) { return l.resource == RLIMIT_NPROC; }),
             0);

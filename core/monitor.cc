@@ -1,4 +1,4 @@
-#include "backends/native/monitor.h"
+#include "core/monitor.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -9,8 +9,9 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/init/signals.h"
 
-namespace nucleus::native {
+namespace nucleus {
 namespace {
 
 constexpr int kKillGraceSeconds = 2;
@@ -26,8 +27,25 @@ UniqueFd make_timer(uint32_t seconds) {
 
 }  // namespace
 
+ForwardedSignals::ForwardedSignals() {
+  sigset_t set;
+  init::forwarded_signal_set(&set);
+  if (::sigprocmask(SIG_BLOCK, &set, &old_) != 0) throw_errno("block forwarded signals");
+  fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd_) throw_errno("create a signalfd");
+}
+
+ForwardedSignals::~ForwardedSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
 MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options) {
   MonitorResult result;
+  auto send = [&](int sig) {
+    if (options.forward) {
+      options.forward(sig);
+    } else {
+      child.signal(sig);
+    }
+  };
   UniqueFd timer;
   if (options.timeout_seconds) timer = make_timer(*options.timeout_seconds);
   bool sync_open = options.sync_fd >= 0;
@@ -53,7 +71,7 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
     if (fds[kSignal].revents & POLLIN) {
       signalfd_siginfo info;
       if (::read(options.signal_fd, &info, sizeof info) == sizeof info) {
-        child.signal(static_cast<int>(info.ssi_signo));
+        send(static_cast<int>(info.ssi_signo));
       }
     }
     if (fds[kTimer].revents & POLLIN) {
@@ -61,13 +79,13 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
       (void)!::read(timer.get(), &expirations, sizeof expirations);
       result.timed_out = true;
       if (!term_sent) {
-        child.signal(SIGTERM);
+        send(SIGTERM);
         term_sent = true;
         itimerspec spec = {};
         spec.it_value.tv_sec = kKillGraceSeconds;
         ::timerfd_settime(timer.get(), 0, &spec, nullptr);
       } else {
-        child.signal(SIGKILL);
+        send(SIGKILL);
       }
     }
     if ((fds[kNotify].revents & POLLIN) && options.notify) options.notify->relay_one(child.pid());
@@ -77,8 +95,8 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
     }
   }
   // PID 1 is gone, so every writer of the sync socket is too: a pending report is there now.
-  if (sync_open && !result.report) result.report = receive_child_report(options.sync_fd);
+  if (sync_open && options.sync_fd >= 0 && !result.report) result.report = receive_child_report(options.sync_fd);
   return result;
 }
 
-}  // namespace nucleus::native
+}  // namespace nucleus

@@ -1,9 +1,9 @@
-#include "backends/native/rlimits.h"
+#include "core/rlimits.h"
 
 #include <cerrno>
 #include <cstddef>
 
-namespace nucleus::native {
+namespace nucleus {
 namespace {
 
 struct Row {
@@ -60,4 +60,4 @@ int apply_rlimits(const std::vector<RlimitSetting>& limits, int* failed) noexcep
   return 0;
 }
 
-}  // namespace nucleus::native
+}  // namespace nucleus

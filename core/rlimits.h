@@ -4,8 +4,9 @@
 
 #include <vector>
 
-// THE rlimit table, applied by the container's PID 1 before the workload is forked.
-namespace nucleus::native {
+// THE rlimit table, shared by both backends: native applies it in the container's PID 1
+// before the workload is forked; the gVisor bundle lists it in process.rlimits.
+namespace nucleus {
 
 struct RlimitSetting {
   int resource;
@@ -27,4 +28,4 @@ const char* rlimit_name(int resource);
 // Child: setrlimit for each. Returns 0, or an errno with *failed set to the index.
 int apply_rlimits(const std::vector<RlimitSetting>& limits, int* failed) noexcept;
 
-}  // namespace nucleus::native
+}  // namespace nucleus

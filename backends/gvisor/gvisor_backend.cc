@@ -1,0 +1,217 @@
+#include "backends/gvisor/gvisor_backend.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc_args.h"
+#include "backends/gvisor/runsc_locate.h"
+#include "backends/gvisor/runsc_process.h"
+#include "backends/gvisor/state_dir.h"
+#include "config/host_paths.h"
+#include "config/presets.h"
+#include "core/env_filter.h"
+#include "core/error.h"
+#include "core/exit_codes.h"
+#include "core/init/supervisor.h"
+#include "core/monitor.h"
+#include "core/seccomp_json.h"
+#include "core/sys.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+constexpr int kRunscFailed = 128;  // runsc's exit status when runsc itself fails
+
+// Refused rather than ignored: these need mechanisms the gVisor backend does not have (yet).
+void refuse_unsupported(const WorkloadSpec& spec) {
+  const ResourceSpec& r = spec.resources;
+  if (r.memory_bytes || r.cpus || r.pids) throw Error("--memory/--cpus/--pids-limit", "not supported by this version of nucleus yet");
+  if (!spec.name.empty()) throw Error("--name", "not supported by this version of nucleus yet");
+  if (spec.sd_notify) {
+    throw Error("--sd-notify", "not available with the gVisor backend: the sandbox would need host socket "
+                               "access (runsc --host-uds), which nucleus does not grant");
+  }
+  if (spec.landlock.value_or(false)) throw Error("--landlock on", "Landlock cannot apply under gVisor");
+  if (!spec.init) throw Error("--no-init", "the gVisor backend always runs nucleus-init as PID 1");
+  if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
+}
+
+// nucleus-init sits next to the nucleus binary (both are installed together).
+std::string locate_init() {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) throw_errno("find nucleus-init", "/proc/self/exe");
+  std::string dir(self, static_cast<size_t>(n));
+  dir = dir.substr(0, dir.find_last_of('/'));
+  std::string init = dir + "/nucleus-init";
+  struct stat st;
+  if (::stat(init.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error("gvisor backend", "nucleus-init is missing next to nucleus (" + init + ")");
+  }
+  return init;
+}
+
+BundleSpec bundle_spec(const WorkloadSpec& spec, const Preset& preset, const std::string& root_path) {
+  BundleSpec b;
+  b.command = spec.command;
+  std::optional<UserSpec> user;
+  if (spec.user) user = parse_user_spec(*spec.user, "--user");
+  std::vector<IdRef> groups;
+  for (const std::string& g : spec.groups) groups.push_back(parse_group_ref(g, "--group-add"));
+  b.identity = resolve_identity(user, groups, read_container_file(spec.rootfs, "etc/passwd"),
+                                read_container_file(spec.rootfs, "etc/group"));
+  BaseEnvironment base;
+  base.term = sanitize_term(::getenv("TERM"));
+  base.home = container_has_dir(spec, b.identity.home) ? b.identity.home : "/";
+  Environment env = build_environment(base, spec.env);
+  for (const std::string& name : env.dropped) {
+    spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
+  }
+  b.env = std::move(env.entries);
+  b.cwd = spec.workdir;
+  b.capabilities = resolve_capabilities(preset.root_capabilities, b.identity.uid == 0, spec.capabilities.add,
+                                        spec.capabilities.drop);
+  b.ambient = b.identity.uid != 0 && b.capabilities != 0;
+  b.rlimits = plan_rlimits({.user_namespace = true});  // the sandbox is its own user namespace
+  b.hostname = spec.hostname;
+  b.network = spec.network;
+  b.root_path = root_path;
+  b.root_readonly = !spec.rootfs || spec.read_only;
+  if (!spec.rootfs) b.host_view = host_view_items(spec.network == NetworkMode::kHost, probe_host);
+  b.volumes = spec.volumes;
+  b.tmpfs = spec.tmpfs;
+  bool has_tmp = false;
+  for (const auto& t : b.tmpfs) has_tmp |= t.destination == "/tmp";
+  for (const auto& v : b.volumes) has_tmp |= v.destination == "/tmp";
+  if (!has_tmp) b.tmpfs.push_back({"/tmp", kDefaultTmpSize});
+  switch (spec.seccomp.mode) {
+    case SeccompMode::kDefault:
+      b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::default_profile(),
+                                                   {.caps = b.capabilities, .trusted = preset.level == IsolationLevel::kTrusted}));
+      break;
+    case SeccompMode::kFile:
+      b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::load_json_profile(spec.seccomp.profile_path),
+                                                   {.caps = b.capabilities, .trusted = preset.level == IsolationLevel::kTrusted}));
+      break;
+    case SeccompMode::kUnconfined:
+      break;
+  }
+  return b;
+}
+
+// runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
+std::string last_runsc_error(const std::string& log_path) {
+  std::string log;
+  try {
+    log = sys::read_file(log_path, 4u << 20, "read the runsc log");
+  } catch (const Error&) {
+    return {};
+  }
+  std::string last;
+  size_t pos = 0;
+  while ((pos = log.find('{', pos)) != std::string::npos) {
+    size_t end = log.find('}', pos);
+    if (end == std::string::npos) break;
+    try {
+      auto entry = nlohmann::json::parse(log.substr(pos, end - pos + 1));
+      if (entry.value("level", "") == "error") last = entry.value("msg", "");
+    } catch (const nlohmann::json::exception&) {
+    }
+    pos = end + 1;
+  }
+  return last;
+}
+
+// runsc removes a container's state when `runsc run` ends normally; anything left means
+// it did not (killed, crashed) and `runsc delete --force` must clean up.
+bool has_runsc_state(const std::string& root) {
+  DIR* dir = ::opendir(root.c_str());
+  if (dir == nullptr) return false;
+  bool any = false;
+  while (dirent* e = ::readdir(dir)) any |= e->d_name[0] != '.';
+  ::closedir(dir);
+  return any;
+}
+
+}  // namespace
+
+int GvisorBackend::run(const WorkloadSpec& requested) {
+  refuse_unsupported(requested);
+  const std::string runsc = locate_runsc();
+  collect_stale_state(runsc);
+  const WorkloadSpec spec = resolve_host_paths(requested);
+  const Preset& preset = preset_for(spec.isolation);
+  for (const VolumeSpec& v : spec.volumes) {
+    struct stat st;
+    if (::stat(v.source.c_str(), &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+      throw Error("volume " + v.source, "gVisor binds only directories and regular files");
+    }
+  }
+
+  RunscConfig config;
+  config.runsc = runsc;
+  config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
+  config.network = spec.network;
+  config.oci_seccomp = spec.seccomp.mode != SeccompMode::kUnconfined;
+  config.memory_overlay = spec.rootfs && !spec.read_only;
+
+  StateDir state;
+  config.root = state.runsc_root();
+  Staging staging;
+  std::string root = state.bundle() + "/rootfs";
+  if (::mkdir(root.c_str(), 0755) != 0) throw_errno("create the gVisor root", root);
+  if (spec.rootfs) {
+    staging = {true, *spec.rootfs, state.path() + "/layer", root};
+    if (::mkdir(staging.layer.c_str(), 0700) != 0) throw_errno("create the gVisor root", staging.layer);
+  }
+  BundleSpec bundle = bundle_spec(spec, preset, root);
+  bundle.init_source = locate_init();
+  if (!spec.rootfs) make_skeleton(root, bundle.host_view, spec.workdir);
+  write_config(state.bundle(), make_config(bundle));
+  // scripts/bench only: keep a copy of config.json to time bare runsc on the same bundle.
+  if (const char* keep = ::getenv("NUCLEUS_TEST_KEEP_BUNDLE"); keep != nullptr && keep[0] == '/') {
+    std::string text = sys::read_file(state.bundle() + "/config.json", 4u << 20, "read the OCI bundle");
+    UniqueFd out(::open(keep, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (out) (void)sys::write_all(out.get(), text.data(), text.size());
+  }
+
+  const std::string log_path = state.path() + "/runsc.log";
+  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));  // inherited by runsc
+  if (!log) throw_errno("create the runsc log", log_path);
+  config.log_fd = log.get();
+
+  ForwardedSignals signals;
+  OwnedChild child = start_runsc(runsc, run_args(config, state.bundle(), state.id()), staging, log.get());
+  log.reset();
+  // Whatever happens below, runsc's state for this container goes (safe to run twice).
+  ScopeExit cleanup([&] {
+    if (has_runsc_state(config.root)) run_runsc(runsc, delete_args(config, state.id()));
+  });
+
+  MonitorOptions options;
+  options.signal_fd = signals.fd();
+  options.timeout_seconds = spec.timeout_seconds;
+  // runsc run does not pass signals on (it dies of them): ask it to signal the container's
+  // PID 1, nucleus-init, which forwards them to the workload.
+  options.forward = [&](int sig) { run_runsc(runsc, kill_args(config, state.id(), sig)); };
+  MonitorResult result = monitor_container(child, options);
+  int code = init::exit_code_from_wait_status(result.wait_status);
+  if (code == kRunscFailed) {
+    std::string error = last_runsc_error(log_path);
+    if (!error.empty()) throw Error("runsc", error);
+  }
+  if (result.timed_out) {
+    spdlog::warn("workload timed out after {}s", *spec.timeout_seconds);
+    return exit_code::kTimeout;
+  }
+  return code;
+}
+
+}  // namespace nucleus::gvisor

@@ -1,0 +1,142 @@
+#include "backends/gvisor/oci_bundle.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/masked_paths.h"
+#include "core/sys.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+using nlohmann::json;
+
+json mount(const std::string& destination, const std::string& type, const std::string& source,
+           std::vector<std::string> options) {
+  return {{"destination", destination}, {"type", type}, {"source", source}, {"options", options}};
+}
+
+std::string rlimit_type(int resource) {
+  switch (resource) {
+    case RLIMIT_CORE: return "RLIMIT_CORE";
+    case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
+    case RLIMIT_NPROC: return "RLIMIT_NPROC";
+    default: return "RLIMIT_UNKNOWN";
+  }
+}
+
+json kernel_mounts() {
+  json mounts = json::array();
+  mounts.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
+  mounts.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  mounts.push_back(mount("/dev/pts", "devpts", "devpts",
+                         {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}));
+  mounts.push_back(mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  mounts.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+  return mounts;
+}
+
+void make_dirs(const std::string& root, const std::string& rel) {
+  std::string path = root;
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t slash = rel.find('/', start);
+    path += "/" + rel.substr(start, slash - start);
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("prepare the gVisor root", path);
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+}
+
+void make_file(const std::string& root, const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  if (slash != std::string::npos) make_dirs(root, rel.substr(0, slash));
+  std::string path = root + "/" + rel;
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw_errno("prepare the gVisor root", path);
+  ::close(fd);
+}
+
+}  // namespace
+
+json make_config(const BundleSpec& s) {
+  json process;
+  process["terminal"] = false;
+  std::vector<std::string> args = {kInitPath, "--"};
+  args.insert(args.end(), s.command.begin(), s.command.end());
+  process["args"] = args;
+  process["env"] = s.env;
+  process["cwd"] = s.cwd;
+  process["user"] = {{"uid", s.identity.uid}, {"gid", s.identity.gid}, {"additionalGids", s.identity.groups}};
+  std::vector<std::string> caps = capability_names(s.capabilities);
+  process["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps},
+                             {"inheritable", s.ambient ? caps : std::vector<std::string>{}},
+                             {"ambient", s.ambient ? caps : std::vector<std::string>{}}};
+  json rlimits = json::array();
+  for (const RlimitSetting& r : s.rlimits) {
+    rlimits.push_back({{"type", rlimit_type(r.resource)}, {"hard", r.hard}, {"soft", r.soft}});
+  }
+  process["rlimits"] = rlimits;
+  process["noNewPrivileges"] = true;
+
+  json mounts = kernel_mounts();
+  for (const HostViewItem& item : s.host_view) {
+    if (item.kind == HostViewItem::kSymlink) continue;  // part of the skeleton
+    mounts.push_back(mount("/" + item.target, "bind", item.source, {"rbind", "ro", "nosuid", "nodev"}));
+  }
+  for (const TmpfsSpec& t : s.tmpfs) {
+    mounts.push_back(mount(t.destination, "tmpfs", "tmpfs",
+                           {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(t.size_bytes)}));
+  }
+  for (const VolumeSpec& v : s.volumes) {
+    mounts.push_back(mount(v.destination, "bind", v.source, {"rbind", v.read_only ? "ro" : "rw", "nosuid", "nodev"}));
+  }
+  mounts.push_back(mount(kInitPath, "bind", s.init_source, {"bind", "ro", "nosuid", "nodev"}));
+
+  json linux;
+  json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
+  if (s.network == NetworkMode::kNone) namespaces.push_back({{"type", "network"}});
+  linux["namespaces"] = namespaces;
+  std::vector<std::string> masked(masked_paths().begin(), masked_paths().end());
+  std::vector<std::string> read_only(read_only_paths().begin(), read_only_paths().end());
+  linux["maskedPaths"] = masked;
+  linux["readonlyPaths"] = read_only;
+  if (s.seccomp) linux["seccomp"] = *s.seccomp;
+
+  return {{"ociVersion", "1.0.2"},
+          {"process", process},
+          {"root", {{"path", s.root_path}, {"readonly", s.root_readonly}}},
+          {"hostname", s.hostname},
+          {"mounts", mounts},
+          {"linux", linux}};
+}
+
+void write_config(const std::string& bundle_dir, const json& config) {
+  std::string path = bundle_dir + "/config.json";
+  UniqueFd fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, "write the OCI bundle", 0600);
+  std::string text = config.dump(1);
+  if (int err = sys::write_all(fd.get(), text.data(), text.size())) throw Error("write the OCI bundle", path, err);
+}
+
+void make_skeleton(const std::string& root, const std::vector<HostViewItem>& view, const std::string& workdir) {
+  for (const char* dir : {"proc", "dev", "sys", "tmp"}) make_dirs(root, dir);
+  for (const HostViewItem& item : view) {
+    switch (item.kind) {
+      case HostViewItem::kBindDirectory: make_dirs(root, item.target); break;
+      case HostViewItem::kBindFile: make_file(root, item.target); break;
+      case HostViewItem::kSymlink: {
+        size_t slash = item.target.rfind('/');
+        if (slash != std::string::npos) make_dirs(root, item.target.substr(0, slash));
+        std::string path = root + "/" + item.target;
+        if (::symlink(item.source.c_str(), path.c_str()) != 0) throw_errno("prepare the gVisor root", path);
+        break;
+      }
+    }
+  }
+  if (workdir != "/") make_dirs(root, workdir.substr(1));
+}
+
+}  // namespace nucleus::gvisor

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/workload_spec.h"
+#include "core/capabilities.h"
+#include "core/host_view.h"
+#include "core/identity.h"
+#include "core/rlimits.h"
+
+// The OCI bundle runsc runs: config.json written from the same WorkloadSpec and the same core
+// tables as the native backend (environment filter, identity, capabilities, rlimits, masked
+// paths, seccomp profile), and, for the host view, a skeleton root directory the view's
+// read-only binds land on. make_config is pure (golden-tested); the writers create nothing
+// that follows a symlink.
+namespace nucleus::gvisor {
+
+// Where the static supervisor appears inside the sandbox (PID 1, named in process.args).
+inline constexpr const char* kInitPath = "/dev/.nucleus-init";
+
+struct BundleSpec {
+  std::vector<std::string> command;
+  std::vector<std::string> env;  // already filtered
+  std::string cwd = "/";
+  Identity identity;
+  CapSet capabilities = 0;
+  bool ambient = false;  // non-root workload keeping added capabilities
+  std::vector<RlimitSetting> rlimits;
+  std::string hostname;
+  NetworkMode network = NetworkMode::kNone;
+  std::string root_path;
+  bool root_readonly = true;
+  std::vector<HostViewItem> host_view;  // empty with --rootfs
+  std::vector<VolumeSpec> volumes;
+  std::vector<TmpfsSpec> tmpfs;  // /tmp included
+  std::string init_source;       // host path of nucleus-init
+  std::optional<nlohmann::json> seccomp;
+};
+
+nlohmann::json make_config(const BundleSpec& spec);
+
+// Creates dir/config.json (0600, O_EXCL, O_NOFOLLOW). dir must exist (0700).
+void write_config(const std::string& bundle_dir, const nlohmann::json& config);
+
+// The host view's root: the mount points of `view` and the kernel filesystems, the view's
+// symlinks, and the workdir, below `root` (a fresh private directory).
+void make_skeleton(const std::string& root, const std::vector<HostViewItem>& view, const std::string& workdir);
+
+}  // namespace nucleus::gvisor

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/isolation_level.h"
+
+// The runsc command lines nucleus uses: global flags, then the subcommand. Pure, so the
+// flags that carry security (--oci-seccomp, --network, no host-uds/fifo widening, no
+// --net-raw, the platform) are unit-tested (security-bar GV-03).
+namespace nucleus::gvisor {
+
+struct RunscConfig {
+  std::string runsc;            // binary
+  std::string root;             // --root: runsc's state, private to this container
+  int log_fd = -1;              // --log-fd: runsc's own messages, kept off the workload's stderr
+  std::string platform = "ptrace";
+  NetworkMode network = NetworkMode::kNone;
+  bool oci_seccomp = true;      // enforce the bundle's seccomp profile inside the sandbox
+  bool memory_overlay = false;  // --overlay2=root:memory: root writes stay in the Sentry
+  std::string debug_log_dir;    // --debug --debug-log=DIR/ when set
+};
+
+std::vector<std::string> global_args(const RunscConfig& config);
+std::vector<std::string> run_args(const RunscConfig& config, const std::string& bundle, const std::string& id);
+std::vector<std::string> kill_args(const RunscConfig& config, const std::string& id, int sig);
+std::vector<std::string> delete_args(const RunscConfig& config, const std::string& id);
+
+// "auto" resolves to systrap when this runsc has it, else ptrace; kvm only when asked (it
+// needs /dev/kvm and hangs under some hypervisors). Throws Error when the asked platform
+// is not offered.
+std::string choose_platform(GvisorPlatform requested, const std::vector<std::string>& offered);
+
+}  // namespace nucleus::gvisor

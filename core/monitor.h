@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include <signal.h>
+
+#include "core/child_report.h"
+#include "core/notify_socket.h"
+#include "core/scoped.h"
+
+namespace nucleus {
+
+// Blocks the forwarded signals (core/init/signals.h) for its lifetime and reads them from a
+// signalfd: a child started meanwhile inherits the mask, so its PID 1 misses none either.
+class ForwardedSignals {
+ public:
+  ForwardedSignals();
+  ~ForwardedSignals();
+  ForwardedSignals(const ForwardedSignals&) = delete;
+  ForwardedSignals& operator=(const ForwardedSignals&) = delete;
+  int fd() const { return fd_.get(); }
+
+ private:
+  sigset_t old_;
+  UniqueFd fd_;
+};
+
+struct MonitorOptions {
+  // How a signal reaches the workload: native signals its PID 1 through the pidfd, gVisor
+  // asks `runsc kill`. Null: signal `child` directly.
+  std::function<void(int sig)> forward;
+  int sync_fd = -1;    // the child's reports, until EOF (-1: none)
+  int signal_fd = -1;  // forwarded signals arriving at nucleus
+  std::optional<uint32_t> timeout_seconds;
+  NotifyProxy* notify = nullptr;
+};
+
+struct MonitorResult {
+  int wait_status = 0;
+  bool timed_out = false;
+  std::optional<ChildReport> report;
+};
+
+// The parent's loop while a container runs in the foreground, for both backends (bubblewrap
+// monitor_child). It waits on the child's pidfd (the container's PID 1, or runsc), the sync
+// socket, a signalfd and, when asked, a timer and the notify proxy:
+//  - a forwarded signal goes to the container's PID 1 (the supervisor passes it on);
+//  - --timeout sends SIGTERM, then SIGKILL 2 s later (the whole pid namespace dies);
+//  - a ChildReport is kept; EOF on the sync socket means the workload was exec'd;
+//  - it returns when PID 1 has exited and been reaped.
+MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options);
+
+}  // namespace nucleus
