@@ -27,8 +27,16 @@ struct TmpfsSpec {
 struct ResourceSpec {
   std::optional<uint64_t> memory_bytes;
   std::optional<double> cpus;
-  std::optional<int64_t> pids;  // -1: unlimited ("max")
+  std::optional<int64_t> pids;  // -1: unlimited ("max"); absent: the default 1024
+  std::optional<uint32_t> io_weight;   // 1..10000
+  std::vector<std::string> io_max;     // "MAJ:MIN rbps=N wbps=N riops=N wiops=N"
+  std::optional<std::string> cgroup_parent;  // path from each hierarchy's root
+
+  // Whether the user asked for a limit (the default pids limit is not asking).
+  bool requested() const { return memory_bytes || cpus || pids || io_weight || !io_max.empty() || cgroup_parent; }
 };
+
+inline constexpr int64_t kDefaultPidsLimit = 1024;
 
 struct CapabilityChanges {
   std::vector<std::string> add;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "config/resources.h"
 #include "config/units.h"
 #include "config/validate.h"
 #include "core/error.h"
@@ -152,6 +153,12 @@ constexpr Field<ResourceSpec> kResourceFields[] = {
   {"memory", [](const Ctx& c, N v, K k, ResourceSpec& r) { r.memory_bytes = parse_memory(scalar(c, v, k), what(c, v, k)); }},
   {"cpus",   [](const Ctx& c, N v, K k, ResourceSpec& r) { r.cpus = parse_cpu_count(scalar(c, v, k), what(c, v, k)); }},
   {"pids",   [](const Ctx& c, N v, K k, ResourceSpec& r) { r.pids = parse_pids(scalar(c, v, k), what(c, v, k)); }},
+  {"io_weight", [](const Ctx& c, N v, K k, ResourceSpec& r) { r.io_weight = parse_io_weight(scalar(c, v, k), what(c, v, k)); }},
+  {"io_max", [](const Ctx& c, N v, K k, ResourceSpec& r) {
+      r.io_max = string_list(c, v, k);
+      for (const std::string& m : r.io_max) parse_io_max(m, what(c, v, k)); }},
+  {"cgroup_parent", [](const Ctx& c, N v, K k, ResourceSpec& r) {
+      r.cgroup_parent = parse_cgroup_parent(scalar(c, v, k), what(c, v, k)); }},
 };
 
 constexpr Field<CapabilityChanges> kCapabilityFields[] = {

@@ -3,15 +3,15 @@
 #include <optional>
 #include <string>
 
+#include "core/self_cgroup.h"
+
 // What this host's kernel offers, probed without side effects. `nucleus check` reports it;
 // backends consult it before promising a layer.
 namespace nucleus {
 
-enum class CgroupMode { kV1, kV2, kHybrid, kNone };
-
 struct HostInfo {
   std::string kernel_release;
-  CgroupMode cgroup_mode = CgroupMode::kNone;
+  CgroupLayout cgroup_layout = CgroupLayout::kNone;  // what the cgroup drivers will use
   int landlock_abi = 0;           // 0: not available
   bool user_namespaces = false;   // creatable by this caller (max_user_namespaces > 0)
   bool seccomp_filter = false;
@@ -19,6 +19,5 @@ struct HostInfo {
 };
 
 HostInfo probe_host_info();
-std::string to_string(CgroupMode mode);
 
 }  // namespace nucleus

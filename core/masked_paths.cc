@@ -16,6 +16,7 @@ constexpr std::string_view kMasked[] = {
     "/proc/timer_stats",
     "/sys/devices/virtual/powercap",  // RAPL energy counters: a side channel (GHSA-jq35-85cj-fj4p)
     "/sys/firmware",      // ACPI, EFI variables, DMI
+    "/sys/fs/cgroup",     // the host's hierarchy, when /sys is the host's (--network host)
 };
 
 constexpr std::string_view kReadOnly[] = {

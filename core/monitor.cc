@@ -48,17 +48,26 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
   };
   UniqueFd timer;
   if (options.timeout_seconds) timer = make_timer(*options.timeout_seconds);
+  UniqueFd watch;
+  if (options.watchdog) {
+    watch.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    if (!watch) throw_errno("create the watchdog timer");
+    itimerspec spec = {};
+    spec.it_value.tv_nsec = spec.it_interval.tv_nsec = options.watchdog_interval_ms * 1000000L;
+    ::timerfd_settime(watch.get(), 0, &spec, nullptr);
+  }
   bool sync_open = options.sync_fd >= 0;
   bool term_sent = false;
 
   for (;;) {
-    enum { kPid, kSignal, kSync, kTimer, kNotify, kCount };
+    enum { kPid, kSignal, kSync, kTimer, kNotify, kWatch, kCount };
     pollfd fds[kCount] = {
         {child.pidfd(), POLLIN, 0},
         {options.signal_fd, POLLIN, 0},
         {sync_open ? options.sync_fd : -1, POLLIN, 0},
         {timer.get(), POLLIN, 0},
         {options.notify ? options.notify->fd() : -1, POLLIN, 0},
+        {result.watchdog_fired ? -1 : watch.get(), POLLIN, 0},
     };
     if (::poll(fds, kCount, -1) < 0) {
       if (errno == EINTR) continue;
@@ -84,11 +93,25 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
         itimerspec spec = {};
         spec.it_value.tv_sec = kKillGraceSeconds;
         ::timerfd_settime(timer.get(), 0, &spec, nullptr);
+      } else if (options.kill) {
+        options.kill();
       } else {
         send(SIGKILL);
       }
     }
     if ((fds[kNotify].revents & POLLIN) && options.notify) options.notify->relay_one(child.pid());
+    if (fds[kWatch].revents & POLLIN) {
+      uint64_t ticks;
+      (void)!::read(watch.get(), &ticks, sizeof ticks);
+      if (options.watchdog()) {
+        result.watchdog_fired = true;
+        if (options.kill) {
+          options.kill();
+        } else {
+          send(SIGKILL);
+        }
+      }
+    }
     if (fds[kPid].revents != 0) {
       result.wait_status = child.wait();
       break;

@@ -35,11 +35,20 @@ struct MonitorOptions {
   int signal_fd = -1;  // forwarded signals arriving at nucleus
   std::optional<uint32_t> timeout_seconds;
   NotifyProxy* notify = nullptr;
+  // Polled every watchdog_interval_ms while the container runs; when it returns true the
+  // container is killed (SIGKILL through `forward`) and the result says so.
+  std::function<bool()> watchdog;
+  int watchdog_interval_ms = 200;
+  // How to end the container at once (the watchdog, the second step of --timeout); null:
+  // SIGKILL through `forward`. gVisor kills its cgroup: a stalled Sentry no longer answers
+  // `runsc kill`.
+  std::function<void()> kill;
 };
 
 struct MonitorResult {
   int wait_status = 0;
   bool timed_out = false;
+  bool watchdog_fired = false;
   std::optional<ChildReport> report;
 };
 

@@ -42,6 +42,8 @@ int run_cli(int argc, char** argv) {
   CLI::App* run = add_run_command(app, run_flags, action);
   add_check_command(app, action);
   add_version_command(app, action);
+  add_stats_command(app, action);
+  add_internal_cleanup_command(app, action);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> workload_args;

@@ -19,5 +19,7 @@ int run_cli(int argc, char** argv);
 CLI::App* add_run_command(CLI::App& app, RunFlags& flags, Action& action);
 CLI::App* add_check_command(CLI::App& app, Action& action);
 CLI::App* add_version_command(CLI::App& app, Action& action);
+CLI::App* add_stats_command(CLI::App& app, Action& action);
+CLI::App* add_internal_cleanup_command(CLI::App& app, Action& action);
 
 }  // namespace nucleus::frontend

@@ -41,7 +41,7 @@ void print_host(std::ostream& out) {
   auto yes = [](bool b) { return b ? "yes" : "no"; };
   out << "host:\n"
       << "  kernel:           " << host.kernel_release << "\n"
-      << "  cgroups:          " << to_string(host.cgroup_mode) << "\n"
+      << "  cgroups:          " << to_string(host.cgroup_layout) << "\n"
       << "  landlock:         "
       << (host.landlock_abi > 0 ? "ABI " + std::to_string(host.landlock_abi) : std::string("not available"))
       << "\n"

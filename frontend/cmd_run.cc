@@ -27,6 +27,9 @@ CLI::App* add_run_command(CLI::App& app, RunFlags& f, Action& action) {
   run->add_option("-m,--memory", f.memory, "Memory limit (K/M/G)");
   run->add_option("--cpus", f.cpus, "CPU limit (fractional)");
   run->add_option("--pids-limit", f.pids, "Process limit (default 1024; -1 unlimited)");
+  run->add_option("--io-weight", f.io_weight, "Block I/O weight, 1 to 10000");
+  many(run->add_option("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)"));
+  run->add_option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
   run->add_option("--network", f.network, "none (default) or host");
   many(run->add_option("--cap-add", f.cap_add, "Add a capability (repeatable)"));
   many(run->add_option("--cap-drop", f.cap_drop, "Drop a capability or ALL (repeatable)"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "config/resources.h"
 #include "config/validate.h"
 #include "config/yaml_loader.h"
 #include "core/error.h"
@@ -63,6 +64,12 @@ void apply_scalars(const RunFlags& f, WorkloadSpec& spec) {
   if (f.memory) spec.resources.memory_bytes = parse_memory(*f.memory, "--memory");
   if (f.cpus) spec.resources.cpus = parse_cpu_count(*f.cpus, "--cpus");
   if (f.pids) spec.resources.pids = parse_pids(*f.pids, "--pids-limit");
+  if (f.io_weight) spec.resources.io_weight = parse_io_weight(*f.io_weight, "--io-weight");
+  for (const std::string& m : f.io_max) {
+    parse_io_max(m, "--io-max");
+    spec.resources.io_max.push_back(m);
+  }
+  if (f.cgroup_parent) spec.resources.cgroup_parent = parse_cgroup_parent(*f.cgroup_parent, "--cgroup-parent");
   if (f.network) {
     auto network = parse_network(*f.network);
     if (!network) throw Error("--network", "expected none or host, got '" + *f.network + "'");

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,11 @@
 #include "backends/gvisor/state_dir.h"
 #include "config/host_paths.h"
 #include "config/presets.h"
+#include "config/resources.h"
+#include "config/units.h"
+#include "core/cgroup.h"
+#include "core/container_record.h"
+#include "core/keeper.h"
 #include "core/env_filter.h"
 #include "core/error.h"
 #include "core/exit_codes.h"
@@ -31,9 +37,6 @@ constexpr int kRunscFailed = 128;  // runsc's exit status when runsc itself fail
 
 // Refused rather than ignored: these need mechanisms the gVisor backend does not have (yet).
 void refuse_unsupported(const WorkloadSpec& spec) {
-  const ResourceSpec& r = spec.resources;
-  if (r.memory_bytes || r.cpus || r.pids) throw Error("--memory/--cpus/--pids-limit", "not supported by this version of nucleus yet");
-  if (!spec.name.empty()) throw Error("--name", "not supported by this version of nucleus yet");
   if (spec.sd_notify) {
     throw Error("--sd-notify", "not available with the gVisor backend: the sandbox would need host socket "
                                "access (runsc --host-uds), which nucleus does not grant");
@@ -58,6 +61,29 @@ std::string locate_init() {
   return init;
 }
 
+// Under ptrace/systrap every guest task costs the host several threads (stub threads, and
+// Go threads locked to them): about 9 per guest process measured here. The Sentry's Go
+// runtime dies when the host refuses it a thread (gvisor#2490), so the pids limit the user
+// asked for binds the guest instead, as RLIMIT_NPROC, which the Sentry enforces on every
+// guest task of a uid (fork fails with EAGAIN, as under the native backend); the host cgroup
+// keeps a backstop sized for the Sentry's threads, so a runaway sandbox still cannot take
+// the host's pids.
+constexpr int64_t kHostTasksPerGuestTask = 16;
+constexpr int64_t kSentryBaseTasks = 256;
+
+void set_guest_pids_limit(std::vector<RlimitSetting>& rlimits, std::optional<int64_t> pids) {
+  if (!pids || *pids <= 0) return;
+  for (RlimitSetting& r : rlimits) {
+    if (r.resource == RLIMIT_NPROC) r.soft = r.hard = static_cast<rlim_t>(*pids);
+  }
+}
+
+CgroupLimits sandbox_cgroup_limits(const WorkloadSpec& spec) {
+  CgroupLimits limits = cgroup_limits(spec);
+  if (limits.pids && *limits.pids > 0) limits.pids = *limits.pids * kHostTasksPerGuestTask + kSentryBaseTasks;
+  return limits;
+}
+
 BundleSpec bundle_spec(const WorkloadSpec& spec, const Preset& preset, const std::string& root_path) {
   BundleSpec b;
   b.command = spec.command;
@@ -80,6 +106,7 @@ BundleSpec bundle_spec(const WorkloadSpec& spec, const Preset& preset, const std
                                         spec.capabilities.drop);
   b.ambient = b.identity.uid != 0 && b.capabilities != 0;
   b.rlimits = plan_rlimits({.user_namespace = true});  // the sandbox is its own user namespace
+  set_guest_pids_limit(b.rlimits, cgroup_limits(spec).pids);
   b.hostname = spec.hostname;
   b.network = spec.network;
   b.root_path = root_path;
@@ -162,13 +189,20 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   config.oci_seccomp = spec.seccomp.mode != SeccompMode::kUnconfined;
   config.memory_overlay = spec.rootfs && !spec.read_only;
 
+  // Declared first, so it is dismissed last: it covers everything below.
+  std::optional<CleanupKeeper> keeper;
+  std::optional<NamedContainer> named;
+  if (!spec.name.empty()) named.emplace(kStateRoot, ContainerRecord{.name = spec.name, .backend = "gvisor", .nucleus_pid = ::getpid()});
   StateDir state;
   config.root = state.runsc_root();
   Staging staging;
   std::string root = state.bundle() + "/rootfs";
   if (::mkdir(root.c_str(), 0755) != 0) throw_errno("create the gVisor root", root);
   if (spec.rootfs) {
-    staging = {true, *spec.rootfs, state.path() + "/layer", root};
+    staging.overlay = true;
+    staging.lower = *spec.rootfs;
+    staging.layer = state.path() + "/layer";
+    staging.mountpoint = root;
     if (::mkdir(staging.layer.c_str(), 0700) != 0) throw_errno("create the gVisor root", staging.layer);
   }
   BundleSpec bundle = bundle_spec(spec, preset, root);
@@ -187,6 +221,12 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   if (!log) throw_errno("create the runsc log", log_path);
   config.log_fd = log.get();
 
+  std::unique_ptr<Cgroup> cgroup =
+      create_container_cgroup(sandbox_cgroup_limits(spec), spec.resources.requested(), spec.resources.cgroup_parent);
+  if (cgroup) staging.cgroup_procs = cgroup->procs_files();
+  CleanupTargets targets{.gvisor_state = state.path(), .cgroups = cgroup ? cgroup->directories() : std::vector<std::string>{},
+                         .record = named ? named->path() : ""};
+  keeper.emplace(targets);
   ForwardedSignals signals;
   OwnedChild child = start_runsc(runsc, run_args(config, state.bundle(), state.id()), staging, log.get());
   log.reset();
@@ -201,8 +241,37 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   // runsc run does not pass signals on (it dies of them): ask it to signal the container's
   // PID 1, nucleus-init, which forwards them to the workload.
   options.forward = [&](int sig) { run_runsc(runsc, kill_args(config, state.id(), sig)); };
+  // The Sentry backs guest memory with its own memfd and does not know the cgroup's limit
+  // (runsc learns it only from cgroups runsc manages itself, which nucleus does not let it
+  // do: they would not be below nucleus's own cgroups). At the limit its allocations fail
+  // and the guest stalls instead of being OOM-killed. So nucleus watches: the cgroup at its
+  // limit with charges still failing for a second is an out-of-memory kill.
+  int pressure = 0;
+  uint64_t last_failures = 0;
+  if (cgroup && spec.resources.memory_bytes) {
+    options.watchdog = [&] {
+      Cgroup::MemoryState m = cgroup->memory_state();
+      bool at_limit = m.limit > 0 && m.usage + (1u << 20) >= m.limit && m.failures > last_failures;
+      last_failures = m.failures;
+      pressure = at_limit ? pressure + 1 : 0;
+      return pressure >= 5;
+    };
+  }
+  if (named) {
+    named->record().status = "running";
+    named->record().cgroup = targets.cgroups;
+    named->save();
+  }
+  if (cgroup) options.kill = [&] { cgroup->kill_all(); };
   MonitorResult result = monitor_container(child, options);
   int code = init::exit_code_from_wait_status(result.wait_status);
+  // An OOM kill in the cgroup ends the Sentry or the workload; either way the user hears it.
+  if (cgroup && spec.resources.memory_bytes && (result.watchdog_fired || cgroup->oom_kills() > 0)) {
+    report_to_user("workload killed: out of memory (limit " + format_size(*spec.resources.memory_bytes) + ")");
+    if (named) named->finish(128 + SIGKILL, true);
+    return 128 + SIGKILL;
+  }
+  if (named) named->finish(code, false);
   if (code == kRunscFailed) {
     std::string error = last_runsc_error(log_path);
     if (!error.empty()) throw Error("runsc", error);

@@ -22,6 +22,8 @@ namespace bp = boost::process;
 namespace nucleus::gvisor {
 namespace {
 
+constexpr int kShortCommandSeconds = 10;
+
 // Runs in the forked child, before exec: only syscalls and the prepared strings.
 struct PrivateRoot : bp::extend::handler {
   const Staging* staging;
@@ -41,6 +43,12 @@ struct PrivateRoot : bp::extend::handler {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (setpgid(0, 0) != 0) return fail("setpgid");
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail("PR_SET_PDEATHSIG");
+    for (const std::string& procs : staging->cgroup_procs) {
+      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      bool ok = fd >= 0 && ::write(fd, "0", 1) == 1;
+      if (fd >= 0) ::close(fd);
+      if (!ok) return fail("join the container's cgroup");
+    }
     if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");
     if (!staging->overlay) return;
@@ -90,12 +98,26 @@ bool platform_works(const std::string& runsc, const std::string& platform, int t
 
 int run_runsc(const std::string& runsc, const std::vector<std::string>& args, std::string* output) {
   try {
+    if (output == nullptr) {
+      // A sandbox that no longer answers must not hang nucleus: kill and delete get a deadline.
+      bp::child child(bp::exe = runsc, bp::args = args, bp::std_out > bp::null, bp::std_err > bp::null,
+                      bp::std_in < bp::null);
+      // Boost 1.74's wait_for can oversleep a child that has exited; a pidfd cannot.
+      UniqueFd pidfd = sys::pidfd_open(child.id(), "watch runsc");
+      pollfd p = {pidfd.get(), POLLIN, 0};
+      if (::poll(&p, 1, kShortCommandSeconds * 1000) != 1) {
+        child.terminate();
+        return -1;
+      }
+      child.wait();
+      return child.exit_code();
+    }
     bp::ipstream out;
     bp::child child(bp::exe = runsc, bp::args = args, (bp::std_out & bp::std_err) > out, bp::std_in < bp::null);
     std::stringstream ss;
     ss << out.rdbuf();
     child.wait();
-    if (output) *output = ss.str();
+    *output = ss.str();
     return child.exit_code();
   } catch (const bp::process_error& e) {
     throw Error("run runsc", e.what(), e.code().value());

@@ -14,6 +14,9 @@
 namespace nucleus::gvisor {
 
 struct Staging {
+  // cgroup.procs files runsc joins (writing "0") before exec: its sandbox and gofer are
+  // born inside the container's cgroup, so the limits bind the whole sandbox.
+  std::vector<std::string> cgroup_procs;
   bool overlay = false;
   std::string lower;       // the user's rootfs
   std::string layer;       // empty directory for the tmpfs holding upper/ and work/
@@ -26,8 +29,8 @@ struct Staging {
 OwnedChild start_runsc(const std::string& runsc, const std::vector<std::string>& args, const Staging& staging,
                        int keep_fd);
 
-// Runs a short runsc command (kill, delete) to completion; returns its exit code and
-// collects its output into *output when given.
+// Runs a short runsc command to completion and returns its exit code. With `output`, collects
+// what it printed; without, it gets 10 s (then it is killed and the result is -1).
 int run_runsc(const std::string& runsc, const std::vector<std::string>& args, std::string* output = nullptr);
 
 // Whether `runsc do true` succeeds on `platform` within timeout_seconds (a kvm platform can

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <vector>
 
 #include "backends/gvisor/runsc_process.h"
@@ -40,6 +41,22 @@ StateDir::StateDir() : dir_(kParent, kPrefix), id_(random_id()) {
   }
 }
 
+void collect_state_dir(const std::string& runsc, const std::string& path) {
+  struct stat st;
+  if (std::string(path).rfind(std::string(kParent) + "/" + kPrefix, 0) != 0) return;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) return;
+  UniqueFd lock(::open((path + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) return;  // in use
+  std::string id;
+  try {
+    id = sys::read_file(path + "/id", 64, "read the gVisor state");
+  } catch (const Error&) {
+  }
+  if (!id.empty()) run_runsc(runsc, {"--root=" + path + "/runsc", "delete", "--force", id});
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
+}
+
 void collect_stale_state(const std::string& runsc) {
   DIR* dir = ::opendir(kParent);
   if (dir == nullptr) return;
@@ -48,19 +65,7 @@ void collect_stale_state(const std::string& runsc) {
     if (std::string(e->d_name).rfind(kPrefix, 0) == 0) candidates.push_back(std::string(kParent) + "/" + e->d_name);
   }
   ::closedir(dir);
-  for (const std::string& path : candidates) {
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
-    UniqueFd lock(::open((path + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-    if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) continue;  // in use, or not ours
-    std::string id;
-    try {
-      id = sys::read_file(path + "/id", 64, "read the gVisor state");
-    } catch (const Error&) {
-    }
-    if (!id.empty()) run_runsc(runsc, {"--root=" + path + "/runsc", "delete", "--force", id});
-    ::system(("rm -rf -- '" + path + "'").c_str());
-  }
+  for (const std::string& path : candidates) collect_state_dir(runsc, path);
 }
 
 }  // namespace nucleus::gvisor

@@ -28,5 +28,7 @@ class StateDir {
 
 // Removes state directories nobody holds, after `runsc delete --force` of their container.
 void collect_stale_state(const std::string& runsc);
+// The same for one directory (the cleanup keeper's, after its nucleus died).
+void collect_state_dir(const std::string& runsc, const std::string& path);
 
 }  // namespace nucleus::gvisor

@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -177,6 +178,9 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
     if (int err = become_namespace_root(plan)) die(c, ChildStep::kBecomeRoot, err);
   }
   if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
+  // The parent has put us in the container's cgroup by now: it becomes our cgroup root, so
+  // /proc/self/cgroup shows "/" and no path of the host's hierarchy.
+  if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
   // Before any mount, and inherited by everything below: no exec can gain privileges.
   if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
   if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) die(c, ChildStep::kHostname, errno);

@@ -10,6 +10,7 @@ enum class ChildStep : uint16_t {
   kWaitForParent,
   kBecomeRoot,
   kParentDeathSignal,
+  kCgroupNamespace,
   kNoNewPrivs,
   kHostname,
   kLoopback,

@@ -13,14 +13,18 @@
 
 namespace nucleus::native {
 
-pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd) {
+pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd, int cgroup_fd) {
   int fd = -1;
   clone_args args = {};
   args.flags = namespace_flags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
   args.pidfd = reinterpret_cast<uint64_t>(&fd);
   args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  }
   long pid = sys::raw_clone3(&args);
-  if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+  if (pid < 0 && (errno == ENOSYS || errno == E2BIG) && cgroup_fd < 0) {
     // clone(2) takes CLONE_PIDFD too (5.2+); the pidfd comes back through parent_tid.
     pid = ::syscall(SYS_clone, namespace_flags | CLONE_PIDFD | SIGCHLD, nullptr, &fd, nullptr, 0);
   }

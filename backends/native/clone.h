@@ -13,7 +13,9 @@ namespace nucleus::native {
 // falls back to clone(2) on kernels without clone3. Like fork(): returns 0 in the child.
 // The caller must be single-threaded: the child inherits one thread and any lock another
 // thread held. Throws Error in the parent.
-pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd);
+// cgroup_fd >= 0 (a cgroup2 directory) starts the child in that cgroup (CLONE_INTO_CGROUP):
+// it never runs a single instruction outside it.
+pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd, int cgroup_fd = -1);
 
 // Throws Error unless the calling process has exactly one thread.
 void require_single_thread();

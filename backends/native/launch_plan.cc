@@ -189,6 +189,7 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
     case ChildStep::kBecomeRoot: step = "become root in the container's user namespace"; break;
     case ChildStep::kParentDeathSignal: step = "tie the container's life to nucleus"; break;
     case ChildStep::kNoNewPrivs: step = "set no_new_privs"; break;
+    case ChildStep::kCgroupNamespace: step = "enter a new cgroup namespace"; break;
     case ChildStep::kRlimit:
       step = "set RLIMIT_" + std::string(report.index >= 0 && static_cast<size_t>(report.index) < plan.rlimits.size()
                                              ? rlimit_name(plan.rlimits[static_cast<size_t>(report.index)].resource)

@@ -21,6 +21,11 @@
 #include "core/monitor.h"
 #include "config/host_paths.h"
 #include "config/presets.h"
+#include "config/resources.h"
+#include "config/units.h"
+#include "core/cgroup.h"
+#include "core/container_record.h"
+#include "core/keeper.h"
 #include "config/validate.h"
 #include "core/env_filter.h"
 #include "core/error.h"
@@ -34,15 +39,8 @@
 namespace nucleus::native {
 namespace {
 
-// Options whose mechanism is not built into the native backend yet: refused, never
-// silently ignored.
-void refuse_unbuilt_options(const WorkloadSpec& spec) {
-  auto unbuilt = [](const std::string& option) {
-    throw Error(option, "not supported by this version of nucleus yet");
-  };
-  const ResourceSpec& r = spec.resources;
-  if (r.memory_bytes || r.cpus || r.pids) unbuilt("--memory/--cpus/--pids-limit");
-  if (!spec.name.empty()) unbuilt("--name");
+// Options that do not apply to this backend: refused, never silently ignored.
+void refuse_foreign_options(const WorkloadSpec& spec) {
   if (spec.gvisor_platform != GvisorPlatform::kAuto) {
     throw Error("--gvisor-platform", "applies to the gvisor backend only");
   }
@@ -107,7 +105,7 @@ void prepare_notify(WorkloadSpec& spec, NotifySetup& out) {
 }  // namespace
 
 int NativeBackend::run(const WorkloadSpec& requested) {
-  refuse_unbuilt_options(requested);
+  refuse_foreign_options(requested);
   WorkloadSpec spec = resolve_host_paths(requested);
   NotifySetup notify;
   prepare_notify(spec, notify);
@@ -119,11 +117,21 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
 
+  // Declared first, so it is dismissed last: it covers everything below.
+  std::optional<CleanupKeeper> keeper;
+  std::optional<NamedContainer> named;
+  if (!spec.name.empty()) named.emplace(kStateRoot, ContainerRecord{.name = spec.name, .backend = "native", .nucleus_pid = ::getpid()});
+  std::unique_ptr<Cgroup> cgroup =
+      create_container_cgroup(cgroup_limits(spec), spec.resources.requested(), spec.resources.cgroup_parent);
+  CleanupTargets targets;
+  if (cgroup) targets.cgroups = cgroup->directories();
+  if (named) targets.record = named->path();
+  if (!targets.empty()) keeper.emplace(targets);
   ForwardedSignals signals;
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
   UniqueFd pidfd;
-  pid_t pid = clone_container(plan.clone_flags, &pidfd);
+  pid_t pid = clone_container(plan.clone_flags, &pidfd, cgroup ? cgroup->directory_fd() : -1);
   if (pid == 0) {
     ::close(parent_end.get());
     run_child(plan, child_end.get());
@@ -131,6 +139,9 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   OwnedChild child(pid, std::move(pidfd));  // killed and reaped if anything below throws
   child_end.reset();
 
+  // v1 has no CLONE_INTO_CGROUP: the child joins before it is released, so the workload
+  // runs nothing outside its cgroup either way.
+  if (cgroup && cgroup->directory_fd() < 0) cgroup->add(pid);
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   UniqueFd tree;
   if (plan.idmapped_rootfs) tree = make_idmapped_tree(plan.rootfs, pid);
@@ -142,13 +153,22 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   options.signal_fd = signals.fd();
   options.timeout_seconds = spec.timeout_seconds;
   options.notify = notify.proxy ? &*notify.proxy : nullptr;
+  if (named) {
+    named->record().status = "running";
+    named->record().cgroup = targets.cgroups;
+    named->save();
+  }
   MonitorResult result = monitor_container(child, options);
   if (result.report) throw describe_child_failure(plan, *result.report);
+  int code = init::exit_code_from_wait_status(result.wait_status);
+  bool oom = cgroup && spec.resources.memory_bytes && cgroup->oom_kills() > 0 && code == 128 + SIGKILL;
+  if (oom) report_to_user("workload killed: out of memory (limit " + format_size(*spec.resources.memory_bytes) + ")");
+  if (named) named->finish(code, oom);
   if (result.timed_out) {
     spdlog::warn("workload timed out after {}s", *spec.timeout_seconds);
     return exit_code::kTimeout;
   }
-  return init::exit_code_from_wait_status(result.wait_status);
+  return code;
 }
 
 }  // namespace nucleus::native

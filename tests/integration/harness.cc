@@ -7,6 +7,7 @@
 
 #include <boost/process.hpp>
 #include <fstream>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -160,7 +161,26 @@ LeakSnapshot take_leak_snapshot() {
     }
   }
   if (proc) ::closedir(proc);
+  s.cgroups = nucleus_cgroups();
   return s;
+}
+
+std::set<std::string> nucleus_cgroups() {
+  namespace fs = std::filesystem;
+  std::set<std::string> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it("/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it.depth() > 4 || !it->is_directory(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->path().filename().string().rfind("nucleus-", 0) == 0) {
+      out.insert(it->path().string());
+      it.disable_recursion_pending();
+    }
+  }
+  return out;
 }
 
 std::string describe_difference(const LeakSnapshot& before, const LeakSnapshot& after) {
@@ -174,6 +194,7 @@ std::string describe_difference(const LeakSnapshot& before, const LeakSnapshot& 
   diff("state", before.state_entries, after.state_entries);
   diff("temp", before.temp_entries, after.temp_entries);
   diff("process", before.processes, after.processes);
+  diff("cgroup", before.cgroups, after.cgroups);
   return out;
 }
 

@@ -52,16 +52,21 @@ Result run_nucleus(const std::vector<std::string>& args, const RunOptions& optio
 // `nucleus run [run_args...] -- sh -c script`
 Result run_sh(const std::string& script, std::vector<std::string> run_args = {}, const RunOptions& options = {});
 
-// What a run could leave on the host: nucleus mounts, state entries, temp dirs, processes.
+// What a run could leave on the host: nucleus mounts, state entries, temp dirs, processes,
+// cgroups.
 struct LeakSnapshot {
   std::set<std::string> mounts;
   std::set<std::string> state_entries;
   std::set<std::string> temp_entries;
   std::set<std::string> processes;
+  std::set<std::string> cgroups;  // directories named nucleus-* in any hierarchy
   bool operator==(const LeakSnapshot&) const = default;
 };
 LeakSnapshot take_leak_snapshot();
 std::string describe_difference(const LeakSnapshot& before, const LeakSnapshot& after);
+
+// Every nucleus-* cgroup directory under /sys/fs/cgroup (a few levels deep).
+std::set<std::string> nucleus_cgroups();
 
 bool is_root();
 std::string shell_quote(const std::string& s);

@@ -20,6 +20,8 @@ class ContainerTest : public ::testing::Test {
     LeakSnapshot after = take_leak_snapshot();
     EXPECT_TRUE(before_ == after) << describe_difference(before_, after);
   }
+  // What the machine held before the test, for tests that wait for a cleanup to finish.
+  const LeakSnapshot& baseline() const { return before_; }
 
  private:
   LeakSnapshot before_;

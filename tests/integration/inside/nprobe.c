@@ -437,6 +437,60 @@ int main(int argc, char** argv) {
     printf("swaps=%ld\n", swaps);
     return report(verb, swaps > 0 ? 0 : -1);
   }
+  if (!strcmp(verb, "memhog") && a1) {
+    /* Maps and touches MiB one at a time (RES-02); the OOM killer should end it. */
+    long mib = atol(a1);
+    for (long i = 1; i <= mib; i++) {
+      char* p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) return report(verb, -1);
+      memset(p, 1, 1 << 20);
+      if (i % 16 == 0) {
+        printf("memhog %ld MiB\n", i);
+        fflush(stdout);
+      }
+    }
+    return report(verb, 0);
+  }
+  if (!strcmp(verb, "forkbomb")) {
+    /* Forks until the kernel refuses (RES-01); reports how many and why, then ends them. */
+    long count = 0;
+    setpgid(0, 0); /* the final kill(0, ...) reaches only the bomb */
+    for (;;) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        pause();
+        _exit(0);
+      }
+      if (pid < 0) break;
+      count++;
+    }
+    int err = errno;
+    printf("forkbomb forked=%ld\n", count);
+    fflush(stdout);
+    signal(SIGTERM, SIG_IGN);
+    kill(0, SIGTERM);
+    while (wait(NULL) > 0) {
+    }
+    errno = err;
+    return report(verb, -1);
+  }
+  if (!strcmp(verb, "spin") && a1 && a2) {
+    /* THREADS busy processes for SECONDS (RES-03). */
+    int n = atoi(a1);
+    long seconds = atol(a2);
+    for (int i = 0; i < n; i++) {
+      if (fork() == 0) {
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        do clock_gettime(CLOCK_MONOTONIC, &now);
+        while (now.tv_sec - start.tv_sec < seconds);
+        _exit(0);
+      }
+    }
+    while (wait(NULL) > 0) {
+    }
+    return report(verb, 0);
+  }
   if (!strcmp(verb, "shm") && a1) return report(verb, shmget((key_t)strtol(a1, NULL, 0), 0, 0));
   return usage();
 }

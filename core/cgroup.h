@@ -1,0 +1,122 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cgroupfs.h"
+#include "core/self_cgroup.h"
+#include "core/unique_fd.h"
+
+// One container's cgroup (one directory per v1 hierarchy, or one cgroup2 directory), created
+// only below the caller's own cgroup (or an explicit parent the caller owns), never at a
+// hierarchy's root unless that is where the caller itself sits. Shared by both backends:
+// native puts the container's PID 1 in it before the workload runs anything, gVisor puts
+// runsc (and so the whole sandbox) in it.
+namespace nucleus {
+
+struct IoMax {
+  std::string device;  // "MAJ:MIN"
+  std::optional<uint64_t> rbps, wbps, riops, wiops;
+};
+
+struct CgroupLimits {
+  std::optional<uint64_t> memory_bytes;  // swap is pinned to 0 along with it
+  std::optional<double> cpus;
+  std::optional<int64_t> pids;           // -1: unlimited
+  std::optional<uint32_t> io_weight;     // 1..10000
+  std::vector<IoMax> io_max;
+  bool stats = false;                    // memory and CPU accounting even without limits
+
+  bool any() const { return memory_bytes || cpus || pids || io_weight || !io_max.empty() || stats; }
+};
+
+struct CgroupStats {
+  uint64_t cpu_usec = 0;
+  std::optional<uint64_t> cpu_throttled;  // periods the CPU quota stopped the container
+  std::optional<uint64_t> memory_current, memory_peak, memory_limit;
+  std::optional<uint64_t> pids_current;
+  std::optional<int64_t> pids_limit;  // -1: unlimited
+  uint64_t oom_kills = 0;
+};
+
+// Reads a container's accounting from its directories, whichever driver made them (v2: a
+// directory with cgroup.controllers; v1: each file found where its controller is): also
+// what `nucleus stats` uses from another process.
+CgroupStats read_cgroup_stats(const std::vector<std::string>& directories, const cgroupfs::Fs& fs = cgroupfs::real());
+
+class Cgroup {
+ public:
+  virtual ~Cgroup() = default;
+  virtual CgroupLayout layout() const = 0;
+  // Every directory of this cgroup, and the cgroup.procs files a process joins through.
+  virtual std::vector<std::string> directories() const = 0;
+  std::vector<std::string> procs_files() const;
+  // cgroup2 only: an fd of the directory, for clone3(CLONE_INTO_CGROUP); -1 otherwise.
+  virtual int directory_fd() const { return -1; }
+  virtual void apply(const CgroupLimits& limits) = 0;  // throws Error naming the file
+  void add(pid_t pid) const;                           // throws Error
+  virtual const cgroupfs::Fs& fs() const = 0;
+  virtual uint64_t oom_kills() const = 0;
+  // Usage, limit, and how often a charge has hit the limit (v1 memory.failcnt, v2
+  // memory.events "max"), for the gVisor memory watchdog.
+  struct MemoryState {
+    uint64_t usage = 0;
+    uint64_t limit = 0;
+    uint64_t failures = 0;
+  };
+  virtual MemoryState memory_state() const = 0;
+  CgroupStats stats() const { return read_cgroup_stats(directories(), fs()); }
+  // SIGKILLs every process in the cgroup (v2 cgroup.kill where the kernel has it): the way to
+  // end a sandbox that no longer answers (a stalled Sentry). Only this container's processes
+  // can be in it.
+  virtual void kill_all() const noexcept = 0;
+  // Kills what is left (only processes of this container can be in it), waits for them and
+  // removes the directories. Best effort, idempotent; also run by the destructor.
+  virtual void destroy() noexcept = 0;
+};
+
+struct CgroupRequest {
+  std::string name;                  // directory name: nucleus-<pid>-<random>
+  std::optional<std::string> parent; // --cgroup-parent: path from the hierarchy's root
+  CgroupLimits limits;
+};
+
+// nullopt-like: returns nullptr when nothing was asked (limits.any() false). Throws Error
+// when limits were asked and the host cannot give them (no controller, no write access).
+std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& hierarchies, const CgroupRequest& request);
+
+// What both backends call: reads the hierarchies, collects stale cgroups of dead nucleus
+// processes, and creates this container's cgroup. When the user asked for no limit
+// (`requested` false: only the default pids limit) and the host cannot give a cgroup (no
+// delegation for a non-root caller, a cgroup2 parent holding processes), the container runs
+// without one; when limits were asked, that is an error saying why.
+std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool requested,
+                                                const std::optional<std::string>& parent);
+
+// One line on stderr, "nucleus: <text>", for what nucleus reports about a workload that ended
+// (an OOM kill), which is neither an error nor a warning of nucleus's own.
+void report_to_user(const std::string& text);
+
+// "nucleus-<our pid>-<6 hex>".
+std::string new_cgroup_name();
+
+// Removes empty nucleus-<pid>-* cgroups below the caller's cgroups whose nucleus is gone
+// (killed before it could clean up). Never touches a cgroup with processes in it.
+void collect_stale_cgroups(const CgroupHierarchies& hierarchies);
+
+// ---- the drivers (cgroup_v1.cc, cgroup_v2.cc); roots are parameters so tests can use a
+// fake tree ------------------------------------------------------------------------------
+// v1: controller -> directory to create (parent/name in that controller's hierarchy).
+std::unique_ptr<Cgroup> create_v1_cgroup(const std::vector<std::pair<std::string, std::string>>& dirs,
+                                         const cgroupfs::Fs& fs = cgroupfs::real());
+// v2: parent must be a cgroup2 directory; the controllers the limits need are enabled in its
+// subtree_control.
+std::unique_ptr<Cgroup> create_v2_cgroup(const std::string& parent, const std::string& name,
+                                         const CgroupLimits& limits, const cgroupfs::Fs& fs = cgroupfs::real());
+
+}  // namespace nucleus

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+// What a nucleus killed mid-run (SIGKILL, the OOM killer) would leave behind: a container's
+// cgroup directories and, under gVisor, a sandbox and runsc's state. The keeper is a forked
+// copy of nucleus that does nothing but wait for nucleus to die (PR_SET_PDEATHSIG); when it
+// does without having dismissed the keeper, the keeper execs `nucleus internal-cleanup ARGS`,
+// which kills what is left and removes it. On every normal path nucleus cleans up itself and
+// the destructor dismisses the keeper. The cost is one fork per container, and no exec.
+namespace nucleus {
+
+// What `nucleus internal-cleanup` (frontend/cmd_internal.cc) is to remove.
+struct CleanupTargets {
+  std::string gvisor_state;          // runsc's state and the bundle (runsc delete --force first)
+  std::vector<std::string> cgroups;  // killed, emptied and removed
+  std::string record;                // the --name record
+  bool empty() const { return gvisor_state.empty() && cgroups.empty() && record.empty(); }
+};
+
+class CleanupKeeper {
+ public:
+  CleanupKeeper() = default;
+  explicit CleanupKeeper(const CleanupTargets& targets);
+  ~CleanupKeeper();
+  CleanupKeeper(const CleanupKeeper&) = delete;
+  CleanupKeeper& operator=(const CleanupKeeper&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace nucleus
