@@ -7,9 +7,10 @@
 #include <vector>
 
 #include "config/isolation_level.h"
+#include "config/oci_spec.h"
 
-// What to run and how to isolate it: plain data, no I/O. Flags, YAML and (later) an OCI
-// config.json all fill this one model; backends read only this. An absent optional means
+// What to run and how to isolate it: plain data, no I/O. Flags, YAML and an OCI config.json
+// all fill this one model; backends read only this. An absent optional means
 // "not said": the isolation preset decides (see config/presets.h).
 namespace nucleus {
 
@@ -78,6 +79,10 @@ struct WorkloadSpec {
   bool sd_notify = false;
   std::optional<uint32_t> timeout_seconds;
   GvisorPlatform gvisor_platform = GvisorPlatform::kAuto;  // gVisor only
+
+  // Set when the workload came from an OCI bundle (config/oci_config.h): the config's own
+  // policy, which then replaces the isolation presets.
+  std::optional<OciSpec> oci;
 };
 
 }  // namespace nucleus

@@ -26,8 +26,12 @@ bool has_dotdot(const std::string& path) {
   return false;
 }
 
+// An absolute parent is a path from the hierarchy's root; a relative one lies below the
+// caller's own cgroup, like no parent at all.
 std::string join(const std::string& mount, const std::string& own, const std::optional<std::string>& parent) {
-  std::string base = parent ? *parent : own;
+  std::string base = own;
+  if (parent && !parent->empty()) base = (*parent)[0] == '/' ? *parent : (own == "/" ? "" : own) + "/" + *parent;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
   if (base.empty() || base == "/") return mount;
   return mount + (base[0] == '/' ? "" : "/") + base;
 }
@@ -35,6 +39,13 @@ std::string join(const std::string& mount, const std::string& own, const std::op
 // The v1 controllers the limits need.
 std::vector<std::string> v1_controllers(const CgroupLimits& l) {
   std::vector<std::string> out;
+  if (l.oci) {
+    // An OCI client may read any of these (podman reads pids.max, memory.limit_in_bytes,
+    // cpu.cfs_quota_us inside), pause the container (freezer) or give device rules.
+    out = {"memory", "pids", "cpu", "cpuacct", "blkio", "freezer", "devices"};
+    if (!l.cpuset_cpus.empty() || !l.cpuset_mems.empty()) out.push_back("cpuset");
+    return out;
+  }
   if (l.memory_bytes || l.stats) out.push_back("memory");
   if (l.pids || l.stats) out.push_back("pids");
   if (l.cpus) out.push_back("cpu");
@@ -104,6 +115,19 @@ CgroupStats read_cgroup_stats(const std::vector<std::string>& directories, const
   return s;
 }
 
+std::unique_ptr<Cgroup> open_cgroup(const std::vector<std::string>& directories) {
+  if (directories.empty()) return nullptr;
+  if (cgroupfs::real().exists(directories[0] + "/cgroup.controllers")) return attach_v2_cgroup(directories[0]);
+  CgroupHierarchies h = read_cgroup_hierarchies();
+  std::vector<std::pair<std::string, std::string>> dirs;
+  for (const std::string& dir : directories) {
+    for (const auto& [controller, mount] : h.v1_mounts) {
+      if (dir.rfind(mount + "/", 0) == 0) dirs.emplace_back(controller, dir);
+    }
+  }
+  return attach_v1_cgroup(dirs);
+}
+
 std::vector<std::string> Cgroup::procs_files() const {
   std::vector<std::string> out;
   for (const std::string& d : directories()) out.push_back(d + "/cgroup.procs");
@@ -131,7 +155,10 @@ std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& h, const CgroupRe
     std::vector<std::pair<std::string, std::string>> dirs;
     for (const std::string& controller : v1_controllers(request.limits)) {
       auto mount = h.v1_mounts.find(controller);
-      if (mount == h.v1_mounts.end()) throw Error("cgroups", "the " + controller + " controller is not mounted");
+      if (mount == h.v1_mounts.end()) {
+        if (request.limits.oci) continue;  // an OCI container sees the hierarchies there are
+        throw Error("cgroups", "the " + controller + " controller is not mounted");
+      }
       auto own = h.v1_own.find(controller);
       std::string parent = join(mount->second, own == h.v1_own.end() ? "/" : own->second, request.parent);
       dirs.emplace_back(controller, parent + "/" + request.name);

@@ -24,15 +24,32 @@ struct IoMax {
   std::optional<uint64_t> rbps, wbps, riops, wiops;
 };
 
+// One rule of the device cgroup (v1 devices.allow/deny, a BPF program on v2).
+struct CgroupDeviceRule {
+  bool allow = false;
+  char type = 'a';                 // a, c, b
+  int64_t major = -1, minor = -1;  // -1: any
+  std::string access = "rwm";
+};
+
 struct CgroupLimits {
-  std::optional<uint64_t> memory_bytes;  // swap is pinned to 0 along with it
+  std::optional<uint64_t> memory_bytes;  // swap is pinned to 0 along with it unless memory_swap
   std::optional<double> cpus;
   std::optional<int64_t> pids;           // -1: unlimited
   std::optional<uint32_t> io_weight;     // 1..10000
   std::vector<IoMax> io_max;
   bool stats = false;                    // memory and CPU accounting even without limits
 
-  bool any() const { return memory_bytes || cpus || pids || io_weight || !io_max.empty() || stats; }
+  // What an OCI config may add.
+  bool oci = false;                      // every controller an OCI client may look at or use
+  std::optional<int64_t> memory_swap;    // memory + swap; -1: unlimited
+  std::optional<uint64_t> memory_reservation;
+  std::optional<uint64_t> cpu_shares;    // v1 scale, 2..262144
+  std::optional<uint64_t> cpu_period_us; // default 100000
+  std::string cpuset_cpus, cpuset_mems;
+  std::vector<CgroupDeviceRule> devices; // empty: no device cgroup rules
+
+  bool any() const { return memory_bytes || cpus || pids || io_weight || !io_max.empty() || stats || oci; }
 };
 
 struct CgroupStats {
@@ -78,11 +95,21 @@ class Cgroup {
   // Kills what is left (only processes of this container can be in it), waits for them and
   // removes the directories. Best effort, idempotent; also run by the destructor.
   virtual void destroy() noexcept = 0;
+  // Forgets the directories without removing them: an OCI container's cgroup outlives the
+  // nucleus that made it.
+  virtual void release() noexcept = 0;
+  // The freezer (v1 freezer.state, v2 cgroup.freeze); returns once the state is reached.
+  virtual void freeze(bool frozen) = 0;  // throws Error
+  virtual bool frozen() const = 0;
 };
+
+// An existing container cgroup from its directories (an OCI container's record), to signal,
+// freeze, update or remove it; released, not removed, by its destructor unless destroy().
+std::unique_ptr<Cgroup> open_cgroup(const std::vector<std::string>& directories);
 
 struct CgroupRequest {
   std::string name;                  // directory name: nucleus-<pid>-<random>
-  std::optional<std::string> parent; // --cgroup-parent: path from the hierarchy's root
+  std::optional<std::string> parent; // absolute: from the hierarchy's root; relative: below ours
   CgroupLimits limits;
 };
 
@@ -114,6 +141,15 @@ void collect_stale_cgroups(const CgroupHierarchies& hierarchies);
 // v1: controller -> directory to create (parent/name in that controller's hierarchy).
 std::unique_ptr<Cgroup> create_v1_cgroup(const std::vector<std::pair<std::string, std::string>>& dirs,
                                          const cgroupfs::Fs& fs = cgroupfs::real());
+// The same directories, already there (open_cgroup).
+std::unique_ptr<Cgroup> attach_v1_cgroup(const std::vector<std::pair<std::string, std::string>>& dirs,
+                                         const cgroupfs::Fs& fs = cgroupfs::real());
+std::unique_ptr<Cgroup> attach_v2_cgroup(const std::string& dir, const cgroupfs::Fs& fs = cgroupfs::real());
+
+// v2 device rules: a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the directory
+// (cgroup_devices.cc). Rules are read last to first, the first that matches decides; none
+// matching allows. Throws Error.
+void attach_device_program(int cgroup_dir_fd, const std::vector<CgroupDeviceRule>& rules);
 // v2: parent must be a cgroup2 directory; the controllers the limits need are enabled in its
 // subtree_control.
 std::unique_ptr<Cgroup> create_v2_cgroup(const std::string& parent, const std::string& name,

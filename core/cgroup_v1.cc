@@ -1,10 +1,11 @@
 // The cgroup v1 driver: one directory per controller hierarchy (memory, pids, cpu, cpuacct,
-// blkio), as on v1 hosts and on hybrid ones, where the controllers stay on v1.
+// blkio; an OCI container also freezer, devices and cpuset), as on v1 hosts and on hybrid
+// ones, where the controllers stay on v1.
 #include <cerrno>
-#include <chrono>
-#include <thread>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "core/cgroup.h"
 #include "core/error.h"
@@ -15,40 +16,54 @@ namespace {
 constexpr uint64_t kCfsPeriodUs = 100000;
 constexpr uint64_t kMinQuotaUs = 1000;  // the kernel's floor for cfs_quota_us
 
+std::string parent_of(const std::string& dir) { return dir.substr(0, dir.find_last_of('/')); }
+
+std::string device_rule_line(const CgroupDeviceRule& r) {
+  auto number = [](int64_t n) { return n < 0 ? std::string("*") : std::to_string(n); };
+  if (r.type == 'a') return "a *:* " + r.access;
+  return std::string(1, r.type) + " " + number(r.major) + ":" + number(r.minor) + " " + r.access;
+}
+
 class V1Cgroup final : public Cgroup {
  public:
   // Co-mounted controllers (cpu,cpuacct on most v1 hosts) share a directory: it is made
   // and removed once.
-  V1Cgroup(std::vector<std::pair<std::string, std::string>> dirs, const cgroupfs::Fs& fs)
-      : fs_(fs), dirs_(std::move(dirs)) {
+  V1Cgroup(std::vector<std::pair<std::string, std::string>> dirs, const cgroupfs::Fs& fs, bool owned)
+      : fs_(fs), dirs_(std::move(dirs)), owned_(owned) {
     for (const auto& [controller, dir] : dirs_) {
       if (std::find(unique_.begin(), unique_.end(), dir) == unique_.end()) unique_.push_back(dir);
     }
   }
-  ~V1Cgroup() override { destroy(); }
+  ~V1Cgroup() override {
+    if (owned_) destroy();
+  }
 
   CgroupLayout layout() const override { return CgroupLayout::kV1; }
   std::vector<std::string> directories() const override { return unique_; }
   const cgroupfs::Fs& fs() const override { return fs_; }
 
   void apply(const CgroupLimits& l) override {
-    if (auto dir = find("memory"); dir && l.memory_bytes) {
-      std::string bytes = std::to_string(*l.memory_bytes);
-      cgroupfs::write(fs_, *dir + "/memory.limit_in_bytes", bytes);
-      // memory+swap equal to memory: no swap (the file is absent when swap accounting is off).
-      if (fs_.exists(*dir + "/memory.memsw.limit_in_bytes")) {
-        cgroupfs::write(fs_, *dir + "/memory.memsw.limit_in_bytes", bytes);
-      }
-    }
+    if (auto dir = find("memory")) apply_memory(*dir, l);
     if (auto dir = find("pids"); dir && l.pids) {
       cgroupfs::write(fs_, *dir + "/pids.max", *l.pids < 0 ? "max" : std::to_string(*l.pids));
     }
-    if (auto dir = find("cpu"); dir && l.cpus) {
-      uint64_t quota = static_cast<uint64_t>(std::llround(*l.cpus * kCfsPeriodUs));
-      cgroupfs::write(fs_, *dir + "/cpu.cfs_period_us", std::to_string(kCfsPeriodUs));
-      cgroupfs::write(fs_, *dir + "/cpu.cfs_quota_us", std::to_string(std::max(quota, kMinQuotaUs)));
+    if (auto dir = find("cpu")) {
+      uint64_t period = l.cpu_period_us.value_or(kCfsPeriodUs);
+      if (l.cpu_shares) cgroupfs::write(fs_, *dir + "/cpu.shares", std::to_string(*l.cpu_shares));
+      if (l.cpus) {
+        uint64_t quota = static_cast<uint64_t>(std::llround(*l.cpus * static_cast<double>(period)));
+        cgroupfs::write(fs_, *dir + "/cpu.cfs_period_us", std::to_string(period));
+        cgroupfs::write(fs_, *dir + "/cpu.cfs_quota_us", std::to_string(std::max(quota, kMinQuotaUs)));
+      } else if (l.cpu_period_us) {
+        cgroupfs::write(fs_, *dir + "/cpu.cfs_period_us", std::to_string(period));
+      }
+    }
+    if (auto dir = find("cpuset")) {
+      if (!l.cpuset_cpus.empty()) cgroupfs::write(fs_, *dir + "/cpuset.cpus", l.cpuset_cpus);
+      if (!l.cpuset_mems.empty()) cgroupfs::write(fs_, *dir + "/cpuset.mems", l.cpuset_mems);
     }
     if (auto dir = find("blkio")) apply_blkio(*dir, l);
+    if (auto dir = find("devices"); dir && !l.devices.empty()) apply_devices(*dir, l.devices);
   }
 
   uint64_t oom_kills() const override {
@@ -78,25 +93,86 @@ class V1Cgroup final : public Cgroup {
   }
 
   void destroy() noexcept override {
+    // A frozen cgroup's processes cannot die of SIGKILL until thawed.
+    if (auto dir = find("freezer")) (void)fs_.write(*dir + "/freezer.state", "THAWED");
     for (const std::string& dir : unique_) cgroupfs::kill_and_remove(fs_, dir);
+    release();
+  }
+
+  void release() noexcept override {
     unique_.clear();
     dirs_.clear();
   }
 
+  void freeze(bool frozen) override {
+    auto dir = find("freezer");
+    if (!dir) throw Error("cgroups", "this container has no freezer cgroup");
+    const char* want = frozen ? "FROZEN" : "THAWED";
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      cgroupfs::write(fs_, *dir + "/freezer.state", want);
+      auto state = fs_.read(*dir + "/freezer.state");
+      if (state && state->rfind(want, 0) == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    throw Error("cgroups: " + *dir, std::string("the freezer did not reach ") + want);
+  }
+
+  bool frozen() const override {
+    auto dir = find("freezer");
+    if (!dir) return false;
+    auto state = fs_.read(*dir + "/freezer.state");
+    return state && state->rfind("FROZEN", 0) == 0;
+  }
+
   void make() {
-    for (size_t i = 0; i < unique_.size(); ++i) {
-      const std::string dir = unique_[i];
-      if (int err = fs_.make_dir(dir); err != 0) {
-        unique_.resize(i);  // remove what exists so far
-        destroy();
-        throw Error("cgroups: create " + dir,
-                    err == EACCES || err == EPERM ? "the caller may not create cgroups here (no delegation)" : "",
-                    err);
+    std::vector<std::string> made;
+    auto fail = [&](const std::string& dir, int err) {
+      unique_.clear();
+      for (auto it = made.rbegin(); it != made.rend(); ++it) (void)fs_.remove_dir(*it);
+      throw Error("cgroups: create " + dir,
+                  err == EACCES || err == EPERM ? "the caller may not create cgroups here (no delegation)" : "", err);
+    };
+    for (const std::string& dir : unique_) {
+      // Parents first (an OCI cgroupsPath may name several levels); only the leaf is ours
+      // to remove later.
+      for (size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
+        std::string ancestor = dir.substr(0, slash);
+        if (fs_.exists(ancestor)) continue;
+        if (int err = fs_.make_dir(ancestor); err != 0 && err != EEXIST) fail(ancestor, err);
+        init_cpuset(ancestor);
       }
+      if (int err = fs_.make_dir(dir); err != 0) fail(dir, err);
+      made.push_back(dir);
+      init_cpuset(dir);
     }
   }
 
  private:
+  // A new v1 cpuset starts empty and refuses tasks: it takes its parent's CPUs and nodes.
+  void init_cpuset(const std::string& dir) {
+    if (!fs_.exists(dir + "/cpuset.cpus")) return;
+    for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
+      auto mine = fs_.read(dir + file);
+      if (mine && mine->find_first_not_of(" \n") != std::string::npos) continue;
+      auto parent = fs_.read(parent_of(dir) + file);
+      if (parent) (void)fs_.write(dir + file, *parent);
+    }
+  }
+
+  void apply_memory(const std::string& dir, const CgroupLimits& l) {
+    if (l.memory_reservation) {
+      cgroupfs::write(fs_, dir + "/memory.soft_limit_in_bytes", std::to_string(*l.memory_reservation));
+    }
+    if (!l.memory_bytes) return;
+    cgroupfs::write(fs_, dir + "/memory.limit_in_bytes", std::to_string(*l.memory_bytes));
+    // memory+swap equal to memory: no swap unless asked (the file is absent when swap
+    // accounting is off).
+    if (!fs_.exists(dir + "/memory.memsw.limit_in_bytes")) return;
+    std::string memsw = std::to_string(*l.memory_bytes);
+    if (l.memory_swap) memsw = *l.memory_swap < 0 ? "-1" : std::to_string(*l.memory_swap);
+    cgroupfs::write(fs_, dir + "/memory.memsw.limit_in_bytes", memsw);
+  }
+
   void apply_blkio(const std::string& dir, const CgroupLimits& l) const {
     if (l.io_weight) {
       std::string file = dir + "/blkio.weight";
@@ -119,6 +195,12 @@ class V1Cgroup final : public Cgroup {
     }
   }
 
+  void apply_devices(const std::string& dir, const std::vector<CgroupDeviceRule>& rules) const {
+    for (const CgroupDeviceRule& r : rules) {
+      cgroupfs::write(fs_, dir + (r.allow ? "/devices.allow" : "/devices.deny"), device_rule_line(r));
+    }
+  }
+
   std::optional<std::string> find(const std::string& controller) const {
     for (const auto& [c, dir] : dirs_) {
       if (c == controller) return dir;
@@ -129,15 +211,21 @@ class V1Cgroup final : public Cgroup {
   const cgroupfs::Fs& fs_;
   std::vector<std::pair<std::string, std::string>> dirs_;  // controller -> directory
   std::vector<std::string> unique_;                         // each directory once
+  bool owned_ = true;
 };
 
 }  // namespace
 
 std::unique_ptr<Cgroup> create_v1_cgroup(const std::vector<std::pair<std::string, std::string>>& dirs,
                                          const cgroupfs::Fs& fs) {
-  auto cg = std::make_unique<V1Cgroup>(dirs, fs);
+  auto cg = std::make_unique<V1Cgroup>(dirs, fs, true);
   cg->make();
   return cg;
+}
+
+std::unique_ptr<Cgroup> attach_v1_cgroup(const std::vector<std::pair<std::string, std::string>>& dirs,
+                                         const cgroupfs::Fs& fs) {
+  return std::make_unique<V1Cgroup>(dirs, fs, false);
 }
 
 }  // namespace nucleus

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -40,8 +41,14 @@ void remove_tree(const std::string& dir) noexcept {
 }
 
 // Moves a dead nucleus's record aside (only one claimant wins the rename) and removes it.
+// OCI records are never stale: they wait for `delete`.
 bool collect_if_stale(const std::string& root, const std::string& dir) {
   if (!lock_is_free(dir)) return false;
+  try {
+    if (record_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the container state")).persistent) return false;
+  } catch (const Error&) {
+    return false;
+  }
   std::string aside = root + "/.stale-XXXXXX";
   if (::mkdtemp(aside.data()) == nullptr) return false;
   bool moved = ::rename(dir.c_str(), (aside + "/r").c_str()) == 0;
@@ -61,7 +68,23 @@ std::string to_json(const ContainerRecord& r) {
   json j = {{"name", r.name},          {"backend", r.backend}, {"status", r.status},
             {"nucleus_pid", r.nucleus_pid}, {"cgroup", r.cgroup},   {"oom_killed", r.oom_killed}};
   if (r.exit_code) j["exit_code"] = *r.exit_code;
+  if (r.persistent) {
+    j["persistent"] = true;
+    j["pid"] = r.pid;
+    j["pid_start_time"] = r.pid_start_time;
+    j["bundle"] = r.bundle;
+    j["created"] = r.created;
+    j["annotations"] = r.annotations;
+    j["data"] = r.data;
+  }
   return j.dump(2) + "\n";
+}
+
+std::string oci_state_json(const ContainerRecord& r, const std::string& status, bool pretty) {
+  json j = {{"ociVersion", "1.0.2"}, {"id", r.name},           {"status", status},
+            {"pid", status == "stopped" ? 0 : r.pid}, {"bundle", r.bundle}, {"created", r.created}};
+  if (!r.annotations.empty()) j["annotations"] = r.annotations;
+  return pretty ? j.dump(2) + "\n" : j.dump();
 }
 
 ContainerRecord record_from_json(const std::string& text) {
@@ -75,6 +98,15 @@ ContainerRecord record_from_json(const std::string& text) {
     r.cgroup = j.at("cgroup").get<std::vector<std::string>>();
     r.oom_killed = j.value("oom_killed", false);
     if (j.contains("exit_code")) r.exit_code = j["exit_code"].get<int>();
+    r.persistent = j.value("persistent", false);
+    if (r.persistent) {
+      r.pid = j.at("pid").get<pid_t>();
+      r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
+      r.bundle = j.at("bundle").get<std::string>();
+      r.created = j.at("created").get<std::string>();
+      r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+      r.data = j.value("data", "");
+    }
     return r;
   } catch (const json::exception& e) {
     throw Error("container state", std::string("corrupted state.json: ") + e.what());
@@ -102,6 +134,7 @@ NamedContainer::NamedContainer(const std::string& root, ContainerRecord record) 
     remove_tree(staging);
     path_.clear();
     if (err == EEXIST || err == ENOTEMPTY) {
+      if (record_.persistent) throw Error(record_.name, "a container with this id already exists");
       throw Error("--name", "'" + record_.name + "' is already in use by a running container");
     }
     throw Error("create the container record", target, err);
@@ -110,16 +143,78 @@ NamedContainer::NamedContainer(const std::string& root, ContainerRecord record) 
 }
 
 NamedContainer::~NamedContainer() {
-  if (!path_.empty()) remove_tree(path_);
+  if (!path_.empty() && !kept_) remove_tree(path_);
 }
 
-void NamedContainer::save() {
-  std::string text = to_json(record_);
-  std::string tmp = path_ + "/state.json.tmp";
+namespace {
+
+void write_state(const std::string& dir, const ContainerRecord& record) {
+  std::string text = to_json(record);
+  std::string tmp = dir + "/state.json.tmp";
   UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out || sys::write_all(out.get(), text.data(), text.size()) != 0) throw_errno("write the container state", tmp);
   out.reset();
-  if (::rename(tmp.c_str(), (path_ + "/state.json").c_str()) != 0) throw_errno("write the container state", path_);
+  if (::rename(tmp.c_str(), (dir + "/state.json").c_str()) != 0) throw_errno("write the container state", dir);
+}
+
+}  // namespace
+
+void NamedContainer::save() { write_state(path_, record_); }
+
+LockedContainer::LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption) {
+  require_plain_name(id);
+  path_ = root + "/" + id;
+  lock_.reset(::open((path_ + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!lock_) {
+    struct stat st;
+    if (::lstat(path_.c_str(), &st) != 0) throw Error(id, "no such container");
+    if (!tolerate_corruption) throw Error(id, "corrupted container state (no lock file); delete --force removes it");
+    corrupted_ = true;
+    record_.name = id;
+    return;
+  }
+  while (::flock(lock_.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno("lock the container state", path_);
+  }
+  try {
+    record_ = record_from_json(sys::read_file(path_ + "/state.json", 1u << 20, "read the container state"));
+    if (record_.name != id) throw Error("container state", "state.json names another container");
+  } catch (const Error& e) {
+    if (!tolerate_corruption) throw Error(id, std::string(e.what()) + "; delete --force removes it");
+    corrupted_ = true;
+    record_ = ContainerRecord{};
+    record_.name = id;
+  }
+}
+
+void LockedContainer::save() { write_state(path_, record_); }
+
+void LockedContainer::remove() noexcept {
+  remove_tree(path_);
+  lock_.reset();
+}
+
+ContainerRecord read_container(const std::string& root, const std::string& id) {
+  require_plain_name(id);
+  std::string dir = root + "/" + id;
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) throw Error(id, "no such container");
+  try {
+    return record_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the container state"));
+  } catch (const Error& e) {
+    throw Error(id, std::string(e.what()) + "; delete --force removes it");
+  }
+}
+
+std::vector<std::string> list_records(const std::string& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root, ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.empty() && name[0] != '.') out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void NamedContainer::finish(int exit_code, bool oom_killed) noexcept {

@@ -66,4 +66,17 @@ std::string sanitize_term(const char* caller_term) {
   return std::string(term);
 }
 
+Environment filter_environment(const std::vector<std::string>& entries) {
+  Environment env;
+  for (const std::string& e : entries) {
+    std::string_view name = std::string_view(e).substr(0, e.find('='));
+    if (is_blocked_env_name(name)) {
+      env.dropped.emplace_back(name);
+    } else {
+      env.entries.push_back(e);
+    }
+  }
+  return env;
+}
+
 }  // namespace nucleus

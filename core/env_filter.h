@@ -32,6 +32,10 @@ bool is_blocked_env_name(std::string_view name);
 Environment build_environment(const BaseEnvironment& base,
                               const std::vector<std::pair<std::string, std::string>>& user);
 
+// An environment given whole (an OCI process's env): kept as it is, in order, except for
+// the blocked names, which are dropped and listed.
+Environment filter_environment(const std::vector<std::string>& entries);
+
 // The TERM to pass on: the caller's when it is a plain terminal name, else empty.
 std::string sanitize_term(const char* caller_term);
 

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <string_view>
 #include <vector>
 
 // THE rlimit table, shared by both backends: native applies it in the container's PID 1
@@ -22,8 +23,10 @@ struct RlimitContext {
 // CAP_SYS_RESOURCE, cannot raise).
 std::vector<RlimitSetting> plan_rlimits(const RlimitContext& context);
 
-// "NOFILE" for messages.
+// "NOFILE" for messages; every resource the kernel has, not only the table's.
 const char* rlimit_name(int resource);
+// "RLIMIT_NOFILE" -> RLIMIT_NOFILE (the OCI spelling); -1 when unknown.
+int rlimit_from_oci_name(std::string_view name);
 
 // Child: setrlimit for each. Returns 0, or an errno with *failed set to the index.
 int apply_rlimits(const std::vector<RlimitSetting>& limits, int* failed) noexcept;

@@ -81,6 +81,11 @@ class OwnedChild {
   int wait();
   // Reaps without blocking; returns true and sets *status once the child has exited.
   bool try_wait(int* status);
+  // Lets the child go on without an owner (an OCI container outliving `nucleus create`).
+  pid_t release() noexcept {
+    pidfd_.reset();
+    return std::exchange(pid_, -1);
+  }
 
  private:
   void kill_and_reap() noexcept;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -97,6 +98,13 @@ void write_file(const std::string& path, std::string_view content, const std::st
   }
 }
 
+void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step) {
+  UniqueFd fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, step, mode);
+  if (int err = write_all(fd.get(), content.data(), content.size()); err != 0) {
+    throw Error(step, path, err);
+  }
+}
+
 std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step) {
   int fds[2];
   if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) throw_errno(step);
@@ -107,6 +115,25 @@ UniqueFd pidfd_open(pid_t pid, const std::string& step) {
   int fd = raw_pidfd_open(pid);
   if (fd < 0) throw_errno(step, std::to_string(pid));
   return UniqueFd(fd);
+}
+
+std::optional<ProcessStat> process_stat(pid_t pid) {
+  std::string text;
+  try {
+    text = read_file("/proc/" + std::to_string(pid) + "/stat", 4096, "read /proc/PID/stat");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  // The command name may hold spaces and parentheses: fields count from the last ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return std::nullopt;
+  ProcessStat st;
+  st.state = text[close + 2];
+  size_t pos = close + 2;
+  for (int field = 3; field < 22 && pos != std::string::npos; ++field) pos = text.find(' ', pos + 1);
+  if (pos == std::string::npos) return std::nullopt;
+  st.start_time = std::strtoull(text.c_str() + pos + 1, nullptr, 10);
+  return st;
 }
 
 }  // namespace nucleus::sys

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,7 +68,18 @@ std::string read_file(const std::string& path, size_t max_bytes, const std::stri
 std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,
                               const std::string& step);
 void write_file(const std::string& path, std::string_view content, const std::string& step);
+// Creates (or truncates) a regular file with `content`.
+void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step);
 std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step);
 UniqueFd pidfd_open(pid_t pid, const std::string& step);
+
+// A process's start time (/proc/PID/stat field 22, clock ticks since boot) and state
+// letter (field 3, 'Z' for a zombie); nullopt when there is no such process. A pid with
+// the recorded start time is the process that was recorded, not a reuse of its number.
+struct ProcessStat {
+  char state = '?';
+  uint64_t start_time = 0;
+};
+std::optional<ProcessStat> process_stat(pid_t pid);
 
 }  // namespace nucleus::sys

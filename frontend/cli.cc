@@ -5,6 +5,12 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/sys.h"
+#include "core/unique_fd.h"
+
+#include <fcntl.h>
+#include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace nucleus::frontend {
 namespace {
@@ -27,7 +33,32 @@ size_t options_end(const CLI::App& app, const std::vector<std::string>& args, si
   return args.size();
 }
 
+struct ErrorLog {
+  std::string path;
+  bool json = false;
+};
+ErrorLog& error_log() {
+  static ErrorLog log;
+  return log;
+}
+
 }  // namespace
+
+void log_error_to_file(const std::string& message) {
+  const ErrorLog& log = error_log();
+  if (log.path.empty()) return;
+  std::string line;
+  if (log.json) {
+    time_t now = ::time(nullptr);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    line = nlohmann::json{{"level", "error"}, {"msg", message}, {"time", when}}.dump() + "\n";
+  } else {
+    line = "nucleus: " + message + "\n";
+  }
+  UniqueFd fd(::open(log.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (fd) (void)sys::write_all(fd.get(), line.data(), line.size());
+}
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"nucleus: one container runtime, native and gVisor isolation", "nucleus"};
@@ -36,6 +67,14 @@ int run_cli(int argc, char** argv) {
   std::string log_format = "text";
   app.add_option("--log-level", log_level, "trace, debug, info, warning, error or off");
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  OciGlobals oci;
+  app.add_option("--root", oci.root, "State directory of the OCI verbs (default /run/nucleus)");
+  app.add_option("--log", oci.log, "Also write errors to this file (OCI verbs; runc's flag)");
+  app.add_flag("--systemd-cgroup", oci.systemd_cgroup, "cgroupsPath is slice:prefix:name (cgroupfs is used)");
+  app.add_flag("--debug", oci.debug, "Debug logging (as --log-level debug)");
+  std::string self = argv[0];
+  oci.gvisor_by_name = self.substr(self.find_last_of('/') + 1) == "nucleus-gvisor";
+  ExecFlags exec_flags;
 
   Action action;
   RunFlags run_flags;
@@ -43,6 +82,7 @@ int run_cli(int argc, char** argv) {
   add_check_command(app, action);
   add_version_command(app, action);
   add_stats_command(app, action);
+  add_oci_commands(app, oci, exec_flags, action);
   add_internal_cleanup_command(app, action);
 
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -52,8 +92,11 @@ int run_cli(int argc, char** argv) {
     auto known = app.get_subcommands([&](const CLI::App* c) { return c->get_name() == args[sub]; });
     if (known.empty()) throw Error(args[sub], "unknown command (try: nucleus --help)");
   }
-  if (sub < args.size() && args[sub] == "run") {
-    size_t end = options_end(*run, args, sub + 1);
+  if (sub < args.size() && (args[sub] == "run" || args[sub] == "exec")) {
+    // Everything from the first word that is not an option belongs to the workload (run:
+    // COMMAND...; exec: ID COMMAND...).
+    CLI::App* cmd = args[sub] == "run" ? run : app.get_subcommand("exec");
+    size_t end = options_end(*cmd, args, sub + 1);
     workload_args.assign(args.begin() + static_cast<long>(end), args.end());
     if (!workload_args.empty() && workload_args.front() == "--") workload_args.erase(workload_args.begin());
     args.resize(end);
@@ -70,7 +113,10 @@ int run_cli(int argc, char** argv) {
     for (char& c : message) if (c == '\n') c = ' ';
     throw Error("command line", message);
   }
+  exec_flags.positionals = workload_args;
   run_flags.positionals = std::move(workload_args);
+  if (oci.debug) log_level = "debug";
+  error_log() = {oci.log, log_format == "json"};
   log::init(log_level, log_format == "json" ? log::Format::kJson : log::Format::kText);
   return action();
 }

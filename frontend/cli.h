@@ -1,6 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +18,28 @@ using Action = std::function<int()>;
 
 // Returns nucleus's exit code; throws Error for bad input (exit 125).
 int run_cli(int argc, char** argv);
+
+// Where errors also go (runc's --log and --log-format): main.cc calls this once, with the
+// line it prints.
+void log_error_to_file(const std::string& message);
+
+// The OCI verbs' global flags (runc's).
+struct OciGlobals {
+  std::string root = "/run/nucleus";
+  std::string log;
+  bool systemd_cgroup = false;
+  bool debug = false;
+  bool gvisor_by_name = false;  // invoked as nucleus-gvisor
+};
+
+struct ExecFlags {
+  std::optional<std::string> process, pid_file, console_socket, cwd, user;
+  bool tty = false, detach = false, no_new_privs = false;
+  std::vector<std::string> env, groups, caps;
+  std::vector<std::string> positionals;  // ID [COMMAND ARG...]
+};
+
+void add_oci_commands(CLI::App& app, OciGlobals& globals, ExecFlags& exec, Action& action);
 
 CLI::App* add_run_command(CLI::App& app, RunFlags& flags, Action& action);
 CLI::App* add_check_command(CLI::App& app, Action& action);

@@ -27,6 +27,7 @@ void ensure_stdio_open() {
 }
 
 int report(const std::string& message, int code) {
+  nucleus::frontend::log_error_to_file(message);
   std::string line = "nucleus: " + message;
   for (char& c : line) {
     if (c == '\n') c = ' ';

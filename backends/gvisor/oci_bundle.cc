@@ -19,14 +19,7 @@ json mount(const std::string& destination, const std::string& type, const std::s
   return {{"destination", destination}, {"type", type}, {"source", source}, {"options", options}};
 }
 
-std::string rlimit_type(int resource) {
-  switch (resource) {
-    case RLIMIT_CORE: return "RLIMIT_CORE";
-    case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
-    case RLIMIT_NPROC: return "RLIMIT_NPROC";
-    default: return "RLIMIT_UNKNOWN";
-  }
-}
+std::string rlimit_type(int resource) { return std::string("RLIMIT_") + rlimit_name(resource); }
 
 json kernel_mounts() {
   json mounts = json::array();

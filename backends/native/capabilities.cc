@@ -38,23 +38,21 @@ int drop_bounding(CapSet keep, int last_cap) noexcept {
 int apply_capabilities_and_identity(const CapabilityPlan& plan, const ChildIdentity& id,
                                     CapStep* failed, IdentityStep* identity_failed) noexcept {
   *failed = CapStep::kBounding;
-  if (int err = drop_bounding(plan.keep, plan.last_cap)) return err;
+  if (int err = drop_bounding(plan.bounding, plan.last_cap)) return err;
   // Without KEEPCAPS, leaving uid 0 empties the permitted set before capset could keep it.
-  bool keepcaps = id.uid != 0 && plan.keep != 0;
+  bool keepcaps = id.uid != 0 && plan.permitted != 0;
   *failed = CapStep::kKeepCaps;
   if (keepcaps && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return errno;
   *failed = CapStep::kIdentity;
   if (int err = apply_identity(id, identity_failed)) return err;
   *failed = CapStep::kCapset;
   // Inheritable stays empty unless the caps must survive a non-root exec through ambient
-  // (CVE-2022-29162, CVE-2022-27650).
-  if (capset(plan.keep, plan.keep, plan.ambient ? plan.keep : 0) != 0) return errno;
+  // (CVE-2022-29162, CVE-2022-27650), or an OCI config asks for it.
+  if (capset(plan.permitted, plan.effective, plan.inheritable) != 0) return errno;
   *failed = CapStep::kAmbient;
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return errno;
-  if (plan.ambient) {
-    for (int cap = 0; cap <= plan.last_cap; ++cap) {
-      if (has_cap(plan.keep, cap) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) return errno;
-    }
+  for (int cap = 0; cap <= plan.last_cap; ++cap) {
+    if (has_cap(plan.ambient, cap) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) return errno;
   }
   if (keepcaps) ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   *failed = CapStep::kNone;

@@ -9,9 +9,18 @@
 namespace nucleus::native {
 
 struct CapabilityPlan {
-  CapSet keep = 0;     // what the workload ends up with
+  CapSet bounding = 0;
+  CapSet permitted = 0;
+  CapSet effective = 0;
+  CapSet inheritable = 0;
+  CapSet ambient = 0;
   int last_cap = 40;   // /proc/sys/kernel/cap_last_cap
-  bool ambient = false;  // non-root with capabilities: carried across exec in ambient
+
+  // nucleus run: one set for all; a non-root workload carries it across exec in ambient
+  // (and so in inheritable, which ambient requires). An OCI config gives each set itself.
+  static CapabilityPlan uniform(CapSet keep, bool ambient, int last_cap) {
+    return {keep, keep, keep, ambient ? keep : 0, ambient ? keep : 0, last_cap};
+  }
 };
 
 enum class CapStep : uint8_t { kNone, kBounding, kKeepCaps, kIdentity, kCapset, kAmbient };

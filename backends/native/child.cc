@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,10 +38,103 @@ struct Child {
   int sync_fd;
 };
 
+void write_stderr(const char* text) noexcept { (void)sys::write_all(2, text, strlen(text)); }
+
 [[noreturn]] void die(const Child& c, ChildStep step, int err, int index = -1,
                       int code = exit_code::kRuntimeError) noexcept {
-  send_child_report(c.sync_fd, static_cast<uint16_t>(step), err, index);
+  if (c.sync_fd >= 0) {
+    send_child_report(c.sync_fd, static_cast<uint16_t>(step), err, index);
+  } else {
+    // An OCI container after `create` returned: nobody reads the sync socket any more, the
+    // container's stderr (conmon's log) is where it is said.
+    write_stderr(step == ChildStep::kExec ? "nucleus: exec " : "nucleus: start the container: ");
+    if (step == ChildStep::kExec) {
+      write_stderr(c.plan->exec_path.data());
+      write_stderr(": ");
+    }
+    write_stderr(strerrordesc_np(err));
+    write_stderr("\n");
+  }
   _exit(code);
+}
+
+// Like execvp's search, over the container's PATH, without exec: an OCI `create` must
+// fail for a missing command, not the later `start`. The path goes into plan.exec_path.
+int find_command(LaunchPlan& plan) noexcept {
+  const char* name = plan.argv[0];
+  char* out = plan.exec_path.data();
+  size_t cap = plan.exec_path.size();
+  auto usable = [](const char* path) noexcept -> int {
+    struct stat st;
+    if (stat(path, &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EACCES;
+    return access(path, X_OK) == 0 ? 0 : errno;
+  };
+  size_t name_len = strlen(name);
+  if (strchr(name, '/') != nullptr) {
+    if (name_len + 1 > cap) return ENAMETOOLONG;
+    memcpy(out, name, name_len + 1);
+    return usable(out);
+  }
+  int last = ENOENT;
+  const char* dir = plan.search_path.c_str();
+  for (;;) {
+    const char* end = strchr(dir, ':');
+    size_t dir_len = end ? static_cast<size_t>(end - dir) : strlen(dir);
+    if (dir_len > 0 && dir_len + 1 + name_len < cap) {
+      memcpy(out, dir, dir_len);
+      out[dir_len] = '/';
+      memcpy(out + dir_len + 1, name, name_len + 1);
+      int err = usable(out);
+      if (err == 0) return 0;
+      if (err == EACCES) last = EACCES;
+    }
+    if (end == nullptr) break;
+    dir = end + 1;
+  }
+  memcpy(out, name, name_len + 1 < cap ? name_len + 1 : cap);
+  return last;
+}
+
+// The OCI terminal: a pty of the container's own devpts, its master to the parent (which
+// passes it to the console socket), its peer as stdio and controlling terminal.
+int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return errno;
+  int unlock = 0;
+  int rc = ioctl(master, TIOCSPTLCK, &unlock);
+  int peer = rc == 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY) : -1;
+  if (peer >= 0 && (plan.oci.rows != 0 || plan.oci.columns != 0)) {
+    winsize ws = {};
+    ws.ws_row = plan.oci.rows;
+    ws.ws_col = plan.oci.columns;
+    ioctl(peer, TIOCSWINSZ, &ws);
+  }
+  int err = peer < 0 ? errno : send_terminal(sync_fd, master);
+  ::close(master);
+  if (err != 0) return err;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (dup2(peer, fd) < 0) return errno;
+  }
+  if (peer > 2) ::close(peer);
+  return ioctl(0, TIOCSCTTY, 0) == 0 ? 0 : errno;
+}
+
+// `nucleus start` opens the state directory's exec.fifo for reading; this open for writing
+// blocks until then (runc's exec.fifo). Reopened through /proc so the fd needs no path.
+int wait_for_start(int fifo_fd) noexcept {
+  char path[32];
+  sys::proc_fd_path(fifo_fd, path);
+  int fd;
+  do {
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return errno;
+  char byte = '0';
+  int err = sys::write_all(fd, &byte, 1);
+  ::close(fd);
+  ::close(fifo_fd);
+  return err;
 }
 
 // In a new user namespace we start as the overflow uid; become the namespace's root so
@@ -133,9 +227,13 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 //  Only a test-only run without no_new_privs differs: Landlock and seccomp then need
 //  CAP_SYS_ADMIN, so they go in before the capabilities are dropped.
 int start_workload(void* ctx) noexcept {
-  const Child& c = *static_cast<Child*>(ctx);
-  const LaunchPlan& plan = *c.plan;
+  Child& c = *static_cast<Child*>(ctx);
+  LaunchPlan& plan = *c.plan;
   if (setsid() < 0) die(c, ChildStep::kNewSession, errno);
+  if (plan.oci.terminal) {
+    if (int err = set_up_terminal(plan, c.sync_fd)) die(c, ChildStep::kTerminal, err);
+  }
+  if (plan.oci.set_umask) umask(static_cast<mode_t>(plan.oci.umask));
   if (!plan.no_new_privs) {
     if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
@@ -149,8 +247,27 @@ int start_workload(void* ctx) noexcept {
     if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
   }
   if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
+  if (plan.oci.enabled) {
+    if (int err = find_command(plan)) {
+      die(c, ChildStep::kFindCommand, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
+    }
+    if (int err = send_ready(c.sync_fd)) die(c, ChildStep::kReady, err);
+    ::close(c.sync_fd);
+    c.sync_fd = -1;  // from here on, failures go to the container's stderr
+    // Nothing of nucleus's stays open while the container waits: not the record's lock
+    // (`start` takes it), not the caller's other fds.
+    unsigned fifo = static_cast<unsigned>(plan.oci.exec_fifo_fd);
+    if (fifo > 3) sys::raw_close_range(3, fifo - 1, 0);
+    sys::raw_close_range(fifo + 1, ~0U, 0);
+    if (int err = wait_for_start(plan.oci.exec_fifo_fd)) die(c, ChildStep::kWaitForStart, err);
+  }
   if (plan.no_new_privs) {
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
+  }
+  if (plan.oci.enabled) {
+    execve(plan.exec_path.data(), plan.argv.data(), plan.envp.data());
+    int err = errno;
+    die(c, ChildStep::kExec, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
   }
   int err = exec_command(plan);
   die(c, ChildStep::kExec, err, -1,
@@ -170,20 +287,51 @@ void lock_down_supervisor(void* ctx) noexcept {
 
 }  // namespace
 
+void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
+  Child c{&plan, sync_fd};
+  int index = -1;
+  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
+  if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
+  if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
+  if (plan.oci.set_oom_score) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
+    if (fd >= 0) ::close(fd);
+    if (err != 0) die(c, ChildStep::kOomScore, err);
+  }
+  init::prepare_signals_for_exec();
+  start_workload(&c);
+  _exit(exit_code::kRuntimeError);
+}
+
 void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   Child c{&plan, sync_fd};
   int tree_fd = -1;
   if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
+  for (size_t i = 0; i < plan.oci.join_fds.size(); ++i) {
+    if (setns(plan.oci.join_fds[i], plan.oci.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
+    ::close(plan.oci.join_fds[i]);
+  }
   if (plan.user_namespace) {
     if (int err = become_namespace_root(plan)) die(c, ChildStep::kBecomeRoot, err);
   }
-  if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
+  // An OCI container outlives the nucleus that creates it; a `run` container dies with it.
+  if (!plan.oci.enabled) {
+    if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
+  }
   // The parent has put us in the container's cgroup by now: it becomes our cgroup root, so
   // /proc/self/cgroup shows "/" and no path of the host's hierarchy.
-  if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
+  if (!plan.oci.enabled || plan.oci.new_cgroup_namespace) {
+    if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
+  }
   // Before any mount, and inherited by everything below: no exec can gain privileges.
   if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
-  if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) die(c, ChildStep::kHostname, errno);
+  if (!plan.hostname.empty() && sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+    die(c, ChildStep::kHostname, errno);
+  }
+  if (!plan.oci.domainname.empty() && setdomainname(plan.oci.domainname.data(), plan.oci.domainname.size()) != 0) {
+    die(c, ChildStep::kDomainname, errno);
+  }
   if (plan.bring_up_loopback) {
     if (int err = bring_up_loopback()) die(c, ChildStep::kLoopback, err);
   }
@@ -194,6 +342,12 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
   if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
+  if (plan.oci.set_oom_score) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
+    if (fd >= 0) ::close(fd);
+    if (err != 0) die(c, ChildStep::kOomScore, err);
+  }
 
   if (!plan.init) {
     init::prepare_signals_for_exec();

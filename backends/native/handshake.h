@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/child_report.h"
+#include "core/unique_fd.h"
+
 // The parent/child protocol of the native backend, over one SOCK_SEQPACKET socketpair
 // (close-on-exec on both ends). Every message is one datagram.
 //
@@ -24,6 +27,20 @@ namespace nucleus::native {
 
 // Parent: releases the child, passing tree_fd (or -1) along. Throws Error.
 void send_go(int sync_fd, int tree_fd);
+
+// OCI containers (`nucleus create`) add two child messages before the child blocks on its
+// exec fifo: "T" with the pty master (SCM_RIGHTS) when process.terminal is set, then "R",
+// ready: everything is in place and the child waits for `nucleus start`.
+int send_terminal(int sync_fd, int master_fd) noexcept;
+int send_ready(int sync_fd) noexcept;
+
+struct ChildMessage {
+  enum Kind { kEof, kReport, kTerminal, kReady } kind = kEof;
+  ChildReport report;
+  UniqueFd fd;  // kTerminal
+};
+// Parent: the next message. Throws Error on a malformed one.
+ChildMessage receive_child_message(int sync_fd);
 
 // Child: waits for "G". Returns 0 with *tree_fd set (or -1), or an errno (EPIPE when the
 // parent went away). Async-signal-safe.

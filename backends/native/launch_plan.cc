@@ -1,5 +1,7 @@
 #include "backends/native/launch_plan.h"
 
+#include <limits.h>
+
 #include "backends/native/child_steps.h"
 #include "backends/native/namespaces.h"
 #include "core/env_filter.h"
@@ -64,10 +66,9 @@ void plan_layers(LaunchPlan& plan, const WorkloadSpec& spec, const Preset& prese
   plan.no_new_privs = preset.no_new_privs && !host.ablation.no_new_privs;
   plan.rlimits = plan_rlimits({.user_namespace = plan.user_namespace});
 
-  plan.capabilities.keep = resolve_capabilities(preset.root_capabilities, plan.identity.uid == 0,
-                                                spec.capabilities.add, spec.capabilities.drop);
-  plan.capabilities.last_cap = host.last_cap;
-  plan.capabilities.ambient = plan.identity.uid != 0 && plan.capabilities.keep != 0;
+  CapSet keep = resolve_capabilities(preset.root_capabilities, plan.identity.uid == 0, spec.capabilities.add,
+                                     spec.capabilities.drop);
+  plan.capabilities = CapabilityPlan::uniform(keep, plan.identity.uid != 0 && keep != 0, host.last_cap);
 
   bool landlock = spec.landlock.value_or(preset.landlock);
   if (landlock && host.landlock_abi == 0) {
@@ -96,7 +97,7 @@ void plan_layers(LaunchPlan& plan, const WorkloadSpec& spec, const Preset& prese
     case SeccompMode::kUnconfined: plan.seccomp_profile.reset(); break;
     case SeccompMode::kFile: plan.seccomp_profile = host.load_seccomp_profile(spec.seccomp.profile_path); break;
   }
-  plan.seccomp_conditions = {.caps = plan.capabilities.keep, .trusted = preset.level == IsolationLevel::kTrusted};
+  plan.seccomp_conditions = {.caps = plan.capabilities.effective, .trusted = preset.level == IsolationLevel::kTrusted};
 }
 
 }  // namespace
@@ -115,6 +116,7 @@ void LaunchPlan::finalize() {
   child_identity.may_setgroups = !ids.deny_setgroups;
   staging_source_fds.assign(root.staging_ops.size(), -1);
   root_source_fds.assign(root.root_ops.size(), -1);
+  exec_path.assign(PATH_MAX, '\0');
 }
 
 LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
@@ -186,6 +188,16 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
   int code = exit_code::kRuntimeError;
   switch (static_cast<ChildStep>(report.step)) {
     case ChildStep::kWaitForParent: step = "wait for nucleus to release the container"; break;
+    case ChildStep::kJoinNamespace: step = "join a namespace of config.json's linux.namespaces"; break;
+    case ChildStep::kDomainname: step = "set domainname " + plan.oci.domainname; break;
+    case ChildStep::kOomScore: step = "set oom_score_adj " + plan.oci.oom_score_text; break;
+    case ChildStep::kTerminal: step = "set up the container's terminal"; break;
+    case ChildStep::kReady: step = "report the container ready"; break;
+    case ChildStep::kWaitForStart: step = "wait for nucleus start"; break;
+    case ChildStep::kFindCommand:
+      step = "exec " + (plan.argv_storage.empty() ? std::string("?") : plan.argv_storage[0]);
+      code = report.err == ENOENT || report.err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute;
+      break;
     case ChildStep::kBecomeRoot: step = "become root in the container's user namespace"; break;
     case ChildStep::kParentDeathSignal: step = "tie the container's life to nucleus"; break;
     case ChildStep::kNoNewPrivs: step = "set no_new_privs"; break;

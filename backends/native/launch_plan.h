@@ -83,12 +83,31 @@ struct LaunchPlan {
   seccomp::Conditions seccomp_conditions;
   SeccompPrograms seccomp;  // compiled (or read from the cache) by the backend
 
+  // An OCI container (`nucleus create`, oci_plan.cc): the config is the policy, the child
+  // outlives nucleus and waits for `nucleus start` before it execs.
+  struct Oci {
+    bool enabled = false;
+    int exec_fifo_fd = -1;           // O_PATH of <state>/exec.fifo, inherited across clone
+    bool new_cgroup_namespace = false;
+    std::vector<int> join_fds;       // namespaces to join (setns), opened by the parent
+    std::vector<int> join_types;     // their CLONE_NEW* flags
+    bool terminal = false;           // a pty whose master goes to the console socket
+    uint16_t rows = 0, columns = 0;
+    bool set_oom_score = false;
+    int oom_score_adj = 0;
+    bool set_umask = false;
+    unsigned umask = 022;
+    std::string domainname;
+    std::string oom_score_text;      // "500", written to /proc/self/oom_score_adj
+  } oci;
+
   // Filled by finalize(): pointers into the storage above, and child scratch space.
   std::vector<char*> argv;
   std::vector<char*> envp;
   ChildIdentity child_identity;
   std::vector<int> staging_source_fds;
   std::vector<int> root_source_fds;
+  std::vector<char> exec_path;  // the resolved executable (OCI: found before `start`)
 
   // Points the arrays at the storage; call once the plan sits where the child will read it.
   void finalize();
@@ -96,6 +115,9 @@ struct LaunchPlan {
 
 LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
                              const HostContext& host);
+
+// This host (host_context.cc).
+HostContext real_host(const WorkloadSpec& spec);
 
 // Words a child's report as an Error: step, detail and errno; 126/127 for exec failures.
 Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report);

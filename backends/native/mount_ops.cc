@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -68,6 +69,8 @@ int attach_tree(int tree_fd, int target_fd, uint64_t attr) noexcept {
   if (attr != 0) {
     mount_attr a = {};
     a.attr_set = attr;
+    // An access-time mode replaces the tree's: the kernel wants the whole field cleared.
+    if (attr & MOUNT_ATTR__ATIME) a.attr_clr = MOUNT_ATTR__ATIME;
     if (sys::raw_mount_setattr(tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a) != 0) return -1;
   }
   return sys::raw_move_mount(tree_fd, "", target_fd, "",
@@ -179,8 +182,154 @@ int write_file(int root_fd, const MountOp& op) noexcept {
   return err == 0 ? 0 : -1;
 }
 
+// Copies a directory tree (directories, regular files, symlinks; modes and owners) from
+// src to dst, for a tmpfs mounted over a directory with "tmpcopyup" (podman --read-only).
+// Stack buffers only; at most kCopyDepth levels.
+constexpr int kCopyDepth = 8;
+
+int copy_file(int src_dir, int dst_dir, const char* name, const struct stat& st) noexcept {
+  int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0) return -1;
+  int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+  int rc = out < 0 ? -1 : 0;
+  char buf[4096];
+  while (rc == 0) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      rc = n < 0 ? -1 : 0;
+      break;
+    }
+    if (sys::write_all(out, buf, static_cast<size_t>(n)) != 0) rc = -1;
+    if (static_cast<size_t>(n) < sizeof buf) break;
+  }
+  if (rc == 0) rc = fchown(out, st.st_uid, st.st_gid);
+  int saved = errno;
+  ::close(in);
+  if (out >= 0) ::close(out);
+  errno = saved;
+  return rc;
+}
+
+int copy_tree(int src, int dst, int depth) noexcept {
+  if (depth > kCopyDepth) return 0;
+  int reader = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (reader < 0) return -1;
+  alignas(8) char buf[4096];
+  int rc = 0;
+  for (;;) {
+    long n = syscall(SYS_getdents64, reader, buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0) rc = -1;
+      break;
+    }
+    for (long off = 0; off < n && rc == 0;) {
+      struct Entry {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      };
+      const Entry* e = reinterpret_cast<const Entry*>(buf + off);
+      off += e->reclen;
+      if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
+      struct stat st;
+      if (fstatat(src, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(st.st_mode)) {
+        if (mkdirat(dst, e->name, st.st_mode & 07777) != 0 && errno != EEXIST) {
+          rc = -1;
+          break;
+        }
+        fchownat(dst, e->name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        int s2 = openat(src, e->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int d2 = openat(dst, e->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s2 >= 0 && d2 >= 0) rc = copy_tree(s2, d2, depth + 1);
+        if (s2 >= 0) ::close(s2);
+        if (d2 >= 0) ::close(d2);
+      } else if (S_ISREG(st.st_mode)) {
+        rc = copy_file(src, dst, e->name, st);
+      } else if (S_ISLNK(st.st_mode)) {
+        char link[PATH_MAX];
+        ssize_t len = readlinkat(src, e->name, link, sizeof link - 1);
+        if (len < 0) continue;
+        link[len] = '\0';
+        if (symlinkat(link, dst, e->name) == 0) fchownat(dst, e->name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+      }
+    }
+    if (rc != 0) break;
+  }
+  int saved = errno;
+  ::close(reader);
+  errno = saved;
+  return rc;
+}
+
+// Mounts the tmpfs over the directory, then fills it from the directory it hides, reached
+// through an fd opened before the mount.
+int tmpfs_copy_up(int root_fd, const MountOp& op, int target) noexcept {
+  int below = openat(target, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (below < 0) return -1;
+  struct stat st;
+  int rc = fstat(below, &st);
+  if (rc == 0) rc = mount_at_fd("tmpfs", target, "tmpfs", op.flags, op.data.c_str());
+  int above = rc == 0 ? try_open(root_fd, op.target.c_str(), TargetKind::kDirectory, op.no_symlinks) : -1;
+  if (rc == 0 && above < 0) rc = -1;
+  if (rc == 0) {
+    char path[32];
+    sys::proc_fd_path(above, path);
+    chmod(path, st.st_mode & 07777);
+    chown(path, st.st_uid, st.st_gid);
+    rc = copy_tree(below, above, 0);
+  }
+  int saved = errno;
+  ::close(below);
+  if (above >= 0) ::close(above);
+  errno = saved;
+  return rc;
+}
+
+int set_propagation(int target_fd, unsigned long propagation) noexcept {
+  if (propagation == 0) return 0;
+  mount_attr a = {};
+  a.propagation = propagation & ~static_cast<unsigned long>(MS_REC);
+  return sys::raw_mount_setattr(target_fd, "", AT_EMPTY_PATH | ((propagation & MS_REC) ? AT_RECURSIVE : 0), &a);
+}
+
+int make_device(int root_fd, const MountOp& op) noexcept {
+  char path[PATH_MAX];
+  size_t len = op.target.size();
+  if (len == 0 || len >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, op.target.c_str(), len + 1);
+  char* slash = strrchr(path, '/');
+  const char* base = path;
+  int parent;
+  if (slash != nullptr) {
+    *slash = '\0';
+    parent = open_or_create_at(root_fd, path, TargetKind::kDirectory, true);
+    base = slash + 1;
+  } else {
+    parent = try_open(root_fd, "", TargetKind::kDirectory, true);
+  }
+  if (parent < 0) return -1;
+  // An image's own node at that path is replaced, as runc and crun do.
+  unlinkat(parent, base, 0);
+  int rc = mknodat(parent, base, op.mode, static_cast<dev_t>(op.rdev));
+  if (rc == 0) rc = fchownat(parent, base, op.uid, op.gid, AT_SYMLINK_NOFOLLOW);
+  // mknod applies the umask; the config's mode is exact.
+  if (rc == 0) rc = fchmodat(parent, base, op.mode & 07777, 0);
+  int saved = errno;
+  ::close(parent);
+  errno = saved;
+  return rc;
+}
+
 int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd) noexcept {
   switch (op.kind) {
+    case MountKind::kDevice: return make_device(root_fd, op);
     case MountKind::kSymlink: return make_symlink(root_fd, op);
     case MountKind::kReadOnly: return make_read_only(root_fd, op);
     case MountKind::kMask: return mask(root_fd, op);
@@ -196,26 +345,49 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd) noe
       break;
     case MountKind::kBind: {
       int tree = sys::raw_open_tree(source_fd, "",
-                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (op.recursive ? AT_RECURSIVE : 0));
       rc = tree < 0 ? -1 : attach_tree(tree, target, op.attr);
       if (tree >= 0) {
         int saved = errno;
         ::close(tree);
         errno = saved;
       }
+      if (rc == 0 && op.propagation != 0) {
+        int mounted = try_open(root_fd, op.target.c_str(), op.target_kind, op.no_symlinks);
+        rc = mounted < 0 ? -1 : set_propagation(mounted, op.propagation);
+        int saved = errno;
+        if (mounted >= 0) ::close(mounted);
+        errno = saved;
+      }
       break;
     }
+    case MountKind::kFilesystem:
+      rc = mount_at_fd(op.source.c_str(), target, op.fstype.c_str(), op.flags, op.data.empty() ? nullptr : op.data.c_str());
+      break;
+    case MountKind::kPropagation:
+      rc = set_propagation(target, op.flags);
+      break;
     case MountKind::kMoveTree:
       rc = attach_tree(moved_tree_fd, target, op.attr);
       break;
     case MountKind::kTmpfs:
-      rc = mount_at_fd("tmpfs", target, "tmpfs", op.flags, op.data.c_str());
+      rc = op.copy_up ? tmpfs_copy_up(root_fd, op, target) : mount_at_fd("tmpfs", target, "tmpfs", op.flags, op.data.c_str());
       break;
     case MountKind::kProc:
-      rc = mount_at_fd("proc", target, "proc", op.flags, nullptr);
+      rc = mount_at_fd("proc", target, "proc", op.flags, op.data.empty() ? nullptr : op.data.c_str());
       break;
     case MountKind::kSysfs:
       rc = mount_at_fd("sysfs", target, "sysfs", op.flags, nullptr);
+      if (rc != 0 && errno == EPERM) {
+        // A user namespace that does not own the network namespace may not mount sysfs
+        // (runc and crun fall back the same way): the host's, bound read-only.
+        int tree = sys::raw_open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        rc = tree < 0 ? -1
+                      : attach_tree(tree, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        int saved = errno;
+        if (tree >= 0) ::close(tree);
+        errno = saved;
+      }
       break;
     case MountKind::kDevpts:
       rc = mount_at_fd("devpts", target, "devpts", op.flags, op.data.c_str());
@@ -268,7 +440,7 @@ int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_
     if (ops[i].kind != MountKind::kBind) continue;
     open_how how = {};
     how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    how.resolve = ops[i].follow_source ? 0 : RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     int fd = sys::raw_openat2(AT_FDCWD, ops[i].source.c_str(), how);
     if (fd < 0) {
       *failed = static_cast<int>(i);
@@ -313,6 +485,9 @@ std::string MountOp::describe() const {
     case MountKind::kMask: return "mask " + at;
     case MountKind::kReadOnlyRebind: return "make " + at + " read-only";
     case MountKind::kWriteFile: return "write " + at;
+    case MountKind::kFilesystem: return "mount " + fstype + " at " + at;
+    case MountKind::kDevice: return "create device " + at;
+    case MountKind::kPropagation: return "set the propagation of " + at;
   }
   return "mount at " + at;
 }

@@ -27,6 +27,9 @@ enum class MountKind : uint8_t {
                // char 1:3), a directory an empty read-only tmpfs; absent targets are skipped
   kReadOnlyRebind,  // bind target onto itself, read-only, recursively; absent: skipped
   kWriteFile,  // write data into an existing file (a sysctl of the container's namespaces)
+  kFilesystem, // a fresh mount of `fstype` (OCI mounts of other kinds); source, flags, data
+  kDevice,     // mknod a device node (mode, rdev) owned by uid:gid
+  kPropagation,  // set the propagation of the mount at target (flags: MS_SHARED ... | MS_REC)
 };
 
 enum class TargetKind : uint8_t { kDirectory, kFile };
@@ -40,6 +43,15 @@ struct MountOp {
   uint64_t attr = 0;           // kBind/kMoveTree: MOUNT_ATTR_* set on the tree before attaching
   TargetKind target_kind = TargetKind::kDirectory;
   bool no_symlinks = false;    // kernel filesystems: the mount point must be a real directory
+  bool recursive = true;       // kBind: the source's submounts too ("rbind"; OCI "bind": not)
+  bool copy_up = false;        // kTmpfs: the directory's content is copied into the new tmpfs
+  bool follow_source = false;  // kBind: the source path may contain symlinks (OCI: the
+                               // orchestrator's host paths; nucleus's own never do)
+  unsigned long propagation = 0;  // kBind, kFilesystem: MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
+  std::string fstype;          // kFilesystem
+  uint32_t mode = 0;           // kDevice: S_IFCHR/S_IFBLK/S_IFIFO | permissions
+  uint64_t rdev = 0;           // kDevice
+  uint32_t uid = 0, gid = 0;   // kDevice
 
   // "bind /usr at /usr (read-only)", "mount proc at /proc".
   std::string describe() const;

@@ -123,6 +123,8 @@ void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
   for (Pending& p : pending) ops.push_back(std::move(p.op));
 }
 
+}  // namespace
+
 std::string pick_staging(const HostProbe& probe) {
   for (std::string_view candidate : kStagingCandidates) {
     auto entry = probe(std::string(candidate));
@@ -130,8 +132,6 @@ std::string pick_staging(const HostProbe& probe) {
   }
   throw Error("prepare the container root", "the host has none of /tmp, /mnt, /var/tmp, /opt to stage it on");
 }
-
-}  // namespace
 
 RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
   RootPlan plan;

@@ -39,6 +39,9 @@ struct RootPlan {
 // Throws Error when the host offers no staging directory.
 RootPlan plan_root(const RootOptions& options, const HostProbe& probe);
 
+// The host directory a staging tmpfs covers in the child's private mount namespace.
+std::string pick_staging(const HostProbe& probe);
+
 // Child side: private propagation, bind sources opened, staging tmpfs, both op lists,
 // pivot_root into the new root with the old one detached, cwd "/". Returns 0, or an errno
 // with *step (a ChildStep) and *index (an op index, or -1) set.

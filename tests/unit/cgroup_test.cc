@@ -41,7 +41,12 @@ class RecordingFs : public cgroupfs::Fs {
     files[path] = value;
     return 0;
   }
-  bool exists(const std::string& path) const override { return files.count(path) || dirs.count(path); }
+  // A directory exists when listed, or when a file lies below it.
+  bool exists(const std::string& path) const override {
+    if (files.count(path) || dirs.count(path)) return true;
+    auto it = files.lower_bound(path + "/");
+    return it != files.end() && it->first.rfind(path + "/", 0) == 0;
+  }
   int make_dir(const std::string& path) const override {
     log.push_back("mkdir " + path);
     if (auto f = failures.find(path); f != failures.end()) return f->second;
@@ -150,6 +155,7 @@ TEST(CgroupV2, NoDelegationIsExplained) {
 
 TEST(CgroupV1, OneDirectoryPerHierarchyCoMountedOnce) {
   RecordingFs fs;
+  fs.dirs = {"/v1", "/v1/memory", "/v1/memory/me", "/v1/pids", "/v1/cpu,cpuacct", "/v1/blkio"};
   fs.created_files = {"cgroup.procs", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max",
                       "cpu.cfs_period_us", "cpu.cfs_quota_us", "blkio.throttle.write_bps_device"};
   CgroupLimits limits;
@@ -189,6 +195,7 @@ TEST(CgroupV1, OneDirectoryPerHierarchyCoMountedOnce) {
 
 TEST(CgroupV1, FailureMidwayRemovesWhatWasMade) {
   RecordingFs fs;
+  fs.dirs = {"/v1", "/v1/memory", "/v1/pids"};
   fs.failures["/v1/pids/c"] = EPERM;
   EXPECT_THROW(create_v1_cgroup({{"memory", "/v1/memory/c"}, {"pids", "/v1/pids/c"}}, fs), Error);
   EXPECT_EQ(fs.log, (std::vector<std::string>{"mkdir /v1/memory/c", "mkdir /v1/pids/c", "rmdir /v1/memory/c"}));

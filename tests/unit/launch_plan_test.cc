@@ -235,7 +235,7 @@ TEST(LaunchPlan, EnvironmentAndArgv) {
 TEST(LaunchPlan, LayersFollowThePresetAndTheOptions) {
   LaunchPlan standard = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kStandard), fake_host(true));
   EXPECT_TRUE(standard.no_new_privs);
-  EXPECT_EQ(standard.capabilities.keep, 0u);
+  EXPECT_EQ(standard.capabilities.permitted, 0u);
   EXPECT_TRUE(standard.landlock.enabled);
   EXPECT_TRUE(standard.seccomp_profile.has_value());
   EXPECT_FALSE(standard.seccomp_conditions.trusted);
@@ -247,8 +247,8 @@ TEST(LaunchPlan, LayersFollowThePresetAndTheOptions) {
             index_of(standard.root.root_ops, "proc/sys"));
 
   LaunchPlan trusted = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kTrusted), fake_host(true));
-  EXPECT_EQ(trusted.capabilities.keep, 0xa80425fbull);
-  EXPECT_FALSE(trusted.capabilities.ambient);
+  EXPECT_EQ(trusted.capabilities.permitted, 0xa80425fbull);
+  EXPECT_EQ(trusted.capabilities.ambient, 0u);
   EXPECT_FALSE(trusted.landlock.enabled);
   EXPECT_TRUE(trusted.seccomp_conditions.trusted);
   // Never the host's user namespace limit.
@@ -260,8 +260,8 @@ TEST(LaunchPlan, LayersFollowThePresetAndTheOptions) {
   spec.seccomp.mode = SeccompMode::kUnconfined;
   spec.landlock = false;
   LaunchPlan opted = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
-  EXPECT_EQ(opted.capabilities.keep, CapSet{1} << 10);
-  EXPECT_TRUE(opted.capabilities.ambient);  // a non-root workload keeps it across exec
+  EXPECT_EQ(opted.capabilities.permitted, CapSet{1} << 10);
+  EXPECT_EQ(opted.capabilities.ambient, CapSet{1} << 10);  // a non-root workload keeps it across exec
   EXPECT_FALSE(opted.seccomp_profile.has_value());
   EXPECT_FALSE(opted.landlock.enabled);
 }

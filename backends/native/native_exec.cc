@@ -1,0 +1,172 @@
+// `nucleus exec` on the native backend (runc exec): one more process in a running
+// container. nucleus forks a helper that joins the container's cgroup and, through a
+// pidfd of its init, all its namespaces at once (setns(pidfd, ...)); the helper forks the
+// process, which is thereby inside the container's pid namespace, reports its pid and
+// exits. The process then runs the same workload steps as the container's own init. nucleus
+// itself never enters the container.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "backends/native/child.h"
+#include "backends/native/clone.h"
+#include "backends/native/handshake.h"
+#include "backends/native/native_backend.h"
+#include "backends/native/oci_support.h"
+#include "backends/native/seccomp_compile.h"
+#include "core/env_filter.h"
+#include "core/error.h"
+#include "core/init/supervisor.h"
+#include "core/monitor.h"
+#include "core/sys.h"
+
+namespace nucleus::native {
+namespace {
+
+constexpr uint16_t kPidMessage = 0xffff;  // a ChildReport carrying the process's pid in err
+
+int namespace_flags(const OciSpec& oci) {
+  int flags = 0;
+  for (const OciNamespaceEntry& n : oci.namespaces) {
+    switch (n.type) {
+      case OciNamespace::kUser: flags |= CLONE_NEWUSER; break;
+      case OciNamespace::kMount: flags |= CLONE_NEWNS; break;
+      case OciNamespace::kPid: flags |= CLONE_NEWPID; break;
+      case OciNamespace::kNetwork: flags |= CLONE_NEWNET; break;
+      case OciNamespace::kIpc: flags |= CLONE_NEWIPC; break;
+      case OciNamespace::kUts: flags |= CLONE_NEWUTS; break;
+      case OciNamespace::kCgroup: flags |= CLONE_NEWCGROUP; break;
+    }
+  }
+  return flags;
+}
+
+LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
+  LaunchPlan plan;
+  plan.identity.uid = p.uid;
+  plan.identity.gid = p.gid;
+  plan.identity.groups.assign(p.additional_gids.begin(), p.additional_gids.end());
+  plan.workdir = p.cwd;
+  plan.no_new_privs = p.no_new_privileges;
+  plan.rlimits = p.rlimits;
+  OciCapabilities c = p.capabilities.value_or(OciCapabilities{});
+  plan.capabilities = {c.bounding, c.permitted, c.effective, c.inheritable, c.ambient, last_cap};
+  if (kept.seccomp) plan.seccomp_profile = *kept.seccomp;
+  plan.seccomp_conditions = {.caps = c.effective, .trusted = false};
+  plan.oci.terminal = p.terminal;
+  plan.oci.rows = p.console_rows;
+  plan.oci.columns = p.console_columns;
+  if (p.umask) {
+    plan.oci.set_umask = true;
+    plan.oci.umask = *p.umask;
+  }
+  if (p.oom_score_adj) {
+    plan.oci.set_oom_score = true;
+    plan.oci.oom_score_text = std::to_string(*p.oom_score_adj);
+  }
+  Environment env = filter_environment(p.env);
+  for (const std::string& name : env.dropped) {
+    spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
+  }
+  plan.env_storage = std::move(env.entries);
+  plan.search_path = std::string(kDefaultPath);
+  for (const std::string& e : plan.env_storage) {
+    if (e.rfind("PATH=", 0) == 0) plan.search_path = e.substr(5);
+  }
+  plan.argv_storage = p.args;
+  return plan;
+}
+
+// The helper between fork and its own exit: syscalls only.
+[[noreturn]] void join_and_fork(LaunchPlan& plan, int sync_fd, int init_pidfd, int ns_flags,
+                                const std::vector<int>& cgroup_procs) noexcept {
+  for (int fd : cgroup_procs) {
+    if (::write(fd, "0", 1) != 1) {
+      send_child_report(sync_fd, 0, errno);
+      ::_exit(1);
+    }
+  }
+  if (::setns(init_pidfd, ns_flags) != 0) {
+    send_child_report(sync_fd, 0, errno);
+    ::_exit(1);
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    send_child_report(sync_fd, 0, errno);
+    ::_exit(1);
+  }
+  if (pid == 0) run_exec_child(plan, sync_fd);
+  send_child_report(sync_fd, kPidMessage, pid);
+  ::_exit(0);
+}
+
+}  // namespace
+
+int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const OciProcess& p, const OciExecOptions& o) {
+  std::string st = status(r, dir);
+  if (st != "running") throw Error(r.name, "cannot exec in a container that is " + st);
+  if (p.terminal && o.console_socket.empty()) throw Error("--console-socket", "a terminal needs a console socket");
+  WorkloadSpec kept = load_kept_spec(dir, r.bundle);
+  LaunchPlan plan = exec_plan(*kept.oci, p, read_last_cap());
+  if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
+  plan.finalize();
+  UniqueFd init = container_init_pidfd(r);
+  if (!init) throw Error(r.name, "the container's init is gone");
+  std::vector<UniqueFd> procs;
+  std::vector<int> procs_fds;
+  for (const std::string& d : r.cgroup) {
+    procs.push_back(sys::open(d + "/cgroup.procs", O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
+    procs_fds.push_back(procs.back().get());
+  }
+  // Without --detach the process is ours to wait for: once the helper exits, it is
+  // reparented here.
+  if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) throw_errno("become a subreaper");
+
+  auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
+  std::optional<ForwardedSignals> signals;
+  if (!o.detach) signals.emplace();
+  require_single_thread();
+  pid_t helper = ::fork();
+  if (helper < 0) throw_errno("fork the exec helper");
+  if (helper == 0) {
+    ::close(parent_end.get());
+    join_and_fork(plan, child_end.get(), init.get(), namespace_flags(*kept.oci), procs_fds);
+  }
+  child_end.reset();
+  OwnedChild helper_child(helper, sys::pidfd_open(helper, "watch the exec helper"));
+  OwnedChild process;
+  for (bool done = false; !done;) {
+    ChildMessage m = receive_child_message(parent_end.get());
+    switch (m.kind) {
+      case ChildMessage::kReport:
+        if (m.report.step == kPidMessage) {
+          pid_t pid = m.report.err;
+          process = OwnedChild(pid, sys::pidfd_open(pid, "watch the exec'd process"));
+          helper_child.wait();
+          continue;
+        }
+        if (m.report.step == 0) throw Error("enter the container", "", m.report.err);
+        throw describe_child_failure(plan, m.report);
+      case ChildMessage::kTerminal: send_to_console_socket(o.console_socket, m.fd.get()); break;
+      case ChildMessage::kReady: break;
+      case ChildMessage::kEof: done = true; break;
+    }
+  }
+  if (!process) throw Error("exec", "the process did not start");
+  if (!o.pid_file.empty()) write_pid_file(o.pid_file, process.pid());
+  if (o.detach) {
+    process.release();
+    return 0;
+  }
+  MonitorOptions options;
+  options.signal_fd = signals->fd();
+  MonitorResult result = monitor_container(process, options);
+  return init::exit_code_from_wait_status(result.wait_status);
+}
+
+}  // namespace nucleus::native

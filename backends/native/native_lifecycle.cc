@@ -1,0 +1,132 @@
+// The native backend's OCI verbs after create: start, state, kill, delete, pause/resume,
+// ps and update. The container's init is known by pid *and* start time (its record), and
+// reached through a pidfd opened and then checked against that start time, so a recycled
+// pid is never signalled (issue #6, "kill/delete never signal a reused pid").
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "backends/native/native_backend.h"
+#include "backends/native/oci_support.h"
+#include "core/error.h"
+#include "core/sys.h"
+
+namespace nucleus::native {
+namespace {
+
+bool wait_for_exit(int pidfd, std::chrono::milliseconds timeout) {
+  pollfd p = {pidfd, POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+std::vector<pid_t> procs_of(const std::string& dir) {
+  std::vector<pid_t> out;
+  if (auto text = cgroupfs::real().read(dir + "/cgroup.procs")) {
+    std::stringstream ss(*text);
+    for (long pid; ss >> pid;) out.push_back(static_cast<pid_t>(pid));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string NativeBackend::status(const ContainerRecord& r, const std::string& dir) {
+  if (r.status == "stopped" || !container_init_alive(r)) return "stopped";
+  if (auto cg = open_cgroup(r.cgroup); cg && cg->frozen()) return "paused";
+  return ::access((dir + "/exec.fifo").c_str(), F_OK) == 0 ? "created" : "running";
+}
+
+void NativeBackend::start(LockedContainer& c) {
+  ContainerRecord& r = c.record();
+  std::string st = status(r, c.path());
+  if (st != "created") throw Error(r.name, "cannot start a container that is " + st);
+  const std::string fifo = c.path() + "/exec.fifo";
+  // Non-blocking: opening the read end never waits; the init, blocked opening the write
+  // end, goes on and writes one byte.
+  UniqueFd reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
+  UniqueFd pidfd = container_init_pidfd(r);
+  if (!pidfd) throw Error(r.name, "the container's init is gone");
+  for (;;) {
+    pollfd p[2] = {{reader.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("wait for the container to start");
+    }
+    char byte;
+    if ((p[0].revents & POLLIN) && ::read(reader.get(), &byte, 1) == 1) break;
+    if (p[1].revents) throw Error(r.name, "the container's init ended before it started");
+  }
+  ::unlink(fifo.c_str());
+  r.status = "running";
+  c.save();
+  run_hooks(load_kept_spec(c.path(), r.bundle).oci->hooks.poststart, "poststart", oci_state_json(r, "running", false), false);
+}
+
+void NativeBackend::kill(LockedContainer& c, int signal, bool all) {
+  ContainerRecord& r = c.record();
+  if (all) {
+    for (const std::string& dir : r.cgroup) {
+      for (pid_t pid : procs_of(dir)) ::kill(pid, signal);  // only the container's are there
+      break;  // every hierarchy holds the same processes
+    }
+    return;
+  }
+  UniqueFd pidfd = container_init_pidfd(r);
+  if (!pidfd) throw Error(r.name, "the container is not running");
+  if (sys::raw_pidfd_send_signal(pidfd.get(), signal) != 0) throw_errno("signal the container", r.name);
+}
+
+void NativeBackend::remove(LockedContainer& c, bool force) {
+  ContainerRecord& r = c.record();
+  if (c.corrupted()) {
+    if (!force) throw Error(r.name, "corrupted container state: delete --force removes it");
+    c.remove();
+    return;
+  }
+  std::string st = status(r, c.path());
+  if ((st == "running" || st == "paused") && !force) {
+    throw Error(r.name, "the container is " + st + ": stop it first, or delete --force");
+  }
+  std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);
+  if (st != "stopped") {
+    UniqueFd pidfd = container_init_pidfd(r);
+    if (cgroup && st == "paused") cgroup->freeze(false);
+    if (pidfd) {
+      sys::raw_pidfd_send_signal(pidfd.get(), SIGKILL);
+      if (!wait_for_exit(pidfd.get(), std::chrono::seconds(10))) throw Error(r.name, "the container's init did not die");
+    }
+  }
+  if (cgroup) cgroup->destroy();  // what is left is killed, then the directories go
+  run_hooks(load_kept_spec(c.path(), r.bundle).oci->hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
+  c.remove();
+}
+
+void NativeBackend::pause(LockedContainer& c, bool paused) {
+  ContainerRecord& r = c.record();
+  std::string st = status(r, c.path());
+  if (paused ? st != "running" : st != "paused") {
+    throw Error(r.name, std::string("cannot ") + (paused ? "pause" : "resume") + " a container that is " + st);
+  }
+  std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);
+  if (!cgroup) throw Error(r.name, "the container has no cgroup");
+  cgroup->freeze(paused);
+}
+
+std::vector<pid_t> NativeBackend::pids(const ContainerRecord& r, const std::string&) {
+  return r.cgroup.empty() ? std::vector<pid_t>{} : procs_of(r.cgroup.front());
+}
+
+void NativeBackend::update(LockedContainer& c, const CgroupLimits& limits) {
+  ContainerRecord& r = c.record();
+  if (status(r, c.path()) == "stopped") throw Error(r.name, "the container is stopped");
+  std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);
+  if (!cgroup) throw Error(r.name, "the container has no cgroup");
+  cgroup->apply(limits);
+}
+
+}  // namespace nucleus::native
