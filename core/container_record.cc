@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <algorithm>
 #include <filesystem>
 
@@ -239,6 +240,17 @@ ContainerRecord read_running_container(const std::string& root, const std::strin
 
 void remove_stale_record(const std::string& dir) {
   if (lock_is_free(dir)) remove_tree(dir);
+}
+
+std::string rfc3339_now() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
 }
 
 }  // namespace nucleus

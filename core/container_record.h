@@ -102,6 +102,9 @@ ContainerRecord read_container(const std::string& root, const std::string& id);
 // Ids of every record under root (hidden staging entries left out).
 std::vector<std::string> list_records(const std::string& root);
 
+// The current time as RFC 3339 with nanoseconds, UTC (an OCI container's "created").
+std::string rfc3339_now();
+
 // Removes a record directory if nobody holds its lock (the cleanup keeper's last step).
 void remove_stale_record(const std::string& dir);
 

@@ -133,29 +133,6 @@ BundleSpec bundle_spec(const WorkloadSpec& spec, const Preset& preset, const std
   return b;
 }
 
-// runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
-std::string last_runsc_error(const std::string& log_path) {
-  std::string log;
-  try {
-    log = sys::read_file(log_path, 4u << 20, "read the runsc log");
-  } catch (const Error&) {
-    return {};
-  }
-  std::string last;
-  size_t pos = 0;
-  while ((pos = log.find('{', pos)) != std::string::npos) {
-    size_t end = log.find('}', pos);
-    if (end == std::string::npos) break;
-    try {
-      auto entry = nlohmann::json::parse(log.substr(pos, end - pos + 1));
-      if (entry.value("level", "") == "error") last = entry.value("msg", "");
-    } catch (const nlohmann::json::exception&) {
-    }
-    pos = end + 1;
-  }
-  return last;
-}
-
 // runsc removes a container's state when `runsc run` ends normally; anything left means
 // it did not (killed, crashed) and `runsc delete --force` must clean up.
 bool has_runsc_state(const std::string& root) {

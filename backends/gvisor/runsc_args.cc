@@ -11,9 +11,8 @@ std::vector<std::string> global_args(const RunscConfig& c) {
       "--root=" + c.root,
       "--platform=" + c.platform,
       std::string("--network=") + (c.network == NetworkMode::kHost ? "host" : "none"),
-      // cgroup limits arrive with the resource issue; until then runsc creates none.
-      "--ignore-cgroups",
   };
+  if (!c.manage_cgroups) args.push_back("--ignore-cgroups");
   if (c.oci_seccomp) args.push_back("--oci-seccomp");
   args.push_back(std::string("--overlay2=") + (c.memory_overlay ? "root:memory" : "none"));
   if (c.log_fd >= 0) {

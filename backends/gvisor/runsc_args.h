@@ -19,6 +19,10 @@ struct RunscConfig {
   bool oci_seccomp = true;      // enforce the bundle's seccomp profile inside the sandbox
   bool memory_overlay = false;  // --overlay2=root:memory: root writes stay in the Sentry
   std::string debug_log_dir;    // --debug --debug-log=DIR/ when set
+  // OCI containers: runsc applies linux.cgroupsPath itself (the orchestrator chose where).
+  // `nucleus run` puts runsc in a cgroup of its own below nucleus's, and runsc must not
+  // create others (it would, at the hierarchy's root).
+  bool manage_cgroups = false;
 };
 
 std::vector<std::string> global_args(const RunscConfig& config);

@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "core/sys.h"
 
+#include <nlohmann/json.hpp>
+
 namespace bp = boost::process;
 
 namespace nucleus::gvisor {
@@ -118,6 +120,39 @@ int run_runsc(const std::string& runsc, const std::vector<std::string>& args, st
     ss << out.rdbuf();
     child.wait();
     *output = ss.str();
+    return child.exit_code();
+  } catch (const bp::process_error& e) {
+    throw Error("run runsc", e.what(), e.code().value());
+  }
+}
+
+// runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
+std::string last_runsc_error(const std::string& log_path) {
+  std::string log;
+  try {
+    log = sys::read_file(log_path, 4u << 20, "read the runsc log");
+  } catch (const Error&) {
+    return {};
+  }
+  std::string last;
+  size_t pos = 0;
+  while ((pos = log.find('{', pos)) != std::string::npos) {
+    size_t end = log.find('}', pos);
+    if (end == std::string::npos) break;
+    try {
+      auto entry = nlohmann::json::parse(log.substr(pos, end - pos + 1));
+      if (entry.value("level", "") == "error") last = entry.value("msg", "");
+    } catch (const nlohmann::json::exception&) {
+    }
+    pos = end + 1;
+  }
+  return last;
+}
+
+int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args) {
+  try {
+    bp::child child(bp::exe = runsc, bp::args = args);
+    child.wait();
     return child.exit_code();
   } catch (const bp::process_error& e) {
     throw Error("run runsc", e.what(), e.code().value());

@@ -33,6 +33,13 @@ OwnedChild start_runsc(const std::string& runsc, const std::vector<std::string>&
 // what it printed; without, it gets 10 s (then it is killed and the result is -1).
 int run_runsc(const std::string& runsc, const std::vector<std::string>& args, std::string* output = nullptr);
 
+// Runs runsc with nucleus's stdio (an OCI create or exec: the container's streams are the
+// caller's) and returns its exit code.
+int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args);
+
+// runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
+std::string last_runsc_error(const std::string& log_path);
+
 // Whether `runsc do true` succeeds on `platform` within timeout_seconds (a kvm platform can
 // hang under some hypervisors: the attempt is then killed). For `nucleus check`; slow.
 bool platform_works(const std::string& runsc, const std::string& platform, int timeout_seconds, std::string* why);

@@ -106,15 +106,4 @@ UniqueFd container_init_pidfd(const ContainerRecord& r) {
   return fd;
 }
 
-std::string rfc3339_now() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  ::gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
-}
-
 }  // namespace nucleus::native

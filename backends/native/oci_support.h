@@ -32,7 +32,5 @@ WorkloadSpec load_kept_spec(const std::string& state_dir, const std::string& bun
 bool container_init_alive(const ContainerRecord& record);
 UniqueFd container_init_pidfd(const ContainerRecord& record);
 
-// The current time as RFC 3339 with nanoseconds, UTC.
-std::string rfc3339_now();
 
 }  // namespace nucleus::native
