@@ -23,7 +23,10 @@ json default_oci_config(bool rootless) {
   json caps = json::array();
   for (const char* c : kSpecCapabilities) caps.push_back(c);
   json masked = json::array();
-  for (std::string_view p : masked_paths()) masked.push_back(std::string(p));
+  // The config mounts the container's own cgroup read-only at /sys/fs/cgroup: not masked.
+  for (std::string_view p : masked_paths()) {
+    if (p != "/sys/fs/cgroup") masked.push_back(std::string(p));
+  }
   json readonly = json::array();
   for (std::string_view p : read_only_paths()) readonly.push_back(std::string(p));
   json mounts = json::array({
@@ -33,6 +36,7 @@ json default_oci_config(bool rootless) {
       mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
       mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
       mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}),
   });
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
                                  {{"type", "mount"}}, {{"type", "cgroup"}}});

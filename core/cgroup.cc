@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -173,6 +174,22 @@ std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& h, const CgroupRe
     return cg;
   }
   throw Error("cgroups", "this host has no cgroup hierarchy mounted");
+}
+
+std::vector<std::string> existing_cgroup_directories(const CgroupHierarchies& h, const CgroupRequest& request) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& dir) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && std::find(out.begin(), out.end(), dir) == out.end()) {
+      out.push_back(dir);
+    }
+  };
+  for (const auto& [controller, mount] : h.v1_mounts) {
+    auto own = h.v1_own.find(controller);
+    add(join(mount, own == h.v1_own.end() ? "/" : own->second, request.parent) + "/" + request.name);
+  }
+  if (!h.v2_mount.empty() && h.layout == CgroupLayout::kV2) add(join(h.v2_mount, h.v2_own, request.parent) + "/" + request.name);
+  return out;
 }
 
 std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool requested,

@@ -113,6 +113,11 @@ struct CgroupRequest {
   CgroupLimits limits;
 };
 
+// The directories a request names that exist now, in every hierarchy (an OCI container
+// whose record was lost: delete --force still finds its cgroup).
+std::vector<std::string> existing_cgroup_directories(const CgroupHierarchies& hierarchies, const CgroupRequest& request);
+
+
 // nullopt-like: returns nullptr when nothing was asked (limits.any() false). Throws Error
 // when limits were asked and the host cannot give them (no controller, no write access).
 std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& hierarchies, const CgroupRequest& request);

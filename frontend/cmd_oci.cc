@@ -114,7 +114,10 @@ void add_locked(CLI::App& app, OciGlobals& g, Action& action, const char* name, 
     action = [id, &g, verb, tolerate_corruption] {
       check_id(*id);
       LockedContainer c(g.root, *id, tolerate_corruption);
-      return verb(*backend_named(c.record().backend.empty() ? "native" : c.record().backend), c);
+      std::string backend = c.record().backend;
+      // A corrupted record names no backend: a gVisor container keeps runsc's state beside it.
+      if (backend.empty()) backend = ::access((c.path() + "/runsc").c_str(), F_OK) == 0 ? "gvisor" : "native";
+      return verb(*backend_named(backend), c);
     };
   });
 }

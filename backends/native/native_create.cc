@@ -26,9 +26,11 @@
 namespace nucleus::native {
 namespace {
 
+}  // namespace
+
 // Where the container's cgroup goes: linux.cgroupsPath (absolute: from each hierarchy's
 // root; relative: below nucleus's own cgroup), or nucleus-oci-<id> below our own.
-CgroupRequest cgroup_request(const WorkloadSpec& spec, const std::string& id) {
+CgroupRequest oci_cgroup_request(const WorkloadSpec& spec, const std::string& id) {
   const OciSpec& oci = *spec.oci;
   CgroupRequest request;
   request.limits = cgroup_limits(spec);
@@ -64,6 +66,8 @@ CgroupRequest cgroup_request(const WorkloadSpec& spec, const std::string& id) {
   }
   return request;
 }
+
+namespace {
 
 // The sources of a "cgroup" mount inside: each hierarchy's directory of the container, under
 // the hierarchy's own name (memory, pids, "cpu,cpuacct").
@@ -121,7 +125,7 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   UniqueFd fifo_fd = sys::open(fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
 
   CgroupHierarchies hierarchies = read_cgroup_hierarchies();
-  std::unique_ptr<Cgroup> cgroup = create_cgroup(hierarchies, cgroup_request(spec, options.id));
+  std::unique_ptr<Cgroup> cgroup = create_cgroup(hierarchies, oci_cgroup_request(spec, options.id));
   LaunchPlan plan = build_oci_launch_plan(spec, real_host(spec), root_inputs(*cgroup, hierarchies));
   for (const std::string& name : plan.dropped_env) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);

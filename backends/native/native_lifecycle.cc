@@ -85,6 +85,16 @@ void NativeBackend::remove(LockedContainer& c, bool force) {
   ContainerRecord& r = c.record();
   if (c.corrupted()) {
     if (!force) throw Error(r.name, "corrupted container state: delete --force removes it");
+    // No pid to trust: the container is found by its cgroup, from the kept config's
+    // cgroupsPath (or the default), and everything in it is killed.
+    WorkloadSpec kept;
+    try {
+      kept = load_kept_spec(c.path(), "/");
+    } catch (const Error&) {
+      kept.oci.emplace();
+    }
+    std::vector<std::string> dirs = existing_cgroup_directories(read_cgroup_hierarchies(), oci_cgroup_request(kept, r.name));
+    if (std::unique_ptr<Cgroup> cgroup = open_cgroup(dirs)) cgroup->destroy();
     c.remove();
     return;
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/workload_spec.h"
+#include "core/cgroup.h"
 #include "core/container_record.h"
 #include "core/unique_fd.h"
 
@@ -26,6 +27,9 @@ void run_hooks(const std::vector<OciHook>& hooks, const char* phase, const std::
 
 // The config.json a container was created with (kept in its state directory). Throws Error.
 WorkloadSpec load_kept_spec(const std::string& state_dir, const std::string& bundle);
+
+// The cgroup an OCI container gets (native_create.cc).
+CgroupRequest oci_cgroup_request(const WorkloadSpec& spec, const std::string& id);
 
 // The container's init, known by pid and start time: alive (not a zombie, not a reuse of
 // its pid), and a pidfd of it (empty when it is gone), checked after it was opened.
