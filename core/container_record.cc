@@ -22,7 +22,13 @@ namespace {
 
 using json = nlohmann::json;
 
+// Like runc, the root and any missing parents are created (containerd's shim passes
+// /run/containerd/runc/<namespace>).
 void ensure_root(const std::string& root) {
+  for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
+    std::string parent = root.substr(0, slash);
+    if (::mkdir(parent.c_str(), 0711) != 0 && errno != EEXIST) throw_errno("create the state directory", parent);
+  }
   if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create the state directory", root);
   struct stat st;
   if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {

@@ -66,6 +66,16 @@ std::string runsc_status(const Runsc& r, const std::string& id) {
   return state.value("status", "stopped");
 }
 
+// runsc looks the command up in the config's own PATH only (runc and the native backend
+// fall back to the default one): a config without PATH gets the default.
+std::vector<std::string> with_path(std::vector<std::string> env) {
+  for (const std::string& e : env) {
+    if (e.rfind("PATH=", 0) == 0) return env;
+  }
+  env.push_back("PATH=" + std::string(kDefaultPath));
+  return env;
+}
+
 }  // namespace
 
 void GvisorBackend::create(const WorkloadSpec& spec, const OciCreateOptions& options) {
@@ -85,7 +95,7 @@ void GvisorBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   for (const std::string& name : env.dropped) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
   }
-  config["process"]["env"] = env.entries;
+  config["process"]["env"] = with_path(env.entries);
   if (::mkdir((dir + "/bundle").c_str(), 0700) != 0 || ::mkdir((dir + "/runsc").c_str(), 0700) != 0) {
     throw_errno("create the gVisor state", dir);
   }
@@ -194,7 +204,7 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   for (const std::string& name : env.dropped) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
   }
-  json process = {{"terminal", p.terminal}, {"args", p.args}, {"env", env.entries}, {"cwd", p.cwd},
+  json process = {{"terminal", p.terminal}, {"args", p.args}, {"env", with_path(env.entries)}, {"cwd", p.cwd},
                   {"user", {{"uid", p.uid}, {"gid", p.gid}, {"additionalGids", p.additional_gids}}},
                   {"noNewPrivileges", p.no_new_privileges}};
   if (p.capabilities) {
