@@ -80,7 +80,7 @@ json oci_features() {
         "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime",
         "nostrictatime", "nosuid", "nosymfollow", "private", "rbind", "relatime", "remount", "ro", "rprivate",
         "rshared", "rslave", "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow",
-        "sync", "unbindable", "tmpcopyup", "idmap", "ridmap"}},
+        "sync", "unbindable", "tmpcopyup"}},
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
         {"capabilities", caps},

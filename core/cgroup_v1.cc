@@ -126,7 +126,7 @@ class V1Cgroup final : public Cgroup {
 
   void make() {
     std::vector<std::string> made;
-    auto fail = [&](const std::string& dir, int err) {
+    auto fail = [&](std::string dir, int err) {  // a copy: dir may be an element of unique_
       unique_.clear();
       for (auto it = made.rbegin(); it != made.rend(); ++it) (void)fs_.remove_dir(*it);
       throw Error("cgroups: create " + dir,
