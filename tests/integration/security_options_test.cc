@@ -73,29 +73,41 @@ TEST_F(Options, LandlockOnAndOff) {
 
 // The filter is compiled once: afterwards its bytes come from a private cache, and a file
 // there that someone else could have written, or a damaged one, is never used.
-TEST_F(Options, SeccompCacheIsPrivateAndChecked) {
-  ASSERT_EQ(run_nucleus({"run", "--", "/bin/true"}).status, 0);
-  const std::string dir = "/var/cache/nucleus/seccomp";
-  struct stat st;
-  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0700u);
+std::vector<std::string> cached_programs(const std::string& dir) {
   std::vector<std::string> files;
   DIR* d = ::opendir(dir.c_str());
   while (dirent* e = d ? ::readdir(d) : nullptr) {
-    if (std::string(e->d_name).size() > 4 && std::string(e->d_name).find(".bpf") != std::string::npos) {
-      files.push_back(dir + "/" + e->d_name);
-    }
+    std::string name = e->d_name;
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".bpf") == 0) files.push_back(dir + "/" + name);
   }
   if (d) ::closedir(d);
+  return files;
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+TEST_F(Options, SeccompCacheIsPrivateAndChecked) {
+  const std::string dir = "/var/cache/nucleus/seccomp";
+  for (const std::string& f : cached_programs(dir)) ::unlink(f.c_str());  // start from a cold cache
+  ASSERT_EQ(run_nucleus({"run", "--", "/bin/true"}).status, 0);
+  EXPECT_EQ(mode_of(dir), 0700u);
+  const std::vector<std::string> files = cached_programs(dir);
   ASSERT_FALSE(files.empty());
   for (const std::string& f : files) {
-    ASSERT_EQ(::stat(f.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+    EXPECT_EQ(mode_of(f), 0600u) << f;
     std::ofstream(f, std::ios::trunc) << "garbage";  // damaged: recompiled, rewritten
   }
   expect_rows({{"after damage", "sys mount", "EPERM"}, {"after damage", "sys chmod", "EFAULT"}});
   for (const std::string& f : files) ::chmod(f.c_str(), 0666);  // writable by others: ignored
   expect_rows({{"after chmod", "sys keyctl", "EPERM"}});
+  ASSERT_EQ(run_nucleus({"run", "--", "/bin/true"}).status, 0);
+  for (const std::string& f : files) EXPECT_EQ(mode_of(f), 0600u) << f << " was not replaced";
+  for (const std::string& f : cached_programs(dir)) {
+    if (mode_of(f) != 0600u) ::unlink(f.c_str());
+  }
 }
 
 }  // namespace
