@@ -196,7 +196,6 @@ std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool
                                                 const std::optional<std::string>& parent) {
   try {
     CgroupHierarchies h = read_cgroup_hierarchies();
-    collect_stale_cgroups(h);
     return create_cgroup(h, {new_cgroup_name(), parent, limits});
   } catch (const Error& e) {
     if (requested) {
@@ -211,6 +210,14 @@ std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool
 void report_to_user(const std::string& text) {
   std::string line = "nucleus: " + text + "\n";
   (void)!::write(STDERR_FILENO, line.data(), line.size());
+}
+
+void collect_stale_container_cgroups() noexcept {
+  try {
+    collect_stale_cgroups(read_cgroup_hierarchies());
+  } catch (const std::exception&) {
+    // Nothing to collect where the hierarchies cannot be read.
+  }
 }
 
 void collect_stale_cgroups(const CgroupHierarchies& h) {

@@ -122,8 +122,7 @@ std::vector<std::string> existing_cgroup_directories(const CgroupHierarchies& hi
 // when limits were asked and the host cannot give them (no controller, no write access).
 std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& hierarchies, const CgroupRequest& request);
 
-// What both backends call: reads the hierarchies, collects stale cgroups of dead nucleus
-// processes, and creates this container's cgroup. When the user asked for no limit
+// What both backends call: reads the hierarchies and creates this container's cgroup. When the user asked for no limit
 // (`requested` false: only the default pids limit) and the host cannot give a cgroup (no
 // delegation for a non-root caller, a cgroup2 parent holding processes), the container runs
 // without one; when limits were asked, that is an error saying why.
@@ -140,6 +139,9 @@ std::string new_cgroup_name();
 // Removes empty nucleus-<pid>-* cgroups below the caller's cgroups whose nucleus is gone
 // (killed before it could clean up). Never touches a cgroup with processes in it.
 void collect_stale_cgroups(const CgroupHierarchies& hierarchies);
+// The same for the caller's own hierarchies, errors ignored. The backends call it once the
+// container is on its way (off the start's critical path).
+void collect_stale_container_cgroups() noexcept;
 
 // ---- the drivers (cgroup_v1.cc, cgroup_v2.cc); roots are parameters so tests can use a
 // fake tree ------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 #include "core/sys.h"
 
 #include <sys/socket.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -134,6 +136,11 @@ std::optional<ProcessStat> process_stat(pid_t pid) {
   if (pos == std::string::npos) return std::nullopt;
   st.start_time = std::strtoull(text.c_str() + pos + 1, nullptr, 10);
   return st;
+}
+
+bool is_cgroup2_only_host() noexcept {
+  struct statfs fs;
+  return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 }  // namespace nucleus::sys

@@ -82,4 +82,7 @@ struct ProcessStat {
 };
 std::optional<ProcessStat> process_stat(pid_t pid);
 
+// /sys/fs/cgroup is a cgroup2 mount (a v2-only host, where CLONE_INTO_CGROUP applies).
+bool is_cgroup2_only_host() noexcept;
+
 }  // namespace nucleus::sys

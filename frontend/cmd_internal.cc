@@ -1,6 +1,8 @@
 // Subcommands for nucleus's own use and for users watching containers: `stats NAME`, and the
 // hidden `internal-cleanup`, which the cleanup keeper (core/keeper.h) execs when the nucleus
 // that forked it died without cleaning up.
+#include <sys/prctl.h>
+
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -34,6 +36,8 @@ bool is_nucleus_cgroup(const std::string& dir) {
 }
 
 int cleanup(const CleanupArgs& a) {
+  // Exec'd as /proc/self/exe, whose name says nothing: ps and the tests should see what it is.
+  ::prctl(PR_SET_NAME, "nucleus-cleanup", 0, 0, 0);
   if (!a.gvisor_state.empty()) {
     try {
       gvisor::collect_state_dir(gvisor::locate_runsc(), a.gvisor_state);

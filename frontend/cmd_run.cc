@@ -1,4 +1,5 @@
 // `nucleus run`: flags (+ YAML) -> WorkloadSpec -> backend -> the workload's exit status.
+#include "core/trace_timing.h"
 #include "frontend/backend_select.h"
 #include "frontend/cli.h"
 #include "frontend/overrides.h"
@@ -44,6 +45,7 @@ CLI::App* add_run_command(CLI::App& app, RunFlags& f, Action& action) {
   run->callback([&f, &action] {
     action = [&f] {
       WorkloadSpec spec = make_spec(f);
+      timing::mark("workload spec built");
       return select_backend(spec)->run(spec);
     };
   });

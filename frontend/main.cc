@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/exit_codes.h"
+#include "core/trace_timing.h"
 #include "frontend/cli.h"
 
 namespace {
@@ -37,10 +38,7 @@ int report(const std::string& message, int code) {
   return code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  ensure_stdio_open();
+int run(int argc, char** argv) {
   try {
     return nucleus::frontend::run_cli(argc, argv);
   } catch (const nucleus::Error& e) {
@@ -48,4 +46,15 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return report(e.what(), nucleus::exit_code::kRuntimeError);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  nucleus::timing::init();
+  ensure_stdio_open();
+  int code = run(argc, argv);
+  nucleus::timing::mark("cleaned up, exiting");
+  nucleus::timing::report();
+  return code;
 }

@@ -207,6 +207,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   ForwardedSignals signals;
   OwnedChild child = start_runsc(runsc, run_args(config, state.bundle(), state.id()), staging, log.get());
   log.reset();
+  collect_stale_container_cgroups();  // while runsc boots the sandbox
   // Whatever happens below, runsc's state for this container goes (safe to run twice).
   ScopeExit cleanup([&] {
     if (has_runsc_state(config.root)) run_runsc(runsc, delete_args(config, state.id()));

@@ -21,6 +21,7 @@
 #include "backends/native/capabilities.h"
 #include "backends/native/child_steps.h"
 #include "backends/native/landlock.h"
+#include "core/trace_timing.h"
 #include "core/rlimits.h"
 #include "backends/native/seccomp_compile.h"
 #include "backends/native/handshake.h"
@@ -229,6 +230,7 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 int start_workload(void* ctx) noexcept {
   Child& c = *static_cast<Child*>(ctx);
   LaunchPlan& plan = *c.plan;
+  timing::mark("workload: forked");
   if (setsid() < 0) die(c, ChildStep::kNewSession, errno);
   if (plan.oci.terminal) {
     if (int err = set_up_terminal(plan, c.sync_fd)) die(c, ChildStep::kTerminal, err);
@@ -243,9 +245,11 @@ int start_workload(void* ctx) noexcept {
   if (int err = apply_capabilities_and_identity(plan.capabilities, plan.child_identity, &cap_failed, &id_failed)) {
     die(c, cap_step(cap_failed, id_failed), err);
   }
+  timing::mark("workload: capabilities and identity set");
   if (plan.no_new_privs) {
     if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
   }
+  timing::mark("workload: Landlock applied");
   if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
   if (plan.oci.enabled) {
     if (int err = find_command(plan)) {
@@ -264,6 +268,7 @@ int start_workload(void* ctx) noexcept {
   if (plan.no_new_privs) {
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   }
+  timing::mark("workload: seccomp loaded, exec");
   if (plan.oci.enabled) {
     execve(plan.exec_path.data(), plan.argv.data(), plan.envp.data());
     int err = errno;
@@ -308,6 +313,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   Child c{&plan, sync_fd};
   int tree_fd = -1;
   if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
+  timing::mark("child: released");
   for (size_t i = 0; i < plan.oci.join_fds.size(); ++i) {
     if (setns(plan.oci.join_fds[i], plan.oci.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
     ::close(plan.oci.join_fds[i]);
@@ -319,9 +325,10 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   if (!plan.oci.enabled) {
     if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
   }
-  // The parent has put us in the container's cgroup by now: it becomes our cgroup root, so
-  // /proc/self/cgroup shows "/" and no path of the host's hierarchy.
-  if (!plan.oci.enabled || plan.oci.new_cgroup_namespace) {
+  // The container's cgroup becomes our cgroup root, so /proc/self/cgroup shows "/" and no
+  // path of the host's hierarchy: here when the parent has put us there before "G", after
+  // "C" otherwise.
+  if (!plan.cgroup_after_root && (!plan.oci.enabled || plan.oci.new_cgroup_namespace)) {
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
   }
   // Before any mount, and inherited by everything below: no exec can gain privileges.
@@ -336,10 +343,12 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
     if (int err = bring_up_loopback()) die(c, ChildStep::kLoopback, err);
   }
 
+  timing::mark("child: namespaces set up");
   int step = 0;
   int index = -1;
   RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
+  timing::mark("child: root entered (pivot_root)");
   if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
   if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
   if (plan.oci.set_oom_score) {
@@ -347,6 +356,11 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
     int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
     if (fd >= 0) ::close(fd);
     if (err != 0) die(c, ChildStep::kOomScore, err);
+  }
+  if (plan.cgroup_after_root) {
+    if (int err = wait_for_cgroup(sync_fd)) die(c, ChildStep::kWaitForCgroup, err);
+    if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
+    timing::mark("child: in its cgroup");
   }
 
   if (!plan.init) {
@@ -364,6 +378,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   if (int err = init::supervise(start_workload, lock_down_supervisor, &c, &code)) {
     die(c, ChildStep::kSupervisor, err);
   }
+  timing::mark("init: workload reaped, exiting");
   _exit(code);
 }
 

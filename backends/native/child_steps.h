@@ -27,6 +27,7 @@ enum class ChildStep : uint16_t {
   kWorkdir,
   kRlimit,
   kOomScore,
+  kWaitForCgroup,
   kSupervisor,
   kSupervisorLockdown,
   kNewSession,

@@ -12,6 +12,7 @@ namespace {
 constexpr char kGo = 'G';
 constexpr char kTerminal = 'T';
 constexpr char kReady = 'R';
+constexpr char kCgroupReady = 'C';
 
 int send_byte(int sync_fd, char byte, int fd) noexcept {
   iovec iov = {&byte, 1};
@@ -37,6 +38,17 @@ int send_byte(int sync_fd, char byte, int fd) noexcept {
 
 int send_terminal(int sync_fd, int master_fd) noexcept { return send_byte(sync_fd, kTerminal, master_fd); }
 int send_ready(int sync_fd) noexcept { return send_byte(sync_fd, kReady, -1); }
+int send_cgroup_ready(int sync_fd) noexcept { return send_byte(sync_fd, kCgroupReady, -1); }
+
+int wait_for_cgroup(int sync_fd) noexcept {
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::recv(sync_fd, &byte, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno;
+  return n == 1 && byte == kCgroupReady ? 0 : EPIPE;
+}
 
 ChildMessage receive_child_message(int sync_fd) {
   ChildMessage out;

@@ -13,7 +13,10 @@
 //   [id-mapped rootfs] open_tree + mount_setattr(MOUNT_ATTR_IDMAP, child's user ns)
 //   send_go(tree fd or none) ----------------> "G" (+ SCM_RIGHTS tree fd)
 //                                              become root in the user ns, PDEATHSIG,
-//                                              hostname, lo, root, pivot_root, workdir,
+//                                              hostname, lo, root, pivot_root, workdir
+//   [cgroup_after_root: meanwhile the cgroup
+//    is created and the child moved into it]
+//   send_cgroup_ready() ---------------------> "C": cgroup namespace, then
 //                                              fork the workload under the supervisor
 //                                              (or exec it directly with --no-init)
 //   <-------------------------------- on any failure: ChildReport{step, errno, index}
@@ -41,6 +44,12 @@ struct ChildMessage {
 };
 // Parent: the next message. Throws Error on a malformed one.
 ChildMessage receive_child_message(int sync_fd);
+
+// Parent: the child is in its cgroup ("C"). Returns 0 or an errno (EPIPE: the child has
+// ended; its report, if any, is read by the monitor).
+int send_cgroup_ready(int sync_fd) noexcept;
+// Child: waits for "C". Returns 0 or an errno (EPIPE when the parent went away).
+int wait_for_cgroup(int sync_fd) noexcept;
 
 // Child: waits for "G". Returns 0 with *tree_fd set (or -1), or an errno (EPIPE when the
 // parent went away). Async-signal-safe.

@@ -73,6 +73,10 @@ struct LaunchPlan {
   std::string search_path;               // PATH inside, for command lookup
   Identity identity;
   bool init = true;
+  // `run` on a host without cgroup2-only: the parent moves the child into its cgroup while the
+  // child builds its root (a cgroup v1 migration can stall for milliseconds), and "C" tells
+  // the child it is there; the cgroup namespace and the workload come only after.
+  bool cgroup_after_root = false;
 
   // The layers, in the order the child applies them.
   bool no_new_privs = true;

@@ -18,6 +18,7 @@
 #include "backends/native/landlock.h"
 #include "backends/native/launch_plan.h"
 #include "backends/native/seccomp_compile.h"
+#include "core/trace_timing.h"
 #include "core/monitor.h"
 #include "config/host_paths.h"
 #include "config/presets.h"
@@ -75,22 +76,34 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   prepare_notify(spec, notify);
   const Preset& preset = preset_for(spec.isolation);
   LaunchPlan plan = build_launch_plan(spec, preset, real_host(spec));
+  timing::mark("launch plan built");
   for (const std::string& name : plan.dropped_env) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
   }
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
+  timing::mark("seccomp program ready");
+
+  // On a cgroup2-only host the child is cloned straight into its cgroup (CLONE_INTO_CGROUP);
+  // elsewhere the parent moves it there while it builds its root (LaunchPlan::cgroup_after_root).
+  const bool cgroup_at_clone = sys::is_cgroup2_only_host();
+  plan.cgroup_after_root = !cgroup_at_clone;
 
   // Declared first, so it is dismissed last: it covers everything below.
   std::optional<CleanupKeeper> keeper;
   std::optional<NamedContainer> named;
   if (!spec.name.empty()) named.emplace(kStateRoot, ContainerRecord{.name = spec.name, .backend = "native", .nucleus_pid = ::getpid()});
-  std::unique_ptr<Cgroup> cgroup =
-      create_container_cgroup(cgroup_limits(spec), spec.resources.requested(), spec.resources.cgroup_parent);
+  std::unique_ptr<Cgroup> cgroup;
   CleanupTargets targets;
-  if (cgroup) targets.cgroups = cgroup->directories();
   if (named) targets.record = named->path();
-  if (!targets.empty()) keeper.emplace(targets);
+  auto create_cgroup_and_keeper = [&] {
+    cgroup = create_container_cgroup(cgroup_limits(spec), spec.resources.requested(), spec.resources.cgroup_parent);
+    timing::mark("cgroup created");
+    if (cgroup) targets.cgroups = cgroup->directories();
+    if (!targets.empty()) keeper.emplace(targets);
+    timing::mark("cleanup keeper forked");
+  };
+  if (cgroup_at_clone) create_cgroup_and_keeper();
   ForwardedSignals signals;
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
@@ -102,27 +115,35 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   }
   OwnedChild child(pid, std::move(pidfd));  // killed and reaped if anything below throws
   child_end.reset();
+  timing::mark("cloned into new namespaces");
 
-  // v1 has no CLONE_INTO_CGROUP: the child joins before it is released, so the workload
-  // runs nothing outside its cgroup either way.
-  if (cgroup && cgroup->directory_fd() < 0) cgroup->add(pid);
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   UniqueFd tree;
   if (plan.idmapped_rootfs) tree = make_idmapped_tree(plan.rootfs, pid);
   send_go(parent_end.get(), tree.get());
+  timing::mark("id maps written, child released");
   tree.reset();
+  if (!cgroup_at_clone) {
+    create_cgroup_and_keeper();
+    if (cgroup) cgroup->add(pid);
+    timing::mark("child moved into its cgroup");
+    // EPIPE: the child has failed already; the monitor reads its report.
+    (void)send_cgroup_ready(parent_end.get());
+  }
+  collect_stale_container_cgroups();  // while the child builds its root
+  if (named) {
+    named->record().status = "running";
+    named->record().cgroup = targets.cgroups;
+    named->save();
+  }
 
   MonitorOptions options;
   options.sync_fd = parent_end.get();
   options.signal_fd = signals.fd();
   options.timeout_seconds = spec.timeout_seconds;
   options.notify = notify.proxy ? &*notify.proxy : nullptr;
-  if (named) {
-    named->record().status = "running";
-    named->record().cgroup = targets.cgroups;
-    named->save();
-  }
   MonitorResult result = monitor_container(child, options);
+  timing::mark("container exited");
   if (result.report) throw describe_child_failure(plan, *result.report);
   int code = init::exit_code_from_wait_status(result.wait_status);
   bool oom = cgroup && spec.resources.memory_bytes && cgroup->oom_kills() > 0 && code == 128 + SIGKILL;

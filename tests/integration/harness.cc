@@ -156,11 +156,13 @@ LeakSnapshot take_leak_snapshot() {
     char exe[256] = {};
     ::readlink((std::string("/proc/") + e->d_name + "/exe").c_str(), exe, sizeof exe - 1);
     bool runsc = std::string(exe).find("runsc") != std::string::npos;  // runsc, its sandbox, its gofer
+    // The cleanup keeper execs /proc/self/exe: its name is "exe" until it renames itself.
+    bool ours = std::string(exe).ends_with("/nucleus");
     // A zombie is dead: its parent (init, once we exited) reaps it in its own time.
     std::string stat = slurp(std::string("/proc/") + e->d_name + "/stat");
     size_t close = stat.rfind(')');
     bool zombie = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
-    if (!zombie && (comm == "nucleus\n" || comm == "nucleus-init\n" || runsc)) {
+    if (!zombie && (comm == "nucleus\n" || comm == "nucleus-init\n" || ours || runsc)) {
       s.processes.insert(std::string(e->d_name) + " " + comm);
     }
   }
