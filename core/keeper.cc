@@ -1,75 +1,125 @@
 #include "core/keeper.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <new>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 namespace nucleus {
 namespace {
 
-// The keeper's life between fork and exec: syscalls only, nothing allocated.
-[[noreturn]] void keep(pid_t parent, char* const* argv) {
-  // Every signal blocked: ^C and the signals nucleus forwards are not the keeper's business;
-  // the death signal is taken with sigwaitinfo.
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  // No fd of nucleus's stays open in the keeper: a pipe's reader must see EOF when nucleus
-  // ends, and a lock must go with nucleus.
-  ::syscall(SYS_close_range, 3U, ~0U, 0U);
-  int null = ::open("/dev/null", O_RDWR);
-  if (null >= 0) {
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    if (null > 2) ::close(null);
+constexpr size_t kStackSize = 64 * 1024;
+
+// A system call that leaves errno alone (the keeper shares it with nucleus until it execs).
+#if defined(__x86_64__)
+long quiet_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+  long ret;
+  register long r10 asm("r10") = d;
+  asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+}
+constexpr bool kSharedMemoryKeeper = true;
+#elif defined(__aarch64__)
+long quiet_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+  register long x8 asm("x8") = nr;
+  register long x0 asm("x0") = a;
+  register long x1 asm("x1") = b;
+  register long x2 asm("x2") = c;
+  register long x3 asm("x3") = d;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+  return x0;
+}
+constexpr bool kSharedMemoryKeeper = true;
+#else
+long quiet_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+  return ::syscall(nr, a, b, c, d);  // the keeper is forked here: errno is its own
+}
+constexpr bool kSharedMemoryKeeper = false;
+#endif
+
+struct KeeperArgs {
+  pid_t parent;
+  int null_fd;
+  char* const* argv;
+};
+
+// The keeper's life until exec. Every signal is blocked from before it exists (^C and the
+// signals nucleus forwards are not its business); the death signal is taken synchronously.
+int keep(void* arg) noexcept {
+  const KeeperArgs& a = *static_cast<const KeeperArgs*>(arg);
+  // stdio on /dev/null, and no other fd of nucleus's: a pipe's reader must see EOF when
+  // nucleus ends, and a lock must go with nucleus.
+  for (int fd = 0; fd <= 2; ++fd) quiet_syscall(SYS_dup3, a.null_fd, fd, 0);
+  quiet_syscall(SYS_close_range, 3, ~0U, 0);
+  if (quiet_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGUSR2) != 0) quiet_syscall(SYS_exit, 1);
+  sigset_t death;
+  sigemptyset(&death);
+  sigaddset(&death, SIGUSR2);
+  // Only nucleus's death ends the wait: a stray SIGUSR2 from elsewhere does not.
+  while (quiet_syscall(SYS_getppid) == a.parent) {
+    quiet_syscall(SYS_rt_sigtimedwait, reinterpret_cast<long>(&death), 0, 0, _NSIG / 8);
   }
-  if (::prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0) != 0) ::_exit(1);
-  if (::getppid() == parent) {
-    sigset_t death;
-    sigemptyset(&death);
-    sigaddset(&death, SIGUSR2);
-    while (::sigwaitinfo(&death, nullptr) < 0 && errno == EINTR) {
-    }
-  }
+  // nucleus is gone: its memory is ours alone now, so libc may be used again.
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execv("/proc/self/exe", argv);
+  ::execv("/proc/self/exe", a.argv);
   ::_exit(127);
 }
 
 }  // namespace
 
 CleanupKeeper::CleanupKeeper(const CleanupTargets& targets) {
-  std::vector<std::string> words = {"nucleus", "internal-cleanup"};
-  if (!targets.gvisor_state.empty()) words.insert(words.end(), {"--gvisor-state", targets.gvisor_state});
-  for (const std::string& dir : targets.cgroups) words.insert(words.end(), {"--cgroup", dir});
-  if (!targets.record.empty()) words.insert(words.end(), {"--record", targets.record});
-  std::vector<char*> argv;
-  for (std::string& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork the cleanup keeper");
-  if (pid == 0) keep(parent, argv.data());
+  words_ = {"nucleus", "internal-cleanup"};
+  if (!targets.gvisor_state.empty()) words_.insert(words_.end(), {"--gvisor-state", targets.gvisor_state});
+  for (const std::string& dir : targets.cgroups) words_.insert(words_.end(), {"--cgroup", dir});
+  if (!targets.record.empty()) words_.insert(words_.end(), {"--record", targets.record});
+  for (std::string& w : words_) argv_.push_back(w.data());
+  argv_.push_back(nullptr);
+
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) throw_errno("open /dev/null for the cleanup keeper");
+  stack_ = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack_ == MAP_FAILED) {
+    stack_ = nullptr;
+    throw_errno("map the cleanup keeper's stack");
+  }
+  // On the keeper's own stack, so that it outlives this frame (the keeper reads it at its
+  // own pace); null_fd is the keeper's copy of the descriptor (its fd table is its own).
+  auto* args = new (stack_) KeeperArgs{::getpid(), null.get(), argv_.data()};
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  int flags = SIGCHLD | (kSharedMemoryKeeper ? CLONE_VM : 0);
+  pid_t pid = ::clone(keep, static_cast<char*>(stack_) + kStackSize, flags, args);
+  int err = errno;
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    ::munmap(stack_, kStackSize);
+    stack_ = nullptr;
+    throw Error("fork the cleanup keeper", "", err);
+  }
   pid_ = pid;
 }
 
 CleanupKeeper::~CleanupKeeper() {
-  if (pid_ <= 0) return;
-  // Our own child, not yet reaped: its pid cannot have been reused.
-  ::kill(pid_, SIGKILL);
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  if (pid_ > 0) {
+    // Our own child, not yet reaped: its pid cannot have been reused.
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
   }
+  if (stack_ != nullptr) ::munmap(stack_, kStackSize);
 }
 
 }  // namespace nucleus

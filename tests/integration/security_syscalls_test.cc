@@ -79,6 +79,13 @@ TEST_F(Syscalls, StandardRefusesEveryRowWithItsDocumentedErrno) {
   EXPECT_TRUE(host.alive());
 }
 
+// The root's writable layer changes nothing of the syscall policy (scripts/bench probes
+// every configuration it measures).
+TEST_F(Syscalls, ReadOnlyRootRefusesTheStandardRows) {
+  HostSentinel host;
+  expect_rows(standard_rows(host.pid()), {"--read-only"});
+}
+
 TEST_F(Syscalls, AsANonRootWorkloadToo) {
   HostSentinel host;
   expect_rows(standard_rows(host.pid()), {"--user", "1000:1000"});
