@@ -228,7 +228,9 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 //  Only a test-only run without no_new_privs differs: Landlock and seccomp then need
 //  CAP_SYS_ADMIN, so they go in before the capabilities are dropped.
 int start_workload(void* ctx) noexcept {
-  Child& c = *static_cast<Child*>(ctx);
+  // A copy: under the supervisor this runs in the supervisor's memory until exec, and the
+  // supervisor still needs its sync_fd after we drop ours.
+  Child c = *static_cast<const Child*>(ctx);
   LaunchPlan& plan = *c.plan;
   timing::mark("workload: forked");
   if (setsid() < 0) die(c, ChildStep::kNewSession, errno);

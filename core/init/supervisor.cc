@@ -1,6 +1,8 @@
 #include "core/init/supervisor.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +26,22 @@ bool reap_children(pid_t main, int* main_status) noexcept {
     }
   }
   return main_done;
+}
+
+// The workload's own stack while it shares the supervisor's memory (until its exec).
+constexpr size_t kStartStackSize = 256 * 1024;
+
+struct StartArgs {
+  StartFn start;
+  void* ctx;
+  int signal_fd;
+};
+
+int start_main(void* p) noexcept {
+  const StartArgs& a = *static_cast<const StartArgs*>(p);
+  ::close(a.signal_fd);  // its own fd table: the supervisor keeps it
+  prepare_signals_for_exec();
+  _exit(a.start(a.ctx));
 }
 
 }  // namespace
@@ -54,17 +72,24 @@ int supervise(StartFn start, AfterForkFn after_fork, void* ctx, int* exit_code) 
   int sfd = signalfd(-1, &watched, SFD_CLOEXEC);
   if (sfd < 0) return errno;
 
-  // A raw fork: glibc's fork() would run atfork handlers of a process we are only a copy of.
-  pid_t main = static_cast<pid_t>(syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
-  if (main < 0) {
+  // The workload starts as posix_spawn starts a child: CLONE_VM | CLONE_VFORK on a stack of
+  // its own, so no page table is copied and no page faults on copy-on-write; the supervisor
+  // sleeps until the workload execs (or fails). No atfork handler runs either: we are only a
+  // copy of the process that installed them. `start` must allocate nothing and may change
+  // nothing the supervisor reads afterwards (it works on its own copy of what it changes).
+  void* stack = mmap(nullptr, kStartStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
     int saved = errno;
     ::close(sfd);
     return saved;
   }
-  if (main == 0) {
+  StartArgs args{start, ctx, sfd};
+  pid_t main = clone(start_main, static_cast<char*>(stack) + kStartStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  int clone_errno = errno;
+  munmap(stack, kStartStackSize);
+  if (main < 0) {
     ::close(sfd);
-    prepare_signals_for_exec();
-    _exit(start(ctx));
+    return clone_errno;
   }
   if (after_fork != nullptr) after_fork(ctx);
 

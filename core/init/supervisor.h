@@ -8,8 +8,10 @@
 // exceptions, no allocation: native calls it between clone and exec.
 namespace nucleus::init {
 
-// Runs in the forked workload process with an empty signal mask and default dispositions.
-// It should exec; if it returns, the value is the workload's exit status.
+// Runs in the workload process with an empty signal mask and default dispositions. Until
+// it execs it shares the supervisor's memory (CLONE_VM | CLONE_VFORK, as posix_spawn): it
+// must allocate nothing and change nothing the supervisor reads afterwards. It should exec;
+// if it returns, the value is the workload's exit status.
 using StartFn = int (*)(void* ctx) noexcept;
 
 // Runs in the supervisor right after the fork, before it waits: where PID 1 gives up what
@@ -17,7 +19,7 @@ using StartFn = int (*)(void* ctx) noexcept;
 // to CAP_KILL and loads the seccomp filter). May be null.
 using AfterForkFn = void (*)(void* ctx) noexcept;
 
-// Forks the workload and supervises it until it exits:
+// Starts the workload and supervises it until it exits:
 //  - waits on a signalfd for SIGCHLD and kForwardedSignals (blocked, so nothing is lost
 //    between fork and wait, and so PID 1 of a pid namespace receives them at all);
 //  - forwards each forwarded signal to the workload;
