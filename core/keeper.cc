@@ -13,39 +13,13 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/quiet_syscall.h"
 #include "core/unique_fd.h"
 
 namespace nucleus {
 namespace {
 
 constexpr size_t kStackSize = 64 * 1024;
-
-// A system call that leaves errno alone (the keeper shares it with nucleus until it execs).
-#if defined(__x86_64__)
-long quiet_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
-  long ret;
-  register long r10 asm("r10") = d;
-  asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-  return ret;
-}
-constexpr bool kSharedMemoryKeeper = true;
-#elif defined(__aarch64__)
-long quiet_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
-  register long x8 asm("x8") = nr;
-  register long x0 asm("x0") = a;
-  register long x1 asm("x1") = b;
-  register long x2 asm("x2") = c;
-  register long x3 asm("x3") = d;
-  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-  return x0;
-}
-constexpr bool kSharedMemoryKeeper = true;
-#else
-long quiet_syscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
-  return ::syscall(nr, a, b, c, d);  // the keeper is forked here: errno is its own
-}
-constexpr bool kSharedMemoryKeeper = false;
-#endif
 
 struct KeeperArgs {
   pid_t parent;
@@ -59,15 +33,15 @@ int keep(void* arg) noexcept {
   const KeeperArgs& a = *static_cast<const KeeperArgs*>(arg);
   // stdio on /dev/null, and no other fd of nucleus's: a pipe's reader must see EOF when
   // nucleus ends, and a lock must go with nucleus.
-  for (int fd = 0; fd <= 2; ++fd) quiet_syscall(SYS_dup3, a.null_fd, fd, 0);
-  quiet_syscall(SYS_close_range, 3, ~0U, 0);
-  if (quiet_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGUSR2) != 0) quiet_syscall(SYS_exit, 1);
+  for (int fd = 0; fd <= 2; ++fd) sys::quiet_syscall(SYS_dup3, a.null_fd, fd, 0);
+  sys::quiet_syscall(SYS_close_range, 3, ~0U, 0);
+  if (sys::quiet_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGUSR2) != 0) sys::quiet_syscall(SYS_exit, 1);
   sigset_t death;
   sigemptyset(&death);
   sigaddset(&death, SIGUSR2);
   // Only nucleus's death ends the wait: a stray SIGUSR2 from elsewhere does not.
-  while (quiet_syscall(SYS_getppid) == a.parent) {
-    quiet_syscall(SYS_rt_sigtimedwait, reinterpret_cast<long>(&death), 0, 0, _NSIG / 8);
+  while (sys::quiet_syscall(SYS_getppid) == a.parent) {
+    sys::quiet_syscall(SYS_rt_sigtimedwait, reinterpret_cast<long>(&death), 0, 0, _NSIG / 8);
   }
   // nucleus is gone: its memory is ours alone now, so libc may be used again.
   sigset_t none;
@@ -100,7 +74,7 @@ CleanupKeeper::CleanupKeeper(const CleanupTargets& targets) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  int flags = SIGCHLD | (kSharedMemoryKeeper ? CLONE_VM : 0);
+  int flags = SIGCHLD | (sys::kQuietSyscalls ? CLONE_VM : 0);
   pid_t pid = ::clone(keep, static_cast<char*>(stack_) + kStackSize, flags, args);
   int err = errno;
   sigprocmask(SIG_SETMASK, &old, nullptr);
