@@ -19,6 +19,7 @@
 #include "config/presets.h"
 #include "config/resources.h"
 #include "config/units.h"
+#include "core/trace_timing.h"
 #include "core/cgroup.h"
 #include "core/container_record.h"
 #include "core/keeper.h"
@@ -150,6 +151,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   refuse_unsupported(requested);
   const std::string runsc = locate_runsc();
   collect_stale_state(runsc);
+  timing::mark("gvisor: stale state collected");
   const WorkloadSpec spec = resolve_host_paths(requested);
   const Preset& preset = preset_for(spec.isolation);
   for (const VolumeSpec& v : spec.volumes) {
@@ -186,6 +188,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   bundle.init_source = locate_init();
   if (!spec.rootfs) make_skeleton(root, bundle.host_view, spec.workdir);
   write_config(state.bundle(), make_config(bundle));
+  timing::mark("gvisor: bundle written");
   // scripts/bench only: keep a copy of config.json to time bare runsc on the same bundle.
   if (const char* keep = ::getenv("NUCLEUS_TEST_KEEP_BUNDLE"); keep != nullptr && keep[0] == '/') {
     std::string text = sys::read_file(state.bundle() + "/config.json", 4u << 20, "read the OCI bundle");
@@ -204,9 +207,11 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   CleanupTargets targets{.gvisor_state = state.path(), .cgroups = cgroup ? cgroup->directories() : std::vector<std::string>{},
                          .record = named ? named->path() : ""};
   keeper.emplace(targets);
+  timing::mark("gvisor: cgroup and keeper");
   ForwardedSignals signals;
   OwnedChild child = start_runsc(runsc, run_args(config, state.bundle(), state.id()), staging, log.get());
   log.reset();
+  timing::mark("gvisor: runsc started");
   collect_stale_container_cgroups();  // while runsc boots the sandbox
   // Whatever happens below, runsc's state for this container goes (safe to run twice).
   ScopeExit cleanup([&] {
@@ -242,6 +247,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   }
   if (cgroup) options.kill = [&] { cgroup->kill_all(); };
   MonitorResult result = monitor_container(child, options);
+  timing::mark("gvisor: runsc exited");
   int code = init::exit_code_from_wait_status(result.wait_status);
   // An OOM kill in the cgroup ends the Sentry or the workload; either way the user hears it.
   if (cgroup && spec.resources.memory_bytes && (result.watchdog_fired || cgroup->oom_kills() > 0)) {
