@@ -1,5 +1,6 @@
 #include "frontend/cli.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -87,7 +88,10 @@ int run_cli(int argc, char** argv) {
   size_t sub = options_end(app, args, 0);
   // `run` is the hot path: building the other verbs' parsers costs a third of a
   // millisecond per start (docs/performance.md), so they are added only when needed.
-  if (sub >= args.size() || args[sub] != "run") {
+  bool asked_for_help = std::find_if(args.begin(), args.begin() + static_cast<long>(std::min(sub, args.size())),
+                                     [](const std::string& a) { return a == "-h" || a == "--help"; }) !=
+                        args.begin() + static_cast<long>(std::min(sub, args.size()));
+  if (sub >= args.size() || args[sub] != "run" || asked_for_help) {
     add_check_command(app, action);
     add_version_command(app, action);
     add_stats_command(app, action);
