@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,9 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
   }
   bool sync_open = options.sync_fd >= 0;
   bool term_sent = false;
+  bool idle_pending = static_cast<bool>(options.on_idle);
+  timespec started;
+  ::clock_gettime(CLOCK_MONOTONIC, &started);
 
   for (;;) {
     enum { kPid, kSignal, kSync, kTimer, kNotify, kWatch, kCount };
@@ -69,9 +73,22 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
         {options.notify ? options.notify->fd() : -1, POLLIN, 0},
         {result.watchdog_fired ? -1 : watch.get(), POLLIN, 0},
     };
-    if (::poll(fds, kCount, -1) < 0) {
+    int wait_ms = -1;
+    if (idle_pending) {
+      timespec now;
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      long elapsed = (now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;
+      wait_ms = elapsed >= options.idle_after_ms ? 0 : static_cast<int>(options.idle_after_ms - elapsed);
+    }
+    int ready = ::poll(fds, kCount, wait_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       throw_errno("wait for the container");
+    }
+    if (ready == 0 && idle_pending) {
+      idle_pending = false;
+      options.on_idle();
+      continue;
     }
     if (fds[kSync].revents != 0) {
       if (auto report = receive_child_report(options.sync_fd)) result.report = report;

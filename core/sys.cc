@@ -1,7 +1,9 @@
 #include "core/sys.h"
 
 #include <sys/socket.h>
+#include <link.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 
@@ -141,6 +143,22 @@ std::optional<ProcessStat> process_stat(pid_t pid) {
 bool is_cgroup2_only_host() noexcept {
   struct statfs fs;
   return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+void release_executable_pages() noexcept {
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void*) -> int {
+        const long page = ::sysconf(_SC_PAGESIZE);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0) continue;
+          uintptr_t start = (info->dlpi_addr + ph.p_vaddr) & ~static_cast<uintptr_t>(page - 1);
+          uintptr_t end = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
+          ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+        }
+        return 1;  // the first entry is the executable itself: only its segments
+      },
+      nullptr);
 }
 
 }  // namespace nucleus::sys

@@ -82,6 +82,13 @@ struct ProcessStat {
 };
 std::optional<ProcessStat> process_stat(pid_t pid);
 
+// Drops this process's page-table entries for nucleus's own read-only segments (code and
+// constants): they are reloaded from the page cache if touched again. An idle monitor or
+// supervisor touches a few dozen pages of a static binary that start-up walked all of, so
+// its PSS falls from megabytes to the pages it still uses (docs/performance.md). Writable
+// segments are left alone (MADV_DONTNEED would lose their contents). Async-signal-safe.
+void release_executable_pages() noexcept;
+
 // /sys/fs/cgroup is a cgroup2 mount (a v2-only host, where CLONE_INTO_CGROUP applies).
 bool is_cgroup2_only_host() noexcept;
 

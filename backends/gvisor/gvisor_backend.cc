@@ -1,5 +1,6 @@
 #include "backends/gvisor/gvisor_backend.h"
 
+#include <malloc.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -246,6 +247,10 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
     named->save();
   }
   if (cgroup) options.kill = [&] { cgroup->kill_all(); };
+  options.on_idle = [] {
+    sys::release_executable_pages();
+    ::malloc_trim(0);
+  };
   MonitorResult result = monitor_container(child, options);
   timing::mark("gvisor: runsc exited");
   int code = init::exit_code_from_wait_status(result.wait_status);

@@ -290,6 +290,8 @@ void lock_down_supervisor(void* ctx) noexcept {
   if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
   if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
   ::close(c.sync_fd);
+  // From here PID 1 only waits, forwards and reaps: a few pages of the code start-up ran.
+  sys::release_executable_pages();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "backends/native/native_backend.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -142,6 +143,10 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   options.signal_fd = signals.fd();
   options.timeout_seconds = spec.timeout_seconds;
   options.notify = notify.proxy ? &*notify.proxy : nullptr;
+  options.on_idle = [] {
+    sys::release_executable_pages();
+    ::malloc_trim(0);
+  };
   MonitorResult result = monitor_container(child, options);
   timing::mark("container exited");
   if (result.report) throw describe_child_failure(plan, *result.report);

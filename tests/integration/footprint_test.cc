@@ -1,0 +1,80 @@
+// What an idle container costs in memory: start-up walks most of nucleus's (static) code,
+// and the monitoring nucleus and the PID-1 supervisor give those pages back once the
+// workload runs (docs/performance.md, idle PSS).
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "tests/integration/leak_check.h"
+
+namespace nucleus::test {
+namespace {
+
+using IdleFootprint = ContainerTest;
+
+// Resident KiB of the executable mapping of nucleus's binary in `pid`; -1 if none.
+long code_rss_kib(pid_t pid) {
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  bool in_code = false;
+  for (std::string line; std::getline(smaps, line);) {
+    std::istringstream fields(line);
+    std::string first, perms, offset, dev, inode, path;
+    fields >> first >> perms >> offset >> dev >> inode >> path;
+    if (first.find('-') != std::string::npos && first.back() != ':') {
+      in_code = perms == "r-xp" && path.size() >= 8 && path.compare(path.size() - 8, 8, "/nucleus") == 0;
+    } else if (in_code && first == "Rss:") {
+      return std::stol(perms);
+    }
+  }
+  return -1;
+}
+
+pid_t child_named(pid_t parent, const std::string& comm) {
+  DIR* proc = ::opendir("/proc");
+  pid_t found = -1;
+  while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    size_t close = text.rfind(')');
+    size_t open = text.find('(');
+    if (close == std::string::npos || open == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && text.substr(open + 1, close - open - 1) == comm) found = std::atoi(e->d_name);
+  }
+  if (proc) ::closedir(proc);
+  return found;
+}
+
+TEST_F(IdleFootprint, MonitorAndSupervisorGiveBackTheStartUpCode) {
+  NucleusProcess p({"run", "--rootfs", kRootfs, "--", "/bin/sh", "-c", "echo ready; sleep 60"});
+  ASSERT_TRUE(p.wait_for_output("ready"));
+  pid_t init = child_named(p.pid(), "nucleus-init");
+  ASSERT_GT(init, 0);
+  // Start-up has touched megabytes of code; the monitor gives them back after a second of
+  // running, the supervisor as soon as the workload runs. Poll, no timed assertion.
+  long monitor = -1, supervisor = -1;
+  for (int i = 0; i < 100; ++i) {
+    monitor = code_rss_kib(p.pid());
+    supervisor = code_rss_kib(init);
+    if (monitor >= 0 && monitor < 1024 && supervisor >= 0 && supervisor < 1024) break;
+    ::usleep(100000);
+  }
+  EXPECT_GE(monitor, 0);
+  EXPECT_LT(monitor, 1024) << "KiB of nucleus's code resident in the idle monitor";
+  EXPECT_GE(supervisor, 0);
+  EXPECT_LT(supervisor, 1024) << "KiB of nucleus's code resident in the idle supervisor";
+  ::kill(p.pid(), SIGTERM);
+  EXPECT_EQ(p.wait().status, 143);
+}
+
+}  // namespace
+}  // namespace nucleus::test
