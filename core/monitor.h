@@ -44,7 +44,7 @@ struct MonitorOptions {
   // `runsc kill`.
   std::function<void()> kill;
   // Called once when the container has run for idle_after_ms (not at all if it ends
-  // sooner): nucleus gives back what start-up needed (sys::release_executable_pages).
+  // sooner): nucleus gives back what start-up needed (sys::release_startup_pages).
   std::function<void()> on_idle;
   int idle_after_ms = 1000;
 };

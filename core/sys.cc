@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -145,20 +146,69 @@ bool is_cgroup2_only_host() noexcept {
   return ::statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-void release_executable_pages() noexcept {
+namespace {
+
+struct Range {
+  uintptr_t start;
+  size_t length;
+};
+
+// nucleus's own read-only PT_LOAD segments, page-aligned.
+size_t executable_ranges(Range* out, size_t max) noexcept {
+  struct Collect {
+    Range* out;
+    size_t max;
+    size_t n;
+  } c{out, max, 0};
   dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void*) -> int {
-        const long page = ::sysconf(_SC_PAGESIZE);
-        for (int i = 0; i < info->dlpi_phnum; ++i) {
+      [](dl_phdr_info* info, size_t, void* p) -> int {
+        auto& found = *static_cast<Collect*>(p);
+        const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+        for (int i = 0; i < info->dlpi_phnum && found.n < found.max; ++i) {
           const ElfW(Phdr)& ph = info->dlpi_phdr[i];
           if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0) continue;
-          uintptr_t start = (info->dlpi_addr + ph.p_vaddr) & ~static_cast<uintptr_t>(page - 1);
+          uintptr_t start = (info->dlpi_addr + ph.p_vaddr) & ~(page - 1);
           uintptr_t end = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
-          ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+          found.out[found.n++] = {start, end - start};
         }
         return 1;  // the first entry is the executable itself: only its segments
       },
-      nullptr);
+      &c);
+  return c.n;
+}
+
+// The [heap] line of /proc/self/maps.
+bool heap_range(Range* out) noexcept {
+  int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[8192];
+  size_t len = 0;
+  for (ssize_t n; len < sizeof buf - 1 && (n = ::read(fd, buf + len, sizeof buf - 1 - len)) > 0;) len += static_cast<size_t>(n);
+  ::close(fd);
+  buf[len] = '\0';
+  const char* heap = std::strstr(buf, "[heap]");
+  if (heap == nullptr) return false;
+  const char* line = heap;
+  while (line > buf && line[-1] != '\n') --line;
+  char* rest = nullptr;
+  uintptr_t start = std::strtoull(line, &rest, 16);
+  if (rest == nullptr || *rest != '-') return false;
+  uintptr_t end = std::strtoull(rest + 1, nullptr, 16);
+  if (end <= start) return false;
+  *out = {start, end - start};
+  return true;
+}
+
+}  // namespace
+
+void release_startup_pages(bool including_heap) noexcept {
+  // The ranges first: libc's list of loaded objects lives partly on the heap.
+  Range code[8];
+  size_t n = executable_ranges(code, 8);
+  Range heap;
+  if (including_heap && heap_range(&heap)) ::madvise(reinterpret_cast<void*>(heap.start), heap.length, MADV_DONTNEED);
+  // Last: this also drops the code that ran just above.
+  for (size_t i = 0; i < n; ++i) ::madvise(reinterpret_cast<void*>(code[i].start), code[i].length, MADV_DONTNEED);
 }
 
 }  // namespace nucleus::sys

@@ -86,8 +86,13 @@ std::optional<ProcessStat> process_stat(pid_t pid);
 // constants): they are reloaded from the page cache if touched again. An idle monitor or
 // supervisor touches a few dozen pages of a static binary that start-up walked all of, so
 // its PSS falls from megabytes to the pages it still uses (docs/performance.md). Writable
-// segments are left alone (MADV_DONTNEED would lose their contents). Async-signal-safe.
-void release_executable_pages() noexcept;
+// segments are left alone (MADV_DONTNEED would lose their contents).
+//
+// including_heap also drops the whole brk heap ([heap]): its pages read as zeros afterwards.
+// Only for a process that will never use the heap again, nor anything on it: the PID-1
+// supervisor once the workload runs (it allocated nothing since the fork, and only waits,
+// forwards and reaps from there). Async-signal-safe.
+void release_startup_pages(bool including_heap) noexcept;
 
 // /sys/fs/cgroup is a cgroup2 mount (a v2-only host, where CLONE_INTO_CGROUP applies).
 bool is_cgroup2_only_host() noexcept;

@@ -248,7 +248,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   }
   if (cgroup) options.kill = [&] { cgroup->kill_all(); };
   options.on_idle = [] {
-    sys::release_executable_pages();
+    sys::release_startup_pages(/*including_heap=*/false);
     ::malloc_trim(0);
   };
   MonitorResult result = monitor_container(child, options);

@@ -290,8 +290,9 @@ void lock_down_supervisor(void* ctx) noexcept {
   if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
   if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
   ::close(c.sync_fd);
-  // From here PID 1 only waits, forwards and reaps: a few pages of the code start-up ran.
-  sys::release_executable_pages();
+  // From here PID 1 only waits, forwards and reaps: a few pages of the code start-up ran,
+  // and nothing on the heap (it allocates nothing in its whole life as a copy of nucleus).
+  sys::release_startup_pages(/*including_heap=*/true);
 }
 
 }  // namespace

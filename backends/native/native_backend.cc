@@ -144,7 +144,7 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   options.timeout_seconds = spec.timeout_seconds;
   options.notify = notify.proxy ? &*notify.proxy : nullptr;
   options.on_idle = [] {
-    sys::release_executable_pages();
+    sys::release_startup_pages(/*including_heap=*/false);
     ::malloc_trim(0);
   };
   MonitorResult result = monitor_container(child, options);
