@@ -17,21 +17,32 @@ namespace {
 
 using IdleFootprint = ContainerTest;
 
-// Resident KiB of the executable mapping of nucleus's binary in `pid`; -1 if none.
-long code_rss_kib(pid_t pid) {
+// Resident KiB of the first mapping of `pid` that `wanted(perms, path)` accepts; -1 if none.
+template <class Wanted>
+long mapping_rss_kib(pid_t pid, Wanted wanted) {
   std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
-  bool in_code = false;
+  bool in_mapping = false;
   for (std::string line; std::getline(smaps, line);) {
     std::istringstream fields(line);
     std::string first, perms, offset, dev, inode, path;
     fields >> first >> perms >> offset >> dev >> inode >> path;
     if (first.find('-') != std::string::npos && first.back() != ':') {
-      in_code = perms == "r-xp" && path.size() >= 8 && path.compare(path.size() - 8, 8, "/nucleus") == 0;
-    } else if (in_code && first == "Rss:") {
+      in_mapping = wanted(perms, path);
+    } else if (in_mapping && first == "Rss:") {
       return std::stol(perms);
     }
   }
   return -1;
+}
+
+long code_rss_kib(pid_t pid) {
+  return mapping_rss_kib(pid, [](const std::string& perms, const std::string& path) {
+    return perms == "r-xp" && path.size() >= 8 && path.compare(path.size() - 8, 8, "/nucleus") == 0;
+  });
+}
+
+long heap_rss_kib(pid_t pid) {
+  return mapping_rss_kib(pid, [](const std::string&, const std::string& path) { return path == "[heap]"; });
 }
 
 pid_t child_named(pid_t parent, const std::string& comm) {
@@ -54,7 +65,7 @@ pid_t child_named(pid_t parent, const std::string& comm) {
   return found;
 }
 
-TEST_F(IdleFootprint, MonitorAndSupervisorGiveBackTheStartUpCode) {
+TEST_F(IdleFootprint, MonitorAndSupervisorGiveBackWhatStartUpUsed) {
   NucleusProcess p({"run", "--rootfs", kRootfs, "--", "/bin/sh", "-c", "echo ready; sleep 60"});
   ASSERT_TRUE(p.wait_for_output("ready"));
   pid_t init = child_named(p.pid(), "nucleus-init");
@@ -72,6 +83,10 @@ TEST_F(IdleFootprint, MonitorAndSupervisorGiveBackTheStartUpCode) {
   EXPECT_LT(monitor, 1024) << "KiB of nucleus's code resident in the idle monitor";
   EXPECT_GE(supervisor, 0);
   EXPECT_LT(supervisor, 1024) << "KiB of nucleus's code resident in the idle supervisor";
+  // The supervisor never allocates: its copy of nucleus's heap is gone too (the monitor's
+  // is in use and stays).
+  EXPECT_LT(heap_rss_kib(init), 16) << "KiB of heap resident in the idle supervisor";
+  EXPECT_GT(heap_rss_kib(p.pid()), 16) << "the monitor's heap (control)";
   ::kill(p.pid(), SIGTERM);
   EXPECT_EQ(p.wait().status, 143);
 }
