@@ -14,23 +14,6 @@
 // naming it ("config.json: linux.intelRdt: not supported by nucleus"), never ignored.
 namespace nucleus {
 
-// An OCI process object (config.json's "process", or `exec --process FILE`).
-struct OciProcess {
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::string cwd = "/";
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;
-  std::optional<uint32_t> umask;
-  std::optional<OciCapabilities> capabilities;  // absent: none at all
-  std::vector<RlimitSetting> rlimits;
-  bool no_new_privileges = false;
-  std::optional<int> oom_score_adj;
-  bool terminal = false;
-  uint16_t console_rows = 0, console_columns = 0;
-};
-
 // `what` names the document in errors ("config.json", "process.json").
 OciProcess parse_oci_process(const nlohmann::json& process, const std::string& what);
 OciProcess parse_oci_process_text(std::string_view text, const std::string& what);

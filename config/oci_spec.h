@@ -73,29 +73,40 @@ struct OciCapabilities {
   CapSet bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
 };
 
+// An OCI process object (config.json's "process", or `exec --process FILE`).
+struct OciProcess {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::optional<uint32_t> umask;
+  std::optional<OciCapabilities> capabilities;  // absent: none at all
+  std::vector<RlimitSetting> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+  bool terminal = false;
+  uint16_t console_rows = 0, console_columns = 0;
+};
+
 struct OciSpec {
   std::string bundle;  // absolute path of the bundle directory
   std::vector<OciMount> mounts;
   std::vector<OciNamespaceEntry> namespaces;
   std::vector<OciIdMapping> uid_mappings, gid_mappings;
-  OciCapabilities capabilities;
-  std::vector<RlimitSetting> rlimits;
-  bool no_new_privileges = false;
+  // args, cwd and the user are also the WorkloadSpec's command, workdir and user.
+  OciProcess process;
   std::optional<seccomp::Profile> seccomp;  // none: no filter
   std::vector<std::string> masked_paths, readonly_paths;
   std::vector<std::pair<std::string, std::string>> sysctl;
-  std::optional<int> oom_score_adj;
   std::vector<OciDevice> devices;
   std::vector<OciDeviceRule> device_rules;
-  std::optional<uint32_t> umask;
-  bool terminal = false;
-  uint16_t console_rows = 0, console_columns = 0;
   std::string domainname;
   OciHooks hooks;
   std::map<std::string, std::string> annotations;
   std::string cgroups_path;  // as written: "/a/b" from the hierarchy's root, "a/b" below ours
   std::string rootfs_propagation;  // "", private, rprivate, slave, rslave, shared, rshared
-  std::vector<std::string> env;    // exactly as given (the filter runs on it later)
 
   // linux.resources the flags have no word for.
   std::optional<int64_t> memory_swap;         // memory + swap, bytes; -1: unlimited

@@ -55,6 +55,13 @@ inline int raw_close_range(unsigned first, unsigned last, unsigned flags) noexce
 // Writes all of buf, retrying on EINTR and short writes. Returns 0 or an errno.
 int write_all(int fd, const void* buf, size_t len) noexcept;
 
+// Sends len bytes (one datagram on a SOCK_SEQPACKET socket) with fd attached (SCM_RIGHTS;
+// -1: none), MSG_NOSIGNAL, retrying on EINTR. Returns 0 or an errno. Child-safe.
+int send_with_fd(int sock, const void* data, size_t len, int fd) noexcept;
+// Receives up to len bytes and the fd attached to them, close-on-exec (*fd = -1 when none),
+// retrying on EINTR. Returns the byte count (0 at EOF), or -1 with errno set. Child-safe.
+ssize_t recv_with_fd(int sock, void* data, size_t len, int* fd) noexcept;
+
 // Formats "/proc/self/fd/<fd>" into out (at least 32 bytes). Child-safe.
 void proc_fd_path(int fd, char* out) noexcept;
 

@@ -80,7 +80,7 @@ std::vector<std::string> with_path(std::vector<std::string> env) {
 
 void GvisorBackend::create(const WorkloadSpec& spec, const OciCreateOptions& options) {
   const OciSpec& oci = *spec.oci;
-  if (oci.terminal && options.console_socket.empty()) {
+  if (oci.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root");
@@ -91,7 +91,7 @@ void GvisorBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   const std::string dir = record.path();
   json config = json::parse(sys::read_file(oci.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = *spec.rootfs;
-  Environment env = filter_environment(oci.env);
+  Environment env = filter_environment(oci.process.env);
   for (const std::string& name : env.dropped) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
   }

@@ -281,6 +281,20 @@ int start_workload(void* ctx) noexcept {
       err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
 }
 
+// Both the container's init and an `exec`'d process: cwd, rlimits, oom_score_adj.
+void enter_workdir_and_limits(const Child& c) noexcept {
+  const LaunchPlan& plan = *c.plan;
+  int index = -1;
+  if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
+  if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
+  if (plan.oci.set_oom_score) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
+    if (fd >= 0) ::close(fd);
+    if (err != 0) die(c, ChildStep::kOomScore, err);
+  }
+}
+
 // The supervisor, right after forking the workload: it keeps CAP_KILL (to forward signals
 // to a workload of another uid) and nothing else, takes the workload's seccomp filter, and
 // only then lets go of the sync socket, so a failure here still reaches the parent.
@@ -299,16 +313,8 @@ void lock_down_supervisor(void* ctx) noexcept {
 
 void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
   Child c{&plan, sync_fd};
-  int index = -1;
   if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
-  if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
-  if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
-  if (plan.oci.set_oom_score) {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
-    if (fd >= 0) ::close(fd);
-    if (err != 0) die(c, ChildStep::kOomScore, err);
-  }
+  enter_workdir_and_limits(c);
   init::prepare_signals_for_exec();
   start_workload(&c);
   _exit(exit_code::kRuntimeError);
@@ -354,14 +360,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   timing::mark("child: root entered (pivot_root)");
-  if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
-  if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
-  if (plan.oci.set_oom_score) {
-    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
-    if (fd >= 0) ::close(fd);
-    if (err != 0) die(c, ChildStep::kOomScore, err);
-  }
+  enter_workdir_and_limits(c);
   if (plan.cgroup_after_root) {
     if (int err = wait_for_cgroup(sync_fd)) die(c, ChildStep::kWaitForCgroup, err);
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/sys.h"
 
 namespace nucleus::native {
 namespace {
@@ -14,25 +15,14 @@ constexpr char kTerminal = 'T';
 constexpr char kReady = 'R';
 constexpr char kCgroupReady = 'C';
 
-int send_byte(int sync_fd, char byte, int fd) noexcept {
-  iovec iov = {&byte, 1};
-  msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  }
-  while (::sendmsg(sync_fd, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return errno;
-  }
-  return 0;
+int send_byte(int sync_fd, char byte, int fd) noexcept { return sys::send_with_fd(sync_fd, &byte, 1, fd); }
+
+// One message of `kind`, with the fd it may carry (*fd, or -1). EPIPE: EOF or another kind.
+int wait_for_byte(int sync_fd, char kind, int* fd) noexcept {
+  char byte = 0;
+  ssize_t n = sys::recv_with_fd(sync_fd, &byte, 1, fd);
+  if (n < 0) return errno;
+  return n == 1 && byte == kind ? 0 : EPIPE;
 }
 }  // namespace
 
@@ -41,37 +31,17 @@ int send_ready(int sync_fd) noexcept { return send_byte(sync_fd, kReady, -1); }
 int send_cgroup_ready(int sync_fd) noexcept { return send_byte(sync_fd, kCgroupReady, -1); }
 
 int wait_for_cgroup(int sync_fd) noexcept {
-  char byte = 0;
-  ssize_t n;
-  do {
-    n = ::recv(sync_fd, &byte, 1, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno;
-  return n == 1 && byte == kCgroupReady ? 0 : EPIPE;
+  int none = -1;
+  return wait_for_byte(sync_fd, kCgroupReady, &none);
 }
 
 ChildMessage receive_child_message(int sync_fd) {
   ChildMessage out;
   alignas(ChildReport) char buf[sizeof(ChildReport)];
-  iovec iov = {buf, sizeof buf};
-  msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+  int fd = -1;
+  ssize_t n = sys::recv_with_fd(sync_fd, buf, sizeof buf, &fd);
   if (n < 0) throw_errno("read the container's start-up messages");
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-      out.fd.reset(fd);
-    }
-  }
+  out.fd.reset(fd);
   if (n == 0) return out;
   if (n == 1 && buf[0] == kReady) {
     out.kind = ChildMessage::kReady;
@@ -91,28 +61,6 @@ void send_go(int sync_fd, int tree_fd) {
   if (int err = send_byte(sync_fd, kGo, tree_fd)) throw Error("release the container process", "", err);
 }
 
-int wait_for_go(int sync_fd, int* tree_fd) noexcept {
-  *tree_fd = -1;
-  char byte = 0;
-  iovec iov = {&byte, 1};
-  msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno;
-  if (n == 0 || byte != kGo) return EPIPE;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      std::memcpy(tree_fd, CMSG_DATA(c), sizeof(int));
-    }
-  }
-  return 0;
-}
+int wait_for_go(int sync_fd, int* tree_fd) noexcept { return wait_for_byte(sync_fd, kGo, tree_fd); }
 
 }  // namespace nucleus::native

@@ -98,7 +98,6 @@ struct LaunchPlan {
     bool terminal = false;           // a pty whose master goes to the console socket
     uint16_t rows = 0, columns = 0;
     bool set_oom_score = false;
-    int oom_score_adj = 0;
     bool set_umask = false;
     unsigned umask = 022;
     std::string domainname;

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "backends/native/copy_tree.h"
 #include "core/sys.h"
 
 namespace nucleus::native {
@@ -89,24 +90,29 @@ int make_read_only(int root_fd, const MountOp& op) noexcept {
   return rc;
 }
 
-int make_symlink(int root_fd, const MountOp& op) noexcept {
-  char path[PATH_MAX];
-  size_t len = op.target.size();
+// The directory that will hold `target` (created as needed, beneath the root) and, in
+// *base (pointing into path), the entry's own name. Returns the directory fd or -1.
+int open_parent(int root_fd, const std::string& target, char (&path)[PATH_MAX], const char** base) noexcept {
+  size_t len = target.size();
   if (len == 0 || len >= sizeof path) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  memcpy(path, op.target.c_str(), len + 1);
+  memcpy(path, target.c_str(), len + 1);
   char* slash = strrchr(path, '/');
-  int parent;
-  const char* base = path;
-  if (slash != nullptr) {
-    *slash = '\0';
-    parent = open_or_create_at(root_fd, path, TargetKind::kDirectory, true);
-    base = slash + 1;
-  } else {
-    parent = try_open(root_fd, "", TargetKind::kDirectory, true);
+  if (slash == nullptr) {
+    *base = path;
+    return try_open(root_fd, "", TargetKind::kDirectory, true);
   }
+  *slash = '\0';
+  *base = slash + 1;
+  return open_or_create_at(root_fd, path, TargetKind::kDirectory, true);
+}
+
+int make_symlink(int root_fd, const MountOp& op) noexcept {
+  char path[PATH_MAX];
+  const char* base = nullptr;
+  int parent = open_parent(root_fd, op.target, path, &base);
   if (parent < 0) return -1;
   int rc = symlinkat(op.data.c_str(), parent, base);
   int saved = errno;
@@ -182,89 +188,6 @@ int write_file(int root_fd, const MountOp& op) noexcept {
   return err == 0 ? 0 : -1;
 }
 
-// Copies a directory tree (directories, regular files, symlinks; modes and owners) from
-// src to dst, for a tmpfs mounted over a directory with "tmpcopyup" (podman --read-only).
-// Stack buffers only; at most kCopyDepth levels.
-constexpr int kCopyDepth = 8;
-
-int copy_file(int src_dir, int dst_dir, const char* name, const struct stat& st) noexcept {
-  int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (in < 0) return -1;
-  int out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
-  int rc = out < 0 ? -1 : 0;
-  char buf[4096];
-  while (rc == 0) {
-    ssize_t n = read(in, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      rc = n < 0 ? -1 : 0;
-      break;
-    }
-    if (sys::write_all(out, buf, static_cast<size_t>(n)) != 0) rc = -1;
-    if (static_cast<size_t>(n) < sizeof buf) break;
-  }
-  if (rc == 0) rc = fchown(out, st.st_uid, st.st_gid);
-  int saved = errno;
-  ::close(in);
-  if (out >= 0) ::close(out);
-  errno = saved;
-  return rc;
-}
-
-int copy_tree(int src, int dst, int depth) noexcept {
-  if (depth > kCopyDepth) return 0;
-  int reader = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (reader < 0) return -1;
-  alignas(8) char buf[4096];
-  int rc = 0;
-  for (;;) {
-    long n = syscall(SYS_getdents64, reader, buf, sizeof buf);
-    if (n <= 0) {
-      if (n < 0) rc = -1;
-      break;
-    }
-    for (long off = 0; off < n && rc == 0;) {
-      struct Entry {
-        uint64_t ino;
-        int64_t off;
-        unsigned short reclen;
-        unsigned char type;
-        char name[1];
-      };
-      const Entry* e = reinterpret_cast<const Entry*>(buf + off);
-      off += e->reclen;
-      if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
-      struct stat st;
-      if (fstatat(src, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (S_ISDIR(st.st_mode)) {
-        if (mkdirat(dst, e->name, st.st_mode & 07777) != 0 && errno != EEXIST) {
-          rc = -1;
-          break;
-        }
-        fchownat(dst, e->name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-        int s2 = openat(src, e->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        int d2 = openat(dst, e->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (s2 >= 0 && d2 >= 0) rc = copy_tree(s2, d2, depth + 1);
-        if (s2 >= 0) ::close(s2);
-        if (d2 >= 0) ::close(d2);
-      } else if (S_ISREG(st.st_mode)) {
-        rc = copy_file(src, dst, e->name, st);
-      } else if (S_ISLNK(st.st_mode)) {
-        char link[PATH_MAX];
-        ssize_t len = readlinkat(src, e->name, link, sizeof link - 1);
-        if (len < 0) continue;
-        link[len] = '\0';
-        if (symlinkat(link, dst, e->name) == 0) fchownat(dst, e->name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-      }
-    }
-    if (rc != 0) break;
-  }
-  int saved = errno;
-  ::close(reader);
-  errno = saved;
-  return rc;
-}
-
 // Mounts the tmpfs over the directory, then fills it from the directory it hides, reached
 // through an fd opened before the mount.
 int tmpfs_copy_up(int root_fd, const MountOp& op, int target) noexcept {
@@ -280,7 +203,7 @@ int tmpfs_copy_up(int root_fd, const MountOp& op, int target) noexcept {
     sys::proc_fd_path(above, path);
     chmod(path, st.st_mode & 07777);
     chown(path, st.st_uid, st.st_gid);
-    rc = copy_tree(below, above, 0);
+    rc = copy_tree(below, above);
   }
   int saved = errno;
   ::close(below);
@@ -298,22 +221,8 @@ int set_propagation(int target_fd, unsigned long propagation) noexcept {
 
 int make_device(int root_fd, const MountOp& op) noexcept {
   char path[PATH_MAX];
-  size_t len = op.target.size();
-  if (len == 0 || len >= sizeof path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(path, op.target.c_str(), len + 1);
-  char* slash = strrchr(path, '/');
-  const char* base = path;
-  int parent;
-  if (slash != nullptr) {
-    *slash = '\0';
-    parent = open_or_create_at(root_fd, path, TargetKind::kDirectory, true);
-    base = slash + 1;
-  } else {
-    parent = try_open(root_fd, "", TargetKind::kDirectory, true);
-  }
+  const char* base = nullptr;
+  int parent = open_parent(root_fd, op.target, path, &base);
   if (parent < 0) return -1;
   // An image's own node at that path is replaced, as runc and crun do.
   unlinkat(parent, base, 0);

@@ -90,17 +90,6 @@ OciRootInputs root_inputs(const Cgroup& cgroup, const CgroupHierarchies& h) {
   return in;
 }
 
-int namespace_flag(OciNamespace ns) {
-  switch (ns) {
-    case OciNamespace::kNetwork: return CLONE_NEWNET;
-    case OciNamespace::kIpc: return CLONE_NEWIPC;
-    case OciNamespace::kUts: return CLONE_NEWUTS;
-    case OciNamespace::kCgroup: return CLONE_NEWCGROUP;
-    case OciNamespace::kPid: return CLONE_NEWPID;
-    default: return 0;
-  }
-}
-
 }  // namespace
 
 void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& options) {
@@ -108,7 +97,7 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   if (!oci.hooks.create_container.empty() || !oci.hooks.start_container.empty()) {
     throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
   }
-  if (oci.terminal && options.console_socket.empty()) {
+  if (oci.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
   NamedContainer record(options.root, ContainerRecord{.name = options.id, .backend = "native",
@@ -142,7 +131,7 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
       continue;
     }
     plan.oci.join_fds.push_back(joins.back().get());
-    plan.oci.join_types.push_back(namespace_flag(n.type));
+    plan.oci.join_types.push_back(static_cast<int>(clone_flag(n.type)));
   }
   plan.oci.exec_fifo_fd = fifo_fd.get();
   plan.finalize();

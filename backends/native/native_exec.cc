@@ -17,9 +17,9 @@
 #include "backends/native/clone.h"
 #include "backends/native/handshake.h"
 #include "backends/native/native_backend.h"
+#include "backends/native/oci_plan.h"
 #include "backends/native/oci_support.h"
 #include "backends/native/seccomp_compile.h"
-#include "core/env_filter.h"
 #include "core/error.h"
 #include "core/init/supervisor.h"
 #include "core/monitor.h"
@@ -31,19 +31,9 @@ namespace {
 constexpr uint16_t kPidMessage = 0xffff;  // a ChildReport carrying the process's pid in err
 
 int namespace_flags(const OciSpec& oci) {
-  int flags = 0;
-  for (const OciNamespaceEntry& n : oci.namespaces) {
-    switch (n.type) {
-      case OciNamespace::kUser: flags |= CLONE_NEWUSER; break;
-      case OciNamespace::kMount: flags |= CLONE_NEWNS; break;
-      case OciNamespace::kPid: flags |= CLONE_NEWPID; break;
-      case OciNamespace::kNetwork: flags |= CLONE_NEWNET; break;
-      case OciNamespace::kIpc: flags |= CLONE_NEWIPC; break;
-      case OciNamespace::kUts: flags |= CLONE_NEWUTS; break;
-      case OciNamespace::kCgroup: flags |= CLONE_NEWCGROUP; break;
-    }
-  }
-  return flags;
+  uint64_t flags = 0;
+  for (const OciNamespaceEntry& n : oci.namespaces) flags |= clone_flag(n.type);
+  return static_cast<int>(flags);
 }
 
 LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
@@ -51,34 +41,10 @@ LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
   plan.identity.uid = p.uid;
   plan.identity.gid = p.gid;
   plan.identity.groups.assign(p.additional_gids.begin(), p.additional_gids.end());
-  plan.workdir = p.cwd;
-  plan.no_new_privs = p.no_new_privileges;
-  plan.rlimits = p.rlimits;
-  OciCapabilities c = p.capabilities.value_or(OciCapabilities{});
-  plan.capabilities = {c.bounding, c.permitted, c.effective, c.inheritable, c.ambient, last_cap};
-  if (kept.seccomp) plan.seccomp_profile = *kept.seccomp;
-  plan.seccomp_conditions = {.caps = c.effective, .trusted = false};
-  plan.oci.terminal = p.terminal;
-  plan.oci.rows = p.console_rows;
-  plan.oci.columns = p.console_columns;
-  if (p.umask) {
-    plan.oci.set_umask = true;
-    plan.oci.umask = *p.umask;
-  }
-  if (p.oom_score_adj) {
-    plan.oci.set_oom_score = true;
-    plan.oci.oom_score_text = std::to_string(*p.oom_score_adj);
-  }
-  Environment env = filter_environment(p.env);
-  for (const std::string& name : env.dropped) {
+  apply_oci_process(p, kept.seccomp, last_cap, plan);
+  for (const std::string& name : plan.dropped_env) {
     spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
   }
-  plan.env_storage = std::move(env.entries);
-  plan.search_path = std::string(kDefaultPath);
-  for (const std::string& e : plan.env_storage) {
-    if (e.rfind("PATH=", 0) == 0) plan.search_path = e.substr(5);
-  }
-  plan.argv_storage = p.args;
   return plan;
 }
 

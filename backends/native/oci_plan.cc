@@ -8,19 +8,6 @@
 namespace nucleus::native {
 namespace {
 
-uint64_t clone_flag(OciNamespace ns) {
-  switch (ns) {
-    case OciNamespace::kPid: return CLONE_NEWPID;
-    case OciNamespace::kNetwork: return CLONE_NEWNET;
-    case OciNamespace::kMount: return CLONE_NEWNS;
-    case OciNamespace::kIpc: return CLONE_NEWIPC;
-    case OciNamespace::kUts: return CLONE_NEWUTS;
-    case OciNamespace::kUser: return CLONE_NEWUSER;
-    case OciNamespace::kCgroup: return CLONE_NEWCGROUP;
-  }
-  return 0;
-}
-
 std::vector<IdMapping> id_map(const std::vector<OciIdMapping>& from) {
   std::vector<IdMapping> out;
   for (const OciIdMapping& m : from) out.push_back({m.container_id, m.host_id, m.size});
@@ -69,6 +56,49 @@ void plan_namespaces(LaunchPlan& plan, const OciSpec& oci, const HostContext& ho
 
 }  // namespace
 
+uint64_t clone_flag(OciNamespace ns) {
+  switch (ns) {
+    case OciNamespace::kPid: return CLONE_NEWPID;
+    case OciNamespace::kNetwork: return CLONE_NEWNET;
+    case OciNamespace::kMount: return CLONE_NEWNS;
+    case OciNamespace::kIpc: return CLONE_NEWIPC;
+    case OciNamespace::kUts: return CLONE_NEWUTS;
+    case OciNamespace::kUser: return CLONE_NEWUSER;
+    case OciNamespace::kCgroup: return CLONE_NEWCGROUP;
+  }
+  return 0;
+}
+
+void apply_oci_process(const OciProcess& p, const std::optional<seccomp::Profile>& seccomp, int last_cap,
+                       LaunchPlan& plan) {
+  plan.workdir = p.cwd;
+  plan.argv_storage = p.args;
+  Environment env = filter_environment(p.env);
+  plan.env_storage = std::move(env.entries);
+  plan.dropped_env = std::move(env.dropped);
+  plan.search_path = std::string(kDefaultPath);
+  for (const std::string& e : plan.env_storage) {
+    if (e.rfind("PATH=", 0) == 0) plan.search_path = e.substr(5);
+  }
+  plan.no_new_privs = p.no_new_privileges;
+  plan.rlimits = p.rlimits;
+  const OciCapabilities c = p.capabilities.value_or(OciCapabilities{});
+  plan.capabilities = {c.bounding, c.permitted, c.effective, c.inheritable, c.ambient, last_cap};
+  if (seccomp) plan.seccomp_profile = *seccomp;
+  plan.seccomp_conditions = {.caps = c.effective, .trusted = false};
+  plan.oci.terminal = p.terminal;
+  plan.oci.rows = p.console_rows;
+  plan.oci.columns = p.console_columns;
+  if (p.oom_score_adj) {
+    plan.oci.set_oom_score = true;
+    plan.oci.oom_score_text = std::to_string(*p.oom_score_adj);
+  }
+  if (p.umask) {
+    plan.oci.set_umask = true;
+    plan.oci.umask = *p.umask;
+  }
+}
+
 LaunchPlan build_oci_launch_plan(const WorkloadSpec& spec, const HostContext& host, const OciRootInputs& root) {
   const OciSpec& oci = *spec.oci;
   LaunchPlan plan;
@@ -89,38 +119,9 @@ LaunchPlan build_oci_launch_plan(const WorkloadSpec& spec, const HostContext& ho
                             host.probe);
   plan.hostname = spec.hostname;
   plan.bring_up_loopback = (plan.clone_flags & CLONE_NEWNET) != 0;
-  plan.workdir = spec.workdir;
   plan.init = false;
-
-  plan.no_new_privs = oci.no_new_privileges;
-  plan.rlimits = oci.rlimits;
-  const OciCapabilities& c = oci.capabilities;
-  plan.capabilities = {c.bounding, c.permitted, c.effective, c.inheritable, c.ambient, host.last_cap};
-  if (oci.seccomp) plan.seccomp_profile = *oci.seccomp;
-  plan.seccomp_conditions = {.caps = c.effective, .trusted = false};
-
-  plan.oci.terminal = oci.terminal;
-  plan.oci.rows = oci.console_rows;
-  plan.oci.columns = oci.console_columns;
-  if (oci.oom_score_adj) {
-    plan.oci.set_oom_score = true;
-    plan.oci.oom_score_adj = *oci.oom_score_adj;
-    plan.oci.oom_score_text = std::to_string(*oci.oom_score_adj);
-  }
-  if (oci.umask) {
-    plan.oci.set_umask = true;
-    plan.oci.umask = *oci.umask;
-  }
+  apply_oci_process(oci.process, oci.seccomp, host.last_cap, plan);
   plan.oci.domainname = oci.domainname;
-
-  Environment env = filter_environment(oci.env);
-  plan.env_storage = std::move(env.entries);
-  plan.dropped_env = std::move(env.dropped);
-  plan.search_path = std::string(kDefaultPath);
-  for (const std::string& e : plan.env_storage) {
-    if (e.rfind("PATH=", 0) == 0) plan.search_path = e.substr(5);
-  }
-  plan.argv_storage = spec.command;
   return plan;
 }
 

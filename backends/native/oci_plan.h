@@ -10,4 +10,13 @@ namespace nucleus::native {
 
 LaunchPlan build_oci_launch_plan(const WorkloadSpec& spec, const HostContext& host, const OciRootInputs& root);
 
+// What an OCI process object sets, for `create` and `exec` alike: cwd, argv, the filtered
+// environment (dropped names in plan.dropped_env) and PATH, capability sets, rlimits,
+// no_new_privs, terminal, umask, oom_score_adj, and the container's seccomp filter.
+void apply_oci_process(const OciProcess& process, const std::optional<seccomp::Profile>& seccomp, int last_cap,
+                       LaunchPlan& plan);
+
+// The clone/setns flag of a namespace type.
+uint64_t clone_flag(OciNamespace ns);
+
 }  // namespace nucleus::native

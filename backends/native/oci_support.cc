@@ -27,20 +27,10 @@ void send_to_console_socket(const std::string& path, int fd) {
   UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!sock) throw_errno("--console-socket", "socket");
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw_errno("--console-socket", path);
-  char name[] = "/dev/ptmx";
-  iovec iov = {name, sizeof name - 1};
-  msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  if (::sendmsg(sock.get(), &msg, MSG_NOSIGNAL) < 0) throw_errno("--console-socket", "send the terminal to " + path);
+  const char name[] = "/dev/ptmx";
+  if (int err = sys::send_with_fd(sock.get(), name, sizeof name - 1, fd)) {
+    throw Error("--console-socket", "send the terminal to " + path, err);
+  }
 }
 
 void write_pid_file(const std::string& path, pid_t pid) {

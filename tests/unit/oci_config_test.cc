@@ -42,12 +42,14 @@ std::string summarize(const WorkloadSpec& s) {
   for (const auto& g : s.groups) out << " " << g;
   out << "\ncwd: " << s.workdir << "\nhostname: " << s.hostname << "\ninit: " << s.init << "\n";
   out << "network: " << to_string(s.network) << "\n";
-  for (const auto& e : o.env) out << "env: " << e << "\n";
-  out << "caps bounding: " << caps(o.capabilities.bounding) << "\ncaps effective: " << caps(o.capabilities.effective)
-      << "\ncaps permitted: " << caps(o.capabilities.permitted) << "\ncaps inheritable: "
-      << caps(o.capabilities.inheritable) << "\ncaps ambient: " << caps(o.capabilities.ambient) << "\n";
-  for (const auto& r : o.rlimits) out << "rlimit: " << rlimit_name(r.resource) << " " << r.soft << " " << r.hard << "\n";
-  out << "no_new_privileges: " << o.no_new_privileges << "\noom_score_adj: " << o.oom_score_adj.value_or(0) << "\n";
+  const OciProcess& p = o.process;
+  const OciCapabilities c = p.capabilities.value_or(OciCapabilities{});
+  for (const auto& e : p.env) out << "env: " << e << "\n";
+  out << "caps bounding: " << caps(c.bounding) << "\ncaps effective: " << caps(c.effective)
+      << "\ncaps permitted: " << caps(c.permitted) << "\ncaps inheritable: " << caps(c.inheritable)
+      << "\ncaps ambient: " << caps(c.ambient) << "\n";
+  for (const auto& r : p.rlimits) out << "rlimit: " << rlimit_name(r.resource) << " " << r.soft << " " << r.hard << "\n";
+  out << "no_new_privileges: " << p.no_new_privileges << "\noom_score_adj: " << p.oom_score_adj.value_or(0) << "\n";
   for (const auto& m : o.mounts) {
     out << "mount: " << m.destination << " " << m.type << " " << m.source;
     for (const auto& opt : m.options) out << " " << opt;
@@ -98,7 +100,7 @@ TEST(OciConfig, MinimalConfigMapsOntoTheSpec) {
   EXPECT_EQ(s.network, NetworkMode::kHost);  // no network namespace listed
   EXPECT_EQ(s.resources.pids, -1);           // no default limit for OCI
   EXPECT_FALSE(s.oci->seccomp);
-  EXPECT_EQ(s.oci->capabilities.bounding, 0u);  // no capabilities unless listed
+  EXPECT_FALSE(s.oci->process.capabilities);  // no capabilities unless listed
 }
 
 TEST(OciConfig, EachFieldNucleusCannotHonourIsAnErrorNamingIt) {
