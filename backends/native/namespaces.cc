@@ -1,6 +1,9 @@
 #include "backends/native/namespaces.h"
 
+#include <fcntl.h>
 #include <sched.h>
+
+#include <cstdio>
 
 #include <utility>
 
@@ -30,6 +33,12 @@ std::string describe_namespaces(uint64_t clone_flags) {
     out += name;
   }
   return out;
+}
+
+UniqueFd open_mount_namespace(pid_t pid) noexcept {
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/%d/ns/mnt", static_cast<int>(pid));
+  return UniqueFd(::open(path, O_RDONLY | O_CLOEXEC));
 }
 
 }  // namespace nucleus::native

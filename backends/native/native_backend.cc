@@ -18,6 +18,7 @@
 #include "backends/native/capabilities.h"
 #include "backends/native/landlock.h"
 #include "backends/native/launch_plan.h"
+#include "backends/native/namespaces.h"
 #include "backends/native/seccomp_compile.h"
 #include "core/trace_timing.h"
 #include "core/monitor.h"
@@ -132,6 +133,7 @@ int NativeBackend::run(const WorkloadSpec& requested) {
     (void)send_cgroup_ready(parent_end.get());
   }
   collect_stale_container_cgroups();  // while the child builds its root
+  if (keeper) keeper->entrust(open_mount_namespace(pid));
   if (named) {
     named->record().status = "running";
     named->record().cgroup = targets.cgroups;

@@ -138,7 +138,39 @@ Result run_sh(const std::string& script, std::vector<std::string> run_args, cons
   return run_nucleus(args, options);
 }
 
+namespace {
+
+// A cleanup keeper whose nucleus has exited: dismissed, it is on its way out, closing the
+// container's mount namespace for nucleus (core/keeper.h). Waited for, not counted; one that
+// stays longer than the wait is counted, and the test fails.
+bool dismissed_keeper(const std::string& pid) {
+  if (slurp("/proc/" + pid + "/comm") != "nucleus-keeper\n") return false;
+  std::string stat = slurp("/proc/" + pid + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string state, ppid;
+  fields >> state >> ppid;
+  return state != "Z" && slurp("/proc/" + ppid + "/comm") != "nucleus\n";
+}
+
+void wait_for_dismissed_keepers() {
+  for (int round = 0; round < 200; ++round) {
+    bool any = false;
+    DIR* proc = ::opendir("/proc");
+    while (dirent* e = proc ? ::readdir(proc) : nullptr) {
+      if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && dismissed_keeper(e->d_name)) any = true;
+    }
+    if (proc) ::closedir(proc);
+    if (!any) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
 LeakSnapshot take_leak_snapshot() {
+  wait_for_dismissed_keepers();
   LeakSnapshot s;
   std::istringstream mounts(slurp("/proc/self/mountinfo"));
   for (std::string line; std::getline(mounts, line);) {
