@@ -40,6 +40,11 @@ class V1Cgroup final : public Cgroup {
 
   CgroupLayout layout() const override { return CgroupLayout::kV1; }
   std::vector<std::string> directories() const override { return unique_; }
+  std::vector<std::string> self_join_files() const override {
+    std::vector<std::string> out;
+    for (const std::string& d : unique_) out.push_back(d + "/tasks");
+    return out;
+  }
   const cgroupfs::Fs& fs() const override { return fs_; }
 
   void apply(const CgroupLimits& l) override {

@@ -29,20 +29,21 @@ int write_all(int fd, const void* buf, size_t len) noexcept {
   return 0;
 }
 
-int send_with_fd(int sock, const void* data, size_t len, int fd) noexcept {
+int send_with_fds(int sock, const void* data, size_t len, const int* fds, size_t count) noexcept {
+  if (count > kMaxPassedFds) return EINVAL;
   iovec iov = {const_cast<void*>(data), len};
   msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+  if (count > 0) {
     msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    std::memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * count);
   }
   while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
     if (errno != EINTR) return errno;
@@ -50,23 +51,42 @@ int send_with_fd(int sock, const void* data, size_t len, int fd) noexcept {
   return 0;
 }
 
-ssize_t recv_with_fd(int sock, void* data, size_t len, int* fd) noexcept {
-  *fd = -1;
+int send_with_fd(int sock, const void* data, size_t len, int fd) noexcept {
+  return send_with_fds(sock, data, len, &fd, fd >= 0 ? 1 : 0);
+}
+
+ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max, size_t* count) noexcept {
+  *count = 0;
   iovec iov = {data, len};
   msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * (max < kMaxPassedFds ? max : kMaxPassedFds));
   ssize_t n;
   do {
     n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -1;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(fd, CMSG_DATA(c), sizeof(int));
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < got && *count < max; ++i) std::memcpy(&fds[(*count)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
   }
+  if ((msg.msg_flags & MSG_CTRUNC) != 0) {  // more than we have room for: the kernel dropped some
+    for (size_t i = 0; i < *count; ++i) ::close(fds[i]);
+    *count = 0;
+    errno = EMSGSIZE;
+    return -1;
+  }
+  return n;
+}
+
+ssize_t recv_with_fd(int sock, void* data, size_t len, int* fd) noexcept {
+  size_t count = 0;
+  ssize_t n = recv_with_fds(sock, data, len, fd, 1, &count);
+  if (count == 0) *fd = -1;
   return n;
 }
 

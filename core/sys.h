@@ -58,9 +58,15 @@ int write_all(int fd, const void* buf, size_t len) noexcept;
 // Sends len bytes (one datagram on a SOCK_SEQPACKET socket) with fd attached (SCM_RIGHTS;
 // -1: none), MSG_NOSIGNAL, retrying on EINTR. Returns 0 or an errno. Child-safe.
 int send_with_fd(int sock, const void* data, size_t len, int fd) noexcept;
+// The same with up to kMaxPassedFds descriptors.
+inline constexpr size_t kMaxPassedFds = 16;
+int send_with_fds(int sock, const void* data, size_t len, const int* fds, size_t count) noexcept;
 // Receives up to len bytes and the fd attached to them, close-on-exec (*fd = -1 when none),
 // retrying on EINTR. Returns the byte count (0 at EOF), or -1 with errno set. Child-safe.
 ssize_t recv_with_fd(int sock, void* data, size_t len, int* fd) noexcept;
+// The same with up to max (at most kMaxPassedFds) descriptors, *count of them received; a
+// message carrying more fails with EMSGSIZE, its descriptors closed.
+ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max, size_t* count) noexcept;
 
 // Formats "/proc/self/fd/<fd>" into out (at least 32 bytes). Child-safe.
 void proc_fd_path(int fd, char* out) noexcept;

@@ -204,7 +204,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
 
   std::unique_ptr<Cgroup> cgroup =
       create_container_cgroup(sandbox_cgroup_limits(spec), spec.resources.requested(), spec.resources.cgroup_parent);
-  if (cgroup) staging.cgroup_procs = cgroup->procs_files();
+  if (cgroup) staging.cgroup_join = cgroup->self_join_files();
   CleanupTargets targets{.gvisor_state = state.path(), .cgroups = cgroup ? cgroup->directories() : std::vector<std::string>{},
                          .record = named ? named->path() : ""};
   keeper.emplace(targets);

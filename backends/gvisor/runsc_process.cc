@@ -45,8 +45,8 @@ struct PrivateRoot : bp::extend::handler {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (setpgid(0, 0) != 0) return fail("setpgid");
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail("PR_SET_PDEATHSIG");
-    for (const std::string& procs : staging->cgroup_procs) {
-      int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    for (const std::string& file : staging->cgroup_join) {
+      int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
       bool ok = fd >= 0 && ::write(fd, "0", 1) == 1;
       if (fd >= 0) ::close(fd);
       if (!ok) return fail("join the container's cgroup");

@@ -362,7 +362,10 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   timing::mark("child: root entered (pivot_root)");
   enter_workdir_and_limits(c);
   if (plan.cgroup_after_root) {
-    if (int err = wait_for_cgroup(sync_fd)) die(c, ChildStep::kWaitForCgroup, err);
+    bool joining = false;
+    if (int err = wait_for_cgroup_and_join(sync_fd, &joining)) {
+      die(c, joining ? ChildStep::kJoinCgroup : ChildStep::kWaitForCgroup, err);
+    }
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
     timing::mark("child: in its cgroup");
   }

@@ -28,6 +28,7 @@ enum class ChildStep : uint16_t {
   kRlimit,
   kOomScore,
   kWaitForCgroup,
+  kJoinCgroup,
   kSupervisor,
   kSupervisorLockdown,
   kNewSession,

@@ -1,6 +1,7 @@
 #include "backends/native/handshake.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -28,11 +29,28 @@ int wait_for_byte(int sync_fd, char kind, int* fd) noexcept {
 
 int send_terminal(int sync_fd, int master_fd) noexcept { return send_byte(sync_fd, kTerminal, master_fd); }
 int send_ready(int sync_fd) noexcept { return send_byte(sync_fd, kReady, -1); }
-int send_cgroup_ready(int sync_fd) noexcept { return send_byte(sync_fd, kCgroupReady, -1); }
+int send_cgroup_ready(int sync_fd, const int* join_fds, size_t count) noexcept {
+  return sys::send_with_fds(sync_fd, &kCgroupReady, 1, join_fds, count);
+}
 
-int wait_for_cgroup(int sync_fd) noexcept {
-  int none = -1;
-  return wait_for_byte(sync_fd, kCgroupReady, &none);
+int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept {
+  *joining = false;
+  char byte = 0;
+  int fds[sys::kMaxPassedFds];
+  size_t count = 0;
+  ssize_t n = sys::recv_with_fds(sync_fd, &byte, 1, fds, sys::kMaxPassedFds, &count);
+  if (n < 0) return errno;
+  int err = n == 1 && byte == kCgroupReady ? 0 : EPIPE;
+  // "0": this (single-threaded) process moves itself, which on v1 spares the kernel's global
+  // threadgroup lock and the RCU grace period it would wait for (core/cgroup.h).
+  for (size_t i = 0; i < count; ++i) {
+    if (err == 0 && ::write(fds[i], "0", 1) != 1) {
+      err = errno;
+      *joining = true;
+    }
+    ::close(fds[i]);
+  }
+  return err;
 }
 
 ChildMessage receive_child_message(int sync_fd) {

@@ -15,8 +15,9 @@
 //                                              become root in the user ns, PDEATHSIG,
 //                                              hostname, lo, root, pivot_root, workdir
 //   [cgroup_after_root: meanwhile the cgroup
-//    is created and the child moved into it]
-//   send_cgroup_ready() ---------------------> "C": cgroup namespace, then
+//    is created and its join files opened]
+//   send_cgroup_ready(fds) ------------------> "C" (+ SCM_RIGHTS join files): write "0"
+//                                              to each, cgroup namespace, then
 //                                              fork the workload under the supervisor
 //                                              (or exec it directly with --no-init)
 //   <-------------------------------- on any failure: ChildReport{step, errno, index}
@@ -45,11 +46,13 @@ struct ChildMessage {
 // Parent: the next message. Throws Error on a malformed one.
 ChildMessage receive_child_message(int sync_fd);
 
-// Parent: the child is in its cgroup ("C"). Returns 0 or an errno (EPIPE: the child has
-// ended; its report, if any, is read by the monitor).
-int send_cgroup_ready(int sync_fd) noexcept;
-// Child: waits for "C". Returns 0 or an errno (EPIPE when the parent went away).
-int wait_for_cgroup(int sync_fd) noexcept;
+// Parent: the cgroup is ready ("C"), with the files the child joins it through, opened by
+// us (Cgroup::self_join_files: the kernel checks the opener's credentials). Returns 0 or an
+// errno (EPIPE: the child has ended; its report, if any, is read by the monitor).
+int send_cgroup_ready(int sync_fd, const int* join_fds, size_t count) noexcept;
+// Child: waits for "C" and moves itself into the cgroup through the files it carries.
+// Returns 0 or an errno (EPIPE when the parent went away); *joining tells which step failed.
+int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept;
 
 // Child: waits for "G". Returns 0 with *tree_fd set (or -1), or an errno (EPIPE when the
 // parent went away). Async-signal-safe.

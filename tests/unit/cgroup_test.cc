@@ -75,6 +75,7 @@ TEST(CgroupV2, WritesExactlyTheLimitsAsked) {
     cg->apply(limits);
     EXPECT_EQ(cg->directories(), std::vector<std::string>{"/cg/p/nucleus-1-abc"});
     EXPECT_GE(cg->directory_fd(), 0);  // for clone3(CLONE_INTO_CGROUP)
+    EXPECT_EQ(cg->self_join_files(), std::vector<std::string>{"/cg/p/nucleus-1-abc/cgroup.procs"});
   }
   const std::vector<std::string> expected = {
       // memory is already enabled below the parent: only the others are added
@@ -172,7 +173,11 @@ TEST(CgroupV1, OneDirectoryPerHierarchyCoMountedOnce) {
                                fs);
     cg->apply(limits);
     EXPECT_EQ(cg->directories().size(), 4u);
-    EXPECT_EQ(cg->directory_fd(), -1);  // no CLONE_INTO_CGROUP on v1: the parent adds the pid
+    EXPECT_EQ(cg->directory_fd(), -1);  // no CLONE_INTO_CGROUP on v1
+    // A process joins by itself, one `tasks` per directory (no threadgroup lock to wait for).
+    const std::vector<std::string> join = {"/v1/memory/me/c/tasks", "/v1/pids/c/tasks",
+                                           "/v1/cpu,cpuacct/c/tasks", "/v1/blkio/c/tasks"};
+    EXPECT_EQ(cg->self_join_files(), join);
   }
   const std::vector<std::string> expected = {
       "mkdir /v1/memory/me/c",
