@@ -20,6 +20,7 @@
 #include "backends/native/oci_plan.h"
 #include "backends/native/oci_support.h"
 #include "backends/native/seccomp_compile.h"
+#include "core/cgroup.h"
 #include "core/error.h"
 #include "core/init/supervisor.h"
 #include "core/monitor.h"
@@ -85,8 +86,9 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   if (!init) throw Error(r.name, "the container's init is gone");
   std::vector<UniqueFd> procs;
   std::vector<int> procs_fds;
-  for (const std::string& d : r.cgroup) {
-    procs.push_back(sys::open(d + "/cgroup.procs", O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
+  std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);  // released, not removed
+  for (const std::string& file : cgroup ? cgroup->self_join_files() : std::vector<std::string>{}) {
+    procs.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
     procs_fds.push_back(procs.back().get());
   }
   // Without --detach the process is ours to wait for: once the helper exits, it is
