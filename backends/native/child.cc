@@ -309,6 +309,14 @@ void lock_down_supervisor(void* ctx) noexcept {
   sys::release_startup_pages(/*including_heap=*/true);
 }
 
+// "C": the cgroup is ready; we move ourselves in through the files it carries.
+void join_cgroup(const Child& c) noexcept {
+  bool joining = false;
+  if (int err = wait_for_cgroup_and_join(c.sync_fd, &joining)) {
+    die(c, joining ? ChildStep::kJoinCgroup : ChildStep::kWaitForCgroup, err);
+  }
+}
+
 }  // namespace
 
 void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
@@ -325,6 +333,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   int tree_fd = -1;
   if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
   timing::mark("child: released");
+  if (plan.cgroup_after_go) join_cgroup(c);
   for (size_t i = 0; i < plan.oci.join_fds.size(); ++i) {
     if (setns(plan.oci.join_fds[i], plan.oci.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
     ::close(plan.oci.join_fds[i]);
@@ -362,10 +371,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   timing::mark("child: root entered (pivot_root)");
   enter_workdir_and_limits(c);
   if (plan.cgroup_after_root) {
-    bool joining = false;
-    if (int err = wait_for_cgroup_and_join(sync_fd, &joining)) {
-      die(c, joining ? ChildStep::kJoinCgroup : ChildStep::kWaitForCgroup, err);
-    }
+    join_cgroup(c);
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
     timing::mark("child: in its cgroup");
   }

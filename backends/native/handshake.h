@@ -20,6 +20,8 @@
 //                                              to each, cgroup namespace, then
 //                                              fork the workload under the supervisor
 //                                              (or exec it directly with --no-init)
+//   [create without CLONE_INTO_CGROUP: "C" right after "G", and the child joins before
+//    anything else]
 //   <-------------------------------- on any failure: ChildReport{step, errno, index}
 //                                              and _exit(125) (exec: 126/127)
 //   <-------------------------------- EOF once every copy of the child's end is closed:

@@ -73,10 +73,13 @@ struct LaunchPlan {
   std::string search_path;               // PATH inside, for command lookup
   Identity identity;
   bool init = true;
-  // `run` on a host without cgroup2-only: the parent moves the child into its cgroup while the
-  // child builds its root (a cgroup v1 migration can stall for milliseconds), and "C" tells
-  // the child it is there; the cgroup namespace and the workload come only after.
+  // `run` on a host without cgroup2-only: the parent makes the cgroup while the child builds
+  // its root, and "C" carries the files the child joins it through (Cgroup::self_join_files);
+  // the cgroup namespace and the workload come only after.
   bool cgroup_after_root = false;
+  // `create` on a host without cgroup2-only: the child joins its cgroup right after "G",
+  // through the files "C" carries (before its cgroup namespace and the config's mounts).
+  bool cgroup_after_go = false;
 
   // The layers, in the order the child applies them.
   bool no_new_privs = true;

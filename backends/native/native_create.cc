@@ -136,6 +136,16 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   plan.oci.exec_fifo_fd = fifo_fd.get();
   plan.finalize();
 
+  // Without CLONE_INTO_CGROUP, the child joins by itself, through files we open (handshake.h).
+  plan.cgroup_after_go = cgroup->directory_fd() < 0;
+  std::vector<UniqueFd> join;
+  std::vector<int> join_fds;
+  for (const std::string& file : plan.cgroup_after_go ? cgroup->self_join_files() : std::vector<std::string>{}) {
+    join.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
+    join_fds.push_back(join.back().get());
+  }
+  if (join_fds.size() > sys::kMaxPassedFds) throw Error("join the container's cgroup", "too many hierarchies");
+
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
   UniqueFd pidfd;
@@ -146,9 +156,13 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   }
   OwnedChild child(pid, std::move(pidfd));  // killed and reaped if anything below throws
   child_end.reset();
-  if (cgroup->directory_fd() < 0) cgroup->add(pid);
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   send_go(parent_end.get(), -1);
+  if (plan.cgroup_after_go) {
+    // EPIPE: the child has failed already; its report comes next.
+    (void)send_cgroup_ready(parent_end.get(), join_fds.data(), join_fds.size());
+    join.clear();
+  }
   for (bool ready = false; !ready;) {
     ChildMessage m = receive_child_message(parent_end.get());
     switch (m.kind) {
