@@ -129,14 +129,10 @@ std::unique_ptr<Cgroup> open_cgroup(const std::vector<std::string>& directories)
   return attach_v1_cgroup(dirs);
 }
 
-std::vector<std::string> Cgroup::procs_files() const {
+std::vector<std::string> Cgroup::self_join_files() const {
   std::vector<std::string> out;
   for (const std::string& d : directories()) out.push_back(d + "/cgroup.procs");
   return out;
-}
-
-void Cgroup::add(pid_t pid) const {
-  for (const std::string& procs : procs_files()) cgroupfs::write(fs(), procs, std::to_string(pid));
 }
 
 std::string new_cgroup_name() {

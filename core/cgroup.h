@@ -70,18 +70,18 @@ class Cgroup {
  public:
   virtual ~Cgroup() = default;
   virtual CgroupLayout layout() const = 0;
-  // Every directory of this cgroup, and the cgroup.procs files a process is moved through.
+  // Every directory of this cgroup.
   virtual std::vector<std::string> directories() const = 0;
-  std::vector<std::string> procs_files() const;
   // The files a single-threaded process writes "0" to, to move itself in: cgroup2's
   // cgroup.procs, but a v1 hierarchy's `tasks`. A thread moving itself spares the kernel's
   // global threadgroup lock, whose writer otherwise waits an RCU grace period (5-15 ms
-  // here, on every start that comes after a quiet moment).
-  virtual std::vector<std::string> self_join_files() const { return procs_files(); }
+  // here, on every start that comes after a quiet moment). Processes join themselves, from
+  // files nucleus opened (the kernel checks the opener's credentials): nucleus never moves
+  // another process.
+  virtual std::vector<std::string> self_join_files() const;
   // cgroup2 only: an fd of the directory, for clone3(CLONE_INTO_CGROUP); -1 otherwise.
   virtual int directory_fd() const { return -1; }
   virtual void apply(const CgroupLimits& limits) = 0;  // throws Error naming the file
-  void add(pid_t pid) const;                           // throws Error
   virtual const cgroupfs::Fs& fs() const = 0;
   virtual uint64_t oom_kills() const = 0;
   // Usage, limit, and how often a charge has hit the limit (v1 memory.failcnt, v2

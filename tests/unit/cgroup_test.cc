@@ -1,6 +1,7 @@
 // The cgroup drivers against a recording fake (exact files, values and order), the
 // hierarchy parsers on captured text, the limit parsers, and (as root, on a host with a
 // cgroup2 mount) the v2 driver against the real cgroup2 for what needs no controller.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -313,13 +314,26 @@ TEST(CgroupV2Real, CreateMoveKillRemove) {
   std::string dir = cg->directories().at(0);
   ASSERT_EQ(::access(dir.c_str(), F_OK), 0);
 
+  // The child joins by itself, through the file we opened (as the backends do).
+  ASSERT_EQ(cg->self_join_files(), std::vector<std::string>{dir + "/cgroup.procs"});
+  int join = ::open(cg->self_join_files().at(0).c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(join, 0);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
   pid_t child = ::fork();
   if (child == 0) {
+    bool ok = ::write(join, "0", 1) == 1;
+    (void)!::write(ready[1], ok ? "y" : "n", 1);
     ::pause();
     ::_exit(0);
   }
   ASSERT_GT(child, 0);
-  cg->add(child);
+  ::close(join);
+  ::close(ready[1]);
+  char joined = 0;
+  ASSERT_EQ(::read(ready[0], &joined, 1), 1);
+  ::close(ready[0]);
+  EXPECT_EQ(joined, 'y');
   std::ifstream in("/proc/" + std::to_string(child) + "/cgroup");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("0::" + dir.substr(h.v2_mount.size())), std::string::npos) << text;
