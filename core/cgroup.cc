@@ -55,9 +55,19 @@ std::vector<std::string> v1_controllers(const CgroupLimits& l) {
   return out;
 }
 
+// Whether the nucleus that named a cgroup after its pid may still be using it (a container
+// cgroup is empty from its creation until the child joins): ourselves, a process named
+// nucleus* (nucleus-gvisor too), or one running our own binary under another name. A pid
+// reused by something else leaves the cgroup to be collected.
 bool pid_is_live_nucleus(pid_t pid) {
-  std::optional<std::string> comm = cgroupfs::real().read("/proc/" + std::to_string(pid) + "/comm");
-  return comm && *comm == "nucleus\n";
+  if (pid == ::getpid()) return true;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::optional<std::string> comm = cgroupfs::real().read(proc + "/comm");
+  if (!comm) return false;
+  if (comm->rfind("nucleus", 0) == 0) return true;
+  struct stat theirs, ours;
+  return ::stat((proc + "/exe").c_str(), &theirs) == 0 && ::stat("/proc/self/exe", &ours) == 0 &&
+         theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
 }
 
 void collect_in(const std::string& dir) {

@@ -2,6 +2,7 @@
 // inside (fork fails with EAGAIN, the OOM kill) and from outside (CPU time in the
 // container's cgroup, `nucleus stats`), and nothing is left afterwards, even when nucleus
 // itself is SIGKILLed mid-run.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -193,6 +195,30 @@ TEST_F(ResourcesNative, StaleCgroupsAreCollectedByTheNextRun) {
   ::waitpid(sleeper, nullptr, 0);
   ::rmdir(busy.c_str());
   ::rmdir(empty.c_str());
+}
+
+// A container's cgroup stays empty until the child joins it, once its root is built; the
+// same run's stale-cgroup collection must leave it alone whatever nucleus's binary is called
+// (it once judged liveness by the name "nucleus" alone).
+TEST_F(ResourcesNative, ARenamedBinaryKeepsItsOwnCgroup) {
+  char dir[] = "/tmp/nucleus-it-renamed-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string copy = std::string(dir) + "/sandbox-runner";
+  std::filesystem::copy_file(kNucleus, copy);
+  ::chmod(copy.c_str(), 0755);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::execl(copy.c_str(), copy.c_str(), "run", "--rootfs", kRootfs.c_str(), "--pids-limit", "64", "--", "/bin/true",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::unlink(copy.c_str());
+  ::rmdir(dir);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST_F(ResourcesNative, RootlessLimitsNeedDelegation) {
