@@ -224,7 +224,9 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 //  - the bounding set before the uid change (it needs CAP_SETPCAP), capset after it;
 //  - Landlock after the capability sets (restrict_self needs no_new_privs, set at start);
 //  - fds above 2 close-on-exec (CVE-2024-21626);
-//  - seccomp last: it would refuse the privilege-dropping calls before it.
+//  - seccomp last: a --seccomp profile may refuse the privilege-dropping calls before it.
+//    nucleus's own profile allows them, so under the supervisor its filter is already in
+//    place, inherited from PID 1 (LaunchPlan::seccomp_from_supervisor).
 //  Only a test-only run without no_new_privs differs: Landlock and seccomp then need
 //  CAP_SYS_ADMIN, so they go in before the capabilities are dropped.
 int start_workload(void* ctx) noexcept {
@@ -267,7 +269,7 @@ int start_workload(void* ctx) noexcept {
     sys::raw_close_range(fifo + 1, ~0U, 0);
     if (int err = wait_for_start(plan.oci.exec_fifo_fd)) die(c, ChildStep::kWaitForStart, err);
   }
-  if (plan.no_new_privs) {
+  if (plan.no_new_privs && !plan.seccomp_from_supervisor) {
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   }
   timing::mark("workload: seccomp loaded, exec");
@@ -296,12 +298,15 @@ void enter_workdir_and_limits(const Child& c) noexcept {
 }
 
 // The supervisor, right after forking the workload: it keeps CAP_KILL (to forward signals
-// to a workload of another uid) and nothing else, takes the workload's seccomp filter, and
-// only then lets go of the sync socket, so a failure here still reaches the parent.
+// to a workload of another uid) and nothing else, takes the workload's seccomp filter (if
+// it did not load it before the fork), and only then lets go of the sync socket, so a
+// failure here still reaches the parent.
 void lock_down_supervisor(void* ctx) noexcept {
   const Child& c = *static_cast<Child*>(ctx);
   // The filter first: without no_new_privs (a test-only run) it needs CAP_SYS_ADMIN.
-  if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
+  if (!c.plan->seccomp_from_supervisor) {
+    if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
+  }
   if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
   ::close(c.sync_fd);
   // From here PID 1 only waits, forwards and reaps: a few pages of the code start-up ran,
@@ -387,6 +392,9 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   // The supervisor is a copy of nucleus: nothing inside may read or ptrace it, nor open
   // its /proc/1/exe (CVE-2016-9962, CVE-2019-5736).
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (plan.seccomp_from_supervisor) {
+    if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
+  }
   int code = exit_code::kRuntimeError;
   if (int err = init::supervise(start_workload, lock_down_supervisor, &c, &code)) {
     die(c, ChildStep::kSupervisor, err);

@@ -158,6 +158,7 @@ LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
   plan.bring_up_loopback = spec.network == NetworkMode::kNone;
   plan.workdir = spec.workdir;
   plan.init = spec.init;
+  plan.seccomp_from_supervisor = plan.init && plan.no_new_privs && spec.seccomp.mode == SeccompMode::kDefault;
 
   BaseEnvironment base;
   base.term = host.caller_term;

@@ -89,6 +89,11 @@ struct LaunchPlan {
   std::optional<seccomp::Profile> seccomp_profile;  // none: --seccomp unconfined
   seccomp::Conditions seccomp_conditions;
   SeccompPrograms seccomp;  // compiled (or read from the cache) by the backend
+  // The supervisor loads the filter just before it forks the workload, which inherits it:
+  // one load (about 0.2 ms of kernel work) per container instead of two. Only for nucleus's
+  // own profile, which allows every call the workload makes before its exec (the identity
+  // and capability calls, Landlock's); a --seccomp file is loaded last, by the workload.
+  bool seccomp_from_supervisor = false;
 
   // An OCI container (`nucleus create`, oci_plan.cc): the config is the policy, the child
   // outlives nucleus and waits for `nucleus start` before it execs.
