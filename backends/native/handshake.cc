@@ -1,5 +1,6 @@
 #include "backends/native/handshake.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,8 +30,18 @@ int wait_for_byte(int sync_fd, char kind, int* fd) noexcept {
 
 int send_terminal(int sync_fd, int master_fd) noexcept { return send_byte(sync_fd, kTerminal, master_fd); }
 int send_ready(int sync_fd) noexcept { return send_byte(sync_fd, kReady, -1); }
-int send_cgroup_ready(int sync_fd, const int* join_fds, size_t count) noexcept {
-  return sys::send_with_fds(sync_fd, &kCgroupReady, 1, join_fds, count);
+CgroupJoinFiles open_cgroup_join_files(const Cgroup* cgroup) {
+  CgroupJoinFiles out;
+  for (const std::string& file : cgroup ? cgroup->self_join_files() : std::vector<std::string>{}) {
+    out.owned.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
+    out.fds.push_back(out.owned.back().get());
+  }
+  if (out.fds.size() > sys::kMaxPassedFds) throw Error("join the container's cgroup", "too many hierarchies");
+  return out;
+}
+
+int send_cgroup_ready(int sync_fd, const CgroupJoinFiles& join) noexcept {
+  return sys::send_with_fds(sync_fd, &kCgroupReady, 1, join.fds.data(), join.fds.size());
 }
 
 int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept {

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <vector>
+
+#include "core/cgroup.h"
 #include "core/child_report.h"
 #include "core/unique_fd.h"
 
@@ -48,10 +51,17 @@ struct ChildMessage {
 // Parent: the next message. Throws Error on a malformed one.
 ChildMessage receive_child_message(int sync_fd);
 
-// Parent: the cgroup is ready ("C"), with the files the child joins it through, opened by
-// us (Cgroup::self_join_files: the kernel checks the opener's credentials). Returns 0 or an
-// errno (EPIPE: the child has ended; its report, if any, is read by the monitor).
-int send_cgroup_ready(int sync_fd, const int* join_fds, size_t count) noexcept;
+// Parent: the files a process joins cgroup through (Cgroup::self_join_files), opened by us:
+// the kernel checks the opener's credentials. None for no cgroup. Throws Error.
+struct CgroupJoinFiles {
+  std::vector<UniqueFd> owned;
+  std::vector<int> fds;
+};
+CgroupJoinFiles open_cgroup_join_files(const Cgroup* cgroup);
+
+// Parent: the cgroup is ready ("C"), with the files the child joins it through. Returns 0 or
+// an errno (EPIPE: the child has ended; its report, if any, is read by the monitor).
+int send_cgroup_ready(int sync_fd, const CgroupJoinFiles& join) noexcept;
 // Child: waits for "C" and moves itself into the cgroup through the files it carries.
 // Returns 0 or an errno (EPIPE when the parent went away); *joining tells which step failed.
 int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept;

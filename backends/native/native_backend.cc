@@ -128,16 +128,9 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   tree.reset();
   if (!cgroup_at_clone) {
     create_cgroup_and_keeper();
-    // The child moves itself in through files we open (handshake.h).
-    std::vector<UniqueFd> join;
-    std::vector<int> join_fds;
-    for (const std::string& file : cgroup ? cgroup->self_join_files() : std::vector<std::string>{}) {
-      join.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
-      join_fds.push_back(join.back().get());
-    }
-    if (join_fds.size() > sys::kMaxPassedFds) throw Error("join the container's cgroup", "too many hierarchies");
-    // EPIPE: the child has failed already; the monitor reads its report.
-    (void)send_cgroup_ready(parent_end.get(), join_fds.data(), join_fds.size());
+    // The child moves itself in through files we open (handshake.h). EPIPE: the child has
+    // failed already; the monitor reads its report.
+    (void)send_cgroup_ready(parent_end.get(), open_cgroup_join_files(cgroup.get()));
     timing::mark("cgroup sent to the child");
   }
   collect_stale_container_cgroups();  // while the child builds its root

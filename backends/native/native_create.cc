@@ -138,13 +138,7 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
 
   // Without CLONE_INTO_CGROUP, the child joins by itself, through files we open (handshake.h).
   plan.cgroup_after_go = cgroup->directory_fd() < 0;
-  std::vector<UniqueFd> join;
-  std::vector<int> join_fds;
-  for (const std::string& file : plan.cgroup_after_go ? cgroup->self_join_files() : std::vector<std::string>{}) {
-    join.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
-    join_fds.push_back(join.back().get());
-  }
-  if (join_fds.size() > sys::kMaxPassedFds) throw Error("join the container's cgroup", "too many hierarchies");
+  CgroupJoinFiles join = open_cgroup_join_files(plan.cgroup_after_go ? cgroup.get() : nullptr);
 
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
@@ -160,8 +154,8 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   send_go(parent_end.get(), -1);
   if (plan.cgroup_after_go) {
     // EPIPE: the child has failed already; its report comes next.
-    (void)send_cgroup_ready(parent_end.get(), join_fds.data(), join_fds.size());
-    join.clear();
+    (void)send_cgroup_ready(parent_end.get(), join);
+    join = {};
   }
   for (bool ready = false; !ready;) {
     ChildMessage m = receive_child_message(parent_end.get());

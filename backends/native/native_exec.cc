@@ -51,8 +51,8 @@ LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
 
 // The helper between fork and its own exit: syscalls only.
 [[noreturn]] void join_and_fork(LaunchPlan& plan, int sync_fd, int init_pidfd, int ns_flags,
-                                const std::vector<int>& cgroup_procs) noexcept {
-  for (int fd : cgroup_procs) {
+                                const std::vector<int>& cgroup_join) noexcept {
+  for (int fd : cgroup_join) {
     if (::write(fd, "0", 1) != 1) {
       send_child_report(sync_fd, 0, errno);
       ::_exit(1);
@@ -84,13 +84,8 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   plan.finalize();
   UniqueFd init = container_init_pidfd(r);
   if (!init) throw Error(r.name, "the container's init is gone");
-  std::vector<UniqueFd> procs;
-  std::vector<int> procs_fds;
   std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);  // released, not removed
-  for (const std::string& file : cgroup ? cgroup->self_join_files() : std::vector<std::string>{}) {
-    procs.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
-    procs_fds.push_back(procs.back().get());
-  }
+  CgroupJoinFiles join = open_cgroup_join_files(cgroup.get());
   // Without --detach the process is ours to wait for: once the helper exits, it is
   // reparented here.
   if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) throw_errno("become a subreaper");
@@ -103,7 +98,7 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   if (helper < 0) throw_errno("fork the exec helper");
   if (helper == 0) {
     ::close(parent_end.get());
-    join_and_fork(plan, child_end.get(), init.get(), namespace_flags(*kept.oci), procs_fds);
+    join_and_fork(plan, child_end.get(), init.get(), namespace_flags(*kept.oci), join.fds);
   }
   child_end.reset();
   OwnedChild helper_child(helper, sys::pidfd_open(helper, "watch the exec helper"));
