@@ -272,7 +272,7 @@ int start_workload(void* ctx) noexcept {
   if (plan.no_new_privs && !plan.seccomp_from_supervisor) {
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   }
-  timing::mark("workload: seccomp loaded, exec");
+  timing::mark("workload: seccomp in place, exec");
   if (plan.oci.enabled) {
     execve(plan.exec_path.data(), plan.argv.data(), plan.envp.data());
     int err = errno;
@@ -394,6 +394,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.seccomp_from_supervisor) {
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
+    timing::mark("init: seccomp loaded (the workload inherits it)");
   }
   int code = exit_code::kRuntimeError;
   if (int err = init::supervise(start_workload, lock_down_supervisor, &c, &code)) {

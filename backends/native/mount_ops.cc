@@ -328,18 +328,22 @@ int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_sym
     return -1;
   }
   memcpy(path, rel, len + 1);
-  // Create each missing ancestor, top down, then the entry itself.
-  for (char* p = strchr(path, '/'); p != nullptr; p = strchr(p + 1, '/')) {
-    *p = '\0';
-    int dir = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
-    if (dir >= 0) {
-      ::close(dir);
-    } else if (errno != ENOENT || create_entry(root_fd, path, TargetKind::kDirectory, no_symlinks) != 0) {
-      return -1;
+  // Mostly only the entry itself is missing (a mount point in /dev): create it in its
+  // parent. Only when the parent is missing too, create each missing ancestor, top down.
+  if (create_entry(root_fd, path, kind, no_symlinks) != 0) {
+    if (errno != ENOENT) return -1;
+    for (char* p = strchr(path, '/'); p != nullptr; p = strchr(p + 1, '/')) {
+      *p = '\0';
+      int dir = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
+      if (dir >= 0) {
+        ::close(dir);
+      } else if (errno != ENOENT || create_entry(root_fd, path, TargetKind::kDirectory, no_symlinks) != 0) {
+        return -1;
+      }
+      *p = '/';
     }
-    *p = '/';
+    if (create_entry(root_fd, path, kind, no_symlinks) != 0) return -1;
   }
-  if (create_entry(root_fd, path, kind, no_symlinks) != 0) return -1;
   return try_open(root_fd, rel, kind, no_symlinks);
 }
 
