@@ -28,6 +28,7 @@ enum class ChildStep : uint16_t {
   kRlimit,
   kOomScore,
   kWaitForCgroup,
+  kAffinity,
   kJoinCgroup,
   kSupervisor,
   kSupervisorLockdown,

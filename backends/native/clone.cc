@@ -33,6 +33,14 @@ pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd, int cgroup_fd) 
   return static_cast<pid_t>(pid);
 }
 
+void start_child_elsewhere(pid_t child, const cpu_set_t& allowed) noexcept {
+  cpu_set_t others = allowed;
+  int here = ::sched_getcpu();
+  if (here < 0 || !CPU_ISSET(here, &others)) return;
+  CPU_CLR(here, &others);
+  if (CPU_COUNT(&others) > 0) (void)::sched_setaffinity(child, sizeof others, &others);
+}
+
 void require_single_thread() {
   char buf[1024];
   UniqueFd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));

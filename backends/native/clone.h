@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sched.h>
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -16,6 +18,12 @@ namespace nucleus::native {
 // cgroup_fd >= 0 (a cgroup2 directory) starts the child in that cgroup (CLONE_INTO_CGROUP):
 // it never runs a single instruction outside it.
 pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd, int cgroup_fd = -1);
+
+// Moves our new child, not yet running, off the CPU we run on (to the others in `allowed`,
+// if any): it has its root to build while we write its id maps and make its cgroup, and a
+// scheduler that packs new tasks onto busy CPUs (as this VM's does, sparing halted vCPUs)
+// would otherwise queue it behind us for half a millisecond. Best effort.
+void start_child_elsewhere(pid_t child, const cpu_set_t& allowed) noexcept;
 
 // Throws Error unless the calling process has exactly one thread.
 void require_single_thread();

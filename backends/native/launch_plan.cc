@@ -191,6 +191,7 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
     case ChildStep::kWaitForParent: step = "wait for nucleus to release the container"; break;
     case ChildStep::kWaitForCgroup: step = "wait for nucleus to make the container's cgroup"; break;
     case ChildStep::kJoinCgroup: step = "join the container's cgroup"; break;
+    case ChildStep::kAffinity: step = "restore the caller's CPU affinity"; break;
     case ChildStep::kJoinNamespace: step = "join a namespace of config.json's linux.namespaces"; break;
     case ChildStep::kDomainname: step = "set domainname " + plan.oci.domainname; break;
     case ChildStep::kOomScore: step = "set oom_score_adj " + plan.oci.oom_score_text; break;

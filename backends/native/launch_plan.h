@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sched.h>
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -80,6 +82,11 @@ struct LaunchPlan {
   // `create` on a host without cgroup2-only: the child joins its cgroup right after "G",
   // through the files "C" carries (before its cgroup namespace and the config's mounts).
   bool cgroup_after_go = false;
+  // `run`: the caller's CPU affinity. The parent starts the child on another CPU than its
+  // own (start_child_elsewhere); the child gives itself this mask back first thing, so the
+  // workload has the caller's.
+  bool restore_affinity = false;
+  cpu_set_t affinity = {};
 
   // The layers, in the order the child applies them.
   bool no_new_privs = true;

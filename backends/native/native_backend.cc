@@ -111,11 +111,13 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
   UniqueFd pidfd;
+  plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
   pid_t pid = clone_container(plan.clone_flags, &pidfd, cgroup ? cgroup->directory_fd() : -1);
   if (pid == 0) {
     ::close(parent_end.get());
     run_child(plan, child_end.get());
   }
+  if (plan.restore_affinity) start_child_elsewhere(pid, plan.affinity);
   OwnedChild child(pid, std::move(pidfd));  // killed and reaped if anything below throws
   child_end.reset();
   timing::mark("cloned into new namespaces");

@@ -221,6 +221,20 @@ TEST_F(ResourcesNative, ARenamedBinaryKeepsItsOwnCgroup) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
+// nucleus starts its child on another CPU than its own (clone.h); the child takes the
+// caller's affinity back before anything of the workload exists.
+TEST_F(ResourcesNative, TheWorkloadHasTheCallersCpuAffinity) {
+  std::ifstream self("/proc/self/status");
+  std::string line, mine;
+  while (std::getline(self, line)) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) mine = line;
+  }
+  ASSERT_FALSE(mine.empty());
+  Result r = run_sh("grep Cpus_allowed_list: /proc/self/status /proc/1/status | cut -d: -f2-", {"--rootfs", kRootfs});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, mine + "\n" + mine + "\n");
+}
+
 TEST_F(ResourcesNative, RootlessLimitsNeedDelegation) {
   RunOptions unprivileged;
   unprivileged.unprivileged = true;
