@@ -90,7 +90,7 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
       options.on_idle();
       continue;
     }
-    if (fds[kSync].revents != 0) {
+    if (fds[kSync].revents != 0 && !(options.take_message && options.take_message())) {
       if (auto report = receive_child_report(options.sync_fd)) result.report = report;
       sync_open = false;  // a report is the last word; EOF means the exec happened
     }

@@ -32,6 +32,9 @@ struct MonitorOptions {
   // asks `runsc kill`. Null: signal `child` directly.
   std::function<void(int sig)> forward;
   int sync_fd = -1;    // the child's reports, until EOF (-1: none)
+  // Offered each message on sync_fd first: true if it took it (the native backend's "P",
+  // backends/native/handshake.h); otherwise the message is read as a report.
+  std::function<bool()> take_message;
   int signal_fd = -1;  // forwarded signals arriving at nucleus
   std::optional<uint32_t> timeout_seconds;
   NotifyProxy* notify = nullptr;

@@ -241,7 +241,7 @@ int start_workload(void* ctx) noexcept {
   }
   if (plan.oci.set_umask) umask(static_cast<mode_t>(plan.oci.umask));
   if (!plan.no_new_privs) {
-    if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
+    if (int err = apply_landlock(plan.landlock, -1)) die(c, ChildStep::kLandlock, err);
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   }
   CapStep cap_failed = CapStep::kNone;
@@ -251,7 +251,11 @@ int start_workload(void* ctx) noexcept {
   }
   timing::mark("workload: capabilities and identity set");
   if (plan.no_new_privs) {
-    if (int err = apply_landlock(plan.landlock)) die(c, ChildStep::kLandlock, err);
+    int ruleset = -1;
+    if (plan.landlock_from_parent) {
+      if (int err = wait_for_landlock(c.sync_fd, &ruleset)) die(c, ChildStep::kLandlock, err);
+    }
+    if (int err = apply_landlock(plan.landlock, ruleset)) die(c, ChildStep::kLandlock, err);
   }
   timing::mark("workload: Landlock applied");
   if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
@@ -378,6 +382,12 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   timing::mark("child: root entered (pivot_root)");
+  if (plan.landlock_from_parent) {
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int err = root < 0 ? errno : send_root_ready(sync_fd, root);
+    if (root >= 0) ::close(root);
+    if (err != 0) die(c, ChildStep::kLandlock, err);
+  }
   enter_workdir_and_limits(c);
   if (plan.cgroup_after_root) {
     join_cgroup(c);

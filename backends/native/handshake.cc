@@ -16,6 +16,8 @@ constexpr char kGo = 'G';
 constexpr char kTerminal = 'T';
 constexpr char kReady = 'R';
 constexpr char kCgroupReady = 'C';
+constexpr char kRootReady = 'P';
+constexpr char kLandlock = 'L';
 
 int send_byte(int sync_fd, char byte, int fd) noexcept { return sys::send_with_fd(sync_fd, &byte, 1, fd); }
 
@@ -88,6 +90,33 @@ ChildMessage receive_child_message(int sync_fd) {
 
 void send_go(int sync_fd, int tree_fd) {
   if (int err = send_byte(sync_fd, kGo, tree_fd)) throw Error("release the container process", "", err);
+}
+
+int send_root_ready(int sync_fd, int root_fd) noexcept { return send_byte(sync_fd, kRootReady, root_fd); }
+
+bool take_root_ready(int sync_fd, UniqueFd* root) {
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::recv(sync_fd, &byte, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  // MSG_TRUNC: the datagram's whole length, so a report (longer) is never taken for "P".
+  if (n != 1 || byte != kRootReady) return false;
+  int fd = -1;
+  if (sys::recv_with_fd(sync_fd, &byte, 1, &fd) != 1 || fd < 0) {
+    if (fd >= 0) ::close(fd);
+    throw Error("read the container's start-up messages", "a root-ready message without its root");
+  }
+  root->reset(fd);
+  return true;
+}
+
+int send_landlock(int sync_fd, int ruleset_fd) noexcept { return send_byte(sync_fd, kLandlock, ruleset_fd); }
+
+int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept {
+  int err = wait_for_byte(sync_fd, kLandlock, ruleset_fd);
+  if (err == 0 && *ruleset_fd < 0) err = EPIPE;
+  return err;
 }
 
 int wait_for_go(int sync_fd, int* tree_fd) noexcept { return wait_for_byte(sync_fd, kGo, tree_fd); }

@@ -25,6 +25,9 @@
 //                                              (or exec it directly with --no-init)
 //   [create without CLONE_INTO_CGROUP: "C" right after "G", and the child joins before
 //    anything else]
+//   [run with Landlock: the child sends "P" (+ its root) once in it; the parent, in its
+//    monitor, builds the ruleset beneath that root and sends "L" (+ the ruleset), which
+//    the workload takes just before it restricts itself]
 //   <-------------------------------- on any failure: ChildReport{step, errno, index}
 //                                              and _exit(125) (exec: 126/127)
 //   <-------------------------------- EOF once every copy of the child's end is closed:
@@ -65,6 +68,16 @@ int send_cgroup_ready(int sync_fd, const CgroupJoinFiles& join) noexcept;
 // Child: waits for "C" and moves itself into the cgroup through the files it carries.
 // Returns 0 or an errno (EPIPE when the parent went away); *joining tells which step failed.
 int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept;
+
+// Child: its root is ready ("P", with an fd of it). Returns 0 or an errno.
+int send_root_ready(int sync_fd, int root_fd) noexcept;
+// Parent: takes the next message if it is "P", with the root it carries; false (nothing
+// taken) for anything else, which the monitor reads as a report or EOF. Throws Error.
+bool take_root_ready(int sync_fd, UniqueFd* root);
+// Parent: the Landlock ruleset ("L"). Returns 0 or an errno (EPIPE: the child has ended).
+int send_landlock(int sync_fd, int ruleset_fd) noexcept;
+// Workload: waits for "L". Returns 0 with *ruleset_fd set, or an errno.
+int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept;
 
 // Child: waits for "G". Returns 0 with *tree_fd set (or -1), or an errno (EPIPE when the
 // parent went away). Async-signal-safe.

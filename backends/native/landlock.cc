@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/sys.h"
+
 namespace nucleus::native {
 namespace {
 
@@ -48,9 +50,14 @@ int add_path_rule(int ruleset, int fd, uint64_t access) noexcept {
   return static_cast<int>(::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0));
 }
 
-// Adds a rule for path (absent paths are skipped); a non-directory keeps only file rights.
-int add_rule_at(int ruleset, int dirfd, const char* path, uint64_t access) noexcept {
-  int fd = ::openat(dirfd, path, O_PATH | O_CLOEXEC);
+// Adds a rule for path, resolved beneath root_fd as if it were "/" (absent paths are
+// skipped); a non-directory keeps only file rights.
+int add_rule_at(int ruleset, int root_fd, const char* path, uint64_t access) noexcept {
+  while (*path == '/') ++path;
+  open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT;
+  int fd = sys::raw_openat2(root_fd, *path == '\0' ? "." : path, how);
   if (fd < 0) return errno == ENOENT ? 0 : errno;
   struct stat st;
   int rc = ::fstat(fd, &st);
@@ -68,8 +75,8 @@ bool excluded(const LandlockPlan& plan, const char* name) {
 }
 
 // The overlay root's top-level entries, read with getdents64 into a stack buffer.
-int grant_root_layer(const LandlockPlan& plan, int ruleset) noexcept {
-  int dir = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+int grant_root_layer(const LandlockPlan& plan, int ruleset, int root_fd) noexcept {
+  int dir = ::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0) return errno;
   alignas(8) char buf[4096];
   int err = 0;
@@ -86,7 +93,7 @@ int grant_root_layer(const LandlockPlan& plan, int ruleset) noexcept {
       const char* name = buf + off + 19;
       off += reclen;
       if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0 || excluded(plan, name)) continue;
-      err = add_rule_at(ruleset, dir, name, plan.read | plan.write);
+      err = add_rule_at(ruleset, root_fd, name, plan.read | plan.write);
     }
     if (err != 0) break;
   }
@@ -123,20 +130,33 @@ LandlockPlan plan_landlock(const LandlockInputs& in) {
   return plan;
 }
 
-int apply_landlock(const LandlockPlan& plan) noexcept {
-  if (!plan.enabled) return 0;
+int build_landlock_ruleset(const LandlockPlan& plan, int root_fd) noexcept {
   RulesetAttr attr = {plan.handled, 0, plan.scoped};
   size_t size = plan.abi >= 6 ? sizeof attr : plan.abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
   int ruleset = static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, size, 0));
-  if (ruleset < 0) return errno;
-  int err = add_rule_at(ruleset, AT_FDCWD, "/", plan.read);
-  if (err == 0) err = add_rule_at(ruleset, AT_FDCWD, "/dev", plan.read | plan.devices);
+  if (ruleset < 0) return -errno;
+  int err = add_rule_at(ruleset, root_fd, "/", plan.read);
+  if (err == 0) err = add_rule_at(ruleset, root_fd, "/dev", plan.read | plan.devices);
   for (size_t i = 0; err == 0 && i < plan.writable.size(); ++i) {
-    err = add_rule_at(ruleset, AT_FDCWD, plan.writable[i].c_str(), plan.read | plan.write);
+    err = add_rule_at(ruleset, root_fd, plan.writable[i].c_str(), plan.read | plan.write);
   }
-  if (err == 0 && plan.writable_root_layer) err = grant_root_layer(plan, ruleset);
+  if (err == 0 && plan.writable_root_layer) err = grant_root_layer(plan, ruleset, root_fd);
+  if (err == 0) return ruleset;
+  ::close(ruleset);
+  return -err;
+}
+
+int apply_landlock(const LandlockPlan& plan, int ruleset) noexcept {
+  if (!plan.enabled) return 0;
+  if (ruleset < 0) {
+    int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return errno;
+    ruleset = build_landlock_ruleset(plan, root);
+    ::close(root);
+    if (ruleset < 0) return -ruleset;
+  }
   // restrict_self needs no_new_privs, set at the start of the child.
-  if (err == 0 && ::syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
+  int err = ::syscall(SYS_landlock_restrict_self, ruleset, 0) != 0 ? errno : 0;
   ::close(ruleset);
   return err;
 }

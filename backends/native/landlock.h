@@ -8,8 +8,9 @@
 // write only where the design means writes to go: the ephemeral root layer (unless
 // --read-only), tmpfs mounts, rw volumes, and the device nodes of /dev. So a wrong mount
 // flag still cannot expose /proc, /sys, device creation, read-only volumes or host-view
-// binds. The parent decides (plan_landlock); the child opens the places after pivot_root,
-// adds one rule each and restricts itself (apply_landlock).
+// binds. The parent decides (plan_landlock); the places are opened beneath the container's
+// root once it exists, one rule each (build_landlock_ruleset), and the workload restricts
+// itself (apply_landlock).
 namespace nucleus::native {
 
 struct LandlockPlan {
@@ -38,7 +39,14 @@ struct LandlockInputs {
 };
 LandlockPlan plan_landlock(const LandlockInputs& in);
 
-// Child, after pivot_root. Returns 0 or an errno.
-int apply_landlock(const LandlockPlan& plan) noexcept;
+// The ruleset for the container whose root root_fd is (paths resolved beneath it, as the
+// container sees them): its fd, or -errno. Either the child builds it after pivot_root, or,
+// under `run`, the parent does while the child gets on with its start, from the root the
+// child sends it (handshake.h, "P"): it has nothing else to do then.
+int build_landlock_ruleset(const LandlockPlan& plan, int root_fd) noexcept;
+
+// Workload: restricts itself with ruleset (closed here), or with one it builds from its own
+// root when ruleset is -1. Returns 0 or an errno.
+int apply_landlock(const LandlockPlan& plan, int ruleset) noexcept;
 
 }  // namespace nucleus::native

@@ -93,6 +93,9 @@ struct LaunchPlan {
   std::vector<RlimitSetting> rlimits;
   CapabilityPlan capabilities;
   LandlockPlan landlock;
+  // `run`: the parent builds the ruleset from the root the child sends ("P") while the child
+  // gets on with its start; the workload takes it ("L") right before restricting itself.
+  bool landlock_from_parent = false;
   std::optional<seccomp::Profile> seccomp_profile;  // none: --seccomp unconfined
   seccomp::Conditions seccomp_conditions;
   SeccompPrograms seccomp;  // compiled (or read from the cache) by the backend

@@ -112,6 +112,7 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   require_single_thread();
   UniqueFd pidfd;
   plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
+  plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
   pid_t pid = clone_container(plan.clone_flags, &pidfd, cgroup ? cgroup->directory_fd() : -1);
   if (pid == 0) {
     ::close(parent_end.get());
@@ -145,6 +146,17 @@ int NativeBackend::run(const WorkloadSpec& requested) {
 
   MonitorOptions options;
   options.sync_fd = parent_end.get();
+  // "P": the child's root exists; the Landlock ruleset is ours to build meanwhile.
+  options.take_message = [&] {
+    UniqueFd root;
+    if (!take_root_ready(parent_end.get(), &root)) return false;
+    int ruleset = build_landlock_ruleset(plan.landlock, root.get());
+    if (ruleset < 0) throw Error("apply Landlock rules beneath the container's root", "", -ruleset);
+    UniqueFd owned(ruleset);
+    (void)send_landlock(parent_end.get(), owned.get());  // EPIPE: the child's report follows
+    timing::mark("parent: Landlock ruleset sent");
+    return true;
+  };
   options.signal_fd = signals.fd();
   options.timeout_seconds = spec.timeout_seconds;
   options.notify = notify.proxy ? &*notify.proxy : nullptr;
