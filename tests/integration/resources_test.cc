@@ -114,6 +114,15 @@ TEST_P(Resources, StatsReportsANamedContainer) {
   NucleusProcess p(run_args({"--name", name("stats"), "--memory", "100M"}, {"/bin/sleep", "4"}));
   nlohmann::json j = wait_for_stats(name("stats"));
   ASSERT_FALSE(j.is_null());
+  // "running" comes as soon as the container's first process is in its cgroup (under
+  // gVisor: runsc, before its sandbox and gofer): wait for the rest, within the deadline.
+  for (auto end = std::chrono::steady_clock::now() + 30s;
+       !j.is_null() && j["pids"]["current"].is_number() && j["pids"]["current"].get<uint64_t>() < 2 &&
+       std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(20ms);
+    j = stats_json(name("stats"));
+  }
+  ASSERT_FALSE(j.is_null());
   EXPECT_EQ(j["name"], name("stats"));
   EXPECT_EQ(j["backend"], GetParam());
   EXPECT_EQ(j["memory"]["limit"], 100 << 20);
