@@ -88,7 +88,8 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   timing::mark("seccomp program ready");
 
   // On a cgroup2-only host the child is cloned straight into its cgroup (CLONE_INTO_CGROUP);
-  // elsewhere the parent moves it there while it builds its root (LaunchPlan::cgroup_after_root).
+  // elsewhere the parent makes it while the child builds its root, and the child joins it
+  // afterwards (LaunchPlan::cgroup_after_root).
   const bool cgroup_at_clone = sys::is_cgroup2_only_host();
   plan.cgroup_after_root = !cgroup_at_clone;
 
