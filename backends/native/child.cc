@@ -346,7 +346,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
   if (affinity_err != 0) die(c, ChildStep::kAffinity, affinity_err);
   timing::mark("child: released");
-  if (plan.cgroup_after_go) join_cgroup(c);
+  if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterGo) join_cgroup(c);
   for (size_t i = 0; i < plan.oci.join_fds.size(); ++i) {
     if (setns(plan.oci.join_fds[i], plan.oci.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
     ::close(plan.oci.join_fds[i]);
@@ -361,7 +361,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   // The container's cgroup becomes our cgroup root, so /proc/self/cgroup shows "/" and no
   // path of the host's hierarchy: here when the parent has put us there before "G", after
   // "C" otherwise.
-  if (!plan.cgroup_after_root && (!plan.oci.enabled || plan.oci.new_cgroup_namespace)) {
+  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAfterRoot && (!plan.oci.enabled || plan.oci.new_cgroup_namespace)) {
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
   }
   // Before any mount, and inherited by everything below: no exec can gain privileges.
@@ -389,7 +389,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
     if (err != 0) die(c, ChildStep::kLandlock, err);
   }
   enter_workdir_and_limits(c);
-  if (plan.cgroup_after_root) {
+  if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterRoot) {
     join_cgroup(c);
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
     timing::mark("child: in its cgroup");

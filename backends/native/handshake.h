@@ -17,7 +17,7 @@
 //   send_go(tree fd or none) ----------------> "G" (+ SCM_RIGHTS tree fd)
 //                                              become root in the user ns, PDEATHSIG,
 //                                              hostname, lo, root, pivot_root, workdir
-//   [cgroup_after_root: meanwhile the cgroup
+//   [CgroupJoin::kAfterRoot: meanwhile the cgroup
 //    is created and its join files opened]
 //   send_cgroup_ready(fds) ------------------> "C" (+ SCM_RIGHTS join files): write "0"
 //                                              to each, cgroup namespace, then

@@ -75,13 +75,14 @@ struct LaunchPlan {
   std::string search_path;               // PATH inside, for command lookup
   Identity identity;
   bool init = true;
-  // `run` on a host without cgroup2-only: the parent makes the cgroup while the child builds
-  // its root, and "C" carries the files the child joins it through (Cgroup::self_join_files);
-  // the cgroup namespace and the workload come only after.
-  bool cgroup_after_root = false;
-  // `create` on a host without cgroup2-only: the child joins its cgroup right after "G",
-  // through the files "C" carries (before its cgroup namespace and the config's mounts).
-  bool cgroup_after_go = false;
+  // When the child joins its cgroup, through the files "C" carries (Cgroup::self_join_files),
+  // where it is not cloned into it (CLONE_INTO_CGROUP, cgroup2-only hosts):
+  //  - kAfterGo (`create`): right after "G", before its cgroup namespace and the config's
+  //    mounts;
+  //  - kAfterRoot (`run`): once its root is built, the parent having made the cgroup
+  //    meanwhile; the cgroup namespace and the workload come only after.
+  enum class CgroupJoin : uint8_t { kAtClone, kAfterGo, kAfterRoot };
+  CgroupJoin cgroup_join = CgroupJoin::kAtClone;
   // `run`: the caller's CPU affinity. The parent starts the child on another CPU than its
   // own (start_child_elsewhere); the child gives itself this mask back first thing, so the
   // workload has the caller's.

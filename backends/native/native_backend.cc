@@ -89,9 +89,9 @@ int NativeBackend::run(const WorkloadSpec& requested) {
 
   // On a cgroup2-only host the child is cloned straight into its cgroup (CLONE_INTO_CGROUP);
   // elsewhere the parent makes it while the child builds its root, and the child joins it
-  // afterwards (LaunchPlan::cgroup_after_root).
+  // afterwards (LaunchPlan::CgroupJoin::kAfterRoot).
   const bool cgroup_at_clone = sys::is_cgroup2_only_host();
-  plan.cgroup_after_root = !cgroup_at_clone;
+  plan.cgroup_join = cgroup_at_clone ? LaunchPlan::CgroupJoin::kAtClone : LaunchPlan::CgroupJoin::kAfterRoot;
 
   // Declared first, so it is dismissed last: it covers everything below.
   std::optional<CleanupKeeper> keeper;

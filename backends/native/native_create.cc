@@ -137,8 +137,9 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   plan.finalize();
 
   // Without CLONE_INTO_CGROUP, the child joins by itself, through files we open (handshake.h).
-  plan.cgroup_after_go = cgroup->directory_fd() < 0;
-  CgroupJoinFiles join = open_cgroup_join_files(plan.cgroup_after_go ? cgroup.get() : nullptr);
+  const bool join_after_go = cgroup->directory_fd() < 0;
+  if (join_after_go) plan.cgroup_join = LaunchPlan::CgroupJoin::kAfterGo;
+  CgroupJoinFiles join = open_cgroup_join_files(join_after_go ? cgroup.get() : nullptr);
 
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
@@ -152,7 +153,7 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   child_end.reset();
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   send_go(parent_end.get(), -1);
-  if (plan.cgroup_after_go) {
+  if (join_after_go) {
     // EPIPE: the child has failed already; its report comes next.
     (void)send_cgroup_ready(parent_end.get(), join);
     join = {};
