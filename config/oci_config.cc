@@ -39,51 +39,43 @@ OciCapabilities parse_capabilities(const json& v, const At& at) {
 }
 
 std::vector<RlimitSetting> parse_rlimits(const json& v, const At& at) {
-  if (!v.is_array()) at.fail("expected a list");
   std::vector<RlimitSetting> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const At e = at[i];
-    check_keys(v[i], e, {"type", "soft", "hard"});
-    if (!member(v[i], "type")) (e / "type").fail("missing");
-    std::string type = get_string(v[i]["type"], e / "type");
+  for_each_object(v, at, {"type", "soft", "hard"}, {}, [&](const json& l, const At& e) {
+    std::string type = get_string(required(l, e, "type"), e / "type");
     int resource = rlimit_from_oci_name(type);
     if (resource < 0) (e / "type").fail("unknown rlimit '" + type + "'");
     for (const RlimitSetting& r : out) {
       if (r.resource == resource) (e / "type").fail("'" + type + "' given twice");
     }
     auto value = [&](const char* key) -> rlim_t {
-      const json* x = member(v[i], key);
-      if (x == nullptr) (e / key).fail("missing");
-      if (!x->is_number_unsigned()) (e / key).fail("expected a non-negative integer");
-      return static_cast<rlim_t>(x->get<uint64_t>());
+      const json& x = required(l, e, key);
+      if (!x.is_number_unsigned()) (e / key).fail("expected a non-negative integer");
+      return static_cast<rlim_t>(x.get<uint64_t>());
     };
     rlim_t soft = value("soft");
     rlim_t hard = value("hard");
     if (soft > hard) (e / "soft").fail("above the hard limit");
     out.push_back({resource, soft, hard});
-  }
+  });
   return out;
 }
 
 std::vector<OciMount> parse_mounts(const json& v, const At& at) {
-  if (!v.is_array()) at.fail("expected a list");
   std::vector<OciMount> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const At e = at[i];
-    check_keys(v[i], e, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"});
+  for_each_object(v, at, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
+                  [&](const json& d, const At& e) {
     OciMount m;
-    if (!member(v[i], "destination")) (e / "destination").fail("missing");
-    m.destination = absolute_path(v[i]["destination"], e / "destination");
-    if (auto* x = member(v[i], "type")) m.type = get_string(*x, e / "type");
-    if (auto* x = member(v[i], "source")) m.source = get_string(*x, e / "source");
-    if (auto* x = member(v[i], "options")) m.options = get_strings(*x, e / "options");
+    m.destination = absolute_path(required(d, e, "destination"), e / "destination");
+    if (auto* x = member(d, "type")) m.type = get_string(*x, e / "type");
+    if (auto* x = member(d, "source")) m.source = get_string(*x, e / "source");
+    if (auto* x = member(d, "options")) m.options = get_strings(*x, e / "options");
     bool bind_option = std::any_of(m.options.begin(), m.options.end(),
                                    [](const std::string& o) { return o == "bind" || o == "rbind"; });
     if (m.type.empty() || m.type == "none") m.type = bind_option ? "bind" : m.type;
     if (m.type.empty()) (e / "type").fail("missing");
     if (m.type == "bind" && (m.source.empty() || m.source[0] != '/')) (e / "source").fail("a bind needs an absolute source");
     out.push_back(std::move(m));
-  }
+  });
   return out;
 }
 
@@ -93,19 +85,14 @@ OciHooks parse_hooks(const json& v, const At& at) {
   auto list = [&](const char* key, std::vector<OciHook>& into) {
     const json* x = member(v, key);
     if (x == nullptr) return;
-    const At a = at / key;
-    if (!x->is_array()) a.fail("expected a list");
-    for (size_t i = 0; i < x->size(); ++i) {
-      const At e = a[i];
-      check_keys((*x)[i], e, {"path", "args", "env", "timeout"});
+    for_each_object(*x, at / key, {"path", "args", "env", "timeout"}, {}, [&](const json& d, const At& e) {
       OciHook h;
-      if (!member((*x)[i], "path")) (e / "path").fail("missing");
-      h.path = absolute_path((*x)[i]["path"], e / "path");
-      if (auto* y = member((*x)[i], "args")) h.args = get_strings(*y, e / "args");
-      if (auto* y = member((*x)[i], "env")) h.env = get_strings(*y, e / "env");
-      if (auto* y = member((*x)[i], "timeout")) h.timeout_seconds = static_cast<int>(get_int(*y, e / "timeout", 1, 86400));
+      h.path = absolute_path(required(d, e, "path"), e / "path");
+      if (auto* y = member(d, "args")) h.args = get_strings(*y, e / "args");
+      if (auto* y = member(d, "env")) h.env = get_strings(*y, e / "env");
+      if (auto* y = member(d, "timeout")) h.timeout_seconds = static_cast<int>(get_int(*y, e / "timeout", 1, 86400));
       into.push_back(std::move(h));
-    }
+    });
   };
   list("prestart", hooks.prestart);
   list("createRuntime", hooks.create_runtime);
@@ -192,8 +179,7 @@ WorkloadSpec parse_oci_config(std::string_view text, const std::string& bundle_d
   check_keys(v, At{doc, "(top level)"},
              {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux"},
              {"solaris", "windows", "vm", "zos"});
-  if (!member(v, "ociVersion")) (top / "ociVersion").fail("missing");
-  std::string version = get_string(v["ociVersion"], top / "ociVersion");
+  std::string version = get_string(required(v, top, "ociVersion"), top / "ociVersion");
   if (version.rfind("1.", 0) != 0) (top / "ociVersion").fail("'" + version + "': nucleus reads runtime-spec 1.x");
 
   WorkloadSpec spec;
@@ -206,13 +192,12 @@ WorkloadSpec parse_oci_config(std::string_view text, const std::string& bundle_d
   spec.hostname.clear();
   spec.resources.pids = -1;  // unlimited unless linux.resources.pids says otherwise
 
-  if (!member(v, "root")) (top / "root").fail("missing");
-  check_keys(v["root"], top / "root", {"path", "readonly"});
-  if (!member(v["root"], "path")) (top / "root" / "path").fail("missing");
-  std::string root = get_string(v["root"]["path"], top / "root" / "path");
+  const json& root_object = required(v, top, "root");
+  check_keys(root_object, top / "root", {"path", "readonly"});
+  std::string root = get_string(required(root_object, top / "root", "path"), top / "root" / "path");
   if (root.empty()) (top / "root" / "path").fail("empty");
   spec.rootfs = root[0] == '/' ? root : bundle_dir + "/" + root;
-  if (auto* x = member(v["root"], "readonly")) spec.read_only = get_bool(*x, top / "root" / "readonly");
+  if (auto* x = member(root_object, "readonly")) spec.read_only = get_bool(*x, top / "root" / "readonly");
 
   if (!member(v, "process")) (top / "process").fail("missing: nothing to run");
   OciProcess p = parse_oci_process(v["process"], doc);

@@ -27,6 +27,12 @@ const json* member(const json& obj, const char* key) {
   return it == obj.end() || it->is_null() ? nullptr : &*it;
 }
 
+const json& required(const json& obj, const At& at, const char* key) {
+  const json* x = member(obj, key);
+  if (x == nullptr) (at / key).fail("missing");
+  return *x;
+}
+
 std::string get_string(const json& v, const At& at) {
   if (!v.is_string()) at.fail("expected a string");
   return v.get<std::string>();

@@ -32,6 +32,21 @@ void check_keys(const json& obj, const At& at, std::initializer_list<const char*
 
 // obj[key], or null when absent or JSON null.
 const json* member(const json& obj, const char* key);
+// obj[key]; "<at>.<key>: missing" when absent or JSON null.
+const json& required(const json& obj, const At& at, const char* key);
+
+// fn(element, its path) for each element of the list v (an error unless v is a list), once
+// the element's keys are checked (check_keys).
+template <class Fn>
+void for_each_object(const json& v, const At& at, std::initializer_list<const char*> known,
+                     std::initializer_list<const char*> refused, Fn fn) {
+  if (!v.is_array()) at.fail("expected a list");
+  for (size_t i = 0; i < v.size(); ++i) {
+    const At e = at[i];
+    check_keys(v[i], e, known, refused);
+    fn(v[i], e);
+  }
+}
 
 std::string get_string(const json& v, const At& at);
 bool get_bool(const json& v, const At& at);

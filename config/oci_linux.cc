@@ -23,18 +23,13 @@ OciNamespace namespace_type(const std::string& type, const At& at) {
 }
 
 std::vector<OciIdMapping> parse_id_mappings(const json& v, const At& at) {
-  if (!v.is_array()) at.fail("expected a list");
   std::vector<OciIdMapping> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const At e = at[i];
-    check_keys(v[i], e, {"containerID", "hostID", "size"});
+  for_each_object(v, at, {"containerID", "hostID", "size"}, {}, [&](const json& m, const At& e) {
     auto field = [&](const char* key, int64_t min) -> uint32_t {
-      const json* x = member(v[i], key);
-      if (x == nullptr) (e / key).fail("missing");
-      return static_cast<uint32_t>(get_int(*x, e / key, min, UINT32_MAX));
+      return static_cast<uint32_t>(get_int(required(m, e, key), e / key, min, UINT32_MAX));
     };
     out.push_back({field("containerID", 0), field("hostID", 0), field("size", 1)});
-  }
+  });
   return out;
 }
 
@@ -47,17 +42,11 @@ char device_type(const json& v, const At& at, const char* allowed) {
 }
 
 std::vector<OciDevice> parse_devices(const json& v, const At& at) {
-  if (!v.is_array()) at.fail("expected a list");
   std::vector<OciDevice> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const At e = at[i];
-    const json& d = v[i];
-    check_keys(d, e, {"type", "path", "major", "minor", "fileMode", "uid", "gid"});
+  for_each_object(v, at, {"type", "path", "major", "minor", "fileMode", "uid", "gid"}, {}, [&](const json& d, const At& e) {
     OciDevice dev;
-    if (!member(d, "path")) (e / "path").fail("missing");
-    dev.path = absolute_path(d["path"], e / "path");
-    if (!member(d, "type")) (e / "type").fail("missing");
-    dev.type = device_type(d["type"], e / "type", "cbup");
+    dev.path = absolute_path(required(d, e, "path"), e / "path");
+    dev.type = device_type(required(d, e, "type"), e / "type", "cbup");
     if (dev.type != 'p') {
       if (!member(d, "major") || !member(d, "minor")) e.fail("a device needs major and minor numbers");
       dev.major = get_int(d["major"], e / "major", 0, 0xfff);
@@ -67,45 +56,38 @@ std::vector<OciDevice> parse_devices(const json& v, const At& at) {
     if (auto* x = member(d, "uid")) dev.uid = static_cast<uid_t>(get_int(*x, e / "uid", 0, UINT32_MAX));
     if (auto* x = member(d, "gid")) dev.gid = static_cast<gid_t>(get_int(*x, e / "gid", 0, UINT32_MAX));
     out.push_back(std::move(dev));
-  }
+  });
   return out;
 }
 
 std::vector<OciDeviceRule> parse_device_rules(const json& v, const At& at) {
-  if (!v.is_array()) at.fail("expected a list");
   std::vector<OciDeviceRule> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    const At e = at[i];
-    check_keys(v[i], e, {"allow", "type", "major", "minor", "access"});
+  for_each_object(v, at, {"allow", "type", "major", "minor", "access"}, {}, [&](const json& d, const At& e) {
     OciDeviceRule r;
-    if (!member(v[i], "allow")) (e / "allow").fail("missing");
-    r.allow = get_bool(v[i]["allow"], e / "allow");
-    if (auto* x = member(v[i], "type")) r.type = device_type(*x, e / "type", "acb");
-    if (auto* x = member(v[i], "major")) r.major = get_int(*x, e / "major", -1, 0xfff);
-    if (auto* x = member(v[i], "minor")) r.minor = get_int(*x, e / "minor", -1, 0xfffff);
-    if (auto* x = member(v[i], "access")) {
+    r.allow = get_bool(required(d, e, "allow"), e / "allow");
+    if (auto* x = member(d, "type")) r.type = device_type(*x, e / "type", "acb");
+    if (auto* x = member(d, "major")) r.major = get_int(*x, e / "major", -1, 0xfff);
+    if (auto* x = member(d, "minor")) r.minor = get_int(*x, e / "minor", -1, 0xfffff);
+    if (auto* x = member(d, "access")) {
       r.access = get_string(*x, e / "access");
       if (r.access.empty() || r.access.find_first_not_of("rwm") != std::string::npos) {
         (e / "access").fail("'" + r.access + "' is not made of r, w and m");
       }
     }
     out.push_back(r);
-  }
+  });
   return out;
 }
 
 // "MAJ:MIN rbps=N" lines from blockIO throttle lists.
 void parse_throttle(const json& v, const At& at, const char* key, std::vector<std::string>& io_max) {
-  if (!v.is_array()) at.fail("expected a list");
-  for (size_t i = 0; i < v.size(); ++i) {
-    const At e = at[i];
-    check_keys(v[i], e, {"major", "minor", "rate"});
-    if (!member(v[i], "major") || !member(v[i], "minor") || !member(v[i], "rate")) e.fail("needs major, minor and rate");
-    int64_t major = get_int(v[i]["major"], e / "major", 0, 0xfff);
-    int64_t minor = get_int(v[i]["minor"], e / "minor", 0, 0xfffff);
-    int64_t rate = get_int(v[i]["rate"], e / "rate", 1, INT64_MAX);
+  for_each_object(v, at, {"major", "minor", "rate"}, {}, [&](const json& t, const At& e) {
+    if (!member(t, "major") || !member(t, "minor") || !member(t, "rate")) e.fail("needs major, minor and rate");
+    int64_t major = get_int(t["major"], e / "major", 0, 0xfff);
+    int64_t minor = get_int(t["minor"], e / "minor", 0, 0xfffff);
+    int64_t rate = get_int(t["rate"], e / "rate", 1, INT64_MAX);
     io_max.push_back(std::to_string(major) + ":" + std::to_string(minor) + " " + key + "=" + std::to_string(rate));
-  }
+  });
 }
 
 void parse_resources(const json& v, const At& at, WorkloadSpec& spec) {
@@ -174,19 +156,14 @@ void parse_oci_linux(const json& v, const At& at, WorkloadSpec& spec) {
               "rootfsPropagation", "maskedPaths", "readonlyPaths"},
              {"timeOffsets", "intelRdt", "mountLabel", "personality", "memoryPolicy"});
   if (auto* x = member(v, "namespaces")) {
-    const At a = at / "namespaces";
-    if (!x->is_array()) a.fail("expected a list");
-    for (size_t i = 0; i < x->size(); ++i) {
-      const At e = a[i];
-      check_keys((*x)[i], e, {"type", "path"});
-      if (!member((*x)[i], "type")) (e / "type").fail("missing");
+    for_each_object(*x, at / "namespaces", {"type", "path"}, {}, [&](const json& d, const At& e) {
       OciNamespaceEntry n;
-      n.type = namespace_type(get_string((*x)[i]["type"], e / "type"), e / "type");
-      if (auto* p = member((*x)[i], "path")) n.path = get_string(*p, e / "path");
+      n.type = namespace_type(get_string(required(d, e, "type"), e / "type"), e / "type");
+      if (auto* p = member(d, "path")) n.path = get_string(*p, e / "path");
       if (!n.path.empty() && n.path[0] != '/') (e / "path").fail("must be an absolute path");
       if (oci.has(n.type)) (e / "type").fail(std::string(to_string(n.type)) + " is listed twice");
       oci.namespaces.push_back(std::move(n));
-    }
+    });
   }
   if (auto* x = member(v, "uidMappings")) oci.uid_mappings = parse_id_mappings(*x, at / "uidMappings");
   if (auto* x = member(v, "gidMappings")) oci.gid_mappings = parse_id_mappings(*x, at / "gidMappings");

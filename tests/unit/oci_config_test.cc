@@ -134,6 +134,27 @@ TEST(OciConfig, EachFieldNucleusCannotHonourIsAnErrorNamingIt) {
   for (const auto& [change, message] : cases) EXPECT_EQ(refusal(change), message);
 }
 
+// A missing key or an object where a list belongs: one line naming the exact path.
+TEST(OciConfig, MissingKeysAndNonListsNameTheirPath) {
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> cases = {
+      {[](json& c) { c.erase("ociVersion"); }, "config.json: ociVersion: missing"},
+      {[](json& c) { c["root"].erase("path"); }, "config.json: root.path: missing"},
+      {[](json& c) { c["root"] = nullptr; }, "config.json: root: missing"},
+      {[](json& c) { c["mounts"] = {{{"type", "tmpfs"}}}; }, "config.json: mounts[0].destination: missing"},
+      {[](json& c) { c["mounts"] = {{"destination", "/x"}}; }, "config.json: mounts: expected a list"},
+      {[](json& c) { c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 1}}}; }, "config.json: process.rlimits[0].hard: missing"},
+      {[](json& c) { c["hooks"] = {{"poststop", {{{"args", {"x"}}}}}}; }, "config.json: hooks.poststop[0].path: missing"},
+      {[](json& c) { c["linux"]["namespaces"] = {{{"path", "/proc/1/ns/net"}}}; }, "config.json: linux.namespaces[0].type: missing"},
+      {[](json& c) { c["linux"]["devices"] = {{{"type", "c"}, {"major", 1}, {"minor", 3}}}; }, "config.json: linux.devices[0].path: missing"},
+      {[](json& c) { c["linux"]["resources"] = {{"devices", {{{"access", "rwm"}}}}}; }, "config.json: linux.resources.devices[0].allow: missing"},
+      {[](json& c) {
+         c["linux"]["namespaces"].push_back({{"type", "user"}});
+         c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}}};
+       }, "config.json: linux.uidMappings[0].size: missing"},
+  };
+  for (const auto& [change, message] : cases) EXPECT_EQ(refusal(change), message);
+}
+
 TEST(OciConfig, ResourcesMapOntoLimits) {
   json c = minimal();
   c["linux"]["resources"] = {{"memory", {{"limit", 67108864}, {"swap", 134217728}}},
