@@ -340,11 +340,12 @@ void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
 void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   Child c{&plan, sync_fd};
   int tree_fd = -1;
-  // The caller's CPUs, before anything else (clone.h: start_child_elsewhere); a failure is
-  // reported once the parent listens, after "G".
-  int affinity_err = plan.restore_affinity && sched_setaffinity(0, sizeof plan.affinity, &plan.affinity) != 0 ? errno : 0;
   if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
-  if (affinity_err != 0) die(c, ChildStep::kAffinity, affinity_err);
+  // The caller's CPUs back (clone.h: start_child_elsewhere), after "G": the parent moved us
+  // before sending it, so its move cannot come after this.
+  if (plan.restore_affinity && sched_setaffinity(0, sizeof plan.affinity, &plan.affinity) != 0) {
+    die(c, ChildStep::kAffinity, errno);
+  }
   timing::mark("child: released");
   if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterGo) join_cgroup(c);
   for (size_t i = 0; i < plan.oci.join_fds.size(); ++i) {

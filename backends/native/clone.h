@@ -19,10 +19,11 @@ namespace nucleus::native {
 // it never runs a single instruction outside it.
 pid_t clone_container(uint64_t namespace_flags, UniqueFd* pidfd, int cgroup_fd = -1);
 
-// Moves our new child, not yet running, off the CPU we run on (to the others in `allowed`,
-// if any): it has its root to build while we write its id maps and make its cgroup, and a
-// scheduler that packs new tasks onto busy CPUs (as this VM's does, sparing halted vCPUs)
-// would otherwise queue it behind us for half a millisecond. Best effort.
+// Moves our new child off the CPU we run on (to the others in `allowed`, if any), before
+// "G", after which the child takes `allowed` back: it has its root to build while we make
+// its cgroup, and a scheduler that packs new tasks onto busy CPUs (as this VM's does,
+// sparing halted vCPUs) would otherwise queue it behind us for half a millisecond. Best
+// effort.
 void start_child_elsewhere(pid_t child, const cpu_set_t& allowed) noexcept;
 
 // Throws Error unless the calling process has exactly one thread.

@@ -84,8 +84,8 @@ struct LaunchPlan {
   enum class CgroupJoin : uint8_t { kAtClone, kAfterGo, kAfterRoot };
   CgroupJoin cgroup_join = CgroupJoin::kAtClone;
   // `run`: the caller's CPU affinity. The parent starts the child on another CPU than its
-  // own (start_child_elsewhere); the child gives itself this mask back first thing, so the
-  // workload has the caller's.
+  // own (start_child_elsewhere) before "G"; the child gives itself this mask back right
+  // after "G", so the workload has the caller's.
   bool restore_affinity = false;
   cpu_set_t affinity = {};
 
