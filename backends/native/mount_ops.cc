@@ -139,23 +139,50 @@ int open_dev_null(int root_fd) noexcept {
   return fd;
 }
 
-int mask(int root_fd, const MountOp& op) noexcept {
+// What masks are made of, opened by the first mask that needs each and cloned for the
+// rest: a clone of a mount is cheaper than a new tmpfs or another checked /dev/null.
+struct MaskSources {
+  int empty_dir = -1;  // the first masked directory's tmpfs, mounted
+  int dev_null = -1;   // the container's /dev/null, checked
+  MaskSources() = default;
+  MaskSources(const MaskSources&) = delete;
+  MaskSources& operator=(const MaskSources&) = delete;
+  ~MaskSources() {
+    if (empty_dir >= 0) ::close(empty_dir);
+    if (dev_null >= 0) ::close(dev_null);
+  }
+};
+
+int attach_clone(int mount_fd, int target, uint64_t attr) noexcept {
+  int tree = sys::raw_open_tree(mount_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  int rc = tree < 0 ? -1 : attach_tree(tree, target, attr);
+  int saved = errno;
+  if (tree >= 0) ::close(tree);
+  errno = saved;
+  return rc;
+}
+
+int mask_directory(int root_fd, const MountOp& op, int target, MaskSources& sources) noexcept {
+  if (sources.empty_dir >= 0) return attach_clone(sources.empty_dir, target, 0);
+  int rc = mount_at_fd("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       "size=4k,nr_inodes=1,mode=0555");
+  // Its clones keep these flags: they are the mount's, and a clone copies them.
+  if (rc == 0) sources.empty_dir = try_open(root_fd, op.target.c_str(), TargetKind::kDirectory, true);
+  return rc;
+}
+
+int mask_file(int root_fd, int target, MaskSources& sources) noexcept {
+  if (sources.dev_null < 0) sources.dev_null = open_dev_null(root_fd);
+  if (sources.dev_null < 0) return -1;
+  return attach_clone(sources.dev_null, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+}
+
+int mask(int root_fd, const MountOp& op, MaskSources& sources) noexcept {
   int target = try_open(root_fd, op.target.c_str(), TargetKind::kFile, true);
   if (target < 0) return errno == ENOENT ? 0 : -1;
   struct stat st;
   int rc = fstat(target, &st);
-  if (rc == 0 && S_ISDIR(st.st_mode)) {
-    rc = mount_at_fd("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                     "size=4k,nr_inodes=1,mode=0555");
-  } else if (rc == 0) {
-    int null = open_dev_null(root_fd);
-    int tree = null < 0 ? -1 : sys::raw_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-    rc = tree < 0 ? -1 : attach_tree(tree, target, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-    int saved = errno;
-    if (tree >= 0) ::close(tree);
-    if (null >= 0) ::close(null);
-    errno = saved;
-  }
+  if (rc == 0) rc = S_ISDIR(st.st_mode) ? mask_directory(root_fd, op, target, sources) : mask_file(root_fd, target, sources);
   int saved = errno;
   ::close(target);
   errno = saved;
@@ -236,12 +263,12 @@ int make_device(int root_fd, const MountOp& op) noexcept {
   return rc;
 }
 
-int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd) noexcept {
+int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd, MaskSources& masks) noexcept {
   switch (op.kind) {
     case MountKind::kDevice: return make_device(root_fd, op);
     case MountKind::kSymlink: return make_symlink(root_fd, op);
     case MountKind::kReadOnly: return make_read_only(root_fd, op);
-    case MountKind::kMask: return mask(root_fd, op);
+    case MountKind::kMask: return mask(root_fd, op, masks);
     case MountKind::kReadOnlyRebind: return rebind_read_only(root_fd, op);
     case MountKind::kWriteFile: return write_file(root_fd, op);
     default: break;
@@ -367,9 +394,10 @@ int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_
 int execute_mount_ops(int root_fd, const std::vector<MountOp>& ops,
                       const std::vector<int>& source_fds, int moved_tree_fd,
                       int* failed) noexcept {
+  MaskSources masks;
   for (size_t i = 0; i < ops.size(); ++i) {
     int source = i < source_fds.size() ? source_fds[i] : -1;
-    if (run_op(root_fd, ops[i], source, moved_tree_fd) != 0) {
+    if (run_op(root_fd, ops[i], source, moved_tree_fd, masks) != 0) {
       *failed = static_cast<int>(i);
       return errno;
     }
