@@ -5,9 +5,12 @@
 #include <sched.h>
 #include <sys/mount.h>
 
+#include <future>
 #include <map>
+#include <thread>
 
 #include "backends/native/child_steps.h"
+#include "backends/native/clone.h"
 #include "core/error.h"
 
 namespace nucleus::native {
@@ -302,6 +305,19 @@ TEST(LaunchPlan, ChildFailuresAreWordedByTheParent) {
   EXPECT_EQ(e.exit_code(), 127);
   report.err = EACCES;
   EXPECT_EQ(describe_child_failure(plan, report).exit_code(), 126);
+}
+
+// clone_container's precondition: a clone from a multi-threaded nucleus could inherit a lock
+// another thread held. The check trusts glibc's single-thread flag only while no thread was
+// ever made, and reads /proc otherwise.
+TEST(RequireSingleThread, RefusesWhileAnotherThreadRunsAndAcceptsAfterItEnds) {
+  EXPECT_NO_THROW(require_single_thread());
+  std::promise<void> done;
+  std::thread other([f = done.get_future()]() mutable { f.wait(); });
+  EXPECT_THROW(require_single_thread(), Error);
+  done.set_value();
+  other.join();
+  EXPECT_NO_THROW(require_single_thread());
 }
 
 }  // namespace
