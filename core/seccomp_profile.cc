@@ -180,8 +180,9 @@ const Profile& default_profile() {
 }
 
 Profile resolve(const Profile& profile, const Conditions& when) {
-  Profile out = profile;
-  out.rules.clear();
+  Profile out{.default_action = profile.default_action, .default_errno = profile.default_errno,
+              .rules = {}, .enosys_for_newer = profile.enosys_for_newer};
+  out.rules.reserve(profile.rules.size());
   for (const Rule& r : profile.rules) {
     if ((r.requires_caps & when.caps) != r.requires_caps) continue;
     if ((r.excludes_caps & when.caps) != 0) continue;
@@ -197,6 +198,7 @@ Profile resolve(const Profile& profile, const Conditions& when) {
 std::string serialize(const Profile& profile) {
   std::string out = "default " + std::to_string(static_cast<int>(profile.default_action)) + " " +
                     std::to_string(profile.default_errno) + (profile.enosys_for_newer ? " enosys" : "") + "\n";
+  out.reserve(64 * profile.rules.size() + 64);  // one allocation for the default's 8 KiB
   for (const Rule& r : profile.rules) {
     out += std::to_string(static_cast<int>(r.action)) + " " + std::to_string(r.errno_ret);
     for (const Arg& a : r.args) {
