@@ -339,8 +339,7 @@ void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
 
 void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   Child c{&plan, sync_fd};
-  int tree_fd = -1;
-  if (int err = wait_for_go(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
+  if (int err = wait_for_go(sync_fd)) die(c, ChildStep::kWaitForParent, err);
   // The caller's CPUs back (clone.h: start_child_elsewhere), after "G": the parent moved us
   // before sending it, so its move cannot come after this.
   if (plan.restore_affinity && sched_setaffinity(0, sizeof plan.affinity, &plan.affinity) != 0) {
@@ -378,6 +377,10 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   }
 
   timing::mark("child: namespaces set up");
+  int tree_fd = -1;
+  if (plan.idmapped_rootfs) {
+    if (int err = wait_for_rootfs_tree(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
+  }
   int step = 0;
   int index = -1;
   RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};

@@ -18,6 +18,7 @@ constexpr char kReady = 'R';
 constexpr char kCgroupReady = 'C';
 constexpr char kRootReady = 'P';
 constexpr char kLandlock = 'L';
+constexpr char kRootfsTree = 'M';
 
 int send_byte(int sync_fd, char byte, int fd) noexcept { return sys::send_with_fd(sync_fd, &byte, 1, fd); }
 
@@ -88,8 +89,12 @@ ChildMessage receive_child_message(int sync_fd) {
   return out;
 }
 
-void send_go(int sync_fd, int tree_fd) {
-  if (int err = send_byte(sync_fd, kGo, tree_fd)) throw Error("release the container process", "", err);
+void send_go(int sync_fd) {
+  if (int err = send_byte(sync_fd, kGo, -1)) throw Error("release the container process", "", err);
+}
+
+void send_rootfs_tree(int sync_fd, int tree_fd) {
+  if (int err = send_byte(sync_fd, kRootfsTree, tree_fd)) throw Error("pass the id-mapped root filesystem", "", err);
 }
 
 int send_root_ready(int sync_fd, int root_fd) noexcept { return send_byte(sync_fd, kRootReady, root_fd); }
@@ -119,6 +124,17 @@ int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept {
   return err;
 }
 
-int wait_for_go(int sync_fd, int* tree_fd) noexcept { return wait_for_byte(sync_fd, kGo, tree_fd); }
+int wait_for_go(int sync_fd) noexcept {
+  int fd = -1;
+  int err = wait_for_byte(sync_fd, kGo, &fd);
+  if (fd >= 0) ::close(fd);
+  return err;
+}
+
+int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept {
+  int err = wait_for_byte(sync_fd, kRootfsTree, tree_fd);
+  if (err == 0 && *tree_fd < 0) err = EPIPE;
+  return err;
+}
 
 }  // namespace nucleus::native

@@ -13,10 +13,13 @@
 //   ---------------------------------          ------------------------------------
 //   clone3(CLONE_NEW*) ----------------------> blocks in wait_for_go()
 //   [user ns] write setgroups, gid_map, uid_map
-//   [id-mapped rootfs] open_tree + mount_setattr(MOUNT_ATTR_IDMAP, child's user ns)
-//   send_go(tree fd or none) ----------------> "G" (+ SCM_RIGHTS tree fd)
+//   send_go() -------------------------------> "G"
 //                                              become root in the user ns, PDEATHSIG,
-//                                              hostname, lo, root, pivot_root, workdir
+//                                              hostname, lo
+//   [id-mapped rootfs] open_tree + mount_setattr(MOUNT_ATTR_IDMAP, child's user ns)
+//   send_rootfs_tree(tree fd) ---------------> "M" (+ SCM_RIGHTS tree fd): the parent makes
+//                                              it while the child sets up its namespaces
+//                                              root, pivot_root, workdir
 //   [CgroupJoin::kAfterRoot: meanwhile the cgroup
 //    is created and its join files opened]
 //   send_cgroup_ready(fds) ------------------> "C" (+ SCM_RIGHTS join files): write "0"
@@ -37,8 +40,11 @@
 // never blocks on the parent after "G", so there is no deadlock however either side ends.
 namespace nucleus::native {
 
-// Parent: releases the child, passing tree_fd (or -1) along. Throws Error.
-void send_go(int sync_fd, int tree_fd);
+// Parent: releases the child. Throws Error.
+void send_go(int sync_fd);
+// Parent: the id-mapped rootfs, once the child runs (it waits for it just before its root).
+// Throws Error.
+void send_rootfs_tree(int sync_fd, int tree_fd);
 
 // OCI containers (`nucleus create`) add two child messages before the child blocks on its
 // exec fifo: "T" with the pty master (SCM_RIGHTS) when process.terminal is set, then "R",
@@ -79,8 +85,10 @@ int send_landlock(int sync_fd, int ruleset_fd) noexcept;
 // Workload: waits for "L". Returns 0 with *ruleset_fd set, or an errno.
 int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept;
 
-// Child: waits for "G". Returns 0 with *tree_fd set (or -1), or an errno (EPIPE when the
-// parent went away). Async-signal-safe.
-int wait_for_go(int sync_fd, int* tree_fd) noexcept;
+// Child: waits for "G". Returns 0, or an errno (EPIPE when the parent went away).
+// Async-signal-safe.
+int wait_for_go(int sync_fd) noexcept;
+// Child: waits for "M". Returns 0 with *tree_fd set, or an errno (EPIPE as above).
+int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept;
 
 }  // namespace nucleus::native

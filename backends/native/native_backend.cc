@@ -125,11 +125,13 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   timing::mark("cloned into new namespaces");
 
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
-  UniqueFd tree;
-  if (plan.idmapped_rootfs) tree = make_idmapped_tree(plan.rootfs, pid);
-  send_go(parent_end.get(), tree.get());
+  send_go(parent_end.get());
   timing::mark("id maps written, child released");
-  tree.reset();
+  // While the child sets up its namespaces; it waits for the tree just before its root.
+  if (plan.idmapped_rootfs) {
+    send_rootfs_tree(parent_end.get(), make_idmapped_tree(plan.rootfs, pid).get());
+    timing::mark("id-mapped rootfs sent");
+  }
   if (!cgroup_at_clone) {
     create_cgroup_and_keeper();
     // The child moves itself in through files we open (handshake.h). EPIPE: the child has

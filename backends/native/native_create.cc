@@ -152,7 +152,7 @@ void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& opt
   OwnedChild child(pid, std::move(pidfd));  // killed and reaped if anything below throws
   child_end.reset();
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
-  send_go(parent_end.get(), -1);
+  send_go(parent_end.get());
   if (join_after_go) {
     // EPIPE: the child has failed already; its report comes next.
     (void)send_cgroup_ready(parent_end.get(), join);
