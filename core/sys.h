@@ -45,6 +45,15 @@ inline int raw_move_mount(int from_dirfd, const char* from, int to_dirfd, const 
 inline int raw_mount_setattr(int dirfd, const char* path, unsigned flags, mount_attr* attr) noexcept {
   return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr)));
 }
+inline int raw_fsopen(const char* fstype, unsigned flags) noexcept {
+  return static_cast<int>(::syscall(SYS_fsopen, fstype, flags));
+}
+inline int raw_fsconfig(int fs_fd, unsigned cmd, const char* key, const char* value, int aux) noexcept {
+  return static_cast<int>(::syscall(SYS_fsconfig, fs_fd, cmd, key, value, aux));
+}
+inline int raw_fsmount(int fs_fd, unsigned flags, unsigned attr_flags) noexcept {
+  return static_cast<int>(::syscall(SYS_fsmount, fs_fd, flags, attr_flags));
+}
 inline int raw_pivot_root(const char* new_root, const char* put_old) noexcept {
   return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
 }

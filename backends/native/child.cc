@@ -383,7 +383,10 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   }
   int step = 0;
   int index = -1;
-  RootFds fds{&plan.staging_source_fds, &plan.root_source_fds, tree_fd};
+  RootFds fds{.staging_sources = &plan.staging_source_fds,
+              .root_sources = &plan.root_source_fds,
+              .moved_tree = tree_fd,
+              .sync_fd = sync_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   timing::mark("child: root entered (pivot_root)");
   if (plan.landlock_from_parent) {

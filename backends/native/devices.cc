@@ -22,7 +22,8 @@ constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 }  // namespace
 
-void append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options) {
+size_t append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options) {
+  const size_t first = ops.size();
   auto add = [&ops](MountOp op) {
     op.no_symlinks = true;
     ops.push_back(std::move(op));
@@ -39,6 +40,7 @@ void append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options) {
   for (const auto& [name, link] : kDeviceLinks) {
     add({.kind = MountKind::kSymlink, .target = "dev/" + std::string(name), .data = std::string(link)});
   }
+  const size_t tree = ops.size() - first;
   std::string pts = "newinstance,ptmxmode=0666,mode=0620";
   if (options.tty_group_mapped) pts += ",gid=5";
   add({.kind = MountKind::kDevpts, .target = "dev/pts", .data = pts, .flags = MS_NOSUID | MS_NOEXEC});
@@ -46,6 +48,7 @@ void append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options) {
   add({.kind = MountKind::kMqueue, .target = "dev/mqueue", .flags = kNoExec});
   // Last: nothing new can appear in /dev itself; the nodes above keep their own flags.
   add({.kind = MountKind::kReadOnly, .target = "dev"});
+  return tree;
 }
 
 }  // namespace nucleus::native

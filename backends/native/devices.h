@@ -14,6 +14,10 @@ struct DevOptions {
   bool tty_group_mapped = true;  // gid 5 exists in the container (devpts gid=5)
 };
 
-void append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options);
+// Appends /dev's ops. Returns how many of them, from the first, make its fixed tree (the
+// tmpfs, the device binds, the links): the part the parent may build beforehand as a
+// detached tree (dev_tree.h). devpts, shm and mqueue follow; they belong to the
+// container's user and IPC namespaces.
+size_t append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options);
 
 }  // namespace nucleus::native

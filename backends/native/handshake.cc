@@ -19,6 +19,7 @@ constexpr char kCgroupReady = 'C';
 constexpr char kRootReady = 'P';
 constexpr char kLandlock = 'L';
 constexpr char kRootfsTree = 'M';
+constexpr char kDevTree = 'D';
 
 int send_byte(int sync_fd, char byte, int fd) noexcept { return sys::send_with_fd(sync_fd, &byte, 1, fd); }
 
@@ -130,6 +131,12 @@ int wait_for_go(int sync_fd) noexcept {
   if (fd >= 0) ::close(fd);
   return err;
 }
+
+void send_dev_tree(int sync_fd, int tree_fd) {
+  if (int err = send_byte(sync_fd, kDevTree, tree_fd)) throw Error("pass the container's /dev", "", err);
+}
+
+int wait_for_dev_tree(int sync_fd, int* tree_fd) noexcept { return wait_for_byte(sync_fd, kDevTree, tree_fd); }
 
 int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept {
   int err = wait_for_byte(sync_fd, kRootfsTree, tree_fd);

@@ -19,6 +19,9 @@
 //   [id-mapped rootfs] open_tree + mount_setattr(MOUNT_ATTR_IDMAP, child's user ns)
 //   send_rootfs_tree(tree fd) ---------------> "M" (+ SCM_RIGHTS tree fd): the parent makes
 //                                              it while the child sets up its namespaces
+//   [a plan with /dev's fixed tree] build it detached (dev_tree.h)
+//   send_dev_tree(tree fd or none) ----------> "D" (+ SCM_RIGHTS tree fd), taken when the
+//                                              root reaches /dev: none, the child builds it
 //                                              root, pivot_root, workdir
 //   [CgroupJoin::kAfterRoot: meanwhile the cgroup
 //    is created and its join files opened]
@@ -90,5 +93,9 @@ int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept;
 int wait_for_go(int sync_fd) noexcept;
 // Child: waits for "M". Returns 0 with *tree_fd set, or an errno (EPIPE as above).
 int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept;
+// Parent: /dev's fixed tree, or -1 when the child is to build it. Throws Error.
+void send_dev_tree(int sync_fd, int tree_fd);
+// Child: waits for "D". Returns 0 with *tree_fd set (-1: none sent), or an errno.
+int wait_for_dev_tree(int sync_fd, int* tree_fd) noexcept;
 
 }  // namespace nucleus::native

@@ -345,6 +345,15 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd, Mas
 
 }  // namespace
 
+int attach_detached_tree(int tree_fd, int root_fd, const MountOp& op) noexcept {
+  int target = open_or_create_at(root_fd, op.target.c_str(), TargetKind::kDirectory, op.no_symlinks);
+  if (target < 0) return errno;
+  int rc = attach_tree(tree_fd, target, 0);
+  int err = rc == 0 ? 0 : errno;
+  ::close(target);
+  return err;
+}
+
 int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
   int fd = try_open(root_fd, rel, kind, no_symlinks);
   if (fd >= 0 || errno != ENOENT) return fd;
@@ -391,9 +400,8 @@ int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_
   return 0;
 }
 
-int execute_mount_ops(int root_fd, const std::vector<MountOp>& ops,
-                      const std::vector<int>& source_fds, int moved_tree_fd,
-                      int* failed) noexcept {
+int execute_mount_ops(int root_fd, std::span<const MountOp> ops, std::span<const int> source_fds,
+                      int moved_tree_fd, int* failed) noexcept {
   MaskSources masks;
   for (size_t i = 0; i < ops.size(); ++i) {
     int source = i < source_fds.size() ? source_fds[i] : -1;

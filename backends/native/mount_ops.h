@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,9 +66,12 @@ int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_
 
 // Child side. Executes ops beneath root_fd; moved_tree_fd is the parent's detached mount
 // for kMoveTree (or -1). Returns 0, or an errno with *failed set to the op's index.
-int execute_mount_ops(int root_fd, const std::vector<MountOp>& ops,
-                      const std::vector<int>& source_fds, int moved_tree_fd,
-                      int* failed) noexcept;
+int execute_mount_ops(int root_fd, std::span<const MountOp> ops, std::span<const int> source_fds,
+                      int moved_tree_fd, int* failed) noexcept;
+
+// Child side. Attaches tree_fd (a detached mount, its attributes already set) at op's
+// target beneath root_fd, creating the mount point. Returns 0 or an errno.
+int attach_detached_tree(int tree_fd, int root_fd, const MountOp& op) noexcept;
 
 // Child side. Opens `rel` beneath root_fd as O_PATH (a directory when want_dir), creating
 // it and its missing parents. Returns the fd or -1 with errno set.

@@ -15,6 +15,7 @@
 
 #include "backends/native/child.h"
 #include "backends/native/clone.h"
+#include "backends/native/dev_tree.h"
 #include "backends/native/handshake.h"
 #include "backends/native/capabilities.h"
 #include "backends/native/landlock.h"
@@ -131,6 +132,14 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   if (plan.idmapped_rootfs) {
     send_rootfs_tree(parent_end.get(), make_idmapped_tree(plan.rootfs, pid).get());
     timing::mark("id-mapped rootfs sent");
+  }
+  if (plan.root.dev_tree_end > plan.root.dev_tree_begin) {
+    // Owned by the container's root, as what the child makes is.
+    std::optional<uint32_t> uid = plan.user_namespace ? host_id(plan.ids.uid_map, 0) : 0u;
+    std::optional<uint32_t> gid = plan.user_namespace ? host_id(plan.ids.gid_map, 0) : 0u;
+    UniqueFd dev = uid && gid ? build_dev_tree(plan.root, *uid, *gid) : UniqueFd();
+    send_dev_tree(parent_end.get(), dev.get());  // none: the child builds /dev itself
+    timing::mark("/dev tree sent");
   }
   if (!cgroup_at_clone) {
     create_cgroup_and_keeper();

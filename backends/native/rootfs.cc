@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <span>
 #include <string_view>
 
 #include "backends/native/child_steps.h"
 #include "backends/native/devices.h"
+#include "backends/native/handshake.h"
 #include "core/error.h"
 #include "core/masked_paths.h"
 #include "core/sys.h"
@@ -52,7 +54,8 @@ void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const 
   }
 }
 
-void add_kernel_filesystems(std::vector<MountOp>& ops, const RootOptions& options) {
+void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
+  std::vector<MountOp>& ops = plan.root_ops;
   constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   ops.push_back({.kind = MountKind::kProc, .target = "proc", .flags = kNoExec, .no_symlinks = true});
   if (options.network == NetworkMode::kNone) {
@@ -66,7 +69,8 @@ void add_kernel_filesystems(std::vector<MountOp>& ops, const RootOptions& option
     sys.no_symlinks = true;
     ops.push_back(std::move(sys));
   }
-  append_dev_ops(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
+  plan.dev_tree_begin = ops.size();
+  plan.dev_tree_end = plan.dev_tree_begin + append_dev_ops(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
   if (options.clamp_user_namespaces) {
     // Creating a user namespace needs no capability, so seccomp alone would stop
     // unshare(CLONE_NEWUSER); with this limit on the container's own user namespace, the
@@ -123,6 +127,43 @@ void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
   for (Pending& p : pending) ops.push_back(std::move(p.op));
 }
 
+// The root's ops, with /dev's fixed tree attached whole when the parent has sent one ("D",
+// dev_tree.h) and made here otherwise.
+int execute_root_ops(int root, const RootPlan& plan, const RootFds& fds, int* step, int* index) noexcept {
+  const std::span<const MountOp> ops(plan.root_ops);
+  const std::span<const int> sources(*fds.root_sources);
+  const size_t begin = plan.dev_tree_begin;
+  const size_t end = plan.dev_tree_end;
+  *step = static_cast<int>(ChildStep::kRootMount);
+  if (int err = execute_mount_ops(root, ops.first(begin), sources.first(begin), -1, index)) return err;
+  int tree = -1;
+  if (end > begin && fds.sync_fd >= 0) {
+    if (int err = wait_for_dev_tree(fds.sync_fd, &tree)) {
+      *step = static_cast<int>(ChildStep::kWaitForParent);
+      return err;
+    }
+  }
+  if (tree >= 0) {
+    int err = attach_detached_tree(tree, root, ops[begin]);
+    ::close(tree);
+    for (size_t i = begin; i < end; ++i) {
+      if (sources[i] >= 0) ::close(sources[i]);
+    }
+    if (err != 0) {
+      *index = static_cast<int>(begin);
+      return err;
+    }
+  } else if (int err = execute_mount_ops(root, ops.subspan(begin, end - begin), sources.subspan(begin, end - begin), -1, index)) {
+    *index += static_cast<int>(begin);
+    return err;
+  }
+  if (int err = execute_mount_ops(root, ops.subspan(end), sources.subspan(end), -1, index)) {
+    *index += static_cast<int>(end);
+    return err;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string pick_staging(const HostProbe& probe) {
@@ -158,7 +199,7 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
           {.kind = MountKind::kOverlay, .target = "root", .data = data, .flags = MS_NOSUID | MS_NODEV});
     }
   }
-  add_kernel_filesystems(plan.root_ops, options);
+  add_kernel_filesystems(plan, options);
   add_user_mounts(plan.root_ops, options);
   if (options.workdir != "/") {
     plan.root_ops.push_back({.kind = MountKind::kMkdir, .target = options.workdir.substr(1)});
@@ -202,10 +243,7 @@ int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcep
     root = openat(staging, plan.root_subdir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (root < 0) return fail(ChildStep::kStagingMount);
   }
-  if (int err = execute_mount_ops(root, plan.root_ops, *fds.root_sources, -1, index)) {
-    *step = static_cast<int>(ChildStep::kRootMount);
-    return errno = err;
-  }
+  if (int err = execute_root_ops(root, plan, fds, step, index)) return errno = err;
   // pivot_root(".", "."): the old root ends up stacked on the new one and is detached at
   // once, so no path to the host tree remains (runc's and lxc's idiom; no put_old dir).
   if (fchdir(root) != 0 || sys::raw_pivot_root(".", ".") != 0) return fail(ChildStep::kPivotRoot);

@@ -56,6 +56,13 @@ UniqueFd make_idmapped_tree(const std::string& path, pid_t pid) {
   return owner;
 }
 
+std::optional<uint32_t> host_id(const std::vector<IdMapping>& map, uint32_t inside) {
+  for (const IdMapping& m : map) {
+    if (inside >= m.inside && inside - m.inside < m.count) return m.outside + (inside - m.inside);
+  }
+  return std::nullopt;
+}
+
 bool is_mapped(const std::vector<IdMapping>& map, uint32_t id) {
   for (const IdMapping& m : map) {
     if (id >= m.inside && id - m.inside < m.count) return true;

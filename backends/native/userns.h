@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,5 +39,7 @@ UniqueFd make_idmapped_tree(const std::string& path, pid_t pid);
 
 // True when `id` is mapped into the container by `map`.
 bool is_mapped(const std::vector<IdMapping>& map, uint32_t id);
+// The host id that `inside` (an id in the container) maps to by `map`, if it is mapped.
+std::optional<uint32_t> host_id(const std::vector<IdMapping>& map, uint32_t inside);
 
 }  // namespace nucleus::native

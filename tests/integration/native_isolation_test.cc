@@ -174,5 +174,29 @@ TEST_F(Isolation, UnprivilegedCallerGetsTheSameContainer) {
   EXPECT_EQ(rootfs.out, "nucleus-test-rootfs\n");
 }
 
+// As root, the parent builds /dev's fixed tree and the child attaches it (dev_tree.h); an
+// unprivileged caller cannot, and the child builds the same ops itself. Both must give the
+// container the same /dev: entries, types, modes, link targets and mount flags (owners
+// differ with the id mapping); as root, what the parent made belongs to container root.
+TEST_F(Isolation, DevIsTheSameWhoeverBuildsIt) {
+  const std::string list =
+      "ls -la /dev | awk 'NR > 1 {print $1, $NF}'; "
+      "awk '$5 ~ /^\\/dev/ {print $5, $6, $9}' /proc/self/mountinfo";
+  Result built_by_parent = run_sh(list, {"--rootfs", kRootfs});
+  ASSERT_EQ(built_by_parent.status, 0) << built_by_parent.err;
+  RunOptions unpriv;
+  unpriv.unprivileged = true;
+  Result built_by_child = run_sh(list, {"--rootfs", kRootfs}, unpriv);
+  ASSERT_EQ(built_by_child.status, 0) << built_by_child.err;
+  EXPECT_EQ(built_by_parent.out, built_by_child.out);
+  EXPECT_NE(built_by_parent.out.find("lrwxrwxrwx /proc/self/fd\n"), std::string::npos) << built_by_parent.out;
+  EXPECT_NE(built_by_parent.out.find("/dev ro,nosuid,noexec,relatime tmpfs\n"), std::string::npos) << built_by_parent.out;
+  EXPECT_NE(built_by_parent.out.find("/dev/null rw,nosuid,noexec,relatime devtmpfs\n"), std::string::npos)
+      << built_by_parent.out;
+  Result owners = run_sh("stat -c '%U:%G %n' /dev /dev/fd /dev/ptmx /dev/pts", {"--rootfs", kRootfs});
+  ASSERT_EQ(owners.status, 0) << owners.err;
+  EXPECT_EQ(owners.out, "root:root /dev\nroot:root /dev/fd\nroot:root /dev/ptmx\nroot:root /dev/pts\n");
+}
+
 }  // namespace
 }  // namespace nucleus::test

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include "backends/native/rootfs.h"
+#include "core/unique_fd.h"
+
+// /dev's fixed part, built by the parent. The tmpfs at /dev, the six device binds and the
+// links need none of the container's namespaces, so under `run` the parent builds them
+// as one detached mount tree, read-only, while the child mounts the root's first layers
+// (the parent would otherwise only wait), and the child attaches the whole tree with one
+// move_mount ("D", handshake.h) instead of a dozen mount calls of its own. devpts, shm
+// and mqueue stay with the child: they belong to its user and IPC namespaces. Mounting
+// beneath a detached mount needs Linux 6.15; on an older kernel, or for a caller without
+// CAP_SYS_ADMIN, the child builds the same ops in place.
+namespace nucleus::native {
+
+// Builds root_ops[dev_tree_begin, dev_tree_end) as a detached tree, with the mount points
+// of the later ops beneath /dev, owned by uid:gid (the container root's host ids) and
+// read-only. An empty fd when this kernel or caller cannot; never throws.
+UniqueFd build_dev_tree(const RootPlan& plan, uid_t uid, gid_t gid) noexcept;
+
+}  // namespace nucleus::native
