@@ -94,9 +94,7 @@ void send_go(int sync_fd) {
   if (int err = send_byte(sync_fd, kGo, -1)) throw Error("release the container process", "", err);
 }
 
-void send_rootfs_tree(int sync_fd, int tree_fd) {
-  if (int err = send_byte(sync_fd, kRootfsTree, tree_fd)) throw Error("pass the id-mapped root filesystem", "", err);
-}
+int send_rootfs_tree(int sync_fd, int tree_fd) noexcept { return send_byte(sync_fd, kRootfsTree, tree_fd); }
 
 int send_root_ready(int sync_fd, int root_fd) noexcept { return send_byte(sync_fd, kRootReady, root_fd); }
 
@@ -132,9 +130,7 @@ int wait_for_go(int sync_fd) noexcept {
   return err;
 }
 
-void send_dev_tree(int sync_fd, int tree_fd) {
-  if (int err = send_byte(sync_fd, kDevTree, tree_fd)) throw Error("pass the container's /dev", "", err);
-}
+int send_dev_tree(int sync_fd, int tree_fd) noexcept { return send_byte(sync_fd, kDevTree, tree_fd); }
 
 int wait_for_dev_tree(int sync_fd, int* tree_fd) noexcept { return wait_for_byte(sync_fd, kDevTree, tree_fd); }
 

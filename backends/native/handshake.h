@@ -46,8 +46,8 @@ namespace nucleus::native {
 // Parent: releases the child. Throws Error.
 void send_go(int sync_fd);
 // Parent: the id-mapped rootfs, once the child runs (it waits for it just before its root).
-// Throws Error.
-void send_rootfs_tree(int sync_fd, int tree_fd);
+// Returns 0 or an errno (EPIPE: the child has ended; the monitor reads its report).
+int send_rootfs_tree(int sync_fd, int tree_fd) noexcept;
 
 // OCI containers (`nucleus create`) add two child messages before the child blocks on its
 // exec fifo: "T" with the pty master (SCM_RIGHTS) when process.terminal is set, then "R",
@@ -93,8 +93,9 @@ int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept;
 int wait_for_go(int sync_fd) noexcept;
 // Child: waits for "M". Returns 0 with *tree_fd set, or an errno (EPIPE as above).
 int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept;
-// Parent: /dev's fixed tree, or -1 when the child is to build it. Throws Error.
-void send_dev_tree(int sync_fd, int tree_fd);
+// Parent: /dev's fixed tree, or -1 when the child is to build it. Returns 0 or an errno
+// (EPIPE as above).
+int send_dev_tree(int sync_fd, int tree_fd) noexcept;
 // Child: waits for "D". Returns 0 with *tree_fd set (-1: none sent), or an errno.
 int wait_for_dev_tree(int sync_fd, int* tree_fd) noexcept;
 

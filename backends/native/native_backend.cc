@@ -71,6 +71,28 @@ void prepare_notify(WorkloadSpec& spec, NotifySetup& out) {
   spec.env.emplace_back("NOTIFY_SOCKET", "/run/notify/notify.sock");
 }
 
+// After "G", while the child sets up its namespaces: the trees the parent makes for its
+// root ("M": the id-mapped rootfs; "D": /dev's fixed part, or none), which the child takes
+// when its root reaches them. EPIPE: the child has failed already; the monitor reads its
+// report.
+void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
+  auto pass = [](int err, const char* step) {
+    if (err != 0 && err != EPIPE) throw Error(step, "", err);
+  };
+  if (plan.idmapped_rootfs) {
+    pass(send_rootfs_tree(sync_fd, make_idmapped_tree(plan.rootfs, pid).get()), "pass the id-mapped root filesystem");
+    timing::mark("id-mapped rootfs sent");
+  }
+  if (plan.root.dev_tree_end > plan.root.dev_tree_begin) {
+    // Owned by the container's root, as what the child makes is.
+    std::optional<uint32_t> uid = plan.user_namespace ? host_id(plan.ids.uid_map, 0) : 0u;
+    std::optional<uint32_t> gid = plan.user_namespace ? host_id(plan.ids.gid_map, 0) : 0u;
+    UniqueFd dev = uid && gid ? build_dev_tree(plan.root, *uid, *gid) : UniqueFd();
+    pass(send_dev_tree(sync_fd, dev.get()), "pass the container's /dev");
+    timing::mark("/dev tree sent");
+  }
+}
+
 }  // namespace
 
 int NativeBackend::run(const WorkloadSpec& requested) {
@@ -128,19 +150,7 @@ int NativeBackend::run(const WorkloadSpec& requested) {
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   send_go(parent_end.get());
   timing::mark("id maps written, child released");
-  // While the child sets up its namespaces; it waits for the tree just before its root.
-  if (plan.idmapped_rootfs) {
-    send_rootfs_tree(parent_end.get(), make_idmapped_tree(plan.rootfs, pid).get());
-    timing::mark("id-mapped rootfs sent");
-  }
-  if (plan.root.dev_tree_end > plan.root.dev_tree_begin) {
-    // Owned by the container's root, as what the child makes is.
-    std::optional<uint32_t> uid = plan.user_namespace ? host_id(plan.ids.uid_map, 0) : 0u;
-    std::optional<uint32_t> gid = plan.user_namespace ? host_id(plan.ids.gid_map, 0) : 0u;
-    UniqueFd dev = uid && gid ? build_dev_tree(plan.root, *uid, *gid) : UniqueFd();
-    send_dev_tree(parent_end.get(), dev.get());  // none: the child builds /dev itself
-    timing::mark("/dev tree sent");
-  }
+  send_ready_made_trees(plan, parent_end.get(), pid);
   if (!cgroup_at_clone) {
     create_cgroup_and_keeper();
     // The child moves itself in through files we open (handshake.h). EPIPE: the child has
