@@ -46,11 +46,13 @@ void NativeBackend::start(LockedContainer& c) {
   std::string st = status(r, c.path());
   if (st != "created") throw Error(r.name, "cannot start a container that is " + st);
   const std::string fifo = c.path() + "/exec.fifo";
+  // The init's pidfd first: opening the fifo releases the init, and a short workload may
+  // have run and ended before we looked for it (its byte is in the fifo then).
+  UniqueFd pidfd = container_init_pidfd(r);
+  if (!pidfd) throw Error(r.name, "the container's init is gone");
   // Non-blocking: opening the read end never waits; the init, blocked opening the write
   // end, goes on and writes one byte.
   UniqueFd reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
-  UniqueFd pidfd = container_init_pidfd(r);
-  if (!pidfd) throw Error(r.name, "the container's init is gone");
   for (;;) {
     pollfd p[2] = {{reader.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
