@@ -260,6 +260,22 @@ bool heap_range(Range* out) noexcept {
   return true;
 }
 
+// The part of the heap that may go: all of it but, when the main thread's TLS block and
+// thread control block sit at its start (a static binary: glibc's __libc_setup_tls takes
+// them from brk), the pages up to the end of that block. It holds the stack-protector
+// canary, the pointer guard and errno; zeroed, every glibc function would check against a
+// canary of 0.
+Range releasable_heap(Range heap) noexcept {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t tp = reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+  const uintptr_t end = heap.start + heap.length;
+  if (tp < heap.start || tp >= end) return heap;
+  // glibc's struct pthread follows the thread pointer: about 2.3 KiB on x86-64.
+  constexpr uintptr_t kThreadControlBlock = 4096;
+  uintptr_t keep = (tp + kThreadControlBlock + page - 1) & ~(page - 1);
+  return keep >= end ? Range{end, 0} : Range{keep, end - keep};
+}
+
 }  // namespace
 
 void release_startup_pages(bool including_heap) noexcept {
@@ -267,7 +283,14 @@ void release_startup_pages(bool including_heap) noexcept {
   Range code[8];
   size_t n = executable_ranges(code, 8);
   Range heap;
-  if (including_heap && heap_range(&heap)) ::madvise(reinterpret_cast<void*>(heap.start), heap.length, MADV_DONTNEED);
+  if (including_heap && heap_range(&heap)) {
+    heap = releasable_heap(heap);
+    // Gone, and no longer addressable: an allocation or a read of the heap from here on
+    // faults at once instead of finding zeros.
+    if (heap.length > 0 && ::madvise(reinterpret_cast<void*>(heap.start), heap.length, MADV_DONTNEED) == 0) {
+      (void)::mprotect(reinterpret_cast<void*>(heap.start), heap.length, PROT_NONE);
+    }
+  }
   // Last: this also drops the code that ran just above.
   for (size_t i = 0; i < n; ++i) ::madvise(reinterpret_cast<void*>(code[i].start), code[i].length, MADV_DONTNEED);
 }

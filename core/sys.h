@@ -110,10 +110,12 @@ std::optional<ProcessStat> process_stat(pid_t pid);
 // its PSS falls from megabytes to the pages it still uses (docs/performance.md). Writable
 // segments are left alone (MADV_DONTNEED would lose their contents).
 //
-// including_heap also drops the whole brk heap ([heap]): its pages read as zeros afterwards.
-// Only for a process that will never use the heap again, nor anything on it: the PID-1
-// supervisor once the workload runs (it allocated nothing since the fork, and only waits,
-// forwards and reaps from there). Async-signal-safe.
+// including_heap also drops the brk heap ([heap]), but for the main thread's TLS block and
+// thread control block when they sit there (static binary), and makes it inaccessible: a
+// later allocation or read of it is a SIGSEGV, not zeros. Only for a process that will
+// never use the heap again, nor anything on it: the PID-1 supervisor once the workload
+// runs (it allocated nothing since the fork, and only waits, forwards and reaps from
+// there). Async-signal-safe.
 void release_startup_pages(bool including_heap) noexcept;
 
 // /sys/fs/cgroup is a cgroup2 mount (a v2-only host, where CLONE_INTO_CGROUP applies).

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -89,6 +90,18 @@ TEST_F(IdleFootprint, MonitorAndSupervisorGiveBackWhatStartUpUsed) {
   EXPECT_GE(supervisor_heap, 0) << "the supervisor's [heap] mapping stays, emptied";
   EXPECT_LT(supervisor_heap, 16) << "KiB of heap resident in the idle supervisor";
   EXPECT_GT(heap_rss_kib(p.pid()), 16) << "the monitor's heap (control)";
+  // And out of reach from then on (an allocation would fault), but for the first pages,
+  // where the static binary keeps its thread's TLS and control block (the stack canary).
+  std::ifstream maps("/proc/" + std::to_string(init) + "/maps");
+  std::string kept, unreachable;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find("[heap]") == std::string::npos) continue;
+    (line.find(" ---p ") != std::string::npos ? unreachable : kept) += line + "\n";
+  }
+  EXPECT_FALSE(unreachable.empty()) << kept;
+  unsigned long start = 0, end = 0;
+  ASSERT_EQ(std::sscanf(kept.c_str(), "%lx-%lx", &start, &end), 2) << kept;
+  EXPECT_LE(end - start, 8192u) << kept;
   ::kill(p.pid(), SIGTERM);
   EXPECT_EQ(p.wait().status, 143);
 }
