@@ -386,6 +386,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   RootFds fds{.staging_sources = &plan.staging_source_fds,
               .root_sources = &plan.root_source_fds,
               .moved_tree = tree_fd,
+              .dev_sources = &plan.dev_source_fds,
               .sync_fd = sync_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   timing::mark("child: root entered (pivot_root)");

@@ -22,6 +22,7 @@ enum class ChildStep : uint16_t {
   kStagingTmpfs,
   kStagingMount,
   kRootMount,
+  kDevMount,
   kPivotRoot,
   kDetachOldRoot,
   kWorkdir,

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <span>
@@ -43,7 +44,7 @@ bool mount_attrs(unsigned long flags, unsigned* attrs) {
 // The tmpfs, detached: its options one fsconfig call each, its root owned by uid:gid.
 UniqueFd new_tmpfs(const MountOp& op, uid_t uid, gid_t gid) {
   unsigned attrs = 0;
-  if (op.kind != MountKind::kTmpfs || op.target != "dev" || !mount_attrs(op.flags, &attrs)) return {};
+  if (op.kind != MountKind::kTmpfs || !mount_attrs(op.flags, &attrs)) return {};
   UniqueFd fs(sys::raw_fsopen("tmpfs", FSOPEN_CLOEXEC));
   if (!fs) return {};
   std::string options = "source=tmpfs," + op.data + ",uid=" + std::to_string(uid) + ",gid=" + std::to_string(gid);
@@ -60,43 +61,33 @@ UniqueFd new_tmpfs(const MountOp& op, uid_t uid, gid_t gid) {
   return UniqueFd(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, attrs));
 }
 
-// The host's device node at `name`: the same source and attributes the child would bind.
-bool bind_device(int dev, std::string_view name, const MountOp& op) {
-  open_how how = {};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  UniqueFd source(sys::raw_openat2(AT_FDCWD, op.source.c_str(), how));
-  if (!source) return false;
-  UniqueFd tree(sys::raw_open_tree(source.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
-  if (!tree) return false;
-  mount_attr attr = {};
-  attr.attr_set = op.attr;
-  if (sys::raw_mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) != 0) return false;
-  std::string file(name);
-  UniqueFd point(::openat(dev, file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
-  return point && sys::raw_move_mount(tree.get(), "", dev, file.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0;
-}
-
-bool build(int dev, const RootPlan& plan, uid_t uid, gid_t gid) {
-  const std::span<const MountOp> ops(plan.root_ops);
-  for (const MountOp& op : ops.subspan(plan.dev_tree_begin + 1, plan.dev_tree_end - plan.dev_tree_begin - 1)) {
-    std::string_view name = name_in_dev(op.target);
-    if (name.empty()) return false;
-    std::string entry(name);
-    if (op.kind == MountKind::kBind && op.target_kind == TargetKind::kFile) {
-      if (!bind_device(dev, name, op)) return false;
-    } else if (op.kind == MountKind::kSymlink) {
-      if (::symlinkat(op.data.c_str(), dev, entry.c_str()) != 0 ||
-          ::fchownat(dev, entry.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-        return false;
-      }
-    } else {
+// What the child would run beneath /dev (the device binds, the links), run here beneath the
+// detached tmpfs; the links then belong to container root, as the child's would.
+bool fill(int dev, const DevTree& tree, uid_t uid, gid_t gid) {
+  std::vector<int> sources(tree.inside.size(), -1);
+  int failed = -1;
+  int err = open_bind_sources(tree.inside, sources, &failed);
+  if (err == 0) err = execute_mount_ops(dev, tree.inside, sources, -1, &failed);
+  // execute_mount_ops closes each source as its op ends; what a failure left is ours.
+  for (size_t i = failed < 0 ? sources.size() : static_cast<size_t>(failed); i < sources.size(); ++i) {
+    if (sources[i] >= 0) ::close(sources[i]);
+  }
+  if (err != 0) {
+    errno = err;
+    return false;
+  }
+  for (const MountOp& op : tree.inside) {
+    if (op.kind == MountKind::kSymlink && ::fchownat(dev, op.target.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
       return false;
     }
   }
-  // Mount points of the rest of /dev's own ops (devpts, shm, mqueue, up to the one that
-  // makes /dev read-only), which the child mounts: this tree is read-only once sent.
-  for (const MountOp& op : ops.subspan(plan.dev_tree_end)) {
+  return true;
+}
+
+// Mount points of the rest of /dev's own ops (devpts, shm, mqueue, up to the one that makes
+// /dev read-only), which the child mounts: this tree is read-only once sent.
+bool make_mount_points(int dev, std::span<const MountOp> after, uid_t uid, gid_t gid) {
+  for (const MountOp& op : after) {
     if (op.kind == MountKind::kReadOnly && op.target == "dev") break;
     std::string_view name = name_in_dev(op.target);
     if (name.empty() || op.target_kind != TargetKind::kDirectory) return false;
@@ -105,18 +96,22 @@ bool build(int dev, const RootPlan& plan, uid_t uid, gid_t gid) {
       return false;
     }
   }
-  mount_attr attr = {};
-  attr.attr_set = MOUNT_ATTR_RDONLY;
-  return sys::raw_mount_setattr(dev, "", AT_EMPTY_PATH, &attr) == 0;
+  return true;
 }
 
 }  // namespace
 
 UniqueFd build_dev_tree(const RootPlan& plan, uid_t uid, gid_t gid) noexcept {
-  if (plan.dev_tree_end <= plan.dev_tree_begin) return {};
+  if (!plan.dev) return {};
   try {
-    UniqueFd dev = new_tmpfs(plan.root_ops[plan.dev_tree_begin], uid, gid);
-    if (dev && build(dev.get(), plan, uid, gid)) return dev;
+    UniqueFd dev = new_tmpfs(plan.dev->tmpfs, uid, gid);
+    mount_attr read_only = {};
+    read_only.attr_set = MOUNT_ATTR_RDONLY;
+    if (dev && fill(dev.get(), *plan.dev, uid, gid) &&
+        make_mount_points(dev.get(), std::span(plan.root_ops).subspan(plan.dev_at), uid, gid) &&
+        sys::raw_mount_setattr(dev.get(), "", AT_EMPTY_PATH, &read_only) == 0) {
+      return dev;
+    }
     spdlog::debug("the child builds /dev itself: {}", std::strerror(errno));
   } catch (const std::exception& e) {
     spdlog::debug("the child builds /dev itself: {}", e.what());

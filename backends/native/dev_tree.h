@@ -15,9 +15,10 @@
 // CAP_SYS_ADMIN, the child builds the same ops in place.
 namespace nucleus::native {
 
-// Builds root_ops[dev_tree_begin, dev_tree_end) as a detached tree, with the mount points
-// of the later ops beneath /dev, owned by uid:gid (the container root's host ids) and
-// read-only. An empty fd when this kernel or caller cannot; never throws.
+// Builds plan.dev (devices.h: the tmpfs, then its `inside` ops through execute_mount_ops,
+// as the child would) as a detached tree, with the mount points of the /dev ops that follow
+// it in root_ops, owned by uid:gid (the container root's host ids) and read-only. An empty
+// fd when this kernel or caller cannot; never throws.
 UniqueFd build_dev_tree(const RootPlan& plan, uid_t uid, gid_t gid) noexcept;
 
 }  // namespace nucleus::native

@@ -22,25 +22,30 @@ constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 }  // namespace
 
-size_t append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options) {
-  const size_t first = ops.size();
+DevTree plan_dev_tree() {
+  DevTree dev;
+  dev.tmpfs = {.kind = MountKind::kTmpfs, .target = "dev", .data = "mode=0755,size=64k,nr_inodes=64",
+               .flags = MS_NOSUID | MS_NOEXEC, .no_symlinks = true};
+  for (std::string_view node : kDeviceNodes) {
+    dev.inside.push_back({.kind = MountKind::kBind,
+                          .target = std::string(node),
+                          .source = "/dev/" + std::string(node),
+                          .attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+                          .target_kind = TargetKind::kFile,
+                          .no_symlinks = true});
+  }
+  for (const auto& [name, link] : kDeviceLinks) {
+    dev.inside.push_back({.kind = MountKind::kSymlink, .target = std::string(name), .data = std::string(link),
+                          .no_symlinks = true});
+  }
+  return dev;
+}
+
+void append_dev_mounts(std::vector<MountOp>& ops, const DevOptions& options) {
   auto add = [&ops](MountOp op) {
     op.no_symlinks = true;
     ops.push_back(std::move(op));
   };
-  add({.kind = MountKind::kTmpfs, .target = "dev", .data = "mode=0755,size=64k,nr_inodes=64",
-       .flags = MS_NOSUID | MS_NOEXEC});
-  for (std::string_view node : kDeviceNodes) {
-    add({.kind = MountKind::kBind,
-         .target = "dev/" + std::string(node),
-         .source = "/dev/" + std::string(node),
-         .attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-         .target_kind = TargetKind::kFile});
-  }
-  for (const auto& [name, link] : kDeviceLinks) {
-    add({.kind = MountKind::kSymlink, .target = "dev/" + std::string(name), .data = std::string(link)});
-  }
-  const size_t tree = ops.size() - first;
   std::string pts = "newinstance,ptmxmode=0666,mode=0620";
   if (options.tty_group_mapped) pts += ",gid=5";
   add({.kind = MountKind::kDevpts, .target = "dev/pts", .data = pts, .flags = MS_NOSUID | MS_NOEXEC});
@@ -48,7 +53,6 @@ size_t append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options) {
   add({.kind = MountKind::kMqueue, .target = "dev/mqueue", .flags = kNoExec});
   // Last: nothing new can appear in /dev itself; the nodes above keep their own flags.
   add({.kind = MountKind::kReadOnly, .target = "dev"});
-  return tree;
 }
 
 }  // namespace nucleus::native

@@ -14,10 +14,18 @@ struct DevOptions {
   bool tty_group_mapped = true;  // gid 5 exists in the container (devpts gid=5)
 };
 
-// Appends /dev's ops. Returns how many of them, from the first, make its fixed tree (the
-// tmpfs, the device binds, the links): the part the parent may build beforehand as a
-// detached tree (dev_tree.h). devpts, shm and mqueue follow; they belong to the
-// container's user and IPC namespaces.
-size_t append_dev_ops(std::vector<MountOp>& ops, const DevOptions& options);
+// /dev's fixed tree: its tmpfs and, beneath it, the device binds and links (targets
+// relative to /dev). It needs none of the container's namespaces, so under `run` the parent
+// builds it as a detached tree (dev_tree.h); otherwise the child mounts the tmpfs and runs
+// `inside` beneath it. Either way the same ops, through execute_mount_ops.
+struct DevTree {
+  MountOp tmpfs;                // at "dev", relative to the container's root
+  std::vector<MountOp> inside;  // relative to /dev
+};
+DevTree plan_dev_tree();
+
+// What follows the tree, relative to the container's root: devpts, shm and mqueue (they
+// belong to the container's user and IPC namespaces), then /dev made read-only.
+void append_dev_mounts(std::vector<MountOp>& ops, const DevOptions& options);
 
 }  // namespace nucleus::native

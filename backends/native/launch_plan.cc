@@ -116,6 +116,7 @@ void LaunchPlan::finalize() {
   child_identity.may_setgroups = !ids.deny_setgroups;
   staging_source_fds.assign(root.staging_ops.size(), -1);
   root_source_fds.assign(root.root_ops.size(), -1);
+  dev_source_fds.assign(root.dev ? root.dev->inside.size() : 0, -1);
   exec_path.assign(PATH_MAX, '\0');
 }
 
@@ -226,6 +227,15 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
     case ChildStep::kStagingTmpfs: step = "mount the staging tmpfs at " + plan.root.staging; break;
     case ChildStep::kStagingMount: step = op_at(plan.root.staging_ops); break;
     case ChildStep::kRootMount: step = op_at(plan.root.root_ops); break;
+    case ChildStep::kDevMount:
+      if (plan.root.dev && report.index >= 0 && static_cast<size_t>(report.index) < plan.root.dev->inside.size()) {
+        MountOp op = plan.root.dev->inside[static_cast<size_t>(report.index)];
+        op.target = "dev/" + op.target;
+        step = op.describe();
+      } else {
+        step = "mount tmpfs at /dev";
+      }
+      break;
     case ChildStep::kPivotRoot: step = "pivot_root into the container's root"; break;
     case ChildStep::kDetachOldRoot: step = "detach the host's root"; break;
     case ChildStep::kWorkdir: step = "change to workdir " + plan.workdir; break;

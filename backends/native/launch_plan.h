@@ -129,6 +129,7 @@ struct LaunchPlan {
   ChildIdentity child_identity;
   std::vector<int> staging_source_fds;
   std::vector<int> root_source_fds;
+  std::vector<int> dev_source_fds;
   std::vector<char> exec_path;  // the resolved executable (OCI: found before `start`)
 
   // Points the arrays at the storage; call once the plan sits where the child will read it.

@@ -83,7 +83,7 @@ void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
     pass(send_rootfs_tree(sync_fd, make_idmapped_tree(plan.rootfs, pid).get()), "pass the id-mapped root filesystem");
     timing::mark("id-mapped rootfs sent");
   }
-  if (plan.root.dev_tree_end > plan.root.dev_tree_begin) {
+  if (plan.root.dev) {
     // Owned by the container's root, as what the child makes is.
     std::optional<uint32_t> uid = plan.user_namespace ? host_id(plan.ids.uid_map, 0) : 0u;
     std::optional<uint32_t> gid = plan.user_namespace ? host_id(plan.ids.gid_map, 0) : 0u;

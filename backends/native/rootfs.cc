@@ -69,8 +69,9 @@ void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
     sys.no_symlinks = true;
     ops.push_back(std::move(sys));
   }
-  plan.dev_tree_begin = ops.size();
-  plan.dev_tree_end = plan.dev_tree_begin + append_dev_ops(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
+  plan.dev = plan_dev_tree();
+  plan.dev_at = ops.size();
+  append_dev_mounts(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
   if (options.clamp_user_namespaces) {
     // Creating a user namespace needs no capability, so seccomp alone would stop
     // unshare(CLONE_NEWUSER); with this limit on the container's own user namespace, the
@@ -127,38 +128,49 @@ void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
   for (Pending& p : pending) ops.push_back(std::move(p.op));
 }
 
-// The root's ops, with /dev's fixed tree attached whole when the parent has sent one ("D",
-// dev_tree.h) and made here otherwise.
-int execute_root_ops(int root, const RootPlan& plan, const RootFds& fds, int* step, int* index) noexcept {
-  const std::span<const MountOp> ops(plan.root_ops);
-  const std::span<const int> sources(*fds.root_sources);
-  const size_t begin = plan.dev_tree_begin;
-  const size_t end = plan.dev_tree_end;
-  *step = static_cast<int>(ChildStep::kRootMount);
-  if (int err = execute_mount_ops(root, ops.first(begin), sources.first(begin), -1, index)) return err;
+// /dev's fixed tree: attached whole when the parent has sent one ("D", dev_tree.h), else
+// mounted here: the tmpfs, then the same ops the parent would have run, beneath it. The
+// device nodes are opened only then (nothing ever covers the host's /dev).
+int enter_dev(int root, const DevTree& dev, const RootFds& fds, int* step, int* index) noexcept {
+  *index = -1;
   int tree = -1;
-  if (end > begin && fds.sync_fd >= 0) {
+  if (fds.sync_fd >= 0) {
     if (int err = wait_for_dev_tree(fds.sync_fd, &tree)) {
       *step = static_cast<int>(ChildStep::kWaitForParent);
       return err;
     }
   }
+  *step = static_cast<int>(ChildStep::kDevMount);
   if (tree >= 0) {
-    int err = attach_detached_tree(tree, root, ops[begin]);
+    int err = attach_detached_tree(tree, root, dev.tmpfs);
     ::close(tree);
-    for (size_t i = begin; i < end; ++i) {
-      if (sources[i] >= 0) ::close(sources[i]);
-    }
-    if (err != 0) {
-      *index = static_cast<int>(begin);
-      return err;
-    }
-  } else if (int err = execute_mount_ops(root, ops.subspan(begin, end - begin), sources.subspan(begin, end - begin), -1, index)) {
-    *index += static_cast<int>(begin);
     return err;
   }
-  if (int err = execute_mount_ops(root, ops.subspan(end), sources.subspan(end), -1, index)) {
-    *index += static_cast<int>(end);
+  if (int err = execute_mount_ops(root, std::span(&dev.tmpfs, 1), {}, -1, index)) {
+    *index = -1;
+    return err;
+  }
+  int dev_fd = open_or_create_at(root, dev.tmpfs.target.c_str(), TargetKind::kDirectory, true);
+  if (dev_fd < 0) return errno;
+  int err = open_bind_sources(dev.inside, *fds.dev_sources, index);
+  if (err == 0) err = execute_mount_ops(dev_fd, dev.inside, *fds.dev_sources, -1, index);
+  ::close(dev_fd);
+  return err;
+}
+
+// The root's ops, with /dev in its place among them.
+int execute_root_ops(int root, const RootPlan& plan, const RootFds& fds, int* step, int* index) noexcept {
+  const std::span<const MountOp> ops(plan.root_ops);
+  const std::span<const int> sources(*fds.root_sources);
+  const size_t at = plan.dev ? plan.dev_at : ops.size();
+  *step = static_cast<int>(ChildStep::kRootMount);
+  if (int err = execute_mount_ops(root, ops.first(at), sources.first(at), -1, index)) return err;
+  if (plan.dev) {
+    if (int err = enter_dev(root, *plan.dev, fds, step, index)) return err;
+  }
+  *step = static_cast<int>(ChildStep::kRootMount);
+  if (int err = execute_mount_ops(root, ops.subspan(at), sources.subspan(at), -1, index)) {
+    *index += static_cast<int>(at);
     return err;
   }
   return 0;

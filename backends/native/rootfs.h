@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/native/devices.h"
 #include "backends/native/mount_ops.h"
 #include "config/workload_spec.h"
 #include "core/host_view.h"
@@ -34,10 +35,10 @@ struct RootPlan {
   std::vector<MountOp> staging_ops;  // beneath the staging tmpfs
   std::string root_subdir;           // "" (the staging tmpfs is the root) or "root"
   std::vector<MountOp> root_ops;     // beneath the new root
-  // root_ops[dev_tree_begin, dev_tree_end): /dev's fixed tree (devices.h), which the parent
-  // may send ready-made ("D", dev_tree.h); empty: no such tree, no "D".
-  size_t dev_tree_begin = 0;
-  size_t dev_tree_end = 0;
+  // nucleus's /dev (devices.h), made before root_ops[dev_at]: ready-made by the parent
+  // ("D", dev_tree.h) or here. None (OCI containers): no "D".
+  std::optional<DevTree> dev;
+  size_t dev_at = 0;
 };
 
 // Throws Error when the host offers no staging directory.
@@ -53,6 +54,7 @@ struct RootFds {
   std::vector<int>* staging_sources;  // preallocated, one slot per staging op
   std::vector<int>* root_sources;     // preallocated, one slot per root op
   int moved_tree = -1;                // the id-mapped rootfs from the parent, or -1
+  std::vector<int>* dev_sources = nullptr;  // preallocated, one slot per DevTree::inside op
   int sync_fd = -1;                   // where "D" arrives, when the plan has a /dev tree
 };
 int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcept;

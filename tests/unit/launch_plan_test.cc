@@ -154,9 +154,16 @@ TEST(LaunchPlan, HostViewIsReadOnlyAndCurated) {
 
 TEST(LaunchPlan, DevHasOnlyTheAllowList) {
   LaunchPlan plan = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kStandard), fake_host(true));
+  // Every bind beneath /dev, wherever the plan holds it: the root's ops, or /dev's own tree
+  // (targets relative to /dev there).
   std::vector<std::string> nodes;
   for (const MountOp& op : plan.root.root_ops) {
     if (op.kind == MountKind::kBind && op.target.rfind("dev/", 0) == 0) nodes.push_back(op.target);
+  }
+  ASSERT_TRUE(plan.root.dev.has_value());
+  EXPECT_EQ(plan.root.dev->tmpfs.target, "dev");
+  for (const MountOp& op : plan.root.dev->inside) {
+    if (op.kind == MountKind::kBind) nodes.push_back("dev/" + op.target);
   }
   EXPECT_EQ(nodes, (std::vector<std::string>{"dev/null", "dev/zero", "dev/full", "dev/random", "dev/urandom", "dev/tty"}));
   const MountOp* pts = find(plan.root.root_ops, "dev/pts", MountKind::kDevpts);
@@ -298,6 +305,12 @@ TEST(LaunchPlan, ChildFailuresAreWordedByTheParent) {
   report.err = EPERM;
   Error e = describe_child_failure(plan, report);
   EXPECT_STREQ(e.what(), "mount proc at /proc: Operation not permitted");
+  // /dev's fixed tree, made by the child: its ops are relative to /dev, the words are not.
+  report.step = static_cast<uint16_t>(ChildStep::kDevMount);
+  report.index = 0;
+  EXPECT_STREQ(describe_child_failure(plan, report).what(), "bind /dev/null at /dev/null: Operation not permitted");
+  report.index = -1;
+  EXPECT_STREQ(describe_child_failure(plan, report).what(), "mount tmpfs at /dev: Operation not permitted");
   report.step = static_cast<uint16_t>(ChildStep::kExec);
   report.err = ENOENT;
   e = describe_child_failure(plan, report);
