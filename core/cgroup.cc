@@ -1,6 +1,7 @@
 #include "core/cgroup.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -143,6 +144,22 @@ std::vector<std::string> Cgroup::self_join_files() const {
   std::vector<std::string> out;
   for (const std::string& d : directories()) out.push_back(d + "/cgroup.procs");
   return out;
+}
+
+std::vector<UniqueFd> open_self_join_files(const Cgroup* cgroup) {
+  std::vector<UniqueFd> out;
+  if (cgroup == nullptr) return out;
+  for (const std::string& file : cgroup->self_join_files()) {
+    out.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
+  }
+  return out;
+}
+
+int join_cgroup_through(std::span<const int> fds) noexcept {
+  for (int fd : fds) {
+    if (::write(fd, "0", 1) != 1) return errno;
+  }
+  return 0;
 }
 
 std::string new_cgroup_name() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,14 @@ std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool
 void report_to_user(const std::string& text);
 
 // "nucleus-<our pid>-<6 hex>".
+// The files of self_join_files(), opened for writing by nucleus (the kernel checks the
+// opener's credentials); none for no cgroup. Throws Error.
+std::vector<UniqueFd> open_self_join_files(const Cgroup* cgroup);
+// Moves the calling single-threaded process into the cgroup through those files: "0" into
+// each. Returns 0 or an errno. Async-signal-safe (the child, runsc's starter, the exec
+// helper call it between fork and exec).
+int join_cgroup_through(std::span<const int> fds) noexcept;
+
 std::string new_cgroup_name();
 
 // Removes empty nucleus-<pid>-* cgroups below the caller's cgroups whose nucleus is gone

@@ -204,7 +204,8 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
 
   std::unique_ptr<Cgroup> cgroup =
       create_container_cgroup(sandbox_cgroup_limits(spec), spec.resources.requested(), spec.resources.cgroup_parent);
-  if (cgroup) staging.cgroup_join = cgroup->self_join_files();
+  std::vector<UniqueFd> cgroup_join = open_self_join_files(cgroup.get());
+  for (const UniqueFd& fd : cgroup_join) staging.cgroup_join.push_back(fd.get());
   CleanupTargets targets{.gvisor_state = state.path(), .cgroups = cgroup ? cgroup->directories() : std::vector<std::string>{},
                          .record = named ? named->path() : ""};
   keeper.emplace(targets);

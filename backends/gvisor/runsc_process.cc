@@ -14,6 +14,7 @@
 #include <boost/process/extend.hpp>
 #include <sstream>
 
+#include "core/cgroup.h"
 #include "core/error.h"
 #include "core/sys.h"
 
@@ -45,11 +46,9 @@ struct PrivateRoot : bp::extend::handler {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (setpgid(0, 0) != 0) return fail("setpgid");
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail("PR_SET_PDEATHSIG");
-    for (const std::string& file : staging->cgroup_join) {
-      int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-      bool ok = fd >= 0 && ::write(fd, "0", 1) == 1;
-      if (fd >= 0) ::close(fd);
-      if (!ok) return fail("join the container's cgroup");
+    if (int err = join_cgroup_through(staging->cgroup_join)) {
+      errno = err;
+      return fail("join the container's cgroup");
     }
     if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");

@@ -14,10 +14,10 @@
 namespace nucleus::gvisor {
 
 struct Staging {
-  // The files runsc joins the container's cgroup through (writing "0", Cgroup::
-  // self_join_files) before exec: its sandbox and gofer are born inside the cgroup, so the
-  // limits bind the whole sandbox.
-  std::vector<std::string> cgroup_join;
+  // The files runsc joins the container's cgroup through before exec (open_self_join_files,
+  // join_cgroup_through): its sandbox and gofer are born inside the cgroup, so the limits
+  // bind the whole sandbox.
+  std::vector<int> cgroup_join;
   bool overlay = false;
   std::string lower;       // the user's rootfs
   std::string layer;       // empty directory for the tmpfs holding upper/ and work/

@@ -1,11 +1,11 @@
 #include "backends/native/handshake.h"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 
 #include "core/error.h"
 #include "core/sys.h"
@@ -36,10 +36,8 @@ int send_terminal(int sync_fd, int master_fd) noexcept { return send_byte(sync_f
 int send_ready(int sync_fd) noexcept { return send_byte(sync_fd, kReady, -1); }
 CgroupJoinFiles open_cgroup_join_files(const Cgroup* cgroup) {
   CgroupJoinFiles out;
-  for (const std::string& file : cgroup ? cgroup->self_join_files() : std::vector<std::string>{}) {
-    out.owned.push_back(sys::open(file, O_WRONLY | O_CLOEXEC, "join the container's cgroup"));
-    out.fds.push_back(out.owned.back().get());
-  }
+  out.owned = open_self_join_files(cgroup);
+  for (const UniqueFd& fd : out.owned) out.fds.push_back(fd.get());
   if (out.fds.size() > sys::kMaxPassedFds) throw Error("join the container's cgroup", "too many hierarchies");
   return out;
 }
@@ -56,15 +54,11 @@ int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept {
   ssize_t n = sys::recv_with_fds(sync_fd, &byte, 1, fds, sys::kMaxPassedFds, &count);
   if (n < 0) return errno;
   int err = n == 1 && byte == kCgroupReady ? 0 : EPIPE;
-  // "0": this (single-threaded) process moves itself, which on v1 spares the kernel's global
-  // threadgroup lock and the RCU grace period it would wait for (core/cgroup.h).
-  for (size_t i = 0; i < count; ++i) {
-    if (err == 0 && ::write(fds[i], "0", 1) != 1) {
-      err = errno;
-      *joining = true;
-    }
-    ::close(fds[i]);
+  if (err == 0) {
+    err = join_cgroup_through(std::span<const int>(fds, count));
+    *joining = err != 0;
   }
+  for (size_t i = 0; i < count; ++i) ::close(fds[i]);
   return err;
 }
 

@@ -52,11 +52,9 @@ LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
 // The helper between fork and its own exit: syscalls only.
 [[noreturn]] void join_and_fork(LaunchPlan& plan, int sync_fd, int init_pidfd, int ns_flags,
                                 const std::vector<int>& cgroup_join) noexcept {
-  for (int fd : cgroup_join) {
-    if (::write(fd, "0", 1) != 1) {
-      send_child_report(sync_fd, 0, errno);
-      ::_exit(1);
-    }
+  if (int err = join_cgroup_through(cgroup_join)) {
+    send_child_report(sync_fd, 0, err);
+    ::_exit(1);
   }
   if (::setns(init_pidfd, ns_flags) != 0) {
     send_child_report(sync_fd, 0, errno);

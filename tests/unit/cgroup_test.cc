@@ -316,19 +316,20 @@ TEST(CgroupV2Real, CreateMoveKillRemove) {
 
   // The child joins by itself, through the file we opened (as the backends do).
   ASSERT_EQ(cg->self_join_files(), std::vector<std::string>{dir + "/cgroup.procs"});
-  int join = ::open(cg->self_join_files().at(0).c_str(), O_WRONLY | O_CLOEXEC);
-  ASSERT_GE(join, 0);
+  std::vector<UniqueFd> files = open_self_join_files(cg.get());
+  ASSERT_EQ(files.size(), 1u);
+  const int join = files[0].get();
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
   pid_t child = ::fork();
   if (child == 0) {
-    bool ok = ::write(join, "0", 1) == 1;
+    bool ok = join_cgroup_through(std::span<const int>(&join, 1)) == 0;
     (void)!::write(ready[1], ok ? "y" : "n", 1);
     ::pause();
     ::_exit(0);
   }
   ASSERT_GT(child, 0);
-  ::close(join);
+  files.clear();
   ::close(ready[1]);
   char joined = 0;
   ASSERT_EQ(::read(ready[0], &joined, 1), 1);
