@@ -30,6 +30,13 @@ int wait_for_byte(int sync_fd, char kind, int* fd) noexcept {
   if (n < 0) return errno;
   return n == 1 && byte == kind ? 0 : EPIPE;
 }
+
+// The same, for a message that must carry an fd.
+int wait_for_fd(int sync_fd, char kind, int* fd) noexcept {
+  int err = wait_for_byte(sync_fd, kind, fd);
+  return err == 0 && *fd < 0 ? EPIPE : err;
+}
+
 }  // namespace
 
 int send_terminal(int sync_fd, int master_fd) noexcept { return send_byte(sync_fd, kTerminal, master_fd); }
@@ -111,11 +118,7 @@ bool take_root_ready(int sync_fd, UniqueFd* root) {
 
 int send_landlock(int sync_fd, int ruleset_fd) noexcept { return send_byte(sync_fd, kLandlock, ruleset_fd); }
 
-int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept {
-  int err = wait_for_byte(sync_fd, kLandlock, ruleset_fd);
-  if (err == 0 && *ruleset_fd < 0) err = EPIPE;
-  return err;
-}
+int wait_for_landlock(int sync_fd, int* ruleset_fd) noexcept { return wait_for_fd(sync_fd, kLandlock, ruleset_fd); }
 
 int wait_for_go(int sync_fd) noexcept {
   int fd = -1;
@@ -128,10 +131,6 @@ int send_dev_tree(int sync_fd, int tree_fd) noexcept { return send_byte(sync_fd,
 
 int wait_for_dev_tree(int sync_fd, int* tree_fd) noexcept { return wait_for_byte(sync_fd, kDevTree, tree_fd); }
 
-int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept {
-  int err = wait_for_byte(sync_fd, kRootfsTree, tree_fd);
-  if (err == 0 && *tree_fd < 0) err = EPIPE;
-  return err;
-}
+int wait_for_rootfs_tree(int sync_fd, int* tree_fd) noexcept { return wait_for_fd(sync_fd, kRootfsTree, tree_fd); }
 
 }  // namespace nucleus::native

@@ -63,11 +63,6 @@ std::optional<uint32_t> host_id(const std::vector<IdMapping>& map, uint32_t insi
   return std::nullopt;
 }
 
-bool is_mapped(const std::vector<IdMapping>& map, uint32_t id) {
-  for (const IdMapping& m : map) {
-    if (id >= m.inside && id - m.inside < m.count) return true;
-  }
-  return false;
-}
+bool is_mapped(const std::vector<IdMapping>& map, uint32_t id) { return host_id(map, id).has_value(); }
 
 }  // namespace nucleus::native
