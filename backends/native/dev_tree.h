@@ -11,8 +11,8 @@
 // (the parent would otherwise only wait), and the child attaches the whole tree with one
 // move_mount ("D", handshake.h) instead of a dozen mount calls of its own. devpts, shm
 // and mqueue stay with the child: they belong to its user and IPC namespaces. Mounting
-// beneath a detached mount needs Linux 6.15; on an older kernel, or for a caller without
-// CAP_SYS_ADMIN, the child builds the same ops in place.
+// beneath a detached mount needs a recent kernel (this host's 6.18 allows it; older ones
+// refuse); there, or for a caller without CAP_SYS_ADMIN, the child runs the same ops.
 namespace nucleus::native {
 
 // Builds plan.dev (devices.h: the tmpfs, then its `inside` ops through execute_mount_ops,
