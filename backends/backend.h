@@ -4,10 +4,10 @@
 #include <string_view>
 #include <vector>
 
-#include "config/oci_config.h"
+#include "config/oci/oci_config.h"
 #include "config/workload_spec.h"
-#include "core/cgroup.h"
-#include "core/container_record.h"
+#include "core/cgroup/cgroup.h"
+#include "core/container/container_record.h"
 
 // The interface both backends implement. It lives beside them rather than in core/ because
 // it speaks WorkloadSpec (config/), and core/ depends on nothing of ours

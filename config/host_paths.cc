@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "config/validate.h"
-#include "core/error.h"
-#include "core/sys.h"
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
 
 namespace nucleus {
 namespace {

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "config/units.h"
-#include "core/error.h"
+#include "core/sys/error.h"
 
 namespace nucleus {
 

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "config/workload_spec.h"
-#include "core/cgroup.h"
+#include "core/cgroup/cgroup.h"
 
 namespace nucleus {
 

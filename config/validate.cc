@@ -5,8 +5,8 @@
 #include <set>
 
 #include "config/units.h"
-#include "core/error.h"
-#include "core/identity.h"
+#include "core/sys/error.h"
+#include "core/policy/identity.h"
 
 namespace nucleus {
 namespace {

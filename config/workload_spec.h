@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config/isolation_level.h"
-#include "config/oci_spec.h"
+#include "config/oci/oci_spec.h"
 
 // What to run and how to isolate it: plain data, no I/O. Flags, YAML and an OCI config.json
 // all fill this one model; backends read only this. An absent optional means

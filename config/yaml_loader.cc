@@ -10,9 +10,9 @@
 #include "config/resources.h"
 #include "config/units.h"
 #include "config/validate.h"
-#include "core/error.h"
-#include "core/identity.h"
-#include "core/sys.h"
+#include "core/sys/error.h"
+#include "core/policy/identity.h"
+#include "core/sys/sys.h"
 
 namespace nucleus {
 namespace {

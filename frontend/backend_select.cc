@@ -3,7 +3,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/native/native_backend.h"
 #include "config/presets.h"
-#include "core/error.h"
+#include "core/sys/error.h"
 
 namespace nucleus::frontend {
 

@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/log.h"
-#include "core/sys.h"
-#include "core/trace_timing.h"
-#include "core/unique_fd.h"
+#include "core/sys/error.h"
+#include "core/sys/log.h"
+#include "core/sys/sys.h"
+#include "core/sys/trace_timing.h"
+#include "core/sys/unique_fd.h"
 
 #include <fcntl.h>
 #include <ctime>

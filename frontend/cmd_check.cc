@@ -4,14 +4,14 @@
 
 #include <iostream>
 
-#include "backends/gvisor/runsc_args.h"
-#include "backends/gvisor/runsc_locate.h"
-#include "backends/gvisor/runsc_process.h"
+#include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_locate.h"
+#include "backends/gvisor/runsc/runsc_process.h"
 #include "config/presets.h"
 #include "config/validate.h"
 #include "config/yaml_loader.h"
-#include "core/error.h"
-#include "core/host_info.h"
+#include "core/sys/error.h"
+#include "core/sys/host_info.h"
 #include "frontend/cli.h"
 
 namespace nucleus::frontend {

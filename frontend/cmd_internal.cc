@@ -9,13 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/gvisor/runsc_locate.h"
+#include "backends/gvisor/runsc/runsc_locate.h"
 #include "backends/gvisor/state_dir.h"
 #include "config/units.h"
 #include "config/validate.h"
-#include "core/cgroup.h"
-#include "core/container_record.h"
-#include "core/error.h"
+#include "core/cgroup/cgroup.h"
+#include "core/container/container_record.h"
+#include "core/sys/error.h"
 #include "frontend/cli.h"
 
 namespace nucleus::frontend {

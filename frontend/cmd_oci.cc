@@ -15,12 +15,12 @@
 
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/native/native_backend.h"
-#include "config/oci_config.h"
+#include "config/oci/oci_config.h"
 #include "config/units.h"
 #include "config/validate.h"
-#include "core/error.h"
-#include "core/identity.h"
-#include "core/sys.h"
+#include "core/sys/error.h"
+#include "core/policy/identity.h"
+#include "core/sys/sys.h"
 #include "frontend/cli.h"
 
 namespace nucleus::frontend {

@@ -1,5 +1,5 @@
 // `nucleus run`: flags (+ YAML) -> WorkloadSpec -> backend -> the workload's exit status.
-#include "core/trace_timing.h"
+#include "core/sys/trace_timing.h"
 #include "frontend/backend_select.h"
 #include "frontend/cli.h"
 #include "frontend/overrides.h"

@@ -7,9 +7,9 @@
 #include <exception>
 #include <string>
 
-#include "core/error.h"
-#include "core/exit_codes.h"
-#include "core/trace_timing.h"
+#include "core/sys/error.h"
+#include "core/sys/exit_codes.h"
+#include "core/sys/trace_timing.h"
 #include "frontend/cli.h"
 
 namespace {

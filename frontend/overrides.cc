@@ -8,8 +8,8 @@
 #include "config/resources.h"
 #include "config/validate.h"
 #include "config/yaml_loader.h"
-#include "core/error.h"
-#include "core/identity.h"
+#include "core/sys/error.h"
+#include "core/policy/identity.h"
 
 namespace nucleus::frontend {
 namespace {

@@ -12,13 +12,13 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/gvisor/gvisor_backend.h"
-#include "backends/gvisor/runsc_args.h"
-#include "backends/gvisor/runsc_locate.h"
-#include "backends/gvisor/runsc_process.h"
-#include "core/env_filter.h"
-#include "core/error.h"
-#include "core/scoped.h"
-#include "core/sys.h"
+#include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_locate.h"
+#include "backends/gvisor/runsc/runsc_process.h"
+#include "core/policy/env_filter.h"
+#include "core/sys/error.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
 
 namespace nucleus::gvisor {
 namespace {

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/error.h"
-#include "core/masked_paths.h"
-#include "core/sys.h"
+#include "core/sys/error.h"
+#include "core/policy/masked_paths.h"
+#include "core/sys/sys.h"
 
 namespace nucleus::gvisor {
 namespace {

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "config/workload_spec.h"
-#include "core/capabilities.h"
-#include "core/host_view.h"
-#include "core/identity.h"
-#include "core/rlimits.h"
+#include "core/policy/capabilities.h"
+#include "core/policy/host_view.h"
+#include "core/policy/identity.h"
+#include "core/policy/rlimits.h"
 
 // The OCI bundle runsc runs: config.json written from the same WorkloadSpec and the same core
 // tables as the native backend (environment filter, identity, capabilities, rlimits, masked

@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <vector>
 
-#include "backends/gvisor/runsc_process.h"
-#include "core/error.h"
-#include "core/sys.h"
+#include "backends/gvisor/runsc/runsc_process.h"
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
 
 namespace nucleus::gvisor {
 namespace {

@@ -3,8 +3,8 @@
 #include <optional>
 #include <string>
 
-#include "core/scoped.h"
-#include "core/unique_fd.h"
+#include "core/sys/scoped.h"
+#include "core/sys/unique_fd.h"
 
 // Each gVisor container's private state on the host: /run/nucleus-gvisor-XXXXXX (0700),
 // holding the bundle, runsc's --root, runsc's log, the container id and a lock file that

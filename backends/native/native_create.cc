@@ -10,18 +10,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include "backends/native/child.h"
-#include "backends/native/clone.h"
-#include "backends/native/handshake.h"
+#include "backends/native/child/child.h"
+#include "backends/native/child/clone.h"
+#include "backends/native/child/handshake.h"
 #include "backends/native/native_backend.h"
-#include "backends/native/oci_plan.h"
-#include "backends/native/oci_support.h"
-#include "backends/native/seccomp_compile.h"
+#include "backends/native/oci/oci_plan.h"
+#include "backends/native/oci/oci_support.h"
+#include "backends/native/layers/seccomp_compile.h"
 #include "config/resources.h"
-#include "core/error.h"
+#include "core/sys/error.h"
 #include "core/init/supervisor.h"
-#include "core/scoped.h"
-#include "core/sys.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
 
 namespace nucleus::native {
 namespace {

@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "backends/native/native_backend.h"
-#include "backends/native/oci_support.h"
-#include "core/error.h"
-#include "core/sys.h"
+#include "backends/native/oci/oci_support.h"
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
 
 namespace nucleus::native {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "core/scoped.h"
+#include "core/sys/scoped.h"
 #include "tests/integration/leak_check.h"
 
 namespace nucleus::test {

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <thread>
 
-#include "core/scoped.h"
+#include "core/sys/scoped.h"
 #include "tests/integration/leak_check.h"
 
 namespace nucleus::test {

@@ -11,8 +11,8 @@
 #include <sstream>
 #include <thread>
 
-#include "core/scoped.h"
-#include "core/sys.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
 
 namespace bp = boost::process;
 

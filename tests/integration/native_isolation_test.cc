@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/scoped.h"
+#include "core/sys/scoped.h"
 #include "tests/integration/leak_check.h"
 
 namespace nucleus::test {

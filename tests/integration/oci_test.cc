@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/scoped.h"
+#include "core/sys/scoped.h"
 #include "tests/integration/leak_check.h"
 
 namespace nucleus::test {

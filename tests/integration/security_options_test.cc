@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "core/scoped.h"
+#include "core/sys/scoped.h"
 #include "tests/integration/leak_check.h"
 #include "tests/integration/probe.h"
 

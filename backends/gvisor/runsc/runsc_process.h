@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/sys/scoped.h"
+
+// Starting runsc (Boost.Process). runsc run starts in a private mount namespace of its own,
+// where nucleus may place the bundle's root: for --rootfs, an overlay whose lower layer is
+// the user's directory and whose upper layer is a tmpfs. runsc creates missing mount points
+// in its root directory, even a read-only one; with the overlay they land in the tmpfs, and
+// the user's directory is never modified. Nothing of it is visible on the host, and it all
+// disappears with runsc.
+namespace nucleus::gvisor {
+
+struct Staging {
+  // The files runsc joins the container's cgroup through before exec (open_self_join_files,
+  // join_cgroup_through): its sandbox and gofer are born inside the cgroup, so the limits
+  // bind the whole sandbox.
+  std::vector<int> cgroup_join;
+  bool overlay = false;
+  std::string lower;       // the user's rootfs
+  std::string layer;       // empty directory for the tmpfs holding upper/ and work/
+  std::string mountpoint;  // where runsc finds the root (bundle/rootfs)
+};
+
+// Starts `runsc args...` in its own process group (terminal signals reach nucleus, which
+// forwards them) and its own mount namespace, with an empty signal mask and PDEATHSIG.
+// keep_fd stays open in runsc (its --log-fd). Throws Error.
+OwnedChild start_runsc(const std::string& runsc, const std::vector<std::string>& args, const Staging& staging,
+                       int keep_fd);
+
+// Runs a short runsc command to completion and returns its exit code. With `output`, collects
+// what it printed; without, it gets 10 s (then it is killed and the result is -1).
+int run_runsc(const std::string& runsc, const std::vector<std::string>& args, std::string* output = nullptr);
+
+// Runs runsc with nucleus's stdio (an OCI create or exec: the container's streams are the
+// caller's) and returns its exit code.
+int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args);
+
+// runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
+std::string last_runsc_error(const std::string& log_path);
+
+// Whether `runsc do true` succeeds on `platform` within timeout_seconds (a kvm platform can
+// hang under some hypervisors: the attempt is then killed). For `nucleus check`; slow.
+bool platform_works(const std::string& runsc, const std::string& platform, int timeout_seconds, std::string* why);
+
+}  // namespace nucleus::gvisor

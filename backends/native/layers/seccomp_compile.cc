@@ -1,0 +1,290 @@
+#include "backends/native/layers/seccomp_compile.h"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+
+namespace nucleus::native {
+namespace {
+
+using seccomp::Action;
+using seccomp::Op;
+
+#if defined(__x86_64__)
+// Calls libseccomp 2.5.4 may not know by name, with their x86_64 numbers (asm/unistd_64.h).
+constexpr std::pair<const char*, int> kNewerSyscalls[] = {
+    {"uretprobe", 335},        {"pidfd_send_signal", 424}, {"io_uring_setup", 425},
+    {"io_uring_enter", 426},   {"io_uring_register", 427}, {"open_tree", 428},
+    {"move_mount", 429},       {"fsopen", 430},            {"fsconfig", 431},
+    {"fsmount", 432},          {"fspick", 433},            {"pidfd_open", 434},
+    {"clone3", 435},           {"close_range", 436},       {"openat2", 437},
+    {"pidfd_getfd", 438},      {"faccessat2", 439},        {"process_madvise", 440},
+    {"epoll_pwait2", 441},     {"mount_setattr", 442},     {"quotactl_fd", 443},
+    {"landlock_create_ruleset", 444}, {"landlock_add_rule", 445}, {"landlock_restrict_self", 446},
+    {"memfd_secret", 447},     {"process_mrelease", 448},  {"futex_waitv", 449},
+    {"set_mempolicy_home_node", 450}, {"cachestat", 451},  {"fchmodat2", 452},
+    {"map_shadow_stack", 453}, {"futex_wake", 454},        {"futex_wait", 455},
+    {"futex_requeue", 456},    {"statmount", 457},         {"listmount", 458},
+    {"lsm_get_self_attr", 459}, {"lsm_set_self_attr", 460}, {"lsm_list_modules", 461},
+    {"mseal", 462},            {"setxattrat", 463},        {"getxattrat", 464},
+    {"listxattrat", 465},      {"removexattrat", 466},     {"open_tree_attr", 467},
+    {"file_getattr", 468},     {"file_setattr", 469},
+};
+// The newest syscall this profile was written against (Linux 6.18); numbers above it, up
+// to where x32's range begins, answer ENOSYS.
+constexpr int kNewestKnown = 469;
+constexpr int kFirstUnassigned = 512;
+constexpr const char* kArch = "x86_64";
+#else
+constexpr std::pair<const char*, int> kNewerSyscalls[] = {{"", -1}};
+constexpr int kNewestKnown = -1;
+constexpr int kFirstUnassigned = -1;
+constexpr const char* kArch = "other";
+#endif
+
+constexpr char kCacheMagic[4] = {'N', 'S', 'C', '1'};
+
+uint32_t to_scmp(Action action, int err) {
+  switch (action) {
+    case Action::kAllow: return SCMP_ACT_ALLOW;
+    case Action::kErrno: return SCMP_ACT_ERRNO(static_cast<uint16_t>(err));
+    case Action::kKillThread: return SCMP_ACT_KILL_THREAD;
+    case Action::kKillProcess: return SCMP_ACT_KILL_PROCESS;
+    case Action::kTrap: return SCMP_ACT_TRAP;
+    case Action::kLog: return SCMP_ACT_LOG;
+  }
+  return SCMP_ACT_KILL_PROCESS;
+}
+
+scmp_compare to_cmp(Op op) {
+  switch (op) {
+    case Op::kEq: return SCMP_CMP_EQ;
+    case Op::kNe: return SCMP_CMP_NE;
+    case Op::kLt: return SCMP_CMP_LT;
+    case Op::kLe: return SCMP_CMP_LE;
+    case Op::kGt: return SCMP_CMP_GT;
+    case Op::kGe: return SCMP_CMP_GE;
+    case Op::kMaskedEq: return SCMP_CMP_MASKED_EQ;
+  }
+  return SCMP_CMP_EQ;
+}
+
+// libseccomp context, released on every path.
+struct Filter {
+  explicit Filter(uint32_t default_action) : ctx(seccomp_init(default_action)) {
+    if (ctx == nullptr) throw Error("seccomp", "libseccomp could not create a filter");
+  }
+  ~Filter() { seccomp_release(ctx); }
+  Filter(const Filter&) = delete;
+  Filter& operator=(const Filter&) = delete;
+  scmp_filter_ctx ctx;
+};
+
+void add_rule(Filter& f, const seccomp::Rule& rule, int nr, const std::string& name) {
+  std::vector<scmp_arg_cmp> cmps;
+  for (const seccomp::Arg& a : rule.args) {
+    cmps.push_back({a.index, to_cmp(a.op), a.value, a.value_two});
+  }
+  int rc = seccomp_rule_add_array(f.ctx, to_scmp(rule.action, rule.errno_ret), nr,
+                                  static_cast<unsigned>(cmps.size()), cmps.data());
+  if (rc < 0) throw Error("seccomp", "libseccomp refused the rule for " + name, -rc);
+}
+
+std::vector<sock_filter> export_bpf(Filter& f) {
+  UniqueFd mem(::memfd_create("nucleus-seccomp", MFD_CLOEXEC));
+  if (!mem) throw_errno("seccomp", "memfd_create");
+  if (int rc = seccomp_export_bpf(f.ctx, mem.get()); rc < 0) throw Error("seccomp", "export BPF", -rc);
+  off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0) throw Error("seccomp", "bad BPF size");
+  std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), prog.data(), static_cast<size_t>(size), 0) != size) throw_errno("seccomp", "read BPF");
+  return prog;
+}
+
+void set_attrs(Filter& f, uint32_t bad_arch) {
+  seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_NNP, 0);  // nucleus sets no_new_privs itself
+  seccomp_attr_set(f.ctx, SCMP_FLTATR_ACT_BADARCH, bad_arch);
+  seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);  // binary tree over ~300 calls
+}
+
+SeccompPrograms compile(const seccomp::Profile& profile) {
+  uint32_t default_action = to_scmp(profile.default_action, profile.default_errno);
+  // A call with rules of its own: any rule whose action is the default becomes a denial in
+  // the second program; without other rules it would change nothing and is dropped.
+  std::set<int> has_own_rules;
+  std::vector<std::pair<int, const seccomp::Rule*>> resolved;
+  for (const seccomp::Rule& r : profile.rules) {
+    for (const std::string& name : r.names) {
+      int nr = resolve_syscall(name);
+      if (nr < 0) continue;  // not a call on this architecture
+      resolved.emplace_back(nr, &r);
+      if (to_scmp(r.action, r.errno_ret) != default_action) has_own_rules.insert(nr);
+    }
+  }
+  Filter main(default_action);
+  // Every other ABI (i386 int 0x80, x32) is refused with the default errno (SYS-17).
+  set_attrs(main, default_action == SCMP_ACT_ALLOW ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM));
+  Filter deny(SCMP_ACT_ALLOW);
+  set_attrs(deny, SCMP_ACT_ALLOW);
+  bool any_denial = false;
+  for (const auto& [nr, rule] : resolved) {
+    const std::string& name = rule->names.front();
+    if (to_scmp(rule->action, rule->errno_ret) != default_action) {
+      add_rule(main, *rule, nr, name);
+    } else if (has_own_rules.count(nr)) {
+      add_rule(deny, *rule, nr, name);
+      any_denial = true;
+    }
+  }
+  if (profile.enosys_for_newer && kNewestKnown > 0 && default_action != SCMP_ACT_ALLOW) {
+    for (int nr = kNewestKnown + 1; nr < kFirstUnassigned; ++nr) {
+      int rc = seccomp_rule_add(main.ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+      if (rc < 0 && rc != -EEXIST) throw Error("seccomp", "ENOSYS rule for " + std::to_string(nr), -rc);
+    }
+  }
+  SeccompPrograms out;
+  out.main = export_bpf(main);
+  if (any_denial) out.deny = export_bpf(deny);
+  return out;
+}
+
+// ---- the cache ------------------------------------------------------------------------
+
+uint64_t fnv1a(std::string_view data, uint64_t h = 0xcbf29ce484222325ull) {
+  for (unsigned char c : data) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// A directory we own, that no one else can write, that is not a symlink.
+bool safe_dir(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+         (st.st_mode & 022) == 0;
+}
+
+bool ensure_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return false;
+  return safe_dir(path);
+}
+
+std::optional<SeccompPrograms> read_cache(const std::string& file) {
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & 022) != 0 || st.st_size > (1 << 20)) {
+    return std::nullopt;
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  if (::pread(fd.get(), data.data(), data.size(), 0) != st.st_size) return std::nullopt;
+  uint32_t sizes[2];
+  uint64_t sum;
+  constexpr size_t kHeader = sizeof kCacheMagic + sizeof sizes + sizeof sum;
+  if (data.size() < kHeader || std::memcmp(data.data(), kCacheMagic, sizeof kCacheMagic) != 0) return std::nullopt;
+  std::memcpy(sizes, data.data() + sizeof kCacheMagic, sizeof sizes);
+  std::memcpy(&sum, data.data() + sizeof kCacheMagic + sizeof sizes, sizeof sum);
+  size_t bytes = (static_cast<size_t>(sizes[0]) + sizes[1]) * sizeof(sock_filter);
+  if (data.size() != kHeader + bytes || sizes[0] == 0) return std::nullopt;
+  std::string_view payload(data.data() + kHeader, bytes);
+  if (fnv1a(payload) != sum) return std::nullopt;
+  SeccompPrograms out;
+  out.main.resize(sizes[0]);
+  out.deny.resize(sizes[1]);
+  std::memcpy(out.main.data(), payload.data(), sizes[0] * sizeof(sock_filter));
+  std::memcpy(out.deny.data(), payload.data() + sizes[0] * sizeof(sock_filter), sizes[1] * sizeof(sock_filter));
+  out.from_cache = true;
+  return out;
+}
+
+void write_cache(const std::string& file, const SeccompPrograms& p) {
+  std::string payload(reinterpret_cast<const char*>(p.main.data()), p.main.size() * sizeof(sock_filter));
+  payload.append(reinterpret_cast<const char*>(p.deny.data()), p.deny.size() * sizeof(sock_filter));
+  uint32_t sizes[2] = {static_cast<uint32_t>(p.main.size()), static_cast<uint32_t>(p.deny.size())};
+  uint64_t sum = fnv1a(payload);
+  std::string data(kCacheMagic, sizeof kCacheMagic);
+  data.append(reinterpret_cast<const char*>(sizes), sizeof sizes);
+  data.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  data += payload;
+  std::string tmp = file + ".tmp." + std::to_string(::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return;  // a cache we cannot write is only slower
+  bool ok = sys::write_all(fd.get(), data.data(), data.size()) == 0;
+  fd.reset();
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+}  // namespace
+
+int resolve_syscall(const std::string& name) {
+  int nr = seccomp_syscall_resolve_name(name.c_str());
+  if (nr >= 0) return nr;
+  for (const auto& [n, number] : kNewerSyscalls) {
+    if (name == n) return number;
+  }
+  return -1;  // unknown here, or a pseudo-call of a multiplexer this ABI does not have
+}
+
+std::optional<std::string> seccomp_cache_dir() {
+  std::string base;
+  if (::geteuid() == 0) {
+    base = "/var/cache";
+  } else if (const char* xdg = ::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') {
+    base = xdg;
+  } else if (const char* home = ::getenv("HOME"); home != nullptr && home[0] == '/') {
+    base = std::string(home) + "/.cache";
+    if (!safe_dir(home) || !ensure_dir(base)) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  struct stat st;
+  if (::stat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  std::string dir = base + "/nucleus";
+  if (!ensure_dir(dir) || !ensure_dir(dir + "/seccomp")) return std::nullopt;
+  return dir + "/seccomp";
+}
+
+SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when) {
+  seccomp::Profile resolved = seccomp::resolve(profile, when);
+  const scmp_version* v = seccomp_version();
+  std::string key_text = std::string("nucleus-seccomp-1|") + NUCLEUS_VERSION + "|" +
+                         std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                         std::to_string(v->micro) + "|" + kArch + "|" + seccomp::serialize(resolved);
+  std::optional<std::string> dir = seccomp_cache_dir();
+  std::string file = dir ? *dir + "/" + hex(fnv1a(key_text)) + ".bpf" : "";
+  if (dir) {
+    if (auto cached = read_cache(file)) return *cached;
+  }
+  SeccompPrograms programs = compile(resolved);
+  if (dir) write_cache(file, programs);
+  return programs;
+}
+
+int load_seccomp(const SeccompPrograms& programs) noexcept {
+  for (const std::vector<sock_filter>* prog : {&programs.main, &programs.deny}) {
+    if (prog->empty()) continue;
+    sock_fprog fprog = {static_cast<unsigned short>(prog->size()), const_cast<sock_filter*>(prog->data())};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return errno;
+  }
+  return 0;
+}
+
+}  // namespace nucleus::native

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <linux/filter.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/policy/seccomp_profile.h"
+
+// Compiles a seccomp profile into BPF in the parent, with libseccomp, once: the result is
+// cached on disk keyed by the profile's content (and nucleus's and libseccomp's versions),
+// so a repeated start only reads bytes. The child installs them last, with one seccomp(2)
+// per program (crun libcrun_generate_seccomp / libcrun_apply_seccomp, nsjail sandbox.cc).
+namespace nucleus::native {
+
+struct SeccompPrograms {
+  // The allow-list (default action for everything not named).
+  std::vector<sock_filter> main;
+  // Argument-specific denials of calls `main` allows (ioctl TIOCSTI, TIOCLINUX). A second,
+  // stacked filter: libseccomp cannot express "allowed except these arguments" when the
+  // exception's action is the default one, and the kernel applies the stricter verdict.
+  std::vector<sock_filter> deny;
+  bool from_cache = false;
+};
+
+// Throws Error for a profile libseccomp refuses.
+SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when);
+
+// The cache directory nucleus uses (created 0700 when missing), or nullopt when this caller
+// has no safe place: then every start compiles.
+std::optional<std::string> seccomp_cache_dir();
+
+// Child: installs both programs (no_new_privs must be set). Returns 0 or an errno.
+int load_seccomp(const SeccompPrograms& programs) noexcept;
+
+// The syscall number on this architecture, also for calls newer than libseccomp; -1 if none.
+int resolve_syscall(const std::string& name);
+
+}  // namespace nucleus::native

@@ -1,0 +1,269 @@
+#include "backends/native/plan/rootfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <span>
+#include <string_view>
+
+#include "backends/native/child/child_steps.h"
+#include "backends/native/plan/devices.h"
+#include "backends/native/child/handshake.h"
+#include "core/sys/error.h"
+#include "core/policy/masked_paths.h"
+#include "core/sys/sys.h"
+
+namespace nucleus::native {
+namespace {
+
+// Places the staging tmpfs may cover, in the child's private mount namespace only.
+constexpr std::string_view kStagingCandidates[] = {"/tmp", "/mnt", "/var/tmp", "/opt"};
+
+constexpr uint64_t kViewAttr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+constexpr uint64_t kWritableAttr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+MountOp bind_op(const std::string& target, const std::string& source, uint64_t attr,
+                HostEntry::Type type) {
+  return {.kind = MountKind::kBind,
+          .target = target,
+          .source = source,
+          .attr = attr,
+          .target_kind = type == HostEntry::kDirectory ? TargetKind::kDirectory : TargetKind::kFile};
+}
+
+void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const HostProbe& probe) {
+  const uint64_t attr = options.read_only_binds ? kViewAttr : kWritableAttr;
+  for (const HostViewItem& item : host_view_items(options.network == NetworkMode::kHost, probe)) {
+    switch (item.kind) {
+      case HostViewItem::kSymlink:
+        ops.push_back({.kind = MountKind::kSymlink, .target = item.target, .data = item.source});
+        break;
+      case HostViewItem::kBindDirectory:
+        ops.push_back(bind_op(item.target, item.source, attr, HostEntry::kDirectory));
+        break;
+      case HostViewItem::kBindFile:
+        ops.push_back(bind_op(item.target, item.source, attr, HostEntry::kFile));
+        break;
+    }
+  }
+}
+
+void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
+  std::vector<MountOp>& ops = plan.root_ops;
+  constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  ops.push_back({.kind = MountKind::kProc, .target = "proc", .flags = kNoExec, .no_symlinks = true});
+  if (options.network == NetworkMode::kNone) {
+    // A fresh sysfs shows only this network namespace's devices.
+    ops.push_back({.kind = MountKind::kSysfs, .target = "sys", .flags = kNoExec | MS_RDONLY,
+                   .no_symlinks = true});
+  } else {
+    // With the host's network, a fresh sysfs is refused in a user namespace: share the
+    // host's, read-only.
+    MountOp sys = bind_op("sys", "/sys", kViewAttr | MOUNT_ATTR_NOEXEC, HostEntry::kDirectory);
+    sys.no_symlinks = true;
+    ops.push_back(std::move(sys));
+  }
+  plan.dev = plan_dev_tree();
+  plan.dev_at = ops.size();
+  append_dev_mounts(ops, DevOptions{.tty_group_mapped = options.tty_group_mapped});
+  if (options.clamp_user_namespaces) {
+    // Creating a user namespace needs no capability, so seccomp alone would stop
+    // unshare(CLONE_NEWUSER); with this limit on the container's own user namespace, the
+    // kernel refuses too (ENOSPC), like bubblewrap's --disable-userns. Written before
+    // /proc/sys turns read-only, and never without our own user namespace (it would be
+    // the host's limit).
+    ops.push_back({.kind = MountKind::kWriteFile, .target = "proc/sys/user/max_user_namespaces",
+                   .data = "0", .no_symlinks = true});
+  }
+  if (options.mask_paths) {
+    for (std::string_view path : masked_paths()) {
+      ops.push_back({.kind = MountKind::kMask, .target = std::string(path.substr(1)), .no_symlinks = true});
+    }
+    for (std::string_view path : read_only_paths()) {
+      ops.push_back({.kind = MountKind::kReadOnlyRebind, .target = std::string(path.substr(1)), .no_symlinks = true});
+    }
+  }
+}
+
+// /tmp (unless the user placed something there), extra tmpfs and volumes, parents first.
+void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
+  struct Pending {
+    std::string destination;
+    MountOp op;
+  };
+  std::vector<Pending> pending;
+  auto covers_tmp = [&] {
+    for (const auto& t : options.tmpfs) if (t.destination == "/tmp") return true;
+    for (const auto& v : options.volumes) if (v.destination == "/tmp") return true;
+    return false;
+  };
+  std::vector<TmpfsSpec> tmpfs = options.tmpfs;
+  if (!covers_tmp()) tmpfs.push_back({"/tmp", kDefaultTmpSize});
+  for (const TmpfsSpec& t : tmpfs) {
+    pending.push_back({t.destination,
+                       {.kind = MountKind::kTmpfs,
+                        .target = t.destination.substr(1),
+                        .data = "mode=1777,size=" + std::to_string(t.size_bytes),
+                        .flags = MS_NOSUID | MS_NODEV}});
+  }
+  for (const VolumeSpec& v : options.volumes) {
+    struct stat st;
+    bool is_dir = ::stat(v.source.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
+    pending.push_back({v.destination,
+                       bind_op(v.destination.substr(1), v.source,
+                               v.read_only && options.read_only_binds ? kViewAttr : kWritableAttr,
+                               is_dir ? HostEntry::kDirectory : HostEntry::kFile)});
+  }
+  // Shallower destinations first, so /data is mounted before /data/cache lands on it.
+  std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
+    return std::count(a.destination.begin(), a.destination.end(), '/') <
+           std::count(b.destination.begin(), b.destination.end(), '/');
+  });
+  for (Pending& p : pending) ops.push_back(std::move(p.op));
+}
+
+// /dev's fixed tree: attached whole when the parent has sent one ("D", dev_tree.h), else
+// mounted here: the tmpfs, then the same ops the parent would have run, beneath it. The
+// device nodes are opened only then (nothing ever covers the host's /dev).
+int enter_dev(int root, const DevTree& dev, const RootFds& fds, int* step, int* index) noexcept {
+  *index = -1;
+  int tree = -1;
+  if (fds.sync_fd >= 0) {
+    if (int err = wait_for_dev_tree(fds.sync_fd, &tree)) {
+      *step = static_cast<int>(ChildStep::kWaitForParent);
+      return err;
+    }
+  }
+  *step = static_cast<int>(ChildStep::kDevMount);
+  if (tree >= 0) {
+    int err = attach_detached_tree(tree, root, dev.tmpfs);
+    ::close(tree);
+    return err;
+  }
+  if (int err = execute_mount_ops(root, std::span(&dev.tmpfs, 1), {}, -1, index)) {
+    *index = -1;
+    return err;
+  }
+  int dev_fd = open_or_create_at(root, dev.tmpfs.target.c_str(), TargetKind::kDirectory, true);
+  if (dev_fd < 0) return errno;
+  int err = open_bind_sources(dev.inside, *fds.dev_sources, index);
+  if (err == 0) err = execute_mount_ops(dev_fd, dev.inside, *fds.dev_sources, -1, index);
+  ::close(dev_fd);
+  return err;
+}
+
+// The root's ops, with /dev in its place among them.
+int execute_root_ops(int root, const RootPlan& plan, const RootFds& fds, int* step, int* index) noexcept {
+  const std::span<const MountOp> ops(plan.root_ops);
+  const std::span<const int> sources(*fds.root_sources);
+  const size_t at = plan.dev ? plan.dev_at : ops.size();
+  *step = static_cast<int>(ChildStep::kRootMount);
+  if (int err = execute_mount_ops(root, ops.first(at), sources.first(at), -1, index)) return err;
+  if (plan.dev) {
+    if (int err = enter_dev(root, *plan.dev, fds, step, index)) return err;
+  }
+  *step = static_cast<int>(ChildStep::kRootMount);
+  if (int err = execute_mount_ops(root, ops.subspan(at), sources.subspan(at), -1, index)) {
+    *index += static_cast<int>(at);
+    return err;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string pick_staging(const HostProbe& probe) {
+  for (std::string_view candidate : kStagingCandidates) {
+    auto entry = probe(std::string(candidate));
+    if (entry && entry->type == HostEntry::kDirectory) return std::string(candidate);
+  }
+  throw Error("prepare the container root", "the host has none of /tmp, /mnt, /var/tmp, /opt to stage it on");
+}
+
+RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
+  RootPlan plan;
+  plan.staging = pick_staging(probe);
+  if (!options.rootfs) {
+    add_host_view(plan.root_ops, options, probe);
+  } else {
+    plan.root_subdir = "root";
+    MountOp lower;
+    if (options.idmapped_rootfs) {
+      lower = {.kind = MountKind::kMoveTree, .target = options.read_only ? "root" : "lower"};
+    } else {
+      lower = bind_op(options.read_only ? "root" : "lower", *options.rootfs, 0, HostEntry::kDirectory);
+    }
+    lower.attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | (options.read_only ? MOUNT_ATTR_NOSUID : 0);
+    plan.staging_ops.push_back(std::move(lower));
+    if (!options.read_only) {
+      const std::string& s = plan.staging;
+      plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "upper"});
+      plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "work"});
+      std::string data = "lowerdir=" + s + "/lower,upperdir=" + s + "/upper,workdir=" + s + "/work";
+      if (options.user_namespace) data += ",userxattr";
+      plan.staging_ops.push_back(
+          {.kind = MountKind::kOverlay, .target = "root", .data = data, .flags = MS_NOSUID | MS_NODEV});
+    }
+  }
+  add_kernel_filesystems(plan, options);
+  add_user_mounts(plan.root_ops, options);
+  if (options.workdir != "/") {
+    plan.root_ops.push_back({.kind = MountKind::kMkdir, .target = options.workdir.substr(1)});
+  }
+  if (!options.rootfs) {
+    // Last, once every mount point exists: the view's own tmpfs becomes read-only.
+    plan.root_ops.push_back({.kind = MountKind::kReadOnly, .target = ""});
+  }
+  return plan;
+}
+
+int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcept {
+  *index = -1;
+  auto fail = [&](ChildStep s) {
+    *step = static_cast<int>(s);
+    return errno;
+  };
+  // Nothing we mount may propagate back to the host, and nothing of the host's later
+  // mounts may appear here.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(ChildStep::kPrivateMounts);
+  // Sources first: the staging tmpfs may cover some of their paths.
+  if (int err = open_bind_sources(plan.staging_ops, *fds.staging_sources, index)) {
+    *step = static_cast<int>(ChildStep::kOpenStagingSource);
+    return errno = err;
+  }
+  if (int err = open_bind_sources(plan.root_ops, *fds.root_sources, index)) {
+    *step = static_cast<int>(ChildStep::kOpenRootSource);
+    return errno = err;
+  }
+  if (mount("tmpfs", plan.staging.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
+    return fail(ChildStep::kStagingTmpfs);
+  }
+  int staging = open(plan.staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (staging < 0) return fail(ChildStep::kStagingTmpfs);
+  if (int err = execute_mount_ops(staging, plan.staging_ops, *fds.staging_sources, fds.moved_tree, index)) {
+    *step = static_cast<int>(ChildStep::kStagingMount);
+    return errno = err;
+  }
+  int root = staging;
+  if (!plan.root_subdir.empty()) {
+    root = openat(staging, plan.root_subdir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root < 0) return fail(ChildStep::kStagingMount);
+  }
+  if (int err = execute_root_ops(root, plan, fds, step, index)) return errno = err;
+  // pivot_root(".", "."): the old root ends up stacked on the new one and is detached at
+  // once, so no path to the host tree remains (runc's and lxc's idiom; no put_old dir).
+  if (fchdir(root) != 0 || sys::raw_pivot_root(".", ".") != 0) return fail(ChildStep::kPivotRoot);
+  if (umount2(".", MNT_DETACH) != 0) return fail(ChildStep::kDetachOldRoot);
+  if (chdir("/") != 0) return fail(ChildStep::kPivotRoot);
+  if (root != staging) ::close(root);
+  ::close(staging);
+  return 0;
+}
+
+}  // namespace nucleus::native

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/native/plan/devices.h"
+#include "backends/native/child/mount_ops.h"
+#include "config/workload_spec.h"
+#include "core/policy/host_view.h"
+
+// The container's root: the host read-only view, or a --rootfs directory with an
+// ephemeral writable layer (overlay, tmpfs upper) or none (--read-only). The parent plans
+// (plan_root), the child executes the plan and pivots into it (enter_root).
+namespace nucleus::native {
+
+struct RootOptions {
+  std::optional<std::string> rootfs;  // canonical; absent: host read-only view
+  bool read_only = false;
+  bool idmapped_rootfs = false;       // the parent sends an id-mapped tree of rootfs
+  bool user_namespace = false;        // overlay needs userxattr in a user namespace
+  NetworkMode network = NetworkMode::kNone;
+  std::vector<VolumeSpec> volumes;    // sources canonical
+  std::vector<TmpfsSpec> tmpfs;
+  std::string workdir = "/";
+  bool tty_group_mapped = true;
+  bool mask_paths = true;        // core/masked_paths tables
+  bool clamp_user_namespaces = false;  // max_user_namespaces=0 inside (own user ns only)
+  bool read_only_binds = true;   // false only for a test-only ablation run
+};
+
+struct RootPlan {
+  std::string staging;               // host directory the staging tmpfs covers (private ns)
+  std::vector<MountOp> staging_ops;  // beneath the staging tmpfs
+  std::string root_subdir;           // "" (the staging tmpfs is the root) or "root"
+  std::vector<MountOp> root_ops;     // beneath the new root
+  // nucleus's /dev (devices.h), made before root_ops[dev_at]: ready-made by the parent
+  // ("D", dev_tree.h) or here. None (OCI containers): no "D".
+  std::optional<DevTree> dev;
+  size_t dev_at = 0;
+};
+
+// Throws Error when the host offers no staging directory.
+RootPlan plan_root(const RootOptions& options, const HostProbe& probe);
+
+// The host directory a staging tmpfs covers in the child's private mount namespace.
+std::string pick_staging(const HostProbe& probe);
+
+// Child side: private propagation, bind sources opened, staging tmpfs, both op lists,
+// pivot_root into the new root with the old one detached, cwd "/". Returns 0, or an errno
+// with *step (a ChildStep) and *index (an op index, or -1) set.
+struct RootFds {
+  std::vector<int>* staging_sources;  // preallocated, one slot per staging op
+  std::vector<int>* root_sources;     // preallocated, one slot per root op
+  int moved_tree = -1;                // the id-mapped rootfs from the parent, or -1
+  std::vector<int>* dev_sources = nullptr;  // preallocated, one slot per DevTree::inside op
+  int sync_fd = -1;                   // where "D" arrives, when the plan has a /dev tree
+};
+int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcept;
+
+}  // namespace nucleus::native

@@ -1,0 +1,236 @@
+#include "config/oci/oci_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include "config/oci/oci_json.h"
+#include "core/sys/error.h"
+#include "core/policy/seccomp_json.h"
+#include "core/sys/sys.h"
+
+namespace nucleus {
+namespace {
+
+using json = nlohmann::json;
+using namespace oci_json;
+
+constexpr size_t kMaxConfigBytes = 4u << 20;
+
+CapSet get_caps(const json& v, const At& at) {
+  CapSet set = 0;
+  std::vector<std::string> names = get_strings(v, at);
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto cap = capability_from_name(names[i]);
+    if (!cap) at[i].fail("unknown capability '" + names[i] + "'");
+    set |= CapSet{1} << *cap;
+  }
+  return set;
+}
+
+OciCapabilities parse_capabilities(const json& v, const At& at) {
+  check_keys(v, at, {"bounding", "effective", "inheritable", "permitted", "ambient"});
+  OciCapabilities c;
+  if (auto* x = member(v, "bounding")) c.bounding = get_caps(*x, at / "bounding");
+  if (auto* x = member(v, "effective")) c.effective = get_caps(*x, at / "effective");
+  if (auto* x = member(v, "inheritable")) c.inheritable = get_caps(*x, at / "inheritable");
+  if (auto* x = member(v, "permitted")) c.permitted = get_caps(*x, at / "permitted");
+  if (auto* x = member(v, "ambient")) c.ambient = get_caps(*x, at / "ambient");
+  return c;
+}
+
+std::vector<RlimitSetting> parse_rlimits(const json& v, const At& at) {
+  std::vector<RlimitSetting> out;
+  for_each_object(v, at, {"type", "soft", "hard"}, {}, [&](const json& l, const At& e) {
+    std::string type = get_string(required(l, e, "type"), e / "type");
+    int resource = rlimit_from_oci_name(type);
+    if (resource < 0) (e / "type").fail("unknown rlimit '" + type + "'");
+    for (const RlimitSetting& r : out) {
+      if (r.resource == resource) (e / "type").fail("'" + type + "' given twice");
+    }
+    auto value = [&](const char* key) -> rlim_t {
+      const json& x = required(l, e, key);
+      if (!x.is_number_unsigned()) (e / key).fail("expected a non-negative integer");
+      return static_cast<rlim_t>(x.get<uint64_t>());
+    };
+    rlim_t soft = value("soft");
+    rlim_t hard = value("hard");
+    if (soft > hard) (e / "soft").fail("above the hard limit");
+    out.push_back({resource, soft, hard});
+  });
+  return out;
+}
+
+std::vector<OciMount> parse_mounts(const json& v, const At& at) {
+  std::vector<OciMount> out;
+  for_each_object(v, at, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
+                  [&](const json& d, const At& e) {
+    OciMount m;
+    m.destination = absolute_path(required(d, e, "destination"), e / "destination");
+    if (auto* x = member(d, "type")) m.type = get_string(*x, e / "type");
+    if (auto* x = member(d, "source")) m.source = get_string(*x, e / "source");
+    if (auto* x = member(d, "options")) m.options = get_strings(*x, e / "options");
+    bool bind_option = std::any_of(m.options.begin(), m.options.end(),
+                                   [](const std::string& o) { return o == "bind" || o == "rbind"; });
+    if (m.type.empty() || m.type == "none") m.type = bind_option ? "bind" : m.type;
+    if (m.type.empty()) (e / "type").fail("missing");
+    if (m.type == "bind" && (m.source.empty() || m.source[0] != '/')) (e / "source").fail("a bind needs an absolute source");
+    out.push_back(std::move(m));
+  });
+  return out;
+}
+
+OciHooks parse_hooks(const json& v, const At& at) {
+  check_keys(v, at, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"});
+  OciHooks hooks;
+  auto list = [&](const char* key, std::vector<OciHook>& into) {
+    const json* x = member(v, key);
+    if (x == nullptr) return;
+    for_each_object(*x, at / key, {"path", "args", "env", "timeout"}, {}, [&](const json& d, const At& e) {
+      OciHook h;
+      h.path = absolute_path(required(d, e, "path"), e / "path");
+      if (auto* y = member(d, "args")) h.args = get_strings(*y, e / "args");
+      if (auto* y = member(d, "env")) h.env = get_strings(*y, e / "env");
+      if (auto* y = member(d, "timeout")) h.timeout_seconds = static_cast<int>(get_int(*y, e / "timeout", 1, 86400));
+      into.push_back(std::move(h));
+    });
+  };
+  list("prestart", hooks.prestart);
+  list("createRuntime", hooks.create_runtime);
+  list("createContainer", hooks.create_container);
+  list("startContainer", hooks.start_container);
+  list("poststart", hooks.poststart);
+  list("poststop", hooks.poststop);
+  return hooks;
+}
+
+}  // namespace
+
+const char* to_string(OciNamespace ns) {
+  switch (ns) {
+    case OciNamespace::kPid: return "pid";
+    case OciNamespace::kNetwork: return "network";
+    case OciNamespace::kMount: return "mount";
+    case OciNamespace::kIpc: return "ipc";
+    case OciNamespace::kUts: return "uts";
+    case OciNamespace::kUser: return "user";
+    case OciNamespace::kCgroup: return "cgroup";
+  }
+  return "?";
+}
+
+OciProcess parse_oci_process(const json& v, const std::string& what) {
+  const At at{what, "process"};
+  check_keys(v, at,
+             {"terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
+              "oomScoreAdj", "apparmorProfile"},
+             {"commandLine", "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity"});
+  OciProcess p;
+  if (auto* x = member(v, "terminal")) p.terminal = get_bool(*x, at / "terminal");
+  if (auto* x = member(v, "consoleSize")) {
+    check_keys(*x, at / "consoleSize", {"height", "width"});
+    if (auto* h = member(*x, "height")) p.console_rows = static_cast<uint16_t>(get_int(*h, at / "consoleSize" / "height", 0, 65535));
+    if (auto* w = member(*x, "width")) p.console_columns = static_cast<uint16_t>(get_int(*w, at / "consoleSize" / "width", 0, 65535));
+  }
+  if (auto* u = member(v, "user")) {
+    const At a = at / "user";
+    check_keys(*u, a, {"uid", "gid", "umask", "additionalGids"}, {"username"});
+    if (auto* x = member(*u, "uid")) p.uid = static_cast<uint32_t>(get_int(*x, a / "uid", 0, UINT32_MAX - 1));
+    if (auto* x = member(*u, "gid")) p.gid = static_cast<uint32_t>(get_int(*x, a / "gid", 0, UINT32_MAX - 1));
+    if (auto* x = member(*u, "umask")) p.umask = static_cast<uint32_t>(get_int(*x, a / "umask", 0, 0777));
+    if (auto* x = member(*u, "additionalGids")) {
+      if (!x->is_array()) (a / "additionalGids").fail("expected a list");
+      for (size_t i = 0; i < x->size(); ++i) {
+        p.additional_gids.push_back(static_cast<uint32_t>(get_int((*x)[i], (a / "additionalGids")[i], 0, UINT32_MAX - 1)));
+      }
+    }
+  }
+  if (!member(v, "args")) (at / "args").fail("missing: no command to run");
+  p.args = get_strings(v["args"], at / "args");
+  if (p.args.empty() || p.args[0].empty()) (at / "args").fail("no command to run");
+  if (auto* x = member(v, "env")) {
+    p.env = get_strings(*x, at / "env");
+    for (size_t i = 0; i < p.env.size(); ++i) {
+      if (p.env[i].find('=') == std::string::npos || p.env[i][0] == '=') (at / "env")[i].fail("'" + p.env[i] + "' is not KEY=VALUE");
+    }
+  }
+  if (auto* x = member(v, "cwd")) p.cwd = absolute_path(*x, at / "cwd");
+  if (auto* x = member(v, "capabilities")) p.capabilities = parse_capabilities(*x, at / "capabilities");
+  if (auto* x = member(v, "rlimits")) p.rlimits = parse_rlimits(*x, at / "rlimits");
+  if (auto* x = member(v, "noNewPrivileges")) p.no_new_privileges = get_bool(*x, at / "noNewPrivileges");
+  if (auto* x = member(v, "oomScoreAdj")) p.oom_score_adj = static_cast<int>(get_int(*x, at / "oomScoreAdj", -1000, 1000));
+  if (auto* x = member(v, "apparmorProfile")) {
+    std::string profile = get_string(*x, at / "apparmorProfile");
+    if (!profile.empty() && profile != "unconfined") (at / "apparmorProfile").fail("AppArmor is not supported by nucleus");
+  }
+  return p;
+}
+
+OciProcess parse_oci_process_text(std::string_view text, const std::string& what) {
+  json v = json::parse(text, nullptr, false);
+  if (v.is_discarded()) throw Error(what, "not valid JSON");
+  return parse_oci_process(v, what);
+}
+
+WorkloadSpec parse_oci_config(std::string_view text, const std::string& bundle_dir) {
+  const std::string doc = "config.json";
+  json v = json::parse(text, nullptr, false);
+  if (v.is_discarded()) throw Error(doc, "not valid JSON");
+  const At top{doc, ""};
+  check_keys(v, At{doc, "(top level)"},
+             {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux"},
+             {"solaris", "windows", "vm", "zos"});
+  std::string version = get_string(required(v, top, "ociVersion"), top / "ociVersion");
+  if (version.rfind("1.", 0) != 0) (top / "ociVersion").fail("'" + version + "': nucleus reads runtime-spec 1.x");
+
+  WorkloadSpec spec;
+  spec.oci.emplace();
+  OciSpec& oci = *spec.oci;
+  oci.bundle = bundle_dir;
+  spec.init = false;  // the orchestrator's process is PID 1 (podman --init brings its own)
+  spec.seccomp.mode = SeccompMode::kUnconfined;  // the config's own filter is oci.seccomp
+  spec.landlock = false;
+  spec.hostname.clear();
+  spec.resources.pids = -1;  // unlimited unless linux.resources.pids says otherwise
+
+  const json& root_object = required(v, top, "root");
+  check_keys(root_object, top / "root", {"path", "readonly"});
+  std::string root = get_string(required(root_object, top / "root", "path"), top / "root" / "path");
+  if (root.empty()) (top / "root" / "path").fail("empty");
+  spec.rootfs = root[0] == '/' ? root : bundle_dir + "/" + root;
+  if (auto* x = member(root_object, "readonly")) spec.read_only = get_bool(*x, top / "root" / "readonly");
+
+  if (!member(v, "process")) (top / "process").fail("missing: nothing to run");
+  OciProcess p = parse_oci_process(v["process"], doc);
+  spec.command = p.args;
+  spec.workdir = p.cwd;
+  spec.user = std::to_string(p.uid) + ":" + std::to_string(p.gid);
+  for (uint32_t g : p.additional_gids) spec.groups.push_back(std::to_string(g));
+  oci.process = std::move(p);
+
+  if (auto* x = member(v, "hostname")) spec.hostname = get_string(*x, top / "hostname");
+  if (auto* x = member(v, "domainname")) oci.domainname = get_string(*x, top / "domainname");
+  if (auto* x = member(v, "mounts")) oci.mounts = parse_mounts(*x, top / "mounts");
+  if (auto* x = member(v, "hooks")) oci.hooks = parse_hooks(*x, top / "hooks");
+  if (auto* x = member(v, "annotations")) {
+    if (!x->is_object()) (top / "annotations").fail("expected an object");
+    for (const auto& [key, value] : x->items()) oci.annotations[key] = get_string(value, top / "annotations" / key);
+  }
+  if (auto* x = member(v, "linux")) parse_oci_linux(*x, top / "linux", spec);
+
+  const OciNamespaceEntry* net = oci.find(OciNamespace::kNetwork);
+  spec.network = net == nullptr ? NetworkMode::kHost : NetworkMode::kNone;
+  if (!spec.hostname.empty() && !oci.has(OciNamespace::kUts)) (top / "hostname").fail("setting a hostname needs a uts namespace");
+  if (auto it = oci.annotations.find("run.nucleus.backend"); it != oci.annotations.end()) {
+    auto kind = parse_backend(it->second);
+    if (!kind) (top / "annotations" / "run.nucleus.backend").fail("'" + it->second + "' is not native or gvisor");
+    spec.backend = *kind;
+  }
+  return spec;
+}
+
+WorkloadSpec load_oci_bundle(const std::string& bundle_dir) {
+  std::string text = sys::read_file(bundle_dir + "/config.json", kMaxConfigBytes, "read the bundle's config.json");
+  return parse_oci_config(text, bundle_dir);
+}
+
+}  // namespace nucleus

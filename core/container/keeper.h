@@ -1,0 +1,59 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/sys/unique_fd.h"
+
+// What a nucleus killed mid-run (SIGKILL, the OOM killer) would leave behind: a container's
+// cgroup directories and, under gVisor, a sandbox and runsc's state. The keeper is a process
+// that does nothing but wait for nucleus to die (PR_SET_PDEATHSIG); when it does without
+// having dismissed the keeper, the keeper execs `nucleus internal-cleanup ARGS`, which kills
+// what is left and removes it. On every normal path nucleus cleans up itself and the
+// destructor dismisses the keeper.
+//
+// Dismissal is a message on a socket the keeper reads once nucleus has exited: nucleus does
+// not wait for it. With the message comes what nucleus would otherwise be last to let go of
+// on its way out, the container's mount namespace (entrust): unmounting a container's tree
+// takes about 0.3 ms, and the keeper does it after nucleus has returned the exit status
+// instead of before. Nothing of it is visible meanwhile: no process is left in that
+// namespace. So a dismissed keeper outlives nucleus by a moment, and lives as long as
+// nucleus does: destroy it only on the way out (both backends' run do).
+//
+// The keeper shares nucleus's memory (clone with CLONE_VM, on its own small stack) instead of
+// copying it: no page tables to copy, nothing to tear down, no private pages per container
+// (docs/performance.md); nucleus's own exit then leaves the address space to the keeper too.
+// Until it execs it makes raw system calls only, which touch neither errno (nucleus's,
+// shared) nor any memory but its stack and the argv nucleus keeps for it.
+namespace nucleus {
+
+// What `nucleus internal-cleanup` (frontend/cmd_internal.cc) is to remove.
+struct CleanupTargets {
+  std::string gvisor_state;          // runsc's state and the bundle (runsc delete --force first)
+  std::vector<std::string> cgroups;  // killed, emptied and removed
+  std::string record;                // the --name record
+  bool empty() const { return gvisor_state.empty() && cgroups.empty() && record.empty(); }
+};
+
+class CleanupKeeper {
+ public:
+  CleanupKeeper() = default;
+  explicit CleanupKeeper(const CleanupTargets& targets);
+  ~CleanupKeeper();  // dismisses the keeper, handing it what was entrusted
+  // The keeper closes fd once nucleus has exited (the container's mount namespace).
+  void entrust(UniqueFd fd) { entrusted_ = std::move(fd); }
+  CleanupKeeper(const CleanupKeeper&) = delete;
+  CleanupKeeper& operator=(const CleanupKeeper&) = delete;
+
+ private:
+  std::vector<std::string> words_;  // the keeper's argv: read by it, so kept until it is gone
+  std::vector<char*> argv_;
+  void* stack_ = nullptr;
+  pid_t pid_ = -1;
+  UniqueFd dismissal_;  // our end of the keeper's socket
+  UniqueFd entrusted_;
+};
+
+}  // namespace nucleus

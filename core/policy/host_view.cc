@@ -1,0 +1,90 @@
+#include "core/policy/host_view.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
+namespace nucleus {
+namespace {
+
+// Shared read-only when they are directories; recreated as links when the host has merged
+// them into /usr.
+constexpr std::string_view kSystemDirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+
+// The curated /etc: what the loader, name services and TLS need, and nothing about the
+// host's users, secrets or services (no shadow, no ssh, no machine-id).
+constexpr std::string_view kEtcEntries[] = {
+    "etc/passwd",         "etc/group",         "etc/hosts",       "etc/nsswitch.conf",
+    "etc/ld.so.cache",    "etc/ld.so.conf",    "etc/ld.so.conf.d", "etc/localtime",
+    "etc/ssl/certs",      "etc/alternatives",
+};
+constexpr std::string_view kHostNetworkEtcEntries[] = {"etc/resolv.conf"};
+
+HostViewItem bind_item(const std::string& target, const std::string& source, HostEntry::Type type) {
+  return {type == HostEntry::kDirectory ? HostViewItem::kBindDirectory : HostViewItem::kBindFile, target, source};
+}
+
+}  // namespace
+
+std::optional<HostEntry> probe_host(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  HostEntry entry;
+  if (S_ISDIR(st.st_mode)) {
+    entry.type = HostEntry::kDirectory;
+  } else if (S_ISREG(st.st_mode)) {
+    entry.type = HostEntry::kFile;
+  } else if (S_ISLNK(st.st_mode)) {
+    entry.type = HostEntry::kSymlink;
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    if (n > 0) entry.link.assign(buf, static_cast<size_t>(n));
+    if (::realpath(path.c_str(), buf) != nullptr) entry.resolved = buf;
+  }
+  return entry;
+}
+
+std::vector<HostViewItem> host_view_items(bool host_network, const HostProbe& probe) {
+  std::vector<HostViewItem> items;
+  for (std::string_view dir : kSystemDirs) {
+    std::string name(dir);
+    auto entry = probe("/" + name);
+    if (!entry) continue;
+    if (entry->type == HostEntry::kSymlink) {
+      items.push_back({HostViewItem::kSymlink, name, entry->link});
+    } else if (entry->type == HostEntry::kDirectory) {
+      items.push_back(bind_item(name, "/" + name, HostEntry::kDirectory));
+    }
+  }
+  auto add_etc = [&](std::string_view rel) {
+    std::string name(rel);
+    auto entry = probe("/" + name);
+    if (!entry) return;
+    if (entry->type == HostEntry::kSymlink) {
+      // Links into /usr stay links (visible through the /usr bind); others are bound
+      // through to their target, or left out when dangling.
+      if (entry->resolved.rfind("/usr/", 0) == 0 && entry->link.rfind("/usr/", 0) == 0) {
+        items.push_back({HostViewItem::kSymlink, name, entry->link});
+        return;
+      }
+      if (entry->resolved.empty()) return;
+      auto target = probe(entry->resolved);
+      if (!target || (target->type != HostEntry::kFile && target->type != HostEntry::kDirectory)) return;
+      items.push_back(bind_item(name, entry->resolved, target->type));
+      return;
+    }
+    if (entry->type == HostEntry::kFile || entry->type == HostEntry::kDirectory) {
+      items.push_back(bind_item(name, "/" + name, entry->type));
+    }
+  };
+  for (std::string_view rel : kEtcEntries) add_etc(rel);
+  if (host_network) {
+    for (std::string_view rel : kHostNetworkEtcEntries) add_etc(rel);
+  }
+  return items;
+}
+
+}  // namespace nucleus

@@ -1,0 +1,162 @@
+// The gVisor backend's pure parts: runsc's command lines (security-bar GV-03), platform
+// choice, the trust check on runsc, and the OCI config written from a spec.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_locate.h"
+#include "core/sys/error.h"
+#include "core/sys/scoped.h"
+#include "core/policy/seccomp_json.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+TEST(RunscArgs, SecureDefaults) {
+  RunscConfig c;
+  c.runsc = "/usr/bin/runsc";
+  c.root = "/run/nucleus-gvisor-x/runsc";
+  c.log_fd = 7;
+  auto args = run_args(c, "/b", "nucleus-1");
+  EXPECT_TRUE(has(args, "--oci-seccomp"));
+  EXPECT_TRUE(has(args, "--network=none"));
+  EXPECT_TRUE(has(args, "--platform=ptrace"));
+  EXPECT_TRUE(has(args, "--log-fd=7"));
+  EXPECT_TRUE(has(args, "--root=/run/nucleus-gvisor-x/runsc"));
+  EXPECT_TRUE(has(args, "--overlay2=none"));
+  for (const std::string& a : args) {
+    EXPECT_EQ(a.find("host-uds"), std::string::npos) << a;
+    EXPECT_EQ(a.find("host-fifo"), std::string::npos) << a;
+    EXPECT_EQ(a.find("net-raw"), std::string::npos) << a;
+  }
+  std::vector<std::string> tail(args.end() - 4, args.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"run", "--bundle", "/b", "nucleus-1"}));
+  c.network = NetworkMode::kHost;
+  c.memory_overlay = true;
+  c.oci_seccomp = false;
+  args = run_args(c, "/b", "nucleus-1");
+  EXPECT_TRUE(has(args, "--network=host"));
+  EXPECT_TRUE(has(args, "--overlay2=root:memory"));
+  EXPECT_FALSE(has(args, "--oci-seccomp"));
+  EXPECT_EQ(kill_args(c, "nucleus-1", 15), (std::vector<std::string>{"--root=" + c.root, "kill", "nucleus-1", "15"}));
+  EXPECT_EQ(delete_args(c, "nucleus-1"), (std::vector<std::string>{"--root=" + c.root, "delete", "--force", "nucleus-1"}));
+}
+
+TEST(RunscArgs, PlatformChoice) {
+  EXPECT_EQ(choose_platform(GvisorPlatform::kAuto, {"ptrace", "kvm"}), "ptrace");
+  EXPECT_EQ(choose_platform(GvisorPlatform::kAuto, {"ptrace", "kvm", "systrap"}), "systrap");
+  EXPECT_EQ(choose_platform(GvisorPlatform::kKvm, {"ptrace", "kvm"}), "kvm");
+  EXPECT_THROW(choose_platform(GvisorPlatform::kSystrap, {"ptrace", "kvm"}), Error);
+  EXPECT_EQ(parse_platforms("  -platform string\n    \tspecifies which platform to use: ptrace (default), kvm.\n"),
+            (std::vector<std::string>{"ptrace", "kvm"}));
+  EXPECT_EQ(parse_platforms("nothing"), (std::vector<std::string>{"ptrace"}));
+}
+
+TEST(RunscLocate, RefusesBinariesOthersCouldReplace) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  std::string bin = dir.path() + "/runsc";
+  std::ofstream(bin) << "#!/bin/sh\n";
+  ::chmod(dir.path().c_str(), 0755);
+  ::chmod(bin.c_str(), 0755);
+  if (::geteuid() == 0) {
+    EXPECT_FALSE(untrusted_reason(bin).has_value()) << untrusted_reason(bin).value_or("");  // sticky /tmp is fine
+  }
+  ::chmod(bin.c_str(), 0777);
+  EXPECT_NE(untrusted_reason(bin).value_or("").find("writable by group or others"), std::string::npos);
+  ::chmod(bin.c_str(), 0755);
+  ::chown(bin.c_str(), 1000, 1000);
+  EXPECT_NE(untrusted_reason(bin).value_or("").find("not owned by root"), std::string::npos);
+}
+
+BundleSpec sample() {
+  BundleSpec b;
+  b.command = {"/bin/app", "--flag"};
+  b.env = {"PATH=/usr/bin", "HOME=/"};
+  b.cwd = "/work";
+  b.identity.uid = 1000;
+  b.identity.gid = 1000;
+  b.identity.groups = {2000};
+  b.rlimits = {{7 /* RLIMIT_NOFILE */, 1024, 4096}};
+  b.hostname = "box";
+  b.root_path = "/run/nucleus-gvisor-x/bundle/rootfs";
+  b.host_view = {{HostViewItem::kBindDirectory, "usr", "/usr"}, {HostViewItem::kSymlink, "bin", "usr/bin"}};
+  b.volumes = {{"/srv/data", "/data", true}};
+  b.tmpfs = {{"/tmp", 64u << 20}};
+  b.init_source = "/opt/nucleus/nucleus-init";
+  b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::default_profile(), {}));
+  return b;
+}
+
+TEST(OciBundle, ProcessCarriesTheSharedLayers) {
+  auto c = make_config(sample());
+  const auto& p = c["process"];
+  EXPECT_EQ(p["args"], nlohmann::json({kInitPath, "--", "/bin/app", "--flag"}));
+  EXPECT_EQ(p["user"]["uid"], 1000);
+  EXPECT_EQ(p["user"]["additionalGids"], nlohmann::json({2000}));
+  EXPECT_EQ(p["cwd"], "/work");
+  EXPECT_EQ(p["noNewPrivileges"], true);
+  EXPECT_TRUE(p["capabilities"]["bounding"].empty());
+  EXPECT_TRUE(p["capabilities"]["inheritable"].empty());
+  EXPECT_EQ(p["rlimits"][0]["type"], "RLIMIT_NOFILE");
+  EXPECT_EQ(p["rlimits"][0]["soft"], 1024);
+  EXPECT_EQ(c["hostname"], "box");
+  EXPECT_EQ(c["root"]["readonly"], true);
+}
+
+TEST(OciBundle, MountsNamespacesMasksAndSeccomp) {
+  auto c = make_config(sample());
+  auto mount = [&](const std::string& dst) {
+    for (const auto& m : c["mounts"]) if (m["destination"] == dst) return m;
+    return nlohmann::json();
+  };
+  EXPECT_EQ(mount("/usr")["options"], nlohmann::json({"rbind", "ro", "nosuid", "nodev"}));
+  EXPECT_TRUE(mount("/bin").is_null());  // a symlink of the skeleton, not a mount
+  EXPECT_EQ(mount("/data")["options"][1], "ro");
+  EXPECT_EQ(mount("/tmp")["type"], "tmpfs");
+  EXPECT_EQ(mount(kInitPath)["source"], "/opt/nucleus/nucleus-init");
+  EXPECT_EQ(mount(kInitPath)["options"][1], "ro");
+  EXPECT_EQ(mount("/sys")["options"].back(), "ro");
+  const auto& linux = c["linux"];
+  EXPECT_EQ(linux["namespaces"].size(), 5u);  // pid, ipc, uts, mount, network
+  EXPECT_TRUE(std::find(linux["maskedPaths"].begin(), linux["maskedPaths"].end(), "/proc/kcore") != linux["maskedPaths"].end());
+  EXPECT_TRUE(std::find(linux["readonlyPaths"].begin(), linux["readonlyPaths"].end(), "/proc/sys") !=
+              linux["readonlyPaths"].end());
+  EXPECT_EQ(linux["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_EQ(linux["seccomp"]["defaultErrnoRet"], 1);
+  bool clone3_enosys = false;
+  for (const auto& rule : linux["seccomp"]["syscalls"]) {
+    if (rule["names"] == nlohmann::json({"clone3"})) clone3_enosys = rule["errnoRet"] == 38;
+  }
+  EXPECT_TRUE(clone3_enosys);
+
+  BundleSpec host = sample();
+  host.network = NetworkMode::kHost;
+  host.seccomp.reset();
+  auto h = make_config(host);
+  EXPECT_EQ(h["linux"]["namespaces"].size(), 4u);
+  EXPECT_FALSE(h["linux"].contains("seccomp"));
+}
+
+TEST(OciBundle, WrittenPrivatelyAndOnce) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  write_config(dir.path(), make_config(sample()));
+  struct stat st;
+  ASSERT_EQ(::stat((dir.path() + "/config.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_THROW(write_config(dir.path(), make_config(sample())), Error);  // O_EXCL: never over a planted file
+  TempDir root("/tmp", "nucleus-unit-");
+  make_skeleton(root.path(), sample().host_view, "/work/sub");
+  EXPECT_EQ(::lstat((root.path() + "/bin").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(::stat((root.path() + "/work/sub").c_str(), &st), 0);
+  EXPECT_EQ(::stat((root.path() + "/proc").c_str(), &st), 0);
+}
+
+}  // namespace
+}  // namespace nucleus::gvisor

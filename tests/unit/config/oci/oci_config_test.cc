@@ -1,0 +1,217 @@
+// config.json -> WorkloadSpec: a config podman 4.3 wrote (tests/unit/data/oci), summarised
+// and compared with its golden file; each field nucleus refuses; mount options; the OCI
+// root plan (sysctls of the host refused, devices bound in a user namespace).
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/native/oci/oci_root.h"
+#include "config/oci/oci_config.h"
+#include "core/sys/error.h"
+
+namespace nucleus {
+namespace {
+
+using json = nlohmann::json;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string caps(CapSet set) {
+  std::string out;
+  for (const std::string& n : capability_names(set, false)) out += (out.empty() ? "" : ",") + n;
+  return out.empty() ? "-" : out;
+}
+
+// One line per fact the mapping produced, in a fixed order: the golden file's form.
+std::string summarize(const WorkloadSpec& s) {
+  const OciSpec& o = *s.oci;
+  std::ostringstream out;
+  out << "command:";
+  for (const auto& a : s.command) out << " " << a;
+  out << "\nrootfs: " << s.rootfs.value_or("-") << (s.read_only ? " (read-only)" : "") << "\n";
+  out << "user: " << s.user.value_or("-") << " groups:";
+  for (const auto& g : s.groups) out << " " << g;
+  out << "\ncwd: " << s.workdir << "\nhostname: " << s.hostname << "\ninit: " << s.init << "\n";
+  out << "network: " << to_string(s.network) << "\n";
+  const OciProcess& p = o.process;
+  const OciCapabilities c = p.capabilities.value_or(OciCapabilities{});
+  for (const auto& e : p.env) out << "env: " << e << "\n";
+  out << "caps bounding: " << caps(c.bounding) << "\ncaps effective: " << caps(c.effective)
+      << "\ncaps permitted: " << caps(c.permitted) << "\ncaps inheritable: " << caps(c.inheritable)
+      << "\ncaps ambient: " << caps(c.ambient) << "\n";
+  for (const auto& r : p.rlimits) out << "rlimit: " << rlimit_name(r.resource) << " " << r.soft << " " << r.hard << "\n";
+  out << "no_new_privileges: " << p.no_new_privileges << "\noom_score_adj: " << p.oom_score_adj.value_or(0) << "\n";
+  for (const auto& m : o.mounts) {
+    out << "mount: " << m.destination << " " << m.type << " " << m.source;
+    for (const auto& opt : m.options) out << " " << opt;
+    out << "\n";
+  }
+  for (const auto& n : o.namespaces) out << "namespace: " << to_string(n.type) << (n.path.empty() ? "" : " " + n.path) << "\n";
+  out << "memory: " << s.resources.memory_bytes.value_or(0) << " swap: " << o.memory_swap.value_or(0)
+      << "\npids: " << s.resources.pids.value_or(0) << "\n";
+  for (const auto& d : o.device_rules) out << "device rule: " << (d.allow ? "allow " : "deny ") << d.type << " " << d.access << "\n";
+  for (const auto& [k, v] : o.sysctl) out << "sysctl: " << k << "=" << v << "\n";
+  out << "cgroups_path: " << o.cgroups_path << "\n";
+  out << "masked: " << o.masked_paths.size() << " readonly: " << o.readonly_paths.size() << "\n";
+  out << "seccomp: " << (o.seccomp ? std::to_string(o.seccomp->rules.size()) + " rules" : "none") << "\n";
+  for (const auto& [k, v] : o.annotations) out << "annotation: " << k << "=" << v << "\n";
+  return out.str();
+}
+
+TEST(OciConfig, PodmansConfigMatchesItsGoldenSummary) {
+  const std::string dir = std::string(TEST_DATA_DIR) + "/oci";
+  WorkloadSpec spec = parse_oci_config(slurp(dir + "/podman-config.json"), "/bundle");
+  std::string got = summarize(spec);
+  EXPECT_EQ(got, slurp(dir + "/podman-config.golden"));
+}
+
+json minimal() {
+  return {{"ociVersion", "1.0.2"},
+          {"root", {{"path", "rootfs"}}},
+          {"process", {{"args", {"sh"}}, {"cwd", "/"}}},
+          {"linux", {{"namespaces", {{{"type", "pid"}}, {{"type", "mount"}}}}}}};
+}
+
+std::string refusal(const std::function<void(json&)>& change) {
+  json c = minimal();
+  change(c);
+  try {
+    parse_oci_config(c.dump(), "/b");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(OciConfig, MinimalConfigMapsOntoTheSpec) {
+  WorkloadSpec s = parse_oci_config(minimal().dump(), "/b");
+  EXPECT_EQ(s.rootfs, "/b/rootfs");  // relative to the bundle
+  EXPECT_EQ(s.command, std::vector<std::string>{"sh"});
+  EXPECT_FALSE(s.init);                     // the config's process is PID 1
+  EXPECT_EQ(s.network, NetworkMode::kHost);  // no network namespace listed
+  EXPECT_EQ(s.resources.pids, -1);           // no default limit for OCI
+  EXPECT_FALSE(s.oci->seccomp);
+  EXPECT_FALSE(s.oci->process.capabilities);  // no capabilities unless listed
+}
+
+TEST(OciConfig, EachFieldNucleusCannotHonourIsAnErrorNamingIt) {
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> cases = {
+      {[](json& c) { c["linux"]["intelRdt"] = {{"closID", "x"}}; }, "config.json: linux.intelRdt: not supported by nucleus"},
+      {[](json& c) { c["solaris"] = {{"milestone", "x"}}; }, "config.json: (top level).solaris: not supported by nucleus"},
+      {[](json& c) { c["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1}}}}; }, "config.json: linux.timeOffsets: not supported by nucleus"},
+      {[](json& c) { c["linux"]["mountLabel"] = "system_u:x"; }, "config.json: linux.mountLabel: not supported by nucleus"},
+      {[](json& c) { c["linux"]["personality"] = {{"domain", "LINUX32"}}; }, "config.json: linux.personality: not supported by nucleus"},
+      {[](json& c) { c["process"]["selinuxLabel"] = "x"; }, "config.json: process.selinuxLabel: not supported by nucleus"},
+      {[](json& c) { c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_RT"}}; }, "config.json: process.ioPriority: not supported by nucleus"},
+      {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}}; }, "config.json: process.scheduler: not supported by nucleus"},
+      {[](json& c) { c["process"]["apparmorProfile"] = "docker-default"; }, "config.json: process.apparmorProfile: AppArmor is not supported by nucleus"},
+      {[](json& c) { c["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 1}}}}}; }, "config.json: linux.resources.hugepageLimits: not supported by nucleus"},
+      {[](json& c) { c["linux"]["resources"] = {{"memory", {{"kernel", 1024}}}}; }, "config.json: linux.resources.memory.kernel: not supported by nucleus"},
+      {[](json& c) { c["linux"]["resources"] = {{"cpu", {{"realtimeRuntime", 5}}}}; }, "config.json: linux.resources.cpu.realtimeRuntime: not supported by nucleus"},
+      {[](json& c) { c["mounts"] = {{{"destination", "/x"}, {"type", "bind"}, {"source", "/y"}, {"uidMappings", {{{"containerID", 0}, {"hostID", 1}, {"size", 1}}}}}}; }, "config.json: mounts[0].uidMappings: not supported by nucleus"},
+      {[](json& c) { c["linux"]["namespaces"].push_back({{"type", "time"}}); }, "config.json: linux.namespaces[2].type: time namespaces are not supported by nucleus"},
+      {[](json& c) { c["linux"]["namespaces"].push_back({{"type", "pid"}}); }, "config.json: linux.namespaces[2].type: pid is listed twice"},
+      {[](json& c) { c["linux"]["frobnicate"] = true; }, "config.json: linux.frobnicate: unknown key"},
+      {[](json& c) { c["ociVersion"] = "2.0.0"; }, "config.json: ociVersion: '2.0.0': nucleus reads runtime-spec 1.x"},
+      {[](json& c) { c["process"]["args"] = json::array(); }, "config.json: process.args: no command to run"},
+      {[](json& c) { c["process"]["cwd"] = "relative"; }, "config.json: process.cwd: 'relative' must be an absolute path"},
+      {[](json& c) { c["process"]["rlimits"] = {{{"type", "RLIMIT_BOGUS"}, {"soft", 1}, {"hard", 1}}}; }, "config.json: process.rlimits[0].type: unknown rlimit 'RLIMIT_BOGUS'"},
+      {[](json& c) { c["process"]["capabilities"] = {{"bounding", {"CAP_FLY"}}}; }, "config.json: process.capabilities.bounding[0]: unknown capability 'CAP_FLY'"},
+      {[](json& c) { c["hooks"] = {{"prestart", {{{"path", "hook"}}}}}; }, "config.json: hooks.prestart[0].path: 'hook' must be an absolute path"},
+      {[](json& c) { c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}; }, "config.json: linux.uidMappings: id mappings need a user namespace"},
+      {[](json& c) { c["hostname"] = "box"; }, "config.json: hostname: setting a hostname needs a uts namespace"},
+      {[](json& c) { c["annotations"] = {{"run.nucleus.backend", "qemu"}}; }, "config.json: annotations.run.nucleus.backend: 'qemu' is not native or gvisor"},
+  };
+  for (const auto& [change, message] : cases) EXPECT_EQ(refusal(change), message);
+}
+
+// A missing key or an object where a list belongs: one line naming the exact path.
+TEST(OciConfig, MissingKeysAndNonListsNameTheirPath) {
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> cases = {
+      {[](json& c) { c.erase("ociVersion"); }, "config.json: ociVersion: missing"},
+      {[](json& c) { c["root"].erase("path"); }, "config.json: root.path: missing"},
+      {[](json& c) { c["root"] = nullptr; }, "config.json: root: missing"},
+      {[](json& c) { c["mounts"] = {{{"type", "tmpfs"}}}; }, "config.json: mounts[0].destination: missing"},
+      {[](json& c) { c["mounts"] = {{"destination", "/x"}}; }, "config.json: mounts: expected a list"},
+      {[](json& c) { c["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 1}}}; }, "config.json: process.rlimits[0].hard: missing"},
+      {[](json& c) { c["hooks"] = {{"poststop", {{{"args", {"x"}}}}}}; }, "config.json: hooks.poststop[0].path: missing"},
+      {[](json& c) { c["linux"]["namespaces"] = {{{"path", "/proc/1/ns/net"}}}; }, "config.json: linux.namespaces[0].type: missing"},
+      {[](json& c) { c["linux"]["devices"] = {{{"type", "c"}, {"major", 1}, {"minor", 3}}}; }, "config.json: linux.devices[0].path: missing"},
+      {[](json& c) { c["linux"]["resources"] = {{"devices", {{{"access", "rwm"}}}}}; }, "config.json: linux.resources.devices[0].allow: missing"},
+      {[](json& c) {
+         c["linux"]["namespaces"].push_back({{"type", "user"}});
+         c["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}}};
+       }, "config.json: linux.uidMappings[0].size: missing"},
+  };
+  for (const auto& [change, message] : cases) EXPECT_EQ(refusal(change), message);
+}
+
+TEST(OciConfig, ResourcesMapOntoLimits) {
+  json c = minimal();
+  c["linux"]["resources"] = {{"memory", {{"limit", 67108864}, {"swap", 134217728}}},
+                             {"cpu", {{"quota", 50000}, {"period", 100000}, {"shares", 512}}},
+                             {"pids", {{"limit", 0}}},
+                             {"blockIO", {{"weight", 500}, {"throttleWriteBpsDevice", {{{"major", 8}, {"minor", 0}, {"rate", 1024}}}}}}};
+  WorkloadSpec s = parse_oci_config(c.dump(), "/b");
+  EXPECT_EQ(s.resources.memory_bytes, 67108864u);
+  EXPECT_EQ(s.oci->memory_swap, 134217728);
+  EXPECT_DOUBLE_EQ(*s.resources.cpus, 0.5);
+  EXPECT_EQ(s.oci->cpu_shares, 512u);
+  EXPECT_EQ(s.resources.pids, -1);  // 0 and below: unlimited
+  EXPECT_EQ(s.resources.io_weight, 5000u);  // v1 scale to cgroup2's
+  EXPECT_EQ(s.resources.io_max, std::vector<std::string>{"8:0 wbps=1024"});
+}
+
+TEST(OciMountOptions, FlagsPropagationAndData) {
+  native::MountOptions o = native::parse_mount_options({"nosuid", "noexec", "ro", "rw", "rprivate", "mode=755", "size=65536k"}, "m");
+  EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC));  // rw cleared ro
+  EXPECT_EQ(o.propagation, static_cast<unsigned long>(MS_PRIVATE | MS_REC));
+  EXPECT_EQ(o.data, "mode=755,size=65536k");
+  native::MountOptions b = native::parse_mount_options({"rbind", "ro", "nodev"}, "m");
+  EXPECT_TRUE(b.bind && b.recursive);
+  EXPECT_EQ(b.attr, static_cast<uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV));
+  EXPECT_TRUE(native::parse_mount_options({"tmpcopyup"}, "m").copy_up);
+  EXPECT_THROW(native::parse_mount_options({"remount"}, "m"), Error);
+  EXPECT_THROW(native::parse_mount_options({"idmap"}, "m"), Error);
+}
+
+TEST(OciRoot, HostSysctlsAreRefusedAndDevicesBoundInAUserNamespace) {
+  HostProbe probe = [](const std::string& path) -> std::optional<HostEntry> {
+    if (path == "/tmp") return HostEntry{HostEntry::kDirectory, "", ""};
+    return std::nullopt;
+  };
+  json c = minimal();
+  c["root"]["path"] = "/";
+  c["linux"]["namespaces"].push_back({{"type", "network"}});
+  c["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  WorkloadSpec ok = parse_oci_config(c.dump(), "/b");
+  native::RootPlan plan = native::plan_oci_root(ok, {.user_namespace = true}, probe);
+  bool wrote_sysctl = false, bound_null = false;
+  for (const auto& op : plan.root_ops) {
+    wrote_sysctl |= op.kind == native::MountKind::kWriteFile && op.target == "proc/sys/net/ipv4/ip_forward" && op.data == "1";
+    bound_null |= op.kind == native::MountKind::kBind && op.target == "dev/null" && op.source == "/dev/null";
+  }
+  EXPECT_TRUE(wrote_sysctl);
+  EXPECT_TRUE(bound_null);  // mknod is refused in a user namespace
+
+  c["linux"]["sysctl"] = {{"kernel.panic", "1"}};  // the host's kernel, not the container's
+  WorkloadSpec bad = parse_oci_config(c.dump(), "/b");
+  try {
+    native::plan_oci_root(bad, {}, probe);
+    FAIL() << "a host sysctl must be refused";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "config.json: linux.sysctl.kernel.panic: not a sysctl of the container's own namespaces");
+  }
+}
+
+}  // namespace
+}  // namespace nucleus

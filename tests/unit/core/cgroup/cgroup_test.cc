@@ -1,0 +1,353 @@
+// The cgroup drivers against a recording fake (exact files, values and order), the
+// hierarchy parsers on captured text, the limit parsers, and (as root, on a host with a
+// cgroup2 mount) the v2 driver against the real cgroup2 for what needs no controller.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "config/resources.h"
+#include "core/cgroup/cgroup.h"
+#include "core/sys/error.h"
+#include "core/cgroup/self_cgroup.h"
+
+namespace nucleus {
+namespace {
+
+// A cgroupfs that records what the drivers do. mkdir gives a directory the control files a
+// kernel would; a path can be made to fail with an errno.
+class RecordingFs : public cgroupfs::Fs {
+ public:
+  mutable std::vector<std::string> log;
+  mutable std::map<std::string, std::string> files;
+  std::set<std::string> dirs;
+  std::map<std::string, int> failures;  // path -> errno for write/mkdir
+  std::vector<std::string> created_files = {"cgroup.procs", "cgroup.kill", "memory.max", "memory.swap.max",
+                                            "pids.max",     "cpu.max",     "io.weight",  "io.max"};
+
+  std::optional<std::string> read(const std::string& path) const override {
+    auto it = files.find(path);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  }
+  int write(const std::string& path, const std::string& value) const override {
+    log.push_back("write " + path + " " + value);
+    if (auto f = failures.find(path); f != failures.end()) return f->second;
+    if (!files.count(path)) return ENOENT;
+    files[path] = value;
+    return 0;
+  }
+  // A directory exists when listed, or when a file lies below it.
+  bool exists(const std::string& path) const override {
+    if (files.count(path) || dirs.count(path)) return true;
+    auto it = files.lower_bound(path + "/");
+    return it != files.end() && it->first.rfind(path + "/", 0) == 0;
+  }
+  int make_dir(const std::string& path) const override {
+    log.push_back("mkdir " + path);
+    if (auto f = failures.find(path); f != failures.end()) return f->second;
+    for (const std::string& f : created_files) files[path + "/" + f] = "";
+    return 0;
+  }
+  int remove_dir(const std::string& path) const override {
+    log.push_back("rmdir " + path);
+    return 0;
+  }
+  int open_dir(const std::string&) const override { return ::dup(0); }
+};
+
+TEST(CgroupV2, WritesExactlyTheLimitsAsked) {
+  RecordingFs fs;
+  fs.files["/cg/p/cgroup.controllers"] = "cpuset cpu io memory pids\n";
+  fs.files["/cg/p/cgroup.subtree_control"] = "memory\n";
+  CgroupLimits limits;
+  limits.memory_bytes = 64ull << 20;
+  limits.cpus = 0.25;
+  limits.pids = 64;
+  limits.io_weight = 200;
+  limits.io_max.push_back(parse_io_max("8:0 wbps=1M riops=100", "--io-max"));
+  {
+    auto cg = create_v2_cgroup("/cg/p", "nucleus-1-abc", limits, fs);
+    cg->apply(limits);
+    EXPECT_EQ(cg->directories(), std::vector<std::string>{"/cg/p/nucleus-1-abc"});
+    EXPECT_GE(cg->directory_fd(), 0);  // for clone3(CLONE_INTO_CGROUP)
+    EXPECT_EQ(cg->self_join_files(), std::vector<std::string>{"/cg/p/nucleus-1-abc/cgroup.procs"});
+  }
+  const std::vector<std::string> expected = {
+      // memory is already enabled below the parent: only the others are added
+      "write /cg/p/cgroup.subtree_control +pids",
+      "write /cg/p/cgroup.subtree_control +cpu",
+      "write /cg/p/cgroup.subtree_control +io",
+      "mkdir /cg/p/nucleus-1-abc",
+      "write /cg/p/nucleus-1-abc/memory.max 67108864",
+      "write /cg/p/nucleus-1-abc/memory.swap.max 0",
+      "write /cg/p/nucleus-1-abc/pids.max 64",
+      "write /cg/p/nucleus-1-abc/cpu.max 25000 100000",
+      "write /cg/p/nucleus-1-abc/io.weight default 200",
+      "write /cg/p/nucleus-1-abc/io.max 8:0 wbps=1048576 riops=100",
+      // removal: whatever is left is killed at once, then the directory goes
+      "write /cg/p/nucleus-1-abc/cgroup.kill 1",
+      "rmdir /cg/p/nucleus-1-abc",
+  };
+  EXPECT_EQ(fs.log, expected);
+}
+
+TEST(CgroupV2, UnlimitedPidsAndTinyQuotas) {
+  RecordingFs fs;
+  fs.files["/cg/cgroup.controllers"] = "cpu pids";
+  fs.files["/cg/cgroup.subtree_control"] = "cpu pids";
+  CgroupLimits limits;
+  limits.pids = -1;
+  limits.cpus = 0.001;  // below the kernel's 1 ms floor
+  auto cg = create_v2_cgroup("/cg", "c", limits, fs);
+  cg->apply(limits);
+  EXPECT_EQ(fs.files["/cg/c/pids.max"], "max");
+  EXPECT_EQ(fs.files["/cg/c/cpu.max"], "1000 100000");
+}
+
+TEST(CgroupV2, MissingControllerIsNamed) {
+  RecordingFs fs;
+  fs.files["/cg/cgroup.controllers"] = "cpu io\n";
+  fs.files["/cg/cgroup.subtree_control"] = "";
+  CgroupLimits limits;
+  limits.memory_bytes = 1 << 30;
+  try {
+    create_v2_cgroup("/cg", "c", limits, fs);
+    FAIL() << "no memory controller, no cgroup";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cgroups: the memory controller is not available in /cg (cgroup.controllers: 'cpu io')");
+  }
+  EXPECT_EQ(std::count_if(fs.log.begin(), fs.log.end(), [](const std::string& l) { return l.rfind("mkdir", 0) == 0; }), 0);
+}
+
+TEST(CgroupV2, ParentHoldingProcessesIsExplained) {
+  RecordingFs fs;
+  fs.files["/cg/cgroup.controllers"] = "memory pids";
+  fs.files["/cg/cgroup.subtree_control"] = "";
+  fs.failures["/cg/cgroup.subtree_control"] = EBUSY;  // "no internal processes"
+  CgroupLimits limits;
+  limits.pids = 10;
+  try {
+    create_v2_cgroup("/cg", "c", limits, fs);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot enable pids below /cg: it holds processes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CgroupV2, NoDelegationIsExplained) {
+  RecordingFs fs;
+  fs.files["/cg/cgroup.controllers"] = "pids";
+  fs.files["/cg/cgroup.subtree_control"] = "pids";
+  fs.failures["/cg/c"] = EACCES;
+  CgroupLimits limits;
+  limits.pids = 10;
+  try {
+    create_v2_cgroup("/cg", "c", limits, fs);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cgroups: create /cg/c: the caller may not create cgroups here (no delegation): Permission denied");
+  }
+}
+
+TEST(CgroupV1, OneDirectoryPerHierarchyCoMountedOnce) {
+  RecordingFs fs;
+  fs.dirs = {"/v1", "/v1/memory", "/v1/memory/me", "/v1/pids", "/v1/cpu,cpuacct", "/v1/blkio"};
+  fs.created_files = {"cgroup.procs", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max",
+                      "cpu.cfs_period_us", "cpu.cfs_quota_us", "blkio.throttle.write_bps_device"};
+  CgroupLimits limits;
+  limits.memory_bytes = 64ull << 20;
+  limits.pids = 100;
+  limits.cpus = 1.5;
+  limits.io_max.push_back(parse_io_max("254:0 wbps=2048", "--io-max"));
+  {
+    auto cg = create_v1_cgroup({{"memory", "/v1/memory/me/c"},
+                                {"pids", "/v1/pids/c"},
+                                {"cpu", "/v1/cpu,cpuacct/c"},
+                                {"cpuacct", "/v1/cpu,cpuacct/c"},
+                                {"blkio", "/v1/blkio/c"}},
+                               fs);
+    cg->apply(limits);
+    EXPECT_EQ(cg->directories().size(), 4u);
+    EXPECT_EQ(cg->directory_fd(), -1);  // no CLONE_INTO_CGROUP on v1
+    // A process joins by itself, one `tasks` per directory (no threadgroup lock to wait for).
+    const std::vector<std::string> join = {"/v1/memory/me/c/tasks", "/v1/pids/c/tasks",
+                                           "/v1/cpu,cpuacct/c/tasks", "/v1/blkio/c/tasks"};
+    EXPECT_EQ(cg->self_join_files(), join);
+  }
+  const std::vector<std::string> expected = {
+      "mkdir /v1/memory/me/c",
+      "mkdir /v1/pids/c",
+      "mkdir /v1/cpu,cpuacct/c",
+      "mkdir /v1/blkio/c",
+      "write /v1/memory/me/c/memory.limit_in_bytes 67108864",
+      "write /v1/memory/me/c/memory.memsw.limit_in_bytes 67108864",  // and no swap
+      "write /v1/pids/c/pids.max 100",
+      "write /v1/cpu,cpuacct/c/cpu.cfs_period_us 100000",
+      "write /v1/cpu,cpuacct/c/cpu.cfs_quota_us 150000",
+      "write /v1/blkio/c/blkio.throttle.write_bps_device 254:0 2048",
+      "rmdir /v1/memory/me/c",
+      "rmdir /v1/pids/c",
+      "rmdir /v1/cpu,cpuacct/c",
+      "rmdir /v1/blkio/c",
+  };
+  EXPECT_EQ(fs.log, expected);
+}
+
+TEST(CgroupV1, FailureMidwayRemovesWhatWasMade) {
+  RecordingFs fs;
+  fs.dirs = {"/v1", "/v1/memory", "/v1/pids"};
+  fs.failures["/v1/pids/c"] = EPERM;
+  EXPECT_THROW(create_v1_cgroup({{"memory", "/v1/memory/c"}, {"pids", "/v1/pids/c"}}, fs), Error);
+  EXPECT_EQ(fs.log, (std::vector<std::string>{"mkdir /v1/memory/c", "mkdir /v1/pids/c", "rmdir /v1/memory/c"}));
+}
+
+TEST(CgroupStats, ReadsEitherLayout) {
+  RecordingFs fs;
+  fs.dirs = {"/v2/c"};
+  fs.files = {{"/v2/c/cgroup.controllers", "memory pids"}, {"/v2/c/cpu.stat", "usage_usec 1500\nuser_usec 1000\nnr_throttled 7\n"},
+              {"/v2/c/memory.current", "4096\n"},          {"/v2/c/memory.peak", "8192\n"},
+              {"/v2/c/memory.max", "max\n"},               {"/v2/c/pids.current", "3\n"},
+              {"/v2/c/pids.max", "1024\n"},                {"/v2/c/memory.events", "low 0\nmax 2\noom 1\noom_kill 1\n"}};
+  CgroupStats v2 = read_cgroup_stats({"/v2/c"}, fs);
+  EXPECT_EQ(v2.cpu_usec, 1500u);
+  EXPECT_EQ(v2.cpu_throttled, 7u);
+  EXPECT_EQ(v2.memory_current, 4096u);
+  EXPECT_EQ(v2.memory_peak, 8192u);
+  EXPECT_FALSE(v2.memory_limit);
+  EXPECT_EQ(v2.pids_current, 3u);
+  EXPECT_EQ(v2.pids_limit, 1024);
+  EXPECT_EQ(v2.oom_kills, 1u);
+
+  RecordingFs v1fs;
+  v1fs.files = {{"/m/c/memory.usage_in_bytes", "100\n"},        {"/m/c/memory.max_usage_in_bytes", "200\n"},
+                {"/m/c/memory.limit_in_bytes", "9223372036854771712\n"}, {"/a/c/cpuacct.usage", "2500000\n"},
+                {"/p/c/pids.current", "5\n"},                  {"/p/c/pids.max", "max\n"}};
+  CgroupStats v1 = read_cgroup_stats({"/m/c", "/a/c", "/p/c"}, v1fs);
+  EXPECT_EQ(v1.cpu_usec, 2500u);
+  EXPECT_EQ(v1.memory_current, 100u);
+  EXPECT_EQ(v1.memory_peak, 200u);
+  EXPECT_FALSE(v1.memory_limit);  // v1's "unlimited"
+  EXPECT_EQ(v1.pids_limit, -1);
+}
+
+// ---- the hierarchy parsers --------------------------------------------------------------
+
+constexpr const char* kHybridMountinfo =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+    "34 31 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "35 31 0:32 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+    "36 31 0:33 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+    "37 31 0:34 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+
+TEST(SelfCgroup, HybridUsesTheV1Controllers) {
+  CgroupHierarchies h = parse_cgroup_mounts(kHybridMountinfo);
+  parse_self_cgroup("9:name=systemd:/\n8:pids:/\n4:memory:/process_api/42\n1:cpu:/\n0::/\n", h);
+  EXPECT_EQ(h.layout, CgroupLayout::kHybrid);
+  EXPECT_EQ(h.v2_mount, "/sys/fs/cgroup/unified");
+  EXPECT_EQ(h.v1_mounts.at("memory"), "/sys/fs/cgroup/memory");
+  EXPECT_EQ(h.v1_own.at("memory"), "/process_api/42");
+  EXPECT_EQ(h.v1_own.at("pids"), "/");
+  EXPECT_FALSE(h.v1_mounts.count("systemd"));
+}
+
+TEST(SelfCgroup, PureV2) {
+  CgroupHierarchies h =
+      parse_cgroup_mounts("25 20 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+  parse_self_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n", h);
+  EXPECT_EQ(h.layout, CgroupLayout::kV2);
+  EXPECT_EQ(h.v2_own, "/user.slice/user-1000.slice/session-2.scope");
+  EXPECT_TRUE(h.v1_mounts.empty());
+}
+
+TEST(SelfCgroup, CoMountedV1AndEscapedPaths) {
+  CgroupHierarchies h = parse_cgroup_mounts(
+      "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+      "31 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,memory\n");
+  parse_self_cgroup("3:cpu,cpuacct:/a\n2:memory:/b\n", h);
+  EXPECT_EQ(h.layout, CgroupLayout::kV1);
+  EXPECT_EQ(h.v1_mounts.at("cpu"), "/sys/fs/cgroup/cpu,cpuacct");
+  EXPECT_EQ(h.v1_mounts.at("cpuacct"), "/sys/fs/cgroup/cpu,cpuacct");
+  EXPECT_EQ(h.v1_mounts.at("memory"), "/mnt/my cgroups");
+  EXPECT_EQ(h.v1_own.at("cpuacct"), "/a");
+}
+
+// ---- limits from the spec ----------------------------------------------------------------
+
+TEST(ResourceLimits, DefaultsAndParsers) {
+  WorkloadSpec spec;
+  CgroupLimits l = cgroup_limits(spec);
+  EXPECT_EQ(l.pids, 1024);
+  EXPECT_FALSE(l.memory_bytes || l.cpus || l.io_weight || l.stats);
+  spec.name = "web";
+  EXPECT_TRUE(cgroup_limits(spec).stats);  // `nucleus stats` needs accounting
+
+  IoMax m = parse_io_max("8:16 rbps=1K wiops=50", "--io-max");
+  EXPECT_EQ(m.device, "8:16");
+  EXPECT_EQ(m.rbps, 1024u);
+  EXPECT_EQ(m.wiops, 50u);
+  EXPECT_FALSE(m.wbps || m.riops);
+  for (const char* bad : {"", "8:0", "8 rbps=1", "8:x rbps=1", "8:0 rbps", "8:0 rbps=0", "8:0 speed=1"}) {
+    EXPECT_THROW(parse_io_max(bad, "--io-max"), Error) << bad;
+  }
+  EXPECT_EQ(parse_io_weight("10000", "w"), 10000u);
+  EXPECT_THROW(parse_io_weight("0", "w"), Error);
+  EXPECT_EQ(parse_cgroup_parent("/ci/jobs", "p"), "/ci/jobs");
+  EXPECT_EQ(parse_cgroup_parent("a..b", "p"), "a..b");
+  for (const char* bad : {"", "..", "../x", "/a/../b", "/a/.."}) EXPECT_THROW(parse_cgroup_parent(bad, "p"), Error) << bad;
+}
+
+// ---- the real cgroup2 mount: create, move, cgroup.kill, remove ----------------------------
+
+TEST(CgroupV2Real, CreateMoveKillRemove) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups";
+  CgroupHierarchies h = read_cgroup_hierarchies();
+  if (h.v2_mount.empty()) GTEST_SKIP() << "no cgroup2 mount";
+  std::string parent = h.v2_mount + (h.v2_own == "/" ? "" : h.v2_own);  // below our own cgroup
+  std::unique_ptr<Cgroup> cg = create_v2_cgroup(parent, new_cgroup_name(), CgroupLimits{});
+  std::string dir = cg->directories().at(0);
+  ASSERT_EQ(::access(dir.c_str(), F_OK), 0);
+
+  // The child joins by itself, through the file we opened (as the backends do).
+  ASSERT_EQ(cg->self_join_files(), std::vector<std::string>{dir + "/cgroup.procs"});
+  std::vector<UniqueFd> files = open_self_join_files(cg.get());
+  ASSERT_EQ(files.size(), 1u);
+  const int join = files[0].get();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    bool ok = join_cgroup_through(std::span<const int>(&join, 1)) == 0;
+    (void)!::write(ready[1], ok ? "y" : "n", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ASSERT_GT(child, 0);
+  files.clear();
+  ::close(ready[1]);
+  char joined = 0;
+  ASSERT_EQ(::read(ready[0], &joined, 1), 1);
+  ::close(ready[0]);
+  EXPECT_EQ(joined, 'y');
+  std::ifstream in("/proc/" + std::to_string(child) + "/cgroup");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("0::" + dir.substr(h.v2_mount.size())), std::string::npos) << text;
+
+  cg->kill_all();  // cgroup.kill
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+  cg->destroy();
+  EXPECT_NE(::access(dir.c_str(), F_OK), 0);
+  EXPECT_TRUE(cg->directories().empty());
+}
+
+}  // namespace
+}  // namespace nucleus
