@@ -3,7 +3,7 @@
 #include <charconv>
 #include <sstream>
 
-#include "config/units.h"
+#include "core/sys/units.h"
 #include "core/sys/error.h"
 
 namespace nucleus {
@@ -16,7 +16,7 @@ CgroupLimits cgroup_limits(const WorkloadSpec& spec) {
   l.pids = r.pids.value_or(kDefaultPidsLimit);
   l.io_weight = r.io_weight;
   for (const std::string& m : r.io_max) l.io_max.push_back(parse_io_max(m, "--io-max"));
-  l.stats = !spec.name.empty();
+  l.stats = true;  // every container can be watched (stats), paused and updated
   return l;
 }
 

@@ -4,7 +4,7 @@
 #include <array>
 #include <set>
 
-#include "config/units.h"
+#include "core/sys/units.h"
 #include "core/sys/error.h"
 #include "core/policy/identity.h"
 
@@ -230,9 +230,9 @@ uint32_t parse_timeout(std::string_view text, const std::string& what) {
   return static_cast<uint32_t>(*t);
 }
 
-SeccompSpec parse_seccomp(std::string_view text, const std::string& base_dir,
+SeccompRequest parse_seccomp(std::string_view text, const std::string& base_dir,
                           const std::string& what) {
-  SeccompSpec s;
+  SeccompRequest s;
   if (text == "default") return s;
   if (text == "unconfined") {
     s.mode = SeccompMode::kUnconfined;

@@ -39,7 +39,7 @@ uint64_t parse_memory(std::string_view text, const std::string& what);
 double parse_cpu_count(std::string_view text, const std::string& what);
 int64_t parse_pids(std::string_view text, const std::string& what);
 uint32_t parse_timeout(std::string_view text, const std::string& what);
-SeccompSpec parse_seccomp(std::string_view text, const std::string& base_dir,
+SeccompRequest parse_seccomp(std::string_view text, const std::string& base_dir,
                           const std::string& what);
 
 // ---- the whole spec: cross-field checks, in order; throws on the first failure ----------

@@ -7,11 +7,10 @@
 #include <vector>
 
 #include "config/isolation_level.h"
-#include "config/oci/oci_spec.h"
 
-// What to run and how to isolate it: plain data, no I/O. Flags, YAML and an OCI config.json
-// all fill this one model; backends read only this. An absent optional means
-// "not said": the isolation preset decides (see config/presets.h).
+// What the user asked for with flags and YAML: plain data, no I/O. An absent optional means
+// "not said": the isolation preset decides. config/resolve.h turns it into THE container
+// spec (config/container_spec.h), which is all a backend reads.
 namespace nucleus {
 
 struct VolumeSpec {
@@ -45,7 +44,7 @@ struct CapabilityChanges {
 };
 
 enum class SeccompMode { kDefault, kUnconfined, kFile };
-struct SeccompSpec {
+struct SeccompRequest {
   SeccompMode mode = SeccompMode::kDefault;
   std::string profile_path;  // for kFile
 };
@@ -73,16 +72,12 @@ struct WorkloadSpec {
   std::vector<TmpfsSpec> tmpfs;  // /tmp (64M) is added unless listed here
 
   CapabilityChanges capabilities;
-  SeccompSpec seccomp;
+  SeccompRequest seccomp;
   std::optional<bool> landlock;
   bool init = true;
   bool sd_notify = false;
   std::optional<uint32_t> timeout_seconds;
   GvisorPlatform gvisor_platform = GvisorPlatform::kAuto;  // gVisor only
-
-  // Set when the workload came from an OCI bundle (config/oci_config.h): the config's own
-  // policy, which then replaces the isolation presets.
-  std::optional<OciSpec> oci;
 };
 
 }  // namespace nucleus

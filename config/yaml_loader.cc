@@ -8,7 +8,7 @@
 #include <set>
 
 #include "config/resources.h"
-#include "config/units.h"
+#include "core/sys/units.h"
 #include "config/validate.h"
 #include "core/sys/error.h"
 #include "core/policy/identity.h"

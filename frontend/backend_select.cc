@@ -1,25 +1,16 @@
-#include "frontend/backend_select.h"
-
+// The one backend selector: a kind of container -> the backend that runs it. Which kind a
+// container is was decided once, when its spec was resolved (config/resolve.h: the
+// isolation level, --backend; config.json: the run.nucleus.backend annotation, or the name
+// nucleus-gvisor).
+#include "backends/backend.h"
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/native/native_backend.h"
-#include "config/presets.h"
-#include "core/sys/error.h"
 
-namespace nucleus::frontend {
+namespace nucleus {
 
-std::unique_ptr<Backend> select_backend(const WorkloadSpec& spec) {
-  const Preset& preset = preset_for(spec.isolation);
-  BackendKind kind = spec.backend.value_or(preset.backend);
-  if (spec.isolation == IsolationLevel::kUntrusted && kind == BackendKind::kNative) {
-    throw Error("--backend native", "the untrusted level runs only under gVisor");
-  }
-  if (kind == BackendKind::kGvisor) {
-    if (spec.landlock.value_or(false)) {
-      throw Error("--landlock on", "Landlock cannot apply under gVisor (the Sentry has no Landlock)");
-    }
-    return std::make_unique<gvisor::GvisorBackend>();
-  }
+std::unique_ptr<Backend> backend_for(BackendKind kind) {
+  if (kind == BackendKind::kGvisor) return std::make_unique<gvisor::GvisorBackend>();
   return std::make_unique<native::NativeBackend>();
 }
 
-}  // namespace nucleus::frontend
+}  // namespace nucleus

@@ -70,18 +70,18 @@ int run_cli(int argc, char** argv) {
   std::string log_format = "text";
   app.add_option("--log-level", log_level, "trace, debug, info, warning, error or off");
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
-  OciGlobals oci;
-  app.add_option("--root", oci.root, "State directory of the OCI verbs (default /run/nucleus)");
-  app.add_option("--log", oci.log, "Also write errors to this file (OCI verbs; runc's flag)");
-  app.add_flag("--systemd-cgroup", oci.systemd_cgroup, "cgroupsPath is slice:prefix:name (cgroupfs is used)");
-  app.add_flag("--debug", oci.debug, "Debug logging (as --log-level debug)");
+  Globals g;
+  app.add_option("--root", g.root, "State directory: one record per container (default /run/nucleus; rootless: $XDG_RUNTIME_DIR/nucleus)");
+  app.add_option("--log", g.log, "Also write errors to this file (OCI verbs; runc's flag)");
+  app.add_flag("--systemd-cgroup", g.systemd_cgroup, "cgroupsPath is slice:prefix:name (cgroupfs is used)");
+  app.add_flag("--debug", g.debug, "Debug logging (as --log-level debug)");
   std::string self = argv[0];
-  oci.gvisor_by_name = self.substr(self.find_last_of('/') + 1) == "nucleus-gvisor";
+  g.gvisor_by_name = self.substr(self.find_last_of('/') + 1) == "nucleus-gvisor";
   ExecFlags exec_flags;
 
   Action action;
   RunFlags run_flags;
-  CLI::App* run = add_run_command(app, run_flags, action);
+  CLI::App* run = add_run_command(app, g, run_flags, action);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> workload_args;
@@ -91,11 +91,23 @@ int run_cli(int argc, char** argv) {
   bool asked_for_help = std::find_if(args.begin(), args.begin() + static_cast<long>(std::min(sub, args.size())),
                                      [](const std::string& a) { return a == "-h" || a == "--help"; }) !=
                         args.begin() + static_cast<long>(std::min(sub, args.size()));
+  CLI::App* exec = nullptr;
   if (sub >= args.size() || args[sub] != "run" || asked_for_help) {
+    add_create_command(app, g, action);
+    add_start_command(app, g, action);
+    add_state_command(app, g, action);
+    add_kill_command(app, g, action);
+    add_delete_command(app, g, action);
+    add_list_command(app, g, action);
+    add_ps_command(app, g, action);
+    add_pause_commands(app, g, action);
+    add_update_command(app, g, action);
+    exec = add_exec_command(app, g, exec_flags, action);
+    add_stats_command(app, g, action);
+    add_spec_command(app, action);
+    add_features_command(app, action);
     add_check_command(app, action);
     add_version_command(app, action);
-    add_stats_command(app, action);
-    add_oci_commands(app, oci, exec_flags, action);
     add_internal_cleanup_command(app, action);
   }
   if (sub < args.size()) {
@@ -105,7 +117,7 @@ int run_cli(int argc, char** argv) {
   if (sub < args.size() && (args[sub] == "run" || args[sub] == "exec")) {
     // Everything from the first word that is not an option belongs to the workload (run:
     // COMMAND...; exec: ID COMMAND...).
-    CLI::App* cmd = args[sub] == "run" ? run : app.get_subcommand("exec");
+    CLI::App* cmd = args[sub] == "run" ? run : exec;
     size_t end = options_end(*cmd, args, sub + 1);
     workload_args.assign(args.begin() + static_cast<long>(end), args.end());
     if (!workload_args.empty() && workload_args.front() == "--") workload_args.erase(workload_args.begin());
@@ -125,8 +137,8 @@ int run_cli(int argc, char** argv) {
   }
   exec_flags.positionals = workload_args;
   run_flags.positionals = std::move(workload_args);
-  if (oci.debug) log_level = "debug";
-  error_log() = {oci.log, log_format == "json"};
+  if (g.debug) log_level = "debug";
+  error_log() = {g.log, log_format == "json"};
   log::init(log_level, log_format == "json" ? log::Format::kJson : log::Format::kText);
   timing::mark("command line parsed");
   return action();

@@ -7,10 +7,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/container/container_record.h"
 #include "frontend/overrides.h"
 
-// The command line: global flags and one file per subcommand, each registering its flags
-// and the action to run (crun src/run.c, runsc cmd/ shape). Subcommands parse and
+// The command line: global flags and one file per verb (frontend/verbs/), each registering
+// its flags and the action to run (crun src/run.c, runsc cmd/ shape). Verbs parse and
 // delegate; they never print errors themselves (main.cc does, once).
 namespace nucleus::frontend {
 
@@ -23,9 +24,9 @@ int run_cli(int argc, char** argv);
 // line it prints.
 void log_error_to_file(const std::string& message);
 
-// The OCI verbs' global flags (runc's).
-struct OciGlobals {
-  std::string root = "/run/nucleus";
+// The global flags (runc's, for the OCI verbs; --root for every verb).
+struct Globals {
+  std::string root = default_state_root();
   std::string log;
   bool systemd_cgroup = false;
   bool debug = false;
@@ -39,12 +40,23 @@ struct ExecFlags {
   std::vector<std::string> positionals;  // ID [COMMAND ARG...]
 };
 
-void add_oci_commands(CLI::App& app, OciGlobals& globals, ExecFlags& exec, Action& action);
-
-CLI::App* add_run_command(CLI::App& app, RunFlags& flags, Action& action);
-CLI::App* add_check_command(CLI::App& app, Action& action);
-CLI::App* add_version_command(CLI::App& app, Action& action);
-CLI::App* add_stats_command(CLI::App& app, Action& action);
-CLI::App* add_internal_cleanup_command(CLI::App& app, Action& action);
+// One per verb, frontend/verbs/<verb>.cc.
+CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& flags, Action& action);
+void add_create_command(CLI::App& app, Globals& g, Action& action);
+void add_start_command(CLI::App& app, Globals& g, Action& action);
+void add_state_command(CLI::App& app, Globals& g, Action& action);
+void add_kill_command(CLI::App& app, Globals& g, Action& action);
+void add_delete_command(CLI::App& app, Globals& g, Action& action);
+void add_list_command(CLI::App& app, Globals& g, Action& action);
+void add_ps_command(CLI::App& app, Globals& g, Action& action);
+void add_pause_commands(CLI::App& app, Globals& g, Action& action);
+void add_update_command(CLI::App& app, Globals& g, Action& action);
+CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& flags, Action& action);
+void add_stats_command(CLI::App& app, Globals& g, Action& action);
+void add_spec_command(CLI::App& app, Action& action);
+void add_features_command(CLI::App& app, Action& action);
+void add_check_command(CLI::App& app, Action& action);
+void add_version_command(CLI::App& app, Action& action);
+void add_internal_cleanup_command(CLI::App& app, Action& action);
 
 }  // namespace nucleus::frontend

@@ -5,23 +5,24 @@
 namespace nucleus::gvisor {
 
 // The workload in gVisor: nucleus writes an OCI bundle from the spec and the core tables and
-// drives runsc; the static nucleus-init is the sandbox's PID 1.
+// drives runsc; the static nucleus-init is the sandbox's PID 1. create (gvisor_create.cc),
+// the verbs after it (gvisor_lifecycle.cc).
 class GvisorBackend final : public Backend {
  public:
   std::string_view name() const override { return "gvisor"; }
-  int run(const WorkloadSpec& spec) override;
+  Capabilities capabilities() override;
 
-  // The OCI verbs (gvisor_oci.cc): runsc driven with a copy of the bundle.
-  void create(const WorkloadSpec& spec, const OciCreateOptions& options) override;
-  void start(LockedContainer& container) override;
+  std::unique_ptr<ContainerSession> create(const ContainerSpec& spec, const CreateOptions& options) override;
+  void start(LockedContainer& container, ContainerSession* held) override;
+  int wait(ContainerSession& held) override;
   std::string status(const ContainerRecord& record, const std::string& dir) override;
   void kill(LockedContainer& container, int signal, bool all) override;
-  void remove(LockedContainer& container, bool force) override;
+  void remove(LockedContainer& container, bool force, ContainerSession* held) override;
   void pause(LockedContainer& container, bool paused) override;
   std::vector<pid_t> pids(const ContainerRecord& record, const std::string& dir) override;
   void update(LockedContainer& container, const CgroupLimits& limits) override;
-  int exec(const ContainerRecord& record, const std::string& dir, const OciProcess& process,
-           const OciExecOptions& options) override;
+  int exec(const ContainerRecord& record, const std::string& dir, const ProcessSpec& process,
+           const ExecOptions& options) override;
 };
 
 }  // namespace nucleus::gvisor

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "core/sys/error.h"
-#include "core/policy/masked_paths.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::gvisor {
@@ -80,23 +79,15 @@ json make_config(const BundleSpec& s) {
     if (item.kind == HostViewItem::kSymlink) continue;  // part of the skeleton
     mounts.push_back(mount("/" + item.target, "bind", item.source, {"rbind", "ro", "nosuid", "nodev"}));
   }
-  for (const TmpfsSpec& t : s.tmpfs) {
-    mounts.push_back(mount(t.destination, "tmpfs", "tmpfs",
-                           {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(t.size_bytes)}));
-  }
-  for (const VolumeSpec& v : s.volumes) {
-    mounts.push_back(mount(v.destination, "bind", v.source, {"rbind", v.read_only ? "ro" : "rw", "nosuid", "nodev"}));
-  }
+  for (const MountSpec& m : s.mounts) mounts.push_back(mount(m.destination, m.type, m.source, m.options));
   mounts.push_back(mount(kInitPath, "bind", s.init_source, {"bind", "ro", "nosuid", "nodev"}));
 
   json linux;
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (s.network == NetworkMode::kNone) namespaces.push_back({{"type", "network"}});
   linux["namespaces"] = namespaces;
-  std::vector<std::string> masked(masked_paths().begin(), masked_paths().end());
-  std::vector<std::string> read_only(read_only_paths().begin(), read_only_paths().end());
-  linux["maskedPaths"] = masked;
-  linux["readonlyPaths"] = read_only;
+  linux["maskedPaths"] = s.masked_paths;
+  linux["readonlyPaths"] = s.readonly_paths;
   if (s.seccomp) linux["seccomp"] = *s.seccomp;
 
   return {{"ociVersion", "1.0.2"},

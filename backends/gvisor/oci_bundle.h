@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 #include "core/policy/capabilities.h"
 #include "core/policy/host_view.h"
 #include "core/policy/identity.h"
 #include "core/policy/rlimits.h"
 
-// The OCI bundle runsc runs: config.json written from the same WorkloadSpec and the same core
+// The OCI bundle runsc runs: config.json written from the same ContainerSpec and the same core
 // tables as the native backend (environment filter, identity, capabilities, rlimits, masked
 // paths, seccomp profile), and, for the host view, a skeleton root directory the view's
 // read-only binds land on. make_config is pure (golden-tested); the writers create nothing
@@ -34,8 +34,8 @@ struct BundleSpec {
   std::string root_path;
   bool root_readonly = true;
   std::vector<HostViewItem> host_view;  // empty with --rootfs
-  std::vector<VolumeSpec> volumes;
-  std::vector<TmpfsSpec> tmpfs;  // /tmp included
+  std::vector<MountSpec> mounts;  // the spec's (/tmp included), in order
+  std::vector<std::string> masked_paths, readonly_paths;
   std::string init_source;       // host path of nucleus-init
   std::optional<nlohmann::json> seccomp;
 };

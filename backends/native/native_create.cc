@@ -1,191 +1,246 @@
-// `nucleus create` on the native backend: the container is built exactly as for `run`
-// (clone, the child sequence, the same mount machinery) from the config's own policy, and
-// its init stops just before exec, blocked on <state>/exec.fifo until `nucleus start`.
-// This nucleus then exits; the init is left to the caller (conmon is a subreaper).
+// `create` on the native backend, for every container: `run` (held by this nucleus, in the
+// foreground) and an OCI `create` (outliving it) go through the same steps. The child is
+// cloned into new namespaces, builds its root and stops just before exec, blocked on
+// <record>/exec.fifo until `start` (native_lifecycle.cc).
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include "backends/native/child/child.h"
 #include "backends/native/child/clone.h"
+#include "backends/native/child/dev_tree.h"
 #include "backends/native/child/handshake.h"
+#include "backends/native/layers/landlock.h"
 #include "backends/native/native_backend.h"
-#include "backends/native/oci/oci_plan.h"
+#include "backends/native/native_session.h"
 #include "backends/native/oci/oci_support.h"
-#include "backends/native/layers/seccomp_compile.h"
-#include "config/resources.h"
-#include "core/sys/error.h"
+#include "backends/native/plan/namespaces.h"
+#include "backends/native/plan/userns.h"
+#include "config/spec_json.h"
+#include "core/container/notify_socket.h"
 #include "core/init/supervisor.h"
-#include "core/sys/scoped.h"
 #include "core/sys/sys.h"
+#include "core/sys/trace_timing.h"
 
 namespace nucleus::native {
 namespace {
 
-}  // namespace
-
-// Where the container's cgroup goes: linux.cgroupsPath (absolute: from each hierarchy's
-// root; relative: below nucleus's own cgroup), or nucleus-oci-<id> below our own.
-CgroupRequest oci_cgroup_request(const WorkloadSpec& spec, const std::string& id) {
-  const OciSpec& oci = *spec.oci;
-  CgroupRequest request;
-  request.limits = cgroup_limits(spec);
-  request.limits.stats = false;
-  request.limits.oci = true;
-  request.limits.memory_swap = oci.memory_swap;
-  request.limits.memory_reservation = oci.memory_reservation;
-  request.limits.cpu_shares = oci.cpu_shares;
-  request.limits.cpu_period_us = oci.cpu_period_us;
-  request.limits.cpuset_cpus = oci.cpuset_cpus;
-  request.limits.cpuset_mems = oci.cpuset_mems;
-  request.limits.devices = oci.device_rules;
-  if (!oci.device_rules.empty()) {
-    // What every container may use whatever the config denies (runc's and crun's list): the
-    // default nodes, the pty pair, and mknod of anything (using it is still checked).
-    for (CgroupDeviceRule r : std::initializer_list<CgroupDeviceRule>{
-             {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"}, {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},
-             {true, 'c', 1, 7, "rwm"}, {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},
-             {true, 'c', 5, 1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"}}) {
-      request.limits.devices.push_back(r);
-    }
-    for (const OciDevice& d : oci.devices) {
-      if (d.type != 'p') request.limits.devices.push_back({true, d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm"});
-    }
+// What the native backend cannot do with a spec: refused before anything exists.
+void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
+  if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
+    throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
   }
-  std::string path = oci.cgroups_path.empty() ? "nucleus-oci-" + id : oci.cgroups_path;
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  size_t slash = path.find_last_of('/');
-  request.name = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (slash != std::string::npos) request.parent = slash == 0 ? "/" : path.substr(0, slash);
-  if (request.name.empty() || request.name == "." || request.name == "..") {
-    throw Error("config.json: linux.cgroupsPath", "'" + oci.cgroups_path + "' names no cgroup");
+  if (spec.process.terminal && options.console_socket.empty()) {
+    throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
-  return request;
 }
 
-namespace {
+// --sd-notify: the caller's NOTIFY_SOCKET is checked before anything exists; the workload
+// gets a proxy socket of ours at /run/notify/notify.sock (read-only bind of a private dir).
+void prepare_notify(ContainerSpec& spec, NativeSession& s) {
+  const char* value = ::getenv("NOTIFY_SOCKET");
+  if (value == nullptr) throw Error("--sd-notify", "NOTIFY_SOCKET is not set");
+  NotifyAddress target = validate_notify_socket(value);
+  s.notify_dir.emplace("/tmp", "nucleus-notify-");
+  // Container root is an unprivileged host uid: it may pass through, not list or write.
+  if (::chmod(s.notify_dir->path().c_str(), 0711) != 0) throw_errno("chmod", s.notify_dir->path());
+  s.notify_proxy.emplace(target, s.notify_dir->path());
+  spec.mounts.push_back({"/run/notify", "bind", s.notify_dir->path(), {"rbind", "ro", "nosuid", "nodev"}});
+  spec.process.env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
+}
 
 // The sources of a "cgroup" mount inside: each hierarchy's directory of the container, under
 // the hierarchy's own name (memory, pids, "cpu,cpuacct").
-OciRootInputs root_inputs(const Cgroup& cgroup, const CgroupHierarchies& h) {
-  OciRootInputs in;
-  in.cgroup_v2 = cgroup.layout() == CgroupLayout::kV2;
+void describe_cgroup_for_mounts(const Cgroup& cgroup, LaunchMode& mode) {
+  mode.cgroup_v2 = cgroup.layout() == CgroupLayout::kV2;
+  CgroupHierarchies h = read_cgroup_hierarchies();
   for (const std::string& dir : cgroup.directories()) {
-    if (in.cgroup_v2) {
-      in.cgroup_dirs.emplace_back("", dir);
+    if (mode.cgroup_v2) {
+      mode.cgroup_dirs.emplace_back("", dir);
       continue;
     }
     for (const auto& [controller, mount] : h.v1_mounts) {
       if (dir.rfind(mount + "/", 0) != 0) continue;
       std::string name = mount.substr(mount.find_last_of('/') + 1);
       bool seen = false;
-      for (const auto& [n, d] : in.cgroup_dirs) seen |= n == name;
-      if (!seen) in.cgroup_dirs.emplace_back(name, dir);
+      for (const auto& [n, d] : mode.cgroup_dirs) seen |= n == name;
+      if (!seen) mode.cgroup_dirs.emplace_back(name, dir);
     }
   }
-  return in;
 }
 
-}  // namespace
-
-void NativeBackend::create(const WorkloadSpec& spec, const OciCreateOptions& options) {
-  const OciSpec& oci = *spec.oci;
-  if (!oci.hooks.create_container.empty() || !oci.hooks.start_container.empty()) {
-    throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
+bool has_cgroup_mount(const ContainerSpec& spec) {
+  for (const MountSpec& m : spec.mounts) {
+    if (m.type == "cgroup" || m.type == "cgroup2") return true;
   }
-  if (oci.process.terminal && options.console_socket.empty()) {
-    throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
-  }
-  NamedContainer record(options.root, ContainerRecord{.name = options.id, .backend = "native",
-                                                      .nucleus_pid = ::getpid(), .persistent = true,
-                                                      .bundle = oci.bundle, .created = rfc3339_now(),
-                                                      .annotations = oci.annotations});
-  // exec reads the policy the container was created with, not a bundle edited since.
-  sys::create_file(record.path() + "/config.json",
-                   sys::read_file(oci.bundle + "/config.json", 4u << 20, "read the bundle's config.json"), 0600,
-                   "keep the container's config");
-  const std::string fifo = record.path() + "/exec.fifo";
-  // 0622 whatever the umask: the init writes it after becoming the workload's uid.
-  if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
-  UniqueFd fifo_fd = sys::open(fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+  return false;
+}
 
-  CgroupHierarchies hierarchies = read_cgroup_hierarchies();
-  std::unique_ptr<Cgroup> cgroup = create_cgroup(hierarchies, oci_cgroup_request(spec, options.id));
-  LaunchPlan plan = build_oci_launch_plan(spec, real_host(spec), root_inputs(*cgroup, hierarchies));
-  for (const std::string& name : plan.dropped_env) {
-    spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
-  }
-  if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
-
-  std::vector<UniqueFd> joins;
-  for (const OciNamespaceEntry& n : oci.namespaces) {
+// The namespaces the config names by path: fds the child joins (setns); the pid namespace
+// is joined by this process before the clone (it applies to children only).
+void open_joined_namespaces(const ContainerSpec& spec, NativeSession& s) {
+  for (const NamespaceSpec& n : spec.namespaces) {
     if (n.path.empty()) continue;
-    joins.push_back(sys::open(n.path, O_RDONLY | O_CLOEXEC, std::string("open the ") + to_string(n.type) + " namespace"));
-    if (n.type == OciNamespace::kPid) {
-      // Applies to the children of this process only: the container's init.
-      if (::setns(joins.back().get(), CLONE_NEWPID) != 0) throw_errno("join the pid namespace", n.path);
+    UniqueFd fd = sys::open(n.path, O_RDONLY | O_CLOEXEC, std::string("open the ") + to_string(n.type) + " namespace");
+    if (n.type == NamespaceType::kPid) {
+      if (::setns(fd.get(), CLONE_NEWPID) != 0) throw_errno("join the pid namespace", n.path);
       continue;
     }
-    plan.oci.join_fds.push_back(joins.back().get());
-    plan.oci.join_types.push_back(static_cast<int>(clone_flag(n.type)));
+    s.plan.join_fds.push_back(fd.get());
+    s.plan.join_types.push_back(static_cast<int>(clone_flag(n.type)));
+    s.joined.push_back(std::move(fd));
   }
-  plan.oci.exec_fifo_fd = fifo_fd.get();
-  plan.finalize();
+}
 
-  // Without CLONE_INTO_CGROUP, the child joins by itself, through files we open (handshake.h).
-  const bool join_after_go = cgroup->directory_fd() < 0;
-  if (join_after_go) plan.cgroup_join = LaunchPlan::CgroupJoin::kAfterGo;
-  CgroupJoinFiles join = open_cgroup_join_files(join_after_go ? cgroup.get() : nullptr);
+// After "G", while the child sets up its namespaces: the trees the parent makes for its
+// root ("M": the id-mapped rootfs; "D": /dev's fixed part, or none), which the child takes
+// when its root reaches them. EPIPE: the child has failed already; its report follows.
+void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
+  auto pass = [](int err, const char* step) {
+    if (err != 0 && err != EPIPE) throw Error(step, "", err);
+  };
+  if (plan.idmapped_rootfs) {
+    pass(send_rootfs_tree(sync_fd, make_idmapped_tree(plan.rootfs, pid).get()), "pass the id-mapped root filesystem");
+    timing::mark("id-mapped rootfs sent");
+  }
+  if (plan.root.dev) {
+    // Owned by the container's root, as what the child makes is.
+    std::optional<uint32_t> uid = plan.user_namespace ? host_id(plan.ids.uid_map, 0) : 0u;
+    std::optional<uint32_t> gid = plan.user_namespace ? host_id(plan.ids.gid_map, 0) : 0u;
+    UniqueFd dev = uid && gid ? build_dev_tree(plan.root, *uid, *gid) : UniqueFd();
+    pass(send_dev_tree(sync_fd, dev.get()), "pass the container's /dev");
+    timing::mark("/dev tree sent");
+  }
+}
 
-  auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
-  require_single_thread();
-  UniqueFd pidfd;
-  pid_t pid = clone_container(plan.clone_flags, &pidfd, cgroup->directory_fd());
-  if (pid == 0) {
-    ::close(parent_end.get());
-    run_child(plan, child_end.get());
-  }
-  OwnedChild child(pid, std::move(pidfd));  // killed and reaped if anything below throws
-  child_end.reset();
-  if (plan.user_namespace) write_id_maps(pid, plan.ids);
-  send_go(parent_end.get());
-  if (join_after_go) {
-    // EPIPE: the child has failed already; its report comes next.
-    (void)send_cgroup_ready(parent_end.get(), join);
-    join = {};
-  }
-  for (bool ready = false; !ready;) {
-    ChildMessage m = receive_child_message(parent_end.get());
+// The child's messages until it is ready ("R"): its root for the Landlock ruleset ("P"),
+// its terminal ("T"), or a report of what failed.
+void wait_until_ready(NativeSession& s, const CreateOptions& options) {
+  const int sync = s.sync.get();
+  for (;;) {
+    ChildMessage m = receive_child_message(sync);
     switch (m.kind) {
+      case ChildMessage::kRootReady: {
+        int ruleset = build_landlock_ruleset(s.plan.landlock, m.fd.get());
+        if (ruleset < 0) throw Error("apply Landlock rules beneath the container's root", "", -ruleset);
+        UniqueFd owned(ruleset);
+        (void)send_landlock(sync, owned.get());  // EPIPE: the child's report follows
+        timing::mark("parent: Landlock ruleset sent");
+        break;
+      }
       case ChildMessage::kTerminal: send_to_console_socket(options.console_socket, m.fd.get()); break;
-      case ChildMessage::kReport: throw describe_child_failure(plan, m.report);
-      case ChildMessage::kReady: ready = true; break;
+      case ChildMessage::kReport: throw describe_child_failure(s.plan, m.report);
+      case ChildMessage::kReady: return;
+      case ChildMessage::kProcessStarted: throw Error("read the container's start-up messages", "unexpected message");
       case ChildMessage::kEof: {
-        int status = child.wait();
+        int status = s.main().wait();
         throw Error("create the container", "its init ended before it was ready (exit code " +
                                                 std::to_string(init::exit_code_from_wait_status(status)) + ")");
       }
     }
   }
+}
 
-  ContainerRecord& r = record.record();
-  r.pid = pid;
+}  // namespace
+
+std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
+  refuse_unsupported(requested, options);
+  const bool held = options.foreground;
+  ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
+                    .bundle = requested.bundle, .created = rfc3339_now(), .annotations = requested.annotations};
+  auto s = std::make_unique<NativeSession>(LockedContainer::claim(options.root, std::move(r)), held);
+  s->spec = requested;
+  ContainerSpec& spec = s->spec;
+  if (spec.sd_notify) prepare_notify(spec, *s);
+  timing::mark("record claimed");
+
+  const std::string fifo = s->dir() + "/exec.fifo";
+  // 0622 whatever the umask: the workload writes it after becoming its own uid.
+  if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
+  UniqueFd fifo_fd = sys::open(fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+
+  // The cgroup is made before the clone where the child needs it from the start (cloned
+  // into it on cgroup2-only hosts; a config's "cgroup" mount binds its directories; a
+  // joined pid namespace would hold the keeper), else while the child builds its root.
+  const CgroupRequest request = cgroup_request(spec, options.id, held);
+  const NamespaceSpec* pid_namespace = spec.find(NamespaceType::kPid);
+  const bool joins_pid_namespace = pid_namespace != nullptr && !pid_namespace->path.empty();
+  const bool cgroup_first = sys::is_cgroup2_only_host() || has_cgroup_mount(spec) || joins_pid_namespace;
+  auto make_cgroup_and_keeper = [&] {
+    s->hold_cgroup(create_container_cgroup(request, spec.limits_requested || !held));
+    timing::mark("cgroup created");
+    s->start_keeper();
+    timing::mark("cleanup keeper forked");
+  };
+  LaunchMode mode{.tied_to_parent = held};
+  if (cgroup_first) {
+    make_cgroup_and_keeper();
+    if (s->cgroup()) describe_cgroup_for_mounts(*s->cgroup(), mode);
+  }
+
+  s->plan = build_launch_plan(spec, real_host(), mode);
+  LaunchPlan& plan = s->plan;
+  timing::mark("launch plan built");
+  if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
+  open_joined_namespaces(spec, *s);
+  plan.exec_fifo_fd = fifo_fd.get();
+  const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
+  plan.cgroup_join = at_clone               ? LaunchPlan::CgroupJoin::kAtClone
+                     : cgroup_first         ? LaunchPlan::CgroupJoin::kAfterGo
+                                            : LaunchPlan::CgroupJoin::kAfterRoot;
+  plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
+  plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
+  plan.finalize();
+  timing::mark("seccomp program ready");
+
+  auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
+  require_single_thread();
+  UniqueFd pidfd;
+  pid_t pid = clone_container(plan.clone_flags, &pidfd, at_clone ? s->cgroup()->directory_fd() : -1);
+  if (pid == 0) {
+    ::close(parent_end.get());
+    run_child(plan, child_end.get());
+  }
+  if (plan.restore_affinity) start_child_elsewhere(pid, plan.affinity);
+  s->hold_main(OwnedChild(pid, std::move(pidfd)));  // killed and reaped if anything below throws
+  s->sync = std::move(parent_end);
+  child_end.reset();
+  timing::mark("cloned into new namespaces");
+
+  if (plan.user_namespace) write_id_maps(pid, plan.ids);
+  send_go(s->sync.get());
+  timing::mark("id maps written, child released");
+  send_ready_made_trees(plan, s->sync.get(), pid);
+  if (!cgroup_first) make_cgroup_and_keeper();
+  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
+    // The child moves itself in through files we open (handshake.h). EPIPE: the child has
+    // failed already; its report follows.
+    (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(s->cgroup()));
+    timing::mark("cgroup sent to the child");
+  }
+  collect_stale_container_cgroups();  // while the child builds its root
+  if (held) s->entrust(open_mount_namespace(pid));
+  write_spec_file(s->dir(), spec);
+  timing::mark("record written");
+
+  wait_until_ready(*s, options);
+  ContainerRecord& rec = s->record().record();
+  rec.pid = pid;
   auto stat = sys::process_stat(pid);
   if (!stat) throw Error("create the container", "its init is gone");
-  r.pid_start_time = stat->start_time;
-  r.cgroup = cgroup->directories();
-  r.status = "created";
-  record.save();
-  run_hooks(oci.hooks.prestart, "prestart", oci_state_json(r, "created", false), true);
-  run_hooks(oci.hooks.create_runtime, "createRuntime", oci_state_json(r, "created", false), true);
+  rec.pid_start_time = stat->start_time;
+  if (s->cgroup()) rec.cgroup = s->cgroup()->directories();
+  rec.status = "created";
+  s->record().save();
+  run_hooks(spec.hooks.prestart, "prestart", oci_state_json(rec, "created", false), true);
+  run_hooks(spec.hooks.create_runtime, "createRuntime", oci_state_json(rec, "created", false), true);
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);
-  record.keep();
-  cgroup->release();
-  child.release();
+  timing::mark("created");
+  return s;
 }
 
 }  // namespace nucleus::native

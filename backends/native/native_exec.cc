@@ -17,7 +17,8 @@
 #include "backends/native/child/clone.h"
 #include "backends/native/child/handshake.h"
 #include "backends/native/native_backend.h"
-#include "backends/native/oci/oci_plan.h"
+#include "backends/native/plan/namespaces.h"
+#include "config/spec_json.h"
 #include "backends/native/oci/oci_support.h"
 #include "backends/native/layers/seccomp_compile.h"
 #include "core/cgroup/cgroup.h"
@@ -28,26 +29,6 @@
 
 namespace nucleus::native {
 namespace {
-
-constexpr uint16_t kPidMessage = 0xffff;  // a ChildReport carrying the process's pid in err
-
-int namespace_flags(const OciSpec& oci) {
-  uint64_t flags = 0;
-  for (const OciNamespaceEntry& n : oci.namespaces) flags |= clone_flag(n.type);
-  return static_cast<int>(flags);
-}
-
-LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
-  LaunchPlan plan;
-  plan.identity.uid = p.uid;
-  plan.identity.gid = p.gid;
-  plan.identity.groups.assign(p.additional_gids.begin(), p.additional_gids.end());
-  apply_oci_process(p, kept.seccomp, last_cap, plan);
-  for (const std::string& name : plan.dropped_env) {
-    spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
-  }
-  return plan;
-}
 
 // The helper between fork and its own exit: syscalls only.
 [[noreturn]] void join_and_fork(LaunchPlan& plan, int sync_fd, int init_pidfd, int ns_flags,
@@ -66,18 +47,18 @@ LaunchPlan exec_plan(const OciSpec& kept, const OciProcess& p, int last_cap) {
     ::_exit(1);
   }
   if (pid == 0) run_exec_child(plan, sync_fd);
-  send_child_report(sync_fd, kPidMessage, pid);
+  send_process_started(sync_fd, pid);
   ::_exit(0);
 }
 
 }  // namespace
 
-int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const OciProcess& p, const OciExecOptions& o) {
+int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const ProcessSpec& p, const ExecOptions& o) {
   std::string st = status(r, dir);
   if (st != "running") throw Error(r.name, "cannot exec in a container that is " + st);
   if (p.terminal && o.console_socket.empty()) throw Error("--console-socket", "a terminal needs a console socket");
-  WorkloadSpec kept = load_kept_spec(dir, r.bundle);
-  LaunchPlan plan = exec_plan(*kept.oci, p, read_last_cap());
+  const ContainerSpec container = read_spec_file(dir);
+  LaunchPlan plan = build_exec_plan(container, p, real_host());
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
   UniqueFd init = container_init_pidfd(r);
@@ -96,7 +77,7 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   if (helper < 0) throw_errno("fork the exec helper");
   if (helper == 0) {
     ::close(parent_end.get());
-    join_and_fork(plan, child_end.get(), init.get(), namespace_flags(*kept.oci), join.fds);
+    join_and_fork(plan, child_end.get(), init.get(), static_cast<int>(namespace_flags(container)), join.fds);
   }
   child_end.reset();
   OwnedChild helper_child(helper, sys::pidfd_open(helper, "watch the exec helper"));
@@ -104,17 +85,16 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   for (bool done = false; !done;) {
     ChildMessage m = receive_child_message(parent_end.get());
     switch (m.kind) {
+      case ChildMessage::kProcessStarted:
+        process = OwnedChild(m.pid, sys::pidfd_open(m.pid, "watch the exec'd process"));
+        helper_child.wait();
+        break;
       case ChildMessage::kReport:
-        if (m.report.step == kPidMessage) {
-          pid_t pid = m.report.err;
-          process = OwnedChild(pid, sys::pidfd_open(pid, "watch the exec'd process"));
-          helper_child.wait();
-          continue;
-        }
         if (m.report.step == 0) throw Error("enter the container", "", m.report.err);
         throw describe_child_failure(plan, m.report);
       case ChildMessage::kTerminal: send_to_console_socket(o.console_socket, m.fd.get()); break;
-      case ChildMessage::kReady: break;
+      case ChildMessage::kReady:
+      case ChildMessage::kRootReady: break;
       case ChildMessage::kEof: done = true; break;
     }
   }

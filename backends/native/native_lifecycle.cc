@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "backends/native/native_backend.h"
+#include "backends/native/native_session.h"
+#include "config/spec_json.h"
 #include "backends/native/oci/oci_support.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
@@ -41,20 +43,25 @@ std::string NativeBackend::status(const ContainerRecord& r, const std::string& d
   return ::access((dir + "/exec.fifo").c_str(), F_OK) == 0 ? "created" : "running";
 }
 
-void NativeBackend::start(LockedContainer& c) {
+// The workload, blocked opening exec.fifo for writing, is released when we open it for
+// reading and take its byte (runc's exec.fifo): the same for `nucleus start` and for `run`.
+void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
   ContainerRecord& r = c.record();
-  std::string st = status(r, c.path());
-  if (st != "created") throw Error(r.name, "cannot start a container that is " + st);
+  if (!held) {
+    std::string st = status(r, c.path());
+    if (st != "created") throw Error(r.name, "cannot start a container that is " + st);
+  }
   const std::string fifo = c.path() + "/exec.fifo";
   // The init's pidfd first: opening the fifo releases the init, and a short workload may
   // have run and ended before we looked for it (its byte is in the fifo then).
-  UniqueFd pidfd = container_init_pidfd(r);
-  if (!pidfd) throw Error(r.name, "the container's init is gone");
-  // Non-blocking: opening the read end never waits; the init, blocked opening the write
+  UniqueFd own = held ? UniqueFd() : container_init_pidfd(r);
+  const int pidfd = held ? held->main().pidfd() : own.get();
+  if (pidfd < 0) throw Error(r.name, "the container's init is gone");
+  // Non-blocking: opening the read end never waits; the workload, blocked opening the write
   // end, goes on and writes one byte.
   UniqueFd reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
   for (;;) {
-    pollfd p[2] = {{reader.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    pollfd p[2] = {{reader.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       throw_errno("wait for the container to start");
@@ -66,7 +73,15 @@ void NativeBackend::start(LockedContainer& c) {
   ::unlink(fifo.c_str());
   r.status = "running";
   c.save();
-  run_hooks(load_kept_spec(c.path(), r.bundle).oci->hooks.poststart, "poststart", oci_state_json(r, "running", false), false);
+  const HooksSpec& hooks = held ? static_cast<NativeSession*>(held)->spec.hooks : read_spec_file(c.path()).hooks;
+  run_hooks(hooks.poststart, "poststart", oci_state_json(r, "running", false), false);
+  // The verbs may change the record from now on; this process goes on holding it.
+  if (held) c.unlock();
+}
+
+int NativeBackend::wait(ContainerSession& held) {
+  const ContainerSpec& spec = static_cast<NativeSession&>(held).spec;
+  return held.wait({.timeout_seconds = spec.timeout_seconds, .memory_limit = spec.limits.memory_bytes});
 }
 
 void NativeBackend::kill(LockedContainer& c, int signal, bool all) {
@@ -83,19 +98,32 @@ void NativeBackend::kill(LockedContainer& c, int signal, bool all) {
   if (sys::raw_pidfd_send_signal(pidfd.get(), signal) != 0) throw_errno("signal the container", r.name);
 }
 
-void NativeBackend::remove(LockedContainer& c, bool force) {
+void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* held) {
   ContainerRecord& r = c.record();
+  if (held) {
+    // Ours, ended (wait) or failing: nothing of it may stay. A `delete --force` from
+    // elsewhere may have taken the record already.
+    try {
+      c.relock();
+    } catch (const Error&) {
+      return;
+    }
+    held->main() = OwnedChild();  // killed and reaped if it still runs
+    if (Cgroup* cgroup = held->cgroup()) cgroup->destroy();
+    run_hooks(static_cast<NativeSession*>(held)->spec.hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
+    c.remove();
+    return;
+  }
   if (c.corrupted()) {
     if (!force) throw Error(r.name, "corrupted container state: delete --force removes it");
-    // No pid to trust: the container is found by its cgroup, from the kept config's
+    // No pid to trust: the container is found by its cgroup, from the kept spec's
     // cgroupsPath (or the default), and everything in it is killed.
-    WorkloadSpec kept;
+    ContainerSpec kept;
     try {
-      kept = load_kept_spec(c.path(), "/");
+      kept = read_spec_file(c.path());
     } catch (const Error&) {
-      kept.oci.emplace();
     }
-    std::vector<std::string> dirs = existing_cgroup_directories(read_cgroup_hierarchies(), oci_cgroup_request(kept, r.name));
+    std::vector<std::string> dirs = existing_cgroup_directories(read_cgroup_hierarchies(), cgroup_request(kept, r.name, false));
     if (std::unique_ptr<Cgroup> cgroup = open_cgroup(dirs)) cgroup->destroy();
     c.remove();
     return;
@@ -113,8 +141,19 @@ void NativeBackend::remove(LockedContainer& c, bool force) {
       if (!wait_for_exit(pidfd.get(), std::chrono::seconds(10))) throw Error(r.name, "the container's init did not die");
     }
   }
+  if (!r.persistent && !record_is_stale(c.path())) {
+    // Held by a `run` elsewhere: it removes the rest as its container ends; we wait for that.
+    c.unlock();
+    for (int i = 0; i < 1000 && ::access(c.path().c_str(), F_OK) == 0; ++i) ::usleep(10000);
+    return;
+  }
   if (cgroup) cgroup->destroy();  // what is left is killed, then the directories go
-  run_hooks(load_kept_spec(c.path(), r.bundle).oci->hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
+  HooksSpec hooks;
+  try {
+    hooks = read_spec_file(c.path()).hooks;
+  } catch (const Error&) {
+  }
+  run_hooks(hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
   c.remove();
 }
 

@@ -7,6 +7,9 @@
 #include "core/sys/error.h"
 #include "core/policy/seccomp_json.h"
 #include "core/sys/sys.h"
+#include "core/policy/env_filter.h"
+
+#include <spdlog/spdlog.h>
 
 namespace nucleus {
 namespace {
@@ -27,9 +30,9 @@ CapSet get_caps(const json& v, const At& at) {
   return set;
 }
 
-OciCapabilities parse_capabilities(const json& v, const At& at) {
+CapabilitySets parse_capabilities(const json& v, const At& at) {
   check_keys(v, at, {"bounding", "effective", "inheritable", "permitted", "ambient"});
-  OciCapabilities c;
+  CapabilitySets c;
   if (auto* x = member(v, "bounding")) c.bounding = get_caps(*x, at / "bounding");
   if (auto* x = member(v, "effective")) c.effective = get_caps(*x, at / "effective");
   if (auto* x = member(v, "inheritable")) c.inheritable = get_caps(*x, at / "inheritable");
@@ -60,11 +63,11 @@ std::vector<RlimitSetting> parse_rlimits(const json& v, const At& at) {
   return out;
 }
 
-std::vector<OciMount> parse_mounts(const json& v, const At& at) {
-  std::vector<OciMount> out;
+std::vector<MountSpec> parse_mounts(const json& v, const At& at) {
+  std::vector<MountSpec> out;
   for_each_object(v, at, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
                   [&](const json& d, const At& e) {
-    OciMount m;
+    MountSpec m;
     m.destination = absolute_path(required(d, e, "destination"), e / "destination");
     if (auto* x = member(d, "type")) m.type = get_string(*x, e / "type");
     if (auto* x = member(d, "source")) m.source = get_string(*x, e / "source");
@@ -79,14 +82,14 @@ std::vector<OciMount> parse_mounts(const json& v, const At& at) {
   return out;
 }
 
-OciHooks parse_hooks(const json& v, const At& at) {
+HooksSpec parse_hooks(const json& v, const At& at) {
   check_keys(v, at, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"});
-  OciHooks hooks;
-  auto list = [&](const char* key, std::vector<OciHook>& into) {
+  HooksSpec hooks;
+  auto list = [&](const char* key, std::vector<HookSpec>& into) {
     const json* x = member(v, key);
     if (x == nullptr) return;
     for_each_object(*x, at / key, {"path", "args", "env", "timeout"}, {}, [&](const json& d, const At& e) {
-      OciHook h;
+      HookSpec h;
       h.path = absolute_path(required(d, e, "path"), e / "path");
       if (auto* y = member(d, "args")) h.args = get_strings(*y, e / "args");
       if (auto* y = member(d, "env")) h.env = get_strings(*y, e / "env");
@@ -103,28 +106,32 @@ OciHooks parse_hooks(const json& v, const At& at) {
   return hooks;
 }
 
-}  // namespace
-
-const char* to_string(OciNamespace ns) {
-  switch (ns) {
-    case OciNamespace::kPid: return "pid";
-    case OciNamespace::kNetwork: return "network";
-    case OciNamespace::kMount: return "mount";
-    case OciNamespace::kIpc: return "ipc";
-    case OciNamespace::kUts: return "uts";
-    case OciNamespace::kUser: return "user";
-    case OciNamespace::kCgroup: return "cgroup";
+// What every container may use whatever the config's device rules deny (runc's and crun's
+// list): the default nodes, the pty pair, mknod of anything (using it is still checked),
+// and the config's own devices.
+void add_devices_every_container_may_use(CgroupLimits& limits, const std::vector<DeviceSpec>& devices) {
+  if (limits.devices.empty()) return;
+  for (CgroupDeviceRule r : std::initializer_list<CgroupDeviceRule>{
+           {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"}, {true, 'c', 1, 3, "rwm"}, {true, 'c', 1, 5, "rwm"},
+           {true, 'c', 1, 7, "rwm"}, {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"}, {true, 'c', 5, 0, "rwm"},
+           {true, 'c', 5, 1, "rwm"}, {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"}}) {
+    limits.devices.push_back(r);
   }
-  return "?";
+  for (const DeviceSpec& d : devices) {
+    if (d.type != 'p') limits.devices.push_back({true, d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm"});
+  }
 }
 
-OciProcess parse_oci_process(const json& v, const std::string& what) {
+}  // namespace
+
+ProcessSpec parse_oci_process(const json& v, const std::string& what) {
   const At at{what, "process"};
   check_keys(v, at,
              {"terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
               "oomScoreAdj", "apparmorProfile"},
              {"commandLine", "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity"});
-  OciProcess p;
+  ProcessSpec p;
+  p.no_new_privileges = false;  // runtime-spec: unset means false
   if (auto* x = member(v, "terminal")) p.terminal = get_bool(*x, at / "terminal");
   if (auto* x = member(v, "consoleSize")) {
     check_keys(*x, at / "consoleSize", {"height", "width"});
@@ -152,6 +159,11 @@ OciProcess parse_oci_process(const json& v, const std::string& what) {
     for (size_t i = 0; i < p.env.size(); ++i) {
       if (p.env[i].find('=') == std::string::npos || p.env[i][0] == '=') (at / "env")[i].fail("'" + p.env[i] + "' is not KEY=VALUE");
     }
+    Environment env = filter_environment(p.env);
+    for (const std::string& name : env.dropped) {
+      spdlog::warn("dropped {} from the workload's environment (loader variables never reach a workload)", name);
+    }
+    p.env = std::move(env.entries);
   }
   if (auto* x = member(v, "cwd")) p.cwd = absolute_path(*x, at / "cwd");
   if (auto* x = member(v, "capabilities")) p.capabilities = parse_capabilities(*x, at / "capabilities");
@@ -165,13 +177,13 @@ OciProcess parse_oci_process(const json& v, const std::string& what) {
   return p;
 }
 
-OciProcess parse_oci_process_text(std::string_view text, const std::string& what) {
+ProcessSpec parse_oci_process_text(std::string_view text, const std::string& what) {
   json v = json::parse(text, nullptr, false);
   if (v.is_discarded()) throw Error(what, "not valid JSON");
   return parse_oci_process(v, what);
 }
 
-WorkloadSpec parse_oci_config(std::string_view text, const std::string& bundle_dir) {
+ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_dir) {
   const std::string doc = "config.json";
   json v = json::parse(text, nullptr, false);
   if (v.is_discarded()) throw Error(doc, "not valid JSON");
@@ -182,53 +194,50 @@ WorkloadSpec parse_oci_config(std::string_view text, const std::string& bundle_d
   std::string version = get_string(required(v, top, "ociVersion"), top / "ociVersion");
   if (version.rfind("1.", 0) != 0) (top / "ociVersion").fail("'" + version + "': nucleus reads runtime-spec 1.x");
 
-  WorkloadSpec spec;
-  spec.oci.emplace();
-  OciSpec& oci = *spec.oci;
-  oci.bundle = bundle_dir;
+  // The config is the whole policy: the orchestrator chose the capabilities, the filter
+  // and the mounts, and nucleus's presets add nothing (as crun or runc would run it).
+  ContainerSpec spec;
+  spec.bundle = bundle_dir;
+  spec.root.layout = RootSpec::Layout::kAsWritten;
   spec.init = false;  // the orchestrator's process is PID 1 (podman --init brings its own)
-  spec.seccomp.mode = SeccompMode::kUnconfined;  // the config's own filter is oci.seccomp
   spec.landlock = false;
-  spec.hostname.clear();
-  spec.resources.pids = -1;  // unlimited unless linux.resources.pids says otherwise
+  spec.limits.oci = true;
+  spec.limits.pids = -1;  // unlimited unless linux.resources.pids says otherwise
 
   const json& root_object = required(v, top, "root");
   check_keys(root_object, top / "root", {"path", "readonly"});
   std::string root = get_string(required(root_object, top / "root", "path"), top / "root" / "path");
   if (root.empty()) (top / "root" / "path").fail("empty");
-  spec.rootfs = root[0] == '/' ? root : bundle_dir + "/" + root;
-  if (auto* x = member(root_object, "readonly")) spec.read_only = get_bool(*x, top / "root" / "readonly");
+  spec.root.path = root[0] == '/' ? root : bundle_dir + "/" + root;
+  if (auto* x = member(root_object, "readonly")) spec.root.read_only = get_bool(*x, top / "root" / "readonly");
 
   if (!member(v, "process")) (top / "process").fail("missing: nothing to run");
-  OciProcess p = parse_oci_process(v["process"], doc);
-  spec.command = p.args;
-  spec.workdir = p.cwd;
-  spec.user = std::to_string(p.uid) + ":" + std::to_string(p.gid);
-  for (uint32_t g : p.additional_gids) spec.groups.push_back(std::to_string(g));
-  oci.process = std::move(p);
+  spec.process = parse_oci_process(v["process"], doc);
 
   if (auto* x = member(v, "hostname")) spec.hostname = get_string(*x, top / "hostname");
-  if (auto* x = member(v, "domainname")) oci.domainname = get_string(*x, top / "domainname");
-  if (auto* x = member(v, "mounts")) oci.mounts = parse_mounts(*x, top / "mounts");
-  if (auto* x = member(v, "hooks")) oci.hooks = parse_hooks(*x, top / "hooks");
+  if (auto* x = member(v, "domainname")) spec.domainname = get_string(*x, top / "domainname");
+  if (auto* x = member(v, "mounts")) spec.mounts = parse_mounts(*x, top / "mounts");
+  if (auto* x = member(v, "hooks")) spec.hooks = parse_hooks(*x, top / "hooks");
   if (auto* x = member(v, "annotations")) {
     if (!x->is_object()) (top / "annotations").fail("expected an object");
-    for (const auto& [key, value] : x->items()) oci.annotations[key] = get_string(value, top / "annotations" / key);
+    for (const auto& [key, value] : x->items()) spec.annotations[key] = get_string(value, top / "annotations" / key);
   }
   if (auto* x = member(v, "linux")) parse_oci_linux(*x, top / "linux", spec);
+  spec.seccomp.conditions = {.caps = spec.process.capabilities.effective, .trusted = false};
+  add_devices_every_container_may_use(spec.limits, spec.devices);
 
-  const OciNamespaceEntry* net = oci.find(OciNamespace::kNetwork);
-  spec.network = net == nullptr ? NetworkMode::kHost : NetworkMode::kNone;
-  if (!spec.hostname.empty() && !oci.has(OciNamespace::kUts)) (top / "hostname").fail("setting a hostname needs a uts namespace");
-  if (auto it = oci.annotations.find("run.nucleus.backend"); it != oci.annotations.end()) {
+  spec.network = spec.has(NamespaceType::kNetwork) ? NetworkMode::kNone : NetworkMode::kHost;
+  if (!spec.hostname.empty() && !spec.has(NamespaceType::kUts)) (top / "hostname").fail("setting a hostname needs a uts namespace");
+  if (auto it = spec.annotations.find("run.nucleus.backend"); it != spec.annotations.end()) {
     auto kind = parse_backend(it->second);
     if (!kind) (top / "annotations" / "run.nucleus.backend").fail("'" + it->second + "' is not native or gvisor");
     spec.backend = *kind;
+    spec.isolation = *kind == BackendKind::kGvisor ? IsolationLevel::kUntrusted : IsolationLevel::kStandard;
   }
   return spec;
 }
 
-WorkloadSpec load_oci_bundle(const std::string& bundle_dir) {
+ContainerSpec load_oci_bundle(const std::string& bundle_dir) {
   std::string text = sys::read_file(bundle_dir + "/config.json", kMaxConfigBytes, "read the bundle's config.json");
   return parse_oci_config(text, bundle_dir);
 }

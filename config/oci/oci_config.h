@@ -7,20 +7,20 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 
-// An OCI bundle's config.json (runtime-spec 1.0-1.2) as a WorkloadSpec. Strict, like the
+// An OCI bundle's config.json (runtime-spec 1.0-1.2) as THE container spec. Strict, like the
 // YAML loader: an unknown key, a wrong type, or a field nucleus cannot honour is an error
 // naming it ("config.json: linux.intelRdt: not supported by nucleus"), never ignored.
 namespace nucleus {
 
 // `what` names the document in errors ("config.json", "process.json").
-OciProcess parse_oci_process(const nlohmann::json& process, const std::string& what);
-OciProcess parse_oci_process_text(std::string_view text, const std::string& what);
+ProcessSpec parse_oci_process(const nlohmann::json& process, const std::string& what);
+ProcessSpec parse_oci_process_text(std::string_view text, const std::string& what);
 
 // The bundle's config.json; bundle_dir must be absolute. Throws Error.
-WorkloadSpec load_oci_bundle(const std::string& bundle_dir);
-WorkloadSpec parse_oci_config(std::string_view text, const std::string& bundle_dir);
+ContainerSpec load_oci_bundle(const std::string& bundle_dir);
+ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_dir);
 
 // `nucleus spec`: a default config.json for a rootfs at "rootfs" running `sh`, in the shape
 // runc and crun write (their capability set, masked and read-only paths, /dev and /proc).

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 #include "core/sys/error.h"
 
 namespace nucleus::oci_json {
@@ -57,6 +57,6 @@ std::string absolute_path(const json& v, const At& at);
 
 // The "linux" object, onto spec (and spec.oci): namespaces, id mappings, devices,
 // resources, masked and read-only paths, sysctls, seccomp, rootfs propagation.
-void parse_oci_linux(const json& v, const At& at, WorkloadSpec& spec);
+void parse_oci_linux(const json& v, const At& at, ContainerSpec& spec);
 
 }  // namespace nucleus::oci_json

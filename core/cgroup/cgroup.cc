@@ -50,8 +50,9 @@ std::vector<std::string> v1_controllers(const CgroupLimits& l) {
   }
   if (l.memory_bytes || l.stats) out.push_back("memory");
   if (l.pids || l.stats) out.push_back("pids");
-  if (l.cpus) out.push_back("cpu");
+  if (l.cpus || l.stats) out.push_back("cpu");
   if (l.stats || l.cpus) out.push_back("cpuacct");
+  if (l.stats) out.push_back("freezer");
   if (l.io_weight || !l.io_max.empty()) out.push_back("blkio");
   return out;
 }
@@ -217,9 +218,12 @@ std::vector<std::string> existing_cgroup_directories(const CgroupHierarchies& h,
 
 std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool requested,
                                                 const std::optional<std::string>& parent) {
+  return create_container_cgroup({new_cgroup_name(), parent, limits}, requested);
+}
+
+std::unique_ptr<Cgroup> create_container_cgroup(const CgroupRequest& request, bool requested) {
   try {
-    CgroupHierarchies h = read_cgroup_hierarchies();
-    return create_cgroup(h, {new_cgroup_name(), parent, limits});
+    return create_cgroup(read_cgroup_hierarchies(), request);
   } catch (const Error& e) {
     if (requested) {
       Error wrapped = e;

@@ -39,7 +39,8 @@ struct CgroupLimits {
   std::optional<int64_t> pids;           // -1: unlimited
   std::optional<uint32_t> io_weight;     // 1..10000
   std::vector<IoMax> io_max;
-  bool stats = false;                    // memory and CPU accounting even without limits
+  bool stats = false;                    // accounting, the freezer and the CPU controller even without
+                                         // limits: the container can be watched, paused and updated
 
   // What an OCI config may add.
   bool oci = false;                      // every controller an OCI client may look at or use
@@ -134,6 +135,7 @@ std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& hierarchies, cons
 // without one; when limits were asked, that is an error saying why.
 std::unique_ptr<Cgroup> create_container_cgroup(const CgroupLimits& limits, bool requested,
                                                 const std::optional<std::string>& parent);
+std::unique_ptr<Cgroup> create_container_cgroup(const CgroupRequest& request, bool requested);
 
 // One line on stderr, "nucleus: <text>", for what nucleus reports about a workload that ended
 // (an OOM kill), which is neither an error nor a warning of nucleus's own.

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <sys/random.h>
 #include <ctime>
 #include <algorithm>
 #include <filesystem>
@@ -36,10 +38,24 @@ void ensure_root(const std::string& root) {
   }
 }
 
-bool lock_is_free(const std::string& dir) {
-  UniqueFd lock(::open((dir + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-  if (!lock) return errno == ENOENT;  // a record without a lock never finished being made
-  return ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0;
+// A lock file that never exists unlocked: made anonymous (O_TMPFILE), locked, then linked
+// into place under `name`.
+UniqueFd make_held_lock(const std::string& dir, const char* name) {
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd || ::flock(fd.get(), LOCK_EX) != 0) throw_errno("create the container record", dir);
+  char proc[32];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd.get());
+  if (::linkat(AT_FDCWD, proc, AT_FDCWD, (dir + "/" + name).c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    throw_errno("create the container record", dir + "/" + name);
+  }
+  return fd;
+}
+
+// Whether nobody holds the lock file dir/name (absent counts as free).
+bool lock_is_free(const std::string& dir, const char* name) {
+  UniqueFd lock(::open((dir + "/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!lock) return errno == ENOENT;
+  return ::flock(lock.get(), LOCK_SH | LOCK_NB) == 0;
 }
 
 void remove_tree(const std::string& dir) noexcept {
@@ -47,16 +63,9 @@ void remove_tree(const std::string& dir) noexcept {
   std::filesystem::remove_all(dir, ignored);
 }
 
-// Moves a dead nucleus's record aside (only one claimant wins the rename) and removes it.
-// OCI records are never stale: they wait for `delete`.
-bool collect_if_stale(const std::string& root, const std::string& dir) {
-  if (!lock_is_free(dir)) return false;
-  try {
-    if (record_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the container state")).persistent) return false;
-  } catch (const Error&) {
-    return false;
-  }
-  std::string aside = root + "/.stale-XXXXXX";
+// Moves dir aside (only one of several concurrent callers wins the rename) and removes it.
+bool move_aside_and_remove(const std::string& root, const std::string& dir) noexcept {
+  std::string aside = root + "/.gone-XXXXXX";
   if (::mkdtemp(aside.data()) == nullptr) return false;
   bool moved = ::rename(dir.c_str(), (aside + "/r").c_str()) == 0;
   remove_tree(aside);
@@ -75,15 +84,13 @@ std::string to_json(const ContainerRecord& r) {
   json j = {{"name", r.name},          {"backend", r.backend}, {"status", r.status},
             {"nucleus_pid", r.nucleus_pid}, {"cgroup", r.cgroup},   {"oom_killed", r.oom_killed}};
   if (r.exit_code) j["exit_code"] = *r.exit_code;
-  if (r.persistent) {
-    j["persistent"] = true;
-    j["pid"] = r.pid;
-    j["pid_start_time"] = r.pid_start_time;
-    j["bundle"] = r.bundle;
-    j["created"] = r.created;
-    j["annotations"] = r.annotations;
-    j["data"] = r.data;
-  }
+  j["persistent"] = r.persistent;
+  j["pid"] = r.pid;
+  j["pid_start_time"] = r.pid_start_time;
+  j["bundle"] = r.bundle;
+  j["created"] = r.created;
+  j["annotations"] = r.annotations;
+  j["data"] = r.data;
   return j.dump(2) + "\n";
 }
 
@@ -105,52 +112,17 @@ ContainerRecord record_from_json(const std::string& text) {
     r.cgroup = j.at("cgroup").get<std::vector<std::string>>();
     r.oom_killed = j.value("oom_killed", false);
     if (j.contains("exit_code")) r.exit_code = j["exit_code"].get<int>();
-    r.persistent = j.value("persistent", false);
-    if (r.persistent) {
-      r.pid = j.at("pid").get<pid_t>();
-      r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
-      r.bundle = j.at("bundle").get<std::string>();
-      r.created = j.at("created").get<std::string>();
-      r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
-      r.data = j.value("data", "");
-    }
+    r.persistent = j.at("persistent").get<bool>();
+    r.pid = j.at("pid").get<pid_t>();
+    r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
+    r.bundle = j.at("bundle").get<std::string>();
+    r.created = j.at("created").get<std::string>();
+    r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+    r.data = j.at("data").get<std::string>();
     return r;
   } catch (const json::exception& e) {
     throw Error("container state", std::string("corrupted state.json: ") + e.what());
   }
-}
-
-NamedContainer::NamedContainer(const std::string& root, ContainerRecord record) : record_(std::move(record)) {
-  require_plain_name(record_.name);
-  ensure_root(root);
-  std::string target = root + "/" + record_.name;
-  std::string staging = root + "/.new-XXXXXX";
-  if (::mkdtemp(staging.data()) == nullptr) throw_errno("create the container record", root);
-  path_ = staging;
-  lock_.reset(::open((staging + "/lock").c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0) {
-    int err = errno;
-    remove_tree(staging);
-    throw Error("create the container record", staging, err);
-  }
-  save();
-  for (int attempt = 0;; ++attempt) {
-    if (::rename(staging.c_str(), target.c_str()) == 0) break;
-    int err = errno;
-    if ((err == EEXIST || err == ENOTEMPTY) && attempt == 0 && collect_if_stale(root, target)) continue;
-    remove_tree(staging);
-    path_.clear();
-    if (err == EEXIST || err == ENOTEMPTY) {
-      if (record_.persistent) throw Error(record_.name, "a container with this id already exists");
-      throw Error("--name", "'" + record_.name + "' is already in use by a running container");
-    }
-    throw Error("create the container record", target, err);
-  }
-  path_ = target;
-}
-
-NamedContainer::~NamedContainer() {
-  if (!path_.empty() && !kept_) remove_tree(path_);
 }
 
 namespace {
@@ -164,27 +136,62 @@ void write_state(const std::string& dir, const ContainerRecord& record) {
   if (::rename(tmp.c_str(), (dir + "/state.json").c_str()) != 0) throw_errno("write the container state", dir);
 }
 
+ContainerRecord read_state(const std::string& dir) {
+  return record_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the container state"));
+}
+
 }  // namespace
 
-void NamedContainer::save() { write_state(path_, record_); }
+LockedContainer LockedContainer::claim(const std::string& root, ContainerRecord record) {
+  require_plain_name(record.name);
+  ensure_root(root);
+  LockedContainer c;
+  c.root_ = root;
+  c.record_ = std::move(record);
+  std::string staging = root + "/.new-XXXXXX";
+  if (::mkdtemp(staging.data()) == nullptr) throw_errno("create the container record", root);
+  try {
+    c.lock_ = make_held_lock(staging, "lock");
+    if (!c.record_.persistent) c.owner_ = make_held_lock(staging, "owner");
+    write_state(staging, c.record_);
+  } catch (...) {
+    remove_tree(staging);
+    throw;
+  }
+  const std::string target = root + "/" + c.record_.name;
+  for (int attempt = 0;; ++attempt) {
+    if (::rename(staging.c_str(), target.c_str()) == 0) break;
+    int err = errno;
+    if ((err == EEXIST || err == ENOTEMPTY) && attempt == 0 && record_is_stale(target) && move_aside_and_remove(root, target)) {
+      continue;
+    }
+    remove_tree(staging);
+    if (err == EEXIST || err == ENOTEMPTY) {
+      if (c.record_.persistent) throw Error(c.record_.name, "a container with this id already exists");
+      throw Error("--name", "'" + c.record_.name + "' is already in use by a running container");
+    }
+    throw Error("create the container record", target, err);
+  }
+  c.path_ = target;
+  c.kept_ = false;
+  return c;
+}
 
-LockedContainer::LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption) {
+LockedContainer::LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption) : root_(root) {
   require_plain_name(id);
   path_ = root + "/" + id;
   lock_.reset(::open((path_ + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   if (!lock_) {
     struct stat st;
-    if (::lstat(path_.c_str(), &st) != 0) throw Error(id, "no such container");
+    if (::lstat(path_.c_str(), &st) != 0) throw Error(id, "container does not exist");
     if (!tolerate_corruption) throw Error(id, "corrupted container state (no lock file); delete --force removes it");
     corrupted_ = true;
     record_.name = id;
     return;
   }
-  while (::flock(lock_.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) throw_errno("lock the container state", path_);
-  }
+  relock();
   try {
-    record_ = record_from_json(sys::read_file(path_ + "/state.json", 1u << 20, "read the container state"));
+    record_ = read_state(path_);
     if (record_.name != id) throw Error("container state", "state.json names another container");
   } catch (const Error& e) {
     if (!tolerate_corruption) throw Error(id, std::string(e.what()) + "; delete --force removes it");
@@ -194,23 +201,48 @@ LockedContainer::LockedContainer(const std::string& root, const std::string& id,
   }
 }
 
+LockedContainer::~LockedContainer() {
+  if (!kept_ && !path_.empty()) remove();
+}
+
+void LockedContainer::relock() {
+  if (!lock_) lock_.reset(::open((path_ + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!lock_) throw_errno("lock the container state", path_);
+  while (::flock(lock_.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno("lock the container state", path_);
+  }
+}
+
 void LockedContainer::save() { write_state(path_, record_); }
 
 void LockedContainer::remove() noexcept {
-  remove_tree(path_);
+  if (path_.empty()) return;
+  if (!move_aside_and_remove(root_, path_)) remove_tree(path_);
+  path_.clear();
   lock_.reset();
+  owner_.reset();
 }
 
 ContainerRecord read_container(const std::string& root, const std::string& id) {
   require_plain_name(id);
   std::string dir = root + "/" + id;
   struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0) throw Error(id, "no such container");
+  if (::lstat(dir.c_str(), &st) != 0) throw Error(id, "container does not exist");
   try {
-    return record_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the container state"));
+    return read_state(dir);
   } catch (const Error& e) {
     throw Error(id, std::string(e.what()) + "; delete --force removes it");
   }
+}
+
+bool record_is_stale(const std::string& dir) {
+  try {
+    if (read_state(dir).persistent) return false;
+  } catch (const Error&) {
+    // A record being made has its state from the start; one without is not ours to judge
+    // by its state: its owner lock decides.
+  }
+  return lock_is_free(dir, "owner");
 }
 
 std::vector<std::string> list_records(const std::string& root) {
@@ -224,28 +256,27 @@ std::vector<std::string> list_records(const std::string& root) {
   return out;
 }
 
-void NamedContainer::finish(int exit_code, bool oom_killed) noexcept {
-  record_.status = "stopped";
-  record_.exit_code = exit_code;
-  record_.oom_killed = oom_killed;
-  try {
-    save();
-  } catch (const Error&) {
-  }
-}
-
-ContainerRecord read_running_container(const std::string& root, const std::string& name) {
-  require_plain_name(name);
-  std::string dir = root + "/" + name;
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0 || lock_is_free(dir)) {
-    throw Error(name, "no running container has this name");
-  }
-  return record_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the container state"));
-}
-
 void remove_stale_record(const std::string& dir) {
-  if (lock_is_free(dir)) remove_tree(dir);
+  if (record_is_stale(dir)) remove_tree(dir);
+}
+
+std::string default_state_root() {
+  uid_t uid = ::geteuid();
+  if (uid == 0) return kStateRoot;
+  const char* runtime = ::getenv("XDG_RUNTIME_DIR");
+  struct stat st;
+  if (runtime != nullptr && runtime[0] == '/' && ::stat(runtime, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid) {
+    return std::string(runtime) + "/nucleus";
+  }
+  return "/tmp/nucleus-" + std::to_string(uid);
+}
+
+std::string generate_container_id() {
+  unsigned char bytes[6];
+  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) throw_errno("getrandom");
+  char hex[13];
+  for (size_t i = 0; i < sizeof bytes; ++i) std::snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
+  return hex;
 }
 
 std::string rfc3339_now() {

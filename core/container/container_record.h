@@ -9,38 +9,43 @@
 
 #include "core/sys/unique_fd.h"
 
-// A container's record under a state root (/run/nucleus, or the OCI verbs' --root): the
-// directory <root>/<id>/ (0700) holding `lock` and `state.json`.
-//  - `nucleus run --name`: the running nucleus holds the lock for its whole life; a record
-//    whose lock nobody holds belongs to a nucleus that died, and whoever next claims the
-//    name collects it. The record goes when the run ends.
-//  - OCI containers (`nucleus create`): the record is `persistent`: it outlives the nucleus
-//    that made it and goes only with `nucleus delete`; the lock serialises the verbs.
-// Ids are unique because a record appears by rename(2) of a complete directory, which
-// refuses to replace an existing one: of two concurrent creates exactly one wins.
-// Ids are checked against the user-facing rule by the caller; here only that an id cannot
-// leave the state root.
+// One record per container under a state root (/run/nucleus by default, the OCI verbs'
+// --root): the directory <root>/<id>/ (0700), for every container whoever made it (`run`,
+// `create`), holding:
+//  - `lock`: taken by whoever changes the record (the verbs, briefly);
+//  - `owner`: held for its whole life by the process that holds a container (`run` in the
+//    foreground): a record whose owner lock nobody holds belongs to a process that died,
+//    and is stale. OCI containers (`create`) have no owner: they wait for `delete`;
+//  - `state.json` (this file's ContainerRecord) and `spec.json` (config/spec_json.h);
+//  - what the backend keeps: native `exec.fifo` until `start`, gVisor runsc's state.
+// A record appears by rename(2) of a complete directory whose locks are already held, which
+// refuses to replace an existing one: of two concurrent claims of an id exactly one wins,
+// and no collector ever sees a live record unlocked. Ids are checked against the user-facing
+// rule by the caller; here only that an id cannot leave the state root.
 namespace nucleus {
 
 inline constexpr const char* kStateRoot = "/run/nucleus";
+
+// Where records go unless --root says otherwise: /run/nucleus for root; for anyone else
+// $XDG_RUNTIME_DIR/nucleus (rootless runc's and podman's habit), or /tmp/nucleus-<uid>.
+std::string default_state_root();
 
 struct ContainerRecord {
   std::string name;
   std::string backend;
   std::string status = "creating";  // creating | created | running | stopped
-  pid_t nucleus_pid = 0;
+  pid_t nucleus_pid = 0;             // the process that made it
   std::vector<std::string> cgroup;   // the container's cgroup directories
   std::optional<int> exit_code;
   bool oom_killed = false;
 
-  // OCI containers.
-  bool persistent = false;
-  pid_t pid = 0;                 // the container's init, as the host sees it
+  bool persistent = false;       // an OCI container: no owner, it stays until `delete`
+  pid_t pid = 0;                 // the container's init (gVisor: the sandbox), as the host sees it
   uint64_t pid_start_time = 0;   // its start time (/proc/PID/stat field 22): no pid reuse
   std::string bundle;
   std::string created;           // RFC 3339
   std::map<std::string, std::string> annotations;
-  std::string data;              // backend-specific (gVisor: its runsc root)
+  std::string data;              // backend-specific (gVisor: runsc's flags)
 };
 
 std::string to_json(const ContainerRecord& record);
@@ -49,55 +54,51 @@ std::string to_json(const ContainerRecord& record);
 std::string oci_state_json(const ContainerRecord& record, const std::string& status, bool pretty = true);
 ContainerRecord record_from_json(const std::string& text);  // throws Error
 
-class NamedContainer {
- public:
-  // Claims the id under `root`; throws Error when it is taken (a running `run`, or any OCI
-  // container of that id).
-  NamedContainer(const std::string& root, ContainerRecord record);
-  ~NamedContainer();  // removes the record, unless kept
-  NamedContainer(const NamedContainer&) = delete;
-  NamedContainer& operator=(const NamedContainer&) = delete;
-
-  const std::string& path() const { return path_; }
-  ContainerRecord& record() { return record_; }
-  void save();  // writes state.json atomically (temp file + rename)
-  // Records how the workload ended (status "stopped", its exit code, an OOM kill); best
-  // effort: the record goes with the destructor anyway.
-  void finish(int exit_code, bool oom_killed) noexcept;
-  // An OCI create succeeded: the record stays for the later verbs.
-  void keep() { kept_ = true; }
-
- private:
-  std::string path_;
-  ContainerRecord record_;
-  UniqueFd lock_;
-  bool kept_ = false;
-};
-
-// An existing record with its lock held (blocking), for the verbs that change it.
+// A container's record held by this process with its lock.
 class LockedContainer {
  public:
-  // Throws Error(id, "no such container") when absent, and for a corrupted state.json
-  // unless `tolerate_corruption` (delete --force), which then leaves record() default.
+  // Claims a new id: the record appears with its lock (and, unless persistent, its owner
+  // lock) held. Throws Error when the id is taken by a live container.
+  static LockedContainer claim(const std::string& root, ContainerRecord record);
+  // An existing record, its lock taken (blocking). Throws Error(id, "no such container")
+  // when absent, and for a corrupted state.json unless `tolerate_corruption` (delete
+  // --force), which then leaves record() default.
   LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption = false);
+  LockedContainer(LockedContainer&&) noexcept = default;
+  LockedContainer& operator=(LockedContainer&&) noexcept = default;
+  ~LockedContainer();  // a claim that was never kept() is removed
+
   const std::string& path() const { return path_; }
   ContainerRecord& record() { return record_; }
+  const ContainerRecord& record() const { return record_; }
   bool corrupted() const { return corrupted_; }
-  void save();
-  void remove() noexcept;  // the whole directory
+  void save();  // writes state.json atomically (temp file + rename)
+  // The claim succeeded: the record stays (for the later verbs, or until remove()).
+  void keep() { kept_ = true; }
+  // Lets other verbs in while this process goes on holding the container (the owner lock
+  // stays), and takes the lock back.
+  void unlock() { lock_.reset(); }
+  void relock();
+  // The whole directory goes: renamed aside at once (so the id is free and `list` no longer
+  // shows it), then removed.
+  void remove() noexcept;
 
  private:
+  LockedContainer() = default;
+  std::string root_;
   std::string path_;
   ContainerRecord record_;
   UniqueFd lock_;
+  UniqueFd owner_;
   bool corrupted_ = false;
+  bool kept_ = true;
 };
 
-// The record of the running `run --name` container NAME; throws Error when there is none.
-ContainerRecord read_running_container(const std::string& root, const std::string& name);
-
-// An OCI container's record without taking its lock (state, list, exec). Throws Error.
+// A record without taking its lock (state, list, exec, stats). Throws Error.
 ContainerRecord read_container(const std::string& root, const std::string& id);
+
+// Whether a record's owner is gone: not persistent, and nobody holds its owner lock.
+bool record_is_stale(const std::string& dir);
 
 // Ids of every record under root (hidden staging entries left out).
 std::vector<std::string> list_records(const std::string& root);
@@ -105,7 +106,10 @@ std::vector<std::string> list_records(const std::string& root);
 // The current time as RFC 3339 with nanoseconds, UTC (an OCI container's "created").
 std::string rfc3339_now();
 
-// Removes a record directory if nobody holds its lock (the cleanup keeper's last step).
+// Removes a record directory if its owner is gone (the cleanup keeper's last step).
 void remove_stale_record(const std::string& dir);
+
+// A new container id: 12 hexadecimal digits (docker's short form).
+std::string generate_container_id();
 
 }  // namespace nucleus

@@ -71,7 +71,6 @@ int keep(void* arg) noexcept {
 
 CleanupKeeper::CleanupKeeper(const CleanupTargets& targets) {
   words_ = {"nucleus", "internal-cleanup"};
-  if (!targets.gvisor_state.empty()) words_.insert(words_.end(), {"--gvisor-state", targets.gvisor_state});
   for (const std::string& dir : targets.cgroups) words_.insert(words_.end(), {"--cgroup", dir});
   if (!targets.record.empty()) words_.insert(words_.end(), {"--record", targets.record});
   for (std::string& w : words_) argv_.push_back(w.data());

@@ -31,10 +31,10 @@ namespace nucleus {
 
 // What `nucleus internal-cleanup` (frontend/cmd_internal.cc) is to remove.
 struct CleanupTargets {
-  std::string gvisor_state;          // runsc's state and the bundle (runsc delete --force first)
   std::vector<std::string> cgroups;  // killed, emptied and removed
-  std::string record;                // the --name record
-  bool empty() const { return gvisor_state.empty() && cgroups.empty() && record.empty(); }
+  std::string record;                // the container's record: deleted as `delete --force` does
+                                     // (a gVisor sandbox's runsc state with it)
+  bool empty() const { return cgroups.empty() && record.empty(); }
 };
 
 class CleanupKeeper {

@@ -34,7 +34,7 @@ TEST_F(BadInput, Flags) {
   expect_refused({"run", "--gvisor-platform", "ptrace", "--", "true"}, "applies to the gvisor backend only");
   expect_refused({"run", "--seccomp", "/nonexistent.json", "--", "true"}, "seccomp profile /nonexistent.json");
   expect_refused({"run", "--cap-add", "CAP_NOPE", "--", "true"}, "--cap-add: unknown capability 'CAP_NOPE'");
-  expect_refused({"stats", "nobody-runs-this"}, "nobody-runs-this: no running container has this name");
+  expect_refused({"stats", "nobody-runs-this"}, "nobody-runs-this: container does not exist");
   expect_refused({"launch"}, "launch: unknown command");
   EXPECT_EQ(run_nucleus({"run", "--help"}).status, 0);
 }

@@ -143,21 +143,6 @@ TEST_F(Gvisor, ACrashedRunscIsCleanedUp) {
   for (int i = 0; i < 500 && !take_leak_snapshot().processes.empty(); ++i) ::usleep(10000);
 }
 
-// nucleus itself killed: runsc dies with it (PDEATHSIG), and the next gVisor run collects the
-// state it left.
-// What a nucleus killed together with its cleanup keeper leaves (a killed nucleus alone is
-// cleaned up by its keeper: resources_test.cc): a state directory whose lock nobody holds.
-// The next gVisor run deletes it.
-TEST_F(Gvisor, StateOfADeadNucleusIsCollectedByTheNextRun) {
-  std::string dir = "/run/nucleus-gvisor-test" + std::to_string(::getpid());
-  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
-  { std::ofstream(dir + "/lock"); }
-  { std::ofstream(dir + "/id") << "nucleus-000000000000"; }
-  ASSERT_EQ(::mkdir((dir + "/runsc").c_str(), 0700), 0);
-  EXPECT_EQ(run_nucleus({"run", "--isolation", "untrusted", "--rootfs", kRootfs, "--", "/bin/true"}).status, 0);
-  EXPECT_NE(::access(dir.c_str(), F_OK), 0) << dir << " should have been collected";
-}
-
 // Docker's set, less NET_RAW: runsc drops it unless given --net-raw, which nucleus never is.
 TEST_F(Gvisor, TrustedOnGvisorKeepsDockersCapabilitiesButNetRaw) {
   Result r = run_sh("grep CapEff /proc/self/status", {"--isolation", "trusted", "--backend", "gvisor", "--rootfs", kRootfs});

@@ -179,7 +179,14 @@ LeakSnapshot take_leak_snapshot() {
   s.state_entries = list_dir("/run/nucleus", "");
   for (const std::string& e : list_dir("/run", "nucleus-gvisor-")) s.state_entries.insert(e);
   for (const std::string& e : list_dir("/tmp", "nucleus")) {
-    if (e.rfind("/tmp/nucleus-it-", 0) != 0) s.temp_entries.insert(e);  // the harness's own
+    if (e.rfind("/tmp/nucleus-it-", 0) == 0) continue;  // the harness's own
+    // A non-root caller's state root (/tmp/nucleus-<uid>) stays, as /run/nucleus does: what
+    // is in it is what counts.
+    if (e.size() > 13 && e.find_first_not_of("0123456789", 13) == std::string::npos) {
+      for (const std::string& r : list_dir(e, "")) s.state_entries.insert(r);
+      continue;
+    }
+    s.temp_entries.insert(e);
   }
   DIR* proc = ::opendir("/proc");
   while (dirent* e = proc ? ::readdir(proc) : nullptr) {

@@ -116,7 +116,7 @@ TEST_P(Oci, LifecycleCreateStartExecKillDelete) {
   EXPECT_EQ(deleted.status, 0) << deleted.err;
   Result gone = nucleus({"state", "life"});
   EXPECT_EQ(gone.status, 125);
-  EXPECT_EQ(gone.err, "nucleus: life: no such container\n");
+  EXPECT_EQ(gone.err, "nucleus: life: container does not exist\n");  // runc's words
 }
 
 TEST_P(Oci, DeleteForceKillsALiveContainer) {
@@ -226,7 +226,9 @@ TEST_P(OciNative, ConfigPolicyHoldsInside) {
   Result r = nucleus({"exec", "policy", "/bin/sh", "-c",
                       "cat /proc/sys/net/ipv4/ip_forward /sys/fs/cgroup/pids/pids.max /proc/1/oom_score_adj; "
                       "grep CapEff /proc/self/status; grep NoNewPrivs /proc/self/status"});
-  EXPECT_EQ(r.out, "1\n42\n300\nCapEff:\t0000000000000000\nNoNewPrivs:\t0\n") << r.err;
+  // As runc's exec: the process starts from the container's own (its capabilities, its
+  // no_new_privs), not from nothing.
+  EXPECT_EQ(r.out, "1\n42\n300\nCapEff:\t0000000020000420\nNoNewPrivs:\t1\n") << r.err;
   Result ps = nucleus({"ps", "--format", "json", "policy"});
   EXPECT_EQ(json::parse(ps.out).size(), 1u) << ps.out;  // sh; the exec is gone
   EXPECT_EQ(nucleus({"update", "--pids-limit", "50", "policy"}).status, 0);

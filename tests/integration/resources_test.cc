@@ -140,7 +140,7 @@ TEST_P(Resources, StatsReportsANamedContainer) {
   EXPECT_EQ(p.wait().status, 0);
   Result gone = run_nucleus({"stats", name("stats")});
   EXPECT_EQ(gone.status, 125);
-  EXPECT_EQ(gone.err, "nucleus: " + name("stats") + ": no running container has this name\n");
+  EXPECT_EQ(gone.err, "nucleus: " + name("stats") + ": container does not exist\n");
 }
 
 TEST_P(Resources, NothingIsLeftAfterNucleusIsKilledMidRun) {

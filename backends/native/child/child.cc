@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "backends/native/layers/capabilities.h"
 #include "backends/native/child/child_steps.h"
@@ -105,10 +106,10 @@ int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
   int unlock = 0;
   int rc = ioctl(master, TIOCSPTLCK, &unlock);
   int peer = rc == 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY) : -1;
-  if (peer >= 0 && (plan.oci.rows != 0 || plan.oci.columns != 0)) {
+  if (peer >= 0 && (plan.rows != 0 || plan.columns != 0)) {
     winsize ws = {};
-    ws.ws_row = plan.oci.rows;
-    ws.ws_col = plan.oci.columns;
+    ws.ws_row = plan.rows;
+    ws.ws_col = plan.columns;
     ioctl(peer, TIOCSWINSZ, &ws);
   }
   int err = peer < 0 ? errno : send_terminal(sync_fd, master);
@@ -136,6 +137,18 @@ int wait_for_start(int fifo_fd) noexcept {
   ::close(fd);
   ::close(fifo_fd);
   return err;
+}
+
+// Closes every fd above stdio but `a` and `b` (either may be -1).
+void close_all_but(int a, int b) noexcept {
+  if (a > b) std::swap(a, b);
+  unsigned from = 3;
+  for (int keep : {a, b}) {
+    if (keep < 3) continue;
+    if (static_cast<unsigned>(keep) > from) sys::raw_close_range(from, static_cast<unsigned>(keep) - 1, 0);
+    from = static_cast<unsigned>(keep) + 1;
+  }
+  sys::raw_close_range(from, ~0U, 0);
 }
 
 // In a new user namespace we start as the overflow uid; become the namespace's root so
@@ -171,38 +184,22 @@ int bring_up_loopback() noexcept {
   return rc == 0 ? 0 : saved;
 }
 
-// execvpe over the container's PATH (glibc's would search nucleus's own PATH). The
-// errno follows execvp: EACCES if any candidate was not executable, else the last error.
-int exec_command(const LaunchPlan& plan) noexcept {
-  char* const* argv = plan.argv.data();
-  char* const* envp = plan.envp.data();
-  const char* name = argv[0];
-  if (strchr(name, '/') != nullptr) {
-    execve(name, argv, envp);
-    return errno;
+// Every fd above 2 close-on-exec (CVE-2024-21626); the one PATH lookup, before the
+// container is reported ready, so that a missing command fails `create` (127), not the later
+// `start`; "R"; then the wait on exec.fifo, with nothing of nucleus's left open but the fifo
+// and `keep` (the Landlock ruleset).
+void wait_for_start_when_ready(Child& c, int keep) noexcept {
+  LaunchPlan& plan = *c.plan;
+  if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
+  if (int err = find_command(plan)) {
+    die(c, ChildStep::kFindCommand, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
   }
-  size_t name_len = strlen(name);
-  bool saw_eacces = false;
-  const char* dir = plan.search_path.c_str();
-  for (;;) {
-    const char* end = strchr(dir, ':');
-    size_t dir_len = end ? static_cast<size_t>(end - dir) : strlen(dir);
-    char path[PATH_MAX];
-    if (dir_len > 0 && dir_len + 1 + name_len < sizeof path) {
-      memcpy(path, dir, dir_len);
-      path[dir_len] = '/';
-      memcpy(path + dir_len + 1, name, name_len + 1);
-      execve(path, argv, envp);
-      switch (errno) {
-        case EACCES: saw_eacces = true; break;
-        case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ETIMEDOUT: break;
-        default: return errno;
-      }
-    }
-    if (end == nullptr) break;
-    dir = end + 1;
-  }
-  return saw_eacces ? EACCES : ENOENT;
+  if (plan.exec_fifo_fd < 0) return;  // an exec'd process: it runs at once
+  if (int err = send_ready(c.sync_fd)) die(c, ChildStep::kReady, err);
+  ::close(c.sync_fd);
+  c.sync_fd = -1;  // from here on, failures go to the container's stderr
+  close_all_but(plan.exec_fifo_fd, keep);
+  if (int err = wait_for_start(plan.exec_fifo_fd)) die(c, ChildStep::kWaitForStart, err);
 }
 
 ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
@@ -222,8 +219,10 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 // Each layer is ordered for a reason:
 //  - setsid first: without a controlling terminal TIOCSTI has nothing to reach (SYS-15);
 //  - the bounding set before the uid change (it needs CAP_SETPCAP), capset after it;
-//  - Landlock after the capability sets (restrict_self needs no_new_privs, set at start);
-//  - fds above 2 close-on-exec (CVE-2024-21626);
+//  - fds above 2 close-on-exec (CVE-2024-21626), the command found, "ready", and the wait
+//    for start on exec.fifo, which lives outside the root;
+//  - Landlock after that (restrict_self needs no_new_privs, set at start; it would refuse
+//    the fifo);
 //  - seccomp last: a --seccomp profile may refuse the privilege-dropping calls before it.
 //    nucleus's own profile allows them, so under the supervisor its filter is already in
 //    place, inherited from PID 1 (LaunchPlan::seccomp_from_supervisor).
@@ -236,11 +235,15 @@ int start_workload(void* ctx) noexcept {
   LaunchPlan& plan = *c.plan;
   timing::mark("workload: forked");
   if (setsid() < 0) die(c, ChildStep::kNewSession, errno);
-  if (plan.oci.terminal) {
+  if (plan.terminal) {
     if (int err = set_up_terminal(plan, c.sync_fd)) die(c, ChildStep::kTerminal, err);
   }
-  if (plan.oci.set_umask) umask(static_cast<mode_t>(plan.oci.umask));
+  if (plan.umask) umask(*plan.umask);
   if (!plan.no_new_privs) {
+    // Test-only (no no_new_privs): Landlock and seccomp need CAP_SYS_ADMIN, so they come
+    // before the capabilities go, and so after the wait for start (Landlock would refuse
+    // the exec.fifo outside the root).
+    wait_for_start_when_ready(c, -1);
     if (int err = apply_landlock(plan.landlock, -1)) die(c, ChildStep::kLandlock, err);
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   }
@@ -250,41 +253,23 @@ int start_workload(void* ctx) noexcept {
     die(c, cap_step(cap_failed, id_failed), err);
   }
   timing::mark("workload: capabilities and identity set");
+  // The Landlock ruleset the parent built from our root ("L").
+  int ruleset = -1;
+  if (plan.no_new_privs && plan.landlock_from_parent) {
+    if (int err = wait_for_landlock(c.sync_fd, &ruleset)) die(c, ChildStep::kLandlock, err);
+  }
   if (plan.no_new_privs) {
-    int ruleset = -1;
-    if (plan.landlock_from_parent) {
-      if (int err = wait_for_landlock(c.sync_fd, &ruleset)) die(c, ChildStep::kLandlock, err);
-    }
+    wait_for_start_when_ready(c, ruleset);
     if (int err = apply_landlock(plan.landlock, ruleset)) die(c, ChildStep::kLandlock, err);
   }
   timing::mark("workload: Landlock applied");
-  if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
-  if (plan.oci.enabled) {
-    if (int err = find_command(plan)) {
-      die(c, ChildStep::kFindCommand, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
-    }
-    if (int err = send_ready(c.sync_fd)) die(c, ChildStep::kReady, err);
-    ::close(c.sync_fd);
-    c.sync_fd = -1;  // from here on, failures go to the container's stderr
-    // Nothing of nucleus's stays open while the container waits: not the record's lock
-    // (`start` takes it), not the caller's other fds.
-    unsigned fifo = static_cast<unsigned>(plan.oci.exec_fifo_fd);
-    if (fifo > 3) sys::raw_close_range(3, fifo - 1, 0);
-    sys::raw_close_range(fifo + 1, ~0U, 0);
-    if (int err = wait_for_start(plan.oci.exec_fifo_fd)) die(c, ChildStep::kWaitForStart, err);
-  }
   if (plan.no_new_privs && !plan.seccomp_from_supervisor) {
     if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
   }
   timing::mark("workload: seccomp in place, exec");
-  if (plan.oci.enabled) {
-    execve(plan.exec_path.data(), plan.argv.data(), plan.envp.data());
-    int err = errno;
-    die(c, ChildStep::kExec, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
-  }
-  int err = exec_command(plan);
-  die(c, ChildStep::kExec, err, -1,
-      err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
+  execve(plan.exec_path.data(), plan.argv.data(), plan.envp.data());
+  int err = errno;
+  die(c, ChildStep::kExec, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
 }
 
 // Both the container's init and an `exec`'d process: cwd, rlimits, oom_score_adj.
@@ -293,9 +278,9 @@ void enter_workdir_and_limits(const Child& c) noexcept {
   int index = -1;
   if (chdir(plan.workdir.c_str()) != 0) die(c, ChildStep::kWorkdir, errno);
   if (int err = apply_rlimits(plan.rlimits, &index)) die(c, ChildStep::kRlimit, err, index);
-  if (plan.oci.set_oom_score) {
+  if (!plan.oom_score_text.empty()) {
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    int err = fd < 0 ? errno : sys::write_all(fd, plan.oci.oom_score_text.data(), plan.oci.oom_score_text.size());
+    int err = fd < 0 ? errno : sys::write_all(fd, plan.oom_score_text.data(), plan.oom_score_text.size());
     if (fd >= 0) ::close(fd);
     if (err != 0) die(c, ChildStep::kOomScore, err);
   }
@@ -347,21 +332,21 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   }
   timing::mark("child: released");
   if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterGo) join_cgroup(c);
-  for (size_t i = 0; i < plan.oci.join_fds.size(); ++i) {
-    if (setns(plan.oci.join_fds[i], plan.oci.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
-    ::close(plan.oci.join_fds[i]);
+  for (size_t i = 0; i < plan.join_fds.size(); ++i) {
+    if (setns(plan.join_fds[i], plan.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
+    ::close(plan.join_fds[i]);
   }
   if (plan.user_namespace) {
     if (int err = become_namespace_root(plan)) die(c, ChildStep::kBecomeRoot, err);
   }
-  // An OCI container outlives the nucleus that creates it; a `run` container dies with it.
-  if (!plan.oci.enabled) {
+  // A container held by its maker dies with it; an OCI container outlives `create`.
+  if (plan.tied_to_parent) {
     if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
   }
   // The container's cgroup becomes our cgroup root, so /proc/self/cgroup shows "/" and no
   // path of the host's hierarchy: here when the parent has put us there before "G", after
   // "C" otherwise.
-  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAfterRoot && (!plan.oci.enabled || plan.oci.new_cgroup_namespace)) {
+  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAfterRoot && plan.new_cgroup_namespace) {
     if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
   }
   // Before any mount, and inherited by everything below: no exec can gain privileges.
@@ -369,7 +354,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   if (!plan.hostname.empty() && sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
     die(c, ChildStep::kHostname, errno);
   }
-  if (!plan.oci.domainname.empty() && setdomainname(plan.oci.domainname.data(), plan.oci.domainname.size()) != 0) {
+  if (!plan.domainname.empty() && setdomainname(plan.domainname.data(), plan.domainname.size()) != 0) {
     die(c, ChildStep::kDomainname, errno);
   }
   if (plan.bring_up_loopback) {
@@ -399,7 +384,7 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   enter_workdir_and_limits(c);
   if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterRoot) {
     join_cgroup(c);
-    if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
+    if (plan.new_cgroup_namespace && unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
     timing::mark("child: in its cgroup");
   }
 
@@ -407,9 +392,9 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
     init::prepare_signals_for_exec();
     start_workload(&c);
   }
-  // PID 1 keeps only the sync socket (until the workload is forked) and stdio.
-  if (sync_fd > 3) sys::raw_close_range(3, static_cast<unsigned>(sync_fd) - 1, 0);
-  sys::raw_close_range(static_cast<unsigned>(sync_fd) + 1, ~0U, 0);
+  // PID 1 keeps only stdio, the sync socket (until the workload is forked) and the exec
+  // fifo the workload waits on.
+  close_all_but(sync_fd, plan.exec_fifo_fd);
   prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
   // The supervisor is a copy of nucleus: nothing inside may read or ptrace it, nor open
   // its /proc/1/exe (CVE-2016-9962, CVE-2019-5736).

@@ -20,6 +20,7 @@ constexpr char kRootReady = 'P';
 constexpr char kLandlock = 'L';
 constexpr char kRootfsTree = 'M';
 constexpr char kDevTree = 'D';
+constexpr char kProcessStarted = 'I';
 
 int send_byte(int sync_fd, char byte, int fd) noexcept { return sys::send_with_fd(sync_fd, &byte, 1, fd); }
 
@@ -81,6 +82,11 @@ ChildMessage receive_child_message(int sync_fd) {
     out.kind = ChildMessage::kReady;
   } else if (n == 1 && buf[0] == kTerminal && out.fd) {
     out.kind = ChildMessage::kTerminal;
+  } else if (n == 1 && buf[0] == kRootReady && out.fd) {
+    out.kind = ChildMessage::kRootReady;
+  } else if (n == 1 + static_cast<ssize_t>(sizeof(pid_t)) && buf[0] == kProcessStarted) {
+    std::memcpy(&out.pid, buf + 1, sizeof out.pid);
+    out.kind = ChildMessage::kProcessStarted;
   } else if (n == static_cast<ssize_t>(sizeof(ChildReport))) {
     std::memcpy(&out.report, buf, sizeof out.report);
     if (out.report.magic != ChildReport::kMagic) throw Error("read the container's start-up messages", "malformed record");
@@ -99,21 +105,11 @@ int send_rootfs_tree(int sync_fd, int tree_fd) noexcept { return send_byte(sync_
 
 int send_root_ready(int sync_fd, int root_fd) noexcept { return send_byte(sync_fd, kRootReady, root_fd); }
 
-bool take_root_ready(int sync_fd, UniqueFd* root) {
-  char byte = 0;
-  ssize_t n;
-  do {
-    n = ::recv(sync_fd, &byte, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  // MSG_TRUNC: the datagram's whole length, so a report (longer) is never taken for "P".
-  if (n != 1 || byte != kRootReady) return false;
-  int fd = -1;
-  if (sys::recv_with_fd(sync_fd, &byte, 1, &fd) != 1 || fd < 0) {
-    if (fd >= 0) ::close(fd);
-    throw Error("read the container's start-up messages", "a root-ready message without its root");
-  }
-  root->reset(fd);
-  return true;
+int send_process_started(int sync_fd, pid_t pid) noexcept {
+  char buf[1 + sizeof(pid_t)];
+  buf[0] = kProcessStarted;
+  std::memcpy(buf + 1, &pid, sizeof pid);
+  return sys::send_with_fd(sync_fd, buf, sizeof buf, -1);
 }
 
 int send_landlock(int sync_fd, int ruleset_fd) noexcept { return send_byte(sync_fd, kLandlock, ruleset_fd); }

@@ -31,9 +31,12 @@
 //                                              (or exec it directly with --no-init)
 //   [create without CLONE_INTO_CGROUP: "C" right after "G", and the child joins before
 //    anything else]
-//   [run with Landlock: the child sends "P" (+ its root) once in it; the parent, in its
-//    monitor, builds the ruleset beneath that root and sends "L" (+ the ruleset), which
-//    the workload takes just before it restricts itself]
+//   [under the supervisor with Landlock: the child sends "P" (+ its root) once in it; the
+//    parent builds the ruleset beneath that root and sends "L" (+ the ruleset), which the
+//    workload takes just before it restricts itself]
+//                                              the workload finds its command, then:
+//   <-------------------------------- "R": ready; it blocks opening exec.fifo
+//   [start: nucleus opens exec.fifo and reads the byte the workload writes; it execs]
 //   <-------------------------------- on any failure: ChildReport{step, errno, index}
 //                                              and _exit(125) (exec: 126/127)
 //   <-------------------------------- EOF once every copy of the child's end is closed:
@@ -56,9 +59,17 @@ int send_terminal(int sync_fd, int master_fd) noexcept;
 int send_ready(int sync_fd) noexcept;
 
 struct ChildMessage {
-  enum Kind { kEof, kReport, kTerminal, kReady } kind = kEof;
+  enum Kind {
+    kEof,             // every copy of the child's end is closed
+    kReport,          // ChildReport: what failed
+    kTerminal,        // "T" + the pty master
+    kRootReady,       // "P" + the container's root, for the Landlock ruleset
+    kReady,           // "R": everything is in place, the workload waits for start
+    kProcessStarted,  // "I" + a pid: the exec helper forked the process
+  } kind = kEof;
   ChildReport report;
-  UniqueFd fd;  // kTerminal
+  UniqueFd fd;    // kTerminal, kRootReady
+  pid_t pid = 0;  // kProcessStarted
 };
 // Parent: the next message. Throws Error on a malformed one.
 ChildMessage receive_child_message(int sync_fd);
@@ -80,9 +91,8 @@ int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept;
 
 // Child: its root is ready ("P", with an fd of it). Returns 0 or an errno.
 int send_root_ready(int sync_fd, int root_fd) noexcept;
-// Parent: takes the next message if it is "P", with the root it carries; false (nothing
-// taken) for anything else, which the monitor reads as a report or EOF. Throws Error.
-bool take_root_ready(int sync_fd, UniqueFd* root);
+// The exec helper: the process it forked (in the container's pid namespace) is pid.
+int send_process_started(int sync_fd, pid_t pid) noexcept;
 // Parent: the Landlock ruleset ("L"). Returns 0 or an errno (EPIPE: the child has ended).
 int send_landlock(int sync_fd, int ruleset_fd) noexcept;
 // Workload: waits for "L". Returns 0 with *ruleset_fd set, or an errno.

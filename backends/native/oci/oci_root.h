@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "backends/native/plan/rootfs.h"
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 
 // The root of an OCI container, exactly as its config.json describes it: the bundle's root
 // bound (and made read-only at the end when root.readonly), then config.mounts in order,
@@ -24,17 +24,6 @@ struct OciRootInputs {
 };
 
 // Throws Error naming the config field ("config.json: mounts[3].options: ...").
-RootPlan plan_oci_root(const WorkloadSpec& spec, const OciRootInputs& inputs, const HostProbe& probe);
-
-// The mount(2) flags and data of an OCI mount's options. Exposed for the unit tests.
-struct MountOptions {
-  unsigned long flags = 0;        // MS_RDONLY, MS_NOSUID, ...
-  uint64_t attr = 0;              // the same as MOUNT_ATTR_* (for binds)
-  unsigned long propagation = 0;  // MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_UNBINDABLE, with MS_REC
-  bool bind = false, recursive = false;
-  bool copy_up = false;           // "tmpcopyup" (tmpfs only)
-  std::string data;               // what is left, comma-separated (mode=755,size=64k)
-};
-MountOptions parse_mount_options(const std::vector<std::string>& options, const std::string& where);
+RootPlan plan_oci_root(const ContainerSpec& spec, const OciRootInputs& inputs, const HostProbe& probe);
 
 }  // namespace nucleus::native

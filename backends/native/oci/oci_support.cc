@@ -13,7 +13,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "config/oci/oci_config.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 
@@ -42,8 +41,8 @@ void write_pid_file(const std::string& path, pid_t pid) {
   }
 }
 
-void run_hooks(const std::vector<OciHook>& hooks, const char* phase, const std::string& state_json, bool fatal) {
-  for (const OciHook& hook : hooks) {
+void run_hooks(const std::vector<HookSpec>& hooks, const char* phase, const std::string& state_json, bool fatal) {
+  for (const HookSpec& hook : hooks) {
     std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     std::vector<char*> argv, envp;
     for (std::string& a : args) argv.push_back(a.data());
@@ -80,8 +79,23 @@ void run_hooks(const std::vector<OciHook>& hooks, const char* phase, const std::
   }
 }
 
-WorkloadSpec load_kept_spec(const std::string& state_dir, const std::string& bundle) {
-  return parse_oci_config(sys::read_file(state_dir + "/config.json", 4u << 20, "read the container's config"), bundle);
+CgroupRequest cgroup_request(const ContainerSpec& spec, const std::string& id, bool held) {
+  CgroupRequest request;
+  request.limits = spec.limits;
+  if (spec.cgroups_path.empty()) {
+    request.name = held ? new_cgroup_name() : "nucleus-oci-" + id;
+    request.parent = spec.cgroup_parent;
+    return request;
+  }
+  std::string path = spec.cgroups_path;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.find_last_of('/');
+  request.name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (slash != std::string::npos) request.parent = slash == 0 ? "/" : path.substr(0, slash);
+  if (request.name.empty() || request.name == "." || request.name == "..") {
+    throw Error("config.json: linux.cgroupsPath", "'" + spec.cgroups_path + "' names no cgroup");
+  }
+  return request;
 }
 
 bool container_init_alive(const ContainerRecord& r) {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 #include "core/cgroup/cgroup.h"
 #include "core/container/container_record.h"
 #include "core/sys/unique_fd.h"
@@ -23,13 +23,13 @@ void write_pid_file(const std::string& path, pid_t pid);
 
 // Runs each hook with the container's state on stdin, in nucleus's namespaces; a failing
 // hook (non-zero, or past its timeout) is an Error naming it when `fatal`, else a warning.
-void run_hooks(const std::vector<OciHook>& hooks, const char* phase, const std::string& state_json, bool fatal);
+void run_hooks(const std::vector<HookSpec>& hooks, const char* phase, const std::string& state_json, bool fatal);
 
-// The config.json a container was created with (kept in its state directory). Throws Error.
-WorkloadSpec load_kept_spec(const std::string& state_dir, const std::string& bundle);
-
-// The cgroup an OCI container gets (native_create.cc).
-CgroupRequest oci_cgroup_request(const WorkloadSpec& spec, const std::string& id);
+// Where a container's cgroup goes: linux.cgroupsPath (absolute: from each hierarchy's
+// root; relative: below nucleus's own cgroup), else below --cgroup-parent (or our own
+// cgroup) as nucleus-<pid>-<random> for a container this process holds (the stale collector
+// knows that name) or nucleus-oci-<id> for one that outlives it. Throws Error.
+CgroupRequest cgroup_request(const ContainerSpec& spec, const std::string& id, bool held);
 
 // The container's init, known by pid and start time: alive (not a zombie, not a reuse of
 // its pid), and a pidfd of it (empty when it is gone), checked after it was opened.

@@ -37,21 +37,15 @@ Ablation read_ablation() {
 
 }  // namespace
 
-HostContext real_host(const WorkloadSpec& spec) {
+HostContext real_host() {
   HostContext host;
   host.uid = ::geteuid();
   host.gid = ::getegid();
   host.caller_is_root = host.uid == 0;
-  host.caller_term = sanitize_term(::getenv("TERM"));
   host.probe = probe_host;
-  host.load_seccomp_profile = seccomp::load_json_profile;
   host.landlock_abi = landlock_abi();
   host.last_cap = read_last_cap();
   host.ablation = read_ablation();
-  host.read_container_file = [rootfs = spec.rootfs](const std::string& rel) {
-    return read_container_file(rootfs, rel);
-  };
-  host.container_has_dir = [spec](const std::string& path) { return container_has_dir(spec, path); };
   return host;
 }
 

@@ -3,101 +3,131 @@
 #include <limits.h>
 
 #include "backends/native/child/child_steps.h"
+#include "backends/native/oci/oci_root.h"
+#include "backends/native/plan/userns.h"
 #include "backends/native/plan/namespaces.h"
-#include "core/policy/env_filter.h"
 #include "core/sys/exit_codes.h"
 
 namespace nucleus::native {
 namespace {
 
-Identity resolve_workload_identity(const WorkloadSpec& spec, const HostContext& host) {
-  std::optional<UserSpec> user;
-  if (spec.user) user = parse_user_spec(*spec.user, "--user");
-  std::vector<IdRef> groups;
-  for (const std::string& g : spec.groups) groups.push_back(parse_group_ref(g, "--group-add"));
-  // Read even for numeric ids: the primary group and HOME come from passwd.
-  return resolve_identity(user, groups, host.read_container_file("etc/passwd"),
-                          host.read_container_file("etc/group"));
+// The namespaces to create (clone flags; the cgroup one is unshared once inside the
+// cgroup) and to join (setns, with fds the parent opens), and the user namespace's ids.
+void plan_namespaces(LaunchPlan& plan, const ContainerSpec& spec, const HostContext& host) {
+  if (!spec.has(NamespaceType::kMount)) throw Error("config.json: linux.namespaces", "nucleus needs a mount namespace");
+  for (const NamespaceSpec& n : spec.namespaces) {
+    if (!n.path.empty()) {
+      if (n.type == NamespaceType::kUser || n.type == NamespaceType::kMount) {
+        throw Error(std::string("config.json: linux.namespaces: ") + to_string(n.type),
+                    "joining an existing namespace of this kind is not supported by nucleus");
+      }
+      continue;
+    }
+    if (n.type == NamespaceType::kCgroup) {
+      plan.new_cgroup_namespace = true;
+      continue;
+    }
+    plan.clone_flags |= clone_flag(n.type);
+  }
+  plan.user_namespace = (plan.clone_flags & CLONE_NEWUSER) != 0;
+  if (!plan.user_namespace) {
+    if (!host.caller_is_root) throw Error("config.json: linux.namespaces", "a non-root caller needs a user namespace");
+    return;
+  }
+  plan.ids.uid_map = spec.uid_mappings;
+  plan.ids.gid_map = spec.gid_mappings;
+  plan.ids.deny_setgroups = spec.deny_setgroups;
+  if (plan.ids.uid_map.empty() || plan.ids.gid_map.empty()) {
+    throw Error("config.json: linux.uidMappings", "a user namespace needs uid and gid mappings");
+  }
+  if (!host.caller_is_root) {
+    // Without newuidmap, an unprivileged caller may map only itself, and setgroups goes.
+    auto only_self = [](const std::vector<IdMapping>& m, uint32_t id) {
+      return m.size() == 1 && m[0].outside == id && m[0].count == 1;
+    };
+    if (!only_self(plan.ids.uid_map, host.uid) || !only_self(plan.ids.gid_map, host.gid)) {
+      throw Error("config.json: linux.uidMappings", "a non-root caller may map only its own uid and gid, once");
+    }
+    plan.ids.deny_setgroups = true;
+  }
+}
+
+// The process: its command, environment, identity, directory and layers' settings.
+void plan_process(LaunchPlan& plan, const ProcessSpec& p, const HostContext& host) {
+  plan.workdir = p.cwd;
+  plan.argv_storage = p.args;
+  plan.env_storage = p.env;
+  plan.search_path = p.search_path();
+  plan.identity.uid = p.uid;
+  plan.identity.gid = p.gid;
+  plan.identity.groups.assign(p.additional_gids.begin(), p.additional_gids.end());
+  plan.no_new_privs = p.no_new_privileges && !host.ablation.no_new_privs;
+  plan.rlimits = p.rlimits;
+  const CapabilitySets& c = p.capabilities;
+  plan.capabilities = {c.bounding, c.permitted, c.effective, c.inheritable, c.ambient, host.last_cap};
+  plan.terminal = p.terminal;
+  plan.rows = p.console_rows;
+  plan.columns = p.console_columns;
+  if (p.oom_score_adj) plan.oom_score_text = std::to_string(*p.oom_score_adj);
+  if (p.umask) plan.umask = static_cast<mode_t>(*p.umask);
 }
 
 void check_identity_is_mapped(const LaunchPlan& plan) {
   if (!plan.user_namespace) return;
-  const Identity& id = plan.identity;
-  auto range = [&](const std::vector<IdMapping>& map) {
-    std::string out;
-    for (const IdMapping& m : map) {
-      out += (out.empty() ? "" : ", ") + std::to_string(m.inside) + "-" +
-             std::to_string(m.inside + m.count - 1);
-    }
-    return out;
-  };
-  const char* why = plan.ids.deny_setgroups
-                        ? " (an unprivileged caller has only id 0 inside; run as root for a range)"
-                        : "";
-  if (!is_mapped(plan.ids.uid_map, id.uid)) {
-    throw Error("--user", "uid " + std::to_string(id.uid) + " is outside the container's uids " +
-                              range(plan.ids.uid_map) + why);
-  }
-  if (!is_mapped(plan.ids.gid_map, id.gid)) {
-    throw Error("--user", "gid " + std::to_string(id.gid) + " is outside the container's gids " +
-                              range(plan.ids.gid_map) + why);
-  }
-  for (gid_t g : id.groups) {
-    if (plan.ids.deny_setgroups) {
-      throw Error("--group-add", "supplementary groups need a root caller (setgroups is denied)");
-    }
-    if (!is_mapped(plan.ids.gid_map, g)) {
-      throw Error("--group-add", "gid " + std::to_string(g) + " is outside the container's gids " +
-                                     range(plan.ids.gid_map));
-    }
+  if (!is_mapped(plan.ids.uid_map, plan.identity.uid) || !is_mapped(plan.ids.gid_map, plan.identity.gid)) {
+    throw Error("config.json: process.user", "uid " + std::to_string(plan.identity.uid) + ":" +
+                                                 std::to_string(plan.identity.gid) + " is not mapped into the user namespace");
   }
 }
 
-std::string env_value(const std::vector<std::string>& entries, std::string_view key) {
-  for (const std::string& e : entries) {
-    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
-      return e.substr(key.size() + 1);
-    }
-  }
-  return {};
-}
-
-void plan_layers(LaunchPlan& plan, const WorkloadSpec& spec, const Preset& preset, const HostContext& host) {
-  plan.no_new_privs = preset.no_new_privs && !host.ablation.no_new_privs;
-  plan.rlimits = plan_rlimits({.user_namespace = plan.user_namespace});
-
-  CapSet keep = resolve_capabilities(preset.root_capabilities, plan.identity.uid == 0, spec.capabilities.add,
-                                     spec.capabilities.drop);
-  plan.capabilities = CapabilityPlan::uniform(keep, plan.identity.uid != 0 && keep != 0, host.last_cap);
-
-  bool landlock = spec.landlock.value_or(preset.landlock);
-  if (landlock && host.landlock_abi == 0) {
+// Landlock: writes only where the spec means them to go (an ephemeral root layer, tmpfs
+// mounts, read-write binds).
+void plan_landlock_rules(LaunchPlan& plan, const ContainerSpec& spec, const HostContext& host) {
+  if (spec.landlock && host.landlock_abi == 0) {
     throw Error("landlock", std::string("this kernel does not offer Landlock, which the ") +
-                                std::string(to_string(preset.level)) +
+                                std::string(to_string(spec.isolation)) +
                                 " level applies (see nucleus check); --landlock off runs without it");
   }
   LandlockInputs in;
-  in.enabled = landlock;
+  in.enabled = spec.landlock;
   in.abi = host.landlock_abi;
-  in.writable_root_layer = spec.rootfs.has_value() && !spec.read_only;
-  bool tmp_listed = false;
-  for (const TmpfsSpec& t : spec.tmpfs) {
-    in.tmpfs.push_back(t.destination);
-    tmp_listed |= t.destination == "/tmp";
+  in.writable_root_layer = spec.root.layout == RootSpec::Layout::kNucleus && !spec.root.path.empty() && !spec.root.read_only;
+  for (const MountSpec& m : spec.mounts) {
+    if (m.type == "tmpfs") {
+      in.tmpfs.push_back(m.destination);
+    } else if (m.type == "bind") {
+      (m.read_only() ? in.ro_volumes : in.rw_volumes).push_back(m.destination);
+    }
   }
-  for (const VolumeSpec& v : spec.volumes) {
-    (v.read_only ? in.ro_volumes : in.rw_volumes).push_back(v.destination);
-    tmp_listed |= v.destination == "/tmp";
-  }
-  if (!tmp_listed) in.tmpfs.push_back("/tmp");
   plan.landlock = plan_landlock(in);
+}
 
-  switch (spec.seccomp.mode) {
-    case SeccompMode::kDefault: plan.seccomp_profile = seccomp::default_profile(); break;
-    case SeccompMode::kUnconfined: plan.seccomp_profile.reset(); break;
-    case SeccompMode::kFile: plan.seccomp_profile = host.load_seccomp_profile(spec.seccomp.profile_path); break;
+void plan_seccomp(LaunchPlan& plan, const ContainerSpec& spec) {
+  plan.seccomp_profile = spec.seccomp.profile;
+  plan.seccomp_conditions = spec.seccomp.conditions;
+  plan.seccomp_from_supervisor = plan.init && plan.no_new_privs && spec.seccomp.nucleus_default;
+}
+
+RootPlan plan_the_root(const LaunchPlan& plan, const ContainerSpec& spec, const HostContext& host, const LaunchMode& mode) {
+  if (spec.root.layout == RootSpec::Layout::kAsWritten) {
+    return plan_oci_root(spec, OciRootInputs{plan.user_namespace, mode.cgroup_dirs, mode.cgroup_v2}, host.probe);
   }
-  plan.seccomp_conditions = {.caps = plan.capabilities.effective, .trusted = preset.level == IsolationLevel::kTrusted};
+  RootOptions root;
+  if (!spec.root.path.empty()) root.rootfs = spec.root.path;
+  root.read_only = spec.root.read_only;
+  root.idmapped_rootfs = plan.idmapped_rootfs;
+  root.user_namespace = plan.user_namespace;
+  root.network = spec.network;
+  root.mounts = spec.mounts;
+  root.workdir = spec.process.cwd;
+  root.tty_group_mapped = !plan.user_namespace || is_mapped(plan.ids.gid_map, 5);
+  if (!host.ablation.masks) {
+    root.masked_paths = spec.masked_paths;
+    root.readonly_paths = spec.readonly_paths;
+  }
+  root.clamp_user_namespaces = plan.user_namespace && !host.ablation.userns_clamp;
+  root.read_only_binds = !host.ablation.read_only_binds;
+  return plan_root(root, host.probe);
 }
 
 }  // namespace
@@ -120,56 +150,33 @@ void LaunchPlan::finalize() {
   exec_path.assign(PATH_MAX, '\0');
 }
 
-LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
-                             const HostContext& host) {
+LaunchPlan build_launch_plan(const ContainerSpec& spec, const HostContext& host, const LaunchMode& mode) {
   LaunchPlan plan;
-  plan.user_namespace =
-      preset.user_namespace == UserNamespacePolicy::kAlways || !host.caller_is_root;
-  plan.clone_flags = clone_flags_for(
-      {.user = plan.user_namespace, .network = spec.network == NetworkMode::kNone});
-  if (plan.user_namespace) {
-    plan.ids = plan_user_namespace(host.caller_is_root, host.uid, host.gid, kSubordinateBase,
-                                   kSubordinateCount);
-  }
-  if (spec.rootfs) {
-    plan.rootfs = *spec.rootfs;
+  plan_namespaces(plan, spec, host);
+  if (!spec.root.path.empty() && spec.root.layout == RootSpec::Layout::kNucleus) {
+    plan.rootfs = spec.root.path;
     plan.idmapped_rootfs = plan.user_namespace && host.caller_is_root;
   }
-
-  plan.identity = resolve_workload_identity(spec, host);
-  check_identity_is_mapped(plan);
-
-  RootOptions root;
-  root.rootfs = spec.rootfs;
-  root.read_only = spec.read_only;
-  root.idmapped_rootfs = plan.idmapped_rootfs;
-  root.user_namespace = plan.user_namespace;
-  root.network = spec.network;
-  root.volumes = spec.volumes;
-  root.tmpfs = spec.tmpfs;
-  root.workdir = spec.workdir;
-  root.tty_group_mapped = !plan.user_namespace || is_mapped(plan.ids.gid_map, 5);
-  root.mask_paths = preset.masked_paths && !host.ablation.masks;
-  root.clamp_user_namespaces = plan.user_namespace && !host.ablation.userns_clamp;
-  root.read_only_binds = !host.ablation.read_only_binds;
-  plan.root = plan_root(root, host.probe);
-  plan_layers(plan, spec, preset, host);
-
-  plan.hostname = spec.hostname;
-  plan.bring_up_loopback = spec.network == NetworkMode::kNone;
-  plan.workdir = spec.workdir;
   plan.init = spec.init;
-  plan.seccomp_from_supervisor = plan.init && plan.no_new_privs && spec.seccomp.mode == SeccompMode::kDefault;
+  plan.tied_to_parent = mode.tied_to_parent;
+  plan_process(plan, spec.process, host);
+  check_identity_is_mapped(plan);
+  plan.root = plan_the_root(plan, spec, host, mode);
+  plan_landlock_rules(plan, spec, host);
+  plan_seccomp(plan, spec);
+  plan.hostname = spec.hostname;
+  plan.domainname = spec.domainname;
+  plan.bring_up_loopback = (plan.clone_flags & CLONE_NEWNET) != 0;
+  return plan;
+}
 
-  BaseEnvironment base;
-  base.term = host.caller_term;
-  const std::string& home = plan.identity.home;
-  base.home = host.container_has_dir && host.container_has_dir(home) ? home : "/";
-  Environment env = build_environment(base, spec.env);
-  plan.env_storage = std::move(env.entries);
-  plan.dropped_env = std::move(env.dropped);
-  plan.search_path = env_value(plan.env_storage, "PATH");
-  plan.argv_storage = spec.command;
+LaunchPlan build_exec_plan(const ContainerSpec& container, const ProcessSpec& process, const HostContext& host) {
+  LaunchPlan plan;
+  plan.init = false;
+  plan_process(plan, process, host);
+  // The container's own layers: an exec'd process gets no more than its workload.
+  plan_landlock_rules(plan, container, host);
+  plan_seccomp(plan, container);
   return plan;
 }
 
@@ -194,8 +201,8 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
     case ChildStep::kJoinCgroup: step = "join the container's cgroup"; break;
     case ChildStep::kAffinity: step = "restore the caller's CPU affinity"; break;
     case ChildStep::kJoinNamespace: step = "join a namespace of config.json's linux.namespaces"; break;
-    case ChildStep::kDomainname: step = "set domainname " + plan.oci.domainname; break;
-    case ChildStep::kOomScore: step = "set oom_score_adj " + plan.oci.oom_score_text; break;
+    case ChildStep::kDomainname: step = "set domainname " + plan.domainname; break;
+    case ChildStep::kOomScore: step = "set oom_score_adj " + plan.oom_score_text; break;
     case ChildStep::kTerminal: step = "set up the container's terminal"; break;
     case ChildStep::kReady: step = "report the container ready"; break;
     case ChildStep::kWaitForStart: step = "wait for nucleus start"; break;

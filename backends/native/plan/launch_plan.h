@@ -15,8 +15,7 @@
 #include "backends/native/plan/rootfs.h"
 #include "backends/native/layers/seccomp_compile.h"
 #include "backends/native/plan/userns.h"
-#include "config/presets.h"
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 #include "core/container/child_report.h"
 #include "core/sys/error.h"
 #include "core/policy/identity.h"
@@ -44,17 +43,21 @@ struct HostContext {
   bool caller_is_root = false;
   uid_t uid = 0;
   gid_t gid = 0;
-  std::string caller_term;
   HostProbe probe;
-  // A small file of the container's root ("etc/passwd"), "" when it has none.
-  std::function<std::string(const std::string& relpath)> read_container_file;
-  // Whether an absolute path is a directory in the container's view.
-  std::function<bool(const std::string& path)> container_has_dir;
-  // A user's JSON seccomp profile (--seccomp FILE).
-  std::function<seccomp::Profile(const std::string& path)> load_seccomp_profile;
   int landlock_abi = 0;
   int last_cap = 40;
   Ablation ablation;
+};
+
+// How this start relates to the process making it.
+struct LaunchMode {
+  // A container held by this process (run, a detached service's monitor): it dies with its
+  // maker (PR_SET_PDEATHSIG). An OCI container outlives the `create` that made it.
+  bool tied_to_parent = false;
+  // The container's cgroup, by controller (v1) or {"", dir} (v2), for the "cgroup" mounts of
+  // a config.json.
+  std::vector<std::pair<std::string, std::string>> cgroup_dirs;
+  bool cgroup_v2 = false;
 };
 
 struct LaunchPlan {
@@ -71,19 +74,18 @@ struct LaunchPlan {
 
   std::vector<std::string> argv_storage;
   std::vector<std::string> env_storage;
-  std::vector<std::string> dropped_env;  // for the warning
-  std::string search_path;               // PATH inside, for command lookup
+  std::string search_path;               // PATH inside, where the command is looked up, once
   Identity identity;
   bool init = true;
   // When the child joins its cgroup, through the files "C" carries (Cgroup::self_join_files),
   // where it is not cloned into it (CLONE_INTO_CGROUP, cgroup2-only hosts):
-  //  - kAfterGo (`create`): right after "G", before its cgroup namespace and the config's
-  //    mounts;
-  //  - kAfterRoot (`run`): once its root is built, the parent having made the cgroup
-  //    meanwhile; the cgroup namespace and the workload come only after.
+  //  - kAfterGo: right after "G", before its cgroup namespace and the mounts, when the root
+  //    needs the cgroup (a config's "cgroup" mount binds its directories);
+  //  - kAfterRoot: once its root is built, the parent having made the cgroup meanwhile; the
+  //    cgroup namespace and the workload come only after.
   enum class CgroupJoin : uint8_t { kAtClone, kAfterGo, kAfterRoot };
   CgroupJoin cgroup_join = CgroupJoin::kAtClone;
-  // `run`: the caller's CPU affinity. The parent starts the child on another CPU than its
+  // The caller's CPU affinity. The parent starts the child on another CPU than its
   // own (start_child_elsewhere) before "G"; the child gives itself this mask back right
   // after "G", so the workload has the caller's.
   bool restore_affinity = false;
@@ -94,7 +96,7 @@ struct LaunchPlan {
   std::vector<RlimitSetting> rlimits;
   CapabilityPlan capabilities;
   LandlockPlan landlock;
-  // `run`: the parent builds the ruleset from the root the child sends ("P") while the child
+  // Under the supervisor, the parent builds the ruleset from the root the child sends ("P") while the child
   // gets on with its start; the workload takes it ("L") right before restricting itself.
   bool landlock_from_parent = false;
   std::optional<seccomp::Profile> seccomp_profile;  // none: --seccomp unconfined
@@ -106,22 +108,18 @@ struct LaunchPlan {
   // and capability calls, Landlock's); a --seccomp file is loaded last, by the workload.
   bool seccomp_from_supervisor = false;
 
-  // An OCI container (`nucleus create`, oci_plan.cc): the config is the policy, the child
-  // outlives nucleus and waits for `nucleus start` before it execs.
-  struct Oci {
-    bool enabled = false;
-    int exec_fifo_fd = -1;           // O_PATH of <state>/exec.fifo, inherited across clone
-    bool new_cgroup_namespace = false;
-    std::vector<int> join_fds;       // namespaces to join (setns), opened by the parent
-    std::vector<int> join_types;     // their CLONE_NEW* flags
-    bool terminal = false;           // a pty whose master goes to the console socket
-    uint16_t rows = 0, columns = 0;
-    bool set_oom_score = false;
-    bool set_umask = false;
-    unsigned umask = 022;
-    std::string domainname;
-    std::string oom_score_text;      // "500", written to /proc/self/oom_score_adj
-  } oci;
+  // The life of a container: the workload waits on its state directory's exec.fifo for
+  // `start` (runc's exec.fifo), every container alike; the fd is inherited across clone.
+  bool tied_to_parent = false;     // PR_SET_PDEATHSIG: it dies with the nucleus that holds it
+  int exec_fifo_fd = -1;           // O_PATH of <record>/exec.fifo
+  bool new_cgroup_namespace = false;
+  std::vector<int> join_fds;       // namespaces to join (setns), opened by the parent
+  std::vector<int> join_types;     // their CLONE_NEW* flags
+  bool terminal = false;           // a pty whose master goes to the console socket
+  uint16_t rows = 0, columns = 0;
+  std::optional<mode_t> umask;
+  std::string oom_score_text;      // "500", written to /proc/self/oom_score_adj; "": untouched
+  std::string domainname;
 
   // Filled by finalize(): pointers into the storage above, and child scratch space.
   std::vector<char*> argv;
@@ -130,17 +128,22 @@ struct LaunchPlan {
   std::vector<int> staging_source_fds;
   std::vector<int> root_source_fds;
   std::vector<int> dev_source_fds;
-  std::vector<char> exec_path;  // the resolved executable (OCI: found before `start`)
+  std::vector<char> exec_path;  // the executable, found on search_path before the container is ready
 
   // Points the arrays at the storage; call once the plan sits where the child will read it.
   void finalize();
 };
 
-LaunchPlan build_launch_plan(const WorkloadSpec& spec, const Preset& preset,
-                             const HostContext& host);
+// The container's start, from THE spec: namespaces and id maps, the root (nucleus's layout
+// or the mounts as written), the process and its layers. Throws Error.
+LaunchPlan build_launch_plan(const ContainerSpec& spec, const HostContext& host, const LaunchMode& mode);
 
-// This host (host_context.cc).
-HostContext real_host(const WorkloadSpec& spec);
+// One more process in a running container (`exec`): `process`, under the container's own
+// seccomp profile and Landlock rules. Throws Error.
+LaunchPlan build_exec_plan(const ContainerSpec& container, const ProcessSpec& process, const HostContext& host);
+
+// This host.
+HostContext real_host();
 
 // Words a child's report as an Error: step, detail and errno; 126/127 for exec failures.
 Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report);

@@ -8,31 +8,23 @@
 #include <utility>
 
 namespace nucleus::native {
-namespace {
-
-constexpr std::pair<uint64_t, const char*> kNamespaceNames[] = {
-    {CLONE_NEWUSER, "user"}, {CLONE_NEWPID, "pid"}, {CLONE_NEWNS, "mnt"},
-    {CLONE_NEWUTS, "uts"},   {CLONE_NEWIPC, "ipc"}, {CLONE_NEWNET, "net"},
-    {CLONE_NEWCGROUP, "cgroup"},
-};
-
-}  // namespace
-
-uint64_t clone_flags_for(const NamespaceSet& set) {
-  uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
-  if (set.network) flags |= CLONE_NEWNET;
-  if (set.user) flags |= CLONE_NEWUSER;
-  return flags;
+uint64_t clone_flag(NamespaceType type) {
+  switch (type) {
+    case NamespaceType::kPid: return CLONE_NEWPID;
+    case NamespaceType::kNetwork: return CLONE_NEWNET;
+    case NamespaceType::kMount: return CLONE_NEWNS;
+    case NamespaceType::kIpc: return CLONE_NEWIPC;
+    case NamespaceType::kUts: return CLONE_NEWUTS;
+    case NamespaceType::kUser: return CLONE_NEWUSER;
+    case NamespaceType::kCgroup: return CLONE_NEWCGROUP;
+  }
+  return 0;
 }
 
-std::string describe_namespaces(uint64_t clone_flags) {
-  std::string out;
-  for (const auto& [flag, name] : kNamespaceNames) {
-    if ((clone_flags & flag) == 0) continue;
-    if (!out.empty()) out += ",";
-    out += name;
-  }
-  return out;
+uint64_t namespace_flags(const ContainerSpec& spec) {
+  uint64_t flags = 0;
+  for (const NamespaceSpec& n : spec.namespaces) flags |= clone_flag(n.type);
+  return flags;
 }
 
 UniqueFd open_mount_namespace(pid_t pid) noexcept {

@@ -14,9 +14,9 @@
 
 #include "backends/native/child/child_steps.h"
 #include "backends/native/plan/devices.h"
+#include "backends/native/plan/mounts.h"
 #include "backends/native/child/handshake.h"
 #include "core/sys/error.h"
-#include "core/policy/masked_paths.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::native {
@@ -81,51 +81,24 @@ void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
     ops.push_back({.kind = MountKind::kWriteFile, .target = "proc/sys/user/max_user_namespaces",
                    .data = "0", .no_symlinks = true});
   }
-  if (options.mask_paths) {
-    for (std::string_view path : masked_paths()) {
-      ops.push_back({.kind = MountKind::kMask, .target = std::string(path.substr(1)), .no_symlinks = true});
-    }
-    for (std::string_view path : read_only_paths()) {
-      ops.push_back({.kind = MountKind::kReadOnlyRebind, .target = std::string(path.substr(1)), .no_symlinks = true});
-    }
+  for (const std::string& path : options.masked_paths) {
+    ops.push_back({.kind = MountKind::kMask, .target = relative(path), .no_symlinks = true});
+  }
+  for (const std::string& path : options.readonly_paths) {
+    ops.push_back({.kind = MountKind::kReadOnlyRebind, .target = relative(path), .no_symlinks = true});
   }
 }
 
-// /tmp (unless the user placed something there), extra tmpfs and volumes, parents first.
-void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options) {
-  struct Pending {
-    std::string destination;
-    MountOp op;
-  };
-  std::vector<Pending> pending;
-  auto covers_tmp = [&] {
-    for (const auto& t : options.tmpfs) if (t.destination == "/tmp") return true;
-    for (const auto& v : options.volumes) if (v.destination == "/tmp") return true;
-    return false;
-  };
-  std::vector<TmpfsSpec> tmpfs = options.tmpfs;
-  if (!covers_tmp()) tmpfs.push_back({"/tmp", kDefaultTmpSize});
-  for (const TmpfsSpec& t : tmpfs) {
-    pending.push_back({t.destination,
-                       {.kind = MountKind::kTmpfs,
-                        .target = t.destination.substr(1),
-                        .data = "mode=1777,size=" + std::to_string(t.size_bytes),
-                        .flags = MS_NOSUID | MS_NODEV}});
+// The spec's mounts (the default /tmp, tmpfs, volumes), in its order: parents first.
+void add_user_mounts(std::vector<MountOp>& ops, const RootOptions& options, const HostProbe& probe) {
+  for (size_t i = 0; i < options.mounts.size(); ++i) {
+    const MountSpec& m = options.mounts[i];
+    size_t first = ops.size();
+    add_mount_ops(ops, m, m.type == "bind" ? "volume " + m.source : "tmpfs " + m.destination, probe, SourcePaths::kCanonical);
+    if (!options.read_only_binds) {
+      for (size_t k = first; k < ops.size(); ++k) ops[k].attr &= ~static_cast<uint64_t>(MOUNT_ATTR_RDONLY);
+    }
   }
-  for (const VolumeSpec& v : options.volumes) {
-    struct stat st;
-    bool is_dir = ::stat(v.source.c_str(), &st) != 0 || S_ISDIR(st.st_mode);
-    pending.push_back({v.destination,
-                       bind_op(v.destination.substr(1), v.source,
-                               v.read_only && options.read_only_binds ? kViewAttr : kWritableAttr,
-                               is_dir ? HostEntry::kDirectory : HostEntry::kFile)});
-  }
-  // Shallower destinations first, so /data is mounted before /data/cache lands on it.
-  std::stable_sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) {
-    return std::count(a.destination.begin(), a.destination.end(), '/') <
-           std::count(b.destination.begin(), b.destination.end(), '/');
-  });
-  for (Pending& p : pending) ops.push_back(std::move(p.op));
 }
 
 // /dev's fixed tree: attached whole when the parent has sent one ("D", dev_tree.h), else
@@ -212,7 +185,7 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
     }
   }
   add_kernel_filesystems(plan, options);
-  add_user_mounts(plan.root_ops, options);
+  add_user_mounts(plan.root_ops, options, probe);
   if (options.workdir != "/") {
     plan.root_ops.push_back({.kind = MountKind::kMkdir, .target = options.workdir.substr(1)});
   }

@@ -7,7 +7,7 @@
 
 #include "backends/native/plan/devices.h"
 #include "backends/native/child/mount_ops.h"
-#include "config/workload_spec.h"
+#include "config/container_spec.h"
 #include "core/policy/host_view.h"
 
 // The container's root: the host read-only view, or a --rootfs directory with an
@@ -21,11 +21,10 @@ struct RootOptions {
   bool idmapped_rootfs = false;       // the parent sends an id-mapped tree of rootfs
   bool user_namespace = false;        // overlay needs userxattr in a user namespace
   NetworkMode network = NetworkMode::kNone;
-  std::vector<VolumeSpec> volumes;    // sources canonical
-  std::vector<TmpfsSpec> tmpfs;
+  std::vector<MountSpec> mounts;      // binds (sources canonical) and tmpfs, in order
   std::string workdir = "/";
   bool tty_group_mapped = true;
-  bool mask_paths = true;        // core/masked_paths tables
+  std::vector<std::string> masked_paths, readonly_paths;
   bool clamp_user_namespaces = false;  // max_user_namespaces=0 inside (own user ns only)
   bool read_only_binds = true;   // false only for a test-only ablation run
 };

@@ -19,20 +19,6 @@ std::string format_map(const std::vector<IdMapping>& map) {
 
 }  // namespace
 
-UserNamespaceIds plan_user_namespace(bool caller_is_root, uid_t caller_uid, gid_t caller_gid,
-                                     uint32_t base, uint32_t count) {
-  UserNamespaceIds ids;
-  if (caller_is_root) {
-    ids.uid_map = {{0, base, count}};
-    ids.gid_map = {{0, base, count}};
-  } else {
-    ids.uid_map = {{0, caller_uid, 1}};
-    ids.gid_map = {{0, caller_gid, 1}};
-    ids.deny_setgroups = true;
-  }
-  return ids;
-}
-
 void write_id_maps(pid_t pid, const UserNamespaceIds& ids) {
   std::string dir = "/proc/" + std::to_string(pid) + "/";
   if (ids.deny_setgroups) sys::write_file(dir + "setgroups", "deny", "write the container's setgroups");
@@ -55,14 +41,5 @@ UniqueFd make_idmapped_tree(const std::string& path, pid_t pid) {
   }
   return owner;
 }
-
-std::optional<uint32_t> host_id(const std::vector<IdMapping>& map, uint32_t inside) {
-  for (const IdMapping& m : map) {
-    if (inside >= m.inside && inside - m.inside < m.count) return m.outside + (inside - m.inside);
-  }
-  return std::nullopt;
-}
-
-bool is_mapped(const std::vector<IdMapping>& map, uint32_t id) { return host_id(map, id).has_value(); }
 
 }  // namespace nucleus::native

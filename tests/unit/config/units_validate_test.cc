@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "config/units.h"
+#include "core/sys/units.h"
 #include "config/validate.h"
 #include "core/sys/error.h"
 

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "backends/gvisor/oci_bundle.h"
+#include "core/policy/masked_paths.h"
 #include "backends/gvisor/runsc/runsc_args.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "core/sys/error.h"
@@ -86,8 +87,10 @@ BundleSpec sample() {
   b.hostname = "box";
   b.root_path = "/run/nucleus-gvisor-x/bundle/rootfs";
   b.host_view = {{HostViewItem::kBindDirectory, "usr", "/usr"}, {HostViewItem::kSymlink, "bin", "usr/bin"}};
-  b.volumes = {{"/srv/data", "/data", true}};
-  b.tmpfs = {{"/tmp", 64u << 20}};
+  b.mounts = {{"/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=67108864"}},
+              {"/data", "bind", "/srv/data", {"rbind", "ro", "nosuid", "nodev"}}};
+  for (std::string_view path : masked_paths()) b.masked_paths.emplace_back(path);
+  for (std::string_view path : read_only_paths()) b.readonly_paths.emplace_back(path);
   b.init_source = "/opt/nucleus/nucleus-init";
   b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::default_profile(), {}));
   return b;

@@ -1,4 +1,4 @@
-// config.json -> WorkloadSpec: a config podman 4.3 wrote (tests/unit/data/oci), summarised
+// config.json -> THE container spec: a config podman 4.3 wrote (tests/unit/data/oci), summarised
 // and compared with its golden file; each field nucleus refuses; mount options; the OCI
 // root plan (sysctls of the host refused, devices bound in a user namespace).
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/native/oci/oci_root.h"
+#include "backends/native/plan/mounts.h"
 #include "config/oci/oci_config.h"
 #include "core/sys/error.h"
 
@@ -32,44 +33,43 @@ std::string caps(CapSet set) {
 }
 
 // One line per fact the mapping produced, in a fixed order: the golden file's form.
-std::string summarize(const WorkloadSpec& s) {
-  const OciSpec& o = *s.oci;
+std::string summarize(const ContainerSpec& s) {
   std::ostringstream out;
+  const ProcessSpec& p = s.process;
   out << "command:";
-  for (const auto& a : s.command) out << " " << a;
-  out << "\nrootfs: " << s.rootfs.value_or("-") << (s.read_only ? " (read-only)" : "") << "\n";
-  out << "user: " << s.user.value_or("-") << " groups:";
-  for (const auto& g : s.groups) out << " " << g;
-  out << "\ncwd: " << s.workdir << "\nhostname: " << s.hostname << "\ninit: " << s.init << "\n";
+  for (const auto& a : p.args) out << " " << a;
+  out << "\nrootfs: " << (s.root.path.empty() ? "-" : s.root.path) << (s.root.read_only ? " (read-only)" : "") << "\n";
+  out << "user: " << p.uid << ":" << p.gid << " groups:";
+  for (const auto& g : p.additional_gids) out << " " << g;
+  out << "\ncwd: " << p.cwd << "\nhostname: " << s.hostname << "\ninit: " << s.init << "\n";
   out << "network: " << to_string(s.network) << "\n";
-  const OciProcess& p = o.process;
-  const OciCapabilities c = p.capabilities.value_or(OciCapabilities{});
+  const CapabilitySets& c = p.capabilities;
   for (const auto& e : p.env) out << "env: " << e << "\n";
   out << "caps bounding: " << caps(c.bounding) << "\ncaps effective: " << caps(c.effective)
       << "\ncaps permitted: " << caps(c.permitted) << "\ncaps inheritable: " << caps(c.inheritable)
       << "\ncaps ambient: " << caps(c.ambient) << "\n";
   for (const auto& r : p.rlimits) out << "rlimit: " << rlimit_name(r.resource) << " " << r.soft << " " << r.hard << "\n";
   out << "no_new_privileges: " << p.no_new_privileges << "\noom_score_adj: " << p.oom_score_adj.value_or(0) << "\n";
-  for (const auto& m : o.mounts) {
+  for (const auto& m : s.mounts) {
     out << "mount: " << m.destination << " " << m.type << " " << m.source;
     for (const auto& opt : m.options) out << " " << opt;
     out << "\n";
   }
-  for (const auto& n : o.namespaces) out << "namespace: " << to_string(n.type) << (n.path.empty() ? "" : " " + n.path) << "\n";
-  out << "memory: " << s.resources.memory_bytes.value_or(0) << " swap: " << o.memory_swap.value_or(0)
-      << "\npids: " << s.resources.pids.value_or(0) << "\n";
-  for (const auto& d : o.device_rules) out << "device rule: " << (d.allow ? "allow " : "deny ") << d.type << " " << d.access << "\n";
-  for (const auto& [k, v] : o.sysctl) out << "sysctl: " << k << "=" << v << "\n";
-  out << "cgroups_path: " << o.cgroups_path << "\n";
-  out << "masked: " << o.masked_paths.size() << " readonly: " << o.readonly_paths.size() << "\n";
-  out << "seccomp: " << (o.seccomp ? std::to_string(o.seccomp->rules.size()) + " rules" : "none") << "\n";
-  for (const auto& [k, v] : o.annotations) out << "annotation: " << k << "=" << v << "\n";
+  for (const auto& n : s.namespaces) out << "namespace: " << to_string(n.type) << (n.path.empty() ? "" : " " + n.path) << "\n";
+  out << "memory: " << s.limits.memory_bytes.value_or(0) << " swap: " << s.limits.memory_swap.value_or(0)
+      << "\npids: " << s.limits.pids.value_or(0) << "\n";
+  for (const auto& d : s.limits.devices) out << "device rule: " << (d.allow ? "allow " : "deny ") << d.type << " " << d.access << "\n";
+  for (const auto& [k, v] : s.sysctl) out << "sysctl: " << k << "=" << v << "\n";
+  out << "cgroups_path: " << s.cgroups_path << "\n";
+  out << "masked: " << s.masked_paths.size() << " readonly: " << s.readonly_paths.size() << "\n";
+  out << "seccomp: " << (s.seccomp.profile ? std::to_string(s.seccomp.profile->rules.size()) + " rules" : "none") << "\n";
+  for (const auto& [k, v] : s.annotations) out << "annotation: " << k << "=" << v << "\n";
   return out.str();
 }
 
 TEST(OciConfig, PodmansConfigMatchesItsGoldenSummary) {
   const std::string dir = std::string(TEST_DATA_DIR) + "/oci";
-  WorkloadSpec spec = parse_oci_config(slurp(dir + "/podman-config.json"), "/bundle");
+  ContainerSpec spec = parse_oci_config(slurp(dir + "/podman-config.json"), "/bundle");
   std::string got = summarize(spec);
   EXPECT_EQ(got, slurp(dir + "/podman-config.golden"));
 }
@@ -93,14 +93,16 @@ std::string refusal(const std::function<void(json&)>& change) {
 }
 
 TEST(OciConfig, MinimalConfigMapsOntoTheSpec) {
-  WorkloadSpec s = parse_oci_config(minimal().dump(), "/b");
-  EXPECT_EQ(s.rootfs, "/b/rootfs");  // relative to the bundle
-  EXPECT_EQ(s.command, std::vector<std::string>{"sh"});
+  ContainerSpec s = parse_oci_config(minimal().dump(), "/b");
+  EXPECT_EQ(s.root.path, "/b/rootfs");  // relative to the bundle
+  EXPECT_EQ(s.root.layout, RootSpec::Layout::kAsWritten);
+  EXPECT_EQ(s.process.args, std::vector<std::string>{"sh"});
   EXPECT_FALSE(s.init);                     // the config's process is PID 1
   EXPECT_EQ(s.network, NetworkMode::kHost);  // no network namespace listed
-  EXPECT_EQ(s.resources.pids, -1);           // no default limit for OCI
-  EXPECT_FALSE(s.oci->seccomp);
-  EXPECT_FALSE(s.oci->process.capabilities);  // no capabilities unless listed
+  EXPECT_EQ(s.limits.pids, -1);              // no default limit for OCI
+  EXPECT_FALSE(s.seccomp.profile);
+  EXPECT_EQ(s.process.capabilities, CapabilitySets{});  // no capabilities unless listed
+  EXPECT_FALSE(s.process.no_new_privileges);            // unset means false
 }
 
 TEST(OciConfig, EachFieldNucleusCannotHonourIsAnErrorNamingIt) {
@@ -161,14 +163,16 @@ TEST(OciConfig, ResourcesMapOntoLimits) {
                              {"cpu", {{"quota", 50000}, {"period", 100000}, {"shares", 512}}},
                              {"pids", {{"limit", 0}}},
                              {"blockIO", {{"weight", 500}, {"throttleWriteBpsDevice", {{{"major", 8}, {"minor", 0}, {"rate", 1024}}}}}}};
-  WorkloadSpec s = parse_oci_config(c.dump(), "/b");
-  EXPECT_EQ(s.resources.memory_bytes, 67108864u);
-  EXPECT_EQ(s.oci->memory_swap, 134217728);
-  EXPECT_DOUBLE_EQ(*s.resources.cpus, 0.5);
-  EXPECT_EQ(s.oci->cpu_shares, 512u);
-  EXPECT_EQ(s.resources.pids, -1);  // 0 and below: unlimited
-  EXPECT_EQ(s.resources.io_weight, 5000u);  // v1 scale to cgroup2's
-  EXPECT_EQ(s.resources.io_max, std::vector<std::string>{"8:0 wbps=1024"});
+  ContainerSpec s = parse_oci_config(c.dump(), "/b");
+  EXPECT_EQ(s.limits.memory_bytes, 67108864u);
+  EXPECT_EQ(s.limits.memory_swap, 134217728);
+  EXPECT_DOUBLE_EQ(*s.limits.cpus, 0.5);
+  EXPECT_EQ(s.limits.cpu_shares, 512u);
+  EXPECT_EQ(s.limits.pids, -1);  // 0 and below: unlimited
+  EXPECT_EQ(s.limits.io_weight, 5000u);  // v1 scale to cgroup2's
+  ASSERT_EQ(s.limits.io_max.size(), 1u);
+  EXPECT_EQ(s.limits.io_max[0].device, "8:0");
+  EXPECT_EQ(s.limits.io_max[0].wbps, 1024u);
 }
 
 TEST(OciMountOptions, FlagsPropagationAndData) {
@@ -193,7 +197,7 @@ TEST(OciRoot, HostSysctlsAreRefusedAndDevicesBoundInAUserNamespace) {
   c["root"]["path"] = "/";
   c["linux"]["namespaces"].push_back({{"type", "network"}});
   c["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
-  WorkloadSpec ok = parse_oci_config(c.dump(), "/b");
+  ContainerSpec ok = parse_oci_config(c.dump(), "/b");
   native::RootPlan plan = native::plan_oci_root(ok, {.user_namespace = true}, probe);
   bool wrote_sysctl = false, bound_null = false;
   for (const auto& op : plan.root_ops) {
@@ -204,7 +208,7 @@ TEST(OciRoot, HostSysctlsAreRefusedAndDevicesBoundInAUserNamespace) {
   EXPECT_TRUE(bound_null);  // mknod is refused in a user namespace
 
   c["linux"]["sysctl"] = {{"kernel.panic", "1"}};  // the host's kernel, not the container's
-  WorkloadSpec bad = parse_oci_config(c.dump(), "/b");
+  ContainerSpec bad = parse_oci_config(c.dump(), "/b");
   try {
     native::plan_oci_root(bad, {}, probe);
     FAIL() << "a host sysctl must be refused";

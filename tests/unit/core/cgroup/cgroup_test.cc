@@ -284,9 +284,8 @@ TEST(ResourceLimits, DefaultsAndParsers) {
   WorkloadSpec spec;
   CgroupLimits l = cgroup_limits(spec);
   EXPECT_EQ(l.pids, 1024);
-  EXPECT_FALSE(l.memory_bytes || l.cpus || l.io_weight || l.stats);
-  spec.name = "web";
-  EXPECT_TRUE(cgroup_limits(spec).stats);  // `nucleus stats` needs accounting
+  EXPECT_FALSE(l.memory_bytes || l.cpus || l.io_weight);
+  EXPECT_TRUE(l.stats);  // every container can be watched (stats), paused (freezer) and updated
 
   IoMax m = parse_io_max("8:16 rbps=1K wiops=50", "--io-max");
   EXPECT_EQ(m.device, "8:16");

@@ -36,44 +36,85 @@ TEST(ContainerRecord, JsonRoundTrip) {
   EXPECT_THROW(record_from_json("not json"), Error);
 }
 
-TEST(ContainerRecord, OneRunningContainerPerName) {
+TEST(ContainerRecord, OneContainerPerId) {
   TempDir root("/tmp", "nucleus-unit-");
   {
-    NamedContainer first(root.path(), record("web"));
+    LockedContainer first = LockedContainer::claim(root.path(), record("web"));
     first.record().status = "running";
     first.save();
-    EXPECT_EQ(read_running_container(root.path(), "web").status, "running");
+    first.keep();
+    EXPECT_EQ(read_container(root.path(), "web").status, "running");
+    EXPECT_FALSE(record_is_stale(first.path())) << "its owner holds it";
     try {
-      NamedContainer second(root.path(), record("web"));
-      FAIL() << "a name is unique among running containers";
+      LockedContainer second = LockedContainer::claim(root.path(), record("web"));
+      FAIL() << "an id is unique among containers";
     } catch (const Error& e) {
       EXPECT_STREQ(e.what(), "--name: 'web' is already in use by a running container");
     }
-    NamedContainer other(root.path(), record("db"));  // other names are free
+    LockedContainer other = LockedContainer::claim(root.path(), record("db"));  // other ids are free
+    first.remove();
   }
-  // Both records went with their owners; nothing else is left in the root.
+  // Both records went: the kept one by remove(), the other unkept with its claim.
   EXPECT_TRUE(std::filesystem::is_empty(root.path()));
-  EXPECT_THROW(read_running_container(root.path(), "web"), Error);
+  EXPECT_THROW(read_container(root.path(), "web"), Error);
 }
 
-TEST(ContainerRecord, StaleRecordIsCollected) {
+TEST(ContainerRecord, AnOwnedRecordIsStaleOnceItsOwnerIsGone) {
   TempDir root("/tmp", "nucleus-unit-");
-  // What a SIGKILLed nucleus leaves: the directory and an unlocked lock file.
+  // What a SIGKILLed nucleus leaves: the directory and an owner lock nobody holds.
   std::string dir = root.path() + "/web";
   ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
   std::ofstream(dir + "/lock").put('\n');
+  std::ofstream(dir + "/owner").put('\n');
   std::ofstream(dir + "/state.json") << to_json(record("web"));
-  EXPECT_THROW(read_running_container(root.path(), "web"), Error);  // nobody holds it
-  NamedContainer fresh(root.path(), record("web"));
+  EXPECT_TRUE(record_is_stale(dir));
+  LockedContainer fresh = LockedContainer::claim(root.path(), record("web"));
   EXPECT_EQ(fresh.path(), dir);
-  EXPECT_EQ(read_running_container(root.path(), "web").nucleus_pid, ::getpid());
+  EXPECT_EQ(read_container(root.path(), "web").nucleus_pid, ::getpid());
+  EXPECT_FALSE(record_is_stale(dir));
+}
+
+TEST(ContainerRecord, AnOciRecordIsNeverStale) {
+  TempDir root("/tmp", "nucleus-unit-");
+  ContainerRecord r = record("oci1");
+  r.persistent = true;
+  {
+    LockedContainer c = LockedContainer::claim(root.path(), r);
+    c.keep();
+  }
+  EXPECT_FALSE(record_is_stale(root.path() + "/oci1"));  // it waits for delete
+  LockedContainer opened(root.path(), "oci1");
+  EXPECT_TRUE(opened.record().persistent);
+  try {
+    LockedContainer::claim(root.path(), r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "oci1: a container with this id already exists");
+  }
+}
+
+TEST(ContainerRecord, UnknownIdsSayTheContainerDoesNotExist) {
+  TempDir root("/tmp", "nucleus-unit-");
+  try {
+    LockedContainer c(root.path(), "nope");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "nope: container does not exist");  // runc's words, which containerd matches
+  }
 }
 
 TEST(ContainerRecord, NamesCannotLeaveTheRoot) {
   TempDir root("/tmp", "nucleus-unit-");
   for (const char* bad : {"", "..", ".hidden", "a/b"}) {
-    EXPECT_THROW(NamedContainer(root.path(), record(bad)), Error) << bad;
+    EXPECT_THROW(LockedContainer::claim(root.path(), record(bad)), Error) << bad;
   }
+}
+
+TEST(ContainerRecord, GeneratedIdsAreTwelveHexDigits) {
+  std::string a = generate_container_id(), b = generate_container_id();
+  EXPECT_EQ(a.size(), 12u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, b);
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
-// `nucleus run`: flags (+ YAML) -> WorkloadSpec -> backend -> the workload's exit status.
+// `nucleus run`: flags (+ YAML) -> THE container spec -> create + start + wait + delete,
+// through the very methods the OCI verbs use (youki's and crun's run): the container has a
+// record (its --name, or a generated id) that every verb reaches while it runs.
+#include "backends/backend.h"
+#include "config/resolve.h"
 #include "core/sys/trace_timing.h"
-#include "frontend/backend_select.h"
 #include "frontend/cli.h"
 #include "frontend/overrides.h"
 
 namespace nucleus::frontend {
 
-CLI::App* add_run_command(CLI::App& app, RunFlags& f, Action& action) {
+CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action) {
   CLI::App* run = app.add_subcommand("run", "Run one workload in the foreground");
   run->footer(
       "Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -40,13 +43,20 @@ CLI::App* add_run_command(CLI::App& app, RunFlags& f, Action& action) {
   run->add_flag("--no-init", f.no_init, "Run the workload itself as PID 1");
   run->add_flag("--sd-notify", f.sd_notify, "Pass a validated NOTIFY_SOCKET to the workload");
   run->add_option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
-  run->add_option("--name", f.name, "Container name, unique among running ones");
+  run->add_option("--name", f.name, "Container name, unique among containers (default: a generated id)");
   run->add_option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
-  run->callback([&f, &action] {
-    action = [&f] {
-      WorkloadSpec spec = make_spec(f);
+  run->callback([&f, &g, &action] {
+    action = [&f, &g] {
+      WorkloadSpec request = make_spec(f);
+      ContainerSpec spec = resolve_workload(request);
       timing::mark("workload spec built");
-      return select_backend(spec)->run(spec);
+      std::unique_ptr<Backend> backend = backend_for(spec.backend);
+      CreateOptions options{.id = request.name.empty() ? generate_container_id() : request.name, .root = g.root, .foreground = true};
+      std::unique_ptr<ContainerSession> container = backend->create(spec, options);
+      backend->start(container->record(), container.get());
+      int code = backend->wait(*container);
+      backend->remove(container->record(), /*force=*/true, container.get());
+      return code;
     };
   });
   return run;

@@ -1,4 +1,4 @@
-#include "config/units.h"
+#include "core/sys/units.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,0 +1,234 @@
+// `create` on the gVisor backend, for every container: its bundle goes into the record's
+// directory and runsc's state beside it. A container held in the foreground (`run`) starts
+// with `runsc run`, which is runsc's own create + start in one process: two runsc processes
+// would cost a Go runtime start each, several milliseconds of every start (`start` then only
+// marks it running). One that outlives nucleus (an OCI `create`) starts with `runsc create`,
+// and `runsc start` releases it.
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/gvisor_session.h"
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc/runsc_locate.h"
+#include "config/spec_json.h"
+#include "core/policy/env_filter.h"
+#include "core/policy/host_view.h"
+#include "core/policy/seccomp_json.h"
+#include "core/sys/error.h"
+#include "core/sys/trace_timing.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+using json = nlohmann::json;
+
+void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
+  if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
+  if (spec.process.terminal && options.console_socket.empty()) {
+    throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
+  }
+  for (const MountSpec& m : spec.mounts) {
+    if (m.type != "bind" || spec.root.layout != RootSpec::Layout::kNucleus) continue;
+    struct stat st;
+    if (::stat(m.source.c_str(), &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+      throw Error("volume " + m.source, "gVisor binds only directories and regular files");
+    }
+  }
+}
+
+// nucleus-init sits next to the nucleus binary (both are installed together).
+std::string locate_init() {
+  char self[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) throw_errno("find nucleus-init", "/proc/self/exe");
+  std::string dir(self, static_cast<size_t>(n));
+  dir = dir.substr(0, dir.find_last_of('/'));
+  std::string init = dir + "/nucleus-init";
+  struct stat st;
+  if (::stat(init.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error("gvisor backend", "nucleus-init is missing next to nucleus (" + init + ")");
+  }
+  return init;
+}
+
+// Under ptrace/systrap every guest task costs the host several threads (stub threads, and
+// Go threads locked to them): about 9 per guest process measured here. The Sentry's Go
+// runtime dies when the host refuses it a thread (gvisor#2490), so the pids limit asked
+// for binds the guest instead, as RLIMIT_NPROC, which the Sentry enforces on every guest
+// task of a uid (fork fails with EAGAIN, as under the native backend); the host cgroup
+// keeps a backstop sized for the Sentry's threads, so a runaway sandbox still cannot take
+// the host's pids.
+constexpr int64_t kHostTasksPerGuestTask = 16;
+constexpr int64_t kSentryBaseTasks = 256;
+
+CgroupLimits sandbox_cgroup_limits(const CgroupLimits& limits) {
+  CgroupLimits out = limits;
+  if (out.pids && *out.pids > 0) out.pids = *out.pids * kHostTasksPerGuestTask + kSentryBaseTasks;
+  return out;
+}
+
+// nucleus's own layout as runsc's bundle: nucleus-init as PID 1 in front of the command,
+// the host view's binds over a skeleton root (or the rootfs), the spec's mounts.
+BundleSpec bundle_spec(const ContainerSpec& spec, const std::string& root_path) {
+  const ProcessSpec& p = spec.process;
+  BundleSpec b;
+  b.command = p.args;
+  b.env = p.env;
+  b.cwd = p.cwd;
+  b.identity.uid = p.uid;
+  b.identity.gid = p.gid;
+  b.identity.groups.assign(p.additional_gids.begin(), p.additional_gids.end());
+  b.capabilities = p.capabilities.effective;
+  b.ambient = p.capabilities.ambient != 0;
+  b.rlimits = p.rlimits;
+  if (spec.limits.pids && *spec.limits.pids > 0) {
+    for (RlimitSetting& r : b.rlimits) {
+      if (r.resource == RLIMIT_NPROC) r.soft = r.hard = static_cast<rlim_t>(*spec.limits.pids);
+    }
+  }
+  b.hostname = spec.hostname;
+  b.network = spec.network;
+  b.root_path = root_path;
+  b.root_readonly = spec.root.path.empty() || spec.root.read_only;
+  if (spec.root.path.empty()) b.host_view = host_view_items(spec.network == NetworkMode::kHost, probe_host);
+  b.mounts = spec.mounts;
+  b.masked_paths = spec.masked_paths;
+  b.readonly_paths = spec.readonly_paths;
+  if (spec.seccomp.profile) b.seccomp = seccomp::to_oci(seccomp::resolve(*spec.seccomp.profile, spec.seccomp.conditions));
+  b.init_source = locate_init();
+  return b;
+}
+
+// runsc looks the command up in the config's own PATH only (runc and the native backend
+// fall back to the default one): a config without PATH gets the default.
+std::vector<std::string> with_path(std::vector<std::string> env) {
+  for (const std::string& e : env) {
+    if (e.rfind("PATH=", 0) == 0) return env;
+  }
+  env.push_back("PATH=" + std::string(kDefaultPath));
+  return env;
+}
+
+// A config.json as written: runsc gets it as the orchestrator wrote it, with two changes:
+// the root path made absolute (the copy lives in the record) and the environment through
+// the shared filter (loader variables never reach a workload).
+json config_as_written(const ContainerSpec& spec) {
+  json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
+  config["root"]["path"] = spec.root.path;
+  config["process"]["env"] = with_path(spec.process.env);
+  return config;
+}
+
+// The bundle's root for nucleus's layout: a skeleton of the host view's mount points, or
+// the rootfs seen through an overlay that runsc's private mount namespace holds.
+Staging prepare_root(const ContainerSpec& spec, const std::string& dir, const BundleSpec& bundle) {
+  Staging staging;
+  std::string root = dir + "/bundle/rootfs";
+  if (::mkdir(root.c_str(), 0755) != 0) throw_errno("create the gVisor root", root);
+  if (!spec.root.path.empty()) {
+    staging.overlay = true;
+    staging.lower = spec.root.path;
+    staging.layer = dir + "/layer";
+    staging.mountpoint = root;
+    if (::mkdir(staging.layer.c_str(), 0700) != 0) throw_errno("create the gVisor root", staging.layer);
+  } else {
+    make_skeleton(root, bundle.host_view, spec.process.cwd);
+  }
+  return staging;
+}
+
+}  // namespace
+
+std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spec, const CreateOptions& options) {
+  refuse_unsupported(spec, options);
+  const bool held = options.foreground;
+  const bool as_written = spec.root.layout == RootSpec::Layout::kAsWritten;
+  const std::string runsc = locate_runsc();
+
+  RunscConfig config;
+  config.runsc = runsc;
+  config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
+  config.network = spec.network;
+  config.oci_seccomp = spec.seccomp.profile.has_value() || as_written;
+  config.memory_overlay = !as_written && !spec.root.path.empty() && !spec.root.read_only;
+  // A config's cgroupsPath is applied by runsc (the orchestrator chose where); nucleus's
+  // own containers get a cgroup of nucleus's, which runsc joins and must not replace.
+  config.manage_cgroups = as_written;
+
+  ContainerRecord r{.name = options.id, .backend = "gvisor", .nucleus_pid = ::getpid(), .persistent = !held,
+                    .bundle = spec.bundle, .created = rfc3339_now(), .annotations = spec.annotations,
+                    .data = Runsc::data_of(config)};
+  auto s = std::make_unique<GvisorSession>(LockedContainer::claim(options.root, std::move(r)), held);
+  s->spec = spec;
+  const std::string dir = s->dir();
+  config.root = dir + "/runsc";
+  for (const std::string& sub : {dir + "/bundle", config.root}) {
+    if (::mkdir(sub.c_str(), 0700) != 0) throw_errno("create the gVisor state", sub);
+  }
+  Staging staging;
+  if (as_written) {
+    sys::create_file(dir + "/bundle/config.json", config_as_written(spec).dump(), 0600, "write the gVisor bundle");
+  } else {
+    BundleSpec bundle = bundle_spec(spec, dir + "/bundle/rootfs");
+    staging = prepare_root(spec, dir, bundle);
+    write_config(dir + "/bundle", make_config(bundle));
+  }
+  write_spec_file(dir, spec);
+  timing::mark("gvisor: bundle written");
+  // scripts/bench only: keep a copy of config.json to time bare runsc on the same bundle.
+  if (const char* keep = ::getenv("NUCLEUS_TEST_KEEP_BUNDLE"); keep != nullptr && keep[0] == '/') {
+    std::string text = sys::read_file(dir + "/bundle/config.json", 4u << 20, "read the OCI bundle");
+    UniqueFd out(::open(keep, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (out) (void)sys::write_all(out.get(), text.data(), text.size());
+  }
+
+  s->log_path = dir + "/runsc.log";
+  UniqueFd log(::open(s->log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600));  // inherited by runsc
+  if (!log) throw_errno("create the runsc log", s->log_path);
+  config.log_fd = log.get();
+  s->config = config;
+
+  std::vector<UniqueFd> cgroup_join;
+  if (!as_written) {
+    s->hold_cgroup(create_container_cgroup(sandbox_cgroup_limits(spec.limits), spec.limits_requested, spec.cgroup_parent));
+    cgroup_join = open_self_join_files(s->cgroup());
+    for (const UniqueFd& fd : cgroup_join) staging.cgroup_join.push_back(fd.get());
+  }
+  s->start_keeper();
+  timing::mark("gvisor: cgroup and keeper");
+
+  ContainerRecord& rec = s->record().record();
+  if (s->cgroup()) rec.cgroup = s->cgroup()->directories();
+  if (held) {
+    s->hold_main(start_runsc(runsc, run_args(config, dir + "/bundle", options.id), staging, log.get()));
+    timing::mark("gvisor: runsc started");
+    collect_stale_container_cgroups();  // while runsc boots the sandbox
+    rec.pid = s->main().pid();
+  } else {
+    Runsc verbs(dir, rec.data);
+    std::vector<std::string> args = verbs.args({"create", "--bundle", dir + "/bundle", "--pid-file", dir + "/pid"});
+    if (!options.console_socket.empty()) args.insert(args.end(), {"--console-socket", options.console_socket});
+    args.push_back(options.id);
+    verbs.must("create", args, true);
+    rec.pid = static_cast<pid_t>(std::stol(sys::read_file(dir + "/pid", 64, "read runsc's pid file")));
+    if (!options.pid_file.empty()) {
+      std::string tmp = options.pid_file + ".nucleus-tmp";
+      sys::create_file(tmp, std::to_string(rec.pid), 0644, "write --pid-file");
+      if (::rename(tmp.c_str(), options.pid_file.c_str()) != 0) throw_errno("write --pid-file", options.pid_file);
+    }
+  }
+  auto stat = sys::process_stat(rec.pid);
+  rec.pid_start_time = stat ? stat->start_time : 0;
+  rec.status = "created";
+  s->record().save();
+  return s;
+}
+
+}  // namespace nucleus::gvisor

@@ -1,0 +1,285 @@
+// The gVisor backend's verbs after create: start, wait, state, kill, delete, pause/resume,
+// ps, update and exec, each driving runsc with the flags the container was created with
+// (its record's `data`) and runsc's state in the record's directory.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/gvisor_session.h"
+#include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_locate.h"
+#include "backends/gvisor/runsc/runsc_process.h"
+#include "core/sys/error.h"
+#include "core/sys/exit_codes.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
+
+#include <filesystem>
+
+namespace nucleus::gvisor {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kRunscFailed = 128;  // runsc's exit status when runsc itself fails
+
+// runsc removes a container's state when `runsc run` ends normally; anything left means
+// it did not (killed, crashed) and `runsc delete --force` must clean up.
+bool has_runsc_state(const std::string& root) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(root, ec)) {
+    if (e.path().filename().string()[0] != '.') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Runsc::Runsc(const std::string& record_dir, const std::string& data) : binary(locate_runsc()), dir(record_dir) {
+  json d = data.empty() ? json::object() : json::parse(data, nullptr, false);
+  if (!d.is_object()) d = json::object();
+  config.runsc = binary;
+  config.root = dir + "/runsc";
+  config.platform = d.value("platform", "ptrace");
+  config.network = d.value("network", "none") == "host" ? NetworkMode::kHost : NetworkMode::kNone;
+  config.manage_cgroups = d.value("manage_cgroups", true);
+  config.oci_seccomp = d.value("oci_seccomp", true);
+  config.memory_overlay = d.value("memory_overlay", false);
+  log.reset(::open((dir + "/runsc.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!log) throw_errno("open the runsc log", dir);
+  ::fcntl(log.get(), F_SETFD, 0);  // runsc inherits it (--log-fd)
+  config.log_fd = log.get();
+}
+
+std::string Runsc::data_of(const RunscConfig& c) {
+  return json{{"platform", c.platform},
+              {"network", c.network == NetworkMode::kHost ? "host" : "none"},
+              {"manage_cgroups", c.manage_cgroups},
+              {"oci_seccomp", c.oci_seccomp},
+              {"memory_overlay", c.memory_overlay}}
+      .dump();
+}
+
+std::vector<std::string> Runsc::args(std::initializer_list<std::string> verb) const {
+  std::vector<std::string> a = global_args(config);
+  a.insert(a.end(), verb.begin(), verb.end());
+  return a;
+}
+
+void Runsc::must(const std::string& what, const std::vector<std::string>& a, bool attached) const {
+  int rc = attached ? run_runsc_attached(binary, a) : run_runsc(binary, a);
+  if (rc == 0) return;
+  std::string error = last_runsc_error(dir + "/runsc.log");
+  throw Error("runsc " + what, error.empty() ? "failed (exit code " + std::to_string(rc) + ")" : error);
+}
+
+std::string Runsc::status(const std::string& id) const {
+  std::string out;
+  if (run_runsc(binary, {"--root=" + config.root, "state", id}, &out) != 0) return "stopped";
+  json state = json::parse(out, nullptr, false);
+  if (!state.is_object()) return "stopped";
+  return state.value("status", "stopped");
+}
+
+void Runsc::delete_state(const std::string& id) const {
+  if (has_runsc_state(config.root)) run_runsc(binary, delete_args(config, id));
+}
+
+GvisorSession::~GvisorSession() {
+  // Whatever happens, runsc's state for this container goes (safe to run twice).
+  try {
+    if (!detached() && !config.root.empty() && has_runsc_state(config.root)) run_runsc(config.runsc, delete_args(config, record().record().name));
+  } catch (const std::exception&) {
+  }
+}
+
+void GvisorSession::forward(int signal) { run_runsc(config.runsc, kill_args(config, record().record().name, signal)); }
+
+void GvisorSession::kill_now() {
+  if (cgroup()) {
+    cgroup()->kill_all();
+  } else {
+    forward(SIGKILL);
+  }
+}
+
+// The Sentry backs guest memory with its own memfd and does not know the cgroup's limit
+// (runsc learns it only from cgroups it manages itself, which nucleus does not let it do:
+// they would not be below nucleus's own). At the limit its allocations fail and the guest
+// stalls instead of being OOM-killed. So nucleus watches: the cgroup at its limit with
+// charges still failing for a second is an out-of-memory kill.
+bool GvisorSession::watchdog() {
+  Cgroup::MemoryState m = cgroup()->memory_state();
+  bool at_limit = m.limit > 0 && m.usage + (1u << 20) >= m.limit && m.failures > last_failures_;
+  last_failures_ = m.failures;
+  pressure_ = at_limit ? pressure_ + 1 : 0;
+  return pressure_ >= 5;
+}
+
+Capabilities GvisorBackend::capabilities() {
+  std::string path;
+  try {
+    path = locate_runsc();
+  } catch (const Error& e) {
+    return {{"runsc", std::string("unusable: ") + e.what()}};
+  }
+  RunscInfo info = runsc_info(path);
+  std::string platforms;
+  for (const std::string& p : info.platforms) platforms += (platforms.empty() ? "" : ", ") + p;
+  std::string chosen = choose_platform(GvisorPlatform::kAuto, info.platforms);
+  std::string why;
+  bool works = ::geteuid() == 0 && platform_works(path, chosen, 20, &why);
+  if (::geteuid() != 0) why = "not tried: needs root";
+  return {{"runsc", path + " (version " + info.version + "; platforms " + platforms + "; " + chosen +
+                        (works ? " works" : " does not work: " + why) + ")"},
+          {"landlock", "not applied (the Sentry has no Landlock)"}};
+}
+
+int GvisorBackend::wait(ContainerSession& held) {
+  auto& s = static_cast<GvisorSession&>(held);
+  int code = held.wait({.timeout_seconds = s.spec.timeout_seconds, .memory_limit = s.spec.limits.memory_bytes, .oom_is_fatal = true});
+  if (code == kRunscFailed && !held.record().record().oom_killed) {
+    std::string error = last_runsc_error(s.log_path);
+    if (!error.empty()) throw Error("runsc", error);
+  }
+  return code;
+}
+
+std::string GvisorBackend::status(const ContainerRecord& record, const std::string& dir) {
+  return Runsc(dir, record.data).status(record.name);
+}
+
+void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
+  if (held == nullptr) {
+    Runsc runsc(c.path(), c.record().data);
+    std::string st = runsc.status(c.record().name);
+    if (st != "created") throw Error(c.record().name, "cannot start a container that is " + st);
+    runsc.must("start", runsc.args({"start", c.record().name}));
+  }
+  c.record().status = "running";
+  c.save();
+  if (held) c.unlock();
+}
+
+void GvisorBackend::kill(LockedContainer& c, int signal, bool all) {
+  Runsc runsc(c.path(), c.record().data);
+  std::vector<std::string> args = runsc.args({"kill"});
+  if (all) args.push_back("--all");
+  args.insert(args.end(), {c.record().name, std::to_string(signal)});
+  runsc.must("kill", args);
+}
+
+void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* held) {
+  if (held) {
+    try {
+      c.relock();
+    } catch (const Error&) {
+      return;
+    }
+    held->main() = OwnedChild();
+    Runsc(c.path(), c.record().data).delete_state(c.record().name);
+    if (Cgroup* cgroup = held->cgroup()) cgroup->destroy();
+    c.remove();
+    return;
+  }
+  if (c.corrupted()) {
+    if (!force) throw Error(c.record().name, "corrupted container state: delete --force removes it");
+    run_runsc(locate_runsc(), {"--root=" + c.path() + "/runsc", "delete", "--force", c.record().name});
+    c.remove();
+    return;
+  }
+  Runsc runsc(c.path(), c.record().data);
+  std::string st = runsc.status(c.record().name);
+  if ((st == "running" || st == "paused") && !force) {
+    throw Error(c.record().name, "the container is " + st + ": stop it first, or delete --force");
+  }
+  if (!c.record().persistent && !record_is_stale(c.path())) {
+    // Held by a `run` elsewhere: its sandbox is killed, and that run removes the rest.
+    if (st != "stopped") run_runsc(runsc.binary, runsc.args({"kill", "--all", c.record().name, "9"}));
+    c.unlock();
+    for (int i = 0; i < 1000 && ::access(c.path().c_str(), F_OK) == 0; ++i) ::usleep(10000);
+    return;
+  }
+  std::vector<std::string> args = runsc.args({"delete"});
+  if (force) args.push_back("--force");
+  args.push_back(c.record().name);
+  int rc = run_runsc(runsc.binary, args);
+  if (rc != 0 && !force) runsc.must("delete", args);
+  if (std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup)) cgroup->destroy();
+  c.remove();
+}
+
+void GvisorBackend::pause(LockedContainer& c, bool paused) {
+  Runsc runsc(c.path(), c.record().data);
+  runsc.must(paused ? "pause" : "resume", runsc.args({paused ? "pause" : "resume", c.record().name}));
+}
+
+std::vector<pid_t> GvisorBackend::pids(const ContainerRecord& record, const std::string& dir) {
+  Runsc runsc(dir, record.data);
+  std::string out;
+  if (run_runsc(runsc.binary, runsc.args({"ps", "--format", "json", record.name}), &out) != 0) {
+    throw Error("runsc ps", last_runsc_error(dir + "/runsc.log"));
+  }
+  std::vector<pid_t> pids;
+  json list = json::parse(out, nullptr, false);
+  if (list.is_array()) {
+    for (const json& p : list) {
+      if (p.is_object() && p.contains("PID")) pids.push_back(p["PID"].get<pid_t>());
+      if (p.is_number_integer()) pids.push_back(p.get<pid_t>());
+    }
+  }
+  return pids;
+}
+
+// runsc has no update; nucleus's own containers sit in a cgroup of nucleus's, whose limits
+// bind the whole sandbox (the pids limit scaled as at create).
+void GvisorBackend::update(LockedContainer& c, const CgroupLimits& limits) {
+  Runsc runsc(c.path(), c.record().data);
+  if (runsc.config.manage_cgroups) {
+    throw Error(c.record().name, "update is not supported for a gVisor container whose cgroup runsc manages");
+  }
+  if (runsc.status(c.record().name) == "stopped") throw Error(c.record().name, "the container is stopped");
+  std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup);
+  if (!cgroup) throw Error(c.record().name, "the container has no cgroup");
+  CgroupLimits scaled = limits;
+  if (scaled.pids && *scaled.pids > 0) scaled.pids = *scaled.pids * 16 + 256;
+  cgroup->apply(scaled);
+}
+
+int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, const ProcessSpec& p, const ExecOptions& o) {
+  Runsc runsc(dir, record.data);
+  std::string st = runsc.status(record.name);
+  if (st != "running") throw Error(record.name, "cannot exec in a container that is " + st);
+  std::vector<std::string> env = p.env;
+  if (p.env_value("PATH").empty()) env.push_back("PATH=" + p.search_path());
+  json process = {{"terminal", p.terminal}, {"args", p.args}, {"env", env}, {"cwd", p.cwd},
+                  {"user", {{"uid", p.uid}, {"gid", p.gid}, {"additionalGids", p.additional_gids}}},
+                  {"noNewPrivileges", p.no_new_privileges}};
+  auto names = [](CapSet s) { return capability_names(s); };
+  process["capabilities"] = {{"bounding", names(p.capabilities.bounding)},
+                             {"effective", names(p.capabilities.effective)},
+                             {"permitted", names(p.capabilities.permitted)},
+                             {"inheritable", names(p.capabilities.inheritable)},
+                             {"ambient", names(p.capabilities.ambient)}};
+  json rlimits = json::array();
+  for (const RlimitSetting& r : p.rlimits) {
+    rlimits.push_back({{"type", std::string("RLIMIT_") + rlimit_name(r.resource)}, {"soft", r.soft}, {"hard", r.hard}});
+  }
+  process["rlimits"] = rlimits;
+  const std::string file = dir + "/exec-" + std::to_string(::getpid()) + ".json";
+  sys::create_file(file, process.dump(), 0600, "write the exec process");
+  ScopeExit remove_file([&] { ::unlink(file.c_str()); });
+  std::vector<std::string> args = runsc.args({"exec", "--process", file});
+  if (o.detach) args.push_back("--detach");
+  if (!o.pid_file.empty()) args.insert(args.end(), {"--pid-file", o.pid_file});
+  if (!o.console_socket.empty()) args.insert(args.end(), {"--console-socket", o.console_socket});
+  args.push_back(record.name);
+  return run_runsc_attached(runsc.binary, args);
+}
+
+}  // namespace nucleus::gvisor

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <malloc.h>
+
+#include <optional>
+#include <vector>
+
+#include "backends/native/plan/launch_plan.h"
+#include "config/container_spec.h"
+#include "core/container/notify_socket.h"
+#include "core/container/session.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
+
+// A native container this nucleus holds: the shared session (core/container/session.h) with
+// what only the native backend has: the plan the child reads (its address must not change
+// while the child runs: the session lives on the heap), the sync socket, the notify proxy.
+namespace nucleus::native {
+
+class NativeSession final : public ContainerSession {
+ public:
+  using ContainerSession::ContainerSession;
+
+  ContainerSpec spec;  // as created (with the notify proxy's mount, when asked)
+  LaunchPlan plan;
+  UniqueFd sync;  // our end of the child's sync socket
+  std::vector<UniqueFd> joined;  // namespaces the child joins
+  std::optional<TempDir> notify_dir;
+  std::optional<NotifyProxy> notify_proxy;
+
+ protected:
+  // Signals reach PID 1 through its pidfd (never a recycled pid); the supervisor passes
+  // them on.
+  int sync_fd() const override { return sync.get(); }
+  Error describe(const ChildReport& report) const override { return describe_child_failure(plan, report); }
+  NotifyProxy* notify() override { return notify_proxy ? &*notify_proxy : nullptr; }
+  void on_idle() override {
+    sys::release_startup_pages(/*including_heap=*/false);
+    ::malloc_trim(0);
+  }
+};
+
+}  // namespace nucleus::native

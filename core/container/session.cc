@@ -1,0 +1,78 @@
+#include "core/container/session.h"
+
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include "core/init/supervisor.h"
+#include "core/sys/exit_codes.h"
+#include "core/sys/units.h"
+
+namespace nucleus {
+
+ContainerSession::ContainerSession(LockedContainer record, bool foreground) : record_(std::move(record)) {
+  if (foreground) signals_.emplace();
+}
+
+ContainerSession::~ContainerSession() {
+  if (detached_) return;
+  main_ = OwnedChild();  // killed and reaped
+  if (cgroup_) cgroup_->destroy();
+  record_.remove();
+}
+
+void ContainerSession::start_keeper() {
+  CleanupTargets targets;
+  targets.record = record_.path();
+  if (cgroup_) targets.cgroups = cgroup_->directories();
+  keeper_.emplace(targets);
+}
+
+void ContainerSession::entrust(UniqueFd fd) {
+  if (keeper_) keeper_->entrust(std::move(fd));
+}
+
+void ContainerSession::detach() {
+  record_.keep();
+  if (cgroup_) cgroup_->release();
+  main_.release();
+  detached_ = true;
+  keeper_.reset();
+}
+
+int ContainerSession::wait(const WaitPolicy& policy) {
+  MonitorOptions options;
+  options.forward = [this](int sig) { forward(sig); };
+  options.kill = [this] { kill_now(); };
+  if (has_watchdog()) options.watchdog = [this] { return watchdog(); };
+  options.sync_fd = sync_fd();
+  options.take_message = [this] { return take_message(); };
+  options.signal_fd = signals_ ? signals_->fd() : -1;
+  options.timeout_seconds = policy.timeout_seconds;
+  options.notify = notify();
+  options.on_idle = [this] { on_idle(); };
+  MonitorResult result = monitor_container(main_, options);
+  if (result.report) throw describe(*result.report);
+
+  int code = init::exit_code_from_wait_status(result.wait_status);
+  bool oom = false;
+  if (cgroup_ && policy.memory_limit) {
+    bool killed = cgroup_->oom_kills() > 0;
+    oom = result.watchdog_fired || (killed && (policy.oom_is_fatal || code == 128 + SIGKILL));
+  }
+  if (oom) {
+    report_to_user("workload killed: out of memory (limit " + format_size(*policy.memory_limit) + ")");
+    code = 128 + SIGKILL;
+  }
+  ContainerRecord& r = record_.record();
+  r.status = "stopped";
+  r.exit_code = code;
+  r.oom_killed = oom;
+  if (result.timed_out) {
+    spdlog::warn("workload timed out after {}s", *policy.timeout_seconds);
+    return exit_code::kTimeout;
+  }
+  return code;
+}
+
+}  // namespace nucleus

@@ -1,0 +1,65 @@
+#include "frontend/verb_support.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <climits>
+
+#include "config/validate.h"
+#include "core/sys/error.h"
+
+namespace nucleus::frontend {
+
+void check_id(const std::string& id) {
+  if (auto problem = check_container_name(id)) throw Error(id, *problem);
+}
+
+std::optional<int> parse_signal(std::string name) {
+  if (name.empty()) return std::nullopt;
+  if (name.find_first_not_of("0123456789") == std::string::npos) {
+    int n = std::atoi(name.c_str());
+    return n > 0 && n < NSIG ? std::optional<int>(n) : std::nullopt;
+  }
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev != nullptr && name == abbrev) return sig;
+  }
+  if (name.rfind("RTMIN+", 0) == 0) return SIGRTMIN + std::atoi(name.c_str() + 6);
+  if (name.rfind("RTMAX-", 0) == 0) return SIGRTMAX - std::atoi(name.c_str() + 6);
+  return std::nullopt;
+}
+
+std::string absolute(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) throw_errno("getcwd");
+  return path.empty() || path == "." ? cwd : std::string(cwd) + "/" + path;
+}
+
+std::unique_ptr<Backend> backend_of(const ContainerRecord& record, const std::string& dir) {
+  std::string name = record.backend;
+  // A corrupted record names no backend: a gVisor container keeps runsc's state beside it.
+  if (name.empty()) name = ::access((dir + "/runsc").c_str(), F_OK) == 0 ? "gvisor" : "native";
+  return backend_for(name == "gvisor" ? BackendKind::kGvisor : BackendKind::kNative);
+}
+
+void add_locked_verb(CLI::App& app, Globals& g, Action& action, const char* name, const char* about,
+                     const std::function<void(CLI::App&)>& extra, LockedVerb verb, bool tolerate_corruption) {
+  auto id = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(name, about);
+  cmd->add_option("id", *id, "Container id or name")->required();  // first: `kill ID SIGNAL`
+  extra(*cmd);
+  cmd->callback([id, &g, &action, verb, tolerate_corruption] {
+    action = [id, &g, verb, tolerate_corruption] {
+      check_id(*id);
+      LockedContainer c(g.root, *id, tolerate_corruption);
+      return verb(*backend_of(c.record(), c.path()), c);
+    };
+  });
+}
+
+}  // namespace nucleus::frontend

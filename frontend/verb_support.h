@@ -1,0 +1,35 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "backends/backend.h"
+#include "core/container/container_record.h"
+#include "frontend/cli.h"
+
+// What the verbs share: the container id rule, signal names, paths, and the shape of a
+// verb that changes one container's record under its lock.
+namespace nucleus::frontend {
+
+// Throws Error(id, ...) for an id that breaks the rule (config/validate.h).
+void check_id(const std::string& id);
+
+// "TERM", "SIGTERM", "15", "RTMIN+3" -> the number; nullopt when unknown.
+std::optional<int> parse_signal(std::string name);
+
+// An absolute path for a path given on the command line (relative to the current directory).
+std::string absolute(const std::string& path);
+
+// The backend that made a container, from its record.
+std::unique_ptr<Backend> backend_of(const ContainerRecord& record, const std::string& dir);
+
+// A verb of one id that takes the record's lock: `name ID` (+ extra options), then verb.
+using LockedVerb = std::function<int(Backend&, LockedContainer&)>;
+void add_locked_verb(CLI::App& app, Globals& g, Action& action, const char* name, const char* about,
+                     const std::function<void(CLI::App&)>& extra, LockedVerb verb, bool tolerate_corruption = false);
+
+}  // namespace nucleus::frontend

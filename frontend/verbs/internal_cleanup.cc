@@ -1,0 +1,64 @@
+// The hidden `internal-cleanup`, which the cleanup keeper (core/container/keeper.h) execs
+// when the nucleus that forked it died without cleaning up: what that nucleus held is
+// deleted as `delete --force` deletes a container (its backend's state, its cgroup, its
+// record), after the cgroups the keeper was told of (made before the record named them).
+#include <sys/prctl.h>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/cgroup/cgroup.h"
+#include "core/container/container_record.h"
+#include "core/sys/error.h"
+#include "frontend/cli.h"
+#include "frontend/verb_support.h"
+
+namespace nucleus::frontend {
+namespace {
+
+struct CleanupArgs {
+  std::vector<std::string> cgroups;
+  std::string record;
+};
+
+// Only what a nucleus creates is touched: nucleus-* cgroups under /sys/fs/cgroup, and a
+// record whose owner is gone.
+bool is_nucleus_cgroup(const std::string& dir) {
+  size_t slash = dir.find_last_of('/');
+  return dir.rfind("/sys/fs/cgroup/", 0) == 0 && dir.find("/../") == std::string::npos &&
+         dir.compare(slash + 1, 8, "nucleus-") == 0;
+}
+
+int cleanup(const CleanupArgs& a) {
+  // Exec'd as /proc/self/exe, whose name says nothing: ps and the tests should see what it is.
+  ::prctl(PR_SET_NAME, "nucleus-cleanup", 0, 0, 0);
+  for (const std::string& dir : a.cgroups) {
+    if (is_nucleus_cgroup(dir)) cgroupfs::kill_and_remove(cgroupfs::real(), dir);
+  }
+  size_t slash = a.record.find_last_of('/');
+  if (slash == std::string::npos || slash == 0 || a.record.find("/..") != std::string::npos) return 0;
+  try {
+    if (!record_is_stale(a.record)) return 0;
+    LockedContainer c(a.record.substr(0, slash), a.record.substr(slash + 1), /*tolerate_corruption=*/true);
+    backend_of(c.record(), c.path())->remove(c, /*force=*/true);
+  } catch (const Error&) {
+    remove_stale_record(a.record);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_internal_cleanup_command(CLI::App& app, Action& action) {
+  auto args = std::make_shared<CleanupArgs>();
+  CLI::App* cmd = app.add_subcommand("internal-cleanup", "");
+  cmd->group("");  // not for users: the cleanup keeper's
+  cmd->add_option("--cgroup", args->cgroups);
+  cmd->add_option("--record", args->record);
+  cmd->callback([args, &action] { action = [args] { return cleanup(*args); }; });
+}
+
+}  // namespace nucleus::frontend
