@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -119,7 +120,8 @@ struct RootSpec {
 };
 
 struct SeccompSpec {
-  std::optional<seccomp::Profile> profile;  // none: no filter
+  // none: no filter. Shared: nucleus's default is the binary's own table, never copied.
+  std::shared_ptr<const seccomp::Profile> profile;
   seccomp::Conditions conditions;           // who the profile's gated rules are resolved for
   // nucleus's own default profile, which allows every call nucleus makes before the
   // workload's exec: loaded once by the PID-1 supervisor and inherited by the workload.

@@ -114,11 +114,13 @@ void resolve_layers(ContainerSpec& spec, const WorkloadSpec& r, const Preset& pr
   spec.seccomp.conditions = {.caps = spec.process.capabilities.effective, .trusted = preset.level == IsolationLevel::kTrusted};
   switch (r.seccomp.mode) {
     case SeccompMode::kDefault:
-      spec.seccomp.profile = seccomp::default_profile();
+      spec.seccomp.profile = std::shared_ptr<const seccomp::Profile>(&seccomp::default_profile(), [](const seccomp::Profile*) {});
       spec.seccomp.nucleus_default = true;
       break;
     case SeccompMode::kUnconfined: break;
-    case SeccompMode::kFile: spec.seccomp.profile = host.load_seccomp_profile(r.seccomp.profile_path); break;
+    case SeccompMode::kFile:
+      spec.seccomp.profile = std::make_shared<const seccomp::Profile>(host.load_seccomp_profile(r.seccomp.profile_path));
+      break;
   }
   spec.landlock = spec.backend == BackendKind::kNative && r.landlock.value_or(preset.landlock);
   if (preset.masked_paths) {

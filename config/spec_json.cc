@@ -72,9 +72,9 @@ SeccompSpec seccomp_from(const json& j, const std::string& what) {
   s.conditions = {.caps = j.at("caps").get<CapSet>(), .trusted = j.at("trusted").get<bool>()};
   if (j.value("default", false)) {
     s.nucleus_default = true;
-    s.profile = seccomp::default_profile();
+    s.profile = std::shared_ptr<const seccomp::Profile>(&seccomp::default_profile(), [](const seccomp::Profile*) {});
   } else if (j.contains("profile")) {
-    s.profile = seccomp::parse_json_profile(j["profile"].dump(), what + ": seccomp");
+    s.profile = std::make_shared<const seccomp::Profile>(seccomp::parse_json_profile(j["profile"].dump(), what + ": seccomp"));
   }
   return s;
 }

@@ -156,7 +156,7 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   config.runsc = runsc;
   config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
   config.network = spec.network;
-  config.oci_seccomp = spec.seccomp.profile.has_value() || as_written;
+  config.oci_seccomp = spec.seccomp.profile != nullptr || as_written;
   config.memory_overlay = !as_written && !spec.root.path.empty() && !spec.root.read_only;
   // A config's cgroupsPath is applied by runsc (the orchestrator chose where); nucleus's
   // own containers get a cgroup of nucleus's, which runsc joins and must not replace.

@@ -118,9 +118,18 @@ void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
 }
 
 // The child's messages until it is ready ("R"): its root for the Landlock ruleset ("P"),
-// its terminal ("T"), or a report of what failed.
+// its terminal ("T"), or a report of what failed. The record's spec is written meanwhile,
+// once the child has what it waits for.
 void wait_until_ready(NativeSession& s, const CreateOptions& options) {
   const int sync = s.sync.get();
+  bool spec_written = false;
+  auto write_spec = [&] {
+    if (spec_written) return;
+    write_spec_file(s.dir(), s.spec);
+    spec_written = true;
+    timing::mark("record written");
+  };
+  if (!s.plan.landlock_from_parent) write_spec();
   for (;;) {
     ChildMessage m = receive_child_message(sync);
     switch (m.kind) {
@@ -130,11 +139,14 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
         UniqueFd owned(ruleset);
         (void)send_landlock(sync, owned.get());  // EPIPE: the child's report follows
         timing::mark("parent: Landlock ruleset sent");
+        write_spec();
         break;
       }
       case ChildMessage::kTerminal: send_to_console_socket(options.console_socket, m.fd.get()); break;
       case ChildMessage::kReport: throw describe_child_failure(s.plan, m.report);
-      case ChildMessage::kReady: return;
+      case ChildMessage::kReady:
+        write_spec();
+        return;
       case ChildMessage::kProcessStarted: throw Error("read the container's start-up messages", "unexpected message");
       case ChildMessage::kEof: {
         int status = s.main().wait();
@@ -224,8 +236,6 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   }
   collect_stale_container_cgroups();  // while the child builds its root
   if (held) s->entrust(open_mount_namespace(pid));
-  write_spec_file(s->dir(), spec);
-  timing::mark("record written");
 
   wait_until_ready(*s, options);
   ContainerRecord& rec = s->record().record();
@@ -235,7 +245,9 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   rec.pid_start_time = stat->start_time;
   if (s->cgroup()) rec.cgroup = s->cgroup()->directories();
   rec.status = "created";
-  s->record().save();
+  // A container held here is started at once: `start` writes its record, the workload
+  // released first.
+  if (!held) s->record().save();
   run_hooks(spec.hooks.prestart, "prestart", oci_state_json(rec, "created", false), true);
   run_hooks(spec.hooks.create_runtime, "createRuntime", oci_state_json(rec, "created", false), true);
   if (!options.pid_file.empty()) write_pid_file(options.pid_file, pid);

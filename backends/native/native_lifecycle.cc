@@ -17,6 +17,7 @@
 #include "backends/native/oci/oci_support.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
+#include "core/sys/trace_timing.h"
 
 namespace nucleus::native {
 namespace {
@@ -108,10 +109,16 @@ void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     } catch (const Error&) {
       return;
     }
+    const bool ended = !held->main();  // reaped by wait(): every process of it is gone
     held->main() = OwnedChild();  // killed and reaped if it still runs
-    if (Cgroup* cgroup = held->cgroup()) cgroup->destroy();
     run_hooks(static_cast<NativeSession*>(held)->spec.hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
-    c.remove();
+    if (ended) {
+      held->remove_after_exit();
+    } else {
+      if (Cgroup* cgroup = held->cgroup()) cgroup->destroy();
+      c.remove();
+    }
+    timing::mark("removed");
     return;
   }
   if (c.corrupted()) {

@@ -182,7 +182,9 @@ void parse_oci_linux(const json& v, const At& at, ContainerSpec& spec) {
       spec.sysctl.emplace_back(key, get_string(value, at / "sysctl" / key));
     }
   }
-  if (auto* x = member(v, "seccomp")) spec.seccomp.profile = seccomp::parse_json_profile(x->dump(), at.doc + ": " + (at / "seccomp").path);
+  if (auto* x = member(v, "seccomp")) {
+    spec.seccomp.profile = std::make_shared<const seccomp::Profile>(seccomp::parse_json_profile(x->dump(), at.doc + ": " + (at / "seccomp").path));
+  }
   if (auto* x = member(v, "rootfsPropagation")) {
     spec.rootfs_propagation = get_string(*x, at / "rootfsPropagation");
     static const std::set<std::string> kKnown = {"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};

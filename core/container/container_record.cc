@@ -27,12 +27,13 @@ using json = nlohmann::json;
 // Like runc, the root and any missing parents are created (containerd's shim passes
 // /run/containerd/runc/<namespace>).
 void ensure_root(const std::string& root) {
+  struct stat st;
+  if (::lstat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) return;  // the usual case
   for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
     std::string parent = root.substr(0, slash);
     if (::mkdir(parent.c_str(), 0711) != 0 && errno != EEXIST) throw_errno("create the state directory", parent);
   }
   if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create the state directory", root);
-  struct stat st;
   if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
     throw Error("state directory " + root, "is not a directory owned by this user");
   }
@@ -51,11 +52,25 @@ UniqueFd make_held_lock(const std::string& dir, const char* name) {
   return fd;
 }
 
-// Whether nobody holds the lock file dir/name (absent counts as free).
+// Whether nobody holds the lock file dir/name. Absent: free only once the record is old
+// enough not to be one being made (its owner lock comes a moment after its directory).
 bool lock_is_free(const std::string& dir, const char* name) {
   UniqueFd lock(::open((dir + "/" + name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!lock) return errno == ENOENT;
+  if (!lock) {
+    struct stat st;
+    return errno == ENOENT && ::lstat(dir.c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime > 30;
+  }
   return ::flock(lock.get(), LOCK_SH | LOCK_NB) == 0;
+}
+
+// The mutation lock: an flock of the record's directory itself.
+UniqueFd lock_directory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return fd;
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno("lock the container state", dir);
+  }
+  return fd;
 }
 
 void remove_tree(const std::string& dir) noexcept {
@@ -142,54 +157,49 @@ ContainerRecord read_state(const std::string& dir) {
 
 }  // namespace
 
+// The id is claimed by mkdir(2), which one of several concurrent claimants wins; the
+// directory is locked at once and the owner lock linked into it already held. A collector
+// takes a record without its owner lock for one being made (lock_is_free).
 LockedContainer LockedContainer::claim(const std::string& root, ContainerRecord record) {
   require_plain_name(record.name);
   ensure_root(root);
   LockedContainer c;
   c.root_ = root;
   c.record_ = std::move(record);
-  std::string staging = root + "/.new-XXXXXX";
-  if (::mkdtemp(staging.data()) == nullptr) throw_errno("create the container record", root);
-  try {
-    c.lock_ = make_held_lock(staging, "lock");
-    if (!c.record_.persistent) c.owner_ = make_held_lock(staging, "owner");
-    write_state(staging, c.record_);
-  } catch (...) {
-    remove_tree(staging);
-    throw;
-  }
   const std::string target = root + "/" + c.record_.name;
   for (int attempt = 0;; ++attempt) {
-    if (::rename(staging.c_str(), target.c_str()) == 0) break;
+    if (::mkdir(target.c_str(), 0700) == 0) break;
     int err = errno;
-    if ((err == EEXIST || err == ENOTEMPTY) && attempt == 0 && record_is_stale(target) && move_aside_and_remove(root, target)) {
-      continue;
-    }
-    remove_tree(staging);
-    if (err == EEXIST || err == ENOTEMPTY) {
+    if (err == EEXIST && attempt == 0 && record_is_stale(target) && move_aside_and_remove(root, target)) continue;
+    if (err == EEXIST) {
       if (c.record_.persistent) throw Error(c.record_.name, "a container with this id already exists");
       throw Error("--name", "'" + c.record_.name + "' is already in use by a running container");
     }
     throw Error("create the container record", target, err);
   }
   c.path_ = target;
-  c.kept_ = false;
+  c.kept_ = false;  // from here on, a failure removes it
+  c.lock_ = lock_directory(target);
+  if (!c.lock_) throw_errno("lock the container state", target);
+  if (!c.record_.persistent) c.owner_ = make_held_lock(target, "owner");
+  UniqueFd out(::open((target + "/state.json").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  std::string text = to_json(c.record_);
+  if (!out || sys::write_all(out.get(), text.data(), text.size()) != 0) throw_errno("write the container state", target);
   return c;
 }
 
 LockedContainer::LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption) : root_(root) {
   require_plain_name(id);
   path_ = root + "/" + id;
-  lock_.reset(::open((path_ + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  lock_ = lock_directory(path_);
   if (!lock_) {
     struct stat st;
     if (::lstat(path_.c_str(), &st) != 0) throw Error(id, "container does not exist");
-    if (!tolerate_corruption) throw Error(id, "corrupted container state (no lock file); delete --force removes it");
+    if (!tolerate_corruption) throw Error(id, "corrupted container state (not a directory); delete --force removes it");
     corrupted_ = true;
     record_.name = id;
     return;
   }
-  relock();
   try {
     record_ = read_state(path_);
     if (record_.name != id) throw Error("container state", "state.json names another container");
@@ -206,11 +216,9 @@ LockedContainer::~LockedContainer() {
 }
 
 void LockedContainer::relock() {
-  if (!lock_) lock_.reset(::open((path_ + "/lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (lock_) return;
+  lock_ = lock_directory(path_);
   if (!lock_) throw_errno("lock the container state", path_);
-  while (::flock(lock_.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) throw_errno("lock the container state", path_);
-  }
 }
 
 void LockedContainer::save() { write_state(path_, record_); }
@@ -221,6 +229,18 @@ void LockedContainer::remove() noexcept {
   path_.clear();
   lock_.reset();
   owner_.reset();
+}
+
+std::string LockedContainer::set_aside() noexcept {
+  if (path_.empty()) return {};
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "-%d-%lx", static_cast<int>(::getpid()), static_cast<long>(::time(nullptr)));
+  std::string aside = root_ + "/.gone-" + record_.name + suffix;
+  std::string out = ::rename(path_.c_str(), aside.c_str()) == 0 ? aside : std::string();
+  path_.clear();
+  lock_.reset();
+  owner_.reset();
+  return out;
 }
 
 ContainerRecord read_container(const std::string& root, const std::string& id) {

@@ -12,15 +12,16 @@
 // One record per container under a state root (/run/nucleus by default, the OCI verbs'
 // --root): the directory <root>/<id>/ (0700), for every container whoever made it (`run`,
 // `create`), holding:
-//  - `lock`: taken by whoever changes the record (the verbs, briefly);
+//  - its flock (of the directory itself): taken by whoever changes the record (the verbs,
+//    briefly);
 //  - `owner`: held for its whole life by the process that holds a container (`run` in the
 //    foreground): a record whose owner lock nobody holds belongs to a process that died,
 //    and is stale. OCI containers (`create`) have no owner: they wait for `delete`;
 //  - `state.json` (this file's ContainerRecord) and `spec.json` (config/spec_json.h);
 //  - what the backend keeps: native `exec.fifo` until `start`, gVisor runsc's state.
-// A record appears by rename(2) of a complete directory whose locks are already held, which
-// refuses to replace an existing one: of two concurrent claims of an id exactly one wins,
-// and no collector ever sees a live record unlocked. Ids are checked against the user-facing
+// An id is claimed by mkdir(2): of two concurrent claims exactly one wins. The owner lock
+// appears already held (made anonymous, locked, then linked in), and a record without one is
+// taken for a record being made: no collector ever takes a live record. Ids are checked against the user-facing
 // rule by the caller; here only that an id cannot leave the state root.
 namespace nucleus {
 
@@ -82,6 +83,9 @@ class LockedContainer {
   // The whole directory goes: renamed aside at once (so the id is free and `list` no longer
   // shows it), then removed.
   void remove() noexcept;
+  // Renamed aside only (the id is free, `list` no longer shows it); returns where it went,
+  // for someone to remove later ("" when it is gone already).
+  std::string set_aside() noexcept;
 
  private:
   LockedContainer() = default;

@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <linux/types.h>
+
 #include <cerrno>
 #include <new>
 
@@ -31,6 +34,47 @@ struct KeeperArgs {
 };
 
 constexpr int kDismissalFd = 3;
+constexpr size_t kMaxDismissal = 4096;
+
+// A directory's entries (files only: a record's lock, state and spec), then the directory.
+void remove_flat_directory(const char* path) noexcept {
+  long dir = sys::quiet_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir < 0) return;
+  alignas(8) char buf[1024];
+  for (;;) {
+    long got = sys::quiet_syscall(SYS_getdents64, dir, reinterpret_cast<long>(buf), sizeof buf);
+    if (got <= 0) break;
+    for (long off = 0; off < got;) {
+      auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+      off += e->d_reclen;
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+      sys::quiet_syscall(SYS_unlinkat, dir, reinterpret_cast<long>(e->d_name), 0);
+    }
+  }
+  sys::quiet_syscall(SYS_close, dir);
+  sys::quiet_syscall(SYS_rmdir, reinterpret_cast<long>(path));
+}
+
+// The dismissal's payload: NUL-terminated entries, "c<dir>" an empty cgroup directory,
+// "r<dir>" a record set aside.
+void remove_what_is_left(char* payload, size_t size) noexcept {
+  payload[size < kMaxDismissal - 1 ? size : kMaxDismissal - 2] = 0;
+  for (size_t at = 0; at < size;) {
+    char* entry = payload + at;
+    size_t len = 0;
+    while (at + len < size && entry[len] != 0) ++len;
+    at += len + 1;
+    if (len < 2) continue;
+    if (entry[0] == 'r') remove_flat_directory(entry + 1);
+    if (entry[0] == 'c') {
+      // Emptied a moment ago: a v1 cgroup may still be busy while its last task exits.
+      for (int i = 0; i < 100 && sys::quiet_syscall(SYS_rmdir, reinterpret_cast<long>(entry + 1)) == -EBUSY; ++i) {
+        timespec pause = {0, 1000000};
+        sys::quiet_syscall(SYS_nanosleep, reinterpret_cast<long>(&pause), 0);
+      }
+    }
+  }
+}
 
 // The keeper's life until it exits or execs. Every signal is blocked from before it exists
 // (^C and the signals nucleus forwards are not its business); the death signal is taken
@@ -51,11 +95,15 @@ int keep(void* arg) noexcept {
   while (sys::quiet_syscall(SYS_getppid) == a.parent) {
     sys::quiet_syscall(SYS_rt_sigtimedwait, reinterpret_cast<long>(&death), 0, 0, _NSIG / 8);
   }
-  // Dismissed: nucleus cleaned up after itself. What it entrusted to us travels with the
-  // message, which read() takes without its descriptors: they are closed here. (The socket
-  // is non-blocking: no message, no dismissal.)
-  char word = 0;
-  if (sys::quiet_syscall(SYS_read, kDismissalFd, reinterpret_cast<long>(&word), 1) == 1) {
+  // Dismissed: nucleus cleaned up after itself, or left us what is left of a container that
+  // has ended (its empty cgroup directories, its record set aside), to remove once nucleus
+  // has returned the exit status. What it entrusted to us travels with the message, which
+  // read() takes without its descriptors: they are closed here. (The socket is non-blocking:
+  // no message, no dismissal.)
+  char message[kMaxDismissal];
+  long n = sys::quiet_syscall(SYS_read, kDismissalFd, reinterpret_cast<long>(message), sizeof message);
+  if (n >= 1) {
+    remove_what_is_left(message + 1, static_cast<size_t>(n - 1));
     sys::quiet_syscall(SYS_exit_group, 0);
   }
   // nucleus died without dismissing us: its memory is ours alone now, so libc may be used
@@ -68,6 +116,14 @@ int keep(void* arg) noexcept {
 }
 
 }  // namespace
+
+void CleanupKeeper::leave_behind(const std::vector<std::string>& cgroup_dirs, const std::string& record_aside) {
+  std::string entries;
+  for (const std::string& dir : cgroup_dirs) entries += "c" + dir + '\0';
+  if (!record_aside.empty()) entries += "r" + record_aside + '\0';
+  if (left_over_.size() + entries.size() + 1 >= kMaxDismissal) throw Error("leave the container's remains to the keeper", "too long");
+  left_over_ += entries;
+}
 
 CleanupKeeper::CleanupKeeper(const CleanupTargets& targets) {
   words_ = {"nucleus", "internal-cleanup"};
@@ -112,8 +168,10 @@ CleanupKeeper::~CleanupKeeper() {
   if (pid_ <= 0) return;
   // The usual way: the keeper reads this once we have exited, and exits itself; its stack
   // stays mapped for it (with CLONE_VM it is in our memory) and goes with the last of us.
-  static constexpr char kDismissed = 'd';
-  if (sys::send_with_fd(dismissal_.get(), &kDismissed, 1, entrusted_.get()) == 0) return;
+  std::string message = "d" + left_over_;
+  if (message.size() < kMaxDismissal && sys::send_with_fd(dismissal_.get(), message.data(), message.size(), entrusted_.get()) == 0) {
+    return;
+  }
   // Our own child, not yet reaped: its pid cannot have been reused.
   ::kill(pid_, SIGKILL);
   while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {

@@ -44,6 +44,10 @@ class CleanupKeeper {
   ~CleanupKeeper();  // dismisses the keeper, handing it what was entrusted
   // The keeper closes fd once nucleus has exited (the container's mount namespace).
   void entrust(UniqueFd fd) { entrusted_ = std::move(fd); }
+  // What is left of a container that has ended, which the keeper removes once nucleus has
+  // exited: its cgroup directories (emptied: rmdir), its record set aside (a directory of
+  // files). Throws Error when it does not fit the dismissal.
+  void leave_behind(const std::vector<std::string>& cgroup_dirs, const std::string& record_aside);
   CleanupKeeper(const CleanupKeeper&) = delete;
   CleanupKeeper& operator=(const CleanupKeeper&) = delete;
 
@@ -54,6 +58,7 @@ class CleanupKeeper {
   pid_t pid_ = -1;
   UniqueFd dismissal_;  // our end of the keeper's socket
   UniqueFd entrusted_;
+  std::string left_over_;  // leave_behind's entries
 };
 
 }  // namespace nucleus

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "core/init/supervisor.h"
@@ -30,6 +32,25 @@ void ContainerSession::start_keeper() {
 
 void ContainerSession::entrust(UniqueFd fd) {
   if (keeper_) keeper_->entrust(std::move(fd));
+}
+
+void ContainerSession::remove_after_exit() {
+  std::vector<std::string> dirs = cgroup_ ? cgroup_->directories() : std::vector<std::string>{};
+  std::string aside = record_.set_aside();
+  if (keeper_) {
+    try {
+      keeper_->leave_behind(dirs, aside);
+      if (cgroup_) cgroup_->release();
+      return;
+    } catch (const Error&) {
+      // Too much to hand over: done here.
+    }
+  }
+  if (cgroup_) cgroup_->destroy();
+  if (!aside.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(aside, ignored);
+  }
 }
 
 void ContainerSession::detach() {

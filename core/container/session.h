@@ -61,6 +61,11 @@ class ContainerSession {
   // stderr), 124 after --timeout. Throws the child's report as an Error.
   int wait(const WaitPolicy& policy);
 
+  // The container has ended (its main process reaped, its cgroup empty): the record is set
+  // aside at once, and it and the cgroup directories are removed by the keeper once this
+  // process has exited, so the exit status comes first (here and now without a keeper).
+  void remove_after_exit();
+
   // The container outlives this process (an OCI create): its record, cgroup and main
   // process are left to the later verbs; the keeper is dismissed.
   void detach();

@@ -55,6 +55,7 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
       std::unique_ptr<ContainerSession> container = backend->create(spec, options);
       backend->start(container->record(), container.get());
       int code = backend->wait(*container);
+      timing::mark("container ended");
       backend->remove(container->record(), /*force=*/true, container.get());
       return code;
     };

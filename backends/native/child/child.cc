@@ -1,4 +1,7 @@
+// The container\'s init: the child cloned into the new namespaces, as a list of named steps
+// in kernel order (run_child), then the PID-1 supervisor or the workload itself.
 #include "backends/native/child/child.h"
+#include "backends/native/child/child_context.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -35,124 +38,8 @@
 namespace nucleus::native {
 namespace {
 
-struct Child {
-  LaunchPlan* plan;
-  int sync_fd;
-};
+using namespace child_internal;
 
-void write_stderr(const char* text) noexcept { (void)sys::write_all(2, text, strlen(text)); }
-
-[[noreturn]] void die(const Child& c, ChildStep step, int err, int index = -1,
-                      int code = exit_code::kRuntimeError) noexcept {
-  if (c.sync_fd >= 0) {
-    send_child_report(c.sync_fd, static_cast<uint16_t>(step), err, index);
-  } else {
-    // An OCI container after `create` returned: nobody reads the sync socket any more, the
-    // container's stderr (conmon's log) is where it is said.
-    write_stderr(step == ChildStep::kExec ? "nucleus: exec " : "nucleus: start the container: ");
-    if (step == ChildStep::kExec) {
-      write_stderr(c.plan->exec_path.data());
-      write_stderr(": ");
-    }
-    write_stderr(strerrordesc_np(err));
-    write_stderr("\n");
-  }
-  _exit(code);
-}
-
-// Like execvp's search, over the container's PATH, without exec: an OCI `create` must
-// fail for a missing command, not the later `start`. The path goes into plan.exec_path.
-int find_command(LaunchPlan& plan) noexcept {
-  const char* name = plan.argv[0];
-  char* out = plan.exec_path.data();
-  size_t cap = plan.exec_path.size();
-  auto usable = [](const char* path) noexcept -> int {
-    struct stat st;
-    if (stat(path, &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EACCES;
-    return access(path, X_OK) == 0 ? 0 : errno;
-  };
-  size_t name_len = strlen(name);
-  if (strchr(name, '/') != nullptr) {
-    if (name_len + 1 > cap) return ENAMETOOLONG;
-    memcpy(out, name, name_len + 1);
-    return usable(out);
-  }
-  int last = ENOENT;
-  const char* dir = plan.search_path.c_str();
-  for (;;) {
-    const char* end = strchr(dir, ':');
-    size_t dir_len = end ? static_cast<size_t>(end - dir) : strlen(dir);
-    if (dir_len > 0 && dir_len + 1 + name_len < cap) {
-      memcpy(out, dir, dir_len);
-      out[dir_len] = '/';
-      memcpy(out + dir_len + 1, name, name_len + 1);
-      int err = usable(out);
-      if (err == 0) return 0;
-      if (err == EACCES) last = EACCES;
-    }
-    if (end == nullptr) break;
-    dir = end + 1;
-  }
-  memcpy(out, name, name_len + 1 < cap ? name_len + 1 : cap);
-  return last;
-}
-
-// The OCI terminal: a pty of the container's own devpts, its master to the parent (which
-// passes it to the console socket), its peer as stdio and controlling terminal.
-int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) return errno;
-  int unlock = 0;
-  int rc = ioctl(master, TIOCSPTLCK, &unlock);
-  int peer = rc == 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY) : -1;
-  if (peer >= 0 && (plan.rows != 0 || plan.columns != 0)) {
-    winsize ws = {};
-    ws.ws_row = plan.rows;
-    ws.ws_col = plan.columns;
-    ioctl(peer, TIOCSWINSZ, &ws);
-  }
-  int err = peer < 0 ? errno : send_terminal(sync_fd, master);
-  ::close(master);
-  if (err != 0) return err;
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (dup2(peer, fd) < 0) return errno;
-  }
-  if (peer > 2) ::close(peer);
-  return ioctl(0, TIOCSCTTY, 0) == 0 ? 0 : errno;
-}
-
-// `nucleus start` opens the state directory's exec.fifo for reading; this open for writing
-// blocks until then (runc's exec.fifo). Reopened through /proc so the fd needs no path.
-int wait_for_start(int fifo_fd) noexcept {
-  char path[32];
-  sys::proc_fd_path(fifo_fd, path);
-  int fd;
-  do {
-    fd = open(path, O_WRONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return errno;
-  char byte = '0';
-  int err = sys::write_all(fd, &byte, 1);
-  ::close(fd);
-  ::close(fifo_fd);
-  return err;
-}
-
-// Closes every fd above stdio but `a` and `b` (either may be -1).
-void close_all_but(int a, int b) noexcept {
-  if (a > b) std::swap(a, b);
-  unsigned from = 3;
-  for (int keep : {a, b}) {
-    if (keep < 3) continue;
-    if (static_cast<unsigned>(keep) > from) sys::raw_close_range(from, static_cast<unsigned>(keep) - 1, 0);
-    from = static_cast<unsigned>(keep) + 1;
-  }
-  sys::raw_close_range(from, ~0U, 0);
-}
-
-// In a new user namespace we start as the overflow uid; become the namespace's root so
-// that files we create are owned by a mapped id, and drop the caller's groups.
 int become_namespace_root(const LaunchPlan& plan) noexcept {
   if (setresgid(0, 0, 0) != 0) return errno;
   if (!plan.ids.deny_setgroups && setgroups(0, nullptr) != 0) return errno;
@@ -188,91 +75,6 @@ int bring_up_loopback() noexcept {
 // container is reported ready, so that a missing command fails `create` (127), not the later
 // `start`; "R"; then the wait on exec.fifo, with nothing of nucleus's left open but the fifo
 // and `keep` (the Landlock ruleset).
-void wait_for_start_when_ready(Child& c, int keep) noexcept {
-  LaunchPlan& plan = *c.plan;
-  if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
-  if (int err = find_command(plan)) {
-    die(c, ChildStep::kFindCommand, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
-  }
-  if (plan.exec_fifo_fd < 0) return;  // an exec'd process: it runs at once
-  if (int err = send_ready(c.sync_fd)) die(c, ChildStep::kReady, err);
-  ::close(c.sync_fd);
-  c.sync_fd = -1;  // from here on, failures go to the container's stderr
-  close_all_but(plan.exec_fifo_fd, keep);
-  if (int err = wait_for_start(plan.exec_fifo_fd)) die(c, ChildStep::kWaitForStart, err);
-}
-
-ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
-  switch (step) {
-    case CapStep::kBounding: return ChildStep::kBoundingSet;
-    case CapStep::kKeepCaps: return ChildStep::kKeepCaps;
-    case CapStep::kCapset: return ChildStep::kCapset;
-    case CapStep::kAmbient: return ChildStep::kAmbient;
-    default: break;
-  }
-  return identity == IdentityStep::kSetgroups ? ChildStep::kSetgroups
-         : identity == IdentityStep::kSetgid  ? ChildStep::kSetgid
-                                              : ChildStep::kSetuid;
-}
-
-// The workload process, under the supervisor (forked) or as PID 1 itself (--no-init).
-// Each layer is ordered for a reason:
-//  - setsid first: without a controlling terminal TIOCSTI has nothing to reach (SYS-15);
-//  - the bounding set before the uid change (it needs CAP_SETPCAP), capset after it;
-//  - fds above 2 close-on-exec (CVE-2024-21626), the command found, "ready", and the wait
-//    for start on exec.fifo, which lives outside the root;
-//  - Landlock after that (restrict_self needs no_new_privs, set at start; it would refuse
-//    the fifo);
-//  - seccomp last: a --seccomp profile may refuse the privilege-dropping calls before it.
-//    nucleus's own profile allows them, so under the supervisor its filter is already in
-//    place, inherited from PID 1 (LaunchPlan::seccomp_from_supervisor).
-//  Only a test-only run without no_new_privs differs: Landlock and seccomp then need
-//  CAP_SYS_ADMIN, so they go in before the capabilities are dropped.
-int start_workload(void* ctx) noexcept {
-  // A copy: under the supervisor this runs in the supervisor's memory until exec, and the
-  // supervisor still needs its sync_fd after we drop ours.
-  Child c = *static_cast<const Child*>(ctx);
-  LaunchPlan& plan = *c.plan;
-  timing::mark("workload: forked");
-  if (setsid() < 0) die(c, ChildStep::kNewSession, errno);
-  if (plan.terminal) {
-    if (int err = set_up_terminal(plan, c.sync_fd)) die(c, ChildStep::kTerminal, err);
-  }
-  if (plan.umask) umask(*plan.umask);
-  if (!plan.no_new_privs) {
-    // Test-only (no no_new_privs): Landlock and seccomp need CAP_SYS_ADMIN, so they come
-    // before the capabilities go, and so after the wait for start (Landlock would refuse
-    // the exec.fifo outside the root).
-    wait_for_start_when_ready(c, -1);
-    if (int err = apply_landlock(plan.landlock, -1)) die(c, ChildStep::kLandlock, err);
-    if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
-  }
-  CapStep cap_failed = CapStep::kNone;
-  IdentityStep id_failed = IdentityStep::kNone;
-  if (int err = apply_capabilities_and_identity(plan.capabilities, plan.child_identity, &cap_failed, &id_failed)) {
-    die(c, cap_step(cap_failed, id_failed), err);
-  }
-  timing::mark("workload: capabilities and identity set");
-  // The Landlock ruleset the parent built from our root ("L").
-  int ruleset = -1;
-  if (plan.no_new_privs && plan.landlock_from_parent) {
-    if (int err = wait_for_landlock(c.sync_fd, &ruleset)) die(c, ChildStep::kLandlock, err);
-  }
-  if (plan.no_new_privs) {
-    wait_for_start_when_ready(c, ruleset);
-    if (int err = apply_landlock(plan.landlock, ruleset)) die(c, ChildStep::kLandlock, err);
-  }
-  timing::mark("workload: Landlock applied");
-  if (plan.no_new_privs && !plan.seccomp_from_supervisor) {
-    if (int err = load_seccomp(plan.seccomp)) die(c, ChildStep::kSeccomp, err);
-  }
-  timing::mark("workload: seccomp in place, exec");
-  execve(plan.exec_path.data(), plan.argv.data(), plan.envp.data());
-  int err = errno;
-  die(c, ChildStep::kExec, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
-}
-
-// Both the container's init and an `exec`'d process: cwd, rlimits, oom_score_adj.
 void enter_workdir_and_limits(const Child& c) noexcept {
   const LaunchPlan& plan = *c.plan;
   int index = -1;
@@ -311,46 +113,56 @@ void join_cgroup(const Child& c) noexcept {
   }
 }
 
-}  // namespace
+// ---- the container's init, step by step (run_child) --------------------------------------
 
-void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
-  Child c{&plan, sync_fd};
-  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
-  enter_workdir_and_limits(c);
-  init::prepare_signals_for_exec();
-  start_workload(&c);
-  _exit(exit_code::kRuntimeError);
-}
-
-void run_child(LaunchPlan& plan, int sync_fd) noexcept {
-  Child c{&plan, sync_fd};
-  if (int err = wait_for_go(sync_fd)) die(c, ChildStep::kWaitForParent, err);
-  // The caller's CPUs back (clone.h: start_child_elsewhere), after "G": the parent moved us
-  // before sending it, so its move cannot come after this.
+// "G": the uid/gid maps exist from now on. The caller's CPUs back (clone.h:
+// start_child_elsewhere), after "G": the parent moved us before sending it, so its move
+// cannot come after this.
+void wait_for_release(const Child& c) noexcept {
+  const LaunchPlan& plan = *c.plan;
+  if (int err = wait_for_go(c.sync_fd)) die(c, ChildStep::kWaitForParent, err);
   if (plan.restore_affinity && sched_setaffinity(0, sizeof plan.affinity, &plan.affinity) != 0) {
     die(c, ChildStep::kAffinity, errno);
   }
   timing::mark("child: released");
-  if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterGo) join_cgroup(c);
+}
+
+// The namespaces a config names by path (fds the parent opened).
+void join_namespaces(const Child& c) noexcept {
+  const LaunchPlan& plan = *c.plan;
   for (size_t i = 0; i < plan.join_fds.size(); ++i) {
     if (setns(plan.join_fds[i], plan.join_types[i]) != 0) die(c, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
     ::close(plan.join_fds[i]);
   }
-  if (plan.user_namespace) {
-    if (int err = become_namespace_root(plan)) die(c, ChildStep::kBecomeRoot, err);
-  }
-  // A container held by its maker dies with it; an OCI container outlives `create`.
-  if (plan.tied_to_parent) {
-    if (int err = die_with_parent(sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
-  }
-  // The container's cgroup becomes our cgroup root, so /proc/self/cgroup shows "/" and no
-  // path of the host's hierarchy: here when the parent has put us there before "G", after
-  // "C" otherwise.
-  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAfterRoot && plan.new_cgroup_namespace) {
-    if (unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
-  }
-  // Before any mount, and inherited by everything below: no exec can gain privileges.
-  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
+}
+
+// Root of the new user namespace: files created from here on belong to a mapped id.
+void become_root_inside(const Child& c) noexcept {
+  if (!c.plan->user_namespace) return;
+  if (int err = become_namespace_root(*c.plan)) die(c, ChildStep::kBecomeRoot, err);
+}
+
+// A container held by its maker dies with it (armed after the credential change, which
+// clears it); an OCI container outlives `create`.
+void tie_to_parent(const Child& c) noexcept {
+  if (!c.plan->tied_to_parent) return;
+  if (int err = die_with_parent(c.sync_fd)) die(c, ChildStep::kParentDeathSignal, err);
+}
+
+// The container's cgroup becomes our cgroup root, so /proc/self/cgroup shows "/" and no
+// path of the host's hierarchy: only once we are in it.
+void enter_cgroup_namespace(const Child& c) noexcept {
+  if (c.plan->new_cgroup_namespace && unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
+}
+
+// Before any mount, and inherited by everything below: no exec can gain privileges.
+void forbid_new_privileges(const Child& c) noexcept {
+  if (c.plan->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(c, ChildStep::kNoNewPrivs, errno);
+}
+
+// Hostname, domainname, and the loopback a new network namespace starts without.
+void set_up_names_and_loopback(const Child& c) noexcept {
+  const LaunchPlan& plan = *c.plan;
   if (!plan.hostname.empty() && sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
     die(c, ChildStep::kHostname, errno);
   }
@@ -360,11 +172,16 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   if (plan.bring_up_loopback) {
     if (int err = bring_up_loopback()) die(c, ChildStep::kLoopback, err);
   }
-
   timing::mark("child: namespaces set up");
+}
+
+// The root (rootfs.h): the id-mapped rootfs ("M") and /dev ("D") as the parent sends them,
+// pivot_root; then, where the parent builds the Landlock ruleset, our root for it ("P").
+void enter_the_root(Child& c) noexcept {
+  LaunchPlan& plan = *c.plan;
   int tree_fd = -1;
   if (plan.idmapped_rootfs) {
-    if (int err = wait_for_rootfs_tree(sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
+    if (int err = wait_for_rootfs_tree(c.sync_fd, &tree_fd)) die(c, ChildStep::kWaitForParent, err);
   }
   int step = 0;
   int index = -1;
@@ -372,29 +189,37 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
               .root_sources = &plan.root_source_fds,
               .moved_tree = tree_fd,
               .dev_sources = &plan.dev_source_fds,
-              .sync_fd = sync_fd};
+              .sync_fd = c.sync_fd};
   if (int err = enter_root(plan.root, fds, &step, &index)) die(c, static_cast<ChildStep>(step), err, index);
   timing::mark("child: root entered (pivot_root)");
   if (plan.landlock_from_parent) {
     int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    int err = root < 0 ? errno : send_root_ready(sync_fd, root);
+    int err = root < 0 ? errno : send_root_ready(c.sync_fd, root);
     if (root >= 0) ::close(root);
     if (err != 0) die(c, ChildStep::kLandlock, err);
   }
-  enter_workdir_and_limits(c);
-  if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterRoot) {
-    join_cgroup(c);
-    if (plan.new_cgroup_namespace && unshare(CLONE_NEWCGROUP) != 0) die(c, ChildStep::kCgroupNamespace, errno);
-    timing::mark("child: in its cgroup");
-  }
+}
 
+// "C" once the root is built (the parent made the cgroup meanwhile), then its namespace.
+void join_cgroup_after_root(const Child& c) noexcept {
+  if (c.plan->cgroup_join != LaunchPlan::CgroupJoin::kAfterRoot) return;
+  join_cgroup(c);
+  enter_cgroup_namespace(c);
+  timing::mark("child: in its cgroup");
+}
+
+// PID 1: the supervisor in front of the workload, or (--no-init, an OCI container) the
+// workload itself.
+[[noreturn]] void become_init(Child& c) noexcept {
+  LaunchPlan& plan = *c.plan;
   if (!plan.init) {
     init::prepare_signals_for_exec();
     start_workload(&c);
+    _exit(exit_code::kRuntimeError);
   }
   // PID 1 keeps only stdio, the sync socket (until the workload is forked) and the exec
   // fifo the workload waits on.
-  close_all_but(sync_fd, plan.exec_fifo_fd);
+  close_all_but(c.sync_fd, plan.exec_fifo_fd);
   prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
   // The supervisor is a copy of nucleus: nothing inside may read or ptrace it, nor open
   // its /proc/1/exe (CVE-2016-9962, CVE-2019-5736).
@@ -410,6 +235,34 @@ void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   timing::mark("init: workload reaped, exiting");
   _exit(code);
 }
+
+}  // namespace
+
+void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
+  Child c{&plan, sync_fd};
+  forbid_new_privileges(c);
+  enter_workdir_and_limits(c);
+  init::prepare_signals_for_exec();
+  start_workload(&c);
+  _exit(exit_code::kRuntimeError);
+}
+
+void run_child(LaunchPlan& plan, int sync_fd) noexcept {
+  Child c{&plan, sync_fd};
+  wait_for_release(c);
+  if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterGo) join_cgroup(c);
+  join_namespaces(c);
+  become_root_inside(c);
+  tie_to_parent(c);
+  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAfterRoot) enter_cgroup_namespace(c);
+  forbid_new_privileges(c);
+  set_up_names_and_loopback(c);
+  enter_the_root(c);
+  enter_workdir_and_limits(c);
+  join_cgroup_after_root(c);
+  become_init(c);
+}
+
 
 }  // namespace nucleus::native
 // ---- End code running in the child process ----------------------------------------------

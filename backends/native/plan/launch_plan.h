@@ -99,7 +99,7 @@ struct LaunchPlan {
   // Under the supervisor, the parent builds the ruleset from the root the child sends ("P") while the child
   // gets on with its start; the workload takes it ("L") right before restricting itself.
   bool landlock_from_parent = false;
-  std::optional<seccomp::Profile> seccomp_profile;  // none: --seccomp unconfined
+  std::shared_ptr<const seccomp::Profile> seccomp_profile;  // none: --seccomp unconfined
   seccomp::Conditions seccomp_conditions;
   SeccompPrograms seccomp;  // compiled (or read from the cache) by the backend
   // The supervisor loads the filter just before it forks the workload, which inherits it:

@@ -261,7 +261,7 @@ TEST(LaunchPlan, LayersFollowThePresetAndTheOptions) {
   EXPECT_TRUE(standard.no_new_privs);
   EXPECT_EQ(standard.capabilities.permitted, 0u);
   EXPECT_TRUE(standard.landlock.enabled);
-  EXPECT_TRUE(standard.seccomp_profile.has_value());
+  EXPECT_TRUE(standard.seccomp_profile != nullptr);
   EXPECT_FALSE(standard.seccomp_conditions.trusted);
   EXPECT_NE(find(standard.root.root_ops, "proc/sys/user/max_user_namespaces", MountKind::kWriteFile), nullptr);
   EXPECT_NE(find(standard.root.root_ops, "proc/kcore", MountKind::kMask), nullptr);
@@ -286,7 +286,7 @@ TEST(LaunchPlan, LayersFollowThePresetAndTheOptions) {
   LaunchPlan opted = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
   EXPECT_EQ(opted.capabilities.permitted, CapSet{1} << 10);
   EXPECT_EQ(opted.capabilities.ambient, CapSet{1} << 10);  // a non-root workload keeps it across exec
-  EXPECT_FALSE(opted.seccomp_profile.has_value());
+  EXPECT_FALSE(opted.seccomp_profile != nullptr);
   EXPECT_FALSE(opted.landlock.enabled);
 }
 

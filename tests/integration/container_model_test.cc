@@ -1,0 +1,164 @@
+// One container model (issue 12): a container started by `run` has a record like any other,
+// and every verb reaches it while it runs, on both backends; its record is gone when it
+// ends, also when nucleus itself is killed.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/leak_check.h"
+
+namespace nucleus::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+class ContainerModel : public ContainerTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string name(const std::string& base) const { return base + "-" + GetParam() + "-" + std::to_string(::getpid()); }
+
+  std::vector<std::string> run_args(std::vector<std::string> extra, std::vector<std::string> command) const {
+    std::vector<std::string> args = {"run", "--backend", GetParam(), "--rootfs", kRootfs};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("--");
+    args.insert(args.end(), command.begin(), command.end());
+    return args;
+  }
+
+  // The container's entry in `nucleus list --format json`, or null.
+  json listed(const std::string& id) const {
+    Result r = run_nucleus({"list", "--format", "json"});
+    json all = json::parse(r.out, nullptr, false);
+    if (!all.is_array()) return nullptr;
+    for (const json& c : all) {
+      if (c.value("id", "") == id) return c;
+    }
+    return nullptr;
+  }
+
+  // Waits until `list` shows the container running (its workload started).
+  bool wait_running(const std::string& id) const {
+    for (auto end = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < end;) {
+      json c = listed(id);
+      if (!c.is_null() && c["status"] == "running") return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+};
+
+TEST_P(ContainerModel, EveryVerbReachesARunContainer) {
+  const std::string id = name("svc");
+  NucleusProcess p(run_args({"--name", id, "-e", "FROM_RUN=1", "-w", "/tmp"}, {"/bin/sleep", "60"}));
+  ASSERT_TRUE(wait_running(id)) << run_nucleus({"list"}).out;
+
+  Result state = run_nucleus({"state", id});
+  ASSERT_EQ(state.status, 0) << state.err;
+  json s = json::parse(state.out);
+  EXPECT_EQ(s["id"], id);
+  EXPECT_EQ(s["status"], "running");
+  EXPECT_GT(s["pid"].get<int>(), 0);
+
+  // exec starts from the container's own process (its environment, its directory), and the
+  // flags change it; its status and output come back.
+  Result inherited = run_nucleus({"exec", id, "/bin/sh", "-c", "echo $FROM_RUN; pwd; id -u"});
+  EXPECT_EQ(inherited.status, 0) << inherited.err;
+  EXPECT_EQ(inherited.out, "1\n/tmp\n0\n");
+  Result changed = run_nucleus({"exec", "-e", "FOO=bar", "-u", "1000:1000", "--cwd", "/", id, "/bin/sh", "-c",
+                                "echo out; echo $FOO; id -u; id -g; pwd; exit 3"});
+  EXPECT_EQ(changed.status, 3) << changed.err;
+  EXPECT_EQ(changed.out, "out\nbar\n1000\n1000\n/\n");
+
+  // ps: its processes; stats: its cgroup.
+  Result ps = run_nucleus({"ps", "--format", "json", id});
+  ASSERT_EQ(ps.status, 0) << ps.err;
+  EXPECT_GE(json::parse(ps.out).size(), 1u) << ps.out;
+  Result stats = run_nucleus({"stats", "--format", "json", id});
+  ASSERT_EQ(stats.status, 0) << stats.err;
+  EXPECT_GE(json::parse(stats.out)["pids"]["current"].get<int>(), 1) << stats.out;
+
+  // pause and resume.
+  ASSERT_EQ(run_nucleus({"pause", id}).status, 0);
+  EXPECT_EQ(json::parse(run_nucleus({"state", id}).out)["status"], "paused");
+  Result frozen = run_nucleus({"exec", id, "/bin/true"});
+  EXPECT_EQ(frozen.status, 125);
+  EXPECT_NE(frozen.err.find("cannot exec in a container that is paused"), std::string::npos) << frozen.err;
+  ASSERT_EQ(run_nucleus({"resume", id}).status, 0);
+  EXPECT_EQ(json::parse(run_nucleus({"state", id}).out)["status"], "running");
+
+  // A second container of that name is refused while the first runs, and nothing of it
+  // is made.
+  Result twin = run_nucleus(run_args({"--name", id}, {"/bin/true"}));
+  EXPECT_EQ(twin.status, 125);
+  EXPECT_EQ(twin.err, "nucleus: --name: '" + id + "' is already in use by a running container\n");
+
+  // A signal through `kill` ends the workload: the foreground run exits 128+15.
+  ASSERT_EQ(run_nucleus({"kill", id, "TERM"}).status, 0);
+  Result ended = p.wait();
+  EXPECT_EQ(ended.status, 143) << ended.err;
+  // Its record went with it.
+  EXPECT_TRUE(listed(id).is_null());
+  Result gone = run_nucleus({"state", id});
+  EXPECT_EQ(gone.status, 125);
+  EXPECT_EQ(gone.err, "nucleus: " + id + ": container does not exist\n");
+}
+
+TEST_P(ContainerModel, AnUnnamedRunHasAGeneratedIdWhileItRuns) {
+  NucleusProcess p(run_args({}, {"/bin/sh", "-c", "echo started; sleep 60"}));
+  ASSERT_TRUE(p.wait_for_output("started"));
+  std::string id;
+  for (const json& c : json::parse(run_nucleus({"list", "--format", "json"}).out)) {
+    std::string candidate = c["id"];
+    if (candidate.size() == 12 && candidate.find_first_not_of("0123456789abcdef") == std::string::npos) id = candidate;
+  }
+  ASSERT_FALSE(id.empty()) << run_nucleus({"list"}).out;
+  EXPECT_EQ(run_nucleus({"exec", id, "/bin/true"}).status, 0);
+  ASSERT_EQ(run_nucleus({"kill", id, "KILL"}).status, 0);
+  EXPECT_EQ(p.wait().status, 137);
+  EXPECT_TRUE(listed(id).is_null());
+}
+
+TEST_P(ContainerModel, UpdateChangesALiveRunContainersLimits) {
+  const std::string id = name("upd");
+  NucleusProcess p(run_args({"--name", id, "--pids-limit", "100"}, {"/bin/sleep", "60"}));
+  ASSERT_TRUE(wait_running(id));
+  ASSERT_EQ(run_nucleus({"update", "--pids-limit", "50", id}).status, 0);
+  json stats = json::parse(run_nucleus({"stats", "--format", "json", id}).out);
+  // gVisor's sandbox is charged on the host: the limit there is scaled for the Sentry's
+  // threads (16 per guest task, 256 for itself).
+  EXPECT_EQ(stats["pids"]["limit"].get<int>(), GetParam() == "gvisor" ? 50 * 16 + 256 : 50) << stats;
+  ASSERT_EQ(run_nucleus({"delete", "--force", id}).status, 0);
+  EXPECT_EQ(p.wait().status, 137);
+  EXPECT_TRUE(listed(id).is_null());
+}
+
+TEST_P(ContainerModel, TheRecordGoesWhenNucleusIsKilled) {
+  const std::string id = name("victim");
+  NucleusProcess p(run_args({"--name", id}, {"/bin/sleep", "60"}));
+  ASSERT_TRUE(wait_running(id));
+  ::kill(p.pid(), SIGKILL);  // our own child
+  EXPECT_EQ(p.wait().status, 137);
+  // The cleanup keeper deletes it as `delete --force` would: the record, the cgroup, the
+  // sandbox.
+  bool clean = false;
+  for (auto end = std::chrono::steady_clock::now() + 30s; !clean && std::chrono::steady_clock::now() < end;) {
+    clean = take_leak_snapshot() == baseline();
+    if (!clean) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(clean) << describe_difference(baseline(), take_leak_snapshot());
+  EXPECT_TRUE(listed(id).is_null());
+  // The name is free again.
+  EXPECT_EQ(run_nucleus(run_args({"--name", id}, {"/bin/true"})).status, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothBackends, ContainerModel, ::testing::Values("native", "gvisor"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace nucleus::test
