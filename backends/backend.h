@@ -60,9 +60,10 @@ class Backend {
   virtual void pause(LockedContainer& container, bool paused) = 0;
   virtual std::vector<pid_t> pids(const ContainerRecord& record, const std::string& dir) = 0;
   virtual void update(LockedContainer& container, const CgroupLimits& limits) = 0;
-  // Runs one more process in the container; returns its exit status (or 0 with detach).
-  virtual int exec(const ContainerRecord& record, const std::string& dir, const ProcessSpec& process,
-                   const ExecOptions& options) = 0;
+  // Runs one more process in the container (`container`: its spec, as its record keeps it);
+  // returns its exit status (or 0 with detach).
+  virtual int exec(const ContainerRecord& record, const std::string& dir, const ContainerSpec& container,
+                   const ProcessSpec& process, const ExecOptions& options) = 0;
 };
 
 // The backend that runs a kind of container (frontend/backend_select.cc).

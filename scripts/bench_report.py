@@ -10,7 +10,7 @@ def ratio(a, b):
 def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
     """Writes the page: the tables of this run, then the notes (docs/performance-notes.md)."""
     by = {c.key: c for c in all_cases if c.result}
-    peers = [k for k in ("bwrap", "crun", "crun-seccomp", "runc", "runsc") if k in by]
+    peers = [k for k in ("bwrap", "crun", "crun-seccomp", "runc", "runsc", "crun-exec", "runsc-exec") if k in by]
     lines = []
     w = lines.append
     w("# Performance")

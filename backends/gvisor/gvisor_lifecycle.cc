@@ -217,6 +217,9 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
 void GvisorBackend::pause(LockedContainer& c, bool paused) {
   Runsc runsc(c.path(), c.record().data);
   runsc.must(paused ? "pause" : "resume", runsc.args({paused ? "pause" : "resume", c.record().name}));
+  // The record says so too: exec reads it rather than asking runsc (a Go process start).
+  c.record().status = paused ? "paused" : "running";
+  c.save();
 }
 
 std::vector<pid_t> GvisorBackend::pids(const ContainerRecord& record, const std::string& dir) {
@@ -251,10 +254,12 @@ void GvisorBackend::update(LockedContainer& c, const CgroupLimits& limits) {
   cgroup->apply(scaled);
 }
 
-int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, const ProcessSpec& p, const ExecOptions& o) {
+int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, const ContainerSpec&, const ProcessSpec& p,
+                       const ExecOptions& o) {
+  // The record's status, not `runsc state` (one more runsc process per exec): runsc exec
+  // itself refuses a sandbox that is gone.
+  if (record.status != "running") throw Error(record.name, "cannot exec in a container that is " + record.status);
   Runsc runsc(dir, record.data);
-  std::string st = runsc.status(record.name);
-  if (st != "running") throw Error(record.name, "cannot exec in a container that is " + st);
   std::vector<std::string> env = p.env;
   if (p.env_value("PATH").empty()) env.push_back("PATH=" + p.search_path());
   json process = {{"terminal", p.terminal}, {"args", p.args}, {"env", env}, {"cwd", p.cwd},

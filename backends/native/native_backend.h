@@ -20,8 +20,8 @@ class NativeBackend final : public Backend {
   void pause(LockedContainer& container, bool paused) override;
   std::vector<pid_t> pids(const ContainerRecord& record, const std::string& dir) override;
   void update(LockedContainer& container, const CgroupLimits& limits) override;
-  int exec(const ContainerRecord& record, const std::string& dir, const ProcessSpec& process,
-           const ExecOptions& options) override;
+  int exec(const ContainerRecord& record, const std::string& dir, const ContainerSpec& container,
+           const ProcessSpec& process, const ExecOptions& options) override;
 };
 
 }  // namespace nucleus::native

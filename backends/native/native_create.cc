@@ -174,6 +174,10 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   // 0622 whatever the umask: the workload writes it after becoming its own uid.
   if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
   UniqueFd fifo_fd = sys::open(fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+  // A held container is started as soon as it is created (run): its reader is there before
+  // the workload reaches the fifo, so the workload goes on the moment it is ready, and
+  // `start` only takes its byte.
+  if (held) s->fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
 
   // The cgroup is made before the clone where the child needs it from the start (cloned
   // into it on cgroup2-only hosts; a config's "cgroup" mount binds its directories; a

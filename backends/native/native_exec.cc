@@ -26,6 +26,7 @@
 #include "core/init/supervisor.h"
 #include "core/container/monitor.h"
 #include "core/sys/sys.h"
+#include "core/sys/trace_timing.h"
 
 namespace nucleus::native {
 namespace {
@@ -53,17 +54,18 @@ namespace {
 
 }  // namespace
 
-int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const ProcessSpec& p, const ExecOptions& o) {
-  std::string st = status(r, dir);
+int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const ContainerSpec& container,
+                       const ProcessSpec& p, const ExecOptions& o) {
+  std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);  // released, not removed
+  std::string st = status_of(r, dir, cgroup.get());
   if (st != "running") throw Error(r.name, "cannot exec in a container that is " + st);
   if (p.terminal && o.console_socket.empty()) throw Error("--console-socket", "a terminal needs a console socket");
-  const ContainerSpec container = read_spec_file(dir);
   LaunchPlan plan = build_exec_plan(container, p, real_host());
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
+  timing::mark("exec: planned");
   UniqueFd init = container_init_pidfd(r);
   if (!init) throw Error(r.name, "the container's init is gone");
-  std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);  // released, not removed
   CgroupJoinFiles join = open_cgroup_join_files(cgroup.get());
   // Without --detach the process is ours to wait for: once the helper exits, it is
   // reparented here.
@@ -104,6 +106,7 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
     process.release();
     return 0;
   }
+  timing::mark("exec: started");
   MonitorOptions options;
   options.signal_fd = signals->fd();
   MonitorResult result = monitor_container(process, options);

@@ -38,10 +38,14 @@ std::vector<pid_t> procs_of(const std::string& dir) {
 
 }  // namespace
 
-std::string NativeBackend::status(const ContainerRecord& r, const std::string& dir) {
+std::string status_of(const ContainerRecord& r, const std::string& dir, const Cgroup* cgroup) {
   if (r.status == "stopped" || !container_init_alive(r)) return "stopped";
-  if (auto cg = open_cgroup(r.cgroup); cg && cg->frozen()) return "paused";
+  if (cgroup && cgroup->frozen()) return "paused";
   return ::access((dir + "/exec.fifo").c_str(), F_OK) == 0 ? "created" : "running";
+}
+
+std::string NativeBackend::status(const ContainerRecord& r, const std::string& dir) {
+  return status_of(r, dir, open_cgroup(r.cgroup).get());
 }
 
 // The workload, blocked opening exec.fifo for writing, is released when we open it for
@@ -60,7 +64,8 @@ void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
   if (pidfd < 0) throw Error(r.name, "the container's init is gone");
   // Non-blocking: opening the read end never waits; the workload, blocked opening the write
   // end, goes on and writes one byte.
-  UniqueFd reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
+  UniqueFd reader = held ? std::move(static_cast<NativeSession*>(held)->fifo_reader)
+                         : sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
   for (;;) {
     pollfd p[2] = {{reader.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {

@@ -24,6 +24,7 @@ class NativeSession final : public ContainerSession {
   ContainerSpec spec;  // as created (with the notify proxy's mount, when asked)
   LaunchPlan plan;
   UniqueFd sync;  // our end of the child's sync socket
+  UniqueFd fifo_reader;  // exec.fifo's read end, opened at create
   std::vector<UniqueFd> joined;  // namespaces the child joins
   std::optional<TempDir> notify_dir;
   std::optional<NotifyProxy> notify_proxy;

@@ -131,6 +131,23 @@ CgroupStats read_cgroup_stats(const std::vector<std::string>& directories, const
 std::unique_ptr<Cgroup> open_cgroup(const std::vector<std::string>& directories) {
   if (directories.empty()) return nullptr;
   if (cgroupfs::real().exists(directories[0] + "/cgroup.controllers")) return attach_v2_cgroup(directories[0]);
+  // Where the v1 hierarchies are mounted as everywhere (/sys/fs/cgroup/memory,
+  // /sys/fs/cgroup/cpu,cpuacct), a directory's path names its controllers; elsewhere the
+  // mounts are read.
+  static constexpr std::string_view kMounts = "/sys/fs/cgroup/";
+  std::vector<std::pair<std::string, std::string>> by_path;
+  for (const std::string& dir : directories) {
+    if (dir.compare(0, kMounts.size(), kMounts) != 0) break;
+    size_t end = dir.find('/', kMounts.size());
+    std::string names = dir.substr(kMounts.size(), end - kMounts.size());
+    for (size_t start = 0; start <= names.size();) {
+      size_t comma = names.find(',', start);
+      if (comma == std::string::npos) comma = names.size();
+      by_path.emplace_back(names.substr(start, comma - start), dir);
+      start = comma + 1;
+    }
+  }
+  if (by_path.size() >= directories.size()) return attach_v1_cgroup(by_path);
   CgroupHierarchies h = read_cgroup_hierarchies();
   std::vector<std::pair<std::string, std::string>> dirs;
   for (const std::string& dir : directories) {

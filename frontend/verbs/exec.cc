@@ -87,16 +87,17 @@ CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& f, Action& acti
       check_id(id);
       const std::string dir = g.root + "/" + id;
       ContainerRecord r = read_container(g.root, id);
+      const ContainerSpec container = read_spec_file(dir);
       ProcessSpec p;
       if (f.process) {
         if (f.positionals.size() > 1) throw Error("exec", "give the command in --process or after the id, not both");
         p = parse_oci_process_text(sys::read_file(*f.process, 4u << 20, "read --process"), *f.process);
       } else {
         if (f.positionals.size() < 2) throw Error("exec", "no command given");
-        p = process_from_flags(f, read_spec_file(dir).process);
+        p = process_from_flags(f, container.process);
       }
       ExecOptions options{f.pid_file ? absolute(*f.pid_file) : "", f.console_socket.value_or(""), f.detach};
-      return backend_of(r, dir)->exec(r, dir, p, options);
+      return backend_of(r, dir)->exec(r, dir, container, p, options);
     };
   });
   return cmd;

@@ -34,6 +34,8 @@ CgroupRequest cgroup_request(const ContainerSpec& spec, const std::string& id, b
 // The container's init, known by pid and start time: alive (not a zombie, not a reuse of
 // its pid), and a pidfd of it (empty when it is gone), checked after it was opened.
 bool container_init_alive(const ContainerRecord& record);
+// created, running, paused or stopped, from the record, its init and its cgroup.
+std::string status_of(const ContainerRecord& record, const std::string& dir, const Cgroup* cgroup);
 UniqueFd container_init_pidfd(const ContainerRecord& record);
 
 
