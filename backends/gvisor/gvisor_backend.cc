@@ -122,12 +122,12 @@ BundleSpec bundle_spec(const WorkloadSpec& spec, const Preset& preset, const std
   if (!has_tmp) b.tmpfs.push_back({"/tmp", kDefaultTmpSize});
   switch (spec.seccomp.mode) {
     case SeccompMode::kDefault:
-      b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::default_profile(),
-                                                   {.caps = b.capabilities, .trusted = preset.level == IsolationLevel::kTrusted}));
+      b.seccomp = seccomp::resolve(seccomp::default_profile(),
+                                   {.caps = b.capabilities, .trusted = preset.level == IsolationLevel::kTrusted});
       break;
     case SeccompMode::kFile:
-      b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::load_json_profile(spec.seccomp.profile_path),
-                                                   {.caps = b.capabilities, .trusted = preset.level == IsolationLevel::kTrusted}));
+      b.seccomp = seccomp::resolve(seccomp::load_json_profile(spec.seccomp.profile_path),
+                                   {.caps = b.capabilities, .trusted = preset.level == IsolationLevel::kTrusted});
       break;
     case SeccompMode::kUnconfined:
       break;
@@ -166,7 +166,6 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   config.runsc = runsc;
   config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
   config.network = spec.network;
-  config.oci_seccomp = spec.seccomp.mode != SeccompMode::kUnconfined;
   config.memory_overlay = spec.rootfs && !spec.read_only;
 
   // Declared first, so it is dismissed last: it covers everything below.
@@ -187,6 +186,7 @@ int GvisorBackend::run(const WorkloadSpec& requested) {
   }
   BundleSpec bundle = bundle_spec(spec, preset, root);
   bundle.init_source = locate_init();
+  bundle.init_filters = write_bundle_filters(state.bundle(), bundle, runsc_info(runsc).version);
   if (!spec.rootfs) make_skeleton(root, bundle.host_view, spec.workdir);
   write_config(state.bundle(), make_config(bundle));
   timing::mark("gvisor: bundle written");

@@ -39,6 +39,7 @@ struct Runsc {
     config.platform = d.is_object() ? d.value("platform", "ptrace") : "ptrace";
     config.network = d.is_object() && d.value("network", "none") == "host" ? NetworkMode::kHost : NetworkMode::kNone;
     config.manage_cgroups = true;
+    config.oci_seccomp = true;
     log.reset(::open((dir + "/runsc.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!log) throw_errno("open the runsc log", dir);
     ::fcntl(log.get(), F_SETFD, 0);  // runsc inherits it (--log-fd)

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/gvisor/init_filters.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "core/sys/error.h"
 #include "core/policy/masked_paths.h"
 #include "core/sys/sys.h"
@@ -58,7 +60,9 @@ void make_file(const std::string& root, const std::string& rel) {
 json make_config(const BundleSpec& s) {
   json process;
   process["terminal"] = false;
-  std::vector<std::string> args = {kInitPath, "--"};
+  std::vector<std::string> args = {kInitPath};
+  if (!s.init_filters.empty()) args.insert(args.end(), {"--filters", kFiltersPath});
+  args.push_back("--");
   args.insert(args.end(), s.command.begin(), s.command.end());
   process["args"] = args;
   process["env"] = s.env;
@@ -88,6 +92,7 @@ json make_config(const BundleSpec& s) {
     mounts.push_back(mount(v.destination, "bind", v.source, {"rbind", v.read_only ? "ro" : "rw", "nosuid", "nodev"}));
   }
   mounts.push_back(mount(kInitPath, "bind", s.init_source, {"bind", "ro", "nosuid", "nodev"}));
+  if (!s.init_filters.empty()) mounts.push_back(mount(kFiltersPath, "bind", s.init_filters, {"bind", "ro", "nosuid", "nodev", "noexec"}));
 
   json linux;
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
@@ -97,7 +102,6 @@ json make_config(const BundleSpec& s) {
   std::vector<std::string> read_only(read_only_paths().begin(), read_only_paths().end());
   linux["maskedPaths"] = masked;
   linux["readonlyPaths"] = read_only;
-  if (s.seccomp) linux["seccomp"] = *s.seccomp;
 
   return {{"ociVersion", "1.0.2"},
           {"process", process},
@@ -105,6 +109,10 @@ json make_config(const BundleSpec& s) {
           {"hostname", s.hostname},
           {"mounts", mounts},
           {"linux", linux}};
+}
+
+std::string write_bundle_filters(const std::string& bundle_dir, const BundleSpec& spec, const std::string& runsc_version) {
+  return write_init_filters(bundle_dir, compile_init_filters(spec.seccomp, sentry_gaps(runsc_version), spec.capabilities));
 }
 
 void write_config(const std::string& bundle_dir, const json& config) {

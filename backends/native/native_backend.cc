@@ -21,7 +21,7 @@
 #include "backends/native/layers/landlock.h"
 #include "backends/native/plan/launch_plan.h"
 #include "backends/native/plan/namespaces.h"
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 #include "core/sys/trace_timing.h"
 #include "core/container/monitor.h"
 #include "config/host_paths.h"

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -16,10 +15,5 @@ namespace nucleus::seccomp {
 Profile parse_json_profile(std::string_view text, const std::string& name);
 
 Profile load_json_profile(const std::string& path);
-
-// A resolved profile (no capability gates left) as OCI linux.seccomp for this architecture,
-// for `runsc --oci-seccomp`. The ENOSYS answer for calls newer than the profile has no OCI
-// form and is left out; runsc's own table refuses unknown calls anyway.
-nlohmann::json to_oci(const Profile& resolved);
 
 }  // namespace nucleus::seccomp

@@ -11,7 +11,7 @@
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
-#include "core/policy/seccomp_json.h"
+#include "core/policy/seccomp_profile.h"
 
 namespace nucleus::gvisor {
 namespace {
@@ -24,7 +24,7 @@ TEST(RunscArgs, SecureDefaults) {
   c.root = "/run/nucleus-gvisor-x/runsc";
   c.log_fd = 7;
   auto args = run_args(c, "/b", "nucleus-1");
-  EXPECT_TRUE(has(args, "--oci-seccomp"));
+  EXPECT_FALSE(has(args, "--oci-seccomp"));  // nucleus-init loads nucleus's own filter
   EXPECT_TRUE(has(args, "--network=none"));
   EXPECT_TRUE(has(args, "--platform=ptrace"));
   EXPECT_TRUE(has(args, "--log-fd=7"));
@@ -39,11 +39,11 @@ TEST(RunscArgs, SecureDefaults) {
   EXPECT_EQ(tail, (std::vector<std::string>{"run", "--bundle", "/b", "nucleus-1"}));
   c.network = NetworkMode::kHost;
   c.memory_overlay = true;
-  c.oci_seccomp = false;
+  c.oci_seccomp = true;  // the OCI verbs: the orchestrator's profile
   args = run_args(c, "/b", "nucleus-1");
   EXPECT_TRUE(has(args, "--network=host"));
   EXPECT_TRUE(has(args, "--overlay2=root:memory"));
-  EXPECT_FALSE(has(args, "--oci-seccomp"));
+  EXPECT_TRUE(has(args, "--oci-seccomp"));
   EXPECT_EQ(kill_args(c, "nucleus-1", 15), (std::vector<std::string>{"--root=" + c.root, "kill", "nucleus-1", "15"}));
   EXPECT_EQ(delete_args(c, "nucleus-1"), (std::vector<std::string>{"--root=" + c.root, "delete", "--force", "nucleus-1"}));
 }
@@ -89,14 +89,15 @@ BundleSpec sample() {
   b.volumes = {{"/srv/data", "/data", true}};
   b.tmpfs = {{"/tmp", 64u << 20}};
   b.init_source = "/opt/nucleus/nucleus-init";
-  b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::default_profile(), {}));
+  b.seccomp = seccomp::resolve(seccomp::default_profile(), {});
+  b.init_filters = "/run/nucleus-gvisor-x/bundle/init-filters";
   return b;
 }
 
 TEST(OciBundle, ProcessCarriesTheSharedLayers) {
   auto c = make_config(sample());
   const auto& p = c["process"];
-  EXPECT_EQ(p["args"], nlohmann::json({kInitPath, "--", "/bin/app", "--flag"}));
+  EXPECT_EQ(p["args"], nlohmann::json({kInitPath, "--filters", kFiltersPath, "--", "/bin/app", "--flag"}));
   EXPECT_EQ(p["user"]["uid"], 1000);
   EXPECT_EQ(p["user"]["additionalGids"], nlohmann::json({2000}));
   EXPECT_EQ(p["cwd"], "/work");
@@ -109,7 +110,7 @@ TEST(OciBundle, ProcessCarriesTheSharedLayers) {
   EXPECT_EQ(c["root"]["readonly"], true);
 }
 
-TEST(OciBundle, MountsNamespacesMasksAndSeccomp) {
+TEST(OciBundle, MountsNamespacesMasksAndTheFilterFile) {
   auto c = make_config(sample());
   auto mount = [&](const std::string& dst) {
     for (const auto& m : c["mounts"]) if (m["destination"] == dst) return m;
@@ -127,20 +128,15 @@ TEST(OciBundle, MountsNamespacesMasksAndSeccomp) {
   EXPECT_TRUE(std::find(linux["maskedPaths"].begin(), linux["maskedPaths"].end(), "/proc/kcore") != linux["maskedPaths"].end());
   EXPECT_TRUE(std::find(linux["readonlyPaths"].begin(), linux["readonlyPaths"].end(), "/proc/sys") !=
               linux["readonlyPaths"].end());
-  EXPECT_EQ(linux["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
-  EXPECT_EQ(linux["seccomp"]["defaultErrnoRet"], 1);
-  bool clone3_enosys = false;
-  for (const auto& rule : linux["seccomp"]["syscalls"]) {
-    if (rule["names"] == nlohmann::json({"clone3"})) clone3_enosys = rule["errnoRet"] == 38;
-  }
-  EXPECT_TRUE(clone3_enosys);
+  // The filter is nucleus-init's to load, from a read-only file: runsc's loader is not used.
+  EXPECT_FALSE(linux.contains("seccomp"));
+  EXPECT_EQ(mount(kFiltersPath)["source"], "/run/nucleus-gvisor-x/bundle/init-filters");
+  EXPECT_EQ(mount(kFiltersPath)["options"][1], "ro");
 
   BundleSpec host = sample();
   host.network = NetworkMode::kHost;
-  host.seccomp.reset();
   auto h = make_config(host);
   EXPECT_EQ(h["linux"]["namespaces"].size(), 4u);
-  EXPECT_FALSE(h["linux"].contains("seccomp"));
 }
 
 TEST(OciBundle, WrittenPrivatelyAndOnce) {

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <functional>
 
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 #include "core/sys/error.h"
 #include "core/policy/seccomp_json.h"
 #include "core/policy/seccomp_profile.h"
