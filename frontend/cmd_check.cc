@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "backends/gvisor/runsc/runsc_process.h"
 #include "config/presets.h"
@@ -17,13 +18,15 @@
 namespace nucleus::frontend {
 namespace {
 
-// runsc's path, version and platforms, and whether the platform `auto` picks really starts.
+// runsc's path, version and platforms, whether the platform `auto` picks really starts,
+// and what this runsc cannot do with what nucleus does about each (runsc_gaps.cc), the
+// statx gap seen live when the platform works.
 std::string describe_runsc() {
   std::string path;
   try {
     path = gvisor::locate_runsc();
   } catch (const Error& e) {
-    return std::string("unusable: ") + e.what();
+    return std::string("unusable: ") + e.what() + "\n";
   }
   gvisor::RunscInfo info = gvisor::runsc_info(path);
   std::string platforms;
@@ -32,8 +35,19 @@ std::string describe_runsc() {
   std::string why;
   bool works = ::geteuid() == 0 && gvisor::platform_works(path, chosen, 20, &why);
   if (::geteuid() != 0) why = "not tried: needs root";
-  return path + " (version " + info.version + "; platforms " + platforms + "; " + chosen +
-         (works ? " works" : " does not work: " + why) + ")";
+  std::string out = path + " (version " + info.version + "; platforms " + platforms + "; " + chosen +
+                    (works ? " works" : " does not work: " + why) + ")\n";
+  std::vector<gvisor::RunscGap> gaps = gvisor::runsc_gaps(info.version);
+  out += "  runsc gaps:       " + std::to_string(gaps.size()) + " known for this release\n";
+  for (const gvisor::RunscGap& gap : gaps) out += "    - " + gap.what + ";\n      nucleus: " + gap.answer + "\n";
+  if (works) {
+    std::optional<bool> seen = gvisor::sentry_rejects_no_automount(path, chosen);
+    bool expected = gvisor::sentry_gaps(info.version).rejects_no_automount;
+    out += "  statx probe:      `stat /` in a bare sandbox ";
+    out += !seen ? "told nothing" : *seen ? "fails with EINVAL" : "works";
+    out += expected ? " (nucleus-init traces workloads on this release)\n" : " (nucleus-init does not trace)\n";
+  }
+  return out;
 }
 
 void print_host(std::ostream& out) {
@@ -48,7 +62,7 @@ void print_host(std::ostream& out) {
       << "  user namespaces:  " << yes(host.user_namespaces) << "\n"
       << "  seccomp filters:  " << yes(host.seccomp_filter) << "\n"
       << "  new mount API:    " << yes(host.new_mount_api) << "\n";
-  out << "  runsc:            " << describe_runsc() << "\n";
+  out << "  runsc:            " << describe_runsc();
   out << "  under gvisor:     Landlock not applied (the Sentry has no Landlock)\n";
 }
 

@@ -184,6 +184,18 @@ TEST_F(GvisorGaps, BareRunscFailsWhereNucleusWorks) {
   EXPECT_EQ(r.out, "directory\n") << r.err;
 }
 
+// `nucleus check` says what this runsc cannot do and what nucleus does about it, and sees the
+// statx gap live.
+TEST_F(GvisorGaps, CheckReportsWhatThisRunscCannotDo) {
+  Result r = run_nucleus({"check"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const char* needle : {"runsc gaps:       4 known for this release", "AT_NO_AUTOMOUNT", "argument conditions",
+                             "without CAP_MKNOD", "no ETXTBSY",
+                             "statx probe:      `stat /` in a bare sandbox fails with EINVAL (nucleus-init traces"}) {
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+  }
+}
+
 // Item 2 on the native backend too (the host view's table is shared), and the secrets stay out.
 TEST_F(GvisorGaps, HostViewHasOsReleaseAndNoSecretsOnBothBackends) {
   for (std::vector<std::string> level : {std::vector<std::string>{}, std::vector<std::string>{"--isolation", "untrusted"}}) {

@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <fstream>
 
+#include "backends/gvisor/init_filters.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
+#include "core/init/filter_file.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
 #include "core/policy/seccomp_profile.h"
@@ -152,6 +155,76 @@ TEST(OciBundle, WrittenPrivatelyAndOnce) {
   EXPECT_TRUE(S_ISLNK(st.st_mode));
   EXPECT_EQ(::stat((root.path() + "/work/sub").c_str(), &st), 0);
   EXPECT_EQ(::stat((root.path() + "/proc").c_str(), &st), 0);
+}
+
+// The gap table is read by release date: the Debian 12 runsc has every gap, a release after
+// the statx fix no longer gets the tracer, and a version nucleus cannot date is treated as
+// the oldest.
+TEST(RunscGaps, ByReleaseDate) {
+  EXPECT_EQ(runsc_release_date("0.0~20221219.0"), 20221219);
+  EXPECT_EQ(runsc_release_date("release-20240101.0"), 20240101);
+  EXPECT_EQ(runsc_release_date("unknown"), 0);
+  EXPECT_EQ(runsc_release_date("1.2.3"), 0);
+  seccomp::SentryGaps debian = sentry_gaps("0.0~20221219.0");
+  EXPECT_TRUE(debian.rejects_no_automount);
+  EXPECT_TRUE(debian.unchecked_mknod);
+  EXPECT_EQ(runsc_gaps("0.0~20221219.0").size(), 4u);
+  seccomp::SentryGaps newer = sentry_gaps("release-20240101.0");
+  EXPECT_FALSE(newer.rejects_no_automount);
+  EXPECT_TRUE(newer.unchecked_mknod);  // not known to be fixed
+  EXPECT_EQ(runsc_gaps("release-20240101.0").size(), 3u);
+  EXPECT_TRUE(sentry_gaps("unknown").rejects_no_automount);
+}
+
+// What nucleus writes, nucleus-init reads back exactly; anything else it refuses.
+TEST(InitFilters, RoundTripAndRefusals) {
+  InitFilters f;
+  f.workload = {{{0x06, 0, 0, 0x7fff0000}}, {{0x20, 0, 0, 4}, {0x06, 0, 0, 0x7fff0000}}};
+  f.supervisor = {{0x06, 0, 0, 0x00050001}};
+  f.trace_no_automount = true;
+  std::string bytes = encode_init_filters(f);
+  init::FilterSet set;
+  ASSERT_EQ(init::parse_filter_file(bytes.data(), bytes.size(), &set), 0);
+  EXPECT_EQ(set.flags, uint32_t{init::kTraceNoAutomount});
+  ASSERT_EQ(set.count, 3u);
+  EXPECT_EQ(set.programs[0].role, uint32_t{init::kWorkloadFilter});
+  EXPECT_EQ(set.programs[1].length, 2u);
+  EXPECT_EQ(set.programs[1].code[0].k, 4u);
+  EXPECT_EQ(set.programs[2].role, uint32_t{init::kSupervisorFilter});
+  EXPECT_EQ(set.programs[2].code[0].k, 0x00050001u);
+  auto refused = [&](std::string b) { return init::parse_filter_file(b.data(), b.size(), &set) == EINVAL; };
+  EXPECT_TRUE(refused(bytes.substr(0, bytes.size() - 1)));  // truncated
+  EXPECT_TRUE(refused(bytes + "x"));                        // trailing bytes
+  std::string bad_magic = bytes;
+  bad_magic[0] = 'X';
+  EXPECT_TRUE(refused(bad_magic));
+  std::string bad_role = bytes;
+  bad_role[16] = 9;  // the first program's role
+  EXPECT_TRUE(refused(bad_role));
+  InitFilters none;
+  none.supervisor = f.supervisor;
+  std::string only = encode_init_filters(none);
+  ASSERT_EQ(init::parse_filter_file(only.data(), only.size(), &set), 0);
+  EXPECT_EQ(set.count, 1u);
+  EXPECT_EQ(set.flags, 0u);
+}
+
+// The file in the bundle: read-only, created once, and what nucleus-init reads.
+TEST(InitFilters, WrittenReadOnlyAndOnce) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  InitFilters f = compile_init_filters(seccomp::resolve(seccomp::default_profile(), {}), sentry_gaps("0.0~20221219.0"), 0);
+  EXPECT_EQ(f.workload.size(), 2u);  // the allow-list, and the argument exceptions
+  EXPECT_TRUE(f.trace_no_automount);
+  std::string path = write_init_filters(dir.path(), f);
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  init::FilterSet set;
+  EXPECT_EQ(init::read_filter_file(path.c_str(), &set), 0);
+  EXPECT_EQ(set.count, 3u);
+  EXPECT_THROW(write_init_filters(dir.path(), f), Error);
+  // --seccomp unconfined on a runsc without gaps: only PID 1's own program.
+  EXPECT_TRUE(compile_init_filters(std::nullopt, {}, 0).workload.empty());
 }
 
 }  // namespace
