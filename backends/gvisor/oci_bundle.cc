@@ -9,6 +9,7 @@
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "core/sys/error.h"
 #include "core/policy/masked_paths.h"
+#include "core/policy/seccomp_json.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::gvisor {
@@ -102,6 +103,9 @@ json make_config(const BundleSpec& s) {
   std::vector<std::string> read_only(read_only_paths().begin(), read_only_paths().end());
   linux["maskedPaths"] = masked;
   linux["readonlyPaths"] = read_only;
+  // The profile for the record (and scripts/bench's peers): runsc runs without --oci-seccomp
+  // and leaves it alone; nucleus-init enforces its compiled form (init_filters.h).
+  if (s.seccomp) linux["seccomp"] = seccomp::to_oci(*s.seccomp);
 
   return {{"ociVersion", "1.0.2"},
           {"process", process},

@@ -203,6 +203,39 @@ Profile parse_json_profile(std::string_view text_in, const std::string& name) {
 }
 
 
+nlohmann::json to_oci(const Profile& resolved) {
+  static const char* kActions[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL_THREAD",
+                                   "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_LOG",
+                                   "SCMP_ACT_TRACE"};
+  static const char* kOps[] = {"SCMP_CMP_EQ", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
+                               "SCMP_CMP_GT", "SCMP_CMP_GE", "SCMP_CMP_MASKED_EQ"};
+  json out;
+  out["defaultAction"] = kActions[static_cast<int>(resolved.default_action)];
+  out["defaultErrnoRet"] = resolved.default_errno;
+#if defined(__x86_64__)
+  out["architectures"] = json::array({"SCMP_ARCH_X86_64"});
+#elif defined(__aarch64__)
+  out["architectures"] = json::array({"SCMP_ARCH_AARCH64"});
+#endif
+  json syscalls = json::array();
+  for (const Rule& r : resolved.rules) {
+    json entry;
+    entry["names"] = r.names;
+    entry["action"] = kActions[static_cast<int>(r.action)];
+    if (r.action == Action::kErrno) entry["errnoRet"] = r.errno_ret;
+    if (!r.args.empty()) {
+      json args = json::array();
+      for (const Arg& a : r.args) {
+        args.push_back({{"index", a.index}, {"value", a.value}, {"valueTwo", a.value_two}, {"op", kOps[static_cast<int>(a.op)]}});
+      }
+      entry["args"] = args;
+    }
+    syscalls.push_back(entry);
+  }
+  out["syscalls"] = syscalls;
+  return out;
+}
+
 Profile load_json_profile(const std::string& path) {
   return parse_json_profile(sys::read_file(path, 1u << 20, "read seccomp profile " + path), path);
 }

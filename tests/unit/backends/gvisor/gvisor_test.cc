@@ -131,15 +131,23 @@ TEST(OciBundle, MountsNamespacesMasksAndTheFilterFile) {
   EXPECT_TRUE(std::find(linux["maskedPaths"].begin(), linux["maskedPaths"].end(), "/proc/kcore") != linux["maskedPaths"].end());
   EXPECT_TRUE(std::find(linux["readonlyPaths"].begin(), linux["readonlyPaths"].end(), "/proc/sys") !=
               linux["readonlyPaths"].end());
-  // The filter is nucleus-init's to load, from a read-only file: runsc's loader is not used.
-  EXPECT_FALSE(linux.contains("seccomp"));
+  // The filter is nucleus-init's to load, from a read-only file (runsc's loader is not used);
+  // config.json states the profile for the record.
+  EXPECT_EQ(linux["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+  bool clone3_enosys = false;
+  for (const auto& rule : linux["seccomp"]["syscalls"]) {
+    if (rule["names"] == nlohmann::json({"clone3"})) clone3_enosys = rule["errnoRet"] == 38;
+  }
+  EXPECT_TRUE(clone3_enosys);
   EXPECT_EQ(mount(kFiltersPath)["source"], "/run/nucleus-gvisor-x/bundle/init-filters");
   EXPECT_EQ(mount(kFiltersPath)["options"][1], "ro");
 
   BundleSpec host = sample();
   host.network = NetworkMode::kHost;
+  host.seccomp.reset();
   auto h = make_config(host);
   EXPECT_EQ(h["linux"]["namespaces"].size(), 4u);
+  EXPECT_FALSE(h["linux"].contains("seccomp"));
 }
 
 TEST(OciBundle, WrittenPrivatelyAndOnce) {
