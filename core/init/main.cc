@@ -25,8 +25,8 @@ using nucleus::init::FilterSet;
 
 constexpr int kInitFailed = 125;
 
-void say(const char* a, const char* b, const char* c) noexcept {
-  const char* parts[] = {"nucleus-init: ", a, b, c, "\n"};
+void say(const char* a, const char* b, const char* c, const char* d = nullptr) noexcept {
+  const char* parts[] = {"nucleus-init: ", a, b, c, d, "\n"};
   for (const char* p : parts) {
     if (p != nullptr) (void)!write(STDERR_FILENO, p, strlen(p));
   }
@@ -54,10 +54,10 @@ int exec_command(void* ctx) noexcept {
   return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 
-// Once the workload runs (attached, when traced), PID 1 only waits, traces, forwards and
-// reaps: its own filter says so. From here on the workload can neither read nor ptrace its
-// supervisor (CVE-2016-9962); until here nothing but PID 1 and its own copy waiting to be
-// attached ran, and that copy had to be dumpable to be attached.
+// From here on PID 1 only waits, traces, forwards and reaps: its own filter says so, and
+// the workload can neither read nor ptrace it (CVE-2016-9962). Until here nothing but PID 1
+// and its own copy ran (traced: waiting to be attached, which needed PID 1 dumpable; not
+// traced: until its exec).
 void lock_down(void* ctx) noexcept {
   const Workload& w = *static_cast<const Workload*>(ctx);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   bool have_filters = false;
   if (first + 1 < argc && strcmp(argv[first], "--filters") == 0) {
     if (int err = nucleus::init::read_filter_file(argv[first + 1], &filters); err != 0) {
-      say("cannot read the seccomp filters ", argv[first + 1], err == EINVAL ? ": malformed" : nullptr);
+      say("cannot read the seccomp filters ", argv[first + 1], ": ", err == EINVAL ? "malformed" : strerror(err));
       return kInitFailed;
     }
     have_filters = true;
@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
   Workload workload{argv + first, have_filters ? &filters : nullptr};
   nucleus::init::Supervision how{exec_command, lock_down, &workload,
                                  have_filters && (filters.flags & nucleus::init::kTraceNoAutomount) != 0};
+  // Not traced, the workload runs from its exec on, before the supervisor's after-fork step:
+  // PID 1 is non-dumpable from the start (traced, lock_down does it before the gate opens).
+  if (!how.trace) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   int code = kInitFailed;
   if (int err = nucleus::init::supervise(how, &code); err != 0) {
     say("cannot start the workload: ", strerror(err), nullptr);

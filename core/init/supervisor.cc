@@ -59,17 +59,18 @@ int start_main(void* p) noexcept {
   _exit(a.start(a.ctx));
 }
 
-// Traced: the workload was started as a plain fork and waits on the gate; attach, then let it go.
-int seize_and_release(pid_t main, int gate[2]) noexcept {
+// Traced: the workload was started as a plain fork and waits on the gate; attach to it. A
+// workload that cannot be attached is killed while it still waits: it never runs untraced.
+int seize_at_the_gate(pid_t main, int gate[2]) noexcept {
   ::close(gate[0]);
   int err = seize_workload(main);
   if (err != 0) {
-    kill(main, SIGKILL);  // before the gate opens: an untraced workload never runs
+    kill(main, SIGKILL);
+    ::close(gate[1]);
     int status;
     while (waitpid(main, &status, __WALL) < 0 && errno == EINTR) {
     }
   }
-  ::close(gate[1]);
   return err;
 }
 
@@ -141,13 +142,16 @@ int supervise(const Supervision& how, int* exit_code) noexcept {
       if (fd >= 0) ::close(fd);
     }
   } else if (how.trace) {
-    start_errno = seize_and_release(main, args.gate);
+    start_errno = seize_at_the_gate(main, args.gate);
   }
   if (main < 0 || start_errno != 0) {
     ::close(sfd);
     return start_errno;
   }
+  // Traced, the supervisor locks itself down before the gate opens, so no workload code ever
+  // runs next to a supervisor that could still be read (it had to be dumpable until now).
   if (how.after_fork != nullptr) how.after_fork(how.ctx);
+  if (how.trace) ::close(args.gate[1]);
 
   int main_status = 0;
   for (;;) {

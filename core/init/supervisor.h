@@ -23,7 +23,8 @@ using AfterForkFn = void (*)(void* ctx) noexcept;
 // workload is a plain fork that waits until the supervisor has attached to it
 // (PTRACE_SEIZE), and the supervisor resumes every stop of every traced task. The
 // supervisor must still be dumpable then (the workload is its copy until the exec, and a
-// non-dumpable process cannot be attached): after_fork is where it stops being so.
+// non-dumpable process cannot be attached): after_fork, which runs once the workload is
+// attached and before it may go on, is where it stops being so.
 struct Supervision {
   StartFn start = nullptr;
   AfterForkFn after_fork = nullptr;  // may be null

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -193,6 +194,25 @@ TEST_F(GvisorGaps, CheckReportsWhatThisRunscCannotDo) {
                              "without CAP_MKNOD", "no ETXTBSY",
                              "statx probe:      `stat /` in a bare sandbox fails with EINVAL (nucleus-init traces"}) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+  }
+}
+
+// nucleus-init never starts a workload without the filter it was given.
+TEST_F(GvisorGaps, NucleusInitRefusesAFilterFileItCannotLoad) {
+  TempDir dir("/tmp", "nucleus-it-");
+  std::ofstream(dir.path() + "/bad") << "NUCFLT1\n garbage";
+  const std::string init = kNucleus.substr(0, kNucleus.rfind('/')) + "/nucleus-init";
+  for (const std::string& file : {dir.path() + "/bad", dir.path() + "/missing"}) {
+    std::string command = init + " --filters " + file + " -- /bin/echo ran 2>&1";
+    std::FILE* p = ::popen(command.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    int status = ::pclose(p);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 125) << out;
+    EXPECT_NE(out.find("cannot read the seccomp filters"), std::string::npos) << out;
+    EXPECT_EQ(out.find("ran"), std::string::npos) << out;
   }
 }
 
