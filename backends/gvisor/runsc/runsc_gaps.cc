@@ -17,9 +17,9 @@ struct GapRow {
 // THE table. Observed on 0.0~20221219.0 from inside sandboxes (tests/integration/
 // gvisor_userland_test.cc shows each answer holding).
 constexpr GapRow kGaps[] = {
-    // Upstream gVisor ignores the flag from early 2023 on (b/270247637); nucleus assumes the
-    // gap up to mid-2023 so that no release in between breaks `ls`: tracing where it is not
-    // needed costs little.
+    // Later upstream Sentries ignore the flag (their source cites b/270247637, a bug of early
+    // 2023; no later runsc was tried here). nucleus assumes the gap up to mid-2023, so that
+    // no release in between breaks `ls`: tracing where it is not needed costs little.
     {20230601, &seccomp::SentryGaps::rejects_no_automount,
      "statx and newfstatat refuse AT_NO_AUTOMOUNT with EINVAL (coreutils' ls, stat; glibc's fallback "
      "passes the flag on)",
