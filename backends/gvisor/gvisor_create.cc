@@ -101,7 +101,7 @@ BundleSpec bundle_spec(const ContainerSpec& spec, const std::string& root_path) 
   b.mounts = spec.mounts;
   b.masked_paths = spec.masked_paths;
   b.readonly_paths = spec.readonly_paths;
-  if (spec.seccomp.profile) b.seccomp = seccomp::to_oci(seccomp::resolve(*spec.seccomp.profile, spec.seccomp.conditions));
+  if (spec.seccomp.profile) b.seccomp = seccomp::resolve(*spec.seccomp.profile, spec.seccomp.conditions);
   b.init_source = locate_init();
   return b;
 }
@@ -156,7 +156,10 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   config.runsc = runsc;
   config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
   config.network = spec.network;
-  config.oci_seccomp = spec.seccomp.profile != nullptr || as_written;
+  // nucleus's own containers: nucleus-init loads nucleus's compiled filter itself (the Sentry
+  // applies a guest's filters in full; runsc's --oci-seccomp drops argument conditions and
+  // errno values); a config's profile is runsc's to apply.
+  config.oci_seccomp = as_written;
   config.memory_overlay = !as_written && !spec.root.path.empty() && !spec.root.read_only;
   // A config's cgroupsPath is applied by runsc (the orchestrator chose where); nucleus's
   // own containers get a cgroup of nucleus's, which runsc joins and must not replace.
@@ -177,6 +180,7 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
     sys::create_file(dir + "/bundle/config.json", config_as_written(spec).dump(), 0600, "write the gVisor bundle");
   } else {
     BundleSpec bundle = bundle_spec(spec, dir + "/bundle/rootfs");
+    bundle.init_filters = write_bundle_filters(dir + "/bundle", bundle, runsc_info(runsc).version);
     staging = prepare_root(spec, dir, bundle);
     write_config(dir + "/bundle", make_config(bundle));
   }

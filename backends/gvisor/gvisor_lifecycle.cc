@@ -12,6 +12,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "backends/gvisor/runsc/runsc_process.h"
 #include "core/sys/error.h"
@@ -135,9 +136,23 @@ Capabilities GvisorBackend::capabilities() {
   std::string why;
   bool works = ::geteuid() == 0 && platform_works(path, chosen, 20, &why);
   if (::geteuid() != 0) why = "not tried: needs root";
-  return {{"runsc", path + " (version " + info.version + "; platforms " + platforms + "; " + chosen +
-                        (works ? " works" : " does not work: " + why) + ")"},
-          {"landlock", "not applied (the Sentry has no Landlock)"}};
+  Capabilities out = {{"runsc", path + " (version " + info.version + "; platforms " + platforms + "; " + chosen +
+                                     (works ? " works" : " does not work: " + why) + ")"},
+                       {"landlock", "not applied (the Sentry has no Landlock)"}};
+  // What this runsc cannot do and what nucleus does about each (runsc_gaps.cc); the statx
+  // gap seen live when the platform works.
+  std::vector<RunscGap> gaps = runsc_gaps(info.version);
+  out.emplace_back("runsc gaps", std::to_string(gaps.size()) + " known for this release");
+  for (const RunscGap& gap : gaps) out.emplace_back("  - " + gap.what, "nucleus: " + gap.answer);
+  if (works) {
+    std::optional<bool> seen = sentry_rejects_no_automount(path, chosen);
+    bool expected = sentry_gaps(info.version).rejects_no_automount;
+    out.emplace_back("statx probe", std::string("`stat /` in a bare sandbox ") +
+                                        (!seen ? "told nothing" : *seen ? "fails with EINVAL" : "works") +
+                                        (expected ? " (nucleus-init traces workloads on this release)"
+                                                  : " (nucleus-init does not trace)"));
+  }
+  return out;
 }
 
 int GvisorBackend::wait(ContainerSession& held) {

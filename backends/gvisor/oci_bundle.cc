@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backends/gvisor/init_filters.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "core/sys/error.h"
+#include "core/policy/seccomp_json.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::gvisor {
@@ -57,7 +60,9 @@ void make_file(const std::string& root, const std::string& rel) {
 json make_config(const BundleSpec& s) {
   json process;
   process["terminal"] = false;
-  std::vector<std::string> args = {kInitPath, "--"};
+  std::vector<std::string> args = {kInitPath};
+  if (!s.init_filters.empty()) args.insert(args.end(), {"--filters", kFiltersPath});
+  args.push_back("--");
   args.insert(args.end(), s.command.begin(), s.command.end());
   process["args"] = args;
   process["env"] = s.env;
@@ -81,6 +86,7 @@ json make_config(const BundleSpec& s) {
   }
   for (const MountSpec& m : s.mounts) mounts.push_back(mount(m.destination, m.type, m.source, m.options));
   mounts.push_back(mount(kInitPath, "bind", s.init_source, {"bind", "ro", "nosuid", "nodev"}));
+  if (!s.init_filters.empty()) mounts.push_back(mount(kFiltersPath, "bind", s.init_filters, {"bind", "ro", "nosuid", "nodev", "noexec"}));
 
   json linux;
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
@@ -88,7 +94,9 @@ json make_config(const BundleSpec& s) {
   linux["namespaces"] = namespaces;
   linux["maskedPaths"] = s.masked_paths;
   linux["readonlyPaths"] = s.readonly_paths;
-  if (s.seccomp) linux["seccomp"] = *s.seccomp;
+  // The profile for the record (and scripts/bench's peers): runsc runs without --oci-seccomp
+  // and leaves it alone; nucleus-init enforces its compiled form (init_filters.h).
+  if (s.seccomp) linux["seccomp"] = seccomp::to_oci(*s.seccomp);
 
   return {{"ociVersion", "1.0.2"},
           {"process", process},
@@ -96,6 +104,10 @@ json make_config(const BundleSpec& s) {
           {"hostname", s.hostname},
           {"mounts", mounts},
           {"linux", linux}};
+}
+
+std::string write_bundle_filters(const std::string& bundle_dir, const BundleSpec& spec, const std::string& runsc_version) {
+  return write_init_filters(bundle_dir, compile_init_filters(spec.seccomp, sentry_gaps(runsc_version), spec.capabilities));
 }
 
 void write_config(const std::string& bundle_dir, const json& config) {

@@ -10,16 +10,20 @@
 #include "core/policy/host_view.h"
 #include "core/policy/identity.h"
 #include "core/policy/rlimits.h"
+#include "core/policy/seccomp_profile.h"
 
 // The OCI bundle runsc runs: config.json written from the same ContainerSpec and the same core
 // tables as the native backend (environment filter, identity, capabilities, rlimits, masked
-// paths, seccomp profile), and, for the host view, a skeleton root directory the view's
-// read-only binds land on. make_config is pure (golden-tested); the writers create nothing
-// that follows a symlink.
+// paths), the seccomp programs nucleus-init loads (init_filters.h: runsc's own --oci-seccomp
+// is not used), and, for the host view, a skeleton root directory the view's read-only binds
+// land on. make_config is pure (golden-tested); the writers create nothing that follows a
+// symlink.
 namespace nucleus::gvisor {
 
 // Where the static supervisor appears inside the sandbox (PID 1, named in process.args).
 inline constexpr const char* kInitPath = "/dev/.nucleus-init";
+// Where the seccomp programs nucleus-init loads appear (init_filters.h), read-only.
+inline constexpr const char* kFiltersPath = "/dev/.nucleus-filters";
 
 struct BundleSpec {
   std::vector<std::string> command;
@@ -37,10 +41,15 @@ struct BundleSpec {
   std::vector<MountSpec> mounts;  // the spec's (/tmp included), in order
   std::vector<std::string> masked_paths, readonly_paths;
   std::string init_source;       // host path of nucleus-init
-  std::optional<nlohmann::json> seccomp;
+  std::optional<seccomp::Profile> seccomp;  // resolved; nullopt: --seccomp unconfined
+  std::string init_filters;      // host path of the filter file (write_bundle_filters), bound at kFiltersPath
 };
 
 nlohmann::json make_config(const BundleSpec& spec);
+
+// Compiles what nucleus-init loads for `spec` under the runsc of `runsc_version` (its gaps:
+// runsc_gaps.h) and writes it into bundle_dir; returns the path for BundleSpec::init_filters.
+std::string write_bundle_filters(const std::string& bundle_dir, const BundleSpec& spec, const std::string& runsc_version);
 
 // Creates dir/config.json (0600, O_EXCL, O_NOFOLLOW). dir must exist (0700).
 void write_config(const std::string& bundle_dir, const nlohmann::json& config);

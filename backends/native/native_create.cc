@@ -22,6 +22,7 @@
 #include "backends/native/plan/userns.h"
 #include "config/spec_json.h"
 #include "core/container/notify_socket.h"
+#include "core/policy/seccomp_compile.h"
 #include "core/init/supervisor.h"
 #include "core/sys/sys.h"
 #include "core/sys/trace_timing.h"

@@ -20,7 +20,7 @@
 #include "backends/native/plan/namespaces.h"
 #include "config/spec_json.h"
 #include "backends/native/oci/oci_support.h"
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 #include "core/cgroup/cgroup.h"
 #include "core/sys/error.h"
 #include "core/init/supervisor.h"

@@ -14,14 +14,41 @@ namespace {
 // them into /usr.
 constexpr std::string_view kSystemDirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
 
-// The curated /etc: what the loader, name services and TLS need, and nothing about the
-// host's users, secrets or services (no shadow, no ssh, no machine-id).
+// The curated /etc: what the loader, name services and TLS need, what common tools read as
+// they start (Python's platform and pip read os-release, getaddrinfo host.conf and gai.conf,
+// OpenSSL openssl.cnf, mimetypes mime.types, getservbyname/getprotobyname services and
+// protocols), and nothing about the host's users, secrets or services: no shadow or
+// gshadow, no ssh, no machine-id, no sudoers, and no pip.conf or gitconfig, which may carry
+// an index's or a forge's credentials (pip and git run without them).
 constexpr std::string_view kEtcEntries[] = {
-    "etc/passwd",         "etc/group",         "etc/hosts",       "etc/nsswitch.conf",
-    "etc/ld.so.cache",    "etc/ld.so.conf",    "etc/ld.so.conf.d", "etc/localtime",
-    "etc/ssl/certs",      "etc/alternatives",
+    "etc/passwd",      "etc/group",          "etc/hosts",        "etc/nsswitch.conf", "etc/host.conf",
+    "etc/gai.conf",    "etc/ld.so.cache",    "etc/ld.so.conf",   "etc/ld.so.conf.d",  "etc/localtime",
+    "etc/ssl/certs",   "etc/ssl/openssl.cnf", "etc/alternatives", "etc/os-release",    "etc/debian_version",
+    "etc/services",    "etc/protocols",      "etc/mime.types",
 };
 constexpr std::string_view kHostNetworkEtcEntries[] = {"etc/resolv.conf"};
+
+// Where a link's text leads from its own directory, without following anything: the same
+// place inside the container, whose /usr is the host's.
+std::string lexical_target(const std::string& entry, const std::string& link) {
+  std::string path = link.rfind('/', 0) == 0 ? link : "/" + entry.substr(0, entry.rfind('/') + 1) + link;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  std::string out;
+  for (const std::string& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
 
 HostViewItem bind_item(const std::string& target, const std::string& source, HostEntry::Type type) {
   return {type == HostEntry::kDirectory ? HostViewItem::kBindDirectory : HostViewItem::kBindFile, target, source};
@@ -64,9 +91,10 @@ std::vector<HostViewItem> host_view_items(bool host_network, const HostProbe& pr
     auto entry = probe("/" + name);
     if (!entry) return;
     if (entry->type == HostEntry::kSymlink) {
-      // Links into /usr stay links (visible through the /usr bind); others are bound
-      // through to their target, or left out when dangling.
-      if (entry->resolved.rfind("/usr/", 0) == 0 && entry->link.rfind("/usr/", 0) == 0) {
+      // Links into /usr stay links (visible through the /usr bind: /etc/os-release ->
+      // ../usr/lib/os-release); others are bound through to their target, or left out when
+      // dangling.
+      if (entry->resolved.rfind("/usr/", 0) == 0 && lexical_target(name, entry->link).rfind("/usr/", 0) == 0) {
         items.push_back({HostViewItem::kSymlink, name, entry->link});
         return;
       }

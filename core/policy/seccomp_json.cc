@@ -202,9 +202,11 @@ Profile parse_json_profile(std::string_view text_in, const std::string& name) {
   return profile;
 }
 
+
 nlohmann::json to_oci(const Profile& resolved) {
   static const char* kActions[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL_THREAD",
-                                   "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_LOG"};
+                                   "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_LOG",
+                                   "SCMP_ACT_TRACE"};
   static const char* kOps[] = {"SCMP_CMP_EQ", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",
                                "SCMP_CMP_GT", "SCMP_CMP_GE", "SCMP_CMP_MASKED_EQ"};
   json out;

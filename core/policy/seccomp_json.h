@@ -17,9 +17,10 @@ Profile parse_json_profile(std::string_view text, const std::string& name);
 
 Profile load_json_profile(const std::string& path);
 
-// A resolved profile (no capability gates left) as OCI linux.seccomp for this architecture,
-// for `runsc --oci-seccomp`. The ENOSYS answer for calls newer than the profile has no OCI
-// form and is left out; runsc's own table refuses unknown calls anyway.
+// A resolved profile (no capability gates left) as OCI linux.seccomp for this architecture:
+// what the gVisor bundle states in config.json (nucleus-init enforces the compiled form;
+// runsc is not asked to) and what scripts/bench gives its peers. The ENOSYS answer for calls
+// newer than the profile has no OCI form and is left out.
 nlohmann::json to_oci(const Profile& resolved);
 
 }  // namespace nucleus::seccomp

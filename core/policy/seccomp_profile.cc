@@ -1,8 +1,10 @@
 #include "core/policy/seccomp_profile.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <string_view>
 
@@ -104,7 +106,7 @@ constexpr uint64_t kSocketTypeMask = 0xf;  // SOCK_TYPE_MASK: flags live in the 
 constexpr uint64_t kLow32 = 0xffffffffu;   // ioctl's request is an unsigned int (CVE-2019-10063)
 
 constexpr CapSet cap(int n) { return CapSet{1} << n; }
-constexpr int kNetRaw = 13, kSysChroot = 18, kSysPtrace = 19, kSysTime = 25;
+constexpr int kNetRaw = 13, kSysChroot = 18, kSysPtrace = 19, kSysTime = 25, kMknod = 27;
 
 Rule allow(std::vector<std::string> names, std::vector<Arg> args = {}, std::string comment = {}) {
   Rule r;
@@ -167,6 +169,27 @@ Profile build_default() {
   return p;
 }
 
+// ---- under gVisor: what nucleus-init itself may call once the workload runs ---------------
+// Reading its signalfd, reaping, tracing (ptrace) and resuming, forwarding signals, writing
+// one line to stderr, exiting; and what libc's abort path needs.
+constexpr std::string_view kSupervisorCalls[] = {
+    "read", "write", "close", "wait4", "waitid", "ptrace", "kill", "tgkill", "getpid",
+    "gettid", "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "munmap", "exit", "exit_group",
+};
+
+Profile build_supervisor() {
+  Profile p;
+  p.enosys_for_newer = false;
+  p.rules.push_back(allow({std::begin(kSupervisorCalls), std::end(kSupervisorCalls)}));
+  return p;
+}
+
+Rule trace(std::vector<std::string> names, std::vector<Arg> args, std::string comment) {
+  Rule r = allow(std::move(names), std::move(args), std::move(comment));
+  r.action = Action::kTrace;
+  return r;
+}
+
 std::string op_name(Op op) {
   static constexpr const char* kNames[] = {"eq", "ne", "lt", "le", "gt", "ge", "masked_eq"};
   return kNames[static_cast<int>(op)];
@@ -176,6 +199,33 @@ std::string op_name(Op op) {
 
 const Profile& default_profile() {
   static const Profile profile = build_default();
+  return profile;
+}
+
+Profile for_sentry(const std::optional<Profile>& profile, const SentryGaps& gaps, CapSet caps) {
+  Profile out;
+  if (profile) {
+    out = *profile;
+  } else {
+    out.default_action = Action::kAllow;
+    out.enosys_for_newer = false;
+  }
+  if (gaps.unchecked_mknod && (caps & cap(kMknod)) == 0) {
+    // What the kernel's CAP_MKNOD check does natively (FIFOs and regular files stay allowed).
+    for (uint64_t type : {S_IFCHR, S_IFBLK}) {
+      out.rules.push_back(deny_with(EPERM, {"mknod"}, {masked(1, S_IFMT, type)}, "device node without CAP_MKNOD"));
+      out.rules.push_back(deny_with(EPERM, {"mknodat"}, {masked(2, S_IFMT, type)}, "device node without CAP_MKNOD"));
+    }
+  }
+  if (gaps.rejects_no_automount) {
+    out.rules.push_back(trace({"statx"}, {masked(2, AT_NO_AUTOMOUNT, AT_NO_AUTOMOUNT)}, "nucleus-init clears the flag"));
+    out.rules.push_back(trace({"newfstatat"}, {masked(3, AT_NO_AUTOMOUNT, AT_NO_AUTOMOUNT)}, "nucleus-init clears the flag"));
+  }
+  return out;
+}
+
+const Profile& supervisor_profile() {
+  static const Profile profile = build_supervisor();
   return profile;
 }
 

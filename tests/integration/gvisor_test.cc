@@ -33,7 +33,8 @@ TEST_F(Gvisor, Gv01TheBackendIsTheOneAskedFor) {
   EXPECT_EQ(n.out, std::string(host.release) + "\n");
 }
 
-// Inside the Sentry too, the default profile refuses (runsc --oci-seccomp).
+// Inside the Sentry too, the default profile refuses, loaded by nucleus-init: with its
+// errno values (clone3 ENOSYS) and argument conditions (TIOCSTI, whatever fd 0 is).
 TEST_F(Gvisor, TheSeccompProfileHoldsInsideTheSandbox) {
   expect_rows({{"SYS-01", "sys mount", "EPERM"},
                {"SYS-02", "unshare USER", "EPERM"},
@@ -44,6 +45,8 @@ TEST_F(Gvisor, TheSeccompProfileHoldsInsideTheSandbox) {
                {"SYS-10", "ptrace 1", "EPERM"},
                {"SYS-03", "clone NEWNS", "EPERM"},
                {"SYS-18", "socket 40 1 0", "EPERM"},
+               {"SYS-03", "clone3", "ENOSYS"},
+               {"SYS-15", "tty TIOCSTI", "EPERM"},
                {"control", "clone 0", "0"},
                {"control", "sys chmod", "EFAULT"}},
               kUntrusted);

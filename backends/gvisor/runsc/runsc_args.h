@@ -16,7 +16,10 @@ struct RunscConfig {
   int log_fd = -1;              // --log-fd: runsc's own messages, kept off the workload's stderr
   std::string platform = "ptrace";
   NetworkMode network = NetworkMode::kNone;
-  bool oci_seccomp = true;      // enforce the bundle's seccomp profile inside the sandbox
+  // runsc applies config.json's linux.seccomp itself: the OCI verbs only (the orchestrator's
+  // profile). `nucleus run` leaves it off: nucleus-init loads nucleus's own compiled filter,
+  // which this runsc's loader would apply without its argument conditions and errno values.
+  bool oci_seccomp = false;
   bool memory_overlay = false;  // --overlay2=root:memory: root writes stay in the Sentry
   std::string debug_log_dir;    // --debug --debug-log=DIR/ when set
   // OCI containers: runsc applies linux.cgroupsPath itself (the orchestrator chose where).

@@ -97,6 +97,19 @@ bool platform_works(const std::string& runsc, const std::string& platform, int t
   return false;
 }
 
+std::optional<bool> sentry_rejects_no_automount(const std::string& runsc, const std::string& platform) {
+  if (::access("/usr/bin/stat", X_OK) != 0) return std::nullopt;
+  TempDir root("/run", "nucleus-gvisor-check-");
+  std::string output;
+  run_runsc(runsc,
+            {"--root=" + root.path(), "--platform=" + platform, "--network=none", "--ignore-cgroups", "do",
+             "/usr/bin/stat", "-c", "%F", "/"},
+            &output);
+  if (output.find("Invalid argument") != std::string::npos) return true;
+  if (output.find("directory") != std::string::npos) return false;
+  return std::nullopt;
+}
+
 int run_runsc(const std::string& runsc, const std::vector<std::string>& args, std::string* output) {
   try {
     if (output == nullptr) {

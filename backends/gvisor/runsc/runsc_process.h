@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,10 @@ std::string last_runsc_error(const std::string& log_path);
 // Whether `runsc do true` succeeds on `platform` within timeout_seconds (a kvm platform can
 // hang under some hypervisors: the attempt is then killed). For `nucleus check`; slow.
 bool platform_works(const std::string& runsc, const std::string& platform, int timeout_seconds, std::string* why);
+
+// Whether this runsc's Sentry refuses statx(AT_NO_AUTOMOUNT): the host's coreutils `stat /`
+// in a throwaway sandbox (`runsc do`). nullopt when it cannot tell (no /usr/bin/stat, other
+// output). For `nucleus check` (root, on a platform that works); never run at start.
+std::optional<bool> sentry_rejects_no_automount(const std::string& runsc, const std::string& platform);
 
 }  // namespace nucleus::gvisor

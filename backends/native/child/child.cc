@@ -27,7 +27,7 @@
 #include "backends/native/layers/landlock.h"
 #include "core/sys/trace_timing.h"
 #include "core/policy/rlimits.h"
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 #include "backends/native/child/handshake.h"
 #include "core/container/child_report.h"
 #include "core/sys/exit_codes.h"

@@ -13,7 +13,7 @@
 #include "backends/native/layers/landlock.h"
 #include "core/policy/rlimits.h"
 #include "backends/native/plan/rootfs.h"
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 #include "backends/native/plan/userns.h"
 #include "config/container_spec.h"
 #include "core/container/child_report.h"

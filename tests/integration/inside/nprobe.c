@@ -279,7 +279,7 @@ static int usage(void) {
                   "  personality VAL | abi32 NR | x32 NR | tty REQ | socket FAM TYPE PROTO |\n"
                   "  ptrace PID | ptrace-child | pvm PID | caps | capset-raise CAP | ambient-raise CAP |\n"
                   "  setuid UID | setgroups GID | ids | fds | cwd | exe-write PATH | open PATH r|w |\n"
-                  "  mknod PATH b|c MAJ MIN | statfs PATH | write-back PATH | notify MSG...\n");
+                  "  mknod PATH b|c|p|f MAJ MIN | pty-ioctl TIOCSTI|TIOCGWINSZ | statfs PATH | write-back PATH | notify MSG...\n");
   return 100;
 }
 
@@ -310,6 +310,22 @@ int main(int argc, char** argv) {
                         : !strcmp(a1, "TIOCGWINSZ")     ? TIOCGWINSZ
                                                         : strtoul(a1, NULL, 0);
     return report(verb, sc(SYS_ioctl, 0, (long)req, BAD, 0, 0, 0));
+  }
+  if (!strcmp(verb, "pty-ioctl") && a1) {
+    /* The same requests on a terminal the probe opens itself (a fresh pseudo-terminal), with
+     * a valid argument: TIOCSTI injects one byte, TIOCGWINSZ reads the size. */
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int unlock = 0, n = -1;
+    if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) != 0 || ioctl(master, TIOCGPTN, &n) != 0) return report(verb, -1);
+    char name[64];
+    snprintf(name, sizeof name, "/dev/pts/%d", n);
+    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) return report(verb, -1);
+    char byte = 'x';
+    struct winsize ws;
+    unsigned long req = !strcmp(a1, "TIOCSTI") ? TIOCSTI : !strcmp(a1, "TIOCGWINSZ") ? TIOCGWINSZ : strtoul(a1, NULL, 0);
+    void* arg = req == TIOCSTI ? (void*)&byte : (void*)&ws;
+    return report(verb, sc(SYS_ioctl, slave, (long)req, (long)arg, 0, 0, 0));
   }
   if (!strcmp(verb, "socket") && a1 && a2 && argc > 4) {
     long fd = sc(SYS_socket, atol(a1), atol(a2), atol(argv[4]), 0, 0, 0);
@@ -374,7 +390,7 @@ int main(int argc, char** argv) {
     return report(verb, ret);
   }
   if (!strcmp(verb, "mknod") && a1 && a2 && argc > 5) {
-    mode_t type = a2[0] == 'b' ? S_IFBLK : a2[0] == 'p' ? S_IFIFO : S_IFCHR;
+    mode_t type = a2[0] == 'b' ? S_IFBLK : a2[0] == 'p' ? S_IFIFO : a2[0] == 'f' ? S_IFREG : S_IFCHR;
     return report(verb, sc(SYS_mknodat, AT_FDCWD, (long)a1, type | 0600,
                            (long)makedev(atoi(argv[4]), atoi(argv[5])), 0, 0));
   }

@@ -6,13 +6,16 @@
 #include <algorithm>
 #include <fstream>
 
+#include "backends/gvisor/init_filters.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "core/policy/masked_paths.h"
 #include "backends/gvisor/runsc/runsc_args.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
+#include "core/init/filter_file.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
-#include "core/policy/seccomp_json.h"
+#include "core/policy/seccomp_profile.h"
 
 namespace nucleus::gvisor {
 namespace {
@@ -25,7 +28,7 @@ TEST(RunscArgs, SecureDefaults) {
   c.root = "/run/nucleus-gvisor-x/runsc";
   c.log_fd = 7;
   auto args = run_args(c, "/b", "nucleus-1");
-  EXPECT_TRUE(has(args, "--oci-seccomp"));
+  EXPECT_FALSE(has(args, "--oci-seccomp"));  // nucleus-init loads nucleus's own filter
   EXPECT_TRUE(has(args, "--network=none"));
   EXPECT_TRUE(has(args, "--platform=ptrace"));
   EXPECT_TRUE(has(args, "--log-fd=7"));
@@ -40,11 +43,11 @@ TEST(RunscArgs, SecureDefaults) {
   EXPECT_EQ(tail, (std::vector<std::string>{"run", "--bundle", "/b", "nucleus-1"}));
   c.network = NetworkMode::kHost;
   c.memory_overlay = true;
-  c.oci_seccomp = false;
+  c.oci_seccomp = true;  // the OCI verbs: the orchestrator's profile
   args = run_args(c, "/b", "nucleus-1");
   EXPECT_TRUE(has(args, "--network=host"));
   EXPECT_TRUE(has(args, "--overlay2=root:memory"));
-  EXPECT_FALSE(has(args, "--oci-seccomp"));
+  EXPECT_TRUE(has(args, "--oci-seccomp"));
   EXPECT_EQ(kill_args(c, "nucleus-1", 15), (std::vector<std::string>{"--root=" + c.root, "kill", "nucleus-1", "15"}));
   EXPECT_EQ(delete_args(c, "nucleus-1"), (std::vector<std::string>{"--root=" + c.root, "delete", "--force", "nucleus-1"}));
 }
@@ -92,14 +95,15 @@ BundleSpec sample() {
   for (std::string_view path : masked_paths()) b.masked_paths.emplace_back(path);
   for (std::string_view path : read_only_paths()) b.readonly_paths.emplace_back(path);
   b.init_source = "/opt/nucleus/nucleus-init";
-  b.seccomp = seccomp::to_oci(seccomp::resolve(seccomp::default_profile(), {}));
+  b.seccomp = seccomp::resolve(seccomp::default_profile(), {});
+  b.init_filters = "/run/nucleus-gvisor-x/bundle/init-filters";
   return b;
 }
 
 TEST(OciBundle, ProcessCarriesTheSharedLayers) {
   auto c = make_config(sample());
   const auto& p = c["process"];
-  EXPECT_EQ(p["args"], nlohmann::json({kInitPath, "--", "/bin/app", "--flag"}));
+  EXPECT_EQ(p["args"], nlohmann::json({kInitPath, "--filters", kFiltersPath, "--", "/bin/app", "--flag"}));
   EXPECT_EQ(p["user"]["uid"], 1000);
   EXPECT_EQ(p["user"]["additionalGids"], nlohmann::json({2000}));
   EXPECT_EQ(p["cwd"], "/work");
@@ -112,7 +116,7 @@ TEST(OciBundle, ProcessCarriesTheSharedLayers) {
   EXPECT_EQ(c["root"]["readonly"], true);
 }
 
-TEST(OciBundle, MountsNamespacesMasksAndSeccomp) {
+TEST(OciBundle, MountsNamespacesMasksAndTheFilterFile) {
   auto c = make_config(sample());
   auto mount = [&](const std::string& dst) {
     for (const auto& m : c["mounts"]) if (m["destination"] == dst) return m;
@@ -130,13 +134,16 @@ TEST(OciBundle, MountsNamespacesMasksAndSeccomp) {
   EXPECT_TRUE(std::find(linux["maskedPaths"].begin(), linux["maskedPaths"].end(), "/proc/kcore") != linux["maskedPaths"].end());
   EXPECT_TRUE(std::find(linux["readonlyPaths"].begin(), linux["readonlyPaths"].end(), "/proc/sys") !=
               linux["readonlyPaths"].end());
+  // The filter is nucleus-init's to load, from a read-only file (runsc's loader is not used);
+  // config.json states the profile for the record.
   EXPECT_EQ(linux["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
-  EXPECT_EQ(linux["seccomp"]["defaultErrnoRet"], 1);
   bool clone3_enosys = false;
   for (const auto& rule : linux["seccomp"]["syscalls"]) {
     if (rule["names"] == nlohmann::json({"clone3"})) clone3_enosys = rule["errnoRet"] == 38;
   }
   EXPECT_TRUE(clone3_enosys);
+  EXPECT_EQ(mount(kFiltersPath)["source"], "/run/nucleus-gvisor-x/bundle/init-filters");
+  EXPECT_EQ(mount(kFiltersPath)["options"][1], "ro");
 
   BundleSpec host = sample();
   host.network = NetworkMode::kHost;
@@ -159,6 +166,76 @@ TEST(OciBundle, WrittenPrivatelyAndOnce) {
   EXPECT_TRUE(S_ISLNK(st.st_mode));
   EXPECT_EQ(::stat((root.path() + "/work/sub").c_str(), &st), 0);
   EXPECT_EQ(::stat((root.path() + "/proc").c_str(), &st), 0);
+}
+
+// The gap table is read by release date: the Debian 12 runsc has every gap, a release after
+// the statx fix no longer gets the tracer, and a version nucleus cannot date is treated as
+// the oldest.
+TEST(RunscGaps, ByReleaseDate) {
+  EXPECT_EQ(runsc_release_date("0.0~20221219.0"), 20221219);
+  EXPECT_EQ(runsc_release_date("release-20240101.0"), 20240101);
+  EXPECT_EQ(runsc_release_date("unknown"), 0);
+  EXPECT_EQ(runsc_release_date("1.2.3"), 0);
+  seccomp::SentryGaps debian = sentry_gaps("0.0~20221219.0");
+  EXPECT_TRUE(debian.rejects_no_automount);
+  EXPECT_TRUE(debian.unchecked_mknod);
+  EXPECT_EQ(runsc_gaps("0.0~20221219.0").size(), 4u);
+  seccomp::SentryGaps newer = sentry_gaps("release-20240101.0");
+  EXPECT_FALSE(newer.rejects_no_automount);
+  EXPECT_TRUE(newer.unchecked_mknod);  // not known to be fixed
+  EXPECT_EQ(runsc_gaps("release-20240101.0").size(), 3u);
+  EXPECT_TRUE(sentry_gaps("unknown").rejects_no_automount);
+}
+
+// What nucleus writes, nucleus-init reads back exactly; anything else it refuses.
+TEST(InitFilters, RoundTripAndRefusals) {
+  InitFilters f;
+  f.workload = {{{0x06, 0, 0, 0x7fff0000}}, {{0x20, 0, 0, 4}, {0x06, 0, 0, 0x7fff0000}}};
+  f.supervisor = {{0x06, 0, 0, 0x00050001}};
+  f.trace_no_automount = true;
+  std::string bytes = encode_init_filters(f);
+  init::FilterSet set;
+  ASSERT_EQ(init::parse_filter_file(bytes.data(), bytes.size(), &set), 0);
+  EXPECT_EQ(set.flags, uint32_t{init::kTraceNoAutomount});
+  ASSERT_EQ(set.count, 3u);
+  EXPECT_EQ(set.programs[0].role, uint32_t{init::kWorkloadFilter});
+  EXPECT_EQ(set.programs[1].length, 2u);
+  EXPECT_EQ(set.programs[1].code[0].k, 4u);
+  EXPECT_EQ(set.programs[2].role, uint32_t{init::kSupervisorFilter});
+  EXPECT_EQ(set.programs[2].code[0].k, 0x00050001u);
+  auto refused = [&](std::string b) { return init::parse_filter_file(b.data(), b.size(), &set) == EINVAL; };
+  EXPECT_TRUE(refused(bytes.substr(0, bytes.size() - 1)));  // truncated
+  EXPECT_TRUE(refused(bytes + "x"));                        // trailing bytes
+  std::string bad_magic = bytes;
+  bad_magic[0] = 'X';
+  EXPECT_TRUE(refused(bad_magic));
+  std::string bad_role = bytes;
+  bad_role[16] = 9;  // the first program's role
+  EXPECT_TRUE(refused(bad_role));
+  InitFilters none;
+  none.supervisor = f.supervisor;
+  std::string only = encode_init_filters(none);
+  ASSERT_EQ(init::parse_filter_file(only.data(), only.size(), &set), 0);
+  EXPECT_EQ(set.count, 1u);
+  EXPECT_EQ(set.flags, 0u);
+}
+
+// The file in the bundle: read-only, created once, and what nucleus-init reads.
+TEST(InitFilters, WrittenReadOnlyAndOnce) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  InitFilters f = compile_init_filters(seccomp::resolve(seccomp::default_profile(), {}), sentry_gaps("0.0~20221219.0"), 0);
+  EXPECT_EQ(f.workload.size(), 2u);  // the allow-list, and the argument exceptions
+  EXPECT_TRUE(f.trace_no_automount);
+  std::string path = write_init_filters(dir.path(), f);
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  init::FilterSet set;
+  EXPECT_EQ(init::read_filter_file(path.c_str(), &set), 0);
+  EXPECT_EQ(set.count, 3u);
+  EXPECT_THROW(write_init_filters(dir.path(), f), Error);
+  // --seccomp unconfined on a runsc without gaps: only PID 1's own program.
+  EXPECT_TRUE(compile_init_filters(std::nullopt, {}, 0).workload.empty());
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +15,7 @@
 #include <cstring>
 #include <functional>
 
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 #include "core/sys/error.h"
 #include "core/policy/seccomp_json.h"
 #include "core/policy/seccomp_profile.h"
@@ -101,6 +103,47 @@ TEST(SeccompFilter, DeniesWithEpermAndAllowsTheControls) {
   EXPECT_EQ(errno_under(p, [] { return syscall(500); }), ENOSYS);             // newer than the profile
   EXPECT_EQ(errno_under(p, [] { return syscall(165 | 0x40000000, 0, 0, 0); }), EPERM);  // x32 mount
 #endif
+}
+
+// Under gVisor: the rows standing in for what the Sentry does not check, on top of the
+// profile or alone (--seccomp unconfined), and PID 1's own allow-list.
+TEST(SeccompFilter, SentryRowsRefuseDevicesAndStopTheStatxCallsTheyName) {
+  constexpr CapSet kMknod = CapSet{1} << 27;
+  seccomp::SentryGaps gaps{.unchecked_mknod = true, .rejects_no_automount = true};
+  auto mknod_dev = [] { return syscall(SYS_mknodat, AT_FDCWD, 1L, S_IFCHR | 0600, 0x0101); };
+  auto mknod_blk = [] { return syscall(SYS_mknodat, AT_FDCWD, 1L, S_IFBLK | 0600, 0x0800); };
+  auto mknod_fifo = [] { return syscall(SYS_mknodat, AT_FDCWD, 1L, S_IFIFO | 0600, 0); };
+  // Without a tracer, SECCOMP_RET_TRACE answers ENOSYS: the call did stop.
+  auto statx_no_automount = [] { return syscall(SYS_statx, AT_FDCWD, "/", AT_NO_AUTOMOUNT, 0x7ffU, 1L); };
+  auto statx_plain = [] { return syscall(SYS_statx, AT_FDCWD, "/", 0, 0x7ffU, 1L); };
+  auto fstatat_no_automount = [] { return syscall(SYS_newfstatat, AT_FDCWD, "/", 1L, AT_NO_AUTOMOUNT); };
+  for (bool unconfined : {false, true}) {
+    std::optional<Profile> base;
+    if (!unconfined) base = seccomp::resolve(seccomp::default_profile(), {});
+    SeccompPrograms p = prepare_seccomp(seccomp::for_sentry(base, gaps, 0), {});
+    EXPECT_EQ(errno_under(p, mknod_dev), EPERM) << unconfined;
+    EXPECT_EQ(errno_under(p, mknod_blk), EPERM) << unconfined;
+    EXPECT_EQ(errno_under(p, mknod_fifo), EFAULT) << unconfined;  // reached the kernel
+    EXPECT_EQ(errno_under(p, statx_no_automount), ENOSYS) << unconfined;
+    EXPECT_EQ(errno_under(p, fstatat_no_automount), ENOSYS) << unconfined;
+    EXPECT_EQ(errno_under(p, statx_plain), EFAULT) << unconfined;
+  }
+  // CAP_MKNOD keeps device nodes to the kernel's judgement, as natively.
+  SeccompPrograms with_mknod = prepare_seccomp(seccomp::for_sentry(std::nullopt, gaps, kMknod), {});
+  EXPECT_EQ(errno_under(with_mknod, mknod_dev), EFAULT);
+  // A Sentry without the gaps gets no rows.
+  EXPECT_TRUE(seccomp::for_sentry(std::nullopt, {}, 0).rules.empty());
+}
+
+TEST(SeccompFilter, TheSupervisorMayOnlyWaitTraceSignalAndExit) {
+  SeccompPrograms p = prepare_seccomp(seccomp::supervisor_profile(), {});
+  EXPECT_TRUE(p.deny.empty());
+  EXPECT_EQ(errno_under(p, [] { return syscall(SYS_wait4, -1, 0L, WNOHANG, 0L); }), ECHILD);
+  EXPECT_EQ(errno_under(p, [] { return syscall(SYS_ptrace, PTRACE_CONT, 0, 0L, 0L); }), ESRCH);
+  EXPECT_EQ(errno_under(p, [] { return syscall(SYS_kill, 0x7ffffff0, 0); }), ESRCH);
+  EXPECT_EQ(errno_under(p, [] { return syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY); }), EPERM);
+  EXPECT_EQ(errno_under(p, [] { return syscall(SYS_execve, "/bin/true", 0L, 0L); }), EPERM);
+  EXPECT_EQ(errno_under(p, [] { return syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0); }), EPERM);
 }
 
 TEST(SeccompFilter, TheSecondCompileComesFromTheCache) {

@@ -1,4 +1,4 @@
-#include "backends/native/layers/seccomp_compile.h"
+#include "core/policy/seccomp_compile.h"
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -17,7 +17,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 
-namespace nucleus::native {
+namespace nucleus {
 namespace {
 
 using seccomp::Action;
@@ -65,6 +65,7 @@ uint32_t to_scmp(Action action, int err) {
     case Action::kKillProcess: return SCMP_ACT_KILL_PROCESS;
     case Action::kTrap: return SCMP_ACT_TRAP;
     case Action::kLog: return SCMP_ACT_LOG;
+    case Action::kTrace: return SCMP_ACT_TRACE(0);
   }
   return SCMP_ACT_KILL_PROCESS;
 }
@@ -123,7 +124,8 @@ void set_attrs(Filter& f, uint32_t bad_arch) {
 SeccompPrograms compile(const seccomp::Profile& profile) {
   uint32_t default_action = to_scmp(profile.default_action, profile.default_errno);
   // A call with rules of its own: any rule whose action is the default becomes a denial in
-  // the second program; without other rules it would change nothing and is dropped.
+  // the second program; without other rules it would change nothing and is dropped. Tracing
+  // rules go there too: they are exceptions to a call the first program allows whole.
   std::set<int> has_own_rules;
   std::vector<std::pair<int, const seccomp::Rule*>> resolved;
   for (const seccomp::Rule& r : profile.rules) {
@@ -137,16 +139,18 @@ SeccompPrograms compile(const seccomp::Profile& profile) {
   Filter main(default_action);
   // Every other ABI (i386 int 0x80, x32) is refused with the default errno (SYS-17).
   set_attrs(main, default_action == SCMP_ACT_ALLOW ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM));
-  Filter deny(SCMP_ACT_ALLOW);
-  set_attrs(deny, SCMP_ACT_ALLOW);
-  bool any_denial = false;
+  Filter second(SCMP_ACT_ALLOW);
+  set_attrs(second, SCMP_ACT_ALLOW);
+  bool any_exception = false;
   for (const auto& [nr, rule] : resolved) {
     const std::string& name = rule->names.front();
-    if (to_scmp(rule->action, rule->errno_ret) != default_action) {
+    bool exception = rule->action == seccomp::Action::kTrace ||
+                     (to_scmp(rule->action, rule->errno_ret) == default_action && has_own_rules.count(nr));
+    if (exception) {
+      add_rule(second, *rule, nr, name);
+      any_exception = true;
+    } else if (to_scmp(rule->action, rule->errno_ret) != default_action) {
       add_rule(main, *rule, nr, name);
-    } else if (has_own_rules.count(nr)) {
-      add_rule(deny, *rule, nr, name);
-      any_denial = true;
     }
   }
   if (profile.enosys_for_newer && kNewestKnown > 0 && default_action != SCMP_ACT_ALLOW) {
@@ -157,7 +161,7 @@ SeccompPrograms compile(const seccomp::Profile& profile) {
   }
   SeccompPrograms out;
   out.main = export_bpf(main);
-  if (any_denial) out.deny = export_bpf(deny);
+  if (any_exception) out.deny = export_bpf(second);
   return out;
 }
 
@@ -287,4 +291,4 @@ int load_seccomp(const SeccompPrograms& programs) noexcept {
   return 0;
 }
 
-}  // namespace nucleus::native
+}  // namespace nucleus

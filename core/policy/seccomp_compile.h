@@ -8,18 +8,20 @@
 
 #include "core/policy/seccomp_profile.h"
 
-// Compiles a seccomp profile into BPF in the parent, with libseccomp, once: the result is
+// Compiles a seccomp profile into BPF on the host, with libseccomp, once: the result is
 // cached on disk keyed by the profile's content (and nucleus's and libseccomp's versions),
-// so a repeated start only reads bytes. The child installs them last, with one seccomp(2)
-// per program (crun libcrun_generate_seccomp / libcrun_apply_seccomp, nsjail sandbox.cc).
-namespace nucleus::native {
+// so a repeated start only reads bytes. The native child installs them last, with one
+// seccomp(2) per program (crun libcrun_generate_seccomp / libcrun_apply_seccomp, nsjail
+// sandbox.cc); under gVisor nucleus-init does, from a file in the bundle (core/init/filter_file.h).
+namespace nucleus {
 
 struct SeccompPrograms {
   // The allow-list (default action for everything not named).
   std::vector<sock_filter> main;
-  // Argument-specific denials of calls `main` allows (ioctl TIOCSTI, TIOCLINUX). A second,
-  // stacked filter: libseccomp cannot express "allowed except these arguments" when the
-  // exception's action is the default one, and the kernel applies the stricter verdict.
+  // Argument-specific exceptions to calls `main` allows (ioctl TIOCSTI, TIOCLINUX; under
+  // gVisor mknod of devices, and the statx calls nucleus-init mends). A second, stacked
+  // filter: libseccomp cannot express "allowed except these arguments" when the exception's
+  // action is the default one, and the kernel applies the stricter verdict.
   std::vector<sock_filter> deny;
   bool from_cache = false;
 };
@@ -37,4 +39,4 @@ int load_seccomp(const SeccompPrograms& programs) noexcept;
 // The syscall number on this architecture, also for calls newer than libseccomp; -1 if none.
 int resolve_syscall(const std::string& name);
 
-}  // namespace nucleus::native
+}  // namespace nucleus
