@@ -12,6 +12,7 @@
 
 #include "config/isolation_level.h"
 #include "core/cgroup/cgroup.h"
+#include "core/container/hooks.h"
 #include "core/policy/capabilities.h"
 #include "core/policy/rlimits.h"
 #include "core/policy/seccomp_profile.h"
@@ -91,24 +92,16 @@ struct DeviceSpec {
   gid_t gid = 0;
 };
 
-struct HookSpec {
-  std::string path;
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::optional<int> timeout_seconds;
-};
-
-struct HooksSpec {
-  std::vector<HookSpec> prestart, create_runtime, create_container, start_container, poststart, poststop;
-  bool empty() const {
-    return prestart.empty() && create_runtime.empty() && create_container.empty() && start_container.empty() &&
-           poststart.empty() && poststop.empty();
-  }
-};
+// The ephemeral writable layer's size unless asked (--layer-size, layer_size): a tmpfs, so
+// what a workload writes there is memory, charged to the container and bounded.
+inline constexpr uint64_t kDefaultLayerSize = 1ull << 30;
 
 struct RootSpec {
   std::string path;  // canonical; empty: the host read-only view
   bool read_only = false;
+  // The tmpfs under the root (kNucleus: the writable layer over a rootfs, or the host
+  // view's skeleton; kAsWritten: the staging of the config's root).
+  uint64_t layer_size = kDefaultLayerSize;
   // What the root holds besides `mounts`:
   //  - kNucleus: nucleus's own layout: fresh /proc and /sys, nucleus's /dev (devices.h), the
   //    masked and read-only paths; a rootfs gets an ephemeral writable layer (overlay on a

@@ -172,6 +172,7 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
   resolve_layers(spec, r, preset, host);
   spec.root.path = r.rootfs.value_or("");
   spec.root.read_only = r.read_only;
+  spec.root.layer_size = r.layer_size.value_or(kDefaultLayerSize);
   spec.root.layout = RootSpec::Layout::kNucleus;
   resolve_mounts(spec, r);
   spec.hostname = r.hostname;

@@ -172,7 +172,7 @@ std::string spec_to_json(const ContainerSpec& s) {
   json j = {{"backend", static_cast<int>(s.backend)},
             {"isolation", static_cast<int>(s.isolation)},
             {"process", process_json(s.process)},
-            {"root", {s.root.path, s.root.read_only, static_cast<int>(s.root.layout)}},
+            {"root", {s.root.path, s.root.read_only, static_cast<int>(s.root.layout), s.root.layer_size}},
             {"mounts", mounts},
             {"namespaces", namespaces},
             {"uid_mappings", maps(s.uid_mappings)},
@@ -211,7 +211,10 @@ ContainerSpec spec_from_json(const std::string& text, const std::string& what) {
     s.isolation = static_cast<IsolationLevel>(j.at("isolation").get<int>());
     s.process = process_from(j.at("process"));
     const json& root = j.at("root");
-    s.root = {root.at(0).get<std::string>(), root.at(1).get<bool>(), static_cast<RootSpec::Layout>(root.at(2).get<int>())};
+    s.root.path = root.at(0).get<std::string>();
+    s.root.read_only = root.at(1).get<bool>();
+    s.root.layout = static_cast<RootSpec::Layout>(root.at(2).get<int>());
+    s.root.layer_size = root.size() > 3 ? root.at(3).get<uint64_t>() : kDefaultLayerSize;
     for (const json& m : j.at("mounts")) {
       s.mounts.push_back({m.at(0).get<std::string>(), m.at(1).get<std::string>(), m.at(2).get<std::string>(),
                           m.at(3).get<std::vector<std::string>>()});

@@ -209,6 +209,12 @@ uint64_t parse_memory(std::string_view text, const std::string& what) {
   return *size;
 }
 
+uint64_t parse_layer_size(std::string_view text, const std::string& what) {
+  auto size = parse_size(text);
+  if (!size || *size < kMinLayerSize) fail(what, "invalid layer size " + quoted(text) + " (e.g. 512M or 4G, at least 1M)");
+  return *size;
+}
+
 double parse_cpu_count(std::string_view text, const std::string& what) {
   auto cpus = parse_cpus(text);
   if (!cpus) fail(what, "invalid CPU count " + quoted(text) + " (a number above 0, at most 1024)");

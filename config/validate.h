@@ -36,6 +36,8 @@ VolumeSpec parse_volume(std::string_view text, const std::string& base_dir,
                         const std::string& what);
 TmpfsSpec parse_tmpfs(std::string_view text, const std::string& what);
 uint64_t parse_memory(std::string_view text, const std::string& what);
+// --layer-size / layer_size: a size of at least kMinLayerSize.
+uint64_t parse_layer_size(std::string_view text, const std::string& what);
 double parse_cpu_count(std::string_view text, const std::string& what);
 int64_t parse_pids(std::string_view text, const std::string& what);
 uint32_t parse_timeout(std::string_view text, const std::string& what);
@@ -48,6 +50,7 @@ void validate_spec(const WorkloadSpec& spec);
 inline constexpr size_t kMaxEnvVars = 4096;
 inline constexpr size_t kMaxArgEnvBytes = 1u << 20;  // well under the kernel's ARG_MAX
 inline constexpr uint64_t kMinMemory = 6ull << 20;   // docker's minimum
+inline constexpr uint64_t kMinLayerSize = 1ull << 20;
 inline constexpr uint32_t kMaxTimeout = 365u * 24 * 3600;
 
 }  // namespace nucleus

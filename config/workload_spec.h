@@ -59,6 +59,7 @@ struct WorkloadSpec {
   std::vector<std::string> command;
   std::optional<std::string> rootfs;  // absent: the host read-only view
   bool read_only = false;
+  std::optional<uint64_t> layer_size;  // the writable layer over the rootfs; absent: kDefaultLayerSize
 
   std::optional<std::string> user;  // "UID[:GID]" as written; parsed in core/identity
   std::vector<std::string> groups;  // supplementary groups as written

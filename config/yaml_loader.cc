@@ -58,12 +58,22 @@ void check_quote_closed(const Ctx& ctx, const YAML::Node& node, const std::strin
   fail_at(ctx, node, key, "unclosed quote");
 }
 
+// docs/yaml-reference.md: no explicit tags (`!!python/object/...`, `!!binary`) on any node:
+// a mapping, a list, a key or a value ("!" is yaml-cpp's mark of a quoted scalar). Checked
+// where each node is read, so nothing is walked that the loader would not read anyway (an
+// alias bomb is refused for its unknown keys before it is expanded).
+void refuse_tag(const Ctx& ctx, const YAML::Node& node, const std::string& key) {
+  const std::string& tag = node.Tag();
+  if (tag != "?" && !tag.empty() && !(tag == "!" && node.IsScalar())) {
+    fail_at(ctx, node, key, "explicit YAML tags are not supported");
+  }
+}
+
 std::string scalar(const Ctx& ctx, const YAML::Node& node, const std::string& key) {
   if (!node.IsDefined() || node.IsNull()) fail_at(ctx, node, key, "expected a value");
   if (!node.IsScalar()) fail_at(ctx, node, key, "expected a single value, not a list or mapping");
-  const std::string& tag = node.Tag();
-  if (tag != "?" && tag != "!") fail_at(ctx, node, key, "explicit YAML tags are not supported");
-  if (tag == "!") check_quote_closed(ctx, node, key);
+  refuse_tag(ctx, node, key);
+  if (node.Tag() == "!") check_quote_closed(ctx, node, key);
   if (auto problem = check_no_nul(node.Scalar())) fail_at(ctx, node, key, *problem);
   return node.Scalar();
 }
@@ -77,6 +87,7 @@ bool boolean(const Ctx& ctx, const YAML::Node& node, const std::string& key) {
 
 std::vector<std::string> string_list(const Ctx& ctx, const YAML::Node& node,
                                      const std::string& key) {
+  refuse_tag(ctx, node, key);
   if (!node.IsSequence()) fail_at(ctx, node, key, "expected a list");
   std::vector<std::string> out;
   for (size_t i = 0; i < node.size(); ++i) {
@@ -114,6 +125,7 @@ std::string unknown_key_message(std::string_view name, const Table& table) {
 // Walks a mapping; refuses non-string and duplicate keys (yaml-cpp 0.7 keeps duplicates).
 template <typename Fn>
 void for_each_entry(const Ctx& ctx, const YAML::Node& map, const std::string& path, Fn fn) {
+  refuse_tag(ctx, map, path.empty() ? "(document)" : path);
   if (!map.IsMap()) fail_at(ctx, map, path.empty() ? "(document)" : path, "expected a mapping");
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
@@ -184,6 +196,7 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
       if (!path) fail_at(c, v, k, "expected a path");
       s.rootfs = *path; }},
   {"read_only", [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.read_only = boolean(c, v, k); }},
+  {"layer_size", [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.layer_size = parse_layer_size(scalar(c, v, k), what(c, v, k)); }},
   {"user",      [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.user = scalar(c, v, k);
       parse_user_spec(*s.user, what(c, v, k)); }},
@@ -209,6 +222,7 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
       s.network = *network; }},
   {"volumes",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.volumes.clear();
+      refuse_tag(c, v, k);
       if (!v.IsSequence()) fail_at(c, v, k, "expected a list of SRC:DST[:ro|rw]");
       for (size_t i = 0; i < v.size(); ++i) {
         std::string key = k + "[" + std::to_string(i) + "]";
@@ -216,6 +230,7 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
       } }},
   {"tmpfs",     [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.tmpfs.clear();
+      refuse_tag(c, v, k);
       if (!v.IsSequence()) fail_at(c, v, k, "expected a list of DST[:SIZE]");
       for (size_t i = 0; i < v.size(); ++i) {
         std::string key = k + "[" + std::to_string(i) + "]";
@@ -258,9 +273,12 @@ const WorkloadSpec& WorkloadFile::get(std::string_view name) const {
   for (const auto& [n, spec] : workloads) {
     if (n == name) return spec;
   }
+  // A file may hold thousands: the message names a few (an error is one readable line).
+  constexpr size_t kNamed = 10;
   std::string names;
-  for (const auto& [n, spec] : workloads) names += (names.empty() ? "" : ", ") + n;
-  throw Error(path, "no workload named '" + std::string(name) + "' (it has: " + names + ")");
+  for (size_t i = 0; i < workloads.size() && i < kNamed; ++i) names += (i == 0 ? "" : ", ") + workloads[i].first;
+  if (workloads.size() > kNamed) names += ", ... " + std::to_string(workloads.size() - kNamed) + " more";
+  throw Error(path, "no workload named '" + capped(name) + "' (it has: " + names + ")");
 }
 
 WorkloadFile parse_workload_file(std::string_view text, const std::string& path) {

@@ -29,7 +29,7 @@ void ensure_stdio_open() {
 
 int report(const std::string& message, int code) {
   nucleus::frontend::log_error_to_file(message);
-  std::string line = "nucleus: " + message;
+  std::string line = "nucleus: " + nucleus::capped(message, nucleus::kMaxErrorMessage);
   for (char& c : line) {
     if (c == '\n') c = ' ';
   }

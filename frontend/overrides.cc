@@ -52,6 +52,7 @@ void apply_scalars(const RunFlags& f, WorkloadSpec& spec) {
     spec.rootfs = *absolute_path(*f.rootfs, current_dir());
   }
   if (f.read_only) spec.read_only = true;
+  if (f.layer_size) spec.layer_size = parse_layer_size(*f.layer_size, "--layer-size");
   if (f.user) {
     parse_user_spec(*f.user, "--user");
     spec.user = *f.user;

@@ -13,7 +13,7 @@ namespace nucleus::frontend {
 struct RunFlags {
   std::optional<std::string> file;  // -f
   std::optional<std::string> backend, isolation, rootfs, user, workdir, hostname, memory, cpus,
-      pids, network, seccomp, landlock, name, timeout, gvisor_platform, cgroup_parent, io_weight;
+      pids, network, seccomp, landlock, name, timeout, gvisor_platform, cgroup_parent, io_weight, layer_size;
   bool read_only = false;
   bool init = false;
   bool no_init = false;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -17,7 +19,9 @@
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
+#include "config/spec_checks.h"
 #include "config/spec_json.h"
+#include "core/cgroup/cgroupfs.h"
 #include "core/policy/env_filter.h"
 #include "core/policy/host_view.h"
 #include "core/policy/seccomp_json.h"
@@ -30,7 +34,12 @@ namespace {
 using json = nlohmann::json;
 
 void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
+  if (spec.root.layout == RootSpec::Layout::kAsWritten) check_config_spec(spec);  // the native backend's too
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
+  if (options.foreground && (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty())) {
+    // `runsc run` starts the workload at once: nothing could run between create and start.
+    throw Error("config.json: hooks", "prestart and createRuntime hooks need create and start (not a foreground gVisor run)");
+  }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -116,14 +125,66 @@ std::vector<std::string> with_path(std::vector<std::string> env) {
   return env;
 }
 
-// A config.json as written: runsc gets it as the orchestrator wrote it, with two changes:
-// the root path made absolute (the copy lives in the record) and the environment through
-// the shared filter (loader variables never reach a workload).
-json config_as_written(const ContainerSpec& spec) {
+// The cgroup runsc makes for a config's container: its cgroupsPath, or nucleus's own name
+// for one (the native backend's nucleus-oci-<id>), below nucleus's cgroup.
+std::string runsc_cgroups_path(const ContainerSpec& spec, const std::string& id) {
+  return spec.cgroups_path.empty() ? "nucleus-oci-" + id : spec.cgroups_path;
+}
+
+// A config.json as written: runsc gets it as the orchestrator wrote it, with these changes:
+// the root path made absolute (the copy lives in the record), the environment through the
+// shared filter (loader variables never reach a workload), the cgroup named when the config
+// names none (so nucleus knows what runsc made, even when runsc fails), and no hooks:
+// nucleus runs them itself, as for a native container (core/container/hooks.h; runsc
+// ignored their timeout).
+json config_as_written(const ContainerSpec& spec, const std::string& id) {
   json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = spec.root.path;
   config["process"]["env"] = with_path(spec.process.env);
+  config["linux"]["cgroupsPath"] = runsc_cgroups_path(spec, id);
+  config.erase("hooks");
   return config;
+}
+
+// Where runsc makes the cgroup named `path` (relative: below its own cgroup, which is
+// nucleus's; absolute: from each hierarchy's root), in every hierarchy, the named ones too.
+std::vector<std::string> runsc_cgroup_directories(const std::string& path, bool controllers_only) {
+  CgroupHierarchies h = read_cgroup_hierarchies();
+  std::vector<std::string> out;
+  auto add = [&](const std::string& mount, const std::string& own) {
+    std::string base = path[0] == '/' ? mount : mount + (own == "/" ? "" : own);
+    std::string dir = base + (path[0] == '/' ? "" : "/") + path;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && std::find(out.begin(), out.end(), dir) == out.end()) {
+      out.push_back(dir);
+    }
+  };
+  auto own = [&h](const std::string& key) {
+    auto it = h.v1_own.find(key);
+    return it == h.v1_own.end() ? std::string("/") : it->second;
+  };
+  for (const auto& [controller, mount] : h.v1_mounts) add(mount, own(controller));
+  if (!controllers_only) {
+    for (const auto& [name, mount] : h.named_mounts) add(mount, own(name));
+  }
+  if (h.layout == CgroupLayout::kV2) add(h.v2_mount, h.v2_own);
+  return out;
+}
+
+// runsc refused the container after making its cgroups (issue 13: a missing root.path left
+// them in every hierarchy, and no state of runsc's to delete them by): they go here. What
+// nucleus named is this container's alone and is emptied first; a cgroupsPath the
+// orchestrator chose is only removed when empty.
+void remove_refused_cgroups(const ContainerSpec& spec, const std::string& id) {
+  const std::string path = runsc_cgroups_path(spec, id);
+  for (const std::string& dir : runsc_cgroup_directories(path, false)) {
+    if (spec.cgroups_path.empty()) {
+      cgroupfs::kill_and_remove(cgroupfs::real(), dir);
+    } else {
+      (void)cgroupfs::real().remove_dir(dir);
+    }
+  }
 }
 
 // The bundle's root for nucleus's layout: a skeleton of the host view's mount points, or
@@ -136,6 +197,7 @@ Staging prepare_root(const ContainerSpec& spec, const std::string& dir, const Bu
     staging.overlay = true;
     staging.lower = spec.root.path;
     staging.layer = dir + "/layer";
+    staging.layer_options = "mode=0700,size=" + std::to_string(spec.root.layer_size);
     staging.mountpoint = root;
     if (::mkdir(staging.layer.c_str(), 0700) != 0) throw_errno("create the gVisor root", staging.layer);
   } else {
@@ -160,7 +222,10 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   // applies a guest's filters in full; runsc's --oci-seccomp drops argument conditions and
   // errno values); a config's profile is runsc's to apply.
   config.oci_seccomp = as_written;
-  config.memory_overlay = !as_written && !spec.root.path.empty() && !spec.root.read_only;
+  // A rootfs's writes go to the overlay nucleus mounts for runsc, on a tmpfs of the layer's
+  // size, through the gofer: the Sentry's own overlay (--overlay2=root:memory) would take
+  // host memory without bound, and a file-backed one dies of SIGBUS when its file is full.
+  config.memory_overlay = false;
   // A config's cgroupsPath is applied by runsc (the orchestrator chose where); nucleus's
   // own containers get a cgroup of nucleus's, which runsc joins and must not replace.
   config.manage_cgroups = as_written;
@@ -177,7 +242,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   }
   Staging staging;
   if (as_written) {
-    sys::create_file(dir + "/bundle/config.json", config_as_written(spec).dump(), 0600, "write the gVisor bundle");
+    sys::create_file(dir + "/bundle/config.json", config_as_written(spec, options.id).dump(), 0600,
+                     "write the gVisor bundle");
   } else {
     BundleSpec bundle = bundle_spec(spec, dir + "/bundle/rootfs");
     bundle.init_filters = write_bundle_filters(dir + "/bundle", bundle, runsc_info(runsc).version);
@@ -211,16 +277,35 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   ContainerRecord& rec = s->record().record();
   if (s->cgroup()) rec.cgroup = s->cgroup()->directories();
   if (held) {
+    s->stdio = StdioRelay::for_regular_files();
+    staging.stdio = s->stdio.child_fds();
     s->hold_main(start_runsc(runsc, run_args(config, dir + "/bundle", options.id), staging, log.get()));
+    s->stdio.started();
     timing::mark("gvisor: runsc started");
+    if (staging.overlay && !spec.root.read_only) {
+      // The layer's tmpfs, seen through runsc's mount namespace (mounted before its exec).
+      std::string layer = "/proc/" + std::to_string(s->main().pid()) + "/root" + staging.layer;
+      s->watch_layer(UniqueFd(::open(layer.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)), spec.root.layer_size);
+    }
     collect_stale_container_cgroups();  // while runsc boots the sandbox
+    collect_abandoned_records(options.root);
     rec.pid = s->main().pid();
   } else {
     Runsc verbs(dir, rec.data);
     std::vector<std::string> args = verbs.args({"create", "--bundle", dir + "/bundle", "--pid-file", dir + "/pid"});
     if (!options.console_socket.empty()) args.insert(args.end(), {"--console-socket", options.console_socket});
     args.push_back(options.id);
-    verbs.must("create", args, true);
+    try {
+      verbs.must("create", args, true);
+    } catch (const Error&) {
+      if (as_written) remove_refused_cgroups(spec, options.id);
+      throw;
+    }
+    if (as_written) {
+      // runsc's cgroup, for the record: what delete removes should runsc leave it.
+      rec.cgroups_path = spec.cgroups_path;
+      rec.cgroup = runsc_cgroup_directories(runsc_cgroups_path(spec, options.id), true);
+    }
     rec.pid = static_cast<pid_t>(std::stol(sys::read_file(dir + "/pid", 64, "read runsc's pid file")));
     if (!options.pid_file.empty()) {
       std::string tmp = options.pid_file + ".nucleus-tmp";
@@ -232,6 +317,9 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   rec.pid_start_time = stat ? stat->start_time : 0;
   rec.status = "created";
   s->record().save();
+  // As the native backend does, at the end of create (a failure ends the container).
+  run_hooks(spec.hooks.prestart, "prestart", oci_state_json(rec, "created", false), true);
+  run_hooks(spec.hooks.create_runtime, "createRuntime", oci_state_json(rec, "created", false), true);
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "backends/gvisor/runsc/runsc_process.h"
+#include "config/spec_json.h"
 #include "core/sys/error.h"
 #include "core/sys/exit_codes.h"
 #include "core/sys/scoped.h"
@@ -37,6 +38,15 @@ bool has_runsc_state(const std::string& root) {
     if (e.path().filename().string()[0] != '.') return true;
   }
   return false;
+}
+
+// The hooks of a config's container, from its kept spec (none when it cannot be read).
+HooksSpec kept_hooks(const std::string& dir) {
+  try {
+    return read_spec_file(dir).hooks;
+  } catch (const Error&) {
+    return {};
+  }
 }
 
 }  // namespace
@@ -99,7 +109,20 @@ GvisorSession::~GvisorSession() {
   }
 }
 
-void GvisorSession::forward(int signal) { run_runsc(config.runsc, kill_args(config, record().record().name, signal)); }
+bool GvisorSession::workload_started() {
+  std::string out;
+  if (run_runsc(config.runsc, {"--root=" + config.root, "ps", "--format", "json", record().record().name}, &out) != 0) {
+    return false;
+  }
+  json list = json::parse(out, nullptr, false);
+  return list.is_array() && list.size() >= 2;  // nucleus-init and the workload it started
+}
+
+bool GvisorSession::forward(int signal) {
+  if (!started_ && !(started_ = workload_started())) return false;
+  run_runsc(config.runsc, kill_args(config, record().record().name, signal));
+  return true;  // refused now, the container is ending: nothing left to signal
+}
 
 void GvisorSession::kill_now() {
   if (cgroup()) {
@@ -178,6 +201,7 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
   }
   c.record().status = "running";
   c.save();
+  if (!held) run_hooks(kept_hooks(c.path()).poststart, "poststart", oci_state_json(c.record(), "running", false), false);
   if (held) c.unlock();
 }
 
@@ -203,7 +227,7 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     return;
   }
   if (c.corrupted()) {
-    if (!force) throw Error(c.record().name, "corrupted container state: delete --force removes it");
+    if (!force) c.refuse_corrupted();
     run_runsc(locate_runsc(), {"--root=" + c.path() + "/runsc", "delete", "--force", c.record().name});
     c.remove();
     return;
@@ -226,6 +250,7 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
   int rc = run_runsc(runsc.binary, args);
   if (rc != 0 && !force) runsc.must("delete", args);
   if (std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup)) cgroup->destroy();
+  run_hooks(kept_hooks(c.path()).poststop, "poststop", oci_state_json(c.record(), "stopped", false), false);
   c.remove();
 }
 

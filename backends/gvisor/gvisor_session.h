@@ -47,11 +47,16 @@ class GvisorSession final : public ContainerSession {
   ContainerSpec spec;
   RunscConfig config;
   std::string log_path;
+  StdioRelay stdio;  // regular files among nucleus's stdio, copied (stdio_relay.h)
 
  protected:
   // runsc run does not pass signals on (it dies of them): runsc kill signals the
-  // container's PID 1, nucleus-init, which forwards them to the workload.
-  void forward(int signal) override;
+  // container's PID 1, nucleus-init, which forwards them to the workload. Until the
+  // workload exists (nucleus-init has it: two processes in `runsc ps`), a signal is kept
+  // for later: sent earlier, it would be refused (no container yet) or reach a PID 1 that
+  // has not yet blocked it, which the Sentry then drops (issue 13).
+  bool forward(int signal) override;
+  StdioRelay* relay() override { return stdio.active() ? &stdio : nullptr; }
   // A stalled Sentry no longer answers `runsc kill`: the cgroup is killed.
   void kill_now() override;
   bool has_watchdog() const override { return cgroup() != nullptr && spec.limits.memory_bytes.has_value(); }
@@ -62,8 +67,10 @@ class GvisorSession final : public ContainerSession {
   }
 
  private:
+  bool workload_started();
   int pressure_ = 0;
   uint64_t last_failures_ = 0;
+  bool started_ = false;
 };
 
 }  // namespace nucleus::gvisor

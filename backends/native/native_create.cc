@@ -20,6 +20,7 @@
 #include "backends/native/oci/oci_support.h"
 #include "backends/native/plan/namespaces.h"
 #include "backends/native/plan/userns.h"
+#include "config/spec_checks.h"
 #include "config/spec_json.h"
 #include "core/container/notify_socket.h"
 #include "core/policy/seccomp_compile.h"
@@ -32,9 +33,7 @@ namespace {
 
 // What the native backend cannot do with a spec: refused before anything exists.
 void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
-  if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
-    throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
-  }
+  if (spec.root.layout == RootSpec::Layout::kAsWritten) check_config_spec(spec);  // the gVisor backend's too
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -240,9 +239,15 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     timing::mark("cgroup sent to the child");
   }
   collect_stale_container_cgroups();  // while the child builds its root
+  collect_abandoned_records(options.root);
   if (held) s->entrust(open_mount_namespace(pid));
 
   wait_until_ready(*s, options);
+  if (held && spec.root.layout == RootSpec::Layout::kNucleus && !spec.root.path.empty() && !spec.root.read_only) {
+    // The root is the overlay, whose statfs is its upper layer's: the bounded tmpfs.
+    s->watch_layer(UniqueFd(::open(("/proc/" + std::to_string(pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
+                   spec.root.layer_size);
+  }
   ContainerRecord& rec = s->record().record();
   rec.pid = pid;
   auto stat = sys::process_stat(pid);

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "backends/native/native_backend.h"
 #include "backends/native/native_session.h"
 #include "config/spec_json.h"
@@ -127,7 +129,7 @@ void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     return;
   }
   if (c.corrupted()) {
-    if (!force) throw Error(r.name, "corrupted container state: delete --force removes it");
+    if (!force) c.refuse_corrupted();
     // No pid to trust: the container is found by its cgroup, from the kept spec's
     // cgroupsPath (or the default), and everything in it is killed.
     ContainerSpec kept;
@@ -136,6 +138,12 @@ void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     } catch (const Error&) {
     }
     std::vector<std::string> dirs = existing_cgroup_directories(read_cgroup_hierarchies(), cgroup_request(kept, r.name, false));
+    // Not if it holds a process older than the record: that cgroup is someone else's.
+    std::optional<uint64_t> birth = record_birth_ticks(c.path());
+    if (auto older = birth ? older_process_in(dirs, *birth) : std::nullopt) {
+      spdlog::warn("{}: left cgroup alone: {}", r.name, *older);
+      dirs.clear();
+    }
     if (std::unique_ptr<Cgroup> cgroup = open_cgroup(dirs)) cgroup->destroy();
     c.remove();
     return;

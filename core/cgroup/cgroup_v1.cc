@@ -100,7 +100,10 @@ class V1Cgroup final : public Cgroup {
   void destroy() noexcept override {
     // A frozen cgroup's processes cannot die of SIGKILL until thawed.
     if (auto dir = find("freezer")) (void)fs_.write(*dir + "/freezer.state", "THAWED");
-    for (const std::string& dir : unique_) cgroupfs::kill_and_remove(fs_, dir);
+    for (const std::string& dir : unique_) {
+      cgroupfs::kill_and_remove(fs_, dir);
+      cgroupfs::remove_made_parents(fs_, dir);
+    }
     release();
   }
 
@@ -133,26 +136,43 @@ class V1Cgroup final : public Cgroup {
     std::vector<std::string> made;
     auto fail = [&](std::string dir, int err) {  // a copy: dir may be an element of unique_
       unique_.clear();
-      for (auto it = made.rbegin(); it != made.rend(); ++it) (void)fs_.remove_dir(*it);
+      for (auto it = made.rbegin(); it != made.rend(); ++it) {
+        (void)fs_.remove_dir(*it);
+        cgroupfs::remove_made_parents(fs_, *it);
+      }
       throw Error("cgroups: create " + dir,
                   err == EACCES || err == EPERM ? "the caller may not create cgroups here (no delegation)" : "", err);
     };
     for (const std::string& dir : unique_) {
-      // Parents first (an OCI cgroupsPath may name several levels); only the leaf is ours
-      // to remove later.
-      for (size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
-        std::string ancestor = dir.substr(0, slash);
-        if (fs_.exists(ancestor)) continue;
-        if (int err = fs_.make_dir(ancestor); err != 0 && err != EEXIST) fail(ancestor, err);
-        init_cpuset(ancestor);
+      // A parent another container's end removed between our look and our mkdir (ENOENT)
+      // is made again: one start never fails because another ended.
+      int err = ENOENT;
+      for (int attempt = 0; attempt < 8 && err == ENOENT; ++attempt) {
+        make_parents(dir, fail);
+        err = fs_.make_dir(dir);
       }
-      if (int err = fs_.make_dir(dir); err != 0) fail(dir, err);
+      if (err != 0) fail(dir, err);
       made.push_back(dir);
       init_cpuset(dir);
     }
   }
 
  private:
+  // Parents first (--cgroup-parent or an OCI cgroupsPath may name several levels): the ones
+  // made here are marked, and the last container to leave removes them once empty.
+  template <typename Fail>
+  void make_parents(const std::string& dir, Fail& fail) {
+    for (size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1)) {
+      std::string ancestor = dir.substr(0, slash);
+      if (fs_.exists(ancestor)) continue;
+      int err = fs_.make_dir(ancestor);
+      if (err == EEXIST) continue;
+      if (err != 0) fail(ancestor, err);
+      (void)fs_.mark_made_parent(ancestor);
+      init_cpuset(ancestor);
+    }
+  }
+
   // A new v1 cpuset starts empty and refuses tasks: it takes its parent's CPUs and nodes.
   void init_cpuset(const std::string& dir) {
     if (!fs_.exists(dir + "/cpuset.cpus")) return;

@@ -121,6 +121,7 @@ class V2Cgroup final : public Cgroup {
     if (fs_.exists(dir_ + "/cgroup.freeze")) (void)fs_.write(dir_ + "/cgroup.freeze", "0");
     kill_all();
     cgroupfs::kill_and_remove(fs_, dir_);
+    cgroupfs::remove_made_parents(fs_, dir_);
     dir_.clear();
   }
 
@@ -145,15 +146,17 @@ class V2Cgroup final : public Cgroup {
     if (!fd_) throw_errno("cgroups: open", dir_);
   }
 
-  void make(const std::string& parent, const CgroupLimits& limits) {
-    // Missing ancestors first (an OCI cgroupsPath may name several levels), each with the
-    // controllers enabled for its children.
+  // `ancestor`: a missing parent of the container's directory, which another start may be
+  // making at the same moment (EEXIST is fine), marked as made by nucleus.
+  void make(const std::string& parent, const CgroupLimits& limits, bool ancestor = false) {
+    // Missing ancestors first (--cgroup-parent or an OCI cgroupsPath may name several
+    // levels), each with the controllers enabled for its children.
     size_t last = parent.find_last_of('/');
     if (!fs_.exists(parent) && last != std::string::npos && last > 0) {
       std::string grand = parent.substr(0, last);
-      V2Cgroup ancestor(parent, fs_, false);
-      ancestor.make(grand, limits);
-      ancestor.release();
+      V2Cgroup above(parent, fs_, false);
+      above.make(grand, limits, true);
+      above.release();
     }
     std::string available = fs_.read(parent + "/cgroup.controllers").value_or("");
     std::string enabled = fs_.read(parent + "/cgroup.subtree_control").value_or("");
@@ -171,7 +174,12 @@ class V2Cgroup final : public Cgroup {
       }
       if (err != 0) throw Error("cgroups: write '+" + c + "' to " + parent + "/cgroup.subtree_control", "", err);
     }
-    if (int err = fs_.make_dir(dir_); err != 0) {
+    int made = fs_.make_dir(dir_);
+    if (ancestor && (made == 0 || made == EEXIST)) {
+      if (made == 0) (void)fs_.mark_made_parent(dir_);
+      return;
+    }
+    if (int err = made; err != 0) {
       std::string path = dir_;
       dir_.clear();
       throw Error("cgroups: create " + path,
@@ -192,9 +200,17 @@ class V2Cgroup final : public Cgroup {
 
 std::unique_ptr<Cgroup> create_v2_cgroup(const std::string& parent, const std::string& name, const CgroupLimits& limits,
                                          const cgroupfs::Fs& fs) {
-  auto cg = std::make_unique<V2Cgroup>(parent + "/" + name, fs, true);
-  cg->make(parent, limits);
-  return cg;
+  // A parent another container's end removed between our look and our mkdir (ENOENT) is
+  // made again: one start never fails because another ended.
+  for (int attempt = 0;; ++attempt) {
+    auto cg = std::make_unique<V2Cgroup>(parent + "/" + name, fs, true);
+    try {
+      cg->make(parent, limits);
+      return cg;
+    } catch (const Error& e) {
+      if (e.err() != ENOENT || attempt >= 7) throw;
+    }
+  }
 }
 
 std::unique_ptr<Cgroup> attach_v2_cgroup(const std::string& dir, const cgroupfs::Fs& fs) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,6 +42,27 @@ int Fs::make_dir(const std::string& path) const { return ::mkdir(path.c_str(), 0
 int Fs::remove_dir(const std::string& path) const { return ::rmdir(path.c_str()) == 0 ? 0 : errno; }
 
 int Fs::open_dir(const std::string& path) const { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }
+
+namespace {
+constexpr const char* kMarkNames[] = {"trusted.nucleus.made", "user.nucleus.made"};
+}  // namespace
+
+int Fs::mark_made_parent(const std::string& path) const {
+  int err = ENOTSUP;
+  for (const char* name : kMarkNames) {
+    if (::lsetxattr(path.c_str(), name, "1", 1, 0) == 0) return 0;
+    err = errno;
+  }
+  return err;
+}
+
+bool Fs::is_made_parent(const std::string& path) const {
+  char value[2];
+  for (const char* name : kMarkNames) {
+    if (::lgetxattr(path.c_str(), name, value, sizeof value) == 1 && value[0] == '1') return true;
+  }
+  return false;
+}
 
 const Fs& real() {
   static const Fs fs;
@@ -84,6 +106,14 @@ void kill_and_remove(const Fs& fs, const std::string& dir) noexcept {
     // has gone, or a sandbox whose runsc was killed.
     kill_procs(fs, dir);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+void remove_made_parents(const Fs& fs, const std::string& dir) noexcept {
+  std::string at = dir;
+  for (size_t slash; (slash = at.find_last_of('/')) != std::string::npos && slash > 0;) {
+    at.resize(slash);
+    if (!fs.is_made_parent(at) || fs.remove_dir(at) != 0) return;
   }
 }
 

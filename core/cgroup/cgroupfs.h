@@ -20,6 +20,11 @@ class Fs {
   virtual int make_dir(const std::string& path) const;    // 0 or errno
   virtual int remove_dir(const std::string& path) const;  // 0 or errno
   virtual int open_dir(const std::string& path) const;    // an O_PATH-free directory fd, or -1
+  // The mark nucleus leaves on a parent it made (--cgroup-parent, a config's cgroupsPath):
+  // an extended attribute only root (trusted.*) or, on cgroup2, the owner (user.*) can
+  // set. 0 or errno; a parent that cannot be marked is simply never removed.
+  virtual int mark_made_parent(const std::string& path) const;
+  virtual bool is_made_parent(const std::string& path) const;
 };
 
 const Fs& real();
@@ -32,5 +37,9 @@ std::optional<uint64_t> read_key(const Fs& fs, const std::string& path, const st
 size_t kill_procs(const Fs& fs, const std::string& dir) noexcept;
 // rmdir, killing what is still inside between attempts (about a second at most).
 void kill_and_remove(const Fs& fs, const std::string& dir) noexcept;
+// Once a container's directory is gone: its parents that nucleus made (marked), from the
+// nearest up, while they are empty (rmdir fails on one another container still uses: the
+// last container to leave removes it). Never kills anything.
+void remove_made_parents(const Fs& fs, const std::string& dir) noexcept;
 
 }  // namespace nucleus::cgroupfs

@@ -51,6 +51,9 @@ CgroupHierarchies parse_cgroup_mounts(std::string_view mountinfo) {
       if (h.v2_mount.empty()) h.v2_mount = mount_point;
     } else if (right[0] == "cgroup") {
       for (std::string_view option : split(right[2], ',')) {
+        if (option.rfind("name=", 0) == 0 && !h.named_mounts.count(std::string(option))) {
+          h.named_mounts[std::string(option)] = mount_point;
+        }
         for (std::string_view known : kKnownControllers) {
           if (option == known && !h.v1_mounts.count(std::string(known))) h.v1_mounts[std::string(known)] = mount_point;
         }

@@ -19,6 +19,9 @@ struct CgroupHierarchies {
   std::map<std::string, std::string> v1_mounts;  // controller -> mount point ("memory" -> ...)
   std::map<std::string, std::string> v1_own;     // controller -> this process's path ("/a/b")
   std::string v2_own;                            // this process's cgroup2 path
+  // Named v1 hierarchies without controllers ("name=systemd" -> its mount point): runsc
+  // makes a container's cgroup there too; this process's path in them is in v1_own.
+  std::map<std::string, std::string> named_mounts;
 };
 
 // v1 controllers live in mounts of type "cgroup" (their super options name them); cgroup2 is

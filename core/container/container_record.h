@@ -47,6 +47,7 @@ struct ContainerRecord {
   std::string created;           // RFC 3339
   std::map<std::string, std::string> annotations;
   std::string data;              // backend-specific (gVisor: runsc's flags)
+  std::string cgroups_path;      // a config's linux.cgroupsPath as written ("": nucleus named it)
 };
 
 std::string to_json(const ContainerRecord& record);
@@ -73,6 +74,9 @@ class LockedContainer {
   ContainerRecord& record() { return record_; }
   const ContainerRecord& record() const { return record_; }
   bool corrupted() const { return corrupted_; }
+  // What a verb other than delete --force says of a corrupted record: why it is, and the
+  // way out.
+  [[noreturn]] void refuse_corrupted() const;
   void save();  // writes state.json atomically (temp file + rename)
   // The claim succeeded: the record stays (for the later verbs, or until remove()).
   void keep() { kept_ = true; }
@@ -95,11 +99,30 @@ class LockedContainer {
   UniqueFd lock_;
   UniqueFd owner_;
   bool corrupted_ = false;
+  std::string corruption_;  // why
   bool kept_ = true;
 };
 
 // A record without taking its lock (state, list, exec, stats). Throws Error.
 ContainerRecord read_container(const std::string& root, const std::string& id);
+
+// What nucleus reads back from a record is checked against what it would have written
+// before it acts on it (issue 13): a record naming another cgroup is refused, never obeyed.
+// Why the record read from <root>/<id> is not one nucleus writes, or nullopt: its name, its
+// backend and status words, and its cgroup directories, each strictly below a mounted
+// hierarchy, without '.', '..' or '//', not holding nucleus's own cgroup, and named as
+// nucleus names them (nucleus-<its nucleus pid>-<6 hex>, nucleus-oci-<id>, or the config's
+// cgroupsPath). `mounts`: the hierarchies' mount points; `own`: this process's cgroup
+// directories in them.
+std::optional<std::string> record_problem(const ContainerRecord& record, const std::string& id,
+                                          const std::vector<std::string>& mounts, const std::vector<std::string>& own);
+// When the record directory was made (its birth time), in the unit of /proc/PID/stat's
+// start time (clock ticks since boot); nullopt where the filesystem keeps no birth time.
+std::optional<uint64_t> record_birth_ticks(const std::string& dir);
+// Every process of a container starts after its record (claimed before anything of it
+// runs): the first process in dirs that started earlier, in words, or nullopt. A record
+// pointed at someone else's cgroup is caught here whatever else was rewritten with it.
+std::optional<std::string> older_process_in(const std::vector<std::string>& dirs, uint64_t birth_ticks);
 
 // Whether a record's owner is gone: not persistent, and nobody holds its owner lock.
 bool record_is_stale(const std::string& dir);
@@ -112,6 +135,14 @@ std::string rfc3339_now();
 
 // Removes a record directory if its owner is gone (the cleanup keeper's last step).
 void remove_stale_record(const std::string& dir);
+
+// What a nucleus killed before its cleanup keeper existed leaves under root: a record of a
+// container that never ran (no owner holds it, no runsc state in it) and records half
+// removed (.gone-*), untouched for kAbandonedSeconds; both backends call it once their
+// container is on its way. A live record is never taken: its owner lock is held, or it is
+// younger than that (a record being made has no owner lock for a moment).
+inline constexpr int kAbandonedSeconds = 60;
+void collect_abandoned_records(const std::string& root) noexcept;
 
 // A new container id: 12 hexadecimal digits (docker's short form).
 std::string generate_container_id();

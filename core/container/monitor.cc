@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <deque>
+#include <vector>
 
 #include "core/sys/error.h"
+#include "core/container/stdio_relay.h"
 #include "core/init/signals.h"
 
 namespace nucleus {
@@ -40,12 +43,17 @@ ForwardedSignals::~ForwardedSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullpt
 
 MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options) {
   MonitorResult result;
-  auto send = [&](int sig) {
-    if (options.forward) {
-      options.forward(sig);
-    } else {
-      child.signal(sig);
+  std::deque<int> waiting;  // signals the container could not take yet, in arrival order
+  auto offer = [&] {
+    while (!waiting.empty()) {
+      if (options.forward && !options.forward(waiting.front())) return;
+      if (!options.forward) child.signal(waiting.front());
+      waiting.pop_front();
     }
+  };
+  auto send = [&](int sig) {
+    waiting.push_back(sig);
+    offer();
   };
   UniqueFd timer;
   if (options.timeout_seconds) timer = make_timer(*options.timeout_seconds);
@@ -65,7 +73,7 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
 
   for (;;) {
     enum { kPid, kSignal, kSync, kTimer, kNotify, kWatch, kCount };
-    pollfd fds[kCount] = {
+    std::vector<pollfd> fds = {
         {child.pidfd(), POLLIN, 0},
         {options.signal_fd, POLLIN, 0},
         {sync_open ? options.sync_fd : -1, POLLIN, 0},
@@ -73,23 +81,31 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
         {options.notify ? options.notify->fd() : -1, POLLIN, 0},
         {result.watchdog_fired ? -1 : watch.get(), POLLIN, 0},
     };
+    if (options.relay) options.relay->poll_fds(fds);
     int wait_ms = -1;
+    bool idle_due = false;
     if (idle_pending) {
       timespec now;
       ::clock_gettime(CLOCK_MONOTONIC, &now);
       long elapsed = (now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;
-      wait_ms = elapsed >= options.idle_after_ms ? 0 : static_cast<int>(options.idle_after_ms - elapsed);
+      idle_due = elapsed >= options.idle_after_ms;
+      wait_ms = idle_due ? 0 : static_cast<int>(options.idle_after_ms - elapsed);
     }
-    int ready = ::poll(fds, kCount, wait_ms);
+    if (!waiting.empty() && (wait_ms < 0 || wait_ms > options.retry_interval_ms)) wait_ms = options.retry_interval_ms;
+    int ready = ::poll(fds.data(), fds.size(), wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
       throw_errno("wait for the container");
     }
-    if (ready == 0 && idle_pending) {
-      idle_pending = false;
-      options.on_idle();
+    if (ready == 0) {
+      if (!waiting.empty()) offer();
+      if (idle_due) {
+        idle_pending = false;
+        options.on_idle();
+      }
       continue;
     }
+    if (options.relay) options.relay->pump(fds.data() + kCount, fds.size() - kCount);
     if (fds[kSync].revents != 0 && !(options.take_message && options.take_message())) {
       if (auto report = receive_child_report(options.sync_fd)) result.report = report;
       sync_open = false;  // a report is the last word; EOF means the exec happened
@@ -134,6 +150,7 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
       break;
     }
   }
+  if (options.relay) options.relay->finish();
   // PID 1 is gone, so every writer of the sync socket is too: a pending report is there now.
   if (sync_open && options.sync_fd >= 0 && !result.report) result.report = receive_child_report(options.sync_fd);
   return result;

@@ -27,10 +27,18 @@ class ForwardedSignals {
   UniqueFd fd_;
 };
 
+class StdioRelay;
+
 struct MonitorOptions {
   // How a signal reaches the workload: native signals its PID 1 through the pidfd, gVisor
-  // asks `runsc kill`. Null: signal `child` directly.
-  std::function<void(int sig)> forward;
+  // asks `runsc kill`. Null: signal `child` directly. False: it cannot reach it yet (a
+  // sandbox still starting): it is kept, and offered again, in order, every
+  // retry_interval_ms until it is taken or the container has ended (issue 13: a signal
+  // during a gVisor start was lost).
+  std::function<bool(int sig)> forward;
+  int retry_interval_ms = 20;
+  // Stdio nucleus copies for the container (stdio_relay.h), or null.
+  StdioRelay* relay = nullptr;
   int sync_fd = -1;    // the child's reports, until EOF (-1: none)
   // Offered each message on sync_fd first: true if it took it (the native backend's "P",
   // backends/native/handshake.h); otherwise the message is read as a report.

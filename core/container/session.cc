@@ -1,6 +1,7 @@
 #include "core/container/session.h"
 
 #include <signal.h>
+#include <sys/statfs.h>
 
 #include <filesystem>
 
@@ -36,8 +37,11 @@ void ContainerSession::entrust(UniqueFd fd) {
 
 void ContainerSession::remove_after_exit() {
   std::vector<std::string> dirs = cgroup_ ? cgroup_->directories() : std::vector<std::string>{};
+  // Below a parent nucleus made (--cgroup-parent): the parent goes too, after the
+  // directory, which the keeper's plain rmdir would not do.
+  bool made_parent = !dirs.empty() && cgroup_->fs().is_made_parent(dirs[0].substr(0, dirs[0].find_last_of('/')));
   std::string aside = record_.set_aside();
-  if (keeper_) {
+  if (keeper_ && !made_parent) {
     try {
       keeper_->leave_behind(dirs, aside);
       if (cgroup_) cgroup_->release();
@@ -63,7 +67,8 @@ void ContainerSession::detach() {
 
 int ContainerSession::wait(const WaitPolicy& policy) {
   MonitorOptions options;
-  options.forward = [this](int sig) { forward(sig); };
+  options.forward = [this](int sig) { return forward(sig); };
+  options.relay = relay();
   options.kill = [this] { kill_now(); };
   if (has_watchdog()) options.watchdog = [this] { return watchdog(); };
   options.sync_fd = sync_fd();
@@ -85,6 +90,11 @@ int ContainerSession::wait(const WaitPolicy& policy) {
     report_to_user("workload killed: out of memory (limit " + format_size(*policy.memory_limit) + ")");
     code = 128 + SIGKILL;
   }
+  struct statfs layer;
+  if (layer_ && ::fstatfs(layer_.get(), &layer) == 0 && layer.f_bavail == 0) {
+    report_to_user("the container's writable layer is full (limit " + format_size(layer_size_) + ", --layer-size)");
+  }
+  layer_.reset();
   ContainerRecord& r = record_.record();
   r.status = "stopped";
   r.exit_code = code;

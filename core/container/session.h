@@ -12,6 +12,7 @@
 #include "core/container/container_record.h"
 #include "core/container/keeper.h"
 #include "core/container/monitor.h"
+#include "core/container/stdio_relay.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
 
@@ -46,6 +47,13 @@ class ContainerSession {
   // The keeper closes fd once this process has exited (the container's mount namespace).
   void entrust(UniqueFd fd);
 
+  // The tmpfs under the container's writable layer (an fd anywhere on it) and its size: when
+  // the container ends with it full, the user is told, as of an OOM kill.
+  void watch_layer(UniqueFd fd, uint64_t size) {
+    layer_ = std::move(fd);
+    layer_size_ = size;
+  }
+
   // The process whose exit ends the container: native PID 1, or `runsc run`.
   void hold_main(OwnedChild main) { main_ = std::move(main); }
   OwnedChild& main() { return main_; }
@@ -72,8 +80,14 @@ class ContainerSession {
   bool detached() const { return detached_; }
 
  protected:
-  // How a signal reaches the container (default: the main process).
-  virtual void forward(int signal) { main_.signal(signal); }
+  // How a signal reaches the container (default: the main process); false when it cannot
+  // yet (the monitor offers it again: monitor.h).
+  virtual bool forward(int signal) {
+    main_.signal(signal);
+    return true;
+  }
+  // Stdio this process copies for the container (gVisor and regular files), or null.
+  virtual StdioRelay* relay() { return nullptr; }
   // Ends the container at once (default: SIGKILL through forward).
   virtual void kill_now() { forward(SIGKILL); }
   // Polled while it runs; true ends it (kill_now) and counts as an OOM kill.
@@ -96,6 +110,8 @@ class ContainerSession {
   std::unique_ptr<Cgroup> cgroup_;
   std::optional<ForwardedSignals> signals_;
   OwnedChild main_;
+  UniqueFd layer_;
+  uint64_t layer_size_ = 0;
   bool detached_ = false;
 };
 

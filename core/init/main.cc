@@ -12,11 +12,13 @@
 // does not exist, 126 when it cannot be executed and 125 when nucleus-init itself failed.
 // libc only.
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include "core/init/filter_file.h"
+#include "core/init/signals.h"
 #include "core/init/supervisor.h"
 
 namespace {
@@ -71,6 +73,12 @@ void lock_down(void* ctx) noexcept {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under gVisor a signal can reach PID 1 from its first instruction (runsc kill), and one
+  // that is neither blocked nor handled is dropped for PID 1: blocked now, the supervisor
+  // finds it pending and passes it on once the workload exists.
+  sigset_t forwarded;
+  nucleus::init::forwarded_signal_set(&forwarded);
+  sigprocmask(SIG_BLOCK, &forwarded, nullptr);
   int first = 1;
   FilterSet filters;
   bool have_filters = false;

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/sys/error.h"
+#include "core/sys/private_dir.h"
 #include "core/sys/sys.h"
 
 namespace nucleus {
@@ -178,28 +179,10 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-// A directory we own, that no one else can write, that is not a symlink.
-bool safe_dir(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
-         (st.st_mode & 022) == 0;
-}
-
-bool ensure_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return false;
-  return safe_dir(path);
-}
-
-std::optional<SeccompPrograms> read_cache(const std::string& file) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
-      (st.st_mode & 022) != 0 || st.st_size > (1 << 20)) {
-    return std::nullopt;
-  }
-  std::string data(static_cast<size_t>(st.st_size), '\0');
-  if (::pread(fd.get(), data.data(), data.size(), 0) != st.st_size) return std::nullopt;
+std::optional<SeccompPrograms> read_cache(const sys::PrivateDir& dir, const std::string& name) {
+  std::optional<std::string> file = dir.read(name, 1u << 20);
+  if (!file) return std::nullopt;
+  const std::string& data = *file;
   uint32_t sizes[2];
   uint64_t sum;
   constexpr size_t kHeader = sizeof kCacheMagic + sizeof sizes + sizeof sum;
@@ -219,7 +202,7 @@ std::optional<SeccompPrograms> read_cache(const std::string& file) {
   return out;
 }
 
-void write_cache(const std::string& file, const SeccompPrograms& p) {
+void write_cache(const sys::PrivateDir& dir, const std::string& name, const SeccompPrograms& p) {
   std::string payload(reinterpret_cast<const char*>(p.main.data()), p.main.size() * sizeof(sock_filter));
   payload.append(reinterpret_cast<const char*>(p.deny.data()), p.deny.size() * sizeof(sock_filter));
   uint32_t sizes[2] = {static_cast<uint32_t>(p.main.size()), static_cast<uint32_t>(p.deny.size())};
@@ -228,12 +211,7 @@ void write_cache(const std::string& file, const SeccompPrograms& p) {
   data.append(reinterpret_cast<const char*>(sizes), sizeof sizes);
   data.append(reinterpret_cast<const char*>(&sum), sizeof sum);
   data += payload;
-  std::string tmp = file + ".tmp." + std::to_string(::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return;  // a cache we cannot write is only slower
-  bool ok = sys::write_all(fd.get(), data.data(), data.size()) == 0;
-  fd.reset();
-  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) ::unlink(tmp.c_str());
+  (void)dir.write(name, data);  // a cache we cannot write is only slower
 }
 
 }  // namespace
@@ -248,22 +226,8 @@ int resolve_syscall(const std::string& name) {
 }
 
 std::optional<std::string> seccomp_cache_dir() {
-  std::string base;
-  if (::geteuid() == 0) {
-    base = "/var/cache";
-  } else if (const char* xdg = ::getenv("XDG_CACHE_HOME"); xdg != nullptr && xdg[0] == '/') {
-    base = xdg;
-  } else if (const char* home = ::getenv("HOME"); home != nullptr && home[0] == '/') {
-    base = std::string(home) + "/.cache";
-    if (!safe_dir(home) || !ensure_dir(base)) return std::nullopt;
-  } else {
-    return std::nullopt;
-  }
-  struct stat st;
-  if (::stat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
-  std::string dir = base + "/nucleus";
-  if (!ensure_dir(dir) || !ensure_dir(dir + "/seccomp")) return std::nullopt;
-  return dir + "/seccomp";
+  std::optional<sys::PrivateDir> dir = sys::open_cache_dir("seccomp");
+  return dir ? std::optional<std::string>(dir->path()) : std::nullopt;
 }
 
 SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when) {
@@ -272,13 +236,13 @@ SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::
   std::string key_text = std::string("nucleus-seccomp-1|") + NUCLEUS_VERSION + "|" +
                          std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                          std::to_string(v->micro) + "|" + kArch + "|" + seccomp::serialize(resolved);
-  std::optional<std::string> dir = seccomp_cache_dir();
-  std::string file = dir ? *dir + "/" + hex(fnv1a(key_text)) + ".bpf" : "";
+  std::optional<sys::PrivateDir> dir = sys::open_cache_dir("seccomp");
+  const std::string name = hex(fnv1a(key_text)) + ".bpf";
   if (dir) {
-    if (auto cached = read_cache(file)) return *cached;
+    if (auto cached = read_cache(*dir, name)) return *cached;
   }
   SeccompPrograms programs = compile(resolved);
-  if (dir) write_cache(file, programs);
+  if (dir) write_cache(*dir, name, programs);
   return programs;
 }
 

@@ -25,6 +25,14 @@ void Error::compose() {
   };
   append(detail_);
   if (err_ != 0) append(strerrordesc_np(err_) ? strerrordesc_np(err_) : errno_name(err_));
+  if (message_.size() > kMaxErrorMessage) message_ = capped(message_, kMaxErrorMessage);
+}
+
+std::string capped(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+  return std::string(text.substr(0, cut)) + "... (" + std::to_string(text.size() - cut) + " more bytes)";
 }
 
 void throw_errno(std::string step, std::string detail) {

@@ -42,6 +42,13 @@ class Error : public std::exception {
   std::string message_;
 };
 
+// An error is one line a person reads: what it quotes of the input is capped (a file of
+// 20,000 names, a 1 MB value), and so is the whole message.
+inline constexpr size_t kMaxQuoted = 256;
+inline constexpr size_t kMaxErrorMessage = 4096;
+// text, or its first max bytes and "... (N more bytes)".
+std::string capped(std::string_view text, size_t max = kMaxQuoted);
+
 // Throws Error(step, detail, errno) for the current errno.
 [[noreturn]] void throw_errno(std::string step, std::string detail = {});
 

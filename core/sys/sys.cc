@@ -139,7 +139,11 @@ std::string read_fd(int fd, size_t max_bytes, const std::string& step, const std
 }  // namespace
 
 std::string read_file(const std::string& path, size_t max_bytes, const std::string& step) {
-  UniqueFd fd = open(path, O_RDONLY, step);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores the flag.
+  UniqueFd fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, step);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throw_errno(step, path);
+  if (!S_ISREG(st.st_mode)) throw Error(step, path + " is not a regular file");
   return read_fd(fd.get(), max_bytes, step, path);
 }
 

@@ -84,7 +84,8 @@ void proc_fd_path(int fd, char* out) noexcept;
 UniqueFd open(const std::string& path, int flags, const std::string& step, mode_t mode = 0);
 UniqueFd openat(int dirfd, const std::string& path, int flags, const std::string& step,
                 mode_t mode = 0);
-// Reads at most max_bytes; a longer file is an error naming the limit.
+// Reads a regular file of at most max_bytes; a longer file is an error naming the limit,
+// and anything else (a FIFO would block forever, a device never end) is refused.
 std::string read_file(const std::string& path, size_t max_bytes, const std::string& step);
 // Reads a whole small file beneath dirfd without following symlinks out of it.
 std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,

@@ -36,7 +36,9 @@ int cleanup(const CleanupArgs& a) {
   // Exec'd as /proc/self/exe, whose name says nothing: ps and the tests should see what it is.
   ::prctl(PR_SET_NAME, "nucleus-cleanup", 0, 0, 0);
   for (const std::string& dir : a.cgroups) {
-    if (is_nucleus_cgroup(dir)) cgroupfs::kill_and_remove(cgroupfs::real(), dir);
+    if (!is_nucleus_cgroup(dir)) continue;
+    cgroupfs::kill_and_remove(cgroupfs::real(), dir);
+    cgroupfs::remove_made_parents(cgroupfs::real(), dir);
   }
   size_t slash = a.record.find_last_of('/');
   if (slash == std::string::npos || slash == 0 || a.record.find("/..") != std::string::npos) return 0;

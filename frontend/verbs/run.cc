@@ -1,7 +1,10 @@
 // `nucleus run`: flags (+ YAML) -> THE container spec -> create + start + wait + delete,
 // through the very methods the OCI verbs use (youki's and crun's run): the container has a
 // record (its --name, or a generated id) that every verb reaches while it runs.
+#include <signal.h>
+
 #include "backends/backend.h"
+#include "core/init/signals.h"
 #include "config/resolve.h"
 #include "core/sys/trace_timing.h"
 #include "frontend/cli.h"
@@ -21,6 +24,7 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->add_option("--isolation", f.isolation, "trusted, standard (default) or untrusted");
   run->add_option("--rootfs", f.rootfs, "Root filesystem directory (default: host read-only view)");
   run->add_flag("--read-only", f.read_only, "No writable layer over the rootfs");
+  run->add_option("--layer-size", f.layer_size, "Size of the writable layer over the rootfs (default 1G)");
   run->add_option("-u,--user", f.user, "UID[:GID] inside the container");
   many(run->add_option("--group-add", f.groups, "Supplementary group (repeatable)"));
   many(run->add_option("-e,--env", f.env, "KEY=VALUE (repeatable)"));
@@ -47,6 +51,12 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->add_option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
   run->callback([&f, &g, &action] {
     action = [&f, &g] {
+      // A signal from here on is kept for the container (its session reads it and passes
+      // it on once the workload exists) rather than ending nucleus half-way through making
+      // it (issue 13: ^C early in a start was lost or left things behind).
+      sigset_t forwarded;
+      init::forwarded_signal_set(&forwarded);
+      ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
       WorkloadSpec request = make_spec(f);
       ContainerSpec spec = resolve_workload(request);
       timing::mark("workload spec built");

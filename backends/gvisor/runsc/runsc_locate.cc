@@ -3,11 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/process.hpp>
-#include <fstream>
 #include <sstream>
 
 #include "core/sys/error.h"
+#include "core/sys/private_dir.h"
 
 namespace bp = boost::process;
 
@@ -66,29 +67,39 @@ std::vector<std::string> parse_platforms(const std::string& flags_help) {
   return out;
 }
 
+// The cache's entry: the version, then one platform a line. Anything else is not ours.
+std::optional<RunscInfo> parse_runsc_info(const std::string& text) {
+  RunscInfo info;
+  std::istringstream in(text);
+  if (!std::getline(in, info.version) || info.version.empty()) return std::nullopt;
+  for (std::string p; std::getline(in, p);) {
+    if (std::find(std::begin(kKnownPlatforms), std::end(kKnownPlatforms), p) == std::end(kKnownPlatforms)) return std::nullopt;
+    info.platforms.push_back(p);
+  }
+  if (info.platforms.empty()) return std::nullopt;
+  return info;
+}
+
 RunscInfo runsc_info(const std::string& runsc) {
   struct stat st;
   if (::stat(runsc.c_str(), &st) != 0) throw_errno("runsc", runsc);
-  std::string key = std::to_string(st.st_ino) + "-" + std::to_string(st.st_size) + "-" + std::to_string(st.st_mtime);
-  std::string dir = "/var/cache/nucleus/gvisor";
-  std::string file = dir + "/runsc-" + key;
-  RunscInfo info;
-  std::ifstream cached(file);
-  if (cached && std::getline(cached, info.version)) {
-    for (std::string p; std::getline(cached, p);) info.platforms.push_back(p);
-    if (!info.platforms.empty()) return info;
+  std::string name = "runsc-" + std::to_string(st.st_ino) + "-" + std::to_string(st.st_size) + "-" + std::to_string(st.st_mtime);
+  // Root only: what another user cached is not what root's runsc can do.
+  std::optional<sys::PrivateDir> cache = ::geteuid() == 0 ? sys::open_cache_dir("gvisor") : std::nullopt;
+  if (cache) {
+    if (auto text = cache->read(name, 4096)) {
+      if (auto info = parse_runsc_info(*text)) return *info;
+    }
   }
+  RunscInfo info;
   std::string version = capture(runsc, {"--version"});
   size_t v = version.find("version ");
   info.version = v == std::string::npos ? "unknown" : version.substr(v + 8, version.find('\n', v) - v - 8);
   info.platforms = parse_platforms(capture(runsc, {"flags"}));
-  if (::geteuid() == 0 && (::mkdir("/var/cache/nucleus", 0700) == 0 || errno == EEXIST) &&
-      (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST)) {
-    std::ofstream out(file + ".tmp");
-    out << info.version << "\n";
-    for (const std::string& p : info.platforms) out << p << "\n";
-    out.close();
-    ::rename((file + ".tmp").c_str(), file.c_str());
+  if (cache) {
+    std::string text = info.version + "\n";
+    for (const std::string& p : info.platforms) text += p + "\n";
+    (void)cache->write(name, text);
   }
   return info;
 }

@@ -21,9 +21,12 @@ struct RunscInfo {
   std::vector<std::string> platforms;  // what this runsc offers: "ptrace", "kvm", "systrap"
 };
 
-// Asks runsc once per binary (path, size, mtime) and remembers the answer under
-// /var/cache/nucleus/gvisor, so a start does not pay for extra runsc processes.
+// Asks runsc once per binary (inode, size, mtime) and remembers the answer under
+// /var/cache/nucleus/gvisor (core/sys/private_dir.h: a cache someone else could have
+// written is not read), so a start does not pay for extra runsc processes.
 RunscInfo runsc_info(const std::string& runsc);
+// A cache entry's text, or nullopt when it is not one nucleus writes.
+std::optional<RunscInfo> parse_runsc_info(const std::string& text);
 
 // Parses `runsc flags` output for the platforms its -platform help names.
 std::vector<std::string> parse_platforms(const std::string& flags_help);

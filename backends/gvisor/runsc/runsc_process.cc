@@ -44,6 +44,9 @@ struct PrivateRoot : bp::extend::handler {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int fd = 0; fd < 3; ++fd) {
+      if (staging->stdio[fd] >= 0 && dup2(staging->stdio[fd], fd) < 0) return fail("dup2 the container's stdio");
+    }
     if (setpgid(0, 0) != 0) return fail("setpgid");
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return fail("PR_SET_PDEATHSIG");
     if (int err = join_cgroup_through(staging->cgroup_join)) {
@@ -53,7 +56,7 @@ struct PrivateRoot : bp::extend::handler {
     if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");
     if (!staging->overlay) return;
-    if (mount("tmpfs", staging->layer.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
+    if (mount("tmpfs", staging->layer.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, staging->layer_options.c_str()) != 0) {
       return fail("mount the rootfs layer tmpfs");
     }
     if (mkdir(upper.c_str(), 0755) != 0 || mkdir(work.c_str(), 0700) != 0) return fail("mkdir overlay layers");

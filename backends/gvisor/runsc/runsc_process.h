@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +23,10 @@ struct Staging {
   bool overlay = false;
   std::string lower;       // the user's rootfs
   std::string layer;       // empty directory for the tmpfs holding upper/ and work/
+  std::string layer_options = "mode=0700";  // that tmpfs's mount data (size=: the layer's bound)
   std::string mountpoint;  // where runsc finds the root (bundle/rootfs)
+  // runsc's 0, 1 and 2 in place of nucleus's (the pipes of stdio_relay.h); -1: nucleus's own.
+  std::array<int, 3> stdio = {-1, -1, -1};
 };
 
 // Starts `runsc args...` in its own process group (terminal signals reach nucleus, which

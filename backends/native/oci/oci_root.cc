@@ -1,6 +1,7 @@
 #include "backends/native/oci/oci_root.h"
 
 #include "backends/native/plan/mounts.h"
+#include "config/spec_checks.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -27,22 +28,6 @@ constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3}, {"zero", 1, 5},    
 constexpr std::pair<const char*, const char*> kDevLinks[] = {
     {"dev/fd", "/proc/self/fd"}, {"dev/stdin", "/proc/self/fd/0"}, {"dev/stdout", "/proc/self/fd/1"},
     {"dev/stderr", "/proc/self/fd/2"}};
-
-// Sysctls that belong to the container's own namespaces (runc's list): anything else would
-// change the host's kernel.
-bool namespaced_sysctl(const std::string& key, const ContainerSpec& spec) {
-  static constexpr std::string_view kIpc[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                              "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
-                                              "kernel.shm_rmid_forced"};
-  if (std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc) || key.rfind("fs.mqueue.", 0) == 0) {
-    return spec.creates(NamespaceType::kIpc);
-  }
-  if (key.rfind("net.", 0) == 0) {
-    return spec.creates(NamespaceType::kNetwork);
-  }
-  return false;
-}
-
 
 void add_cgroup_mount(RootPlan& plan, const MountSpec& m, const MountOptions& o, const OciRootInputs& in) {
   const std::string target = relative(m.destination);

@@ -108,9 +108,16 @@ void plan_seccomp(LaunchPlan& plan, const ContainerSpec& spec) {
   plan.seccomp_from_supervisor = plan.init && plan.no_new_privs && spec.seccomp.nucleus_default;
 }
 
+// The staging tmpfs holds the writable layer over a rootfs (overlay upper): bounded, so a
+// workload cannot fill the host's memory through it (issue 13).
+RootPlan with_layer_size(RootPlan root, const ContainerSpec& spec) {
+  root.staging_options = "mode=0755,size=" + std::to_string(spec.root.layer_size);
+  return root;
+}
+
 RootPlan plan_the_root(const LaunchPlan& plan, const ContainerSpec& spec, const HostContext& host, const LaunchMode& mode) {
   if (spec.root.layout == RootSpec::Layout::kAsWritten) {
-    return plan_oci_root(spec, OciRootInputs{plan.user_namespace, mode.cgroup_dirs, mode.cgroup_v2}, host.probe);
+    return with_layer_size(plan_oci_root(spec, OciRootInputs{plan.user_namespace, mode.cgroup_dirs, mode.cgroup_v2}, host.probe), spec);
   }
   RootOptions root;
   if (!spec.root.path.empty()) root.rootfs = spec.root.path;
@@ -127,7 +134,7 @@ RootPlan plan_the_root(const LaunchPlan& plan, const ContainerSpec& spec, const 
   }
   root.clamp_user_namespaces = plan.user_namespace && !host.ablation.userns_clamp;
   root.read_only_binds = !host.ablation.read_only_binds;
-  return plan_root(root, host.probe);
+  return with_layer_size(plan_root(root, host.probe), spec);
 }
 
 }  // namespace

@@ -214,7 +214,7 @@ int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcep
     *step = static_cast<int>(ChildStep::kOpenRootSource);
     return errno = err;
   }
-  if (mount("tmpfs", plan.staging.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
+  if (mount("tmpfs", plan.staging.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, plan.staging_options.c_str()) != 0) {
     return fail(ChildStep::kStagingTmpfs);
   }
   int staging = open(plan.staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);

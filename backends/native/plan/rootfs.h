@@ -31,6 +31,7 @@ struct RootOptions {
 
 struct RootPlan {
   std::string staging;               // host directory the staging tmpfs covers (private ns)
+  std::string staging_options = "mode=0755";  // its mount data (size=: the layer's bound)
   std::vector<MountOp> staging_ops;  // beneath the staging tmpfs
   std::string root_subdir;           // "" (the staging tmpfs is the root) or "root"
   std::vector<MountOp> root_ops;     // beneath the new root

@@ -230,6 +230,41 @@ TEST(YamlLoader, B12InvalidNames) {
   }
 }
 
+// docs/yaml-reference.md refuses explicit tags: a mapping, a list or a key carrying one
+// too, not only a value (issue 13).
+TEST(YamlLoader, TagsAreRefusedOnEveryNode) {
+  expect_error("version: 1\nworkloads: !!python/object/apply:os.system\n  w: {command: [x]}\n", ":2:12",
+               "explicit YAML tags are not supported");
+  expect_error(std::string(kHeader) + "    command: !!python/object/apply:os.system [x]\n", ":4:14",
+               "explicit YAML tags are not supported");
+  expect_error(std::string(kHeader) + "    !!binary Y29tbWFuZA==: [x]\n", ":4:5", "explicit YAML tags are not supported");
+  expect_error("!!map\nversion: 1\nworkloads:\n  w: {command: [x]}\n", ":1:1", "explicit YAML tags are not supported");
+  expect_error(std::string(kHeader) + "    command: [!custom x]\n", ":4:15", "explicit YAML tags are not supported");
+  // Quoting is no tag.
+  EXPECT_EQ(parse(std::string(kHeader) + "    command: ['x', \"y\"]\n").get("w").command,
+            (std::vector<std::string>{"x", "y"}));
+}
+
+TEST(YamlLoader, LayerSize) {
+  EXPECT_EQ(parse(std::string(kHeader) + "    command: [x]\n    layer_size: 2G\n").get("w").layer_size, 2ull << 30);
+  EXPECT_EQ(parse(std::string(kHeader) + "    command: [x]\n").get("w").layer_size, std::nullopt);
+  expect_error(std::string(kHeader) + "    command: [x]\n    layer_size: 10K\n", ":5:17", "at least 1M");
+}
+
+TEST(YamlLoader, GetNamesAFewOfManyWorkloads) {
+  std::string text = "version: 1\nworkloads:\n";
+  for (int i = 0; i < 20000; ++i) text += "  w" + std::to_string(i) + ": {command: [x]}\n";
+  WorkloadFile f = parse(text);
+  try {
+    f.get(std::string(100000, 'n'));
+    FAIL();
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_LT(msg.size(), 1000u) << "one readable line, not 149 KB";
+    EXPECT_NE(msg.find("(it has: w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, ... 19990 more)"), std::string::npos) << msg;
+  }
+}
+
 TEST(YamlLoader, GetNamesTheWorkloadsThereAre) {
   WorkloadFile f = parse(std::string(kHeader) + "    command: [x]\n");
   try {

@@ -52,6 +52,17 @@ TEST(RunscArgs, SecureDefaults) {
   EXPECT_EQ(delete_args(c, "nucleus-1"), (std::vector<std::string>{"--root=" + c.root, "delete", "--force", "nucleus-1"}));
 }
 
+// The runsc information cache: an entry that is not what nucleus writes is not believed.
+TEST(RunscLocate, CacheEntriesAreParsedStrictly) {
+  auto info = parse_runsc_info("0.0~20221219.0\nptrace\nkvm\n");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->version, "0.0~20221219.0");
+  EXPECT_EQ(info->platforms, (std::vector<std::string>{"ptrace", "kvm"}));
+  EXPECT_FALSE(parse_runsc_info("0.0\nnosuchplatform\n"));
+  EXPECT_FALSE(parse_runsc_info("0.0\n"));
+  EXPECT_FALSE(parse_runsc_info(""));
+}
+
 TEST(RunscArgs, PlatformChoice) {
   EXPECT_EQ(choose_platform(GvisorPlatform::kAuto, {"ptrace", "kvm"}), "ptrace");
   EXPECT_EQ(choose_platform(GvisorPlatform::kAuto, {"ptrace", "kvm", "systrap"}), "systrap");

@@ -27,6 +27,7 @@ class RecordingFs : public cgroupfs::Fs {
   mutable std::map<std::string, std::string> files;
   std::set<std::string> dirs;
   std::map<std::string, int> failures;  // path -> errno for write/mkdir
+  std::string new_controllers;          // a new directory's cgroup.controllers
   std::vector<std::string> created_files = {"cgroup.procs", "cgroup.kill", "memory.max", "memory.swap.max",
                                             "pids.max",     "cpu.max",     "io.weight",  "io.max"};
 
@@ -51,7 +52,7 @@ class RecordingFs : public cgroupfs::Fs {
   int make_dir(const std::string& path) const override {
     log.push_back("mkdir " + path);
     if (auto f = failures.find(path); f != failures.end()) return f->second;
-    for (const std::string& f : created_files) files[path + "/" + f] = "";
+    for (const std::string& f : created_files) files[path + "/" + f] = f == "cgroup.controllers" ? new_controllers : "";
     return 0;
   }
   int remove_dir(const std::string& path) const override {
@@ -59,6 +60,13 @@ class RecordingFs : public cgroupfs::Fs {
     return 0;
   }
   int open_dir(const std::string&) const override { return ::dup(0); }
+  mutable std::set<std::string> marked;
+  int mark_made_parent(const std::string& path) const override {
+    log.push_back("mark " + path);
+    marked.insert(path);
+    return 0;
+  }
+  bool is_made_parent(const std::string& path) const override { return marked.count(path) != 0; }
 };
 
 TEST(CgroupV2, WritesExactlyTheLimitsAsked) {
@@ -205,6 +213,36 @@ TEST(CgroupV1, FailureMidwayRemovesWhatWasMade) {
   fs.failures["/v1/pids/c"] = EPERM;
   EXPECT_THROW(create_v1_cgroup({{"memory", "/v1/memory/c"}, {"pids", "/v1/pids/c"}}, fs), Error);
   EXPECT_EQ(fs.log, (std::vector<std::string>{"mkdir /v1/memory/c", "mkdir /v1/pids/c", "rmdir /v1/memory/c"}));
+}
+
+// --cgroup-parent a/b: the parents nucleus makes are marked, and go with the container once
+// empty; a parent that was there before is never touched (issue 13).
+TEST(CgroupV1, ParentsItMadeGoWithIt) {
+  RecordingFs fs;
+  fs.dirs = {"/v1", "/v1/pids", "/v1/pids/existing"};
+  create_v1_cgroup({{"pids", "/v1/pids/existing/a/b/c"}}, fs)->destroy();
+  EXPECT_EQ(fs.log, (std::vector<std::string>{"mkdir /v1/pids/existing/a", "mark /v1/pids/existing/a",
+                                              "mkdir /v1/pids/existing/a/b", "mark /v1/pids/existing/a/b",
+                                              "mkdir /v1/pids/existing/a/b/c", "rmdir /v1/pids/existing/a/b/c",
+                                              "rmdir /v1/pids/existing/a/b", "rmdir /v1/pids/existing/a"}));
+}
+
+TEST(CgroupV2, ParentsItMadeGoWithIt) {
+  RecordingFs fs;
+  fs.files["/cg/cgroup.controllers"] = "pids\n";
+  fs.files["/cg/cgroup.subtree_control"] = "pids\n";
+  fs.created_files.push_back("cgroup.controllers");
+  fs.created_files.push_back("cgroup.subtree_control");
+  fs.new_controllers = "pids\n";
+  CgroupLimits limits;
+  limits.pids = 10;
+  auto cg = create_v2_cgroup("/cg/p", "c", limits, fs);
+  EXPECT_TRUE(fs.is_made_parent("/cg/p"));
+  EXPECT_FALSE(fs.is_made_parent("/cg"));
+  fs.log.clear();
+  cg->destroy();
+  EXPECT_NE(std::find(fs.log.begin(), fs.log.end(), "rmdir /cg/p"), fs.log.end());
+  EXPECT_EQ(std::find(fs.log.begin(), fs.log.end(), "rmdir /cg"), fs.log.end());
 }
 
 TEST(CgroupStats, ReadsEitherLayout) {

@@ -1,0 +1,61 @@
+// OCI hooks as nucleus runs them on both backends: the state on stdin, the timeout, and a
+// failure told by its exit code or signal.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include "core/container/hooks.h"
+#include "core/sys/error.h"
+#include "core/sys/scoped.h"
+
+namespace nucleus {
+namespace {
+
+HookSpec sh(const std::string& script, std::optional<int> timeout = std::nullopt) {
+  return HookSpec{"/bin/sh", {"sh", "-c", script}, {}, timeout};
+}
+
+std::string failure_of(const HookSpec& hook) {
+  try {
+    run_hooks({hook}, "prestart", "{}", true);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Hooks, AFailureSaysHowItEnded) {
+  EXPECT_EQ(describe_hook_status(3 << 8), "exited with code 3");
+  EXPECT_EQ(describe_hook_status(SIGKILL), "was killed by signal 9 (KILL)");
+  EXPECT_EQ(failure_of(sh("exit 3")), "prestart hook /bin/sh: failed: it exited with code 3");
+  EXPECT_EQ(failure_of(sh("kill -TERM $$")), "prestart hook /bin/sh: failed: it was killed by signal 15 (TERM)");
+  EXPECT_EQ(failure_of(HookSpec{"/nonexistent/hook", {}, {}, {}}),
+            "prestart hook /nonexistent/hook: failed: it exited with code 127 (not found or not executable?)");
+  EXPECT_EQ(failure_of(sh("exit 0")), "");
+}
+
+TEST(Hooks, TheTimeoutHolds) {
+  EXPECT_EQ(failure_of(sh("sleep 30", 1)), "prestart hook /bin/sh: did not finish within 1s (killed)");
+}
+
+TEST(Hooks, TheStateArrivesOnStdinAndANonReaderIsNoHarm) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  std::string out = dir.path() + "/state";
+  run_hooks({sh("cat > " + out)}, "poststart", "{\"id\":\"x\"}", true);
+  std::ifstream in(out);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "{\"id\":\"x\"}");
+  // A hook that exits without reading a large state: EPIPE for nucleus, not SIGPIPE.
+  run_hooks({sh("exit 0")}, "poststart", std::string(1 << 20, 'x'), true);
+}
+
+TEST(Hooks, ANonFatalPhaseGoesOn) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  std::string mark = dir.path() + "/second";
+  run_hooks({sh("exit 1"), sh("touch " + mark)}, "poststop", "{}", false);
+  EXPECT_TRUE(std::ifstream(mark).good());
+}
+
+}  // namespace
+}  // namespace nucleus
