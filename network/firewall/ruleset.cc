@@ -202,7 +202,7 @@ std::string base_inet(const std::string& bridge, const Cidr& subnet4, const Cidr
          "    fib daddr type local meta l4proto . th dport vmap @published\n"
          "  }\n"
          "  chain output {\n"
-         "    type nat hook output priority dstnat; policy accept;\n"
+         "    type nat hook output priority -100; policy accept;\n"
          "    fib daddr type local meta l4proto . th dport vmap @published\n"
          "  }\n"
          "  chain postrouting {\n"
