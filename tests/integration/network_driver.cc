@@ -10,6 +10,7 @@
 //   cleanup --id ID --state-dir DIR --helper PATH
 //   collect --state-dir DIR --helper PATH [--remove-idle-bridge BR]
 //   echo-server PORT          TCP and UDP, IPv4 and IPv6: answers "LOCALADDR PAYLOAD"
+//   probe icmp ADDR           an echo request: "reply from ADDR" or an error (exit 1)
 //   probe tcp|udp ADDR PORT   prints the answer (exit 0) or the error (exit 1)
 //   resolve NAME SERVER [aaaa] [tcp]   prints "rcode N" and one address per line
 #include <arpa/inet.h>
@@ -100,7 +101,37 @@ std::string send_and_receive(int fd, const std::string& payload) {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
+// An ICMP (or ICMPv6) echo: "reply from ADDR", or an error when none came within 3 s.
+int ping(const std::string& address) {
+  socklen_t len;
+  sockaddr_storage s = endpoint(address, 0, &len);
+  bool v4 = s.ss_family == AF_INET;
+  int fd = ::socket(s.ss_family, SOCK_RAW, v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6});
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&s), len) != 0) nucleus::throw_errno("icmp socket");
+  uint8_t echo[16] = {static_cast<uint8_t>(v4 ? 8 : 128), 0, 0, 0, 0x12, 0x34, 0, 1};
+  if (v4) {  // the IPv4 checksum is ours to compute; the kernel fills ICMPv6's
+    uint32_t sum = 0;
+    for (size_t i = 0; i < sizeof echo; i += 2) sum += static_cast<uint32_t>(echo[i] << 8 | echo[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    echo[2] = static_cast<uint8_t>(~sum >> 8);
+    echo[3] = static_cast<uint8_t>(~sum);
+  }
+  if (::send(fd, echo, sizeof echo, 0) < 0) nucleus::throw_errno("send echo request");
+  for (int tries = 0; tries < 16 && wait_readable(fd, 3000); ++tries) {
+    uint8_t buffer[1500];
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0) nucleus::throw_errno("receive echo reply");
+    size_t at = v4 ? static_cast<size_t>(buffer[0] & 0x0f) * 4 : 0;  // raw IPv4 includes the header
+    if (static_cast<size_t>(n) > at && buffer[at] == (v4 ? 0 : 129)) {
+      std::cout << "reply from " << address << "\n";
+      return 0;
+    }
+  }
+  throw Error("ping " + address, "no echo reply");
+}
+
 int probe(const Args& a) {
+  if (a.items.at(1) == "icmp") return ping(a.items.at(2));
   int type = a.items.at(1) == "udp" ? SOCK_DGRAM : SOCK_STREAM;
   int fd = connect_to(a.items.at(2), static_cast<uint16_t>(std::stoi(a.items.at(3))), type);
   std::cout << send_and_receive(fd, "ping") << "\n";
