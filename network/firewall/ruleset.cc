@@ -78,8 +78,8 @@ std::string rule(const std::string& chain, const std::string& body) {
 std::string policy_out(const ContainerNames& n, const Lease& l) {
   std::string c = n.chain_out;
   std::string out = rule(c, "ct state established,related accept");
-  out += rule(c, "ip daddr { 169.254.0.0/16, 224.0.0.0/3, " + Cidr{l.gateway4, l.prefix4}.to_string() + " } " + kReject);
-  out += rule(c, "ip6 daddr { fe80::/10, ff00::/8, " + Cidr{l.gateway6, l.prefix6}.to_string() + " } " + kReject);
+  out += rule(c, "ip daddr { 169.254.0.0/16, 224.0.0.0/3, " + Cidr{network_of(l.gateway4, l.prefix4), l.prefix4}.to_string() + " } " + kReject);
+  out += rule(c, "ip6 daddr { fe80::/10, ff00::/8, " + Cidr{network_of(l.gateway6, l.prefix6), l.prefix6}.to_string() + " } " + kReject);
   out += rule(c, std::string("meta l4proto { tcp, udp } th dport 53 ") + kReject);
   out += rule(c, "ip daddr @" + n.set("a4") + " accept");
   out += rule(c, "meta l4proto { tcp, udp } ip daddr . th dport @" + n.set("a4p") + " accept");
