@@ -37,9 +37,12 @@ UniqueFd order_memfd(const AttachOrder& order) {
   return fd;
 }
 
-// fork + exec of the helper with `fds` at 2, 3, 4, ... (-1: that number closed). Between
-// fork and exec: raw calls on data prepared before the fork, no allocation.
+// fork + exec of the helper with /dev/null at 0 and 1 (it must hold none of nucleus's
+// pipes: a reader of nucleus's output would wait for the helper too) and `fds` at 2, 3,
+// 4, ... (-1: that number closed). Between fork and exec: raw calls on data prepared before
+// the fork, no allocation.
 OwnedChild spawn_helper(const std::vector<std::string>& args, const std::vector<int>& fds) {
+  UniqueFd null = sys::open("/dev/null", O_RDWR | O_CLOEXEC, "open /dev/null");
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -47,6 +50,7 @@ OwnedChild spawn_helper(const std::vector<std::string>& args, const std::vector<
   if (pid < 0) throw_errno("start nucleus-netd");
   if (pid == 0) {
     ::setsid();  // the terminal's ^C is nucleus's to forward, not the helper's to die of
+    if (::dup2(null.get(), 0) < 0 || ::dup2(null.get(), 1) < 0) ::_exit(127);
     int high[8];
     for (size_t i = 0; i < fds.size(); ++i) high[i] = fds[i] < 0 ? -1 : ::fcntl(fds[i], F_DUPFD, 64);
     for (size_t i = 0; i < fds.size(); ++i) {

@@ -144,6 +144,36 @@ TEST_F(NetworkBridge, PublishedPortsAnswerOnTheHostsAddressesAndLoopback) {
   EXPECT_EQ(lab_->leftovers(), before);
 }
 
+TEST_F(NetworkBridge, FiveThousandRulesWithWildcardsStillDecideEachConnection) {
+  // 5,000 rules: CIDRs with and without ports, names, wildcards; the lab's own names last.
+  std::string rules_file = lab_->state_dir() + "/rules";
+  {
+    std::ofstream out(rules_file);
+    for (int i = 0; i < 4997; ++i) {
+      switch (i % 4) {
+        case 0: out << "10." << (i / 256) << "." << (i % 256) << ".0/24\n"; break;
+        case 1: out << "192.0.2." << (i % 250) + 1 << ":" << 1000 + i << "\n"; break;
+        case 2: out << "host" << i << ".example\n"; break;
+        default: out << "*.zone" << i << ".example:443\n"; break;
+      }
+    }
+    out << Upstream::kAllowed << "\nallowed.test\n*.wild.test\n";
+  }
+  std::string c = lab_->add_container();
+  CommandResult failure;
+  NetworkLab::Attached many = lab_->attach(c, "many", {"--egress-file", rules_file, "--resolver", Upstream::kDns}, &failure);
+  ASSERT_GT(many.driver, 0) << failure.output;
+  expect_reached(c, "tcp", Upstream::kAllowed);
+  expect_refused(c, "tcp", Upstream::kDenied);
+  expect_refused(c, "tcp", Upstream::kWildcard);
+  EXPECT_NE(resolve(c, "a.wild.test", many.nameserver).output.find("rcode 0"), std::string::npos);
+  expect_reached(c, "tcp", Upstream::kWildcard);
+  EXPECT_NE(resolve(c, "denied.test", many.nameserver).output.find("rcode 3"), std::string::npos);
+  // The rules are set elements: the container's chain has as many rules as with one.
+  std::string chain = lab_->run_in(lab_->host(), {"nft", "list", "ruleset"}).output;
+  EXPECT_NE(chain.find("10.19.132.0/24"), std::string::npos);
+}
+
 TEST_F(NetworkBridge, ReleaseLeavesNothing) {
   std::string c = lab_->add_container();
   NetworkLab::Attached attached = lab_->attach(c, "released", kPolicy);

@@ -4,8 +4,9 @@
 // namespaces with `ip netns exec`; never on the machine's own network.
 //
 //   attach --id ID --netns PATH --state-dir DIR --helper PATH [--publish P]... [--egress R]...
-//          [--default-deny] [--resolver IP] [--subnet4 C] [--subnet6 C] [--etc-dir DIR]
-//      prints "attached ADDR4 ADDR6 NAMESERVER HELPER_PID", then reads stdin: "release"
+//          [--egress-file F] [--default-deny] [--resolver IP] [--subnet4 C] [--subnet6 C] [--etc-dir DIR]
+//      prints "attached ADDR4 ADDR6 NAMESERVER HELPER_PID ATTACH_MICROSECONDS" (the last for
+//      measuring, docs/networking.md; never asserted), then reads stdin: "release"
 //      releases and prints "released"; EOF exits (the destructor releases)
 //   cleanup --id ID --state-dir DIR --helper PATH
 //   collect --state-dir DIR --helper PATH [--remove-idle-bridge BR]
@@ -20,7 +21,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -240,6 +243,10 @@ int attach(const Args& a) {
   nucleus::NetworkRequest request;
   for (const std::string& p : a.values("--publish")) request.publish.push_back(nucleus::parse_publish(p, "--publish"));
   for (const std::string& e : a.values("--egress")) request.egress.push_back(nucleus::parse_egress_rule(e, "--egress-allow"));
+  if (std::string file = a.value("--egress-file"); !file.empty()) {  // one rule a line
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) request.egress.push_back(nucleus::parse_egress_rule(line, file));
+  }
   request.default_deny = a.flag("--default-deny");
   for (const std::string& r : a.values("--resolver")) request.resolvers.push_back(*nucleus::parse_ip(r));
   if (a.flag("--subnet4")) request.subnet4 = nucleus::parse_subnet(a.value("--subnet4"), nucleus::IpFamily::kV4, "--subnet4");
@@ -250,10 +257,12 @@ int attach(const Args& a) {
   nt::AttachOptions options;
   options.state_dir = a.value("--state-dir");
   options.helper = a.value("--helper");
+  auto start = std::chrono::steady_clock::now();
   nt::ContainerNetwork network = nt::ContainerNetwork::attach(request, netns.get(), a.value("--id"), options);
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   if (!a.value("--etc-dir").empty()) network.write_etc_files(a.value("--etc-dir"));
   std::cout << "attached " << network.address4().to_string() << " " << network.address6().to_string() << " "
-            << network.nameserver().to_string() << " " << network.helper_pid() << std::endl;
+            << network.nameserver().to_string() << " " << network.helper_pid() << " " << took.count() << "us" << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line == "release") {
