@@ -226,6 +226,10 @@ std::string base_bridge() {
          "    iifname != @ports accept\n"
          "    ether type ip iifname . ip saddr != @bound4 drop\n"
          "    ether type ip6 ip6 saddr != { ::, fe80::/10 } iifname . ip6 saddr != @bound6 drop\n"
+         // A policed container's link-local and unspecified sources carry neighbour
+         // discovery only: nothing else reaches the host's link-local addresses.
+         "    iifname @isolated ip6 saddr { ::, fe80::/10 } meta l4proto != ipv6-icmp drop\n"
+         "    iifname @isolated ip6 saddr { ::, fe80::/10 } icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } drop\n"
          "  }\n"
          "  chain forward {\n"
          "    type filter hook forward priority filter; policy accept;\n"

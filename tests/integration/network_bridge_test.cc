@@ -103,6 +103,9 @@ TEST_F(NetworkBridge, EgressPolicyReachesOnlyWhatItAllows) {
   expect_refused(a, "tcp", policed.nameserver);
   expect_refused(a, "tcp", open.address4);
   expect_refused(a, "tcp", open.address6);
+  std::string link_local = lab_->bridge_link_local();
+  ASSERT_FALSE(link_local.empty());
+  expect_refused(a, "tcp", link_local + "%eth0");
 
   // The control: the same destinations from the container without a policy.
   expect_reached(b, "tcp", Upstream::kDenied);
@@ -111,6 +114,7 @@ TEST_F(NetworkBridge, EgressPolicyReachesOnlyWhatItAllows) {
   expect_reached(b, "tcp", Upstream::kDenied6);
   expect_reached(b, "tcp", Upstream::kMetadata);
   expect_reached(b, "tcp", Upstream::kHostUplink);
+  expect_reached(b, "tcp", link_local + "%eth0", link_local);
   EXPECT_NE(resolve(b, "denied.test", Upstream::kOtherDns).output.find("rcode 0"), std::string::npos);
   EXPECT_NE(resolve(b, "denied.test", open.nameserver).output.find("rcode 0"), std::string::npos);
   expect_reached(lab_->host(), "tcp", open.address4);

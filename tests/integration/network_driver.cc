@@ -16,6 +16,7 @@
 //   resolve NAME SERVER [aaaa] [tcp]   prints "rcode N" and one address per line
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -63,8 +64,9 @@ sockaddr_storage endpoint(const std::string& address, uint16_t port, socklen_t* 
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
     *len = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+  } else if (::inet_pton(AF_INET6, address.substr(0, address.find('%')).c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
+    if (address.find('%') != std::string::npos) v6->sin6_scope_id = ::if_nametoindex(address.substr(address.find('%') + 1).c_str());
     v6->sin6_port = htons(port);
     *len = sizeof *v6;
   } else {

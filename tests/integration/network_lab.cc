@@ -261,6 +261,14 @@ std::string NetworkLab::leftovers_with_base() {
   return out;
 }
 
+std::string NetworkLab::bridge_link_local() {
+  std::string out = run_in(host_, {"ip", "-6", "-o", "addr", "show", "dev", "nucleus0", "scope", "link"}).output;
+  size_t at = out.find("inet6 ");
+  if (at == std::string::npos) return "";
+  at += 6;
+  return out.substr(at, out.find('/', at) - at);
+}
+
 void NetworkLab::teardown() noexcept {
   // Drivers first: each helper then tears its container's network down by itself, and
   // what still runs in the host namespace after that is helpers finishing.

@@ -83,6 +83,9 @@ class NetworkLab {
   // The same plus the bridge and nucleus's tables, after collect --remove-idle-bridge.
   std::string leftovers_with_base();
 
+  // The bridge's IPv6 link-local address (the host, as a container sees it on its link).
+  std::string bridge_link_local();
+
   std::string helper() const;
   std::string driver() const;
 
