@@ -13,6 +13,7 @@
 #include "core/sys/error.h"
 #include "core/sys/host_info.h"
 #include "frontend/cli.h"
+#include "network/support.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -48,6 +49,7 @@ void print_host(std::ostream& out) {
       << "  user namespaces:  " << yes(host.user_namespaces) << "\n"
       << "  seccomp filters:  " << yes(host.seccomp_filter) << "\n"
       << "  new mount API:    " << yes(host.new_mount_api) << "\n";
+  out << "  network:          " << net::describe(net::probe_network_support()) << "\n";
   out << "  runsc:            " << describe_runsc() << "\n";
   out << "  under gvisor:     Landlock not applied (the Sentry has no Landlock)\n";
 }
