@@ -8,6 +8,8 @@
 //      prints "attached ADDR4 ADDR6 NAMESERVER HELPER_PID ATTACH_MICROSECONDS" (the last for
 //      measuring, docs/networking.md; never asserted), then reads stdin: "release"
 //      releases and prints "released"; EOF exits (the destructor releases)
+//   user-attach --pid PID --id ID --state-dir DIR [--root] [--publish P]... [--egress R]...
+//      pasta for the container whose init is PID: prints "attached PASTA_PID", then as attach
 //   cleanup --id ID --state-dir DIR --helper PATH
 //   collect --state-dir DIR --helper PATH [--remove-idle-bridge BR]
 //   echo-server PORT          TCP and UDP, IPv4 and IPv6: answers "LOCALADDR PAYLOAD"
@@ -32,6 +34,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "network/client/container_network.h"
+#include "network/client/user_mode.h"
 #include "network/dns/dns_message.h"
 
 namespace nt = nucleus::net;
@@ -276,6 +279,27 @@ int attach(const Args& a) {
   return 0;
 }
 
+// pasta for the container whose init is --pid: prints "attached PASTA_PID", then as attach.
+int user_attach(const Args& a) {
+  nucleus::NetworkRequest request;
+  for (const std::string& p : a.values("--publish")) request.publish.push_back(nucleus::parse_publish(p, "--publish"));
+  for (const std::string& e : a.values("--egress")) request.egress.push_back(nucleus::parse_egress_rule(e, "--egress-allow"));
+  nt::UserModeOptions options;
+  options.state_dir = a.value("--state-dir");
+  options.caller_is_root = a.flag("--root");
+  nt::UserModeNetwork network =
+      nt::UserModeNetwork::attach(request, static_cast<pid_t>(std::stol(a.value("--pid"))), a.value("--id"), options);
+  std::cout << "attached " << network.pasta_pid() << std::endl;
+  for (std::string line; std::getline(std::cin, line);) {
+    if (line == "release") {
+      network.release();
+      std::cout << "released" << std::endl;
+      return 0;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -284,6 +308,7 @@ int main(int argc, char** argv) {
     if (a.items.empty()) throw Error("network_driver", "no command");
     const std::string& verb = a.items[0];
     if (verb == "attach") return attach(a);
+    if (verb == "user-attach") return user_attach(a);
     if (verb == "cleanup") return nt::cleanup_container_network(a.value("--id"), a.value("--state-dir"), a.value("--helper")), 0;
     if (verb == "collect") return nt::collect_stale_networks(a.value("--state-dir"), a.value("--remove-idle-bridge"), a.value("--helper")), 0;
     if (verb == "echo-server") return echo_server(a);

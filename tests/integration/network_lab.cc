@@ -261,6 +261,41 @@ std::string NetworkLab::leftovers_with_base() {
   return out;
 }
 
+pid_t NetworkLab::start_user_container() {
+  int out = -1;
+  pid_t pid = spawn({"ip", "netns", "exec", host_, "unshare", "-Urn", driver(), "echo-server", std::to_string(kEchoPort)},
+                    nullptr, &out);
+  return read_line(out) == "listening" ? pid : -1;
+}
+
+pid_t NetworkLab::user_attach(pid_t container, const std::string& id, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {"ip", "netns", "exec", host_, driver(), "user-attach", "--pid", std::to_string(container),
+                                   "--id", id, "--state-dir", state_dir(), "--root"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  int out = -1;
+  pid_t driver_pid = spawn(argv, nullptr, &out);
+  std::istringstream line(read_line(out));
+  std::string word;
+  pid_t pasta = -1;
+  line >> word >> pasta;
+  if (word != "attached") return -1;
+  pastas_.emplace_back(pasta, driver_pid);
+  return pasta;
+}
+
+bool NetworkLab::release_user(pid_t pasta) {
+  for (const auto& [p, driver_pid] : pastas_) {
+    if (p == pasta) return release(Attached{driver_pid, p, "", "", "", ""});
+  }
+  return false;
+}
+
+CommandResult NetworkLab::run_command_as_container(pid_t container, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"nsenter", "-t", std::to_string(container), "-U", "-n", "--preserve-credentials"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv);
+}
+
 std::string NetworkLab::bridge_link_local() {
   std::string out = run_in(host_, {"ip", "-6", "-o", "addr", "show", "dev", "nucleus0", "scope", "link"}).output;
   size_t at = out.find("inet6 ");
@@ -278,6 +313,15 @@ void NetworkLab::teardown() noexcept {
   for (auto& p : processes_) {
     if (p->pid > 0) ::waitpid(p->pid, nullptr, 0);
     p->pid = -1;
+  }
+  for (const auto& [pasta, driver_pid] : pastas_) {
+    // A driver killed before it released leaves its pasta; the pid is checked to be pasta.
+    std::string comm;
+    try {
+      comm = sys::read_file("/proc/" + std::to_string(pasta) + "/comm", 64, "read comm");
+    } catch (...) {
+    }
+    if (comm.rfind("pas", 0) == 0) ::kill(pasta, SIGKILL);
   }
   if (!host_.empty()) {
     for (const std::string& line : lines_with(run_command({"ip", "netns", "pids", host_}).output, "")) {

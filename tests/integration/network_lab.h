@@ -83,6 +83,13 @@ class NetworkLab {
   // The same plus the bridge and nucleus's tables, after collect --remove-idle-bridge.
   std::string leftovers_with_base();
 
+  // User-mode networking: a container made by `unshare -Urn` in the host namespace, running
+  // an echo server; pasta attached to it by the driver (as root); commands inside it.
+  pid_t start_user_container();
+  pid_t user_attach(pid_t container, const std::string& id, const std::vector<std::string>& extra);
+  bool release_user(pid_t pasta);
+  CommandResult run_command_as_container(pid_t container, const std::vector<std::string>& args);
+
   // The bridge's IPv6 link-local address (the host, as a container sees it on its link).
   std::string bridge_link_local();
 
@@ -101,6 +108,7 @@ class NetworkLab {
   TempDir state_dir_{"/tmp", "nucleus-net-state-"};
   TempDir scratch_{"/tmp", "nucleus-net-lab-"};
   std::vector<std::unique_ptr<Process>> processes_;
+  std::vector<std::pair<pid_t, pid_t>> pastas_;  // pasta, the driver holding it
 };
 
 }  // namespace nucleus::test

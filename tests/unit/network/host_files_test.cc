@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <netinet/in.h>
 
 #include "core/sys/scoped.h"
@@ -87,6 +88,39 @@ TEST(PublishedPorts, APortHeldIsRefused) {
   }
   held.clear();
   EXPECT_NO_THROW(check_published_ports_free(ports));
+}
+
+}  // namespace
+}  // namespace nucleus::net
+
+#include "network/client/user_mode.h"
+
+namespace nucleus::net {
+namespace {
+
+TEST(UserMode, PastaForwardsOnlyThePublishedPorts) {
+  NetworkRequest request;
+  request.publish = {parse_publish("8080:80", "-p"), parse_publish("127.0.0.1:8443:443", "-p"), parse_publish("53:53/udp", "-p")};
+  UserModeOptions options;
+  std::vector<std::string> args = pasta_arguments(request, 42, options, "/run/x.pid");
+  EXPECT_EQ(args, (std::vector<std::string>{"/usr/bin/pasta", "--config-net", "--quiet", "--no-map-gw", "-T", "none", "-U",
+                                            "none", "-t", "8080:80,127.0.0.1/8443:443", "-u", "53:53", "--pid",
+                                            "/run/x.pid", "42"}));
+  options.caller_is_root = true;
+  std::vector<std::string> root = pasta_arguments(NetworkRequest{}, 7, options, "p");
+  EXPECT_EQ(std::vector<std::string>(root.begin() + 8, root.end()),
+            (std::vector<std::string>{"-t", "none", "-u", "none", "--runas", "0", "--pid", "p", "7"}));
+}
+
+TEST(UserMode, RefusesWhatPastaCannotEnforce) {
+  NetworkRequest request;
+  request.egress = {parse_egress_rule("pypi.org", "e")};
+  EXPECT_THROW(check_user_mode_request(request), Error);
+  request.egress.clear();
+  request.default_deny = true;
+  EXPECT_THROW(check_user_mode_request(request), Error);
+  request.default_deny = false;
+  EXPECT_NO_THROW(check_user_mode_request(request));
 }
 
 }  // namespace
