@@ -192,6 +192,22 @@ TEST_F(NetworkBridge, ReleaseLeavesNothing) {
   EXPECT_EQ(lab_->leftovers_with_base(), "");
 }
 
+TEST_F(NetworkBridge, ADetachedNetworkLivesUntilTheContainerEnds) {
+  std::string c = lab_->add_container();
+  pid_t container = lab_->start_echo_server(c);  // stands for the container's init
+  NetworkLab::Attached attached =
+      lab_->attach(c, "detached", {"--publish", "8080:" + kEcho, "--container-pid", std::to_string(container)});
+  ASSERT_GT(attached.driver, 0);
+  ASSERT_TRUE(lab_->detach(attached));  // the process that attached is gone
+  expect_reached(c, "tcp", Upstream::kDenied);  // no policy: the upstream through NAT
+  CommandResult published = lab_->driver_in(lab_->host(), {"probe", "tcp", Upstream::kHostUplink, "8080"});
+  EXPECT_NE(published.output.find(attached.address4 + " ping"), std::string::npos) << published.output;
+  EXPECT_NE(lab_->leftovers(), "");
+  lab_->kill_hard(container);  // the container ends: its network goes with it
+  EXPECT_TRUE(lab_->wait_gone(attached.helper));
+  EXPECT_EQ(lab_->leftovers(), "");
+}
+
 TEST_F(NetworkBridge, KillNineOfTheOwnerLeavesNothing) {
   // nucleus killed: its helper sees the socket close and tears down by itself.
   std::string c = lab_->add_container();

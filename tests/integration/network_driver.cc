@@ -4,10 +4,11 @@
 // namespaces with `ip netns exec`; never on the machine's own network.
 //
 //   attach --id ID --netns PATH --state-dir DIR --helper PATH [--publish P]... [--egress R]...
-//          [--egress-file F] [--default-deny] [--resolver IP] [--subnet4 C] [--subnet6 C] [--etc-dir DIR]
+//          [--egress-file F] [--default-deny] [--container-pid PID] [--resolver IP] [--subnet4 C] [--subnet6 C] [--etc-dir DIR]
 //      prints "attached ADDR4 ADDR6 NAMESERVER HELPER_PID ATTACH_MICROSECONDS" (the last for
 //      measuring, docs/networking.md; never asserted), then reads stdin: "release"
-//      releases and prints "released"; EOF exits (the destructor releases)
+//      releases and prints "released"; "detach" detaches
+//      (the helper then lives until PID ends) and prints "detached"; EOF exits (the destructor releases)
 //   user-attach --pid PID --id ID --state-dir DIR [--root] [--publish P]... [--egress R]...
 //      pasta for the container whose init is PID: prints "attached PASTA_PID", then as attach
 //   cleanup --id ID --state-dir DIR --helper PATH
@@ -262,6 +263,11 @@ int attach(const Args& a) {
   nt::AttachOptions options;
   options.state_dir = a.value("--state-dir");
   options.helper = a.value("--helper");
+  nucleus::UniqueFd container;
+  if (std::string pid = a.value("--container-pid"); !pid.empty()) {
+    container = nucleus::sys::pidfd_open(static_cast<pid_t>(std::stol(pid)), "open the container's pidfd");
+    options.container_pidfd = container.get();
+  }
   auto start = std::chrono::steady_clock::now();
   nt::ContainerNetwork network = nt::ContainerNetwork::attach(request, netns.get(), a.value("--id"), options);
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
@@ -273,6 +279,11 @@ int attach(const Args& a) {
     if (line == "release") {
       network.release();
       std::cout << "released" << std::endl;
+      return 0;
+    }
+    if (line == "detach") {
+      network.detach();
+      std::cout << "detached" << std::endl;
       return 0;
     }
   }

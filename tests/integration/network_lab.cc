@@ -157,10 +157,11 @@ pid_t NetworkLab::spawn(const std::vector<std::string>& argv, int* stdin_fd, int
   return pid;
 }
 
-void NetworkLab::start_echo_server(const std::string& ns) {
+pid_t NetworkLab::start_echo_server(const std::string& ns) {
   int out = -1;
-  spawn({"ip", "netns", "exec", ns, driver(), "echo-server", std::to_string(kEchoPort)}, nullptr, &out);
+  pid_t pid = spawn({"ip", "netns", "exec", ns, driver(), "echo-server", std::to_string(kEchoPort)}, nullptr, &out);
   if (read_line(out) != "listening") throw std::runtime_error("lab setup: echo server in " + ns + " did not start");
+  return pid;
 }
 
 std::string NetworkLab::add_container() {
@@ -208,18 +209,21 @@ NetworkLab::Attached NetworkLab::attach(const std::string& container_ns, const s
   return a;
 }
 
-bool NetworkLab::release(const Attached& attached) {
+bool NetworkLab::tell(pid_t driver, const std::string& command, const std::string& answer) {
   for (auto& p : processes_) {
-    if (p->pid != attached.driver) continue;
-    const char command[] = "release\n";
-    if (::write(p->in.get(), command, sizeof command - 1) < 0) return false;
-    bool released = read_line(p->out.get()) == "released";
+    if (p->pid != driver) continue;
+    std::string line = command + "\n";
+    if (::write(p->in.get(), line.data(), line.size()) < 0) return false;
+    bool answered = read_line(p->out.get()) == answer;
     ::waitpid(p->pid, nullptr, 0);
     p->pid = -1;
-    return released;
+    return answered;
   }
   return false;
 }
+
+bool NetworkLab::release(const Attached& attached) { return tell(attached.driver, "release", "released"); }
+bool NetworkLab::detach(const Attached& attached) { return tell(attached.driver, "detach", "detached"); }
 
 void NetworkLab::kill_hard(pid_t pid) {
   if (pid <= 0) return;

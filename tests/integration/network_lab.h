@@ -56,8 +56,8 @@ class NetworkLab {
   CommandResult run_in(const std::string& ns, const std::vector<std::string>& args);
   // The test driver (tests/integration/network_driver.cc) inside a namespace.
   CommandResult driver_in(const std::string& ns, const std::vector<std::string>& args);
-  // Starts an echo server on kEchoPort in ns; returns once it listens.
-  void start_echo_server(const std::string& ns);
+  // Starts an echo server on kEchoPort in ns; returns its pid once it listens.
+  pid_t start_echo_server(const std::string& ns);
 
   // A network attached by the driver standing for nucleus, in the host namespace.
   struct Attached {
@@ -72,6 +72,8 @@ class NetworkLab {
                   CommandResult* failure = nullptr);
   // Asks the driver to release and waits for it; true when it printed "released".
   bool release(const Attached& attached);
+  // Asks the driver to detach and waits for it; true when it printed "detached".
+  bool detach(const Attached& attached);
   // kill -9 of a process the lab started (a driver) or one it was told about (a helper).
   void kill_hard(pid_t pid);
   // Waits (poll on a pidfd, 10 s at most) for a process to end; false if it did not.
@@ -100,6 +102,7 @@ class NetworkLab {
   struct Process;
   pid_t spawn(const std::vector<std::string>& argv, int* stdin_fd, int* stdout_fd);
   void setup();
+  bool tell(pid_t driver, const std::string& command, const std::string& answer);
   void teardown() noexcept;
 
   std::string suffix_;
