@@ -24,6 +24,7 @@ namespace {
 
 constexpr size_t kMaxMessage = 65535;
 constexpr size_t kMaxInFlight = 256;        // queries waiting for an upstream at once
+constexpr size_t kMaxTcpConnections = 64;   // a container cannot exhaust the helper's fds
 constexpr auto kUpstreamTimeout = std::chrono::seconds(2);
 
 asio::ip::address to_asio(const IpAddress& ip) {
@@ -60,6 +61,13 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
   std::array<uint8_t, kMaxMessage> udp_buffer{};
   udp::endpoint udp_peer;
   size_t in_flight = 0;
+  size_t tcp_open = 0;
+
+  // Held by every step of one TCP connection: the count drops when the last one ends.
+  struct TcpSlot {
+    State* state;
+    ~TcpSlot() { --state->tcp_open; }
+  };
 
   void receive_udp() {
     udp_socket.async_receive_from(asio::buffer(udp_buffer), udp_peer, [self = shared_from_this()](auto ec, size_t n) {
@@ -79,26 +87,29 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
   void accept_tcp() {
     acceptor.async_accept([self = shared_from_this()](auto ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) self->serve_tcp(std::make_shared<tcp::socket>(std::move(socket)));
+      if (!ec && self->tcp_open < kMaxTcpConnections) {
+        ++self->tcp_open;
+        self->serve_tcp(std::make_shared<tcp::socket>(std::move(socket)), std::make_shared<TcpSlot>(TcpSlot{self.get()}));
+      }
       self->accept_tcp();
     });
   }
 
   // One length-prefixed query after another (RFC 7766), each answered in turn.
-  void serve_tcp(std::shared_ptr<tcp::socket> socket) {
+  void serve_tcp(std::shared_ptr<tcp::socket> socket, std::shared_ptr<TcpSlot> slot) {
     auto length = std::make_shared<std::array<uint8_t, 2>>();
-    asio::async_read(*socket, asio::buffer(*length), [self = shared_from_this(), socket, length](auto ec, size_t) {
+    asio::async_read(*socket, asio::buffer(*length), [self = shared_from_this(), socket, length, slot](auto ec, size_t) {
       if (ec) return;
       auto query = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>((*length)[0] << 8 | (*length)[1]));
-      asio::async_read(*socket, asio::buffer(*query), [self, socket, query](auto ec2, size_t) {
+      asio::async_read(*socket, asio::buffer(*query), [self, socket, query, slot](auto ec2, size_t) {
         if (ec2) return;
-        self->handle(*query, [self, socket](std::vector<uint8_t> reply) {
+        self->handle(*query, [self, socket, slot](std::vector<uint8_t> reply) {
           auto framed = std::make_shared<std::vector<uint8_t>>(reply.size() + 2);
           (*framed)[0] = static_cast<uint8_t>(reply.size() >> 8);
           (*framed)[1] = static_cast<uint8_t>(reply.size());
           std::copy(reply.begin(), reply.end(), framed->begin() + 2);
-          asio::async_write(*socket, asio::buffer(*framed), [self, socket, framed](auto ec3, size_t) {
-            if (!ec3) self->serve_tcp(socket);
+          asio::async_write(*socket, asio::buffer(*framed), [self, socket, framed, slot](auto ec3, size_t) {
+            if (!ec3) self->serve_tcp(socket, slot);
           });
         });
       });

@@ -118,6 +118,15 @@ TEST_F(NetworkBridge, EgressPolicyReachesOnlyWhatItAllows) {
   EXPECT_NE(resolve(b, "denied.test", Upstream::kOtherDns).output.find("rcode 0"), std::string::npos);
   EXPECT_NE(resolve(b, "denied.test", open.nameserver).output.find("rcode 0"), std::string::npos);
   expect_reached(lab_->host(), "tcp", open.address4);
+
+  // untrusted's default deny, without a rule: nothing at all, no name answered.
+  std::string d = lab_->add_container();
+  NetworkLab::Attached denied = lab_->attach(d, "denied", {"--default-deny", "--resolver", Upstream::kDns});
+  ASSERT_GT(denied.driver, 0);
+  expect_refused(d, "tcp", Upstream::kAllowed);
+  expect_refused(d, "udp", Upstream::kAllowed);
+  expect_refused(d, "tcp", Upstream::kHostUplink);
+  EXPECT_NE(resolve(d, "allowed.test", denied.nameserver).output.find("rcode 3"), std::string::npos);
 }
 
 TEST_F(NetworkBridge, PublishedPortsAnswerOnTheHostsAddressesAndLoopback) {
