@@ -14,7 +14,8 @@ namespace nucleus::net {
 namespace {
 
 // Creates nucleus's tables once per host: `create table` fails when they exist, which is
-// then checked rather than assumed (any other failure is an error).
+// then checked rather than assumed (any other failure is an error). Racing attaches are
+// fine: one creates, the other finds them.
 void ensure_base_tables(Nftables& nft, const NetworkRequest& request) {
   std::string inet = ruleset::base_inet(request.bridge, request.subnet4, request.subnet6);
   if (!nft.try_run(inet) && !nft.table_exists("inet " + std::string(kTable))) {
@@ -53,7 +54,6 @@ AttachedNetwork attach_network(const AttachOrder& order, int netns_fd, boost::as
     attached.lease = store.allocate(lock, order.id, request, LeaseOwner::self());
     leased = true;
     ensure_bridge(host, request.bridge, attached.lease);
-    ensure_base_tables(nft, request);
   }
   ContainerNames names = container_names(order.id);
   create_veth(host, names.host_veth, request.bridge, netns_fd, kContainerInterface);
@@ -65,7 +65,13 @@ AttachedNetwork attach_network(const AttachOrder& order, int netns_fd, boost::as
                                                         grant_through(nft, names.key));
   attached.lease.dns_port = attached.forwarder->port();
   store.update(attached.lease);
-  nft.run(ruleset::container_rules(attached.lease, request), "apply the network policy of " + order.id);
+  // The base tables exist but for the first container of the host: try without them
+  // first (one transaction, no listing), make them only when that fails.
+  std::string rules = ruleset::container_rules(attached.lease, request);
+  if (!nft.try_run(rules)) {
+    ensure_base_tables(nft, request);
+    nft.run(rules, "apply the network policy of " + order.id);
+  }
   attached.forwarder->start();
   undo.dismiss();
   return attached;
