@@ -1,9 +1,11 @@
 #include "network/daemon/attach.h"
 
+#include <cstdio>
 #include <iostream>
 
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
+#include "core/sys/sys.h"
 #include "network/daemon/teardown.h"
 #include "network/firewall/ruleset.h"
 #include "network/host_network.h"
@@ -24,6 +26,34 @@ void ensure_base_tables(Nftables& nft, const NetworkRequest& request) {
   if (!nft.try_run(ruleset::base_bridge()) && !nft.table_exists("bridge " + std::string(kTable))) {
     throw Error("create nftables table bridge nucleus", nft.last_error());
   }
+}
+
+// The bridge and the base tables serve one configuration at a time (the tables name the
+// bridge and its subnets), recorded in <state>/base. Another configuration replaces them
+// when no other container uses them, and is refused while one does.
+void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, const NetworkRequest& request,
+                  const Lease& lease) {
+  std::string wanted = request.bridge + " " + request.subnet4.to_string() + " " + request.subnet6.to_string();
+  std::string path = store.state_dir() + "/base";
+  std::string have;
+  try {
+    have = sys::read_file(path, 4096, "read " + path);
+  } catch (const Error&) {
+    // none yet
+  }
+  if (have != wanted) {
+    if (store.list().size() > 1) {
+      throw Error("bridge " + request.bridge, "nucleus's bridge is in use as '" + have + "': one bridge configuration at a time");
+    }
+    nft.run_each_if_batch_fails({"delete table inet " + std::string(kTable), "delete table bridge " + std::string(kTable)});
+    if (std::string old = have.substr(0, have.find(' ')); !old.empty()) delete_link(host, old);
+    ensure_bridge(host, request.bridge, lease);
+    ensure_base_tables(nft, request);
+    sys::create_file(path + ".tmp", wanted, 0600, "write " + path);
+    if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw_errno("write " + path);
+    return;
+  }
+  ensure_bridge(host, request.bridge, lease);
 }
 
 dns::Forwarder::Grant grant_through(Nftables& nft, const std::string& key) {
@@ -53,7 +83,7 @@ AttachedNetwork attach_network(const AttachOrder& order, int netns_fd, boost::as
     collect_stale_leases(store, nft);
     attached.lease = store.allocate(lock, order.id, request, LeaseOwner::self());
     leased = true;
-    ensure_bridge(host, request.bridge, attached.lease);
+    prepare_base(store, nft, host, request, attached.lease);
   }
   ContainerNames names = container_names(order.id);
   create_veth(host, names.host_veth, request.bridge, netns_fd, kContainerInterface);

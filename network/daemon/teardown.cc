@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -81,6 +82,7 @@ bool remove_idle_bridge(LeaseStore& store, Nftables& nft, const std::string& bri
   nft.run_each_if_batch_fails({"delete table inet " + std::string(kTable), "delete table bridge " + std::string(kTable)});
   NetlinkSocket host;
   delete_link(host, bridge);
+  ::unlink((store.state_dir() + "/base").c_str());
   return true;
 }
 

@@ -187,6 +187,28 @@ TEST_F(NetworkBridge, FiveThousandRulesWithWildcardsStillDecideEachConnection) {
   EXPECT_NE(chain.find("10.19.132.0/24"), std::string::npos);
 }
 
+TEST_F(NetworkBridge, OneBridgeConfigurationAtATime) {
+  std::string a = lab_->add_container(), b = lab_->add_container();
+  NetworkLab::Attached first = lab_->attach(a, "first", {"--subnet4", "10.77.0.0/24"});
+  ASSERT_GT(first.driver, 0);
+  EXPECT_EQ(first.address4, "10.77.0.2");
+  // Other subnets while the bridge serves a container: refused, nothing made.
+  std::string before = lab_->leftovers();
+  CommandResult failure;
+  EXPECT_EQ(lab_->attach(b, "second", {"--subnet4", "10.78.0.0/24"}, &failure).driver, -1);
+  EXPECT_EQ(failure.status, 125);
+  EXPECT_EQ(failure.output, "nucleus: bridge nucleus0: nucleus's bridge is in use as 'nucleus0 10.77.0.0/24 "
+                            "fd6e:7563:6c65::/64': one bridge configuration at a time\n");
+  EXPECT_EQ(lab_->leftovers(), before);
+  // Once it serves none, the new configuration replaces it.
+  ASSERT_TRUE(lab_->release(first));
+  NetworkLab::Attached second = lab_->attach(b, "second", {"--subnet4", "10.78.0.0/24"});
+  ASSERT_GT(second.driver, 0);
+  EXPECT_EQ(second.address4, "10.78.0.2");
+  expect_reached(b, "tcp", Upstream::kDenied);
+  EXPECT_EQ(lab_->run_in(lab_->host(), {"nft", "list", "table", "inet", "nucleus"}).output.find("10.77.0.0"), std::string::npos);
+}
+
 TEST_F(NetworkBridge, ReleaseLeavesNothing) {
   std::string c = lab_->add_container();
   NetworkLab::Attached attached = lab_->attach(c, "released", kPolicy);
