@@ -1,17 +1,15 @@
 #include "network/etc_files.h"
 
-#include <cstdio>
-
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::net {
 namespace {
 
+// In place: a container may have these files bound already (the native child binds them
+// while nucleus attaches the network), and a bind holds the inode, not the name.
 void replace_file(const std::string& path, const std::string& content) {
-  std::string temp = path + ".tmp";
-  sys::create_file(temp, content, 0644, "write " + temp);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) throw_errno("write " + path);
+  sys::create_file(path, content, 0644, "write " + path);
 }
 
 }  // namespace

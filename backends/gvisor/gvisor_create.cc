@@ -5,6 +5,7 @@
 // marks it running). One that outlives nucleus (an OCI `create`) starts with `runsc create`,
 // and `runsc start` releases it.
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -144,10 +145,30 @@ Staging prepare_root(const ContainerSpec& spec, const std::string& dir, const Bu
   return staging;
 }
 
+// --network bridge: an empty network namespace of nucleus's (runsc's sandbox joins it by
+// path), attached to the bridge before runsc starts; its /etc files in the record, bound
+// read-only into the sandbox.
+void attach_network(GvisorSession& s, const std::string& id, const std::string& root, BundleSpec& bundle) {
+  UniqueFd own = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open nucleus's network namespace");
+  if (::unshare(CLONE_NEWNET) != 0) throw_errno("create the container's network namespace");
+  s.netns = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open the container's network namespace");
+  if (::setns(own.get(), CLONE_NEWNET) != 0) throw_errno("return to nucleus's network namespace");
+  s.network = net::ContainerNetwork::attach(*s.spec.bridge, s.netns.get(), id, {.state_dir = root + "/.network"});
+  const std::string dir = s.dir() + "/etc";
+  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("prepare the container's network files", dir);
+  s.network->write_etc_files(dir);
+  for (const char* name : {"resolv.conf", "hosts", "hostname"}) {
+    bundle.mounts.push_back({std::string("/etc/") + name, "bind", dir + "/" + name, {"bind", "ro", "nosuid", "nodev"}});
+  }
+  bundle.netns_path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(s.netns.get());
+  timing::mark("gvisor: network attached");
+}
+
 }  // namespace
 
 std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spec, const CreateOptions& options) {
   refuse_unsupported(spec, options);
+  if (spec.bridge) net::check_network_request(*spec.bridge);  // before anything exists
   const bool held = options.foreground;
   const bool as_written = spec.root.layout == RootSpec::Layout::kAsWritten;
   const std::string runsc = locate_runsc();
@@ -164,6 +185,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   // A config's cgroupsPath is applied by runsc (the orchestrator chose where); nucleus's
   // own containers get a cgroup of nucleus's, which runsc joins and must not replace.
   config.manage_cgroups = as_written;
+  // Debugging runsc itself: its --debug logs in this directory.
+  if (const char* debug = ::getenv("NUCLEUS_RUNSC_DEBUG"); debug != nullptr && debug[0] == '/') config.debug_log_dir = debug;
 
   ContainerRecord r{.name = options.id, .backend = "gvisor", .nucleus_pid = ::getpid(), .persistent = !held,
                     .bundle = spec.bundle, .created = rfc3339_now(), .annotations = spec.annotations,
@@ -181,7 +204,9 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   } else {
     BundleSpec bundle = bundle_spec(spec, dir + "/bundle/rootfs");
     bundle.init_filters = write_bundle_filters(dir + "/bundle", bundle, runsc_info(runsc).version);
+    if (spec.bridge) attach_network(*s, options.id, options.root, bundle);
     staging = prepare_root(spec, dir, bundle);
+    staging.hide_root_netns_probe = spec.bridge.has_value();
     write_config(dir + "/bundle", make_config(bundle));
   }
   write_spec_file(dir, spec);

@@ -47,7 +47,8 @@ Runsc::Runsc(const std::string& record_dir, const std::string& data) : binary(lo
   config.runsc = binary;
   config.root = dir + "/runsc";
   config.platform = d.value("platform", "ptrace");
-  config.network = d.value("network", "none") == "host" ? NetworkMode::kHost : NetworkMode::kNone;
+  std::string network = d.value("network", "none");
+  config.network = network == "host" ? NetworkMode::kHost : network == "bridge" ? NetworkMode::kBridge : NetworkMode::kNone;
   config.manage_cgroups = d.value("manage_cgroups", true);
   config.oci_seccomp = d.value("oci_seccomp", true);
   config.memory_overlay = d.value("memory_overlay", false);
@@ -59,7 +60,7 @@ Runsc::Runsc(const std::string& record_dir, const std::string& data) : binary(lo
 
 std::string Runsc::data_of(const RunscConfig& c) {
   return json{{"platform", c.platform},
-              {"network", c.network == NetworkMode::kHost ? "host" : "none"},
+              {"network", std::string(to_string(c.network))},
               {"manage_cgroups", c.manage_cgroups},
               {"oci_seccomp", c.oci_seccomp},
               {"memory_overlay", c.memory_overlay}}

@@ -16,7 +16,7 @@
 // and DNS work happens in nucleus-netd, which attach() starts and talks to.
 namespace nucleus::net {
 
-inline constexpr const char* kDefaultStateDir = "/run/nucleus/network";
+inline constexpr const char* kDefaultStateDir = "/run/nucleus/.network";
 
 struct AttachOptions {
   std::string state_dir = kDefaultStateDir;

@@ -74,6 +74,9 @@ struct NetworkLab::Process {
 };
 
 NetworkLab::NetworkLab() : suffix_(std::to_string(::getpid())) {
+  // nucleus's containers reach their /etc files in their records below it (as under
+  // /run/nucleus): others may pass through, not list.
+  ::chmod(state_dir().c_str(), 0711);
   host_ = "nxh" + suffix_;
   upstream_ = "nxu" + suffix_;
   try {
@@ -246,11 +249,13 @@ bool NetworkLab::wait_gone(pid_t pid) {
 
 std::string NetworkLab::leftovers() {
   std::string out;
-  DIR* d = ::opendir((state_dir() + "/leases").c_str());
-  for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr; e = ::readdir(d)) {
-    if (e->d_name[0] != '.') out += "lease " + std::string(e->d_name) + "\n";
+  for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
+    DIR* d = ::opendir((dir + "/leases").c_str());
+    for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr; e = ::readdir(d)) {
+      if (e->d_name[0] != '.') out += "lease " + std::string(e->d_name) + "\n";
+    }
+    if (d) ::closedir(d);
   }
-  if (d) ::closedir(d);
   for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
   std::string rules = run_in(host_, {"nft", "list", "ruleset"}).output;
   for (const std::string& l : lines_with(rules, "c_")) out += "nft: " + l + "\n";
@@ -334,6 +339,8 @@ void NetworkLab::teardown() noexcept {
     }
   }
   if (!host_.empty()) {
+    run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", nucleus_root() + "/.network",
+                 "--helper", helper()});
     run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", state_dir(), "--helper", helper(),
                  "--remove-idle-bridge", "nucleus0"});
   }

@@ -48,6 +48,9 @@ class NetworkLab {
   const std::string& host() const { return host_; }
   const std::string& upstream() const { return upstream_; }
   const std::string& state_dir() const { return state_dir_.path(); }
+  // The state root of the real nucleus containers the lab's tests start (`nucleus --root`):
+  // their networks' state is <root>/.network, collected and checked like the driver's.
+  std::string nucleus_root() const { return state_dir_.path() + "/root"; }
 
   // A new empty network namespace standing for a container.
   std::string add_container();

@@ -52,6 +52,14 @@ struct PrivateRoot : bp::extend::handler {
     }
     if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");
+    // runsc (through 2023) takes a network namespace in which /proc/sys/net/core/rmem_default
+    // exists for the host's own and refuses to put its netstack on it; since Linux 6.x every
+    // namespace has that file. runsc's view of /proc/sys/net is hidden here (the entries
+    // below it are the reader's namespace's, so only the whole directory can be covered).
+    if (staging->hide_root_netns_probe &&
+        mount("tmpfs", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=0555") != 0) {
+      return fail("hide /proc/sys/net from runsc");
+    }
     if (!staging->overlay) return;
     if (mount("tmpfs", staging->layer.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") != 0) {
       return fail("mount the rootfs layer tmpfs");

@@ -20,6 +20,7 @@ struct Staging {
   // bind the whole sandbox.
   std::vector<int> cgroup_join;
   bool overlay = false;
+  bool hide_root_netns_probe = false;  // --network bridge: see runsc_process.cc
   std::string lower;       // the user's rootfs
   std::string layer;       // empty directory for the tmpfs holding upper/ and work/
   std::string mountpoint;  // where runsc finds the root (bundle/rootfs)
