@@ -137,6 +137,23 @@ bool joins_network_namespace(const ContainerSpec& spec) {
   return net != nullptr && !net->path.empty();
 }
 
+// runsc moves a sandbox network's addresses off the namespace's interfaces: never the
+// host's own. runsc checks this itself, but some releases cannot (runsc_gaps.h), so
+// nucleus does, for every release.
+void refuse_the_hosts_network_namespace(const ContainerSpec& spec) {
+  const std::string& path = spec.find(NamespaceType::kNetwork)->path;
+  struct stat named;
+  if (::stat(path.c_str(), &named) != 0) throw_errno("config.json: linux.namespaces: network", path);
+  for (const char* host : {"/proc/1/ns/net", "/proc/self/ns/net"}) {
+    struct stat h;
+    if (::stat(host, &h) == 0 && h.st_dev == named.st_dev && h.st_ino == named.st_ino) {
+      throw Error("config.json: linux.namespaces: network",
+                  "'" + path + "' is the host's network namespace: gVisor's sandbox network takes a namespace's "
+                  "interfaces over (a host-network pod names no network namespace)");
+    }
+  }
+}
+
 // The bundle's root for nucleus's layout: a skeleton of the host view's mount points, or
 // the rootfs seen through an overlay that runsc's private mount namespace holds.
 Staging prepare_root(const ContainerSpec& spec, const std::string& dir, const BundleSpec& bundle) {
@@ -168,6 +185,7 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
   config.network = spec.network;
   config.sandbox_network = as_written && joins_network_namespace(spec);
+  if (config.sandbox_network) refuse_the_hosts_network_namespace(spec);
   // A pod's containers (the CRI's annotations) share the pod's sandbox: gvisor_pod.h.
   const PodRole pod = as_written ? pod_role(spec.annotations, options.id) : PodRole{};
   // nucleus's own containers: nucleus-init loads nucleus's compiled filter itself (the Sentry

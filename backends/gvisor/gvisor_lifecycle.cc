@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,22 @@ constexpr int kRunscFailed = 128;  // runsc's exit status when runsc itself fail
 // Signals a process ignores unless it asked for them: a created container, whose command
 // has not run, has nothing to deliver them to. Any other signal ends it, as it would end
 // runc's init waiting on its exec fifo.
+// A pod member's stdio, as the runc shim gave them to `create`: its waiter keeps them
+// (gvisor_pod.h), and runsc hands a member the stdio of its `runsc start`. None for other
+// containers, and for a waiter that is gone.
+std::vector<UniqueFd> member_stdio(const ContainerRecord& r) {
+  if (pod_role(r.annotations, r.name).kind != PodRole::Kind::kMember) return {};
+  UniqueFd pidfd(sys::raw_pidfd_open(r.pid));
+  auto stat = sys::process_stat(r.pid);
+  if (!pidfd || !stat || stat->start_time != r.pid_start_time) return {};
+  std::vector<UniqueFd> out;
+  for (int fd = 0; fd < 3; ++fd) {
+    out.emplace_back(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+    if (!out.back()) throw_errno("take the pod member's stdio from its waiter");
+  }
+  return out;
+}
+
 bool ignored_by_default(int signal) {
   return signal == 0 || signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH;
 }
@@ -180,7 +197,15 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
     Runsc runsc(c.path(), c.record().data);
     std::string st = runsc.status(c.record().name);
     if (st != "created") throw Error(c.record().name, "cannot start a container that is " + st);
-    runsc.must("start", runsc.args({"start", c.record().name}));
+    StartOptions how;
+    how.hide_net_sysctls =
+        runsc.config.sandbox_network && mistakes_every_netns_for_the_hosts(runsc_info(runsc.binary).version);
+    std::vector<UniqueFd> stdio = member_stdio(c.record());
+    for (size_t fd = 0; fd < stdio.size(); ++fd) how.stdio[fd] = stdio[fd].get();
+    if (run_runsc_start(runsc.binary, runsc.args({"start", c.record().name}), how) != 0) {
+      std::string error = last_runsc_error(c.path() + "/runsc.log");
+      throw Error("runsc start", error.empty() ? "failed" : error);
+    }
     release_pod_waiter(c.path());
   }
   c.record().status = "running";

@@ -83,7 +83,6 @@ pid_t start_pod_waiter(const std::string& record_dir, const std::string& runsc, 
   // Opened here, non-blocking: the waiter polls it and wakes when `start` writes its byte
   // (a fifo whose writer never came reports no hang-up).
   UniqueFd reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the pod member's start fifo");
-  UniqueFd null = sys::open("/dev/null", O_RDWR | O_CLOEXEC, "open /dev/null");
   std::vector<std::string> words = {"nucleus", "internal-pod-wait", "--runsc", runsc, "--runsc-root", runsc_root, id};
   std::vector<char*> argv;
   for (std::string& w : words) argv.push_back(w.data());
@@ -91,11 +90,9 @@ pid_t start_pod_waiter(const std::string& record_dir, const std::string& runsc, 
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("start the pod member's waiter");
   if (pid == 0) {
-    // Only system calls until exec: the shim's stdio must not stay open in the waiter.
-    if (::dup2(reader.get(), 3) != 3 || ::dup2(null.get(), 0) < 0 || ::dup2(null.get(), 1) < 0 ||
-        ::dup2(null.get(), 2) < 0) {
-      ::_exit(125);
-    }
+    // Only system calls until exec. The waiter keeps the container's stdio (create's) for
+    // `start`, which hands them to runsc.
+    if (::dup2(reader.get(), 3) != 3) ::_exit(125);
     ::syscall(SYS_close_range, 4, ~0U, 0);
     ::setsid();
     ::execv("/proc/self/exe", argv.data());
@@ -116,6 +113,11 @@ int pod_waiter_main(const std::string& runsc, const std::string& runsc_root, con
   while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
   ::close(3);
+  // The container holds its stdio now (or never will): the shim's streams must close when
+  // it ends, whoever outlives it.
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3 && null >= 0; ++fd) ::dup2(null, fd);
+  if (null >= 0) ::close(null);
   std::string out;
   if (run_runsc(runsc, {"--root=" + runsc_root, "wait", id}, &out) != 0) return kSandboxGone;
   // {"id":"...","exitStatus":N}, N already 128+signal for a killed container.

@@ -38,7 +38,8 @@ bool has_runsc_state(const std::string& runsc_root, const std::string& id);
 
 // The waiter of a pod member, started by `create` once `runsc create` has made the
 // container: a child of this process in a session of its own, with nothing of nucleus's
-// open but <record>/start.fifo. Returns its pid.
+// open but its stdio (the container's, which `start` takes from it with pidfd_getfd and
+// hands to runsc) and <record>/start.fifo. Returns its pid.
 pid_t start_pod_waiter(const std::string& record_dir, const std::string& runsc, const std::string& runsc_root,
                        const std::string& id);
 // Lets the waiter go on (`start`, or `kill`/`delete` of a container that never started);

@@ -145,11 +145,13 @@ TEST_P(Pod, MembersJoinTheSandboxAndStopAsRuncs) {
   EXPECT_EQ(again.err, "nucleus: app: container not running\n");
   Result all = nucleus({"kill", "--all", "app", "KILL"});
   EXPECT_EQ(all.status, 0) << all.err;
-  if (GetParam() == "gvisor") EXPECT_TRUE(wait_gone(app)) << "the waiter outlived its container";
+  if (GetParam() == "gvisor") {
+    EXPECT_TRUE(wait_gone(app)) << "the waiter outlived its container";
+  }
   EXPECT_EQ(nucleus({"delete", "app"}).status, 0);
   EXPECT_EQ(status("sb"), "running");  // the pod outlives its member
 
-  ASSERT_EQ(nucleus({"kill", "sb", "TERM"}).status, 0);
+  ASSERT_EQ(nucleus({"kill", "sb", "KILL"}).status, 0);
   ASSERT_TRUE(wait_status("sb", "stopped"));
   EXPECT_EQ(nucleus({"kill", "sb", "TERM"}).err, "nucleus: sb: container not running\n");
   EXPECT_EQ(nucleus({"kill", "--all", "sb", "KILL"}).status, 0);
@@ -171,7 +173,9 @@ TEST_P(Pod, ACreatedContainerIsKilledAndUnknownIdsDoNotExist) {
   Result killed = nucleus({"kill", "app", "KILL"});
   EXPECT_EQ(killed.status, 0) << killed.err;
   EXPECT_TRUE(wait_status("app", "stopped"));
-  if (GetParam() == "gvisor") EXPECT_TRUE(wait_gone(app));
+  if (GetParam() == "gvisor") {
+    EXPECT_TRUE(wait_gone(app));
+  }
   EXPECT_EQ(nucleus({"delete", "app"}).status, 0);
   EXPECT_EQ(status("sb"), "running");
 
@@ -238,9 +242,10 @@ class PodNetwork : public Pod {
     }
   }
   void TearDown() override {
-    Pod::TearDown();  // the containers first: they hold the namespace
+    if (dir_) nucleus({"delete", "--force", "sb"});  // the sandbox holds the namespace
     if (!pod_ns_.empty()) shell("ip netns del " + pod_ns_);
     if (!upstream_ns_.empty()) shell("ip netns del " + upstream_ns_);
+    Pod::TearDown();
   }
   std::string pod_ns_, upstream_ns_;
 };
@@ -264,6 +269,18 @@ TEST_P(PodNetwork, TheSandboxSeesTheNamespacesAddress) {
   EXPECT_EQ(nucleus({"delete", "--force", "sb"}).status, 0);
 }
 
+TEST_P(PodNetwork, TheHostsNamespaceIsRefused) {
+  std::string b = bundle("sb", {"/bin/true"}, "sandbox", [](json& c) {
+    for (json& n : c["linux"]["namespaces"]) {
+      if (n["type"] == "network") n["path"] = "/proc/self/ns/net";  // nucleus's own: the host's
+    }
+  });
+  Result r = nucleus({"create", "--bundle", b, "sb"});
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.err.find("'/proc/self/ns/net' is the host's network namespace"), std::string::npos) << r.err;
+  EXPECT_EQ(nucleus({"list", "--quiet"}).out, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Gvisor, PodNetwork, ::testing::Values("gvisor"),
                          [](const auto& param_info) { return param_info.param; });
 
@@ -274,8 +291,8 @@ class ContainerdPod : public Containerd, public ::testing::WithParamInterface<st
   std::string runc_binary() const { return std::string(NUCLEUS_BINARY) + (GetParam() == "gvisor" ? "-gvisor" : ""); }
   std::string pod_run(const std::string& flags, const std::string& type, const std::string& id,
                       const std::string& command) const {
-    return "run " + flags + " --runc-binary " + runc_binary() + " --rootfs " + kRootfs + " --annotation " + kType + "=" +
-           type + " --annotation " + kSandboxId + "=sb " + id + " " + command;
+    return "run " + flags + " --runc-binary " + runc_binary() + " --annotation " + kType + "=" + type +
+           " --annotation " + kSandboxId + "=sb --rootfs " + kRootfs + " " + id + " " + command;
   }
 };
 
@@ -334,7 +351,11 @@ TEST_F(ContainerdSystemdCgroup, KubeletsSlicesAreLaidOut) {
   for (std::string line; std::getline(cgroups, line);) {
     std::string hierarchy = line.substr(line.find(':') + 1);
     hierarchy = hierarchy.substr(0, hierarchy.find(':'));
-    if (hierarchy.empty()) continue;  // cgroup2 without controllers here: nothing placed there
+    // nucleus places an OCI container in these (cpuset only with cpuset limits; cgroup2
+    // has no controllers here).
+    static const std::set<std::string> kPlaced = {"memory", "pids", "cpu", "cpuacct", "blkio", "freezer", "devices",
+                                                  "name=systemd"};
+    if (!kPlaced.count(hierarchy)) continue;
     EXPECT_EQ(line.substr(line.find_last_of(':') + 1), expected) << line;
     placed.insert(hierarchy);
   }

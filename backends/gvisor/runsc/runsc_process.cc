@@ -63,6 +63,28 @@ struct PrivateRoot : bp::extend::handler {
   }
 };
 
+// Runs in the forked child, before exec: only syscalls.
+struct StartSetup : bp::extend::handler {
+  const StartOptions* options;
+  explicit StartSetup(const StartOptions& o) : options(&o) {}
+
+  template <class Executor>
+  void on_exec_setup(Executor& exec) const {
+    auto fail = [&exec](const char* what) { exec.set_error(std::error_code(errno, std::system_category()), what); };
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; ++fd) {
+      int from = options->stdio[fd] >= 0 ? options->stdio[fd] : null;
+      if (from < 0 || dup2(from, fd) != fd) return fail("set runsc's stdio");
+    }
+    if (!options->hide_net_sysctls) return;
+    if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");
+    if (mount("tmpfs", "/proc/sys/net", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") != 0) {
+      return fail("hide /proc/sys/net");
+    }
+  }
+};
+
 }  // namespace
 
 OwnedChild start_runsc(const std::string& runsc, const std::vector<std::string>& args, const Staging& staging,
@@ -159,6 +181,16 @@ std::string last_runsc_error(const std::string& log_path) {
     pos = end + 1;
   }
   return last;
+}
+
+int run_runsc_start(const std::string& runsc, const std::vector<std::string>& args, const StartOptions& options) {
+  try {
+    bp::child child(bp::exe = runsc, bp::args = args, StartSetup(options));
+    child.wait();
+    return child.exit_code();
+  } catch (const bp::process_error& e) {
+    throw Error("run runsc", e.what(), e.code().value());
+  }
 }
 
 int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args) {
