@@ -22,7 +22,6 @@
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
 
-#include <filesystem>
 
 namespace nucleus::gvisor {
 namespace {
@@ -31,9 +30,6 @@ using json = nlohmann::json;
 
 constexpr int kRunscFailed = 128;  // runsc's exit status when runsc itself fails
 
-// Signals a process ignores unless it asked for them: a created container, whose command
-// has not run, has nothing to deliver them to. Any other signal ends it, as it would end
-// runc's init waiting on its exec fifo.
 // A pod member's stdio, as the runc shim gave them to `create`: its waiter keeps them
 // (gvisor_pod.h), and runsc hands a member the stdio of its `runsc start`. None for other
 // containers, and for a waiter that is gone.
@@ -50,6 +46,9 @@ std::vector<UniqueFd> member_stdio(const ContainerRecord& r) {
   return out;
 }
 
+// Signals a process ignores unless it asked for them: a created container, whose command
+// has not run, has nothing to deliver them to. Any other signal ends it, as it would end
+// runc's init waiting on its exec fifo.
 bool ignored_by_default(int signal) {
   return signal == 0 || signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH;
 }
@@ -255,8 +254,12 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
   }
   if (c.corrupted()) {
     if (!force) throw Error(c.record().name, "corrupted container state: delete --force removes it");
-    run_runsc(locate_runsc(), {"--root=" + c.path() + "/runsc", "delete", "--force", c.record().name});
+    const std::string id = c.path().substr(c.path().find_last_of('/') + 1);
+    const std::string pod_root = find_pod_runsc_root(c.path().substr(0, c.path().find_last_of('/')), id);
+    run_runsc(locate_runsc(), {"--root=" + (pod_root.empty() ? c.path() + "/runsc" : pod_root), "delete", "--force", id});
+    release_pod_waiter(c.path());
     c.remove();
+    if (!pod_root.empty()) remove_pod_root_if_empty(pod_root);
     return;
   }
   Runsc runsc(c.path(), c.record().data);

@@ -76,6 +76,15 @@ bool has_runsc_state(const std::string& runsc_root, const std::string& id) {
   return false;
 }
 
+std::string find_pod_runsc_root(const std::string& state_root, const std::string& id) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(state_root, ec)) {
+    std::string dir = e.path().string();
+    if (e.path().filename().string().rfind(".pod-", 0) == 0 && has_runsc_state(dir, id)) return dir;
+  }
+  return {};
+}
+
 pid_t start_pod_waiter(const std::string& record_dir, const std::string& runsc, const std::string& runsc_root,
                        const std::string& id) {
   const std::string fifo = record_dir + kStartFifo;

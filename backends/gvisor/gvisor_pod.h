@@ -35,6 +35,9 @@ void remove_pod_root_if_empty(const std::string& runsc_root) noexcept;
 
 // Whether runsc keeps state for `id` under `runsc_root` (its <id>_sandbox:<sandbox>.state).
 bool has_runsc_state(const std::string& runsc_root, const std::string& id);
+// The pod runsc root under `state_root` that holds `id`'s state, or "" (a corrupted record
+// no longer says which pod it was in).
+std::string find_pod_runsc_root(const std::string& state_root, const std::string& id);
 
 // The waiter of a pod member, started by `create` once `runsc create` has made the
 // container: a child of this process in a session of its own, with nothing of nucleus's

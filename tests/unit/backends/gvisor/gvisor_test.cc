@@ -214,12 +214,17 @@ TEST(RunscGaps, ByReleaseDate) {
   seccomp::SentryGaps debian = sentry_gaps("0.0~20221219.0");
   EXPECT_TRUE(debian.rejects_no_automount);
   EXPECT_TRUE(debian.unchecked_mknod);
-  EXPECT_EQ(runsc_gaps("0.0~20221219.0").size(), 4u);
+  EXPECT_EQ(runsc_gaps("0.0~20221219.0").size(), 5u);
   seccomp::SentryGaps newer = sentry_gaps("release-20240101.0");
   EXPECT_FALSE(newer.rejects_no_automount);
   EXPECT_TRUE(newer.unchecked_mknod);  // not known to be fixed
-  EXPECT_EQ(runsc_gaps("release-20240101.0").size(), 3u);
+  EXPECT_EQ(runsc_gaps("release-20240101.0").size(), 4u);
   EXPECT_TRUE(sentry_gaps("unknown").rejects_no_automount);
+  // The sandbox network's root-namespace probe (kubernetes_test's PodNetwork).
+  EXPECT_TRUE(mistakes_every_netns_for_the_hosts("0.0~20221219.0"));
+  EXPECT_TRUE(mistakes_every_netns_for_the_hosts("unknown"));
+  EXPECT_FALSE(mistakes_every_netns_for_the_hosts("release-20250101.0"));
+  EXPECT_EQ(runsc_gaps("release-20250101.0").size(), 3u);
 }
 
 // What nucleus writes, nucleus-init reads back exactly; anything else it refuses.
