@@ -318,7 +318,7 @@ INSTANTIATE_TEST_SUITE_P(BothBackends, ContainerdPod, ::testing::Values("native"
 // With SystemdCgroup = true the shim passes --systemd-cgroup and kubelet's
 // "slice:prefix:name": the container sits in its pod's and QoS class's slices, in every
 // hierarchy and in systemd's named one.
-class ContainerdSystemdCgroup : public Containerd {
+class ContainerdSystemdCgroup : public Containerd, public ::testing::WithParamInterface<std::string> {
  protected:
   void TearDown() override {
     Containerd::TearDown();
@@ -336,10 +336,12 @@ class ContainerdSystemdCgroup : public Containerd {
   }
 };
 
-TEST_F(ContainerdSystemdCgroup, KubeletsSlicesAreLaidOut) {
+TEST_P(ContainerdSystemdCgroup, KubeletsSlicesAreLaidOut) {
   const std::string slice = "nucleusk8s-burstable-pod" + std::to_string(::getpid()) + ".slice";
   const std::string expected = "/nucleusk8s.slice/nucleusk8s-burstable.slice/" + slice + "/cri-containerd-cg1.scope";
-  Output r = ctr("run -d --runc-binary " + std::string(NUCLEUS_BINARY) + " --runc-systemd-cgroup --cgroup " + slice +
+  // gVisor: runsc makes the cgroup from the path nucleus expanded, and puts its sandbox there.
+  const std::string binary = std::string(NUCLEUS_BINARY) + (GetParam() == "gvisor" ? "-gvisor" : "");
+  Output r = ctr("run -d --runc-binary " + binary + " --runc-systemd-cgroup --cgroup " + slice +
                  ":cri-containerd:cg1 --rootfs " + kRootfs + " cg1 /bin/sleep 600");
   ASSERT_EQ(r.status, 0) << r.text;
   pid_t pid = task_pid("cg1");
@@ -370,6 +372,9 @@ TEST_F(ContainerdSystemdCgroup, KubeletsSlicesAreLaidOut) {
   EXPECT_NE(::access(("/sys/fs/cgroup/systemd" + expected).c_str(), F_OK), 0);
   EXPECT_EQ(::access(("/sys/fs/cgroup/systemd/nucleusk8s.slice/nucleusk8s-burstable.slice/" + slice).c_str(), F_OK), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(BothBackends, ContainerdSystemdCgroup, ::testing::Values("native", "gvisor"),
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace nucleus::test
