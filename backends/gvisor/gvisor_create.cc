@@ -210,6 +210,7 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
     config.root = pod_runsc_root(options.root, pod.sandbox_id);
   }
   s->record().record().data = Runsc::data_of(config);
+  s->config = config;  // a failure from here on: the session removes runsc's state (and an emptied pod root)
   if (::mkdir((dir + "/bundle").c_str(), 0700) != 0) throw_errno("create the gVisor state", dir + "/bundle");
   Staging staging;
   if (as_written) {
