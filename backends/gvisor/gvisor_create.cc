@@ -15,8 +15,10 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "config/spec_json.h"
 #include "core/policy/env_filter.h"
@@ -117,14 +119,41 @@ std::vector<std::string> with_path(std::vector<std::string> env) {
   return env;
 }
 
-// A config.json as written: runsc gets it as the orchestrator wrote it, with two changes:
-// the root path made absolute (the copy lives in the record) and the environment through
-// the shared filter (loader variables never reach a workload).
+// A config.json as written: runsc gets it as the orchestrator wrote it, with three changes:
+// the root path made absolute (the copy lives in the record), the environment through
+// the shared filter (loader variables never reach a workload), and the cgroupsPath as
+// nucleus resolved it (a systemd-style path expanded: runsc gets no --systemd-cgroup).
 json config_as_written(const ContainerSpec& spec) {
   json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = spec.root.path;
   config["process"]["env"] = with_path(spec.process.env);
+  if (!spec.cgroups_path.empty()) config["linux"]["cgroupsPath"] = spec.cgroups_path;
   return config;
+}
+
+// A config that joins a network namespace by path (a CNI pod's, made before the sandbox)
+// gets runsc's sandbox network: the Sentry's netstack takes over that namespace's
+// interfaces, addresses and routes. A new namespace has nothing but lo: none.
+bool joins_network_namespace(const ContainerSpec& spec) {
+  const NamespaceSpec* net = spec.find(NamespaceType::kNetwork);
+  return net != nullptr && !net->path.empty();
+}
+
+// runsc moves a sandbox network's addresses off the namespace's interfaces: never the
+// host's own. runsc checks this itself, but some releases cannot (runsc_gaps.h), so
+// nucleus does, for every release.
+void refuse_the_hosts_network_namespace(const ContainerSpec& spec) {
+  const std::string& path = spec.find(NamespaceType::kNetwork)->path;
+  struct stat named;
+  if (::stat(path.c_str(), &named) != 0) throw_errno("config.json: linux.namespaces: network", path);
+  for (const char* host : {"/proc/1/ns/net", "/proc/self/ns/net"}) {
+    struct stat h;
+    if (::stat(host, &h) == 0 && h.st_dev == named.st_dev && h.st_ino == named.st_ino) {
+      throw Error("config.json: linux.namespaces: network",
+                  "'" + path + "' is the host's network namespace: gVisor's sandbox network takes a namespace's "
+                  "interfaces over (a host-network pod names no network namespace)");
+    }
+  }
 }
 
 // The bundle's root for nucleus's layout: a skeleton of the host view's mount points, or
@@ -177,6 +206,12 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   config.runsc = runsc;
   config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
   config.network = spec.network;
+  // runsc's netstack on the namespace's interfaces: a CNI pod's, or the bridge's nucleus made.
+  const bool joins_pod_network = as_written && joins_network_namespace(spec);
+  config.sandbox_network = spec.bridge.has_value() || joins_pod_network;
+  if (joins_pod_network) refuse_the_hosts_network_namespace(spec);
+  // A pod's containers (the CRI's annotations) share the pod's sandbox: gvisor_pod.h.
+  const PodRole pod = as_written ? pod_role(spec.annotations, options.id) : PodRole{};
   // nucleus's own containers: nucleus-init loads nucleus's compiled filter itself (the Sentry
   // applies a guest's filters in full; runsc's --oci-seccomp drops argument conditions and
   // errno values); a config's profile is runsc's to apply.
@@ -194,10 +229,15 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   auto s = std::make_unique<GvisorSession>(LockedContainer::claim(options.root, std::move(r)), held);
   s->spec = spec;
   const std::string dir = s->dir();
-  config.root = dir + "/runsc";
-  for (const std::string& sub : {dir + "/bundle", config.root}) {
-    if (::mkdir(sub.c_str(), 0700) != 0) throw_errno("create the gVisor state", sub);
+  if (pod.kind == PodRole::Kind::kNone) {
+    config.root = dir + "/runsc";
+    if (::mkdir(config.root.c_str(), 0700) != 0) throw_errno("create the gVisor state", config.root);
+  } else {
+    config.root = pod_runsc_root(options.root, pod.sandbox_id);
   }
+  s->record().record().data = Runsc::data_of(config);
+  s->config = config;  // a failure from here on: the session removes runsc's state (and an emptied pod root)
+  if (::mkdir((dir + "/bundle").c_str(), 0700) != 0) throw_errno("create the gVisor state", dir + "/bundle");
   Staging staging;
   if (as_written) {
     sys::create_file(dir + "/bundle/config.json", config_as_written(spec).dump(), 0600, "write the gVisor bundle");
@@ -206,7 +246,7 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
     bundle.init_filters = write_bundle_filters(dir + "/bundle", bundle, runsc_info(runsc).version);
     if (spec.bridge) attach_network(*s, options.id, options.root, bundle);
     staging = prepare_root(spec, dir, bundle);
-    staging.hide_root_netns_probe = spec.bridge.has_value();
+    staging.hide_root_netns_probe = spec.bridge && mistakes_every_netns_for_the_hosts(runsc_info(runsc).version);
     write_config(dir + "/bundle", make_config(bundle));
   }
   write_spec_file(dir, spec);
@@ -247,6 +287,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
     args.push_back(options.id);
     verbs.must("create", args, true);
     rec.pid = static_cast<pid_t>(std::stol(sys::read_file(dir + "/pid", 64, "read runsc's pid file")));
+    // A pod member's runsc pid is the pod's sandbox: the shim watches a waiter instead.
+    if (pod.kind == PodRole::Kind::kMember) rec.pid = start_pod_waiter(dir, runsc, config.root, options.id);
     if (!options.pid_file.empty()) {
       std::string tmp = options.pid_file + ".nucleus-tmp";
       sys::create_file(tmp, std::to_string(rec.pid), 0644, "write --pid-file");

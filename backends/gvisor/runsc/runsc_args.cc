@@ -10,8 +10,7 @@ std::vector<std::string> global_args(const RunscConfig& c) {
   std::vector<std::string> args = {
       "--root=" + c.root,
       "--platform=" + c.platform,
-      // bridge: runsc's own netstack on the interfaces of the namespace nucleus prepared
-      std::string("--network=") + (c.network == NetworkMode::kHost ? "host" : c.network == NetworkMode::kBridge ? "sandbox" : "none"),
+      std::string("--network=") + (c.sandbox_network ? "sandbox" : c.network == NetworkMode::kHost ? "host" : "none"),
   };
   if (!c.manage_cgroups) args.push_back("--ignore-cgroups");
   if (c.oci_seccomp) args.push_back("--oci-seccomp");

@@ -40,6 +40,19 @@ int run_runsc(const std::string& runsc, const std::vector<std::string>& args, st
 // caller's) and returns its exit code.
 int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args);
 
+// How `runsc start` runs for an OCI `start`.
+struct StartOptions {
+  // In a private mount namespace where /proc/sys/net is an empty tmpfs: a runsc that
+  // mistakes every network namespace for the host's (runsc_gaps.h) then sets up the
+  // sandbox network.
+  bool hide_net_sysctls = false;
+  // runsc hands a pod member the stdio of its `start` (a root container got them at
+  // create): the member's own, kept since create. -1: /dev/null.
+  int stdio[3] = {-1, -1, -1};
+};
+// Runs `runsc args...` (a `start`) to completion; returns its exit code.
+int run_runsc_start(const std::string& runsc, const std::vector<std::string>& args, const StartOptions& options);
+
 // runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
 std::string last_runsc_error(const std::string& log_path);
 
