@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/isolation_level.h"
+#include "config/network_spec.h"
 #include "core/cgroup/cgroup.h"
 #include "core/container/hooks.h"
 #include "core/policy/capabilities.h"
@@ -135,6 +136,9 @@ struct ContainerSpec {
   std::string hostname;         // empty: keep the uts namespace's
   std::string domainname;
   NetworkMode network = NetworkMode::kNone;
+  // kBridge: what the container's veth on nucleus's bridge gets (network/): its published
+  // ports, its egress policy, the subnets, its hostname.
+  std::optional<NetworkRequest> bridge;
   std::vector<std::pair<std::string, std::string>> sysctl;
   std::vector<DeviceSpec> devices;  // kAsWritten: beside the runtime-spec's default devices
 

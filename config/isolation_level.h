@@ -8,7 +8,7 @@ namespace nucleus {
 
 enum class IsolationLevel { kTrusted, kStandard, kUntrusted };
 enum class BackendKind { kNative, kGvisor };
-enum class NetworkMode { kNone, kHost };
+enum class NetworkMode { kNone, kHost, kBridge };
 enum class GvisorPlatform { kAuto, kPtrace, kSystrap, kKvm };
 
 std::optional<IsolationLevel> parse_isolation_level(std::string_view text);

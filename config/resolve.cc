@@ -66,7 +66,7 @@ void check_identity_is_mapped(const ContainerSpec& spec) {
 void resolve_namespaces(ContainerSpec& spec, const WorkloadSpec& r, const Preset& preset, const HostFacts& host) {
   using T = NamespaceType;
   spec.namespaces = {{T::kPid, ""}, {T::kMount, ""}, {T::kUts, ""}, {T::kIpc, ""}};
-  if (r.network == NetworkMode::kNone) spec.namespaces.push_back({T::kNetwork, ""});
+  if (r.network != NetworkMode::kHost) spec.namespaces.push_back({T::kNetwork, ""});
   // gVisor: the sandbox is its own kernel (runsc makes its user namespace itself).
   if (spec.backend == BackendKind::kNative) {
     spec.namespaces.push_back({T::kCgroup, ""});
@@ -177,6 +177,14 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
   resolve_mounts(spec, r);
   spec.hostname = r.hostname;
   spec.network = r.network;
+  if (r.network == NetworkMode::kBridge) {
+    spec.bridge = r.bridge;
+    spec.bridge->hostname = r.hostname;
+    // untrusted code on a bridge reaches only what it is allowed to (docs/networking.md).
+    spec.bridge->default_deny = r.isolation == IsolationLevel::kUntrusted;
+  } else if (!r.bridge.publish.empty() || !r.bridge.egress.empty()) {
+    throw Error(r.bridge.publish.empty() ? "--egress-allow" : "--publish", "needs --network bridge");
+  }
   spec.limits = cgroup_limits(r);
   spec.limits_requested = r.resources.requested();
   spec.cgroup_parent = r.resources.cgroup_parent;

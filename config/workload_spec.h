@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/isolation_level.h"
+#include "config/network_spec.h"
 
 // What the user asked for with flags and YAML: plain data, no I/O. An absent optional means
 // "not said": the isolation preset decides. config/resolve.h turns it into THE container
@@ -69,6 +70,8 @@ struct WorkloadSpec {
 
   ResourceSpec resources;
   NetworkMode network = NetworkMode::kNone;
+  // With `bridge`: published ports, the egress allow-list, the subnets (config/network_spec.h).
+  NetworkRequest bridge;
   std::vector<VolumeSpec> volumes;
   std::vector<TmpfsSpec> tmpfs;  // /tmp (64M) is added unless listed here
 

@@ -218,8 +218,25 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
   {"resources", [](const Ctx& c, N v, K k, WorkloadSpec& s) { parse_fields(c, v, k, s.resources, kResourceFields); }},
   {"network",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       auto network = parse_network(scalar(c, v, k));
-      if (!network) fail_at(c, v, k, "expected none or host");
+      if (!network) fail_at(c, v, k, "expected none, bridge or host");
       s.network = *network; }},
+  {"ports",     [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.bridge.publish.clear();
+      for (const std::string& p : string_list(c, v, k)) s.bridge.publish.push_back(parse_publish(p, what(c, v, k))); }},
+  {"egress",    [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.bridge.egress.clear();
+      for (const std::string& e : string_list(c, v, k)) s.bridge.egress.push_back(parse_egress_rule(e, what(c, v, k))); }},
+  {"dns",       [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.bridge.resolvers.clear();
+      for (const std::string& d : string_list(c, v, k)) {
+        auto ip = parse_ip(d);
+        if (!ip) fail_at(c, v, k, "'" + d + "' is not an IP address");
+        s.bridge.resolvers.push_back(*ip);
+      } }},
+  {"subnet",    [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.bridge.subnet4 = parse_subnet(scalar(c, v, k), IpFamily::kV4, what(c, v, k)); }},
+  {"subnet6",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.bridge.subnet6 = parse_subnet(scalar(c, v, k), IpFamily::kV6, what(c, v, k)); }},
   {"volumes",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.volumes.clear();
       refuse_tag(c, v, k);

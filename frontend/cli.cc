@@ -104,6 +104,7 @@ int run_cli(int argc, char** argv) {
       {"check", [&] { add_check_command(app, action); }},
       {"version", [&] { add_version_command(app, action); }},
       {"internal-cleanup", [&] { add_internal_cleanup_command(app, action); }},
+      {"internal-pod-wait", [&] { add_internal_pod_wait_command(app, action); }},
   };
 
   std::vector<std::string> args(argv + 1, argv + argc);

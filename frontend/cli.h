@@ -58,5 +58,6 @@ void add_features_command(CLI::App& app, Action& action);
 void add_check_command(CLI::App& app, Action& action);
 void add_version_command(CLI::App& app, Action& action);
 void add_internal_cleanup_command(CLI::App& app, Action& action);
+void add_internal_pod_wait_command(CLI::App& app, Action& action);
 
 }  // namespace nucleus::frontend

@@ -73,7 +73,7 @@ void apply_scalars(const RunFlags& f, WorkloadSpec& spec) {
   if (f.cgroup_parent) spec.resources.cgroup_parent = parse_cgroup_parent(*f.cgroup_parent, "--cgroup-parent");
   if (f.network) {
     auto network = parse_network(*f.network);
-    if (!network) throw Error("--network", "expected none or host, got '" + *f.network + "'");
+    if (!network) throw Error("--network", "expected none, bridge or host, got '" + *f.network + "'");
     spec.network = *network;
   }
   if (f.seccomp) spec.seccomp = parse_seccomp(*f.seccomp, current_dir(), "--seccomp");
@@ -109,6 +109,15 @@ void apply_lists(const RunFlags& f, WorkloadSpec& spec) {
     replace_by_destination(spec.volumes, parse_volume(v, "", "--volume"));
   }
   for (const std::string& t : f.tmpfs) replace_by_destination(spec.tmpfs, parse_tmpfs(t, "--tmpfs"));
+  for (const std::string& p : f.publish) spec.bridge.publish.push_back(parse_publish(p, "--publish"));
+  for (const std::string& e : f.egress) spec.bridge.egress.push_back(parse_egress_rule(e, "--egress-allow"));
+  for (const std::string& d : f.dns) {
+    auto ip = parse_ip(d);
+    if (!ip) throw Error("--dns", "'" + d + "' is not an IP address");
+    spec.bridge.resolvers.push_back(*ip);
+  }
+  if (f.subnet) spec.bridge.subnet4 = parse_subnet(*f.subnet, IpFamily::kV4, "--subnet");
+  if (f.subnet6) spec.bridge.subnet6 = parse_subnet(*f.subnet6, IpFamily::kV6, "--subnet6");
   for (const std::string& c : f.cap_add) spec.capabilities.add.push_back(c);
   for (const std::string& c : f.cap_drop) spec.capabilities.drop.push_back(c);
 }

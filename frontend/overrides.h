@@ -13,12 +13,13 @@ namespace nucleus::frontend {
 struct RunFlags {
   std::optional<std::string> file;  // -f
   std::optional<std::string> backend, isolation, rootfs, user, workdir, hostname, memory, cpus,
-      pids, network, seccomp, landlock, name, timeout, gvisor_platform, cgroup_parent, io_weight, layer_size;
+      pids, network, seccomp, landlock, name, timeout, gvisor_platform, cgroup_parent, io_weight, subnet, subnet6,
+      layer_size;
   bool read_only = false;
   bool init = false;
   bool no_init = false;
   bool sd_notify = false;
-  std::vector<std::string> groups, env, volumes, tmpfs, cap_add, cap_drop, io_max;
+  std::vector<std::string> groups, env, volumes, tmpfs, cap_add, cap_drop, io_max, publish, egress, dns;
   // Everything after the options: COMMAND [ARG...], or with -f: WORKLOAD [-- COMMAND...].
   std::vector<std::string> positionals;
 };

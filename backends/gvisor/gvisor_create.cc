@@ -5,6 +5,7 @@
 // marks it running). One that outlives nucleus (an OCI `create`) starts with `runsc create`,
 // and `runsc start` releases it.
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,8 +17,10 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "config/spec_checks.h"
 #include "config/spec_json.h"
@@ -134,7 +137,8 @@ std::string runsc_cgroups_path(const ContainerSpec& spec, const std::string& id)
 // A config.json as written: runsc gets it as the orchestrator wrote it, with these changes:
 // the root path made absolute (the copy lives in the record), the environment through the
 // shared filter (loader variables never reach a workload), the cgroup named when the config
-// names none (so nucleus knows what runsc made, even when runsc fails), and no hooks:
+// names none (so nucleus knows what runsc made, even when runsc fails; a systemd-style
+// path arrives expanded: runsc gets no --systemd-cgroup), and no hooks:
 // nucleus runs them itself, as for a native container (core/container/hooks.h; runsc
 // ignored their timeout).
 json config_as_written(const ContainerSpec& spec, const std::string& id) {
@@ -187,6 +191,31 @@ void remove_refused_cgroups(const ContainerSpec& spec, const std::string& id) {
   }
 }
 
+// A config that joins a network namespace by path (a CNI pod's, made before the sandbox)
+// gets runsc's sandbox network: the Sentry's netstack takes over that namespace's
+// interfaces, addresses and routes. A new namespace has nothing but lo: none.
+bool joins_network_namespace(const ContainerSpec& spec) {
+  const NamespaceSpec* net = spec.find(NamespaceType::kNetwork);
+  return net != nullptr && !net->path.empty();
+}
+
+// runsc moves a sandbox network's addresses off the namespace's interfaces: never the
+// host's own. runsc checks this itself, but some releases cannot (runsc_gaps.h), so
+// nucleus does, for every release.
+void refuse_the_hosts_network_namespace(const ContainerSpec& spec) {
+  const std::string& path = spec.find(NamespaceType::kNetwork)->path;
+  struct stat named;
+  if (::stat(path.c_str(), &named) != 0) throw_errno("config.json: linux.namespaces: network", path);
+  for (const char* host : {"/proc/1/ns/net", "/proc/self/ns/net"}) {
+    struct stat h;
+    if (::stat(host, &h) == 0 && h.st_dev == named.st_dev && h.st_ino == named.st_ino) {
+      throw Error("config.json: linux.namespaces: network",
+                  "'" + path + "' is the host's network namespace: gVisor's sandbox network takes a namespace's "
+                  "interfaces over (a host-network pod names no network namespace)");
+    }
+  }
+}
+
 // The bundle's root for nucleus's layout: a skeleton of the host view's mount points, or
 // the rootfs seen through an overlay that runsc's private mount namespace holds.
 Staging prepare_root(const ContainerSpec& spec, const std::string& dir, const BundleSpec& bundle) {
@@ -206,10 +235,30 @@ Staging prepare_root(const ContainerSpec& spec, const std::string& dir, const Bu
   return staging;
 }
 
+// --network bridge: an empty network namespace of nucleus's (runsc's sandbox joins it by
+// path), attached to the bridge before runsc starts; its /etc files in the record, bound
+// read-only into the sandbox.
+void attach_network(GvisorSession& s, const std::string& id, const std::string& root, BundleSpec& bundle) {
+  UniqueFd own = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open nucleus's network namespace");
+  if (::unshare(CLONE_NEWNET) != 0) throw_errno("create the container's network namespace");
+  s.netns = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open the container's network namespace");
+  if (::setns(own.get(), CLONE_NEWNET) != 0) throw_errno("return to nucleus's network namespace");
+  s.network = net::ContainerNetwork::attach(*s.spec.bridge, s.netns.get(), id, {.state_dir = root + "/.network"});
+  const std::string dir = s.dir() + "/etc";
+  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("prepare the container's network files", dir);
+  s.network->write_etc_files(dir);
+  for (const char* name : {"resolv.conf", "hosts", "hostname"}) {
+    bundle.mounts.push_back({std::string("/etc/") + name, "bind", dir + "/" + name, {"bind", "ro", "nosuid", "nodev"}});
+  }
+  bundle.netns_path = "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(s.netns.get());
+  timing::mark("gvisor: network attached");
+}
+
 }  // namespace
 
 std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spec, const CreateOptions& options) {
   refuse_unsupported(spec, options);
+  if (spec.bridge) net::check_network_request(*spec.bridge);  // before anything exists
   const bool held = options.foreground;
   const bool as_written = spec.root.layout == RootSpec::Layout::kAsWritten;
   const std::string runsc = locate_runsc();
@@ -218,6 +267,12 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   config.runsc = runsc;
   config.platform = choose_platform(spec.gvisor_platform, runsc_info(runsc).platforms);
   config.network = spec.network;
+  // runsc's netstack on the namespace's interfaces: a CNI pod's, or the bridge's nucleus made.
+  const bool joins_pod_network = as_written && joins_network_namespace(spec);
+  config.sandbox_network = spec.bridge.has_value() || joins_pod_network;
+  if (joins_pod_network) refuse_the_hosts_network_namespace(spec);
+  // A pod's containers (the CRI's annotations) share the pod's sandbox: gvisor_pod.h.
+  const PodRole pod = as_written ? pod_role(spec.annotations, options.id) : PodRole{};
   // nucleus's own containers: nucleus-init loads nucleus's compiled filter itself (the Sentry
   // applies a guest's filters in full; runsc's --oci-seccomp drops argument conditions and
   // errno values); a config's profile is runsc's to apply.
@@ -229,6 +284,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   // A config's cgroupsPath is applied by runsc (the orchestrator chose where); nucleus's
   // own containers get a cgroup of nucleus's, which runsc joins and must not replace.
   config.manage_cgroups = as_written;
+  // Debugging runsc itself: its --debug logs in this directory.
+  if (const char* debug = ::getenv("NUCLEUS_RUNSC_DEBUG"); debug != nullptr && debug[0] == '/') config.debug_log_dir = debug;
 
   ContainerRecord r{.name = options.id, .backend = "gvisor", .nucleus_pid = ::getpid(), .persistent = !held,
                     .bundle = spec.bundle, .created = rfc3339_now(), .annotations = spec.annotations,
@@ -236,10 +293,15 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   auto s = std::make_unique<GvisorSession>(LockedContainer::claim(options.root, std::move(r)), held);
   s->spec = spec;
   const std::string dir = s->dir();
-  config.root = dir + "/runsc";
-  for (const std::string& sub : {dir + "/bundle", config.root}) {
-    if (::mkdir(sub.c_str(), 0700) != 0) throw_errno("create the gVisor state", sub);
+  if (pod.kind == PodRole::Kind::kNone) {
+    config.root = dir + "/runsc";
+    if (::mkdir(config.root.c_str(), 0700) != 0) throw_errno("create the gVisor state", config.root);
+  } else {
+    config.root = pod_runsc_root(options.root, pod.sandbox_id);
   }
+  s->record().record().data = Runsc::data_of(config);
+  s->config = config;  // a failure from here on: the session removes runsc's state (and an emptied pod root)
+  if (::mkdir((dir + "/bundle").c_str(), 0700) != 0) throw_errno("create the gVisor state", dir + "/bundle");
   Staging staging;
   if (as_written) {
     sys::create_file(dir + "/bundle/config.json", config_as_written(spec, options.id).dump(), 0600,
@@ -247,7 +309,9 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   } else {
     BundleSpec bundle = bundle_spec(spec, dir + "/bundle/rootfs");
     bundle.init_filters = write_bundle_filters(dir + "/bundle", bundle, runsc_info(runsc).version);
+    if (spec.bridge) attach_network(*s, options.id, options.root, bundle);
     staging = prepare_root(spec, dir, bundle);
+    staging.hide_root_netns_probe = spec.bridge && mistakes_every_netns_for_the_hosts(runsc_info(runsc).version);
     write_config(dir + "/bundle", make_config(bundle));
   }
   write_spec_file(dir, spec);
@@ -307,6 +371,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
       rec.cgroup = runsc_cgroup_directories(runsc_cgroups_path(spec, options.id), true);
     }
     rec.pid = static_cast<pid_t>(std::stol(sys::read_file(dir + "/pid", 64, "read runsc's pid file")));
+    // A pod member's runsc pid is the pod's sandbox: the shim watches a waiter instead.
+    if (pod.kind == PodRole::Kind::kMember) rec.pid = start_pod_waiter(dir, runsc, config.root, options.id);
     if (!options.pid_file.empty()) {
       std::string tmp = options.pid_file + ".nucleus-tmp";
       sys::create_file(tmp, std::to_string(rec.pid), 0644, "write --pid-file");

@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/runsc/runsc_args.h"
 #include "backends/gvisor/runsc/runsc_gaps.h"
@@ -21,7 +23,6 @@
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
 
-#include <filesystem>
 
 namespace nucleus::gvisor {
 namespace {
@@ -30,14 +31,27 @@ using json = nlohmann::json;
 
 constexpr int kRunscFailed = 128;  // runsc's exit status when runsc itself fails
 
-// runsc removes a container's state when `runsc run` ends normally; anything left means
-// it did not (killed, crashed) and `runsc delete --force` must clean up.
-bool has_runsc_state(const std::string& root) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(root, ec)) {
-    if (e.path().filename().string()[0] != '.') return true;
+// A pod member's stdio, as the runc shim gave them to `create`: its waiter keeps them
+// (gvisor_pod.h), and runsc hands a member the stdio of its `runsc start`. None for other
+// containers, and for a waiter that is gone.
+std::vector<UniqueFd> member_stdio(const ContainerRecord& r) {
+  if (pod_role(r.annotations, r.name).kind != PodRole::Kind::kMember) return {};
+  UniqueFd pidfd(sys::raw_pidfd_open(r.pid));
+  auto stat = sys::process_stat(r.pid);
+  if (!pidfd || !stat || stat->start_time != r.pid_start_time) return {};
+  std::vector<UniqueFd> out;
+  for (int fd = 0; fd < 3; ++fd) {
+    out.emplace_back(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+    if (!out.back()) throw_errno("take the pod member's stdio from its waiter");
   }
-  return false;
+  return out;
+}
+
+// Signals a process ignores unless it asked for them: a created container, whose command
+// has not run, has nothing to deliver them to. Any other signal ends it, as it would end
+// runc's init waiting on its exec fifo.
+bool ignored_by_default(int signal) {
+  return signal == 0 || signal == SIGCHLD || signal == SIGCONT || signal == SIGURG || signal == SIGWINCH;
 }
 
 // The hooks of a config's container, from its kept spec (none when it cannot be read).
@@ -55,9 +69,11 @@ Runsc::Runsc(const std::string& record_dir, const std::string& data) : binary(lo
   json d = data.empty() ? json::object() : json::parse(data, nullptr, false);
   if (!d.is_object()) d = json::object();
   config.runsc = binary;
-  config.root = dir + "/runsc";
+  config.root = d.value("root", "");  // a pod's shared root, or the record's own
+  if (config.root.empty()) config.root = dir + "/runsc";
   config.platform = d.value("platform", "ptrace");
   config.network = d.value("network", "none") == "host" ? NetworkMode::kHost : NetworkMode::kNone;
+  config.sandbox_network = d.value("network", "none") == "sandbox";
   config.manage_cgroups = d.value("manage_cgroups", true);
   config.oci_seccomp = d.value("oci_seccomp", true);
   config.memory_overlay = d.value("memory_overlay", false);
@@ -69,7 +85,8 @@ Runsc::Runsc(const std::string& record_dir, const std::string& data) : binary(lo
 
 std::string Runsc::data_of(const RunscConfig& c) {
   return json{{"platform", c.platform},
-              {"network", c.network == NetworkMode::kHost ? "host" : "none"},
+              {"root", c.root},
+              {"network", c.sandbox_network ? "sandbox" : c.network == NetworkMode::kHost ? "host" : "none"},
               {"manage_cgroups", c.manage_cgroups},
               {"oci_seccomp", c.oci_seccomp},
               {"memory_overlay", c.memory_overlay}}
@@ -98,13 +115,18 @@ std::string Runsc::status(const std::string& id) const {
 }
 
 void Runsc::delete_state(const std::string& id) const {
-  if (has_runsc_state(config.root)) run_runsc(binary, delete_args(config, id));
+  if (has_runsc_state(config.root, id)) run_runsc(binary, delete_args(config, id));
+  remove_pod_root_if_empty(config.root);
 }
 
 GvisorSession::~GvisorSession() {
   // Whatever happens, runsc's state for this container goes (safe to run twice).
   try {
-    if (!detached() && !config.root.empty() && has_runsc_state(config.root)) run_runsc(config.runsc, delete_args(config, record().record().name));
+    if (detached() || config.root.empty()) return;
+    const std::string& id = record().record().name;
+    if (has_runsc_state(config.root, id)) run_runsc(config.runsc, delete_args(config, id));
+    release_pod_waiter(dir());
+    remove_pod_root_if_empty(config.root);
   } catch (const std::exception&) {
   }
 }
@@ -197,7 +219,16 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
     Runsc runsc(c.path(), c.record().data);
     std::string st = runsc.status(c.record().name);
     if (st != "created") throw Error(c.record().name, "cannot start a container that is " + st);
-    runsc.must("start", runsc.args({"start", c.record().name}));
+    StartOptions how;
+    how.hide_net_sysctls =
+        runsc.config.sandbox_network && mistakes_every_netns_for_the_hosts(runsc_info(runsc.binary).version);
+    std::vector<UniqueFd> stdio = member_stdio(c.record());
+    for (size_t fd = 0; fd < stdio.size(); ++fd) how.stdio[fd] = stdio[fd].get();
+    if (run_runsc_start(runsc.binary, runsc.args({"start", c.record().name}), how) != 0) {
+      std::string error = last_runsc_error(c.path() + "/runsc.log");
+      throw Error("runsc start", error.empty() ? "failed" : error);
+    }
+    release_pod_waiter(c.path());
   }
   c.record().status = "running";
   c.save();
@@ -205,8 +236,27 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
   if (held) c.unlock();
 }
 
+// runc's answers, whose words containerd's shim matches (its checkKillError): `kill --all`
+// of a stopped container succeeds, a plain kill says "container not running". runsc
+// refuses to signal a created container; runc's init would die of the signal, so the
+// container is ended as runsc ends one (`delete --force`: a pod member alone, a sandbox
+// with its sandbox).
 void GvisorBackend::kill(LockedContainer& c, int signal, bool all) {
   Runsc runsc(c.path(), c.record().data);
+  const std::string& id = c.record().name;
+  const std::string st = runsc.status(id);
+  if (st == "stopped") {
+    if (all) return;
+    throw Error(id, "container not running");
+  }
+  if (st == "created") {
+    if (ignored_by_default(signal)) return;
+    runsc.must("delete", runsc.args({"delete", "--force", id}));
+    release_pod_waiter(c.path());
+    c.record().status = "stopped";
+    c.save();
+    return;
+  }
   std::vector<std::string> args = runsc.args({"kill"});
   if (all) args.push_back("--all");
   args.insert(args.end(), {c.record().name, std::to_string(signal)});
@@ -228,8 +278,12 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
   }
   if (c.corrupted()) {
     if (!force) c.refuse_corrupted();
-    run_runsc(locate_runsc(), {"--root=" + c.path() + "/runsc", "delete", "--force", c.record().name});
+    const std::string id = c.path().substr(c.path().find_last_of('/') + 1);
+    const std::string pod_root = find_pod_runsc_root(c.path().substr(0, c.path().find_last_of('/')), id);
+    run_runsc(locate_runsc(), {"--root=" + (pod_root.empty() ? c.path() + "/runsc" : pod_root), "delete", "--force", id});
+    release_pod_waiter(c.path());
     c.remove();
+    if (!pod_root.empty()) remove_pod_root_if_empty(pod_root);
     return;
   }
   Runsc runsc(c.path(), c.record().data);
@@ -244,14 +298,19 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     for (int i = 0; i < 1000 && ::access(c.path().c_str(), F_OK) == 0; ++i) ::usleep(10000);
     return;
   }
-  std::vector<std::string> args = runsc.args({"delete"});
-  if (force) args.push_back("--force");
-  args.push_back(c.record().name);
-  int rc = run_runsc(runsc.binary, args);
-  if (rc != 0 && !force) runsc.must("delete", args);
+  // A container killed before it started has no runsc state left.
+  if (has_runsc_state(runsc.config.root, c.record().name)) {
+    std::vector<std::string> args = runsc.args({"delete"});
+    if (force) args.push_back("--force");
+    args.push_back(c.record().name);
+    int rc = run_runsc(runsc.binary, args);
+    if (rc != 0 && !force) runsc.must("delete", args);
+  }
+  release_pod_waiter(c.path());
   if (std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup)) cgroup->destroy();
   run_hooks(kept_hooks(c.path()).poststop, "poststop", oci_state_json(c.record(), "stopped", false), false);
   c.remove();
+  remove_pod_root_if_empty(runsc.config.root);
 }
 
 void GvisorBackend::pause(LockedContainer& c, bool paused) {

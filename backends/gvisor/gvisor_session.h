@@ -12,6 +12,7 @@
 #include "config/container_spec.h"
 #include "core/container/session.h"
 #include "core/sys/sys.h"
+#include "network/client/container_network.h"
 
 // What the gVisor backend keeps of a container: runsc's state lives in the container's
 // record directory (<record>/runsc, its bundle in <record>/bundle, runsc's own log in
@@ -46,6 +47,8 @@ class GvisorSession final : public ContainerSession {
 
   ContainerSpec spec;
   RunscConfig config;
+  UniqueFd netns;                                // --network bridge: the namespace runsc joins
+  std::optional<net::ContainerNetwork> network;  // and what nucleus put in it
   std::string log_path;
   StdioRelay stdio;  // regular files among nucleus's stdio, copied (stdio_relay.h)
 

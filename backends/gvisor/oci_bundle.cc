@@ -91,6 +91,8 @@ json make_config(const BundleSpec& s) {
   json linux;
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (s.network == NetworkMode::kNone) namespaces.push_back({{"type", "network"}});
+  // The bridge: the namespace nucleus prepared, whose veth runsc's netstack takes over.
+  if (s.network == NetworkMode::kBridge) namespaces.push_back({{"type", "network"}, {"path", s.netns_path}});
   linux["namespaces"] = namespaces;
   linux["maskedPaths"] = s.masked_paths;
   linux["readonlyPaths"] = s.readonly_paths;

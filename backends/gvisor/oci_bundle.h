@@ -35,6 +35,7 @@ struct BundleSpec {
   std::vector<RlimitSetting> rlimits;
   std::string hostname;
   NetworkMode network = NetworkMode::kNone;
+  std::string netns_path;  // kBridge: the network namespace nucleus attached
   std::string root_path;
   bool root_readonly = true;
   std::vector<HostViewItem> host_view;  // empty with --rootfs

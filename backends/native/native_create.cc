@@ -53,6 +53,37 @@ void prepare_notify(ContainerSpec& spec, NativeSession& s) {
   spec.process.env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
 }
 
+// --network bridge: its /etc/resolv.conf, /etc/hosts and /etc/hostname are files of the
+// record, bound read-only over the root's; their content comes once the network is attached.
+std::string prepare_network_files(ContainerSpec& spec, const std::string& record_dir) {
+  // The child opens them as the container's root, an unprivileged host uid under a user
+  // namespace: every directory above them must let others through (/run/nucleus does).
+  for (std::string up = record_dir; up.size() > 1; up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1))) {
+    struct stat st;
+    if (::stat(up.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+      throw Error("--network bridge", up + " must be searchable by others (the container reaches its /etc files below it)");
+    }
+    if (up.find_last_of('/') == 0) break;
+  }
+  const std::string dir = record_dir + "/etc";
+  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("prepare the container's network files", dir);
+  for (const char* name : {"resolv.conf", "hosts", "hostname"}) {
+    sys::create_file(dir + "/" + name, "", 0644, "prepare the container's network files");
+    spec.mounts.push_back({std::string("/etc/") + name, "bind", dir + "/" + name, {"bind", "ro", "nosuid", "nodev"}});
+  }
+  return dir;
+}
+
+// The container's veth on nucleus's bridge, its addresses, rules and DNS forwarder
+// (network/client/container_network.h), in place before the workload runs.
+void attach_network(NativeSession& s, const std::string& id, const std::string& root, const std::string& files) {
+  UniqueFd netns = sys::open("/proc/" + std::to_string(s.main().pid()) + "/ns/net", O_RDONLY | O_CLOEXEC,
+                             "open the container's network namespace");
+  s.network = net::ContainerNetwork::attach(*s.spec.bridge, netns.get(), id, {.state_dir = root + "/.network"});
+  s.network->write_etc_files(files);
+  timing::mark("network attached");
+}
+
 // The sources of a "cgroup" mount inside: each hierarchy's directory of the container, under
 // the hierarchy's own name (memory, pids, "cpu,cpuacct").
 void describe_cgroup_for_mounts(const Cgroup& cgroup, LaunchMode& mode) {
@@ -161,6 +192,7 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
 
 std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
   refuse_unsupported(requested, options);
+  if (requested.bridge) net::check_network_request(*requested.bridge);  // before anything exists
   const bool held = options.foreground;
   ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
                     .bundle = requested.bundle, .created = rfc3339_now(), .annotations = requested.annotations};
@@ -168,6 +200,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->spec = requested;
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
+  const std::string network_files = spec.bridge ? prepare_network_files(spec, s->dir()) : "";
   timing::mark("record claimed");
 
   const std::string fifo = s->dir() + "/exec.fifo";
@@ -205,9 +238,10 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   open_joined_namespaces(spec, *s);
   plan.exec_fifo_fd = fifo_fd.get();
   const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
-  plan.cgroup_join = at_clone               ? LaunchPlan::CgroupJoin::kAtClone
-                     : cgroup_first         ? LaunchPlan::CgroupJoin::kAfterGo
-                                            : LaunchPlan::CgroupJoin::kAfterRoot;
+  // A bridge container waits after its root for "C" in any case: the network comes first.
+  plan.cgroup_join = at_clone && !spec.bridge ? LaunchPlan::CgroupJoin::kAtClone
+                     : cgroup_first && !at_clone ? LaunchPlan::CgroupJoin::kAfterGo
+                                                 : LaunchPlan::CgroupJoin::kAfterRoot;
   plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
   plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
   plan.finalize();
@@ -232,10 +266,12 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   timing::mark("id maps written, child released");
   send_ready_made_trees(plan, s->sync.get(), pid);
   if (!cgroup_first) make_cgroup_and_keeper();
+  if (spec.bridge) attach_network(*s, options.id, options.root, network_files);
   if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
-    // The child moves itself in through files we open (handshake.h). EPIPE: the child has
-    // failed already; its report follows.
-    (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(s->cgroup()));
+    // The child moves itself in through files we open (handshake.h); cloned into it, "C"
+    // carries none and only lets it go on. EPIPE: the child has failed already; its report
+    // follows.
+    (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(at_clone ? nullptr : s->cgroup()));
     timing::mark("cgroup sent to the child");
   }
   collect_stale_container_cgroups();  // while the child builds its root
@@ -254,6 +290,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (!stat) throw Error("create the container", "its init is gone");
   rec.pid_start_time = stat->start_time;
   if (s->cgroup()) rec.cgroup = s->cgroup()->directories();
+  rec.cgroups_path = spec.cgroups_path;  // the name its cgroup has (record_problem checks it)
   rec.status = "created";
   // A container held here is started at once: `start` writes its record, the workload
   // released first.

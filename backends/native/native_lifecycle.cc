@@ -92,6 +92,8 @@ int NativeBackend::wait(ContainerSession& held) {
   return held.wait({.timeout_seconds = spec.timeout_seconds, .memory_limit = spec.limits.memory_bytes});
 }
 
+// runc's answers, whose words containerd's shim matches: `kill --all` of a stopped
+// container succeeds (nothing is left to signal), a plain kill says "container not running".
 void NativeBackend::kill(LockedContainer& c, int signal, bool all) {
   ContainerRecord& r = c.record();
   if (all) {
@@ -102,7 +104,7 @@ void NativeBackend::kill(LockedContainer& c, int signal, bool all) {
     return;
   }
   UniqueFd pidfd = container_init_pidfd(r);
-  if (!pidfd) throw Error(r.name, "the container is not running");
+  if (!pidfd) throw Error(r.name, "container not running");
   if (sys::raw_pidfd_send_signal(pidfd.get(), signal) != 0) throw_errno("signal the container", r.name);
 }
 

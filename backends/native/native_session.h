@@ -8,6 +8,7 @@
 #include "backends/native/plan/launch_plan.h"
 #include "config/container_spec.h"
 #include "core/container/notify_socket.h"
+#include "network/client/container_network.h"
 #include "core/container/session.h"
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
@@ -26,6 +27,7 @@ class NativeSession final : public ContainerSession {
   UniqueFd sync;  // our end of the child's sync socket
   UniqueFd fifo_reader;  // exec.fifo's read end, opened at create
   std::vector<UniqueFd> joined;  // namespaces the child joins
+  std::optional<net::ContainerNetwork> network;  // --network bridge
   std::optional<TempDir> notify_dir;
   std::optional<NotifyProxy> notify_proxy;
 

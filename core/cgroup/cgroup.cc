@@ -46,6 +46,9 @@ std::vector<std::string> v1_controllers(const CgroupLimits& l) {
     // cpu.cfs_quota_us inside), pause the container (freezer) or give device rules.
     out = {"memory", "pids", "cpu", "cpuacct", "blkio", "freezer", "devices"};
     if (!l.cpuset_cpus.empty() || !l.cpuset_mems.empty()) out.push_back("cpuset");
+    // As runc's: the container also sits at its path in systemd's named hierarchy (where
+    // systemd tools and kubelet's cgroup checks look for it).
+    out.push_back("name=systemd");
     return out;
   }
   if (l.memory_bytes || l.stats) out.push_back("memory");

@@ -184,18 +184,32 @@ class V1Cgroup final : public Cgroup {
     }
   }
 
+  // The kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every write:
+  // raising both, the memory+swap limit goes first; lowering, the memory limit does (runc's
+  // order: memsw first when it is unlimited or above the current memory limit).
   void apply_memory(const std::string& dir, const CgroupLimits& l) {
     if (l.memory_reservation) {
       cgroupfs::write(fs_, dir + "/memory.soft_limit_in_bytes", std::to_string(*l.memory_reservation));
     }
     if (!l.memory_bytes) return;
-    cgroupfs::write(fs_, dir + "/memory.limit_in_bytes", std::to_string(*l.memory_bytes));
+    const std::string memory = std::to_string(*l.memory_bytes);
     // memory+swap equal to memory: no swap unless asked (the file is absent when swap
     // accounting is off).
-    if (!fs_.exists(dir + "/memory.memsw.limit_in_bytes")) return;
-    std::string memsw = std::to_string(*l.memory_bytes);
-    if (l.memory_swap) memsw = *l.memory_swap < 0 ? "-1" : std::to_string(*l.memory_swap);
-    cgroupfs::write(fs_, dir + "/memory.memsw.limit_in_bytes", memsw);
+    if (!fs_.exists(dir + "/memory.memsw.limit_in_bytes")) {
+      cgroupfs::write(fs_, dir + "/memory.limit_in_bytes", memory);
+      return;
+    }
+    const bool unlimited = l.memory_swap && *l.memory_swap < 0;
+    const uint64_t memsw = l.memory_swap && !unlimited ? static_cast<uint64_t>(*l.memory_swap) : *l.memory_bytes;
+    const std::string memsw_text = unlimited ? "-1" : std::to_string(memsw);
+    std::optional<uint64_t> current = cgroupfs::read_number(fs_, dir + "/memory.limit_in_bytes");
+    if (unlimited || (current && *current < memsw)) {
+      cgroupfs::write(fs_, dir + "/memory.memsw.limit_in_bytes", memsw_text);
+      cgroupfs::write(fs_, dir + "/memory.limit_in_bytes", memory);
+    } else {
+      cgroupfs::write(fs_, dir + "/memory.limit_in_bytes", memory);
+      cgroupfs::write(fs_, dir + "/memory.memsw.limit_in_bytes", memsw_text);
+    }
   }
 
   void apply_blkio(const std::string& dir, const CgroupLimits& l) const {

@@ -35,6 +35,9 @@ std::string unescape(std::string_view s) {
 
 constexpr std::string_view kKnownControllers[] = {"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio",
                                                   "devices", "freezer", "hugetlb", "net_cls", "perf_event"};
+// The named hierarchy systemd keeps on v1 hosts; runc puts containers in it too. It has no
+// controller, so it says nothing of the layout.
+constexpr std::string_view kSystemdHierarchy = "name=systemd";
 
 }  // namespace
 
@@ -57,10 +60,14 @@ CgroupHierarchies parse_cgroup_mounts(std::string_view mountinfo) {
         for (std::string_view known : kKnownControllers) {
           if (option == known && !h.v1_mounts.count(std::string(known))) h.v1_mounts[std::string(known)] = mount_point;
         }
+        if (option == kSystemdHierarchy && !h.v1_mounts.count(std::string(option))) {
+          h.v1_mounts[std::string(option)] = mount_point;
+        }
       }
     }
   }
-  if (!h.v1_mounts.empty()) {
+  const size_t controllers = h.v1_mounts.size() - h.v1_mounts.count(std::string(kSystemdHierarchy));
+  if (controllers > 0) {
     h.layout = h.v2_mount.empty() ? CgroupLayout::kV1 : CgroupLayout::kHybrid;
   } else if (!h.v2_mount.empty()) {
     h.layout = CgroupLayout::kV2;

@@ -16,7 +16,8 @@ enum class CgroupLayout { kNone, kV1, kV2, kHybrid };
 struct CgroupHierarchies {
   CgroupLayout layout = CgroupLayout::kNone;
   std::string v2_mount;                          // cgroup2 mount point, if any
-  std::map<std::string, std::string> v1_mounts;  // controller -> mount point ("memory" -> ...)
+  std::map<std::string, std::string> v1_mounts;  // controller -> mount point ("memory" -> ...;
+                                                 // also "name=systemd", which has none)
   std::map<std::string, std::string> v1_own;     // controller -> this process's path ("/a/b")
   std::string v2_own;                            // this process's cgroup2 path
   // Named v1 hierarchies without controllers ("name=systemd" -> its mount point): runsc

@@ -31,13 +31,18 @@ using json = nlohmann::json;
 // Like runc, the root and any missing parents are created (containerd's shim passes
 // /run/containerd/runc/<namespace>).
 void ensure_root(const std::string& root) {
+  // 0711: nobody else may list the records, but a container's uid may reach the files of
+  // its own record it is given by name (the bridge's /etc files, exec.fifo).
   struct stat st;
-  if (::lstat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) return;  // the usual case
+  if (::lstat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) {
+    if ((st.st_mode & 07777) != 0711 && ::chmod(root.c_str(), 0711) != 0) throw_errno("create the state directory", root);
+    return;  // the usual case
+  }
   for (size_t slash = root.find('/', 1); slash != std::string::npos; slash = root.find('/', slash + 1)) {
     std::string parent = root.substr(0, slash);
     if (::mkdir(parent.c_str(), 0711) != 0 && errno != EEXIST) throw_errno("create the state directory", parent);
   }
-  if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create the state directory", root);
+  if (::mkdir(root.c_str(), 0711) != 0 && errno != EEXIST) throw_errno("create the state directory", root);
   if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
     throw Error("state directory " + root, "is not a directory owned by this user");
   }
@@ -322,7 +327,7 @@ LockedContainer LockedContainer::claim(const std::string& root, ContainerRecord 
   c.record_ = std::move(record);
   const std::string target = root + "/" + c.record_.name;
   for (int attempt = 0;; ++attempt) {
-    if (::mkdir(target.c_str(), 0700) == 0) break;
+    if (::mkdir(target.c_str(), 0711) == 0) break;
     int err = errno;
     if (err == EEXIST && attempt == 0 && record_is_stale(target) && move_aside_and_remove(root, target)) continue;
     if (err == EEXIST) {

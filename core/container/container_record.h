@@ -10,7 +10,8 @@
 #include "core/sys/unique_fd.h"
 
 // One record per container under a state root (/run/nucleus by default, the OCI verbs'
-// --root): the directory <root>/<id>/ (0700), for every container whoever made it (`run`,
+// --root): the directory <root>/<id>/ (0711: nobody else lists it; its files are 0600 but
+// for what the container itself is given by name), for every container whoever made it (`run`,
 // `create`), holding:
 //  - its flock (of the directory itself): taken by whoever changes the record (the verbs,
 //    briefly);

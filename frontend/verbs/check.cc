@@ -13,6 +13,7 @@
 #include "core/sys/error.h"
 #include "core/sys/host_info.h"
 #include "frontend/cli.h"
+#include "network/support.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -21,7 +22,8 @@ void print_host(std::ostream& out) {
   HostInfo host = probe_host_info();
   out << "host:\n"
       << "  kernel:           " << host.kernel_release << "\n"
-      << "  cgroups:          " << to_string(host.cgroup_layout) << "\n";
+      << "  cgroups:          " << to_string(host.cgroup_layout) << "\n"
+      << "  network:          " << net::describe(net::probe_network_support()) << "\n";
   // What each backend can do here, as it says.
   for (BackendKind kind : {BackendKind::kNative, BackendKind::kGvisor}) {
     std::unique_ptr<Backend> backend = backend_for(kind);

@@ -2,25 +2,12 @@
 // container, made and left waiting for `start`; it outlives this process.
 #include "backends/backend.h"
 #include "config/oci/oci_config.h"
+#include "core/cgroup/systemd_path.h"
 #include "core/sys/error.h"
 #include "frontend/cli.h"
 #include "frontend/verb_support.h"
 
 namespace nucleus::frontend {
-namespace {
-
-// `--systemd-cgroup` paths are "slice:prefix:name"; without systemd nucleus keeps to
-// cgroupfs, under the same names systemd would use (/slice/prefix-name.scope).
-std::string cgroupfs_path_of_systemd(const std::string& path) {
-  size_t a = path.find(':');
-  size_t b = a == std::string::npos ? a : path.find(':', a + 1);
-  if (b == std::string::npos) return path;
-  std::string slice = path.substr(0, a), prefix = path.substr(a + 1, b - a - 1), name = path.substr(b + 1);
-  if (slice.empty()) slice = "system.slice";
-  return "/" + slice + "/" + (prefix.empty() ? name : prefix + "-" + name) + ".scope";
-}
-
-}  // namespace
 
 void add_create_command(CLI::App& app, Globals& g, Action& action) {
   struct Flags {
@@ -43,6 +30,7 @@ void add_create_command(CLI::App& app, Globals& g, Action& action) {
       if (f->preserve_fds != 0) throw Error("--preserve-fds", "passing extra fds is not supported by nucleus");
       check_id(f->id);
       ContainerSpec spec = load_oci_bundle(absolute(f->bundle));
+      // "slice:prefix:name", kept to cgroupfs where systemd would put the unit (systemd_path.h).
       if (g.systemd_cgroup) spec.cgroups_path = cgroupfs_path_of_systemd(spec.cgroups_path);
       if (g.gvisor_by_name && !spec.annotations.count("run.nucleus.backend")) spec.backend = BackendKind::kGvisor;
       CreateOptions options{.id = f->id, .root = g.root, .foreground = false,

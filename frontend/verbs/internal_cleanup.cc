@@ -15,6 +15,8 @@
 #include "core/sys/error.h"
 #include "frontend/cli.h"
 #include "frontend/verb_support.h"
+#include "config/spec_json.h"
+#include "network/client/container_network.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -44,8 +46,17 @@ int cleanup(const CleanupArgs& a) {
   if (slash == std::string::npos || slash == 0 || a.record.find("/..") != std::string::npos) return 0;
   try {
     if (!record_is_stale(a.record)) return 0;
-    LockedContainer c(a.record.substr(0, slash), a.record.substr(slash + 1), /*tolerate_corruption=*/true);
+    const std::string root = a.record.substr(0, slash), id = a.record.substr(slash + 1);
+    LockedContainer c(root, id, /*tolerate_corruption=*/true);
+    bool bridge = false;
+    try {
+      bridge = read_spec_file(c.path()).network == NetworkMode::kBridge;
+    } catch (const Error&) {
+    }
     backend_of(c.record(), c.path())->remove(c, /*force=*/true);
+    // Its nucleus-netd tears the network down when nucleus's end of their socket closes; if
+    // it was killed too, this does (idempotent).
+    if (bridge) net::cleanup_container_network(id, root + "/.network");
   } catch (const Error&) {
     remove_stale_record(a.record);
   }

@@ -38,7 +38,12 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->add_option("--io-weight", f.io_weight, "Block I/O weight, 1 to 10000");
   many(run->add_option("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)"));
   run->add_option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
-  run->add_option("--network", f.network, "none (default) or host");
+  run->add_option("--network", f.network, "none (default), bridge or host");
+  many(run->add_option("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp] (bridge; repeatable)"));
+  many(run->add_option("--egress-allow", f.egress, "CIDR|NAME|*.NAME[:PORT]: all else is dropped (bridge; repeatable)"));
+  many(run->add_option("--dns", f.dns, "The DNS server the bridge's forwarder asks (repeatable; default: the host's)"));
+  run->add_option("--subnet", f.subnet, "The bridge's IPv4 subnet (default 10.231.0.0/16)");
+  run->add_option("--subnet6", f.subnet6, "The bridge's IPv6 subnet (default fd6e:7563:6c65::/64)");
   many(run->add_option("--cap-add", f.cap_add, "Add a capability (repeatable)"));
   many(run->add_option("--cap-drop", f.cap_drop, "Drop a capability or ALL (repeatable)"));
   run->add_option("--seccomp", f.seccomp, "default, unconfined or FILE.json");

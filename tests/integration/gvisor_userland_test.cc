@@ -190,8 +190,8 @@ TEST_F(GvisorGaps, BareRunscFailsWhereNucleusWorks) {
 TEST_F(GvisorGaps, CheckReportsWhatThisRunscCannotDo) {
   Result r = run_nucleus({"check"});
   EXPECT_EQ(r.status, 0) << r.err;
-  for (const char* needle : {"runsc gaps:       4 known for this release", "AT_NO_AUTOMOUNT", "argument conditions",
-                             "without CAP_MKNOD", "no ETXTBSY",
+  for (const char* needle : {"runsc gaps:       5 known for this release", "AT_NO_AUTOMOUNT", "argument conditions",
+                             "without CAP_MKNOD", "no ETXTBSY", "--network=sandbox refuses",
                              "statx probe:      `stat /` in a bare sandbox fails with EINVAL (nucleus-init traces"}) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
   }

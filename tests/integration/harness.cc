@@ -3,9 +3,13 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/process.hpp>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
 #include <fstream>
 #include <filesystem>
 #include <sstream>
@@ -76,6 +80,16 @@ NucleusProcess::NucleusProcess(const std::vector<std::string>& args, const RunOp
     exe = "/usr/bin/script";
   }
   bp::environment env = boost::this_process::environment();
+  if (options.unprivileged) {
+    // Its state root in this run's directory (the default, /tmp/nucleus-65534, would
+    // outlive the test): an XDG_RUNTIME_DIR the caller owns, as a login session has.
+    const std::string runtime = impl_->dir.path() + "/xdg";
+    if (::chmod(impl_->dir.path().c_str(), 0711) != 0 || ::mkdir(runtime.c_str(), 0700) != 0 ||
+        ::chown(runtime.c_str(), 65534, 65534) != 0) {
+      throw std::runtime_error("prepare an XDG_RUNTIME_DIR for uid 65534: " + std::string(std::strerror(errno)));
+    }
+    env["XDG_RUNTIME_DIR"] = runtime;
+  }
   for (const auto& [k, v] : options.env) env[k] = v;
   // The output files are ours (root); the unprivileged run writes through inherited fds.
   impl_->child = bp::child(exe, bp::args(argv), env, bp::std_out > impl_->out_path,

@@ -329,6 +329,27 @@ TEST_P(ConfigChecks, HooksTimeOutAndFailInWords) {
   EXPECT_EQ(b.nucleus({"list", "--quiet"}).out, "");
 }
 
+// `kill` of a created container succeeds on both backends, as runc's does (gVisor said
+// `runsc kill: cannot signal container ... in state created`), and the container ends.
+TEST_P(ConfigChecks, KillOfACreatedContainerEndsIt) {
+  const std::string backend = GetParam() == kGvisor ? "gvisor" : "native";
+  OciBundle b(dir_->path());
+  b.write(backend, {});
+  ASSERT_EQ(b.create("created").status, 0);
+  Result kill = b.nucleus({"kill", "created", "KILL"});
+  EXPECT_EQ(kill.status, 0) << kill.err;
+  std::string status;
+  for (int i = 0; i < 500; ++i) {
+    json state = json::parse(b.nucleus({"state", "created"}).out, nullptr, false);
+    status = state.is_object() ? state.value("status", "") : "";
+    if (status == "stopped") break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(status, "stopped");
+  Result del = b.nucleus({"delete", "created"});
+  EXPECT_EQ(del.status, 0) << del.err;
+}
+
 // ---- 4. a gVisor create runsc refuses ---------------------------------------------------
 
 // runsc makes the container's cgroups, then refuses it (a bind of a missing source): no

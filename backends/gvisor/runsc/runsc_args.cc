@@ -10,7 +10,7 @@ std::vector<std::string> global_args(const RunscConfig& c) {
   std::vector<std::string> args = {
       "--root=" + c.root,
       "--platform=" + c.platform,
-      std::string("--network=") + (c.network == NetworkMode::kHost ? "host" : "none"),
+      std::string("--network=") + (c.sandbox_network ? "sandbox" : c.network == NetworkMode::kHost ? "host" : "none"),
   };
   if (!c.manage_cgroups) args.push_back("--ignore-cgroups");
   if (c.oci_seccomp) args.push_back("--oci-seccomp");

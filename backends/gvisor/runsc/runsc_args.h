@@ -12,10 +12,13 @@ namespace nucleus::gvisor {
 
 struct RunscConfig {
   std::string runsc;            // binary
-  std::string root;             // --root: runsc's state, private to this container
+  std::string root;             // --root: runsc's state, private to this container (a pod's: shared)
   int log_fd = -1;              // --log-fd: runsc's own messages, kept off the workload's stderr
   std::string platform = "ptrace";
   NetworkMode network = NetworkMode::kNone;
+  // --network=sandbox: the Sentry's netstack on the interfaces of the network namespace the
+  // config names by path (a CNI pod's), instead of a namespace of its own with only lo.
+  bool sandbox_network = false;
   // runsc applies config.json's linux.seccomp itself: the OCI verbs only (the orchestrator's
   // profile). `nucleus run` leaves it off: nucleus-init loads nucleus's own compiled filter,
   // which this runsc's loader would apply without its argument conditions and errno values.

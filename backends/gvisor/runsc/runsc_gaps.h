@@ -23,6 +23,12 @@ int runsc_release_date(const std::string& version);
 // The gaps of that release the workload's filter stands in for (for_sentry).
 seccomp::SentryGaps sentry_gaps(const std::string& version);
 
+// Whether that release takes every network namespace for the host's when it sets up a
+// sandbox network (it probes /proc/sys/net/core/rmem_default, which newer kernels show in
+// every namespace): `runsc start` then runs with /proc/sys/net hidden (run_runsc_start_hiding_net_sysctls),
+// and nucleus makes runsc's check itself first (gvisor_create.cc).
+bool mistakes_every_netns_for_the_hosts(const std::string& version);
+
 // Every known gap of that release, worded for `nucleus check`.
 std::vector<RunscGap> runsc_gaps(const std::string& version);
 

@@ -55,6 +55,13 @@ struct PrivateRoot : bp::extend::handler {
     }
     if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");
+    // The runsc gap of runsc_gaps.h (mistakes_every_netns_for_the_hosts): runsc's view of
+    // /proc/sys/net is hidden (the entries below it are the reader's namespace's, so only
+    // the whole directory can be covered), as for `runsc start` below.
+    if (staging->hide_root_netns_probe &&
+        mount("tmpfs", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "mode=0555") != 0) {
+      return fail("hide /proc/sys/net from runsc");
+    }
     if (!staging->overlay) return;
     if (mount("tmpfs", staging->layer.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, staging->layer_options.c_str()) != 0) {
       return fail("mount the rootfs layer tmpfs");
@@ -62,6 +69,28 @@ struct PrivateRoot : bp::extend::handler {
     if (mkdir(upper.c_str(), 0755) != 0 || mkdir(work.c_str(), 0700) != 0) return fail("mkdir overlay layers");
     if (mount("overlay", staging->mountpoint.c_str(), "overlay", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {
       return fail("mount the rootfs overlay");
+    }
+  }
+};
+
+// Runs in the forked child, before exec: only syscalls.
+struct StartSetup : bp::extend::handler {
+  const StartOptions* options;
+  explicit StartSetup(const StartOptions& o) : options(&o) {}
+
+  template <class Executor>
+  void on_exec_setup(Executor& exec) const {
+    auto fail = [&exec](const char* what) { exec.set_error(std::error_code(errno, std::system_category()), what); };
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; ++fd) {
+      int from = options->stdio[fd] >= 0 ? options->stdio[fd] : null;
+      if (from < 0 || dup2(from, fd) != fd) return fail("set runsc's stdio");
+    }
+    if (!options->hide_net_sysctls) return;
+    if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)");
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail("make mounts private");
+    if (mount("tmpfs", "/proc/sys/net", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0555") != 0) {
+      return fail("hide /proc/sys/net");
     }
   }
 };
@@ -162,6 +191,16 @@ std::string last_runsc_error(const std::string& log_path) {
     pos = end + 1;
   }
   return last;
+}
+
+int run_runsc_start(const std::string& runsc, const std::vector<std::string>& args, const StartOptions& options) {
+  try {
+    bp::child child(bp::exe = runsc, bp::args = args, StartSetup(options));
+    child.wait();
+    return child.exit_code();
+  } catch (const bp::process_error& e) {
+    throw Error("run runsc", e.what(), e.code().value());
+  }
 }
 
 int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args) {

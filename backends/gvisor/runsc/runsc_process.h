@@ -21,6 +21,7 @@ struct Staging {
   // bind the whole sandbox.
   std::vector<int> cgroup_join;
   bool overlay = false;
+  bool hide_root_netns_probe = false;  // --network bridge: see runsc_process.cc
   std::string lower;       // the user's rootfs
   std::string layer;       // empty directory for the tmpfs holding upper/ and work/
   std::string layer_options = "mode=0700";  // that tmpfs's mount data (size=: the layer's bound)
@@ -42,6 +43,19 @@ int run_runsc(const std::string& runsc, const std::vector<std::string>& args, st
 // Runs runsc with nucleus's stdio (an OCI create or exec: the container's streams are the
 // caller's) and returns its exit code.
 int run_runsc_attached(const std::string& runsc, const std::vector<std::string>& args);
+
+// How `runsc start` runs for an OCI `start`.
+struct StartOptions {
+  // In a private mount namespace where /proc/sys/net is an empty tmpfs: a runsc that
+  // mistakes every network namespace for the host's (runsc_gaps.h) then sets up the
+  // sandbox network.
+  bool hide_net_sysctls = false;
+  // runsc hands a pod member the stdio of its `start` (a root container got them at
+  // create): the member's own, kept since create. -1: /dev/null.
+  int stdio[3] = {-1, -1, -1};
+};
+// Runs `runsc args...` (a `start`) to completion; returns its exit code.
+int run_runsc_start(const std::string& runsc, const std::vector<std::string>& args, const StartOptions& options);
 
 // runsc's last error, from its JSON log (--log-fd), or "" when it logged none.
 std::string last_runsc_error(const std::string& log_path);

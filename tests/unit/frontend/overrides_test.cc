@@ -71,7 +71,10 @@ TEST(Overrides, FlagValuesAreValidated) {
   bad([](RunFlags& f) { f.pids = "0"; });
   bad([](RunFlags& f) { f.isolation = "paranoid"; });
   bad([](RunFlags& f) { f.backend = "lxc"; });
-  bad([](RunFlags& f) { f.network = "bridge"; });
+  bad([](RunFlags& f) { f.network = "overlay"; });
+  bad([](RunFlags& f) { f.publish = {"70000:80"}; });
+  bad([](RunFlags& f) { f.egress = {"a.*.example"}; });
+  bad([](RunFlags& f) { f.dns = {"not-an-ip"}; });
   bad([](RunFlags& f) { f.landlock = "maybe"; });
   bad([](RunFlags& f) { f.user = "1000:"; });
   bad([](RunFlags& f) { f.hostname = std::string(65, 'h'); });

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/init_filters.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "core/policy/masked_paths.h"
@@ -61,6 +62,40 @@ TEST(RunscLocate, CacheEntriesAreParsedStrictly) {
   EXPECT_FALSE(parse_runsc_info("0.0\nnosuchplatform\n"));
   EXPECT_FALSE(parse_runsc_info("0.0\n"));
   EXPECT_FALSE(parse_runsc_info(""));
+}
+
+TEST(RunscArgs, SandboxNetworkForAJoinedNamespace) {
+  RunscConfig c;
+  c.root = "/r";
+  c.sandbox_network = true;  // a CNI pod's namespace, by path
+  EXPECT_TRUE(has(global_args(c), "--network=sandbox"));
+  c.network = NetworkMode::kHost;
+  EXPECT_TRUE(has(global_args(c), "--network=sandbox"));
+  c.sandbox_network = false;
+  EXPECT_TRUE(has(global_args(c), "--network=host"));
+}
+
+TEST(GvisorPod, TheCrisAnnotationsNameThePod) {
+  using Kind = PodRole::Kind;
+  EXPECT_EQ(pod_role({}, "c1").kind, Kind::kNone);
+  PodRole sandbox = pod_role({{"io.kubernetes.cri.container-type", "sandbox"}, {"io.kubernetes.cri.sandbox-id", "sb"}}, "sb");
+  EXPECT_EQ(sandbox.kind, Kind::kSandbox);
+  EXPECT_EQ(sandbox.sandbox_id, "sb");
+  PodRole member = pod_role({{"io.kubernetes.cri.container-type", "container"}, {"io.kubernetes.cri.sandbox-id", "sb"}}, "app");
+  EXPECT_EQ(member.kind, Kind::kMember);
+  EXPECT_EQ(member.sandbox_id, "sb");
+  EXPECT_THROW(pod_role({{"io.kubernetes.cri.container-type", "container"}}, "app"), Error);
+  EXPECT_THROW(pod_role({{"io.kubernetes.cri.container-type", "other"}}, "app"), Error);
+  EXPECT_THROW(pod_role({{"io.kubernetes.cri.container-type", "container"}, {"io.kubernetes.cri.sandbox-id", "../x"}}, "a"), Error);
+}
+
+TEST(GvisorPod, RunscStateIsFoundPerContainer) {
+  TempDir root("/tmp", "nucleus-unit-");
+  std::ofstream(root.path() + "/app_sandbox:sb.state") << "{}";
+  std::ofstream(root.path() + "/app_sandbox:sb.lock");
+  EXPECT_TRUE(has_runsc_state(root.path(), "app"));
+  EXPECT_FALSE(has_runsc_state(root.path(), "ap"));
+  EXPECT_FALSE(has_runsc_state(root.path(), "sb"));
 }
 
 TEST(RunscArgs, PlatformChoice) {
@@ -190,12 +225,17 @@ TEST(RunscGaps, ByReleaseDate) {
   seccomp::SentryGaps debian = sentry_gaps("0.0~20221219.0");
   EXPECT_TRUE(debian.rejects_no_automount);
   EXPECT_TRUE(debian.unchecked_mknod);
-  EXPECT_EQ(runsc_gaps("0.0~20221219.0").size(), 4u);
+  EXPECT_EQ(runsc_gaps("0.0~20221219.0").size(), 5u);
   seccomp::SentryGaps newer = sentry_gaps("release-20240101.0");
   EXPECT_FALSE(newer.rejects_no_automount);
   EXPECT_TRUE(newer.unchecked_mknod);  // not known to be fixed
-  EXPECT_EQ(runsc_gaps("release-20240101.0").size(), 3u);
+  EXPECT_EQ(runsc_gaps("release-20240101.0").size(), 4u);
   EXPECT_TRUE(sentry_gaps("unknown").rejects_no_automount);
+  // The sandbox network's root-namespace probe (kubernetes_test's PodNetwork).
+  EXPECT_TRUE(mistakes_every_netns_for_the_hosts("0.0~20221219.0"));
+  EXPECT_TRUE(mistakes_every_netns_for_the_hosts("unknown"));
+  EXPECT_FALSE(mistakes_every_netns_for_the_hosts("release-20250101.0"));
+  EXPECT_EQ(runsc_gaps("release-20250101.0").size(), 3u);
 }
 
 // What nucleus writes, nucleus-init reads back exactly; anything else it refuses.

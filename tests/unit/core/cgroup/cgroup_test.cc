@@ -245,6 +245,90 @@ TEST(CgroupV2, ParentsItMadeGoWithIt) {
   EXPECT_EQ(std::find(fs.log.begin(), fs.log.end(), "rmdir /cg"), fs.log.end());
 }
 
+// The kernel's rule on v1: memory.limit_in_bytes <= memory.memsw.limit_in_bytes after every
+// write (EINVAL otherwise), which decides the order of an update's writes.
+class V1MemoryFs : public RecordingFs {
+ public:
+  int write(const std::string& path, const std::string& value) const override {
+    const bool memsw = path.ends_with("/memory.memsw.limit_in_bytes");
+    if (memsw || path.ends_with("/memory.limit_in_bytes")) {
+      const std::string dir = path.substr(0, path.find_last_of('/'));
+      auto number = [](const std::string& v) { return v == "-1" ? UINT64_MAX : std::stoull(v); };
+      uint64_t memory = number(memsw ? files[dir + "/memory.limit_in_bytes"] : value);
+      uint64_t total = number(memsw ? value : files[dir + "/memory.memsw.limit_in_bytes"]);
+      if (memory > total) {
+        log.push_back("refused " + path + " " + value);
+        return EINVAL;
+      }
+    }
+    return RecordingFs::write(path, value);
+  }
+};
+
+TEST(CgroupV1, UpdateRaisesAndLowersMemoryInTheOrderTheKernelAccepts) {
+  V1MemoryFs fs;
+  const std::string dir = "/v1/memory/c";
+  fs.files[dir + "/memory.limit_in_bytes"] = "67108864";
+  fs.files[dir + "/memory.memsw.limit_in_bytes"] = "67108864";
+  auto cg = attach_v1_cgroup({{"memory", dir}}, fs);
+  CgroupLimits raise;
+  raise.memory_bytes = 128ull << 20;
+  cg->apply(raise);  // memory+swap first, as runc
+  EXPECT_EQ(fs.files[dir + "/memory.limit_in_bytes"], "134217728");
+  EXPECT_EQ(fs.files[dir + "/memory.memsw.limit_in_bytes"], "134217728");
+  CgroupLimits lower;
+  lower.memory_bytes = 32ull << 20;
+  cg->apply(lower);  // memory first
+  EXPECT_EQ(fs.files[dir + "/memory.limit_in_bytes"], "33554432");
+  EXPECT_EQ(fs.files[dir + "/memory.memsw.limit_in_bytes"], "33554432");
+  CgroupLimits swap;  // more memory, and swap unlimited
+  swap.memory_bytes = 256ull << 20;
+  swap.memory_swap = -1;
+  cg->apply(swap);
+  EXPECT_EQ(fs.files[dir + "/memory.limit_in_bytes"], "268435456");
+  EXPECT_EQ(fs.files[dir + "/memory.memsw.limit_in_bytes"], "-1");
+  CgroupLimits both;  // less memory, some swap
+  both.memory_bytes = 16ull << 20;
+  both.memory_swap = 48ll << 20;
+  cg->apply(both);
+  EXPECT_EQ(fs.files[dir + "/memory.limit_in_bytes"], "16777216");
+  EXPECT_EQ(fs.files[dir + "/memory.memsw.limit_in_bytes"], "50331648");
+  for (const std::string& line : fs.log) EXPECT_EQ(line.rfind("refused", 0), std::string::npos) << line;
+}
+
+TEST(CgroupV2, UpdateRaisesAndLowersMemory) {
+  RecordingFs fs;
+  const std::string dir = "/cg/c";
+  fs.files[dir + "/memory.max"] = "67108864";
+  fs.files[dir + "/memory.swap.max"] = "0";
+  auto cg = attach_v2_cgroup(dir, fs);
+  CgroupLimits raise;
+  raise.memory_bytes = 128ull << 20;
+  cg->apply(raise);
+  EXPECT_EQ(fs.files[dir + "/memory.max"], "134217728");
+  EXPECT_EQ(fs.files[dir + "/memory.swap.max"], "0");  // cgroup2 counts swap alone
+  CgroupLimits lower;
+  lower.memory_bytes = 32ull << 20;
+  lower.memory_swap = 48ll << 20;
+  cg->apply(lower);
+  EXPECT_EQ(fs.files[dir + "/memory.max"], "33554432");
+  EXPECT_EQ(fs.files[dir + "/memory.swap.max"], "16777216");
+}
+
+TEST(CgroupV1, AnOciContainerAlsoSitsInSystemdsNamedHierarchy) {
+  CgroupHierarchies h = parse_cgroup_mounts(
+      "30 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+      "40 25 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+      "41 25 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n");
+  EXPECT_EQ(h.layout, CgroupLayout::kHybrid);
+  EXPECT_EQ(h.v1_mounts.at("name=systemd"), "/sys/fs/cgroup/systemd");
+  // Only the named hierarchy: no v1 controller, so not a v1 layout.
+  CgroupHierarchies v2 = parse_cgroup_mounts(
+      "40 25 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+      "41 25 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+  EXPECT_EQ(v2.layout, CgroupLayout::kV2);
+}
+
 TEST(CgroupStats, ReadsEitherLayout) {
   RecordingFs fs;
   fs.dirs = {"/v2/c"};

@@ -1,0 +1,192 @@
+#include "network/client/container_network.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+#include "network/host_network.h"
+#include "network/naming.h"
+#include "network/protocol.h"
+
+extern char** environ;
+
+namespace nucleus::net {
+namespace {
+
+std::string helper_path(const std::string& given) {
+  if (!given.empty()) return given;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) throw_errno("find nucleus-netd", "/proc/self/exe");
+  std::string dir(self, static_cast<size_t>(n));
+  return dir.substr(0, dir.rfind('/')) + "/nucleus-netd";
+}
+
+UniqueFd order_memfd(const AttachOrder& order) {
+  UniqueFd fd(::memfd_create("nucleus-network-order", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) throw_errno("pass the network order", "memfd_create");
+  std::string text = order_to_json(order);
+  if (int err = sys::write_all(fd.get(), text.data(), text.size())) throw Error("pass the network order", "", err);
+  ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+  return fd;
+}
+
+// fork + exec of the helper with /dev/null at 0 and 1 (it must hold none of nucleus's
+// pipes: a reader of nucleus's output would wait for the helper too) and `fds` at 2, 3,
+// 4, ... (-1: that number closed). Between fork and exec: raw calls on data prepared before
+// the fork, no allocation.
+OwnedChild spawn_helper(const std::vector<std::string>& args, const std::vector<int>& fds) {
+  UniqueFd null = sys::open("/dev/null", O_RDWR | O_CLOEXEC, "open /dev/null");
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("start nucleus-netd");
+  if (pid == 0) {
+    ::setsid();  // the terminal's ^C is nucleus's to forward, not the helper's to die of
+    if (::dup2(null.get(), 0) < 0 || ::dup2(null.get(), 1) < 0) ::_exit(127);
+    int high[8];
+    for (size_t i = 0; i < fds.size(); ++i) high[i] = fds[i] < 0 ? -1 : ::fcntl(fds[i], F_DUPFD, 64);
+    for (size_t i = 0; i < fds.size(); ++i) {
+      int target = 2 + static_cast<int>(i);
+      if (high[i] < 0) {
+        ::close(target);
+      } else if (::dup2(high[i], target) < 0) {
+        ::_exit(127);
+      }
+    }
+    sys::raw_close_range(2 + static_cast<unsigned>(fds.size()), ~0u, 0);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(127);
+  }
+  return OwnedChild(pid, sys::pidfd_open(pid, "watch nucleus-netd"));
+}
+
+std::string receive(int fd) {
+  std::vector<char> buffer(1 << 16);
+  ssize_t n;
+  do {
+    n = ::recv(fd, buffer.data(), buffer.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 ? std::string(buffer.data(), static_cast<size_t>(n)) : std::string();
+}
+
+void run_helper(const std::vector<std::string>& args, const std::string& step) {
+  OwnedChild helper = spawn_helper(args, {STDERR_FILENO});
+  int status = helper.wait();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error(step, "nucleus-netd " + args[1] + " failed (status " + std::to_string(status) + ")");
+  }
+}
+
+}  // namespace
+
+void check_network_request(const NetworkRequest& request) {
+  validate_network_request(request, read_host_routes());
+  check_published_ports_free(request.publish);
+}
+
+ContainerNetwork ContainerNetwork::attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
+                                          const AttachOptions& options) {
+  if (auto problem = check_network_id(container_id)) throw Error("container id " + container_id, *problem);
+  std::string helper = helper_path(options.helper);
+  if (::access(helper.c_str(), X_OK) != 0) throw_errno("start nucleus-netd", helper);
+  LeaseStore store(options.state_dir);  // makes the directories the log goes to
+  std::string log = options.log_file.empty() ? options.state_dir + "/" + network_key(container_id) + ".log" : options.log_file;
+  UniqueFd log_fd = sys::open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
+  UniqueFd order = order_memfd({container_id, options.state_dir, request});
+  auto [mine, theirs] = sys::socketpair(SOCK_SEQPACKET, "connect to nucleus-netd");
+
+  ContainerNetwork network;
+  network.hostname_ = request.hostname;
+  network.helper_ = spawn_helper({helper, "attach"}, {log_fd.get(), order.get(), theirs.get(), netns_fd, options.container_pidfd});
+  theirs.reset();
+  network.control_ = std::move(mine);
+  std::string report = receive(network.control_.get());
+  if (report.empty()) {
+    int status = network.helper_.wait();
+    throw Error("attach the network of " + container_id,
+                "nucleus-netd ended without a report (status " + std::to_string(status) + "; log " + log + ")");
+  }
+  try {
+    network.lease_ = read_report(report);
+  } catch (const Error&) {
+    network.control_.reset();
+    network.helper_.wait();  // it removed what it made and exits
+    throw;
+  }
+  return network;
+}
+
+ContainerNetwork& ContainerNetwork::operator=(ContainerNetwork&& other) noexcept {
+  if (this != &other) {
+    try {
+      release();
+    } catch (const Error&) {
+    }
+    lease_ = std::move(other.lease_);
+    hostname_ = std::move(other.hostname_);
+    control_ = std::move(other.control_);
+    helper_ = std::move(other.helper_);
+  }
+  return *this;
+}
+
+ContainerNetwork::~ContainerNetwork() {
+  try {
+    release();
+  } catch (const Error&) {
+    // The helper tears down by itself once our end of the socket closes.
+  }
+}
+
+const std::string& ContainerNetwork::host_interface() const {
+  if (host_interface_.empty() && !lease_.id.empty()) host_interface_ = container_names(lease_.id).host_veth;
+  return host_interface_;
+}
+
+EtcFiles ContainerNetwork::etc_files() const {
+  return make_etc_files(hostname_, lease_.address4, lease_.address6, nameserver());
+}
+
+void ContainerNetwork::write_etc_files(const std::string& dir) const { net::write_etc_files(dir, etc_files()); }
+
+void ContainerNetwork::release() {
+  if (!control_) return;
+  std::string command(kCommandRelease);
+  ::send(control_.get(), command.data(), command.size(), MSG_NOSIGNAL);
+  std::string reply = receive(control_.get());  // "released", or EOF if it was gone
+  control_.reset();
+  if (helper_) helper_.wait();
+  if (reply != kReplyReleased) throw Error("release the network of " + lease_.id, "nucleus-netd ended before it answered");
+}
+
+void ContainerNetwork::detach() {
+  if (!control_) return;
+  std::string command(kCommandDetach);
+  if (::send(control_.get(), command.data(), command.size(), MSG_NOSIGNAL) < 0) throw_errno("detach the network of " + lease_.id);
+  control_.reset();
+  helper_.release();
+}
+
+void cleanup_container_network(const std::string& container_id, const std::string& state_dir, const std::string& helper) {
+  if (auto problem = check_network_id(container_id)) throw Error("container id " + container_id, *problem);
+  run_helper({helper_path(helper), "cleanup", "--state-dir", state_dir, container_id}, "clean up the network of " + container_id);
+}
+
+void collect_stale_networks(const std::string& state_dir, const std::string& remove_idle_bridge, const std::string& helper) {
+  std::vector<std::string> args = {helper_path(helper), "collect", "--state-dir", state_dir};
+  if (!remove_idle_bridge.empty()) {
+    args.push_back("--remove-idle-bridge");
+    args.push_back(remove_idle_bridge);
+  }
+  run_helper(args, "collect stale networks");
+}
+
+}  // namespace nucleus::net

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "config/network_spec.h"
+#include "core/sys/scoped.h"
+#include "core/sys/unique_fd.h"
+#include "network/etc_files.h"
+#include "network/ipam/lease_store.h"
+
+// The API the backends call (docs/networking.md, "Integration"). It lives in nucleus's
+// own (static) binary and depends on nothing but core/ and config/: the netlink, nftables
+// and DNS work happens in nucleus-netd, which attach() starts and talks to.
+namespace nucleus::net {
+
+inline constexpr const char* kDefaultStateDir = "/run/nucleus/.network";
+
+struct AttachOptions {
+  std::string state_dir = kDefaultStateDir;
+  // nucleus-netd; empty: next to /proc/self/exe.
+  std::string helper;
+  // The container's init (a pidfd): after detach() the helper keeps the network until it
+  // ends. -1: the network lives only as long as this ContainerNetwork (or its process).
+  int container_pidfd = -1;
+  // Where the helper's stderr goes; empty: <state_dir>/<key>.log.
+  std::string log_file;
+};
+
+// Bad input, before anything exists: the request's own checks plus the host's routes (a
+// bridge subnet overlapping one) and published ports already taken. Throws Error (125).
+void check_network_request(const NetworkRequest& request);
+
+class ContainerNetwork {
+ public:
+  // Attaches the container whose network namespace is netns_fd: call it once that namespace
+  // exists and before the workload runs, from the process that will wait for the container
+  // (single-threaded: it forks and execs the helper). Throws Error (exit 125) with nothing
+  // left behind when any part cannot be put in place.
+  static ContainerNetwork attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
+                                 const AttachOptions& options = {});
+
+  ContainerNetwork() = default;
+  ~ContainerNetwork();  // release(), errors swallowed
+  ContainerNetwork(ContainerNetwork&&) noexcept = default;
+  ContainerNetwork& operator=(ContainerNetwork&&) noexcept;
+  ContainerNetwork(const ContainerNetwork&) = delete;
+  ContainerNetwork& operator=(const ContainerNetwork&) = delete;
+
+  const IpAddress& address4() const { return lease_.address4; }
+  const IpAddress& address6() const { return lease_.address6; }
+  const IpAddress& gateway4() const { return lease_.gateway4; }
+  const IpAddress& nameserver() const { return lease_.gateway4; }
+  const std::string& host_interface() const;
+  pid_t helper_pid() const { return helper_.pid(); }
+  const Lease& lease() const { return lease_; }
+
+  // /etc/resolv.conf, /etc/hosts and /etc/hostname for the container, written into dir.
+  EtcFiles etc_files() const;
+  void write_etc_files(const std::string& dir) const;
+
+  // Tears everything down now (veth, lease, rules, forwarder) and waits for the helper.
+  void release();
+  // Leaves the network to the helper, which keeps it until the container's pidfd (given to
+  // attach) reports its end: for a container outliving this process.
+  void detach();
+
+ private:
+  Lease lease_;
+  std::string hostname_;
+  UniqueFd control_;
+  OwnedChild helper_;
+  mutable std::string host_interface_;
+};
+
+// What the cleanup keeper runs after a kill -9 (idempotent; nothing to do is fine): the
+// helper is stopped if it lives, then the veth, the rules and the lease go. Runs
+// `nucleus-netd cleanup`; blocks until it is done.
+void cleanup_container_network(const std::string& container_id, const std::string& state_dir = kDefaultStateDir,
+                               const std::string& helper = "");
+// Tears down the networks whose helper died; with remove_idle_bridge, also the bridge and
+// nucleus's tables when no container uses them.
+void collect_stale_networks(const std::string& state_dir = kDefaultStateDir, const std::string& remove_idle_bridge = "",
+                            const std::string& helper = "");
+
+}  // namespace nucleus::net

@@ -1,0 +1,116 @@
+#include "network/daemon/attach.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "core/sys/error.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
+#include "network/daemon/teardown.h"
+#include "network/firewall/ruleset.h"
+#include "network/host_network.h"
+#include "network/naming.h"
+#include "network/netlink/links.h"
+
+namespace nucleus::net {
+namespace {
+
+// Creates nucleus's tables once per host: `create table` fails when they exist, which is
+// then checked rather than assumed (any other failure is an error). Racing attaches are
+// fine: one creates, the other finds them.
+void ensure_base_tables(Nftables& nft, const NetworkRequest& request) {
+  std::string inet = ruleset::base_inet(request.bridge, request.subnet4, request.subnet6);
+  if (!nft.try_run(inet) && !nft.table_exists("inet " + std::string(kTable))) {
+    throw Error("create nftables table inet nucleus", nft.last_error());
+  }
+  if (!nft.try_run(ruleset::base_bridge()) && !nft.table_exists("bridge " + std::string(kTable))) {
+    throw Error("create nftables table bridge nucleus", nft.last_error());
+  }
+}
+
+// The bridge and the base tables serve one configuration at a time (the tables name the
+// bridge and its subnets), recorded in <state>/base. Another configuration replaces them
+// when no other container uses them, and is refused while one does.
+void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, const NetworkRequest& request,
+                  const Lease& lease) {
+  std::string wanted = request.bridge + " " + request.subnet4.to_string() + " " + request.subnet6.to_string();
+  std::string path = store.state_dir() + "/base";
+  std::string have;
+  try {
+    have = sys::read_file(path, 4096, "read " + path);
+  } catch (const Error&) {
+    // none yet
+  }
+  if (have != wanted) {
+    if (store.list().size() > 1) {
+      throw Error("bridge " + request.bridge, "nucleus's bridge is in use as '" + have + "': one bridge configuration at a time");
+    }
+    nft.run_each_if_batch_fails({"delete table inet " + std::string(kTable), "delete table bridge " + std::string(kTable)});
+    if (std::string old = have.substr(0, have.find(' ')); !old.empty()) delete_link(host, old);
+    ensure_bridge(host, request.bridge, lease);
+    ensure_base_tables(nft, request);
+    sys::create_file(path + ".tmp", wanted, 0600, "write " + path);
+    if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw_errno("write " + path);
+    return;
+  }
+  ensure_bridge(host, request.bridge, lease);
+}
+
+dns::Forwarder::Grant grant_through(Nftables& nft, const std::string& key) {
+  return [&nft, key](const std::vector<dns::AddressRecord>& records, const dns::NameGrant& grant) {
+    std::string commands = ruleset::dns_grant(key, records, grant);
+    if (commands.empty() || nft.try_run(commands)) return true;
+    std::cerr << "nucleus-netd: add DNS answer to the container's sets: " << nft.last_error() << "\n";
+    return false;
+  };
+}
+
+}  // namespace
+
+AttachedNetwork attach_network(const AttachOrder& order, int netns_fd, boost::asio::io_context& io, Nftables& nft,
+                               LeaseStore& store) {
+  if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
+  const NetworkRequest& request = order.request;
+  AttachedNetwork attached;
+  attached.held_ports = hold_published_ports(request.publish);
+  bool leased = false;
+  ScopeExit undo([&] {
+    if (leased) teardown_lease(store, nft, attached.lease);
+  });
+  NetlinkSocket host;
+  {
+    LeaseStore::Lock lock(store);
+    collect_stale_leases(store, nft);
+    attached.lease = store.allocate(lock, order.id, request, LeaseOwner::self());
+    leased = true;
+    prepare_base(store, nft, host, request, attached.lease);
+  }
+  ContainerNames names = container_names(order.id);
+  create_veth(host, names.host_veth, request.bridge, netns_fd, kContainerInterface);
+  configure_container_side(NetlinkSocket::in_namespace(netns_fd), kContainerInterface, attached.lease);
+
+  std::vector<IpAddress> upstreams = request.resolvers.empty() ? read_resolvers() : request.resolvers;
+  dns::NamePolicy policy = request.enforces_policy() ? dns::NamePolicy(request.egress) : dns::NamePolicy::open();
+  attached.forwarder = std::make_unique<dns::Forwarder>(io, attached.lease.gateway4, std::move(policy), upstreams,
+                                                        grant_through(nft, names.key));
+  attached.lease.dns_port = attached.forwarder->port();
+  store.update(attached.lease);
+  // The base tables exist but for the first container of the host: try without them
+  // first (one transaction, no listing), make them only when that fails.
+  std::string rules = ruleset::container_rules(attached.lease, request);
+  if (!nft.try_run(rules)) {
+    ensure_base_tables(nft, request);
+    nft.run(rules, "apply the network policy of " + order.id);
+  }
+  attached.forwarder->start();
+  undo.dismiss();
+  return attached;
+}
+
+void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store) {
+  attached.forwarder.reset();
+  attached.held_ports.clear();
+  teardown_lease(store, nft, attached.lease);
+}
+
+}  // namespace nucleus::net

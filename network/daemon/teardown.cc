@@ -1,0 +1,89 @@
+#include "network/daemon/teardown.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+#include "network/firewall/ruleset.h"
+#include "network/naming.h"
+#include "network/netlink/links.h"
+
+namespace nucleus::net {
+namespace {
+
+bool wait_for_exit(int pidfd, int timeout_ms) {
+  pollfd p{pidfd, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+// Signals the owner only if the pid still names the process that took the lease.
+void stop_owner(const LeaseOwner& owner) {
+  int pidfd = sys::raw_pidfd_open(owner.pid);
+  if (pidfd < 0) return;
+  UniqueFd fd(pidfd);
+  if (!owner.alive()) return;  // checked after the pidfd exists: no reuse in between
+  sys::raw_pidfd_send_signal(fd.get(), SIGTERM);
+  if (wait_for_exit(fd.get(), 5000)) return;
+  sys::raw_pidfd_send_signal(fd.get(), SIGKILL);
+  wait_for_exit(fd.get(), 5000);
+}
+
+}  // namespace
+
+void teardown_lease(LeaseStore& store, Nftables& nft, const Lease& lease) {
+  bool complete = true;
+  try {
+    if (nft.table_exists("inet " + std::string(kTable)) || nft.table_exists("bridge " + std::string(kTable))) {
+      nft.run_each_if_batch_fails(ruleset::container_removal(lease));
+    }
+  } catch (const Error& e) {
+    std::cerr << "nucleus-netd: " << e.what() << "\n";
+    complete = false;
+  }
+  try {
+    NetlinkSocket host;
+    delete_link(host, container_names(lease.id).host_veth);
+  } catch (const Error& e) {
+    std::cerr << "nucleus-netd: " << e.what() << "\n";
+    complete = false;
+  }
+  if (complete) store.remove(lease.id);
+}
+
+bool cleanup_container_network(LeaseStore& store, Nftables& nft, const std::string& id) {
+  std::optional<Lease> lease = store.find(id);
+  if (!lease) return false;
+  stop_owner(lease->owner);
+  if (std::optional<Lease> left = store.find(id)) teardown_lease(store, nft, *left);
+  return true;
+}
+
+size_t collect_stale_leases(LeaseStore& store, Nftables& nft) {
+  size_t collected = 0;
+  for (const Lease& lease : store.list()) {
+    if (lease.owner.alive()) continue;
+    teardown_lease(store, nft, lease);
+    ++collected;
+  }
+  return collected;
+}
+
+bool remove_idle_bridge(LeaseStore& store, Nftables& nft, const std::string& bridge) {
+  LeaseStore::Lock lock(store);
+  if (!store.list().empty()) return false;  // the tables serve every lease, of any bridge
+  nft.run_each_if_batch_fails({"delete table inet " + std::string(kTable), "delete table bridge " + std::string(kTable)});
+  NetlinkSocket host;
+  delete_link(host, bridge);
+  ::unlink((store.state_dir() + "/base").c_str());
+  return true;
+}
+
+}  // namespace nucleus::net

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "config/ip_address.h"
+#include "network/dns/dns_message.h"
+#include "network/dns/name_policy.h"
+
+// A container's DNS forwarder (UDP and TCP, one port, on the bridge's gateway address; the
+// container's queries to the gateway's port 53 are redirected to it). It answers only the
+// names its policy allows (others NXDOMAIN), asks the upstream resolvers over UDP, and,
+// before the answer leaves, hands its A/AAAA records to `grant` (which puts them in the
+// container's nftables sets): when grant fails the container gets SERVFAIL, never an
+// address its firewall would not let it reach. Runs on the caller's io_context, one thread.
+namespace nucleus::net::dns {
+
+class Forwarder {
+ public:
+  using Grant = std::function<bool(const std::vector<AddressRecord>&, const NameGrant&)>;
+
+  // Binds UDP listen:0 and TCP on the same port; throws Error when it cannot.
+  Forwarder(boost::asio::io_context& io, const IpAddress& listen, NamePolicy policy, std::vector<IpAddress> upstreams,
+            Grant grant);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  uint16_t port() const;
+  void start();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace nucleus::net::dns

@@ -1,0 +1,189 @@
+#include "network/ipam/lease_store.h"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+#include "network/naming.h"
+
+namespace nucleus::net {
+namespace {
+
+constexpr size_t kMaxLeaseBytes = 1 << 20;
+
+void make_private_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create " + path);
+}
+
+nlohmann::json publish_to_json(const PortPublish& p) {
+  return {{"host_ip", p.host_ip ? p.host_ip->to_string() : ""},
+          {"host_port", p.host_port},
+          {"container_port", p.container_port},
+          {"transport", std::string(to_string(p.transport))}};
+}
+
+PortPublish publish_from_json(const nlohmann::json& j) {
+  PortPublish p;
+  std::string ip = j.at("host_ip").get<std::string>();
+  if (!ip.empty()) p.host_ip = parse_ip(ip);
+  p.host_port = j.at("host_port").get<uint16_t>();
+  p.container_port = j.at("container_port").get<uint16_t>();
+  p.transport = j.at("transport").get<std::string>() == "udp" ? Transport::kUdp : Transport::kTcp;
+  return p;
+}
+
+IpAddress ip_from_json(const nlohmann::json& j) {
+  std::optional<IpAddress> ip = parse_ip(j.get<std::string>());
+  if (!ip) throw Error("lease", "malformed address " + j.dump());
+  return *ip;
+}
+
+}  // namespace
+
+LeaseOwner LeaseOwner::self() {
+  pid_t pid = ::getpid();
+  std::optional<sys::ProcessStat> stat = sys::process_stat(pid);
+  if (!stat) throw Error("read /proc/self/stat", "no such process");
+  return {pid, stat->start_time};
+}
+
+bool LeaseOwner::alive() const {
+  std::optional<sys::ProcessStat> stat = sys::process_stat(pid);
+  return stat && stat->start_time == start_time && stat->state != 'Z';
+}
+
+LeaseStore::LeaseStore(std::string state_dir) : state_dir_(std::move(state_dir)) {
+  make_private_dir(state_dir_);
+  make_private_dir(state_dir_ + "/leases");
+}
+
+LeaseStore::Lock::Lock(const LeaseStore& store) {
+  fd_ = sys::open(store.state_dir() + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, "open the lease store's lock", 0600);
+  while (::flock(fd_.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno("lock " + store.state_dir() + "/lock");
+  }
+}
+
+std::string LeaseStore::lease_path(const std::string& id) const {
+  return state_dir_ + "/leases/" + network_key(id) + ".json";
+}
+
+Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner) {
+  std::set<uint64_t> taken;
+  for (const Lease& held : list()) {
+    if (held.key == network_key(id)) throw Error("network of " + id, "already attached (lease " + lease_path(id) + ")");
+    taken.insert(held.index);
+  }
+  // v4 leaves out the network address, the gateway (1) and the broadcast address.
+  uint64_t last = std::min(request.subnet4.capacity() - 2, request.subnet6.capacity() - 1);
+  uint64_t index = 2;
+  while (index <= last && taken.count(index)) ++index;
+  if (index > last) throw Error("allocate an address on " + request.bridge, "all " + std::to_string(last - 1) + " addresses are held");
+  Lease lease;
+  lease.id = id;
+  lease.key = network_key(id);
+  lease.index = index;
+  lease.address4 = *request.subnet4.nth(index);
+  lease.address6 = *request.subnet6.nth(index);
+  lease.gateway4 = *request.subnet4.nth(1);
+  lease.gateway6 = *request.subnet6.nth(1);
+  lease.prefix4 = request.subnet4.prefix;
+  lease.prefix6 = request.subnet6.prefix;
+  lease.bridge = request.bridge;
+  lease.owner = owner;
+  lease.publish = request.publish;
+  lease.policy = request.enforces_policy();
+  update(lease);
+  return lease;
+}
+
+void LeaseStore::update(const Lease& lease) {
+  std::string path = lease_path(lease.id);
+  std::string temp = path + ".tmp";
+  sys::create_file(temp, lease_to_json(lease), 0600, "write lease " + temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) throw_errno("write lease " + path);
+}
+
+std::optional<Lease> LeaseStore::find(const std::string& id) const {
+  if (::access(lease_path(id).c_str(), F_OK) != 0) return std::nullopt;
+  return lease_from_json(sys::read_file(lease_path(id), kMaxLeaseBytes, "read lease"));
+}
+
+std::vector<Lease> LeaseStore::list() const {
+  std::vector<Lease> leases;
+  std::string dir = state_dir_ + "/leases";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) throw_errno("list " + dir);
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    try {
+      leases.push_back(lease_from_json(sys::read_file(dir + "/" + name, kMaxLeaseBytes, "read lease")));
+    } catch (const Error&) {
+      // A lease unreadable or removed meanwhile holds nothing we could undo.
+    }
+  }
+  ::closedir(d);
+  return leases;
+}
+
+void LeaseStore::remove(const std::string& id) {
+  ::unlink((state_dir_ + "/" + network_key(id) + ".log").c_str());  // the helper's log goes with it
+  if (::unlink(lease_path(id).c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + lease_path(id));
+}
+
+std::string lease_to_json(const Lease& l) {
+  nlohmann::json publish = nlohmann::json::array();
+  for (const PortPublish& p : l.publish) publish.push_back(publish_to_json(p));
+  nlohmann::json j = {{"id", l.id},
+                      {"key", l.key},
+                      {"index", l.index},
+                      {"address4", l.address4.to_string()},
+                      {"address6", l.address6.to_string()},
+                      {"gateway4", l.gateway4.to_string()},
+                      {"gateway6", l.gateway6.to_string()},
+                      {"prefix4", l.prefix4},
+                      {"prefix6", l.prefix6},
+                      {"bridge", l.bridge},
+                      {"owner_pid", l.owner.pid},
+                      {"owner_start_time", l.owner.start_time},
+                      {"dns_port", l.dns_port},
+                      {"publish", publish},
+                      {"policy", l.policy}};
+  return j.dump() + "\n";
+}
+
+Lease lease_from_json(const std::string& text) {
+  try {
+    nlohmann::json j = nlohmann::json::parse(text);
+    Lease l;
+    l.id = j.at("id").get<std::string>();
+    l.key = j.at("key").get<std::string>();
+    l.index = j.at("index").get<uint64_t>();
+    l.address4 = ip_from_json(j.at("address4"));
+    l.address6 = ip_from_json(j.at("address6"));
+    l.gateway4 = ip_from_json(j.at("gateway4"));
+    l.gateway6 = ip_from_json(j.at("gateway6"));
+    l.prefix4 = j.at("prefix4").get<int>();
+    l.prefix6 = j.at("prefix6").get<int>();
+    l.bridge = j.at("bridge").get<std::string>();
+    l.owner.pid = j.at("owner_pid").get<pid_t>();
+    l.owner.start_time = j.at("owner_start_time").get<uint64_t>();
+    l.dns_port = j.at("dns_port").get<uint16_t>();
+    for (const auto& p : j.at("publish")) l.publish.push_back(publish_from_json(p));
+    l.policy = j.at("policy").get<bool>();
+    if (l.key != network_key(l.id)) throw Error("lease", "key does not match id " + l.id);
+    return l;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("lease", e.what());
+  }
+}
+
+}  // namespace nucleus::net

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/network_spec.h"
+#include "core/sys/unique_fd.h"
+
+// Address leases (IPAM). One file per attached container under <state>/leases/<key>.json,
+// written before anything of the container's network exists and removed after all of it is
+// gone, so it doubles as the list of what a cleanup must undo. A lease is held while its
+// file exists: an address is handed out again only once the file is removed, which only a
+// completed teardown does. Every allocation runs under the store's flock.
+namespace nucleus::net {
+
+// The process that keeps a container's network (nucleus-netd): a pid and its start time
+// (/proc/PID/stat field 22), so a recycled pid is never taken for it.
+struct LeaseOwner {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  static LeaseOwner self();
+  bool alive() const;
+};
+
+struct Lease {
+  std::string id;
+  std::string key;    // network_key(id)
+  uint64_t index = 0; // the container's host number in both subnets (gateway: 1)
+  IpAddress address4, address6;
+  IpAddress gateway4, gateway6;
+  int prefix4 = 0, prefix6 = 0;
+  std::string bridge;
+  LeaseOwner owner;
+  uint16_t dns_port = 0;              // 0 until the forwarder's sockets exist
+  std::vector<PortPublish> publish;   // the published-port map's keys to remove
+  bool policy = false;
+};
+
+class LeaseStore {
+ public:
+  // Creates <state_dir> and <state_dir>/leases (0700) when missing.
+  explicit LeaseStore(std::string state_dir);
+
+  // The store's lock (flock on <state>/lock), held while a lease is chosen or the bridge is
+  // made; released on destruction.
+  class Lock {
+   public:
+    explicit Lock(const LeaseStore& store);
+   private:
+    UniqueFd fd_;
+  };
+
+  // The lowest index free in both subnets (2 upwards; the gateway is 1, v4's broadcast
+  // excluded), recorded for `id`; throws when the subnets are full or id already holds one.
+  Lease allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner);
+  void update(const Lease& lease);  // rewrites an existing lease atomically
+  std::optional<Lease> find(const std::string& id) const;
+  std::vector<Lease> list() const;
+  void remove(const std::string& id);  // idempotent
+
+  const std::string& state_dir() const { return state_dir_; }
+  std::string lease_path(const std::string& id) const;
+
+ private:
+  std::string state_dir_;
+};
+
+std::string lease_to_json(const Lease& lease);
+Lease lease_from_json(const std::string& text);  // throws Error on a malformed lease
+
+}  // namespace nucleus::net

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "config/ip_address.h"
+#include "network/ipam/lease_store.h"
+
+struct nl_sock;
+
+// Links, addresses and routes through libnl-route-3 (netlink; no `ip` process). Runs in
+// nucleus-netd, which is single-threaded, so switching its network namespace for a moment
+// (NetlinkSocket::in_namespace) affects nothing else.
+namespace nucleus::net {
+
+class NetlinkSocket {
+ public:
+  NetlinkSocket();  // NETLINK_ROUTE in the current network namespace
+  // A socket bound to netns_fd's namespace: setns there, open it, setns back. A netlink
+  // socket keeps the namespace it was opened in.
+  static NetlinkSocket in_namespace(int netns_fd);
+  ~NetlinkSocket();
+  NetlinkSocket(NetlinkSocket&& other) noexcept;
+  NetlinkSocket(const NetlinkSocket&) = delete;
+  NetlinkSocket& operator=(const NetlinkSocket&) = delete;
+  NetlinkSocket& operator=(NetlinkSocket&&) = delete;
+
+  nl_sock* get() const { return sock_; }
+
+ private:
+  nl_sock* sock_ = nullptr;
+};
+
+// The bridge, its gateway addresses (no duplicate address detection: usable at once) and
+// up; whatever of it exists is kept. Also IPv4/IPv6 forwarding and route_localnet on the
+// bridge (published ports reachable at 127.0.0.1, docs/networking.md).
+void ensure_bridge(const NetlinkSocket& host, const std::string& bridge, const Lease& lease);
+
+// A veth pair: host_name up on the bridge, its peer created directly in the namespace of
+// netns_fd as `peer_name`.
+void create_veth(const NetlinkSocket& host, const std::string& host_name, const std::string& bridge, int netns_fd,
+                 std::string_view peer_name);
+
+// Inside the container's namespace: lo up, the lease's addresses on `ifname`, up, default
+// routes through the gateways.
+void configure_container_side(const NetlinkSocket& container, std::string_view ifname, const Lease& lease);
+
+// Deletes a link (the peer of a veth goes with it); false when there was none.
+bool delete_link(const NetlinkSocket& sock, const std::string& name);
+bool link_exists(const NetlinkSocket& sock, const std::string& name);
+
+}  // namespace nucleus::net

@@ -1,0 +1,197 @@
+// Real containers on nucleus's bridge (`nucleus run --network bridge`, both backends), in
+// the lab's namespaces (network_lab.h): nucleus runs in the lab's "host" namespace, the
+// "upstream" one stands for the internet. From inside a container: the upstream reached
+// through NAT; its egress policy (allowed CIDR and name reached; a denied host by IP and
+// IPv6, UDP to it, a denied name, another DNS server, the metadata address, the host's
+// address, a neighbour container refused); a published port reached from the host
+// namespace and its loopback; nothing left after exit.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/harness.h"
+#include "tests/integration/network_lab.h"
+
+namespace nucleus::test {
+namespace {
+
+using namespace std::chrono_literals;
+const std::string kEcho = std::to_string(kEchoPort);
+// Inside a container: above 1023, which a workload without CAP_NET_BIND_SERVICE may bind.
+const std::string kInsidePort = "8007";
+const std::string kDriverInside = "/opt/driver";
+
+class NetworkContainer : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "network tests make namespaces, veths and nftables tables: root only";
+    lab_ = std::make_unique<NetworkLab>();
+  }
+  void TearDown() override {
+    for (pid_t pid : background_) {
+      // Our own children: nucleus run (ip netns exec execs it). SIGTERM reaches the
+      // workload; what ignores it is killed.
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      for (int i = 0; i < 50 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
+      if (::waitpid(pid, &status, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+      }
+    }
+    // A container's network goes with it: its nucleus-netd tears it down as it ends.
+    std::string left;
+    for (auto end = std::chrono::steady_clock::now() + 10s; lab_ && std::chrono::steady_clock::now() < end;) {
+      left = lab_->leftovers();
+      if (left.empty()) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(left, "") << "a container's network outlived it";
+    lab_.reset();
+  }
+
+  // `nucleus run --network bridge` in the lab's host namespace, the driver bound in.
+  std::vector<std::string> run_args(const std::vector<std::string>& flags, const std::vector<std::string>& command) const {
+    std::vector<std::string> args = {kNucleus, "--root", lab_->nucleus_root(), "run",
+                                     "--backend", GetParam(), "--network", "bridge", "--dns", Upstream::kDns,
+                                     "-v", lab_->driver() + ":" + kDriverInside + ":ro"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.push_back("--");
+    args.insert(args.end(), command.begin(), command.end());
+    return args;
+  }
+  CommandResult run(const std::vector<std::string>& flags, const std::vector<std::string>& command) {
+    return lab_->run_in(lab_->host(), run_args(flags, command));
+  }
+  // A container left running in the background.
+  void start(const std::vector<std::string>& flags, const std::vector<std::string>& command) {
+    std::vector<std::string> args = {"ip", "netns", "exec", lab_->host()};
+    for (const std::string& a : run_args(flags, command)) args.push_back(a);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execvp(argv[0], argv.data());
+      ::_exit(127);
+    }
+    background_.push_back(pid);
+  }
+  // What the driver answers inside a container, one probe per line of `checks` ("name
+  // argv..."), each printed "name ok" or "name refused".
+  static std::vector<std::string> script_of(const std::vector<std::pair<std::string, std::string>>& checks) {
+    std::string script;
+    for (const auto& [name, probe] : checks) {
+      script += kDriverInside + " " + probe + " >/dev/null 2>&1 && echo '" + name + " ok' || echo '" + name + " refused'; ";
+    }
+    return {"/bin/sh", "-c", script};
+  }
+
+  std::unique_ptr<NetworkLab> lab_;
+  std::vector<pid_t> background_;
+};
+
+TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
+  CommandResult r = run({}, {kDriverInside, "probe", "tcp", Upstream::kAllowed, kEcho});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(std::string(Upstream::kAllowed) + " ping"), std::string::npos) << r.output;
+  // Its name service is nucleus's forwarder, its hosts file names its own address.
+  CommandResult files = run({"--hostname", "box"}, {"/bin/sh", "-c", "cat /etc/resolv.conf /etc/hosts /etc/hostname"});
+  EXPECT_EQ(files.status, 0) << files.output;
+  EXPECT_NE(files.output.find("nameserver 10.231."), std::string::npos) << files.output;
+  EXPECT_NE(files.output.find("\tbox"), std::string::npos) << files.output;
+}
+
+// The IPv4 address a running container of ours got (its /etc/hosts, in its record).
+std::string address_of(const NetworkLab& lab, const std::string& id) {
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream hosts(lab.nucleus_root() + "/" + id + "/etc/hosts");
+    std::stringstream ss;
+    ss << hosts.rdbuf();
+    std::string text = ss.str();
+    size_t at = text.find("\n10.231.");
+    if (at != std::string::npos) return text.substr(at + 1, text.find('\t', at) - at - 1);
+    std::this_thread::sleep_for(100ms);
+  }
+  return "";
+}
+
+TEST_P(NetworkContainer, TheEgressPolicyAllowsOnlyWhatItNames) {
+  const std::string neighbour_id = "neighbour-" + GetParam();
+  start({"--name", neighbour_id}, {kDriverInside, "echo-server", kInsidePort});
+  const std::string neighbour = address_of(*lab_, neighbour_id);
+  ASSERT_FALSE(neighbour.empty());
+  const std::string nameserver = "$(sed -n 's/^nameserver //p' /etc/resolv.conf)";
+  auto probe = [](const std::string& proto, const std::string& address, const std::string& port = kEcho) {
+    return "probe " + proto + " " + address + " " + port;
+  };
+  const std::vector<std::pair<std::string, std::string>> checks = {
+      {"cidr", probe("tcp", Upstream::kAllowed)},
+      {"denied-ip", probe("tcp", Upstream::kDenied)},
+      {"denied-udp", probe("udp", Upstream::kDenied)},
+      {"denied-ip6", probe("tcp", Upstream::kDenied6)},
+      {"named-before", probe("tcp", Upstream::kNamed)},
+      {"resolve-allowed", "resolve allowed.test " + nameserver},
+      {"named-after", probe("tcp", Upstream::kNamed)},
+      {"other-dns", std::string("resolve allowed.test ") + Upstream::kOtherDns},
+      {"metadata", probe("tcp", Upstream::kMetadata)},
+      {"host", probe("tcp", Upstream::kHostUplink)},
+      {"neighbour", probe("tcp", neighbour, kInsidePort)}};
+  // The control: without a policy, each of these answers.
+  CommandResult open = run({}, script_of(checks));
+  for (const auto& [name, probe_args] : checks) {
+    EXPECT_NE(open.output.find(name + " ok\n"), std::string::npos) << name << " without a policy, in:\n" << open.output;
+  }
+  CommandResult r = run({"--egress-allow", Upstream::kAllowed, "--egress-allow", "allowed.test"}, script_of(checks));
+  EXPECT_EQ(r.status, 0) << r.output;
+  for (const char* line : {"cidr ok", "denied-ip refused", "denied-udp refused", "denied-ip6 refused",
+                           "named-before refused", "resolve-allowed ok", "named-after ok", "other-dns refused",
+                           "metadata refused", "host refused", "neighbour refused"}) {
+    EXPECT_NE(r.output.find(std::string(line) + "\n"), std::string::npos) << line << " in:\n" << r.output;
+  }
+  // A denied name is NXDOMAIN: the forwarder answers, and answers no.
+  CommandResult denied = run({"--egress-allow", "allowed.test"},
+                             {"/bin/sh", "-c", kDriverInside + " resolve denied.test " + nameserver});
+  EXPECT_NE(denied.output.find("rcode 3"), std::string::npos) << denied.output;
+}
+
+TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
+  start({"-p", "8080:" + kInsidePort}, {kDriverInside, "echo-server", kInsidePort});
+  bool up = false;
+  for (auto end = std::chrono::steady_clock::now() + 30s; !up && std::chrono::steady_clock::now() < end;) {
+    up = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8080"}).status == 0;
+    if (!up) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(up) << "the published port never answered on the host's loopback";
+  CommandResult from_upstream = lab_->driver_in(lab_->upstream(), {"probe", "tcp", Upstream::kHostUplink, "8080"});
+  EXPECT_EQ(from_upstream.status, 0) << from_upstream.output;
+  // A port taken is refused before anything starts.
+  CommandResult taken = run({"-p", "8080:" + kInsidePort}, {"/bin/true"});
+  EXPECT_EQ(taken.status, 125) << taken.output;
+  EXPECT_NE(taken.output.find("8080"), std::string::npos) << taken.output;
+}
+
+TEST_P(NetworkContainer, BadNetworkInputIsOneLineAnd125) {
+  for (const auto& [flags, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--egress-allow", "300.1.2.3/8"}, "--egress-allow"},
+           {{"-p", "70000:80"}, "--publish"},
+           {{"--egress-allow", "a.*.test"}, "--egress-allow"}}) {
+    CommandResult r = run(flags, {"/bin/true"});
+    EXPECT_EQ(r.status, 125) << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(BothBackends, NetworkContainer, ::testing::Values("native", "gvisor"),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace nucleus::test

@@ -1,0 +1,360 @@
+#include "tests/integration/network_lab.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/sys/sys.h"
+#include "tests/integration/harness.h"
+
+namespace nucleus::test {
+namespace {
+
+std::string quote_all(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) out += (out.empty() ? "" : " ") + shell_quote(a);
+  return out;
+}
+
+CommandResult run_command(const std::vector<std::string>& args) {
+  CommandResult r;
+  FILE* p = ::popen((quote_all(args) + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) r.output.append(buffer, n);
+  int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+void must(const std::vector<std::string>& args) {
+  CommandResult r = run_command(args);
+  if (r.status != 0) throw std::runtime_error("lab setup: " + quote_all(args) + ": " + r.output);
+}
+
+std::string read_line(int fd) {
+  std::string line;
+  char c;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
+  return line;
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<size_t>(n));
+  return out;
+}
+
+std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct NetworkLab::Process {
+  pid_t pid = -1;
+  UniqueFd in, out;
+};
+
+NetworkLab::NetworkLab() : suffix_(std::to_string(::getpid())) {
+  // nucleus's containers reach their /etc files in their records below it (as under
+  // /run/nucleus): others may pass through, not list.
+  ::chmod(state_dir().c_str(), 0711);
+  host_ = "nxh" + suffix_;
+  upstream_ = "nxu" + suffix_;
+  try {
+    setup();
+  } catch (...) {
+    teardown();
+    throw;
+  }
+}
+
+NetworkLab::~NetworkLab() { teardown(); }
+
+std::string NetworkLab::helper() const { return std::string(NETWORK_BIN_DIR) + "/nucleus-netd"; }
+std::string NetworkLab::driver() const { return std::string(NETWORK_BIN_DIR) + "/network_driver"; }
+
+void NetworkLab::setup() {
+  const std::string& h = host_;
+  const std::string& u = upstream_;
+  must({"ip", "netns", "add", h});
+  must({"ip", "netns", "add", u});
+  must({"ip", "-n", h, "link", "set", "lo", "up"});
+  must({"ip", "-n", u, "link", "set", "lo", "up"});
+  must({"ip", "-n", h, "link", "add", "up0", "type", "veth", "peer", "name", "eth0", "netns", u});
+  must({"ip", "-n", h, "addr", "add", "198.51.100.1/24", "dev", "up0"});
+  must({"ip", "-n", h, "addr", "add", "2001:db8:ff::1/64", "dev", "up0", "nodad"});
+  must({"ip", "-n", h, "link", "set", "up0", "up"});
+  must({"ip", "-n", u, "addr", "add", "198.51.100.2/24", "dev", "eth0"});
+  must({"ip", "-n", u, "addr", "add", "2001:db8:ff::2/64", "dev", "eth0", "nodad"});
+  must({"ip", "-n", u, "link", "set", "eth0", "up"});
+  must({"ip", "-n", h, "route", "add", "default", "via", "198.51.100.2"});
+  must({"ip", "-n", h, "-6", "route", "add", "default", "via", "2001:db8:ff::2"});
+  for (const char* a : {Upstream::kAllowed, Upstream::kNamed, Upstream::kWildcard, Upstream::kDenied, Upstream::kDns,
+                        Upstream::kOtherDns, Upstream::kMetadata}) {
+    must({"ip", "-n", u, "addr", "add", std::string(a) + "/32", "dev", "lo"});
+  }
+  for (const char* a : {Upstream::kAllowed6, Upstream::kDenied6}) {
+    must({"ip", "-n", u, "addr", "add", std::string(a) + "/128", "dev", "lo", "nodad"});
+  }
+  start_echo_server(u);
+  start_echo_server(h);
+  // The upstream resolver, on two addresses: one nucleus forwards to, one the container
+  // must not reach. TTL 60 s for the lab's names.
+  int out = -1;
+  spawn({"ip", "netns", "exec", u, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+         "--no-hosts", "--bind-interfaces", "--listen-address=" + std::string(Upstream::kDns) + "," + Upstream::kOtherDns,
+         "--except-interface=eth0", "--pid-file=", "--log-facility=-", "--local-ttl=60",
+         "--address=/allowed.test/" + std::string(Upstream::kNamed), "--address=/allowed.test/2001:db8:10::12",
+         "--address=/wild.test/" + std::string(Upstream::kWildcard), "--address=/denied.test/" + std::string(Upstream::kDenied)},
+        nullptr, &out);
+  // Ready once it answers (a start-up wait, not an assertion).
+  for (int i = 0; i < 100; ++i) {
+    if (driver_in(h, {"resolve", "allowed.test", Upstream::kDns}).status == 0) return;
+    ::usleep(50000);
+  }
+  throw std::runtime_error("lab setup: dnsmasq does not answer");
+}
+
+pid_t NetworkLab::spawn(const std::vector<std::string>& argv, int* stdin_fd, int* stdout_fd) {
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  auto p = std::make_unique<Process>();
+  p->pid = pid;
+  p->in.reset(in[1]);
+  p->out.reset(out[0]);
+  if (stdin_fd) *stdin_fd = p->in.get();
+  if (stdout_fd) *stdout_fd = p->out.get();
+  processes_.push_back(std::move(p));
+  return pid;
+}
+
+pid_t NetworkLab::start_echo_server(const std::string& ns) {
+  int out = -1;
+  pid_t pid = spawn({"ip", "netns", "exec", ns, driver(), "echo-server", std::to_string(kEchoPort)}, nullptr, &out);
+  if (read_line(out) != "listening") throw std::runtime_error("lab setup: echo server in " + ns + " did not start");
+  return pid;
+}
+
+std::string NetworkLab::add_container() {
+  std::string name = "nxc" + suffix_ + "_" + std::to_string(containers_.size());
+  must({"ip", "netns", "add", name});
+  containers_.push_back(name);
+  return name;
+}
+
+CommandResult NetworkLab::run_in(const std::string& ns, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"ip", "netns", "exec", ns};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv);
+}
+
+CommandResult NetworkLab::driver_in(const std::string& ns, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {driver()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_in(ns, argv);
+}
+
+NetworkLab::Attached NetworkLab::attach(const std::string& container_ns, const std::string& id,
+                                        const std::vector<std::string>& extra, CommandResult* failure) {
+  Attached a;
+  a.etc_dir = scratch_.path() + "/" + id;
+  ::mkdir(a.etc_dir.c_str(), 0755);
+  std::vector<std::string> argv = {"ip", "netns", "exec", host_, driver(), "attach", "--id", id, "--netns",
+                                   "/run/netns/" + container_ns, "--state-dir", state_dir(), "--helper", helper(),
+                                   "--etc-dir", a.etc_dir};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  int out = -1;
+  a.driver = spawn(argv, nullptr, &out);
+  std::string first = read_line(out);
+  std::istringstream line(first);
+  std::string word;
+  line >> word >> a.address4 >> a.address6 >> a.nameserver >> a.helper;
+  if (word == "attached") return a;
+  if (failure) {
+    failure->output = first + "\n" + read_all(out);
+    int status = 0;
+    ::waitpid(a.driver, &status, 0);
+    failure->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  a.driver = -1;
+  return a;
+}
+
+bool NetworkLab::tell(pid_t driver, const std::string& command, const std::string& answer) {
+  for (auto& p : processes_) {
+    if (p->pid != driver) continue;
+    std::string line = command + "\n";
+    if (::write(p->in.get(), line.data(), line.size()) < 0) return false;
+    bool answered = read_line(p->out.get()) == answer;
+    ::waitpid(p->pid, nullptr, 0);
+    p->pid = -1;
+    return answered;
+  }
+  return false;
+}
+
+bool NetworkLab::release(const Attached& attached) { return tell(attached.driver, "release", "released"); }
+bool NetworkLab::detach(const Attached& attached) { return tell(attached.driver, "detach", "detached"); }
+
+void NetworkLab::kill_hard(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  for (auto& p : processes_) {
+    if (p->pid == pid) {
+      ::waitpid(pid, nullptr, 0);
+      p->pid = -1;
+    }
+  }
+}
+
+bool NetworkLab::wait_gone(pid_t pid) {
+  int fd = sys::raw_pidfd_open(pid);
+  if (fd < 0) return errno == ESRCH;
+  UniqueFd pidfd(fd);
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, 10000) > 0;
+}
+
+std::string NetworkLab::leftovers() {
+  std::string out;
+  for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
+    DIR* d = ::opendir((dir + "/leases").c_str());
+    for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr; e = ::readdir(d)) {
+      if (e->d_name[0] != '.') out += "lease " + std::string(e->d_name) + "\n";
+    }
+    if (d) ::closedir(d);
+  }
+  for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
+  std::string rules = run_in(host_, {"nft", "list", "ruleset"}).output;
+  for (const std::string& l : lines_with(rules, "c_")) out += "nft: " + l + "\n";
+  for (const std::string& l : lines_with(rules, "elements")) out += "nft: " + l + "\n";
+  return out;
+}
+
+std::string NetworkLab::leftovers_with_base() {
+  std::string out = leftovers();
+  for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, "nucleus0")) out += "link: " + l + "\n";
+  for (const std::string& l : lines_with(run_in(host_, {"nft", "list", "tables"}).output, "nucleus")) out += "nft: " + l + "\n";
+  return out;
+}
+
+pid_t NetworkLab::start_user_container() {
+  int out = -1;
+  pid_t pid = spawn({"ip", "netns", "exec", host_, "unshare", "-Urn", driver(), "echo-server", std::to_string(kEchoPort)},
+                    nullptr, &out);
+  return read_line(out) == "listening" ? pid : -1;
+}
+
+pid_t NetworkLab::user_attach(pid_t container, const std::string& id, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {"ip", "netns", "exec", host_, driver(), "user-attach", "--pid", std::to_string(container),
+                                   "--id", id, "--state-dir", state_dir(), "--root"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  int out = -1;
+  pid_t driver_pid = spawn(argv, nullptr, &out);
+  std::istringstream line(read_line(out));
+  std::string word;
+  pid_t pasta = -1;
+  line >> word >> pasta;
+  if (word != "attached") return -1;
+  pastas_.emplace_back(pasta, driver_pid);
+  return pasta;
+}
+
+bool NetworkLab::release_user(pid_t pasta) {
+  for (const auto& [p, driver_pid] : pastas_) {
+    if (p == pasta) return release(Attached{driver_pid, p, "", "", "", ""});
+  }
+  return false;
+}
+
+CommandResult NetworkLab::run_command_as_container(pid_t container, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"nsenter", "-t", std::to_string(container), "-U", "-n", "--preserve-credentials"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv);
+}
+
+std::string NetworkLab::bridge_link_local() {
+  std::string out = run_in(host_, {"ip", "-6", "-o", "addr", "show", "dev", "nucleus0", "scope", "link"}).output;
+  size_t at = out.find("inet6 ");
+  if (at == std::string::npos) return "";
+  at += 6;
+  return out.substr(at, out.find('/', at) - at);
+}
+
+void NetworkLab::teardown() noexcept {
+  // Drivers first: each helper then tears its container's network down by itself, and
+  // what still runs in the host namespace after that is helpers finishing.
+  for (auto& p : processes_) {
+    if (p->pid > 0) ::kill(p->pid, SIGKILL);
+  }
+  for (auto& p : processes_) {
+    if (p->pid > 0) ::waitpid(p->pid, nullptr, 0);
+    p->pid = -1;
+  }
+  for (const auto& [pasta, driver_pid] : pastas_) {
+    // A driver killed before it released leaves its pasta; the pid is checked to be pasta.
+    std::string comm;
+    try {
+      comm = sys::read_file("/proc/" + std::to_string(pasta) + "/comm", 64, "read comm");
+    } catch (...) {
+    }
+    if (comm.rfind("pas", 0) == 0) ::kill(pasta, SIGKILL);
+  }
+  if (!host_.empty()) {
+    for (const std::string& line : lines_with(run_command({"ip", "netns", "pids", host_}).output, "")) {
+      pid_t pid = std::atoi(line.c_str());
+      if (pid > 1 && !wait_gone(pid)) ::kill(pid, SIGKILL);
+    }
+  }
+  if (!host_.empty()) {
+    run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", nucleus_root() + "/.network",
+                 "--helper", helper()});
+    run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", state_dir(), "--helper", helper(),
+                 "--remove-idle-bridge", "nucleus0"});
+  }
+  std::vector<std::string> namespaces = containers_;
+  namespaces.push_back(host_);
+  namespaces.push_back(upstream_);
+  for (const std::string& ns : namespaces) {
+    // Anything still running in the lab's namespaces is the lab's.
+    for (const std::string& line : lines_with(run_command({"ip", "netns", "pids", ns}).output, "")) {
+      pid_t pid = std::atoi(line.c_str());
+      if (pid > 1) ::kill(pid, SIGKILL);
+    }
+    run_command({"ip", "netns", "del", ns});
+  }
+}
+
+}  // namespace nucleus::test

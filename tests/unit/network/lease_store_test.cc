@@ -1,0 +1,112 @@
+#include "network/ipam/lease_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/sys/error.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
+#include "network/naming.h"
+
+namespace nucleus::net {
+namespace {
+
+// A pid and start time that once belonged to a process that has since been reaped.
+LeaseOwner dead_owner() {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  LeaseOwner owner{pid, sys::process_stat(pid)->start_time};
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return owner;
+}
+
+class LeaseStoreTest : public ::testing::Test {
+ protected:
+  TempDir dir{"/tmp", "nucleus-lease-test-"};
+  LeaseStore store{dir.path() + "/network"};
+  NetworkRequest request;
+};
+
+TEST_F(LeaseStoreTest, HandsOutTheLowestFreeIndexInBothSubnets) {
+  LeaseStore::Lock lock(store);
+  Lease a = store.allocate(lock, "a", request, LeaseOwner::self());
+  Lease b = store.allocate(lock, "b", request, LeaseOwner::self());
+  EXPECT_EQ(a.address4.to_string(), "10.231.0.2");
+  EXPECT_EQ(a.address6.to_string(), "fd6e:7563:6c65::2");
+  EXPECT_EQ(a.gateway4.to_string(), "10.231.0.1");
+  EXPECT_EQ(a.gateway6.to_string(), "fd6e:7563:6c65::1");
+  EXPECT_EQ(b.address4.to_string(), "10.231.0.3");
+  EXPECT_EQ(a.key, network_key("a"));
+  EXPECT_EQ(store.find("a")->address4, a.address4);
+}
+
+TEST_F(LeaseStoreTest, NeverHandsOutAnAddressStillHeldEvenByADeadOwner) {
+  LeaseStore::Lock lock(store);
+  Lease dead = store.allocate(lock, "dead", request, dead_owner());
+  EXPECT_FALSE(dead.owner.alive());
+  // The dead owner's lease stays until a teardown removes it: its address is not reused.
+  Lease next = store.allocate(lock, "next", request, LeaseOwner::self());
+  EXPECT_NE(next.address4, dead.address4);
+  store.remove("dead");
+  Lease again = store.allocate(lock, "again", request, LeaseOwner::self());
+  EXPECT_EQ(again.address4, dead.address4);
+}
+
+TEST_F(LeaseStoreTest, RefusesASecondLeaseForOneIdAndAFullSubnet) {
+  request.subnet4 = *parse_cidr("10.9.9.0/29").cidr;  // .2 - .6 usable
+  LeaseStore::Lock lock(store);
+  store.allocate(lock, "x", request, LeaseOwner::self());
+  EXPECT_THROW(store.allocate(lock, "x", request, LeaseOwner::self()), Error);
+  for (const char* id : {"y", "z", "u", "v"}) store.allocate(lock, id, request, LeaseOwner::self());
+  try {
+    store.allocate(lock, "w", request, LeaseOwner::self());
+    FAIL() << "a sixth lease in a /29";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "allocate an address on nucleus0: all 5 addresses are held");
+  }
+}
+
+TEST_F(LeaseStoreTest, OwnerIsAliveOnlyWithItsOwnStartTime) {
+  LeaseOwner self = LeaseOwner::self();
+  EXPECT_TRUE(self.alive());
+  EXPECT_FALSE((LeaseOwner{self.pid, self.start_time + 1}.alive()));
+  EXPECT_FALSE(dead_owner().alive());
+}
+
+TEST_F(LeaseStoreTest, LeaseRoundTripsThroughItsFile) {
+  LeaseStore::Lock lock(store);
+  request.publish = {parse_publish("[::1]:8080:80/udp", "-p"), parse_publish("8081:81", "-p")};
+  request.egress = {parse_egress_rule("pypi.org", "e")};
+  Lease lease = store.allocate(lock, "round", request, LeaseOwner::self());
+  lease.dns_port = 40000;
+  store.update(lease);
+  Lease read = *store.find("round");
+  EXPECT_EQ(lease_to_json(read), lease_to_json(lease));
+  EXPECT_TRUE(read.policy);
+  EXPECT_EQ(read.publish, request.publish);
+  store.remove("round");
+  store.remove("round");  // idempotent
+  EXPECT_FALSE(store.find("round"));
+  EXPECT_TRUE(store.list().empty());
+}
+
+TEST(Naming, KeysAreShortStableAndFitInterfaceNames) {
+  ContainerNames n = container_names("my-container");
+  EXPECT_EQ(n.key, network_key("my-container"));
+  EXPECT_EQ(n.key.size(), 12u);
+  EXPECT_EQ(n.host_veth, "nv" + n.key);
+  EXPECT_LE(n.host_veth.size(), 15u);
+  EXPECT_NE(network_key("a"), network_key("b"));
+  EXPECT_FALSE(check_network_id("abc-1.2_3"));
+  EXPECT_TRUE(check_network_id("a/b"));
+  EXPECT_TRUE(check_network_id(".."));
+  EXPECT_TRUE(check_network_id(""));
+}
+
+}  // namespace
+}  // namespace nucleus::net
