@@ -7,6 +7,9 @@
 #include <cctype>
 #include <climits>
 
+#include <fcntl.h>
+
+#include "config/oci/oci_config.h"
 #include "config/validate.h"
 #include "core/sys/error.h"
 
@@ -38,6 +41,37 @@ std::string absolute(const std::string& path) {
   char cwd[PATH_MAX];
   if (::getcwd(cwd, sizeof cwd) == nullptr) throw_errno("getcwd");
   return path.empty() || path == "." ? cwd : std::string(cwd) + "/" + path;
+}
+
+namespace {
+
+// `--systemd-cgroup` paths are "slice:prefix:name"; without systemd nucleus keeps to
+// cgroupfs, under the same names systemd would use (/slice/prefix-name.scope).
+std::string cgroupfs_path_of_systemd(const std::string& path) {
+  size_t a = path.find(':');
+  size_t b = a == std::string::npos ? a : path.find(':', a + 1);
+  if (b == std::string::npos) return path;
+  std::string slice = path.substr(0, a), prefix = path.substr(a + 1, b - a - 1), name = path.substr(b + 1);
+  if (slice.empty()) slice = "system.slice";
+  return "/" + slice + "/" + (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+}
+
+}  // namespace
+
+ContainerSpec load_bundle(const Globals& g, const std::string& bundle_dir) {
+  ContainerSpec spec = load_oci_bundle(absolute(bundle_dir));
+  if (g.systemd_cgroup) spec.cgroups_path = cgroupfs_path_of_systemd(spec.cgroups_path);
+  if (g.gvisor_by_name && !spec.annotations.count("run.nucleus.backend")) spec.backend = BackendKind::kGvisor;
+  return spec;
+}
+
+void check_preserved_fds(unsigned count) {
+  if (count > 1024) throw Error("--preserve-fds", std::to_string(count) + " is more than 1024");
+  for (unsigned fd = 3; fd < 3 + count; ++fd) {
+    if (::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
+      throw Error("--preserve-fds", "fd " + std::to_string(fd) + " is not open (it would pass one of nucleus's own)");
+    }
+  }
 }
 
 std::unique_ptr<Backend> backend_of(const ContainerRecord& record, const std::string& dir) {

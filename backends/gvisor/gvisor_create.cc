@@ -17,6 +17,7 @@
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
+#include "config/oci/oci_hooks.h"
 #include "config/spec_json.h"
 #include "core/policy/env_filter.h"
 #include "core/policy/host_view.h"
@@ -31,6 +32,16 @@ using json = nlohmann::json;
 
 void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
+  if (options.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
+  // A config's hooks are nucleus's to run (create, start, delete), so that they see the
+  // caller's bundle and poststart sees "running" (runsc would pass its copy of the bundle,
+  // and run poststart before it says running). `runsc run` leaves no moment for them.
+  if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
+    throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
+  }
+  if (!spec.hooks.empty() && options.foreground) {
+    throw Error("config.json: hooks", "the gVisor backend runs a config's hooks with create and start, not with run");
+  }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -123,6 +134,7 @@ json config_as_written(const ContainerSpec& spec) {
   json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = spec.root.path;
   config["process"]["env"] = with_path(spec.process.env);
+  config.erase("hooks");  // nucleus runs them (refuse_unsupported)
   return config;
 }
 
@@ -232,6 +244,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   rec.pid_start_time = stat ? stat->start_time : 0;
   rec.status = "created";
   s->record().save();
+  run_hooks(spec.hooks.prestart, "prestart", oci_state_json(rec, "created", false), true);
+  run_hooks(spec.hooks.create_runtime, "createRuntime", oci_state_json(rec, "created", false), true);
   return s;
 }
 

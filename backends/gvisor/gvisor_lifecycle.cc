@@ -15,6 +15,8 @@
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "backends/gvisor/runsc/runsc_process.h"
+#include "config/oci/oci_hooks.h"
+#include "config/spec_json.h"
 #include "core/sys/error.h"
 #include "core/sys/exit_codes.h"
 #include "core/sys/scoped.h"
@@ -178,7 +180,11 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
   }
   c.record().status = "running";
   c.save();
-  if (held) c.unlock();
+  if (held) {
+    c.unlock();
+    return;
+  }
+  run_hooks(read_spec_file(c.path()).hooks.poststart, "poststart", oci_state_json(c.record(), "running", false), false);
 }
 
 void GvisorBackend::kill(LockedContainer& c, int signal, bool all) {
@@ -226,6 +232,12 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
   int rc = run_runsc(runsc.binary, args);
   if (rc != 0 && !force) runsc.must("delete", args);
   if (std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup)) cgroup->destroy();
+  HooksSpec hooks;
+  try {
+    hooks = read_spec_file(c.path()).hooks;
+  } catch (const Error&) {
+  }
+  run_hooks(hooks.poststop, "poststop", oci_state_json(c.record(), "stopped", false), false);
   c.remove();
 }
 
@@ -274,6 +286,7 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   // The record's status, not `runsc state` (one more runsc process per exec): runsc exec
   // itself refuses a sandbox that is gone.
   if (record.status != "running") throw Error(record.name, "cannot exec in a container that is " + record.status);
+  if (o.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
   Runsc runsc(dir, record.data);
   std::vector<std::string> env = p.env;
   if (p.env_value("PATH").empty()) env.push_back("PATH=" + p.search_path());

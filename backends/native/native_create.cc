@@ -35,6 +35,9 @@ void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options)
   if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
     throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
   }
+  if (spec.disable_oom_killer) {
+    throw Error("config.json: linux.resources.memory.disableOOMKiller", "not supported by the native backend");
+  }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -205,6 +208,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   open_joined_namespaces(spec, *s);
   plan.exec_fifo_fd = fifo_fd.get();
+  plan.preserve_fds = options.preserve_fds;
   const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
   plan.cgroup_join = at_clone               ? LaunchPlan::CgroupJoin::kAtClone
                      : cgroup_first         ? LaunchPlan::CgroupJoin::kAfterGo

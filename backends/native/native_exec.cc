@@ -61,6 +61,7 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   if (st != "running") throw Error(r.name, "cannot exec in a container that is " + st);
   if (p.terminal && o.console_socket.empty()) throw Error("--console-socket", "a terminal needs a console socket");
   LaunchPlan plan = build_exec_plan(container, p, real_host());
+  plan.preserve_fds = o.preserve_fds;
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
   timing::mark("exec: planned");

@@ -17,7 +17,9 @@ void plan_namespaces(LaunchPlan& plan, const ContainerSpec& spec, const HostCont
   if (!spec.has(NamespaceType::kMount)) throw Error("config.json: linux.namespaces", "nucleus needs a mount namespace");
   for (const NamespaceSpec& n : spec.namespaces) {
     if (!n.path.empty()) {
-      if (n.type == NamespaceType::kUser || n.type == NamespaceType::kMount) {
+      // A joined mount namespace (setns before the root is built) gets the root as a new
+      // one would, as runc does: it is the caller's to give.
+      if (n.type == NamespaceType::kUser) {
         throw Error(std::string("config.json: linux.namespaces: ") + to_string(n.type),
                     "joining an existing namespace of this kind is not supported by nucleus");
       }
@@ -37,9 +39,14 @@ void plan_namespaces(LaunchPlan& plan, const ContainerSpec& spec, const HostCont
   plan.ids.uid_map = spec.uid_mappings;
   plan.ids.gid_map = spec.gid_mappings;
   plan.ids.deny_setgroups = spec.deny_setgroups;
-  if (plan.ids.uid_map.empty() || plan.ids.gid_map.empty()) {
-    throw Error("config.json: linux.uidMappings", "a user namespace needs uid and gid mappings");
-  }
+  // A user namespace without mappings (`crun spec --rootless`): crun's default, the
+  // process's ids mapped onto the caller's (a root caller: ids 0 up to the process's onto 0
+  // up).
+  auto default_map = [&](uint32_t inside, uint32_t caller) -> std::vector<IdMapping> {
+    return {caller == 0 ? IdMapping{0, 0, inside + 1} : IdMapping{inside, caller, 1}};
+  };
+  if (plan.ids.uid_map.empty()) plan.ids.uid_map = default_map(spec.process.uid, host.uid);
+  if (plan.ids.gid_map.empty()) plan.ids.gid_map = default_map(spec.process.gid, host.gid);
   if (!host.caller_is_root) {
     // Without newuidmap, an unprivileged caller may map only itself, and setgroups goes.
     auto only_self = [](const std::vector<IdMapping>& m, uint32_t id) {
@@ -245,6 +252,7 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
       break;
     case ChildStep::kPivotRoot: step = "pivot_root into the container's root"; break;
     case ChildStep::kDetachOldRoot: step = "detach the host's root"; break;
+    case ChildStep::kRootPropagation: step = "set the root's propagation (linux.rootfsPropagation)"; break;
     case ChildStep::kWorkdir: step = "change to workdir " + plan.workdir; break;
     case ChildStep::kNewSession: step = "start a new session (setsid)"; break;
     case ChildStep::kSupervisor: step = "start the PID-1 supervisor"; break;

@@ -119,6 +119,9 @@ struct LaunchPlan {
   uint16_t rows = 0, columns = 0;
   std::optional<mode_t> umask;
   std::string oom_score_text;      // "500", written to /proc/self/oom_score_adj; "": untouched
+  // --preserve-fds N: the caller's fds 3 to 3+N-1, open in nucleus (the verb checked), reach
+  // the workload; every other fd above 2 is closed or close-on-exec.
+  unsigned preserve_fds = 0;
   std::string domainname;
 
   // Filled by finalize(): pointers into the storage above, and child scratch space.

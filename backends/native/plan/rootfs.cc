@@ -234,6 +234,9 @@ int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcep
   if (fchdir(root) != 0 || sys::raw_pivot_root(".", ".") != 0) return fail(ChildStep::kPivotRoot);
   if (umount2(".", MNT_DETACH) != 0) return fail(ChildStep::kDetachOldRoot);
   if (chdir("/") != 0) return fail(ChildStep::kPivotRoot);
+  if (plan.root_propagation != 0 && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0) {
+    return fail(ChildStep::kRootPropagation);
+  }
   if (root != staging) ::close(root);
   ::close(staging);
   return 0;
