@@ -127,14 +127,36 @@ std::vector<std::string> with_path(std::vector<std::string> env) {
   return env;
 }
 
-// A config.json as written: runsc gets it as the orchestrator wrote it, with two changes:
-// the root path made absolute (the copy lives in the record) and the environment through
-// the shared filter (loader variables never reach a workload).
+// A config.json as written: runsc gets it as the orchestrator wrote it, with what nucleus
+// decided of it: the root path made absolute (the copy lives in the record); the
+// environment through the shared filter (loader variables never reach a workload); the
+// hooks left to nucleus (refuse_unsupported); the id mappings a user namespace got by
+// default (config/oci); the labels and profiles of security modules this host does not run
+// left out (the config was refused where they run; runsc refuses an SELinux label
+// outright); a rootfsPropagation runsc refuses (it takes private and slave only) left to
+// runsc's default: nothing in the sandbox propagates to the host's mounts anyway.
 json config_as_written(const ContainerSpec& spec) {
   json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = spec.root.path;
   config["process"]["env"] = with_path(spec.process.env);
-  config.erase("hooks");  // nucleus runs them (refuse_unsupported)
+  config.erase("hooks");
+  config["process"].erase("selinuxLabel");
+  config["process"].erase("apparmorProfile");
+  if (config.contains("linux") && config["linux"].is_object()) {
+    json& linux = config["linux"];
+    linux.erase("mountLabel");
+    auto mappings = [](const std::vector<IdMapping>& map) {
+      json out = json::array();
+      for (const IdMapping& m : map) out.push_back({{"containerID", m.inside}, {"hostID", m.outside}, {"size", m.count}});
+      return out;
+    };
+    if (!linux.contains("uidMappings") && !spec.uid_mappings.empty()) linux["uidMappings"] = mappings(spec.uid_mappings);
+    if (!linux.contains("gidMappings") && !spec.gid_mappings.empty()) linux["gidMappings"] = mappings(spec.gid_mappings);
+    const std::string& p = spec.rootfs_propagation;
+    if (!p.empty() && p.find("private") == std::string::npos && p.find("slave") == std::string::npos) {
+      linux.erase("rootfsPropagation");
+    }
+  }
   return config;
 }
 

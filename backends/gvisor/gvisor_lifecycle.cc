@@ -226,11 +226,15 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     for (int i = 0; i < 1000 && ::access(c.path().c_str(), F_OK) == 0; ++i) ::usleep(10000);
     return;
   }
-  std::vector<std::string> args = runsc.args({"delete"});
-  if (force) args.push_back("--force");
-  args.push_back(c.record().name);
-  int rc = run_runsc(runsc.binary, args);
-  if (rc != 0 && !force) runsc.must("delete", args);
+  if (st == "stopped") {
+    runsc.delete_state(c.record().name);  // none left once `runsc run` ended (run --keep)
+  } else {
+    std::vector<std::string> args = runsc.args({"delete"});
+    if (force) args.push_back("--force");
+    args.push_back(c.record().name);
+    int rc = run_runsc(runsc.binary, args);
+    if (rc != 0 && !force) runsc.must("delete", args);
+  }
   if (std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup)) cgroup->destroy();
   HooksSpec hooks;
   try {

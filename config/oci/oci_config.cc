@@ -1,5 +1,7 @@
 #include "config/oci/oci_config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -131,6 +133,17 @@ void add_devices_every_container_may_use(CgroupLimits& limits, const std::vector
   }
 }
 
+// A new user namespace without mappings (`crun spec --rootless`): crun's default, the
+// process's ids onto the caller's (a root caller: ids 0 up to the process's onto 0 up).
+void map_caller_when_unmapped(ContainerSpec& spec) {
+  if (!spec.creates(NamespaceType::kUser)) return;
+  auto caller_map = [](uint32_t inside, uint32_t caller) -> std::vector<IdMapping> {
+    return {caller == 0 ? IdMapping{0, 0, inside + 1} : IdMapping{inside, caller, 1}};
+  };
+  if (spec.uid_mappings.empty()) spec.uid_mappings = caller_map(spec.process.uid, ::geteuid());
+  if (spec.gid_mappings.empty()) spec.gid_mappings = caller_map(spec.process.gid, ::getegid());
+}
+
 // A label or profile for a security module: nothing to apply where the module is off (crun
 // ignores it there; runc refuses it), and refused where it is on, since nucleus would not
 // apply it.
@@ -243,6 +256,7 @@ ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_
   }
   if (auto* x = member(v, "linux")) {
     parse_oci_linux(*x, top / "linux", spec);
+    map_caller_when_unmapped(spec);
     if (auto* label = member(*x, "mountLabel")) check_label(get_string(*label, top / "linux" / "mountLabel"), lsm.selinux, top / "linux" / "mountLabel", "SELinux");
   }
   spec.seccomp.conditions = {.caps = spec.process.capabilities.effective, .trusted = false};

@@ -39,14 +39,9 @@ void plan_namespaces(LaunchPlan& plan, const ContainerSpec& spec, const HostCont
   plan.ids.uid_map = spec.uid_mappings;
   plan.ids.gid_map = spec.gid_mappings;
   plan.ids.deny_setgroups = spec.deny_setgroups;
-  // A user namespace without mappings (`crun spec --rootless`): crun's default, the
-  // process's ids mapped onto the caller's (a root caller: ids 0 up to the process's onto 0
-  // up).
-  auto default_map = [&](uint32_t inside, uint32_t caller) -> std::vector<IdMapping> {
-    return {caller == 0 ? IdMapping{0, 0, inside + 1} : IdMapping{inside, caller, 1}};
-  };
-  if (plan.ids.uid_map.empty()) plan.ids.uid_map = default_map(spec.process.uid, host.uid);
-  if (plan.ids.gid_map.empty()) plan.ids.gid_map = default_map(spec.process.gid, host.gid);
+  if (plan.ids.uid_map.empty() || plan.ids.gid_map.empty()) {
+    throw Error("config.json: linux.uidMappings", "a user namespace needs uid and gid mappings");
+  }
   if (!host.caller_is_root) {
     // Without newuidmap, an unprivileged caller may map only itself, and setgroups goes.
     auto only_self = [](const std::vector<IdMapping>& m, uint32_t id) {
