@@ -39,6 +39,9 @@ void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options)
   if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
     throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
   }
+  if (const NamespaceSpec* mnt = spec.find(NamespaceType::kMount); mnt != nullptr && !mnt->path.empty()) {
+    throw Error("config.json: linux.namespaces: mount", "the gVisor backend cannot join a mount namespace (the Sentry's is its own)");
+  }
   if (!spec.hooks.empty() && options.foreground) {
     throw Error("config.json: hooks", "the gVisor backend runs a config's hooks with create and start, not with run");
   }
