@@ -185,7 +185,7 @@ void parse_oci_linux(const json& v, const At& at, ContainerSpec& spec) {
     }
   }
   if (auto* x = member(v, "seccomp")) {
-    spec.seccomp.profile = std::make_shared<const seccomp::Profile>(seccomp::parse_json_profile(x->dump(), at.doc + ": " + (at / "seccomp").path));
+    spec.seccomp.profile = std::make_shared<const seccomp::Profile>(seccomp::parse_json_profile(x->dump(), at.doc + ": " + (at / "seccomp").path, /*strict=*/false));
   }
   if (auto* x = member(v, "rootfsPropagation")) {
     spec.rootfs_propagation = get_string(*x, at / "rootfsPropagation");

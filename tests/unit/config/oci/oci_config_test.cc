@@ -149,11 +149,15 @@ TEST(OciConfig, UnknownKeysAreIgnoredAtEveryDepth) {
   c["mounts"] = {{{"destination", "/x"}, {"type", "tmpfs"}, {"futureMountKey", 1}}};
   c["hooks"] = {{"prestart", {{{"path", "/bin/true"}, {"futureHookKey", 1}}}}, {"futurePhase", json::array()}};
   c["linux"]["intelRdt"] = json::object();  // known, asks nothing
+  c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"}, {"futureSeccompKey", 1},
+                           {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}, {"futureRuleKey", 1}}}}};
   ContainerSpec s = parse_oci_config(c.dump(), "/b");
   EXPECT_EQ(s.limits.memory_bytes, 1048576u);  // what is known is still read
   EXPECT_EQ(s.process.capabilities.bounding, CapSet{1} << CAP_KILL);
   ASSERT_EQ(s.mounts.size(), 1u);
   EXPECT_EQ(s.hooks.prestart.size(), 1u);
+  ASSERT_TRUE(s.seccomp.profile);
+  EXPECT_EQ(s.seccomp.profile->rules.size(), 1u);
 }
 
 // Labels and profiles: nothing to apply where the module is off (crun's behaviour there),
