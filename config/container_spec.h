@@ -13,7 +13,6 @@
 #include "config/isolation_level.h"
 #include "config/network_spec.h"
 #include "core/cgroup/cgroup.h"
-#include "core/container/hooks.h"
 #include "core/policy/capabilities.h"
 #include "core/policy/rlimits.h"
 #include "core/policy/seccomp_profile.h"
@@ -93,6 +92,21 @@ struct DeviceSpec {
   gid_t gid = 0;
 };
 
+struct HookSpec {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout_seconds;
+};
+
+struct HooksSpec {
+  std::vector<HookSpec> prestart, create_runtime, create_container, start_container, poststart, poststop;
+  bool empty() const {
+    return prestart.empty() && create_runtime.empty() && create_container.empty() && start_container.empty() &&
+           poststart.empty() && poststop.empty();
+  }
+};
+
 // The ephemeral writable layer's size unless asked (--layer-size, layer_size): a tmpfs, so
 // what a workload writes there is memory, charged to the container and bounded.
 inline constexpr uint64_t kDefaultLayerSize = 1ull << 30;
@@ -153,6 +167,7 @@ struct ContainerSpec {
   bool limits_requested = false;  // asked for: a host that cannot give them is an error
   std::optional<std::string> cgroup_parent;  // --cgroup-parent: from the hierarchy's root or below ours
   std::string cgroups_path;                  // config.json's linux.cgroupsPath, as written
+  bool disable_oom_killer = false;           // linux.resources.memory.disableOOMKiller (gVisor only)
 
   // Lifecycle.
   bool init = true;  // nucleus's PID-1 supervisor in front of the workload

@@ -23,6 +23,7 @@
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "config/spec_checks.h"
+#include "config/oci/oci_hooks.h"
 #include "config/spec_json.h"
 #include "core/cgroup/cgroupfs.h"
 #include "core/policy/env_filter.h"
@@ -39,9 +40,16 @@ using json = nlohmann::json;
 void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
   if (spec.root.layout == RootSpec::Layout::kAsWritten) check_config_spec(spec);  // the native backend's too
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
-  if (options.foreground && (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty())) {
-    // `runsc run` starts the workload at once: nothing could run between create and start.
-    throw Error("config.json: hooks", "prestart and createRuntime hooks need create and start (not a foreground gVisor run)");
+  if (options.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
+  if (const NamespaceSpec* mnt = spec.find(NamespaceType::kMount); mnt != nullptr && !mnt->path.empty()) {
+    throw Error("config.json: linux.namespaces: mount", "the gVisor backend cannot join a mount namespace (the Sentry's is its own)");
+  }
+  // A config's hooks are nucleus's to run (create, start, delete; config/oci/oci_hooks.h),
+  // so that they see the caller's bundle, poststart sees "running" and a timeout holds
+  // (runsc would pass its copy of the bundle, run poststart before it says running, and
+  // ignored a hook's timeout). `runsc run` leaves no moment for them.
+  if (!spec.hooks.empty() && options.foreground) {
+    throw Error("config.json: hooks", "the gVisor backend runs a config's hooks with create and start, not with run");
   }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
@@ -134,19 +142,40 @@ std::string runsc_cgroups_path(const ContainerSpec& spec, const std::string& id)
   return spec.cgroups_path.empty() ? "nucleus-oci-" + id : spec.cgroups_path;
 }
 
-// A config.json as written: runsc gets it as the orchestrator wrote it, with these changes:
-// the root path made absolute (the copy lives in the record), the environment through the
-// shared filter (loader variables never reach a workload), the cgroup named when the config
-// names none (so nucleus knows what runsc made, even when runsc fails; a systemd-style
-// path arrives expanded: runsc gets no --systemd-cgroup), and no hooks:
-// nucleus runs them itself, as for a native container (core/container/hooks.h; runsc
-// ignored their timeout).
+// A config.json as written: runsc gets it as the orchestrator wrote it, with what nucleus
+// decided of it: the root path made absolute (the copy lives in the record); the
+// environment through the shared filter (loader variables never reach a workload); the
+// hooks left to nucleus (refuse_unsupported); the id mappings a user namespace got by
+// default (config/oci); the labels and profiles of security modules this host does not run
+// left out (the config was refused where they run; runsc refuses an SELinux label
+// outright); a rootfsPropagation runsc refuses (it takes private and slave only) left to
+// runsc's default: nothing in the sandbox propagates to the host's mounts anyway; the
+// cgroupsPath as nucleus resolved it (a systemd-style path expanded: runsc gets no
+// --systemd-cgroup), or nucleus's name for one when the config names none (so nucleus
+// knows what runsc made, even when runsc refuses the container).
 json config_as_written(const ContainerSpec& spec, const std::string& id) {
   json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = spec.root.path;
   config["process"]["env"] = with_path(spec.process.env);
   config["linux"]["cgroupsPath"] = runsc_cgroups_path(spec, id);
   config.erase("hooks");
+  config["process"].erase("selinuxLabel");
+  config["process"].erase("apparmorProfile");
+  if (config.contains("linux") && config["linux"].is_object()) {
+    json& linux = config["linux"];
+    linux.erase("mountLabel");
+    auto mappings = [](const std::vector<IdMapping>& map) {
+      json out = json::array();
+      for (const IdMapping& m : map) out.push_back({{"containerID", m.inside}, {"hostID", m.outside}, {"size", m.count}});
+      return out;
+    };
+    if (!linux.contains("uidMappings") && !spec.uid_mappings.empty()) linux["uidMappings"] = mappings(spec.uid_mappings);
+    if (!linux.contains("gidMappings") && !spec.gid_mappings.empty()) linux["gidMappings"] = mappings(spec.gid_mappings);
+    const std::string& p = spec.rootfs_propagation;
+    if (!p.empty() && p.find("private") == std::string::npos && p.find("slave") == std::string::npos) {
+      linux.erase("rootfsPropagation");
+    }
+  }
   return config;
 }
 
@@ -383,7 +412,6 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   rec.pid_start_time = stat ? stat->start_time : 0;
   rec.status = "created";
   s->record().save();
-  // As the native backend does, at the end of create (a failure ends the container).
   run_hooks(spec.hooks.prestart, "prestart", oci_state_json(rec, "created", false), true);
   run_hooks(spec.hooks.create_runtime, "createRuntime", oci_state_json(rec, "created", false), true);
   return s;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/container_spec.h"
+#include "config/oci/oci_hooks.h"
 #include "core/cgroup/cgroup.h"
 #include "core/container/container_record.h"
 #include "core/sys/unique_fd.h"

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "core/container/hooks.h"
+#include "config/oci/oci_hooks.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
 

@@ -1,4 +1,4 @@
-#include "core/container/hooks.h"
+#include "config/oci/oci_hooks.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +11,7 @@
 #include "core/init/signals.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
+#include "core/sys/unique_fd.h"
 
 namespace nucleus {
 namespace {
