@@ -92,6 +92,19 @@ void collect_in(const std::string& dir) {
   }
 }
 
+
+// Makes directories as the real one does, but leaves the parents it makes unmarked, so no
+// container's end removes them (CgroupRequest::remove_made_parents).
+class UnmarkingFs final : public cgroupfs::Fs {
+ public:
+  int mark_made_parent(const std::string&) const override { return 0; }
+};
+
+const cgroupfs::Fs& unmarking_fs() {
+  static const UnmarkingFs fs;
+  return fs;
+}
+
 }  // namespace
 
 CgroupStats read_cgroup_stats(const std::vector<std::string>& directories, const cgroupfs::Fs& fs) {
@@ -208,12 +221,13 @@ std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& h, const CgroupRe
       std::string parent = join(mount->second, own == h.v1_own.end() ? "/" : own->second, request.parent);
       dirs.emplace_back(controller, parent + "/" + request.name);
     }
-    auto cg = create_v1_cgroup(dirs);
+    auto cg = create_v1_cgroup(dirs, request.remove_made_parents ? cgroupfs::real() : unmarking_fs());
     cg->apply(request.limits);
     return cg;
   }
   if (h.layout == CgroupLayout::kV2) {
-    auto cg = create_v2_cgroup(join(h.v2_mount, h.v2_own, request.parent), request.name, request.limits);
+    auto cg = create_v2_cgroup(join(h.v2_mount, h.v2_own, request.parent), request.name, request.limits,
+                               request.remove_made_parents ? cgroupfs::real() : unmarking_fs());
     cg->apply(request.limits);
     return cg;
   }

@@ -118,6 +118,9 @@ struct CgroupRequest {
   std::string name;                  // directory name: nucleus-<pid>-<random>
   std::optional<std::string> parent; // absolute: from the hierarchy's root; relative: below ours
   CgroupLimits limits;
+  // The parents made for it are marked, and the last container to leave one removes it
+  // (--cgroup-parent); false: they stay, as runc leaves a config's cgroupsPath's slices.
+  bool remove_made_parents = true;
 };
 
 // The directories a request names that exist now, in every hierarchy (an OCI container

@@ -49,6 +49,7 @@ CgroupRequest cgroup_request(const ContainerSpec& spec, const std::string& id, b
     request.parent = spec.cgroup_parent;
     return request;
   }
+  request.remove_made_parents = false;  // a config's slices stay, as runc leaves them
   std::string path = spec.cgroups_path;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   size_t slash = path.find_last_of('/');
