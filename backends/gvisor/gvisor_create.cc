@@ -41,6 +41,7 @@ void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options)
   if (spec.root.layout == RootSpec::Layout::kAsWritten) check_config_spec(spec);  // the native backend's too
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
   if (options.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
+  if (spec.network == NetworkMode::kPasta) throw Error("--network pasta", "the gVisor backend takes bridge (its rules hold on the host side)");
   if (const NamespaceSpec* mnt = spec.find(NamespaceType::kMount); mnt != nullptr && !mnt->path.empty()) {
     throw Error("config.json: linux.namespaces: mount", "the gVisor backend cannot join a mount namespace (the Sentry's is its own)");
   }

@@ -15,6 +15,7 @@
 
 #include "backends/native/native_backend.h"
 #include "backends/native/native_session.h"
+#include "network/client/user_mode.h"
 #include "config/spec_json.h"
 #include "backends/native/oci/oci_support.h"
 #include "core/sys/error.h"
@@ -88,6 +89,7 @@ void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
 }
 
 int NativeBackend::wait(ContainerSession& held) {
+  collect_stale_container_cgroups();  // while the workload runs: off its start
   const ContainerSpec& spec = static_cast<NativeSession&>(held).spec;
   return held.wait({.timeout_seconds = spec.timeout_seconds, .memory_limit = spec.limits.memory_bytes});
 }
@@ -170,12 +172,16 @@ void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     return;
   }
   if (cgroup) cgroup->destroy();  // what is left is killed, then the directories go
-  HooksSpec hooks;
+  ContainerSpec kept;
   try {
-    hooks = read_spec_file(c.path()).hooks;
+    kept = read_spec_file(c.path());
   } catch (const Error&) {
   }
-  run_hooks(hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
+  // A container left running held its pasta open (it holds the namespace): stopped here.
+  if (kept.network == NetworkMode::kPasta) {
+    net::cleanup_user_mode_network(r.name, c.path().substr(0, c.path().find_last_of('/')) + "/.network");
+  }
+  run_hooks(kept.hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
   c.remove();
 }
 
@@ -199,6 +205,7 @@ void NativeBackend::update(LockedContainer& c, const CgroupLimits& limits) {
   if (status(r, c.path()) == "stopped") throw Error(r.name, "the container is stopped");
   std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);
   if (!cgroup) throw Error(r.name, "the container has no cgroup");
+  require_controllers_for_update(*cgroup, limits, r.name);
   cgroup->apply(limits);
 }
 
