@@ -105,6 +105,14 @@ int run_cli(int argc, char** argv) {
       {"version", [&] { add_version_command(app, action); }},
       {"internal-cleanup", [&] { add_internal_cleanup_command(app, action); }},
       {"internal-pod-wait", [&] { add_internal_pod_wait_command(app, action); }},
+      {"logs", [&] { add_logs_command(app, g, action); }},
+      {"stop", [&] { add_stop_command(app, g, action); }},
+      {"restart", [&] { add_restart_command(app, g, action); }},
+      {"rm", [&] { add_rm_command(app, g, action); }},
+      {"inspect", [&] { add_inspect_command(app, g, action); }},
+      {"events", [&] { add_events_command(app, g, action); }},
+      {"up", [&] { add_up_command(app, g, action); }},
+      {"down", [&] { add_down_command(app, g, action); }},
   };
 
   std::vector<std::string> args(argv + 1, argv + argc);
