@@ -156,7 +156,8 @@ ServiceSpec service_spec_from_json(const std::string& text) {
       health.on_failure = parse_on_failure(h.at("on_failure").get<std::string>(), "service.json");
       s.health = health;
     }
-    for (const auto& [name, condition] : j.value("depends_on", json::object()).items()) {
+    const json depends = j.value("depends_on", json::object());
+    for (const auto& [name, condition] : depends.items()) {
       s.depends_on[name] = parse_depends_condition(condition.get<std::string>(), "service.json");
     }
     return s;

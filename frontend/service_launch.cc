@@ -10,6 +10,7 @@
 
 #include "config/spec_json.h"
 #include "core/container/container_record.h"
+#include "core/container/notify_socket.h"
 #include "core/service/events.h"
 #include "core/service/service_state.h"
 #include "core/sys/error.h"
@@ -110,6 +111,9 @@ ContainerSpec service_container_spec(ContainerSpec spec, const ServiceSpec& serv
 }
 
 int run_detached(const std::string& root, const WorkloadSpec& request, ContainerSpec spec, bool print_id) {
+  // Checked before anything exists, as --sd-notify's (core/container/notify_socket.h).
+  const char* notify_socket = ::getenv("NOTIFY_SOCKET");
+  if (request.service.sdnotify == SdNotifyMode::kHealthy && notify_socket != nullptr) validate_notify_socket(notify_socket);
   MonitorContext context;
   context.root = root;
   context.id = request.name.empty() ? generate_container_id() : request.name;
@@ -133,7 +137,12 @@ int run_detached(const std::string& root, const WorkloadSpec& request, Container
     throw;
   }
   std::string id = context.id;
-  launch(std::move(context));
+  try {
+    launch(std::move(context));
+  } catch (const Error&) {
+    service::remove_service_dir(root, id);  // nothing started: nothing stays
+    throw;
+  }
   if (print_id) std::cout << id << std::endl;
   return 0;
 }

@@ -336,8 +336,15 @@ void monitor_service(MonitorContext context) {
     std::string line = "ERR " + std::to_string(e.exit_code()) + " " + e.what() + "\n";
     if (context.report) (void)sys::write_all(context.report.get(), line.data(), line.size());
     code = e.exit_code();
-    // Nothing started: the service's record goes with the error.
-    if (context.report) service::remove_service_dir(context.root, context.id);
+    // The caller removes a new service's record (the secrets' tmpfs, ours, is gone then);
+    // an existing one says why it is not running.
+    try {
+      service::ServiceState state = service::read_state(context.dir);
+      state.status = "exited";
+      state.reason = e.what();
+      service::write_state(context.dir, state);
+    } catch (const Error&) {
+    }
   } catch (const std::exception& e) {
     code = 125;
   }

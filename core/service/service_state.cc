@@ -65,7 +65,8 @@ std::vector<std::string> list_services(const std::string& root) {
 std::string claim_service_dir(const std::string& root, const std::string& id) {
   if (::mkdir(root.c_str(), 0711) != 0 && errno != EEXIST) throw_errno("create the state directory", root);
   std::string parent = services_root(root);
-  if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create the state directory", parent);
+  // 0711: a container's user namespace reaches its own secrets' directory by name.
+  if (::mkdir(parent.c_str(), 0711) != 0 && errno != EEXIST) throw_errno("create the state directory", parent);
   std::string dir = service_dir(root, id);
   if (::mkdir(dir.c_str(), 0711) != 0) {
     if (errno == EEXIST) throw Error("--name", "'" + id + "' is already in use by a service (nucleus rm " + id + ")");

@@ -213,7 +213,7 @@ TEST_P(Services, ABurstOfOutputStaysUnderTheLogCap) {
   const std::string id = name("burst");
   // 10 MB of output against a cap of 2 files of 1 MiB.
   ASSERT_EQ(run_d(id, {"--log-max-size", "1m", "--log-max-files", "2"},
-                  {"/bin/sh", "-c", "yes 0123456789012345678901234567890123456789 | head -c 10485760; echo last-line"})
+                  {"/bin/sh", "-c", "yes 0123456789012345678901234567890123456789 | head -c 10485760; echo; echo last-line"})
                 .status,
             0);
   ASSERT_TRUE(wait_for([&] { return field(id, "status") == "exited"; }, 120s));
@@ -246,7 +246,9 @@ TEST_P(Services, LogsFollowAcrossRotation) {
   for (std::string l; std::getline(lines, l);) {
     if (l == "done") break;
     int n = std::stoi(l.substr(5, l.find('-', 5) - 5));
-    if (expected >= 0) EXPECT_EQ(n, expected) << "a line lost or repeated at a rotation";
+    if (expected >= 0) {
+      EXPECT_EQ(n, expected) << "a line lost or repeated at a rotation";
+    }
     expected = n + 1;
     ++count;
   }
@@ -276,8 +278,10 @@ TEST_P(Services, SecretsAppearOnlyAtRunSecrets) {
     places.push_back(slurp_file("/proc/" + std::to_string(pid.get<int>()) + "/environ"));
     places.push_back(slurp_file("/proc/" + std::to_string(pid.get<int>()) + "/cmdline"));
   }
-  for (const auto& e : std::filesystem::recursive_directory_iterator(root_)) {
-    if (e.is_regular_file()) places.push_back(slurp_file(e.path()));
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(root_, ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) places.push_back(slurp_file(it->path()));
   }
   for (const std::string& text : places) EXPECT_EQ(text.find(token), std::string::npos);
 }
@@ -388,7 +392,7 @@ TEST_P(Services, StackUpWaitsForHealthyDependenciesAndIsIdempotent) {
   std::ofstream(file) << "version: 1\nservices:\n"
                       << "  " << db << ":\n    backend: " << GetParam() << "\n    rootfs: " << kRootfs
                       << "\n    command: [/bin/sh, -c, 'sleep 1; touch /tmp/up; exec sleep 600']"
-                      << "\n    health: {cmd: 'test -e /tmp/up', interval: 200ms}\n"
+                      << "\n    health: {cmd: 'test -e /tmp/up', interval: 200ms, start_period: 10s}\n"
                       << "  " << web << ":\n    backend: " << GetParam() << "\n    rootfs: " << kRootfs
                       << "\n    command: [/bin/sleep, '600']\n    restart: on-failure:3\n    depends_on: {" << db
                       << ": healthy}\n";
@@ -436,7 +440,7 @@ TEST_P(Services, StackBadInputStartsNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothBackends, Services, ::testing::Values("native", "gvisor"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace nucleus::test
