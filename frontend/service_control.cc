@@ -66,8 +66,15 @@ bool stop_service(const std::string& root, const std::string& id, int seconds) {
   pid_t pid = monitor_pid(dir);
   if (pid > 0 && seconds > 0) ::kill(pid, SIGTERM);
   if (seconds <= 0 || !wait_monitor_gone(dir, std::chrono::seconds(seconds))) {
-    kill_container_now(root, id);
-    if (pid > 0) ::kill(pid, SIGTERM);  // if it was between two runs
+    // Again until it ends: a signal can miss a container still being made (runsc kills
+    // only a container it has started), and a monitor between two runs has none.
+    for (int attempt = 0; attempt < 60; ++attempt) {
+      kill_container_now(root, id);
+      if (pid > 0) ::kill(pid, SIGTERM);
+      if (wait_monitor_gone(dir, std::chrono::milliseconds(500))) break;
+    }
+    // The last resort: the monitor's death takes its run along (its keeper cleans up).
+    if (pid > 0 && service::monitor_alive(dir)) ::kill(pid, SIGKILL);
     if (!wait_monitor_gone(dir, std::chrono::seconds(30))) throw Error("stop " + id, "its monitor does not end");
   }
   service::record_event(root, id, "stop");
