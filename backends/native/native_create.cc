@@ -35,6 +35,9 @@ void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options)
   if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
     throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
   }
+  if (spec.disable_oom_killer) {
+    throw Error("config.json: linux.resources.memory.disableOOMKiller", "not supported by the native backend");
+  }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -207,7 +210,9 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   const std::string fifo = s->dir() + "/exec.fifo";
   // 0622 whatever the umask: the workload writes it after becoming its own uid.
   if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
-  UniqueFd fifo_fd = sys::open(fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+  // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
+  const bool chrooted = !requested.has(NamespaceType::kMount);
+  UniqueFd fifo_fd = sys::open(chrooted ? s->dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
   // A held container is started as soon as it is created (run): its reader is there before
   // the workload reaches the fifo, so the workload goes on the moment it is ready, and
   // `start` only takes its byte.
@@ -238,6 +243,8 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   open_joined_namespaces(spec, *s);
   plan.exec_fifo_fd = fifo_fd.get();
+  plan.exec_fifo_in_dir = chrooted;
+  plan.preserve_fds = options.preserve_fds;
   const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
   // A bridge container waits after its root for "C" in any case: the network comes first.
   plan.cgroup_join = at_clone && !spec.bridge ? LaunchPlan::CgroupJoin::kAtClone
