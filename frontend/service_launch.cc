@@ -113,7 +113,7 @@ ContainerSpec service_container_spec(ContainerSpec spec, const ServiceSpec& serv
 int run_detached(const std::string& root, const WorkloadSpec& request, ContainerSpec spec, bool print_id) {
   // Checked before anything exists, as --sd-notify's (core/container/notify_socket.h).
   const char* notify_socket = ::getenv("NOTIFY_SOCKET");
-  if (request.service.sdnotify == SdNotifyMode::kHealthy && notify_socket != nullptr) validate_notify_socket(notify_socket);
+  if (request.service.sdnotify != SdNotifyMode::kIgnore && notify_socket != nullptr) validate_notify_socket(notify_socket);
   MonitorContext context;
   context.root = root;
   context.id = request.name.empty() ? generate_container_id() : request.name;

@@ -149,7 +149,9 @@ std::string describe_exit(int code, bool oom) {
 
 class Monitor {
  public:
-  explicit Monitor(MonitorContext& c) : c_(c), store_(c.dir) {}
+  explicit Monitor(MonitorContext& c) : c_(c), store_(c.dir) {
+    if (c.service.sdnotify == SdNotifyMode::kContainer) readiness_.emplace(c.id);
+  }
 
   void run();
 
@@ -159,9 +161,11 @@ class Monitor {
   void answer(const std::string& line);
   void on_health(service::HealthStatus status);
   void on_started(pid_t pid);
+  void on_ready(const std::string& said);
 
   MonitorContext& c_;
   StateStore store_;
+  std::optional<ReadinessSocket> readiness_;
   std::mutex answer_mutex_;
   std::atomic<bool> answered_{false};
   std::atomic<bool> restart_asked_{false};
@@ -199,7 +203,17 @@ void Monitor::on_started(pid_t pid) {
     if (c_.service.health) s.health = "starting";
   });
   service::record_event(c_.root, c_.id, "start");
-  if (c_.service.sdnotify != SdNotifyMode::kHealthy) answer("OK");
+  if (c_.service.sdnotify == SdNotifyMode::kIgnore) answer("OK");
+}
+
+// --sdnotify container: the workload said READY=1.
+void Monitor::on_ready(const std::string& said) {
+  try {
+    notify_ready(said);
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+  }
+  answer("OK");
 }
 
 int Monitor::run_once(bool& oom) {
@@ -217,6 +231,8 @@ int Monitor::run_once(bool& oom) {
     hear.reset();
     signals.reset();
     c_.report.reset();
+    // The run's notify relay talks to the monitor, which tells the caller's socket.
+    if (readiness_) ::setenv("NOTIFY_SOCKET", readiness_->address().c_str(), 1);
     run_container(c_, tell.get());
   }
   tell.reset();
@@ -225,11 +241,13 @@ int Monitor::run_once(bool& oom) {
   int code = 125;
   bool started = false;
   for (bool open = true; open;) {
-    pollfd fds[2] = {{hear.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {{hear.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}, {readiness_ ? readiness_->fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       throw_errno("wait for the container's run");
     }
+    std::string said;
+    if ((fds[2].revents & POLLIN) && readiness_->ready(&said)) on_ready(said);
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info;
       // The run's session forwards it to the container.

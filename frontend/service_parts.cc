@@ -105,8 +105,14 @@ int run_self(const std::vector<std::string>& args, std::chrono::milliseconds tim
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-void notify_ready() {
-  const char* value = ::getenv("NOTIFY_SOCKET");
+// The caller's NOTIFY_SOCKET as the monitor found it (a run's is the monitor's own).
+const char* caller_notify_socket() {
+  static const char* value = ::getenv("NOTIFY_SOCKET");
+  return value;
+}
+
+void notify_ready(const std::string& extra) {
+  const char* value = caller_notify_socket();
   if (value == nullptr) return;
   NotifyAddress target = validate_notify_socket(value);
   sockaddr_un addr = {};
@@ -120,10 +126,44 @@ void notify_ready() {
     len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + target.path.size() + 1);
   }
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  std::string message = "READY=1\nMAINPID=" + std::to_string(::getpid()) + "\n";
+  std::string message = "READY=1\nMAINPID=" + std::to_string(::getpid()) + "\n" + extra;
   if (!fd || ::sendto(fd.get(), message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
     throw_errno("tell NOTIFY_SOCKET the service is ready", value);
   }
+}
+
+ReadinessSocket::ReadinessSocket(const std::string& id) {
+  (void)caller_notify_socket();  // remembered before a run's is set
+  std::string name = "nucleus-ready-" + id + "-" + std::to_string(::getpid());
+  address_ = "@" + name;
+  fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (name.size() + 1 > sizeof addr.sun_path) throw Error("--sdnotify", "the service's name is too long for a socket");
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (!fd_ || ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) throw_errno("--sdnotify", "bind " + address_);
+}
+
+bool ReadinessSocket::ready(std::string* rest) {
+  char buf[4096];
+  ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+  if (n <= 0) return false;
+  std::string text(buf, static_cast<size_t>(n));
+  bool ready = false;
+  rest->clear();
+  size_t start = 0;
+  for (size_t nl; start < text.size(); start = nl + 1) {
+    nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(start, nl - start);
+    if (line == "READY=1") {
+      ready = true;
+    } else if (!line.empty() && line.rfind("MAINPID=", 0) != 0) {
+      *rest += line + "\n";
+    }
+  }
+  return ready;
 }
 
 LogPump::LogPump(const std::string& path, service::LogLimits limits) : writer_(path, limits), stop_(make_eventfd()) {

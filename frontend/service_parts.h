@@ -40,8 +40,25 @@ class StateStore {
 // readable.
 int run_self(const std::vector<std::string>& args, std::chrono::milliseconds timeout, int cancel_fd = -1);
 
-// READY=1 with MAINPID (this process) to the caller's validated NOTIFY_SOCKET, if set.
-void notify_ready();
+// READY=1 with MAINPID (this process) to the caller's validated NOTIFY_SOCKET, if set;
+// `extra`: more lines the workload said (STATUS=...), passed on with it.
+void notify_ready(const std::string& extra = {});
+
+// --sdnotify container: the socket a run's notify relay (the --sd-notify proxy) forwards the
+// workload's messages to, an abstract one of the monitor's; READY=1 there is the service's
+// readiness.
+class ReadinessSocket {
+ public:
+  explicit ReadinessSocket(const std::string& id);
+  int fd() const { return fd_.get(); }
+  const std::string& address() const { return address_; }  // "@name", for NOTIFY_SOCKET
+  // Reads one message; true when it says READY=1 (then *rest holds its other lines).
+  bool ready(std::string* rest);
+
+ private:
+  std::string address_;
+  UniqueFd fd_;
+};
 
 // The container's stdout and stderr (pipes it inherits as fds 1 and 2) into the log.
 class LogPump {
