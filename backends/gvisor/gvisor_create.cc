@@ -36,6 +36,7 @@ using json = nlohmann::json;
 void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
   if (options.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
+  if (spec.network == NetworkMode::kPasta) throw Error("--network pasta", "the gVisor backend takes bridge (its rules hold on the host side)");
   // A config's hooks are nucleus's to run (create, start, delete), so that they see the
   // caller's bundle and poststart sees "running" (runsc would pass its copy of the bundle,
   // and run poststart before it says running). `runsc run` leaves no moment for them.

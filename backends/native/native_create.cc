@@ -83,9 +83,21 @@ std::string prepare_network_files(ContainerSpec& spec, const std::string& record
 void attach_network(NativeSession& s, const std::string& id, const std::string& root, const std::string& files) {
   UniqueFd netns = sys::open("/proc/" + std::to_string(s.main().pid()) + "/ns/net", O_RDONLY | O_CLOEXEC,
                              "open the container's network namespace");
-  s.network = net::ContainerNetwork::attach(*s.spec.bridge, netns.get(), id, {.state_dir = root + "/.network"});
+  // The init's pidfd: a container left running (detached) ends its netd when it ends.
+  s.network = net::ContainerNetwork::attach(*s.spec.bridge, netns.get(), id,
+                                            {.state_dir = root + "/.network", .container_pidfd = s.main().pidfd()});
   s.network->write_etc_files(files);
   timing::mark("network attached");
+}
+
+// --network pasta (or bridge asked without root): pasta configures the container's network
+// namespace and carries its traffic through sockets of the caller's (network/client/user_mode.h).
+// pasta joins the namespaces of the container's init; it needs a user namespace it may
+// enter, which a non-root caller's container always has (root's: --runas 0).
+void attach_user_network(NativeSession& s, pid_t init, const std::string& id, const std::string& root) {
+  s.user_network.emplace(net::UserModeNetwork::attach(*s.spec.bridge, init, id,
+                                                      {.state_dir = root + "/.network", .caller_is_root = ::geteuid() == 0}));
+  timing::mark("user-mode network attached");
 }
 
 // The sources of a "cgroup" mount inside: each hierarchy's directory of the container, under
@@ -196,7 +208,9 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
 
 std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
   refuse_unsupported(requested, options);
-  if (requested.bridge) net::check_network_request(*requested.bridge);  // before anything exists
+  // Before anything exists: bad input, a taken port, what pasta cannot enforce.
+  if (requested.network == NetworkMode::kBridge) net::check_network_request(*requested.bridge);
+  if (requested.network == NetworkMode::kPasta) net::check_user_mode_request(*requested.bridge);
   const bool held = options.foreground;
   ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
                     .bundle = requested.bundle, .created = rfc3339_now(), .annotations = requested.annotations};
@@ -204,7 +218,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->spec = requested;
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
-  const std::string network_files = spec.bridge ? prepare_network_files(spec, s->dir()) : "";
+  const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
   timing::mark("record claimed");
 
   const std::string fifo = s->dir() + "/exec.fifo";
@@ -274,7 +288,8 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   timing::mark("id maps written, child released");
   send_ready_made_trees(plan, s->sync.get(), pid);
   if (!cgroup_first) make_cgroup_and_keeper();
-  if (spec.bridge) attach_network(*s, options.id, options.root, network_files);
+  if (spec.network == NetworkMode::kBridge) attach_network(*s, options.id, options.root, network_files);
+  if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
   if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
     // The child moves itself in through files we open (handshake.h); cloned into it, "C"
     // carries none and only lets it go on. EPIPE: the child has failed already; its report

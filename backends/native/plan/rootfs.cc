@@ -58,7 +58,7 @@ void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
   std::vector<MountOp>& ops = plan.root_ops;
   constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   ops.push_back({.kind = MountKind::kProc, .target = "proc", .flags = kNoExec, .no_symlinks = true});
-  if (options.network == NetworkMode::kNone) {
+  if (options.network != NetworkMode::kHost) {
     // A fresh sysfs shows only this network namespace's devices.
     ops.push_back({.kind = MountKind::kSysfs, .target = "sys", .flags = kNoExec | MS_RDONLY,
                    .no_symlinks = true});
