@@ -8,6 +8,7 @@
 
 #include "config/isolation_level.h"
 #include "config/network_spec.h"
+#include "config/service_spec.h"
 
 // What the user asked for with flags and YAML: plain data, no I/O. An absent optional means
 // "not said": the isolation preset decides. config/resolve.h turns it into THE container
@@ -82,6 +83,8 @@ struct WorkloadSpec {
   bool sd_notify = false;
   std::optional<uint32_t> timeout_seconds;
   GvisorPlatform gvisor_platform = GvisorPlatform::kAuto;  // gVisor only
+  // Detached (`run -d`): restart, health, readiness, logs, secrets (config/service_spec.h).
+  ServiceSpec service;
 };
 
 }  // namespace nucleus

@@ -178,7 +178,50 @@ constexpr Field<CapabilityChanges> kCapabilityFields[] = {
   {"drop", [](const Ctx& c, N v, K k, CapabilityChanges& s) { s.drop = string_list(c, v, k); }},
 };
 
+// A service's health check: cmd a string (run with /bin/sh -c) or an argv list.
+constexpr Field<HealthSpec> kHealthFields[] = {
+  {"cmd", [](const Ctx& c, N v, K k, HealthSpec& h) {
+      h.command = v.IsSequence() ? string_list(c, v, k) : std::vector<std::string>{"/bin/sh", "-c", scalar(c, v, k)};
+      if (h.command.empty() || h.command.back().empty()) fail_at(c, v, k, "must name a command"); }},
+  {"interval",     [](const Ctx& c, N v, K k, HealthSpec& h) { h.interval_ms = parse_duration(scalar(c, v, k), what(c, v, k)); }},
+  {"timeout",      [](const Ctx& c, N v, K k, HealthSpec& h) { h.timeout_ms = parse_duration(scalar(c, v, k), what(c, v, k)); }},
+  {"start_period", [](const Ctx& c, N v, K k, HealthSpec& h) { h.start_period_ms = parse_duration(scalar(c, v, k), what(c, v, k)); }},
+  {"retries",      [](const Ctx& c, N v, K k, HealthSpec& h) { h.retries = parse_retries(scalar(c, v, k), what(c, v, k)); }},
+  {"on_failure",   [](const Ctx& c, N v, K k, HealthSpec& h) { h.on_failure = parse_on_failure(scalar(c, v, k), what(c, v, k)); }},
+};
+
 constexpr Field<WorkloadSpec> kWorkloadFields[] = {
+  {"detach",    [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.service.detach = boolean(c, v, k); }},
+  {"restart",   [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.service.restart = parse_restart(scalar(c, v, k), what(c, v, k)); }},
+  {"health",    [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      HealthSpec health;
+      parse_fields(c, v, k, health, kHealthFields);
+      if (health.command.empty()) fail_at(c, v, k, "needs cmd");
+      s.service.health = health; }},
+  {"secrets",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.service.secrets.clear();
+      for (const std::string& item : string_list(c, v, k)) s.service.secrets.push_back(parse_secret(item, c.base_dir, what(c, v, k)));
+      for (size_t i = 0; i < s.service.secrets.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+          if (s.service.secrets[i].name == s.service.secrets[j].name) fail_at(c, v, k, "two secrets named '" + s.service.secrets[i].name + "'");
+        }
+      } }},
+  {"log_max_size",  [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.service.log.max_size = parse_log_size(scalar(c, v, k), what(c, v, k)); }},
+  {"log_max_files", [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.service.log.max_files = parse_log_files(scalar(c, v, k), what(c, v, k)); }},
+  {"sdnotify",  [](const Ctx& c, N v, K k, WorkloadSpec& s) { s.service.sdnotify = parse_sdnotify(scalar(c, v, k), what(c, v, k)); }},
+  {"depends_on", [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.service.depends_on.clear();
+      if (v.IsSequence()) {
+        for (const std::string& name : string_list(c, v, k)) s.service.depends_on[name] = DependsCondition::kStarted;
+        return;
+      }
+      for_each_entry(c, v, k, [&](const std::string& name, K keypath, N, N value) {
+        N condition = value.IsMap() && value["condition"] ? value["condition"] : value;
+        std::string text = scalar(c, condition, keypath);
+        if (text == "service_started") text = "started";
+        if (text == "service_healthy") text = "healthy";
+        s.service.depends_on[name] = parse_depends_condition(text, what(c, condition, keypath));
+      }); }},
   {"command",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.command = string_list(c, v, k);
       if (s.command.empty()) fail_at(c, v, k, "must name a program"); }},
@@ -331,14 +374,16 @@ WorkloadFile parse_workload_file(std::string_view text, const std::string& path)
       have_version = true;
     } else if (name == "defaults") {
       parse_fields(ctx, value, keypath, defaults, kWorkloadFields);
-    } else if (name == "workloads") {
+    } else if (name == "workloads" || name == "services") {
+      if (workloads) fail_at(ctx, key, keypath, "a file has workloads or services, not both");
       workloads = value;
+      file.stack = name == "services";
     } else {
-      fail_at(ctx, key, keypath, "unknown key (expected version, defaults, workloads)");
+      fail_at(ctx, key, keypath, "unknown key (expected version, defaults, workloads or services)");
     }
   });
   if (!have_version) fail_at(ctx, root, "version", "missing (write version: 1)");
-  if (!workloads) fail_at(ctx, root, "workloads", "missing");
+  if (!workloads) fail_at(ctx, root, "workloads", "missing (or services, for a stack)");
   for_each_entry(ctx, *workloads, "workloads", [&](const std::string& name, K keypath, N key, N value) {
     if (auto problem = check_container_name(name)) fail_at(ctx, key, keypath, "invalid workload name: " + *problem);
     WorkloadSpec spec = defaults;

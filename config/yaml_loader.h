@@ -17,6 +17,7 @@ namespace nucleus {
 struct WorkloadFile {
   std::string path;
   std::vector<std::pair<std::string, WorkloadSpec>> workloads;  // in file order
+  bool stack = false;  // written as `services:` (a stack, `nucleus up`)
 
   // The named workload, or an Error listing the names there are.
   const WorkloadSpec& get(std::string_view name) const;

@@ -38,20 +38,30 @@ size_t options_end(const CLI::App& app, const std::vector<std::string>& args, si
 // Whether `run`'s options (args[start..], up to the first word that is not an option or "--")
 // include one that only runc's form has (--bundle, --detach, ...). The flags form's options
 // are skipped with their values, so a value is never taken for a flag.
+//
+// -d/--detach belongs to both forms (runc's `run -d ID`, docker's `run -d COMMAND`, a
+// service: docs/services.md): with it and nothing else of either form, runc's is one
+// positional word that cannot be a command path (an id has no '/'); `--`, an option of the
+// flags form, or a command with arguments make it the flags form.
 bool is_runc_run(const CLI::App& flags_form, const std::vector<std::string>& args, size_t start) {
   const std::vector<std::string>& runc = runc_run_flags();
+  bool detach = false;
   for (size_t i = start; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--" || arg.size() < 2 || arg[0] != '-') return false;
+    if (arg == "--") return false;
+    if (arg.size() < 2 || arg[0] != '-') return detach && i + 1 == args.size() && arg.find('/') == std::string::npos;
     bool is_long = arg[1] == '-';
     std::string name = is_long ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+    if (name == "-d" || name == "--detach") {
+      detach = true;
+      continue;
+    }
     if (std::find(runc.begin(), runc.end(), name) != runc.end()) return true;
     const CLI::Option* opt = flags_form.get_option_no_throw(name);
     if (opt == nullptr) return false;  // an unknown flag: the flags form says so
-    bool value_attached = is_long ? arg.find('=') != std::string::npos : arg.size() > 2;
-    if (opt->get_expected_min() > 0 && !value_attached) ++i;
+    return false;                      // an option of the flags form only
   }
-  return false;
+  return detach;
 }
 
 struct ErrorLog {
@@ -127,6 +137,14 @@ int run_cli(int argc, char** argv) {
       {"version", [&] { add_version_command(app, action); }},
       {"internal-cleanup", [&] { add_internal_cleanup_command(app, action); }},
       {"internal-pod-wait", [&] { add_internal_pod_wait_command(app, action); }},
+      {"logs", [&] { add_logs_command(app, g, action); }},
+      {"stop", [&] { add_stop_command(app, g, action); }},
+      {"restart", [&] { add_restart_command(app, g, action); }},
+      {"rm", [&] { add_rm_command(app, g, action); }},
+      {"inspect", [&] { add_inspect_command(app, g, action); }},
+      {"events", [&] { add_events_command(app, g, action); }},
+      {"up", [&] { add_up_command(app, g, action); }},
+      {"down", [&] { add_down_command(app, g, action); }},
   };
 
   std::vector<std::string> args(argv + 1, argv + argc);

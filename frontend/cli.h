@@ -64,5 +64,15 @@ void add_check_command(CLI::App& app, Action& action);
 void add_version_command(CLI::App& app, Action& action);
 void add_internal_cleanup_command(CLI::App& app, Action& action);
 void add_internal_pod_wait_command(CLI::App& app, Action& action);
+// Detached containers (services): frontend/verbs/{logs,stop,restart,rm,inspect,events}.cc.
+void add_logs_command(CLI::App& app, Globals& g, Action& action);
+void add_stop_command(CLI::App& app, Globals& g, Action& action);
+void add_restart_command(CLI::App& app, Globals& g, Action& action);
+void add_rm_command(CLI::App& app, Globals& g, Action& action);
+void add_inspect_command(CLI::App& app, Globals& g, Action& action);
+void add_events_command(CLI::App& app, Globals& g, Action& action);
+// A stack: frontend/verbs/{up,down}.cc.
+void add_up_command(CLI::App& app, Globals& g, Action& action);
+void add_down_command(CLI::App& app, Globals& g, Action& action);
 
 }  // namespace nucleus::frontend

@@ -134,7 +134,9 @@ WorkloadSpec make_spec(const RunFlags& flags) {
   take_positionals(flags, spec, flags.file.has_value());
   apply_scalars(flags, spec);
   apply_lists(flags, spec);
+  apply_service_flags(flags.service, spec.service);
   validate_spec(spec);
+  validate_service(spec.service);
   return spec;
 }
 

@@ -10,6 +10,14 @@
 // the file (when -f is given), lays the flags over it and validates the result.
 namespace nucleus::frontend {
 
+// run -d and the service options (config/service_spec.h), as typed.
+struct ServiceFlags {
+  bool detach = false;
+  std::optional<std::string> restart, log_max_size, log_max_files, health_cmd, health_interval, health_timeout,
+      health_retries, health_start_period, health_on_failure, sdnotify;
+  std::vector<std::string> secrets;
+};
+
 struct RunFlags {
   std::optional<std::string> file;  // -f
   std::optional<std::string> backend, isolation, rootfs, user, workdir, hostname, memory, cpus,
@@ -22,10 +30,17 @@ struct RunFlags {
   std::vector<std::string> groups, env, volumes, tmpfs, cap_add, cap_drop, io_max, publish, egress, dns;
   // Everything after the options: COMMAND [ARG...], or with -f: WORKLOAD [-- COMMAND...].
   std::vector<std::string> positionals;
+  ServiceFlags service;
 };
 
 // Scalar flags replace the file's value; list flags add to it (a volume or tmpfs at a
 // destination the file already uses replaces that entry). Throws Error naming the flag.
 WorkloadSpec make_spec(const RunFlags& flags);
+
+// The service flags laid over the file's `service` keys (frontend/service_overrides.cc),
+// and the checks between them (a service option without -d, --sdnotify healthy without a
+// health check). Throws Error naming the flag.
+void apply_service_flags(const ServiceFlags& flags, ServiceSpec& spec);
+void validate_service(const ServiceSpec& spec);
 
 }  // namespace nucleus::frontend

@@ -59,6 +59,18 @@ def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
       "the monitoring nucleus, its cleanup keeper, the PID-1 supervisor and `sleep`; bwrap: both "
       "bwrap processes and `sleep`; crun/runc: the foreground runtime and `sleep`), divided by N.")
     w("")
+    services = extra.get("services")
+    if services:
+        w("## Detached containers")
+        w("")
+        w("| | nucleus | peer |")
+        w("| --- | ---: | ---: |")
+        fmt = lambda v, unit: ("%.1f %s" % (v, unit)) if v is not None else "n/a"  # noqa: E731
+        w("| `run -d … sleep 600` to return (ms, median) vs the foreground `run … /bin/true` | %s | %s |"
+          % (fmt(services["run_d"], "ms"), fmt(services["foreground"], "ms")))
+        w("| idle PSS of the monitor (KiB) vs podman's conmon for the same container | %s | %s |"
+          % (fmt(services["monitor_pss"], "KiB"), fmt(services["conmon_pss"], "KiB")))
+        w("")
     w("## Where nucleus's start goes")
     w("")
     w("`NUCLEUS_TRACE_TIMING=1 nucleus run --rootfs … -- /bin/true`, %d runs: the median time of "

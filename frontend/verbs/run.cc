@@ -9,6 +9,7 @@
 #include "core/sys/trace_timing.h"
 #include "frontend/cli.h"
 #include "frontend/overrides.h"
+#include "frontend/service_launch.h"
 
 namespace nucleus::frontend {
 
@@ -58,6 +59,7 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->add_option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
   run->add_option("--name", f.name, "Container name, unique among containers (default: a generated id)");
   run->add_option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
+  add_service_options(*run, f.service);
   run->callback([&f, &g, &action] {
     action = [&f, &g] {
       // A signal from here on is kept for the container (its session reads it and passes
@@ -67,7 +69,9 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
       init::forwarded_signal_set(&forwarded);
       ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
       WorkloadSpec request = make_spec(f);
+      if (request.service.sdnotify == SdNotifyMode::kContainer) request.sd_notify = true;
       ContainerSpec spec = resolve_workload(request);
+      if (request.service.detach) return run_detached(g.root, request, std::move(spec));
       timing::mark("workload spec built");
       std::unique_ptr<Backend> backend = backend_for(spec.backend);
       CreateOptions options{.id = request.name.empty() ? generate_container_id() : request.name, .root = g.root, .foreground = true};

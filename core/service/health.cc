@@ -1,0 +1,26 @@
+#include "core/service/health.h"
+
+namespace nucleus::service {
+
+const char* to_string(HealthStatus status) {
+  switch (status) {
+    case HealthStatus::kNone: return "none";
+    case HealthStatus::kStarting: return "starting";
+    case HealthStatus::kHealthy: return "healthy";
+    case HealthStatus::kUnhealthy: return "unhealthy";
+  }
+  return "none";
+}
+
+bool HealthState::record(bool passed, bool in_start_period) {
+  HealthStatus before = status_;
+  if (passed) {
+    failing_streak_ = 0;
+    status_ = HealthStatus::kHealthy;
+  } else if (!in_start_period || status_ != HealthStatus::kStarting) {
+    if (++failing_streak_ >= retries_) status_ = HealthStatus::kUnhealthy;
+  }
+  return status_ != before;
+}
+
+}  // namespace nucleus::service
