@@ -105,6 +105,7 @@ int run_cli(int argc, char** argv) {
       {"version", [&] { add_version_command(app, action); }},
       {"internal-cleanup", [&] { add_internal_cleanup_command(app, action); }},
       {"internal-pod-wait", [&] { add_internal_pod_wait_command(app, action); }},
+      {"sandbox", [&] { add_sandbox_command(app, g, action); }},
   };
 
   std::vector<std::string> args(argv + 1, argv + argc);

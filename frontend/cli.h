@@ -50,6 +50,7 @@ void add_delete_command(CLI::App& app, Globals& g, Action& action);
 void add_list_command(CLI::App& app, Globals& g, Action& action);
 void add_ps_command(CLI::App& app, Globals& g, Action& action);
 void add_pause_commands(CLI::App& app, Globals& g, Action& action);
+void add_sandbox_command(CLI::App& app, Globals& g, Action& action);
 void add_update_command(CLI::App& app, Globals& g, Action& action);
 CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& flags, Action& action);
 void add_stats_command(CLI::App& app, Globals& g, Action& action);
