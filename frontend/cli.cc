@@ -81,6 +81,7 @@ int run_cli(int argc, char** argv) {
 
   Action action;
   RunFlags run_flags;
+  std::vector<std::string> sandbox_command;
   CLI::App* run = nullptr;
   CLI::App* exec = nullptr;
   // One registration per verb (frontend/verbs/). Building a verb's parser costs tens of
@@ -105,7 +106,7 @@ int run_cli(int argc, char** argv) {
       {"version", [&] { add_version_command(app, action); }},
       {"internal-cleanup", [&] { add_internal_cleanup_command(app, action); }},
       {"internal-pod-wait", [&] { add_internal_pod_wait_command(app, action); }},
-      {"sandbox", [&] { add_sandbox_command(app, g, action); }},
+      {"sandbox", [&] { add_sandbox_command(app, g, action, sandbox_command); }},
   };
 
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -132,6 +133,14 @@ int run_cli(int argc, char** argv) {
     workload_args.assign(args.begin() + static_cast<long>(end), args.end());
     if (!workload_args.empty() && workload_args.front() == "--") workload_args.erase(workload_args.begin());
     args.resize(end);
+  }
+
+  if (sub < args.size() && args[sub] == "sandbox") {
+    auto dash = std::find(args.begin() + static_cast<long>(sub), args.end(), "--");
+    if (dash != args.end()) {
+      sandbox_command.assign(dash + 1, args.end());
+      args.erase(dash, args.end());
+    }
   }
 
   std::vector<const char*> cargv = {argv[0]};

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/sys/error.h"
@@ -55,10 +56,11 @@ ApiResponse ApiClient::call(const std::string& method, const std::string& target
   Socket socket = connect(io, socket_);
   boost::system::error_code ec;
   http::write(socket, make_request(method, target, body, content_type), ec);
-  if (ec) throw Error("send to nucleusd", ec.message());
+  // The daemon may answer (413) and close before the whole body is sent: its answer is read.
+  if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) throw Error("send to nucleusd", ec.message());
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   http::read(socket, buffer, parser, ec);
   if (ec) throw Error("read nucleusd's answer", ec.message());
   return {static_cast<int>(parser.get().result_int()), parser.get().body()};
@@ -73,9 +75,17 @@ int ApiClient::stream(const std::string& method, const std::string& target, cons
   if (ec) throw Error("send to nucleusd", ec.message());
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   http::read_header(socket, buffer, parser, ec);
   if (ec) throw Error("read nucleusd's answer", ec.message());
+  if (parser.get().result_int() != 200) {  // a refusal: a JSON body, whole
+    http::response_parser<http::string_body> whole(std::move(parser));
+    whole.body_limit(std::numeric_limits<std::uint64_t>::max());
+    http::read(socket, buffer, whole, ec);
+    if (ec) throw Error("read nucleusd's answer", ec.message());
+    on_data(whole.get().body());
+    return static_cast<int>(whole.get().result_int());
+  }
   while (!parser.is_done()) {
     char chunk[65536];
     parser.get().body().data = chunk;

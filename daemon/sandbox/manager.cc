@@ -173,9 +173,17 @@ asio::awaitable<SandboxPtr> SandboxManager::start_sandbox(const Template& t, std
     ++metrics_.counter("nucleus_sandbox_start_failures_total");
     throw ApiError(500, "create_failed", "the sandbox did not start: " + (why.empty() ? ec.message() : why));
   }
-  try {
-    s->backend = read_container(config_.root, s->id).backend;
-  } catch (const Error&) {
+  // The placeholder speaks once it runs; the holder's `start` records "running" a moment
+  // later, and `nucleus exec` reads the record: the sandbox is handed out after that.
+  for (int i = 0; i < 5000; ++i) {
+    try {
+      ContainerRecord r = read_container(config_.root, s->id);
+      s->backend = r.backend;
+      if (r.status == "running") break;
+    } catch (const Error&) {
+    }
+    asio::steady_timer tick(io_, std::chrono::milliseconds(1));
+    co_await tick.async_wait(use_awaitable);
   }
   persist(*s);
   sandboxes_[s->id] = s;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
@@ -60,15 +61,26 @@ Spawned spawn_process(const std::vector<std::string>& argv, int in, int out, int
 
 asio::awaitable<std::optional<int>> wait_exit(asio::io_context& io, int pidfd, pid_t pid, bool child) {
   asio::posix::stream_descriptor watch(io, ::dup(pidfd));
-  boost::system::error_code ec;
-  co_await watch.async_wait(asio::posix::stream_descriptor::wait_read, asio::redirect_error(use_awaitable, ec));
-  if (!child) co_return std::nullopt;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    boost::system::error_code ec;
+    co_await watch.async_wait(asio::posix::stream_descriptor::wait_read, asio::redirect_error(use_awaitable, ec));
+    // Readable means exited; a wake-up for anything else is checked, never trusted: the
+    // wait below must not block the one thread.
+    if (child) {
+      siginfo_t info{};
+      int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+      if (rc == 0 && info.si_pid == pid) {
+        if (info.si_code == CLD_EXITED) co_return info.si_status;
+        co_return 128 + info.si_status;
+      }
+      if (rc != 0 && errno == ECHILD) co_return -1;
+    } else if (sys::raw_pidfd_send_signal(pidfd, 0) != 0 && errno == ESRCH) {
+      co_return std::nullopt;
+    }
+    if (ec) spdlog::warn("watching pid {}: {}", pid, ec.message());
+    asio::steady_timer again(io, std::chrono::milliseconds(ec ? 100 : 1));
+    co_await again.async_wait(use_awaitable);
   }
-  if (WIFEXITED(status)) co_return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) co_return 128 + WTERMSIG(status);
-  co_return -1;
 }
 
 namespace {

@@ -135,7 +135,8 @@ int exec(const SandboxFlags& f) {
 int list(const SandboxFlags& f) {
   ApiResponse r = expect(ApiClient(daemon::resolve_socket(f.socket)).call("GET", "/v1/sandboxes"), "sandbox ls");
   std::printf("%-14s %-12s %-8s %-8s %s\n", "ID", "TEMPLATE", "BACKEND", "STATUS", "EXPIRES");
-  for (const json& s : json::parse(r.body)["sandboxes"]) {
+  const json all = json::parse(r.body);
+  for (const json& s : all["sandboxes"]) {
     int64_t expires = s.value("expires_at", int64_t{0});
     std::string in = expires ? std::to_string(std::max<int64_t>(0, expires - ::time(nullptr))) + "s" : "-";
     std::printf("%-14s %-12s %-8s %-8s %s\n", s.value("id", "").c_str(), s.value("template", "").c_str(),
@@ -153,7 +154,7 @@ int each(const SandboxFlags& f, const char* method, const char* suffix, const st
 
 }  // namespace
 
-void add_sandbox_command(CLI::App& app, Globals&, Action& action) {
+void add_sandbox_command(CLI::App& app, Globals&, Action& action, const std::vector<std::string>& command) {
   CLI::App* sandbox = app.add_subcommand("sandbox", "Agent sandboxes through nucleusd (docs/api.md)");
   sandbox->require_subcommand(1);
   auto f = std::make_shared<SandboxFlags>();
@@ -179,8 +180,13 @@ void add_sandbox_command(CLI::App& app, Globals&, Action& action) {
   exec_cmd->add_option("-w,--cwd", f->cwd, "Working directory");
   exec_cmd->add_option("-u,--user", f->user, "UID[:GID]");
   exec_cmd->add_flag("-i,--stdin", f->stdin_input, "Send this stdin to the command");
-  exec_cmd->add_option("args", f->args, "ID -- COMMAND...");
-  exec_cmd->callback([f, &action] { action = [f] { return exec(*f); }; });
+  exec_cmd->add_option("id", f->args, "ID -- COMMAND...");
+  exec_cmd->callback([f, &action, &command] {
+    action = [f, &command] {
+      f->args.insert(f->args.end(), command.begin(), command.end());
+      return exec(*f);
+    };
+  });
 
   CLI::App* cp_cmd = sandbox->add_subcommand("cp", "Copy SRC ID:DIR (into the sandbox) or ID:PATH DIR (out of it)");
   cp_cmd->add_option("args", f->args, "SRC DST")->expected(2);

@@ -17,6 +17,8 @@
 #include "daemon/client/api_client.h"
 #include "tests/integration/harness.h"
 
+extern char** environ;
+
 // A nucleusd of the test's own: its state root, socket and templates in a private
 // directory, the busybox test rootfs; stopped (and its sandboxes checked gone) at the end.
 namespace nucleus::test {
@@ -49,7 +51,6 @@ class Nucleusd {
     const std::string log = (dir_ / "nucleusd.log").string();
     posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    extern char** environ;
     if (::posix_spawn(&pid_, kNucleusd.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < 3000 && pid_ > 0; ++i) {

@@ -291,7 +291,7 @@ TEST_P(DaemonTest, FiftyConcurrentExecs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonTest, ::testing::Values("native", "gvisor"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 // What the API refuses, with the status and code it says (one daemon, no sandbox made).
 TEST(DaemonApi, BadRequestsAreRefusedWithJsonErrors) {
