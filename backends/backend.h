@@ -26,12 +26,15 @@ struct CreateOptions {
   bool foreground = false;
   std::string pid_file;        // "" : none
   std::string console_socket;  // "" : none (required when process.terminal)
+  // The caller's fds 3 to 3+N-1 passed to the container's process (--preserve-fds).
+  unsigned preserve_fds = 0;
 };
 
 struct ExecOptions {
   std::string pid_file;
   std::string console_socket;
   bool detach = false;
+  unsigned preserve_fds = 0;  // as CreateOptions::preserve_fds
 };
 
 // What a backend can do on this host, for `nucleus check`: "what: value" lines.

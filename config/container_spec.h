@@ -160,6 +160,7 @@ struct ContainerSpec {
   bool limits_requested = false;  // asked for: a host that cannot give them is an error
   std::optional<std::string> cgroup_parent;  // --cgroup-parent: from the hierarchy's root or below ours
   std::string cgroups_path;                  // config.json's linux.cgroupsPath, as written
+  bool disable_oom_killer = false;           // linux.resources.memory.disableOOMKiller (gVisor only)
 
   // Lifecycle.
   bool init = true;  // nucleus's PID-1 supervisor in front of the workload

@@ -32,10 +32,11 @@ constexpr std::array<std::pair<BackendKind, std::string_view>, 2> kBackends = {{
     {BackendKind::kNative, "native"},
     {BackendKind::kGvisor, "gvisor"},
 }};
-constexpr std::array<std::pair<NetworkMode, std::string_view>, 3> kNetworks = {{
+constexpr std::array<std::pair<NetworkMode, std::string_view>, 4> kNetworks = {{
     {NetworkMode::kNone, "none"},
     {NetworkMode::kHost, "host"},
     {NetworkMode::kBridge, "bridge"},
+    {NetworkMode::kPasta, "pasta"},
 }};
 
 constexpr std::array<std::pair<GvisorPlatform, std::string_view>, 4> kPlatforms = {{

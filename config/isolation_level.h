@@ -8,7 +8,9 @@ namespace nucleus {
 
 enum class IsolationLevel { kTrusted, kStandard, kUntrusted };
 enum class BackendKind { kNative, kGvisor };
-enum class NetworkMode { kNone, kHost, kBridge };
+// kPasta: user-mode networking (pasta) for callers without root; `bridge` asked by one
+// becomes it (podman's rootless default), `pasta` asks for it explicitly.
+enum class NetworkMode { kNone, kHost, kBridge, kPasta };
 enum class GvisorPlatform { kAuto, kPtrace, kSystrap, kKvm };
 
 std::optional<IsolationLevel> parse_isolation_level(std::string_view text);

@@ -176,13 +176,16 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
   resolve_mounts(spec, r);
   spec.hostname = r.hostname;
   spec.network = r.network;
-  if (r.network == NetworkMode::kBridge) {
+  // Without root nucleus cannot make a bridge, a veth or firewall rules: a non-root
+  // caller's bridge is pasta's user-mode network (what it cannot enforce is refused).
+  if (r.network == NetworkMode::kBridge && !host.caller_is_root) spec.network = NetworkMode::kPasta;
+  if (r.network == NetworkMode::kBridge || r.network == NetworkMode::kPasta) {
     spec.bridge = r.bridge;
     spec.bridge->hostname = r.hostname;
     // untrusted code on a bridge reaches only what it is allowed to (docs/networking.md).
     spec.bridge->default_deny = r.isolation == IsolationLevel::kUntrusted;
   } else if (!r.bridge.publish.empty() || !r.bridge.egress.empty()) {
-    throw Error(r.bridge.publish.empty() ? "--egress-allow" : "--publish", "needs --network bridge");
+    throw Error(r.bridge.publish.empty() ? "--egress-allow" : "--publish", "needs --network bridge or pasta");
   }
   spec.limits = cgroup_limits(r);
   spec.limits_requested = r.resources.requested();

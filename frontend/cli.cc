@@ -35,6 +35,25 @@ size_t options_end(const CLI::App& app, const std::vector<std::string>& args, si
   return args.size();
 }
 
+// Whether `run`'s options (args[start..], up to the first word that is not an option or "--")
+// include one that only runc's form has (--bundle, --detach, ...). The flags form's options
+// are skipped with their values, so a value is never taken for a flag.
+bool is_runc_run(const CLI::App& flags_form, const std::vector<std::string>& args, size_t start) {
+  const std::vector<std::string>& runc = runc_run_flags();
+  for (size_t i = start; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--" || arg.size() < 2 || arg[0] != '-') return false;
+    bool is_long = arg[1] == '-';
+    std::string name = is_long ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+    if (std::find(runc.begin(), runc.end(), name) != runc.end()) return true;
+    const CLI::Option* opt = flags_form.get_option_no_throw(name);
+    if (opt == nullptr) return false;  // an unknown flag: the flags form says so
+    bool value_attached = is_long ? arg.find('=') != std::string::npos : arg.size() > 2;
+    if (opt->get_expected_min() > 0 && !value_attached) ++i;
+  }
+  return false;
+}
+
 struct ErrorLog {
   std::string path;
   bool json = false;
@@ -74,6 +93,9 @@ int run_cli(int argc, char** argv) {
   app.add_option("--root", g.root, "State directory: one record per container (default /run/nucleus; rootless: $XDG_RUNTIME_DIR/nucleus)");
   app.add_option("--log", g.log, "Also write errors to this file (OCI verbs; runc's flag)");
   app.add_flag("--systemd-cgroup", g.systemd_cgroup, "cgroupsPath is slice:prefix:name (cgroupfs is used)");
+  std::string cgroup_manager = "cgroupfs";
+  app.add_option("--cgroup-manager", cgroup_manager, "crun's: cgroupfs (default) or systemd (as --systemd-cgroup)")
+      ->check(CLI::IsMember({"cgroupfs", "systemd", "disabled"}));
   app.add_flag("--debug", g.debug, "Debug logging (as --log-level debug)");
   std::string self = argv[0];
   g.gvisor_by_name = self.substr(self.find_last_of('/') + 1) == "nucleus-gvisor";
@@ -116,8 +138,15 @@ int run_cli(int argc, char** argv) {
                                      [](const std::string& a) { return a == "-h" || a == "--help"; }) !=
                         args.begin() + static_cast<long>(std::min(sub, args.size()));
   auto named = std::find_if(verbs.begin(), verbs.end(), [&](const auto& v) { return sub < args.size() && args[sub] == v.first; });
+  bool runc_run = false;
   if (named != verbs.end() && !asked_for_help) {
     (named->first == std::string("resume") ? verbs[9].second : named->second)();
+    if (run != nullptr && is_runc_run(*run, args, sub + 1)) {
+      app.remove_subcommand(run);
+      run = nullptr;
+      add_run_bundle_command(app, g, action);
+      runc_run = true;
+    }
   } else {
     for (const auto& v : verbs) v.second();
   }
@@ -125,7 +154,7 @@ int run_cli(int argc, char** argv) {
     auto known = app.get_subcommands([&](const CLI::App* c) { return c->get_name() == args[sub]; });
     if (known.empty()) throw Error(args[sub], "unknown command (try: nucleus --help)");
   }
-  if (sub < args.size() && (args[sub] == "run" || args[sub] == "exec")) {
+  if (sub < args.size() && ((args[sub] == "run" && !runc_run) || args[sub] == "exec")) {
     // Everything from the first word that is not an option belongs to the workload (run:
     // COMMAND...; exec: ID COMMAND...).
     CLI::App* cmd = args[sub] == "run" ? run : exec;
@@ -157,6 +186,10 @@ int run_cli(int argc, char** argv) {
   exec_flags.positionals = workload_args;
   run_flags.positionals = std::move(workload_args);
   if (g.debug) log_level = "debug";
+  if (cgroup_manager == "systemd") g.systemd_cgroup = true;
+  if (cgroup_manager == "disabled") {
+    throw Error("--cgroup-manager", "disabled: nucleus gives every container a cgroup (ps, stats, kill --all and delete rely on it)");
+  }
   error_log() = {g.log, log_format == "json"};
   log::init(log_level, log_format == "json" ? log::Format::kJson : log::Format::kText);
   timing::mark("command line parsed");

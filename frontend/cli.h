@@ -36,12 +36,17 @@ struct Globals {
 struct ExecFlags {
   std::optional<std::string> process, pid_file, console_socket, cwd, user;
   bool tty = false, detach = false, no_new_privs = false;
+  unsigned preserve_fds = 0;
   std::vector<std::string> env, groups, caps;
   std::vector<std::string> positionals;  // ID [COMMAND ARG...]
 };
 
 // One per verb, frontend/verbs/<verb>.cc.
 CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& flags, Action& action);
+// runc's `run ID` (verbs/run_bundle.cc), and the flags only that form has: one of them before
+// the first word that is not an option makes `nucleus run` this form.
+void add_run_bundle_command(CLI::App& app, Globals& g, Action& action);
+const std::vector<std::string>& runc_run_flags();
 void add_create_command(CLI::App& app, Globals& g, Action& action);
 void add_start_command(CLI::App& app, Globals& g, Action& action);
 void add_state_command(CLI::App& app, Globals& g, Action& action);

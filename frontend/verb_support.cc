@@ -1,5 +1,7 @@
 #include "frontend/verb_support.h"
 
+#include "core/cgroup/systemd_path.h"
+
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +9,9 @@
 #include <cctype>
 #include <climits>
 
+#include <fcntl.h>
+
+#include "config/oci/oci_config.h"
 #include "config/validate.h"
 #include "core/sys/error.h"
 
@@ -38,6 +43,22 @@ std::string absolute(const std::string& path) {
   char cwd[PATH_MAX];
   if (::getcwd(cwd, sizeof cwd) == nullptr) throw_errno("getcwd");
   return path.empty() || path == "." ? cwd : std::string(cwd) + "/" + path;
+}
+
+ContainerSpec load_bundle(const Globals& g, const std::string& bundle_dir) {
+  ContainerSpec spec = load_oci_bundle(absolute(bundle_dir));
+  if (g.systemd_cgroup) spec.cgroups_path = cgroupfs_path_of_systemd(spec.cgroups_path);
+  if (g.gvisor_by_name && !spec.annotations.count("run.nucleus.backend")) spec.backend = BackendKind::kGvisor;
+  return spec;
+}
+
+void check_preserved_fds(unsigned count) {
+  if (count > 1024) throw Error("--preserve-fds", std::to_string(count) + " is more than 1024");
+  for (unsigned fd = 3; fd < 3 + count; ++fd) {
+    if (::fcntl(static_cast<int>(fd), F_GETFD) < 0) {
+      throw Error("--preserve-fds", "fd " + std::to_string(fd) + " is not open (it would pass one of nucleus's own)");
+    }
+  }
 }
 
 std::unique_ptr<Backend> backend_of(const ContainerRecord& record, const std::string& dir) {

@@ -24,6 +24,15 @@ std::optional<int> parse_signal(std::string name);
 // An absolute path for a path given on the command line (relative to the current directory).
 std::string absolute(const std::string& path);
 
+// A bundle's config.json as the OCI verbs read it (create, runc's run): the global flags
+// applied (--systemd-cgroup or --cgroup-manager systemd: cgroupsPath is slice:prefix:name;
+// invoked as nucleus-gvisor: the gVisor backend unless the config names one). Throws Error.
+ContainerSpec load_bundle(const Globals& g, const std::string& bundle_dir);
+
+// --preserve-fds N: fds 3 to 3+N-1 must be open here (a closed one would be taken by an fd of
+// nucleus's, which would then reach the container). Throws Error.
+void check_preserved_fds(unsigned count);
+
 // The backend that made a container, from its record.
 std::unique_ptr<Backend> backend_of(const ContainerRecord& record, const std::string& dir);
 

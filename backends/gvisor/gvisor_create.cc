@@ -20,6 +20,7 @@
 #include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
+#include "config/oci/oci_hooks.h"
 #include "config/spec_json.h"
 #include "core/policy/env_filter.h"
 #include "core/policy/host_view.h"
@@ -34,6 +35,20 @@ using json = nlohmann::json;
 
 void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options) {
   if (::geteuid() != 0) throw Error("gvisor backend", "runsc needs root; run nucleus as root or use --isolation standard");
+  if (options.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
+  if (spec.network == NetworkMode::kPasta) throw Error("--network pasta", "the gVisor backend takes bridge (its rules hold on the host side)");
+  // A config's hooks are nucleus's to run (create, start, delete), so that they see the
+  // caller's bundle and poststart sees "running" (runsc would pass its copy of the bundle,
+  // and run poststart before it says running). `runsc run` leaves no moment for them.
+  if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
+    throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
+  }
+  if (const NamespaceSpec* mnt = spec.find(NamespaceType::kMount); mnt != nullptr && !mnt->path.empty()) {
+    throw Error("config.json: linux.namespaces: mount", "the gVisor backend cannot join a mount namespace (the Sentry's is its own)");
+  }
+  if (!spec.hooks.empty() && options.foreground) {
+    throw Error("config.json: hooks", "the gVisor backend runs a config's hooks with create and start, not with run");
+  }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -119,15 +134,39 @@ std::vector<std::string> with_path(std::vector<std::string> env) {
   return env;
 }
 
-// A config.json as written: runsc gets it as the orchestrator wrote it, with three changes:
-// the root path made absolute (the copy lives in the record), the environment through
-// the shared filter (loader variables never reach a workload), and the cgroupsPath as
-// nucleus resolved it (a systemd-style path expanded: runsc gets no --systemd-cgroup).
+// A config.json as written: runsc gets it as the orchestrator wrote it, with what nucleus
+// decided of it: the root path made absolute (the copy lives in the record); the
+// environment through the shared filter (loader variables never reach a workload); the
+// hooks left to nucleus (refuse_unsupported); the id mappings a user namespace got by
+// default (config/oci); the labels and profiles of security modules this host does not run
+// left out (the config was refused where they run; runsc refuses an SELinux label
+// outright); a rootfsPropagation runsc refuses (it takes private and slave only) left to
+// runsc's default: nothing in the sandbox propagates to the host's mounts anyway; the
+// cgroupsPath as nucleus resolved it (a systemd-style path expanded: runsc gets no
+// --systemd-cgroup).
 json config_as_written(const ContainerSpec& spec) {
   json config = json::parse(sys::read_file(spec.bundle + "/config.json", 4u << 20, "read the bundle's config.json"));
   config["root"]["path"] = spec.root.path;
   config["process"]["env"] = with_path(spec.process.env);
   if (!spec.cgroups_path.empty()) config["linux"]["cgroupsPath"] = spec.cgroups_path;
+  config.erase("hooks");
+  config["process"].erase("selinuxLabel");
+  config["process"].erase("apparmorProfile");
+  if (config.contains("linux") && config["linux"].is_object()) {
+    json& linux = config["linux"];
+    linux.erase("mountLabel");
+    auto mappings = [](const std::vector<IdMapping>& map) {
+      json out = json::array();
+      for (const IdMapping& m : map) out.push_back({{"containerID", m.inside}, {"hostID", m.outside}, {"size", m.count}});
+      return out;
+    };
+    if (!linux.contains("uidMappings") && !spec.uid_mappings.empty()) linux["uidMappings"] = mappings(spec.uid_mappings);
+    if (!linux.contains("gidMappings") && !spec.gid_mappings.empty()) linux["gidMappings"] = mappings(spec.gid_mappings);
+    const std::string& p = spec.rootfs_propagation;
+    if (!p.empty() && p.find("private") == std::string::npos && p.find("slave") == std::string::npos) {
+      linux.erase("rootfsPropagation");
+    }
+  }
   return config;
 }
 
@@ -299,6 +338,8 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   rec.pid_start_time = stat ? stat->start_time : 0;
   rec.status = "created";
   s->record().save();
+  run_hooks(spec.hooks.prestart, "prestart", oci_state_json(rec, "created", false), true);
+  run_hooks(spec.hooks.create_runtime, "createRuntime", oci_state_json(rec, "created", false), true);
   return s;
 }
 

@@ -17,6 +17,8 @@
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
 #include "backends/gvisor/runsc/runsc_process.h"
+#include "config/oci/oci_hooks.h"
+#include "config/spec_json.h"
 #include "core/sys/error.h"
 #include "core/sys/exit_codes.h"
 #include "core/sys/scoped.h"
@@ -209,7 +211,11 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
   }
   c.record().status = "running";
   c.save();
-  if (held) c.unlock();
+  if (held) {
+    c.unlock();
+    return;
+  }
+  run_hooks(read_spec_file(c.path()).hooks.poststart, "poststart", oci_state_json(c.record(), "running", false), false);
 }
 
 // runc's answers, whose words containerd's shim matches (its checkKillError): `kill --all`
@@ -274,8 +280,9 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     for (int i = 0; i < 1000 && ::access(c.path().c_str(), F_OK) == 0; ++i) ::usleep(10000);
     return;
   }
-  // A container killed before it started has no runsc state left.
-  if (has_runsc_state(runsc.config.root, c.record().name)) {
+  if (st == "stopped") {
+    runsc.delete_state(c.record().name);  // none left once `runsc run` ended (run --keep)
+  } else if (has_runsc_state(runsc.config.root, c.record().name)) {  // none: killed before it started
     std::vector<std::string> args = runsc.args({"delete"});
     if (force) args.push_back("--force");
     args.push_back(c.record().name);
@@ -284,6 +291,12 @@ void GvisorBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
   }
   release_pod_waiter(c.path());
   if (std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup)) cgroup->destroy();
+  HooksSpec hooks;
+  try {
+    hooks = read_spec_file(c.path()).hooks;
+  } catch (const Error&) {
+  }
+  run_hooks(hooks.poststop, "poststop", oci_state_json(c.record(), "stopped", false), false);
   c.remove();
   remove_pod_root_if_empty(runsc.config.root);
 }
@@ -333,6 +346,7 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   // The record's status, not `runsc state` (one more runsc process per exec): runsc exec
   // itself refuses a sandbox that is gone.
   if (record.status != "running") throw Error(record.name, "cannot exec in a container that is " + record.status);
+  if (o.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
   Runsc runsc(dir, record.data);
   std::vector<std::string> env = p.env;
   if (p.env_value("PATH").empty()) env.push_back("PATH=" + p.search_path());

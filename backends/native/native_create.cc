@@ -35,6 +35,9 @@ void refuse_unsupported(const ContainerSpec& spec, const CreateOptions& options)
   if (!spec.hooks.create_container.empty() || !spec.hooks.start_container.empty()) {
     throw Error("config.json: hooks", "createContainer and startContainer hooks are not supported by nucleus");
   }
+  if (spec.disable_oom_killer) {
+    throw Error("config.json: linux.resources.memory.disableOOMKiller", "not supported by the native backend");
+  }
   if (spec.process.terminal && options.console_socket.empty()) {
     throw Error("--console-socket", "process.terminal is set: a console socket is needed to receive the terminal");
   }
@@ -80,9 +83,21 @@ std::string prepare_network_files(ContainerSpec& spec, const std::string& record
 void attach_network(NativeSession& s, const std::string& id, const std::string& root, const std::string& files) {
   UniqueFd netns = sys::open("/proc/" + std::to_string(s.main().pid()) + "/ns/net", O_RDONLY | O_CLOEXEC,
                              "open the container's network namespace");
-  s.network = net::ContainerNetwork::attach(*s.spec.bridge, netns.get(), id, {.state_dir = root + "/.network"});
+  // The init's pidfd: a container left running (detached) ends its netd when it ends.
+  s.network = net::ContainerNetwork::attach(*s.spec.bridge, netns.get(), id,
+                                            {.state_dir = root + "/.network", .container_pidfd = s.main().pidfd()});
   s.network->write_etc_files(files);
   timing::mark("network attached");
+}
+
+// --network pasta (or bridge asked without root): pasta configures the container's network
+// namespace and carries its traffic through sockets of the caller's (network/client/user_mode.h).
+// pasta joins the namespaces of the container's init; it needs a user namespace it may
+// enter, which a non-root caller's container always has (root's: --runas 0).
+void attach_user_network(NativeSession& s, pid_t init, const std::string& id, const std::string& root) {
+  s.user_network.emplace(net::UserModeNetwork::attach(*s.spec.bridge, init, id,
+                                                      {.state_dir = root + "/.network", .caller_is_root = ::geteuid() == 0}));
+  timing::mark("user-mode network attached");
 }
 
 // The sources of a "cgroup" mount inside: each hierarchy's directory of the container, under
@@ -193,7 +208,9 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
 
 std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
   refuse_unsupported(requested, options);
-  if (requested.bridge) net::check_network_request(*requested.bridge);  // before anything exists
+  // Before anything exists: bad input, a taken port, what pasta cannot enforce.
+  if (requested.network == NetworkMode::kBridge) net::check_network_request(*requested.bridge);
+  if (requested.network == NetworkMode::kPasta) net::check_user_mode_request(*requested.bridge);
   const bool held = options.foreground;
   ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
                     .bundle = requested.bundle, .created = rfc3339_now(), .annotations = requested.annotations};
@@ -201,13 +218,15 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->spec = requested;
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
-  const std::string network_files = spec.bridge ? prepare_network_files(spec, s->dir()) : "";
+  const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
   timing::mark("record claimed");
 
   const std::string fifo = s->dir() + "/exec.fifo";
   // 0622 whatever the umask: the workload writes it after becoming its own uid.
   if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
-  UniqueFd fifo_fd = sys::open(fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+  // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
+  const bool chrooted = !requested.has(NamespaceType::kMount);
+  UniqueFd fifo_fd = sys::open(chrooted ? s->dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
   // A held container is started as soon as it is created (run): its reader is there before
   // the workload reaches the fifo, so the workload goes on the moment it is ready, and
   // `start` only takes its byte.
@@ -238,6 +257,8 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   open_joined_namespaces(spec, *s);
   plan.exec_fifo_fd = fifo_fd.get();
+  plan.exec_fifo_in_dir = chrooted;
+  plan.preserve_fds = options.preserve_fds;
   const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
   // A bridge container waits after its root for "C" in any case: the network comes first.
   plan.cgroup_join = at_clone && !spec.bridge ? LaunchPlan::CgroupJoin::kAtClone
@@ -267,7 +288,8 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   timing::mark("id maps written, child released");
   send_ready_made_trees(plan, s->sync.get(), pid);
   if (!cgroup_first) make_cgroup_and_keeper();
-  if (spec.bridge) attach_network(*s, options.id, options.root, network_files);
+  if (spec.network == NetworkMode::kBridge) attach_network(*s, options.id, options.root, network_files);
+  if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
   if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
     // The child moves itself in through files we open (handshake.h); cloned into it, "C"
     // carries none and only lets it go on. EPIPE: the child has failed already; its report

@@ -60,7 +60,10 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   std::string st = status_of(r, dir, cgroup.get());
   if (st != "running") throw Error(r.name, "cannot exec in a container that is " + st);
   if (p.terminal && o.console_socket.empty()) throw Error("--console-socket", "a terminal needs a console socket");
+  // Without one, the container's root is a chroot that joining namespaces does not give.
+  if (!container.has(NamespaceType::kMount)) throw Error(r.name, "exec into a container without a mount namespace is not supported by nucleus");
   LaunchPlan plan = build_exec_plan(container, p, real_host());
+  plan.preserve_fds = o.preserve_fds;
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   plan.finalize();
   timing::mark("exec: planned");

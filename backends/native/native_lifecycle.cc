@@ -13,6 +13,7 @@
 
 #include "backends/native/native_backend.h"
 #include "backends/native/native_session.h"
+#include "network/client/user_mode.h"
 #include "config/spec_json.h"
 #include "backends/native/oci/oci_support.h"
 #include "core/sys/error.h"
@@ -162,12 +163,16 @@ void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
     return;
   }
   if (cgroup) cgroup->destroy();  // what is left is killed, then the directories go
-  HooksSpec hooks;
+  ContainerSpec kept;
   try {
-    hooks = read_spec_file(c.path()).hooks;
+    kept = read_spec_file(c.path());
   } catch (const Error&) {
   }
-  run_hooks(hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
+  // A container left running held its pasta open (it holds the namespace): stopped here.
+  if (kept.network == NetworkMode::kPasta) {
+    net::cleanup_user_mode_network(r.name, c.path().substr(0, c.path().find_last_of('/')) + "/.network");
+  }
+  run_hooks(kept.hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
   c.remove();
 }
 

@@ -9,6 +9,7 @@
 #include "config/container_spec.h"
 #include "core/container/notify_socket.h"
 #include "network/client/container_network.h"
+#include "network/client/user_mode.h"
 #include "core/container/session.h"
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
@@ -21,6 +22,12 @@ namespace nucleus::native {
 class NativeSession final : public ContainerSession {
  public:
   using ContainerSession::ContainerSession;
+  // A container left running keeps its network: netd and pasta end with it.
+  ~NativeSession() override {
+    if (!detached()) return;
+    if (network) network->detach();
+    if (user_network) user_network->detach();
+  }
 
   ContainerSpec spec;  // as created (with the notify proxy's mount, when asked)
   LaunchPlan plan;
@@ -28,6 +35,7 @@ class NativeSession final : public ContainerSession {
   UniqueFd fifo_reader;  // exec.fifo's read end, opened at create
   std::vector<UniqueFd> joined;  // namespaces the child joins
   std::optional<net::ContainerNetwork> network;  // --network bridge
+  std::optional<net::UserModeNetwork> user_network;  // --network pasta
   std::optional<TempDir> notify_dir;
   std::optional<NotifyProxy> notify_proxy;
 

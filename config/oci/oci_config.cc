@@ -1,5 +1,7 @@
 #include "config/oci/oci_config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -38,6 +40,15 @@ CapabilitySets parse_capabilities(const json& v, const At& at) {
   if (auto* x = member(v, "inheritable")) c.inheritable = get_caps(*x, at / "inheritable");
   if (auto* x = member(v, "permitted")) c.permitted = get_caps(*x, at / "permitted");
   if (auto* x = member(v, "ambient")) c.ambient = get_caps(*x, at / "ambient");
+  // The kernel raises an ambient capability only if it is permitted and inheritable
+  // (PR_CAP_AMBIENT_RAISE: EPERM). `runc spec` lists ambient capabilities without an
+  // inheritable set: runc and crun run such a process without them, and so does nucleus.
+  if (CapSet dropped = c.ambient & ~(c.permitted & c.inheritable)) {
+    std::string names;
+    for (const std::string& n : capability_names(dropped)) names += (names.empty() ? "" : ",") + n;
+    spdlog::debug("{}: {}.ambient: {} not raised (not both permitted and inheritable)", at.doc, at.path, names);
+    c.ambient &= c.permitted & c.inheritable;
+  }
   return c;
 }
 
@@ -122,14 +133,34 @@ void add_devices_every_container_may_use(CgroupLimits& limits, const std::vector
   }
 }
 
+// A new user namespace without mappings (`crun spec --rootless`): crun's default, the
+// process's ids onto the caller's (a root caller: ids 0 up to the process's onto 0 up).
+void map_caller_when_unmapped(ContainerSpec& spec) {
+  if (!spec.creates(NamespaceType::kUser)) return;
+  auto caller_map = [](uint32_t inside, uint32_t caller) -> std::vector<IdMapping> {
+    return {caller == 0 ? IdMapping{0, 0, inside + 1} : IdMapping{inside, caller, 1}};
+  };
+  if (spec.uid_mappings.empty()) spec.uid_mappings = caller_map(spec.process.uid, ::geteuid());
+  if (spec.gid_mappings.empty()) spec.gid_mappings = caller_map(spec.process.gid, ::getegid());
+}
+
+// A label or profile for a security module: nothing to apply where the module is off (crun
+// ignores it there; runc refuses it), and refused where it is on, since nucleus would not
+// apply it.
+void check_label(const std::string& label, bool module_enabled, const At& at, const char* module) {
+  if (label.empty()) return;
+  if (module_enabled) at.fail(std::string(module) + " is enabled on this host and nucleus does not apply its labels");
+  spdlog::debug("{}: {}: ignored ({} is not enabled on this host)", at.doc, at.path, module);
+}
+
 }  // namespace
 
-ProcessSpec parse_oci_process(const json& v, const std::string& what) {
+ProcessSpec parse_oci_process(const json& v, const std::string& what, const LsmState& lsm) {
   const At at{what, "process"};
   check_keys(v, at,
              {"terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
-              "oomScoreAdj", "apparmorProfile"},
-             {"commandLine", "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity"});
+              "oomScoreAdj", "apparmorProfile", "selinuxLabel"},
+             {"commandLine", "ioPriority", "scheduler", "execCPUAffinity"});
   ProcessSpec p;
   p.no_new_privileges = false;  // runtime-spec: unset means false
   if (auto* x = member(v, "terminal")) p.terminal = get_bool(*x, at / "terminal");
@@ -172,8 +203,9 @@ ProcessSpec parse_oci_process(const json& v, const std::string& what) {
   if (auto* x = member(v, "oomScoreAdj")) p.oom_score_adj = static_cast<int>(get_int(*x, at / "oomScoreAdj", -1000, 1000));
   if (auto* x = member(v, "apparmorProfile")) {
     std::string profile = get_string(*x, at / "apparmorProfile");
-    if (!profile.empty() && profile != "unconfined") (at / "apparmorProfile").fail("AppArmor is not supported by nucleus");
+    if (profile != "unconfined") check_label(profile, lsm.apparmor, at / "apparmorProfile", "AppArmor");
   }
+  if (auto* x = member(v, "selinuxLabel")) check_label(get_string(*x, at / "selinuxLabel"), lsm.selinux, at / "selinuxLabel", "SELinux");
   return p;
 }
 
@@ -183,7 +215,7 @@ ProcessSpec parse_oci_process_text(std::string_view text, const std::string& wha
   return parse_oci_process(v, what);
 }
 
-ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_dir) {
+ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_dir, const LsmState& lsm) {
   const std::string doc = "config.json";
   json v = json::parse(text, nullptr, false);
   if (v.is_discarded()) throw Error(doc, "not valid JSON");
@@ -212,7 +244,7 @@ ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_
   if (auto* x = member(root_object, "readonly")) spec.root.read_only = get_bool(*x, top / "root" / "readonly");
 
   if (!member(v, "process")) (top / "process").fail("missing: nothing to run");
-  spec.process = parse_oci_process(v["process"], doc);
+  spec.process = parse_oci_process(v["process"], doc, lsm);
 
   if (auto* x = member(v, "hostname")) spec.hostname = get_string(*x, top / "hostname");
   if (auto* x = member(v, "domainname")) spec.domainname = get_string(*x, top / "domainname");
@@ -222,7 +254,11 @@ ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_
     if (!x->is_object()) (top / "annotations").fail("expected an object");
     for (const auto& [key, value] : x->items()) spec.annotations[key] = get_string(value, top / "annotations" / key);
   }
-  if (auto* x = member(v, "linux")) parse_oci_linux(*x, top / "linux", spec);
+  if (auto* x = member(v, "linux")) {
+    parse_oci_linux(*x, top / "linux", spec);
+    map_caller_when_unmapped(spec);
+    if (auto* label = member(*x, "mountLabel")) check_label(get_string(*label, top / "linux" / "mountLabel"), lsm.selinux, top / "linux" / "mountLabel", "SELinux");
+  }
   spec.seccomp.conditions = {.caps = spec.process.capabilities.effective, .trusted = false};
   add_devices_every_container_may_use(spec.limits, spec.devices);
 

@@ -4,22 +4,32 @@
 
 #include "core/sys/error.h"
 
+#include <spdlog/spdlog.h>
+
 namespace nucleus::oci_json {
 
-// Every key of `obj` must be known; a refused key with a non-empty value is an error saying
-// nucleus cannot honour it (an empty string, list or object, null or false asks nothing).
+// runtime-spec: "implementations MUST ignore unknown properties"; a field the spec defines
+// that nucleus cannot honour is refused when it asks for something (an empty string, list
+// or object, null or false asks nothing).
 void check_keys(const json& obj, const At& at, std::initializer_list<const char*> known,
                 std::initializer_list<const char*> refused) {
   if (!obj.is_object()) at.fail("expected an object");
+  auto listed = [](std::initializer_list<const char*> keys, const std::string& key) {
+    return std::find_if(keys.begin(), keys.end(), [&](const char* k) { return key == k; }) != keys.end();
+  };
   for (const auto& [key, value] : obj.items()) {
-    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) != known.end()) continue;
-    bool is_refused =
-        std::find_if(refused.begin(), refused.end(), [&](const char* k) { return key == k; }) != refused.end();
-    if (!is_refused) (at / key).fail("unknown key");
-    bool asks = !(value.is_null() || (value.is_boolean() && !value.get<bool>()) ||
-                  ((value.is_string() || value.is_array() || value.is_object()) && value.empty()));
-    if (asks) (at / key).fail("not supported by nucleus");
+    if (listed(known, key)) continue;
+    if (!listed(refused, key)) {
+      spdlog::debug("{}: {}: unknown key, ignored", at.doc, (at / key).path);
+      continue;
+    }
+    if (asks_for_something(value)) (at / key).fail("not supported by nucleus");
   }
+}
+
+bool asks_for_something(const json& value) {
+  return !(value.is_null() || (value.is_boolean() && !value.get<bool>()) ||
+           ((value.is_string() || value.is_array() || value.is_object()) && value.empty()));
 }
 
 const json* member(const json& obj, const char* key) {

@@ -1,4 +1,4 @@
-// Reading config.json with nlohmann::json: the path of every value for errors, strict key
+// Reading config.json with nlohmann::json: the path of every value for errors, key
 // checks and typed getters. Internal to config/ (oci_config.cc, oci_linux.cc).
 #pragma once
 
@@ -25,10 +25,13 @@ struct At {
   [[noreturn]] void fail(const std::string& why) const { throw Error(doc + ": " + path, why); }
 };
 
-// Every key of `obj` must be known; a refused key with a non-empty value is an error saying
-// nucleus cannot honour it (an empty string, list or object, null or false asks nothing).
+// The keys of `obj`: `known` ones are read by the caller; a `refused` one (a field the
+// runtime-spec defines that nucleus cannot honour) that asks for something is an error naming
+// it; any other key is unknown and ignored, as the runtime-spec requires (logged at debug).
 void check_keys(const json& obj, const At& at, std::initializer_list<const char*> known,
                 std::initializer_list<const char*> refused = {});
+// false for null, false, and an empty string, list or object: such a field asks nothing.
+bool asks_for_something(const json& value);
 
 // obj[key], or null when absent or JSON null.
 const json* member(const json& obj, const char* key);

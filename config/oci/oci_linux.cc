@@ -98,8 +98,10 @@ void parse_resources(const json& v, const At& at, ContainerSpec& spec) {
   if (auto* x = member(v, "devices")) l.devices = parse_device_rules(*x, at / "devices");
   if (auto* m = member(v, "memory")) {
     const At a = at / "memory";
-    check_keys(*m, a, {"limit", "reservation", "swap", "checkBeforeUpdate", "useHierarchy"},
-               {"kernel", "kernelTCP", "swappiness", "disableOOMKiller"});
+    check_keys(*m, a, {"limit", "reservation", "swap", "checkBeforeUpdate", "useHierarchy", "disableOOMKiller"},
+               {"kernel", "kernelTCP", "swappiness"});
+    // runsc applies it to the cgroup it manages; the native backend refuses it (create).
+    if (auto* x = member(*m, "disableOOMKiller")) spec.disable_oom_killer = get_bool(*x, a / "disableOOMKiller");
     if (auto* x = member(*m, "limit")) {
       int64_t limit = get_int(*x, a / "limit", -1, INT64_MAX);
       if (limit > 0) l.memory_bytes = static_cast<uint64_t>(limit);
@@ -153,8 +155,8 @@ void parse_resources(const json& v, const At& at, ContainerSpec& spec) {
 void parse_oci_linux(const json& v, const At& at, ContainerSpec& spec) {
   check_keys(v, at,
              {"namespaces", "uidMappings", "gidMappings", "devices", "cgroupsPath", "resources", "sysctl", "seccomp",
-              "rootfsPropagation", "maskedPaths", "readonlyPaths"},
-             {"timeOffsets", "intelRdt", "mountLabel", "personality", "memoryPolicy"});
+              "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel"},
+             {"timeOffsets", "intelRdt", "personality", "memoryPolicy", "netDevices"});
   if (auto* x = member(v, "namespaces")) {
     for_each_object(*x, at / "namespaces", {"type", "path"}, {}, [&](const json& d, const At& e) {
       NamespaceSpec n;
@@ -183,7 +185,7 @@ void parse_oci_linux(const json& v, const At& at, ContainerSpec& spec) {
     }
   }
   if (auto* x = member(v, "seccomp")) {
-    spec.seccomp.profile = std::make_shared<const seccomp::Profile>(seccomp::parse_json_profile(x->dump(), at.doc + ": " + (at / "seccomp").path));
+    spec.seccomp.profile = std::make_shared<const seccomp::Profile>(seccomp::parse_json_profile(x->dump(), at.doc + ": " + (at / "seccomp").path, /*strict=*/false));
   }
   if (auto* x = member(v, "rootfsPropagation")) {
     spec.rootfs_propagation = get_string(*x, at / "rootfsPropagation");

@@ -9,6 +9,8 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 
+#include <spdlog/spdlog.h>
+
 namespace nucleus::seccomp {
 namespace {
 
@@ -16,6 +18,9 @@ using nlohmann::json;
 
 struct Ctx {
   std::string name;
+  // A file of the user's (--seccomp FILE): an unknown key is a typo, named. A config.json's
+  // linux.seccomp: ignored, as the runtime-spec requires of unknown properties.
+  bool strict = true;
   std::string arch;    // docker's spelling of the native architecture
   int kernel[2] = {0, 0};
 };
@@ -27,7 +32,9 @@ struct Ctx {
 void only_keys(const Ctx& ctx, const json& obj, const std::string& where, std::set<std::string> allowed) {
   if (!obj.is_object()) fail(ctx, where, "expected an object");
   for (const auto& [key, value] : obj.items()) {
-    if (!allowed.count(key)) fail(ctx, where.empty() ? key : where + "." + key, "unknown key");
+    if (allowed.count(key)) continue;
+    if (ctx.strict) fail(ctx, where.empty() ? key : where + "." + key, "unknown key");
+    spdlog::debug("seccomp profile {}: {}: unknown key, ignored", ctx.name, where.empty() ? key : where + "." + key);
   }
 }
 
@@ -151,9 +158,10 @@ Rule parse_rule(const Ctx& ctx, const json& entry, const std::string& where) {
 
 }  // namespace
 
-Profile parse_json_profile(std::string_view text_in, const std::string& name) {
+Profile parse_json_profile(std::string_view text_in, const std::string& name, bool strict) {
   Ctx ctx;
   ctx.name = name;
+  ctx.strict = strict;
 #if defined(__x86_64__)
   ctx.arch = "amd64";
 #elif defined(__aarch64__)

@@ -9,11 +9,13 @@
 namespace nucleus::seccomp {
 
 // Parses an OCI (config.json linux.seccomp) or Docker (--security-opt seccomp=FILE) JSON
-// profile. Strict: unknown keys, actions and operators are errors naming their place
-// ("profile.json: syscalls[3].action: ..."); rules for other architectures or newer
-// kernels are dropped here (includes/excludes "arches", "minKernel"), capability
-// conditions are kept for resolve(). Notify listeners and SCMP_ACT_TRACE are refused.
-Profile parse_json_profile(std::string_view text, const std::string& name);
+// profile. Unknown actions and operators are errors naming their place ("profile.json:
+// syscalls[3].action: ..."), and so are unknown keys when `strict` (a user's file; a
+// config.json's linux.seccomp is read with strict false: the runtime-spec has unknown
+// properties ignored); rules for other architectures or newer kernels are dropped here
+// (includes/excludes "arches", "minKernel"), capability conditions are kept for resolve().
+// Notify listeners and SCMP_ACT_TRACE are refused.
+Profile parse_json_profile(std::string_view text, const std::string& name, bool strict = true);
 
 Profile load_json_profile(const std::string& path);
 

@@ -43,4 +43,13 @@ HostInfo probe_host_info() {
   return info;
 }
 
+LsmState probe_lsm() {
+  LsmState lsm;
+  std::ifstream apparmor("/sys/module/apparmor/parameters/enabled");
+  std::string enabled;
+  lsm.apparmor = (apparmor >> enabled) && enabled == "Y";
+  lsm.selinux = ::access("/sys/fs/selinux/enforce", F_OK) == 0;
+  return lsm;
+}
+
 }  // namespace nucleus

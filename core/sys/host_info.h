@@ -20,4 +20,12 @@ struct HostInfo {
 
 HostInfo probe_host_info();
 
+// The security modules that apply an OCI config's labels and profiles, enabled here
+// (AppArmor: its module parameter says Y; SELinux: selinuxfs is mounted).
+struct LsmState {
+  bool apparmor = false;
+  bool selinux = false;
+};
+LsmState probe_lsm();
+
 }  // namespace nucleus

@@ -1,8 +1,6 @@
-// `nucleus create [--bundle DIR] [--pid-file F] [--console-socket S] ID`: an OCI bundle's
+// `nucleus create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] ID`: an OCI bundle's
 // container, made and left waiting for `start`; it outlives this process.
 #include "backends/backend.h"
-#include "config/oci/oci_config.h"
-#include "core/cgroup/systemd_path.h"
 #include "core/sys/error.h"
 #include "frontend/cli.h"
 #include "frontend/verb_support.h"
@@ -13,7 +11,7 @@ void add_create_command(CLI::App& app, Globals& g, Action& action) {
   struct Flags {
     std::string bundle = ".", pid_file, console_socket, id;
     bool no_pivot = false, no_new_keyring = false;
-    int preserve_fds = 0;
+    unsigned preserve_fds = 0;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("create", "Create a container from an OCI bundle (stopped before its exec)");
@@ -22,19 +20,17 @@ void add_create_command(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("--console-socket", f->console_socket, "AF_UNIX socket to receive the pty master");
   cmd->add_flag("--no-pivot", f->no_pivot, "Refused: nucleus always uses pivot_root");
   cmd->add_flag("--no-new-keyring", f->no_new_keyring, "Accepted: nucleus never creates a session keyring");
-  cmd->add_option("--preserve-fds", f->preserve_fds, "Refused unless 0");
+  cmd->add_option("--preserve-fds", f->preserve_fds, "Pass fds 3 to 3+N-1 to the container's process (native)");
   cmd->add_option("id", f->id, "Container id")->required();
   cmd->callback([f, &g, &action] {
     action = [f, &g] {
       if (f->no_pivot) throw Error("--no-pivot", "nucleus always pivots into the root (a chroot can be escaped)");
-      if (f->preserve_fds != 0) throw Error("--preserve-fds", "passing extra fds is not supported by nucleus");
+      check_preserved_fds(f->preserve_fds);
       check_id(f->id);
-      ContainerSpec spec = load_oci_bundle(absolute(f->bundle));
-      // "slice:prefix:name", kept to cgroupfs where systemd would put the unit (systemd_path.h).
-      if (g.systemd_cgroup) spec.cgroups_path = cgroupfs_path_of_systemd(spec.cgroups_path);
-      if (g.gvisor_by_name && !spec.annotations.count("run.nucleus.backend")) spec.backend = BackendKind::kGvisor;
+      ContainerSpec spec = load_bundle(g, f->bundle);
       CreateOptions options{.id = f->id, .root = g.root, .foreground = false,
-                            .pid_file = f->pid_file.empty() ? "" : absolute(f->pid_file), .console_socket = f->console_socket};
+                            .pid_file = f->pid_file.empty() ? "" : absolute(f->pid_file), .console_socket = f->console_socket,
+                            .preserve_fds = f->preserve_fds};
       backend_for(spec.backend)->create(spec, options)->detach();
       return 0;
     };

@@ -80,9 +80,11 @@ CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& f, Action& acti
   many(cmd->add_option("-g,--additional-gids", f.groups, "Supplementary gid (repeatable)"));
   many(cmd->add_option("-c,--cap", f.caps, "Capability to give it (repeatable)"));
   cmd->add_flag("--no-new-privs", f.no_new_privs, "Set no_new_privs");
+  cmd->add_option("--preserve-fds", f.preserve_fds, "Pass fds 3 to 3+N-1 to the process (native)");
   cmd->callback([&f, &g, &action] {
     action = [&f, &g] {
       if (f.positionals.empty()) throw Error("exec", "no container id given");
+      check_preserved_fds(f.preserve_fds);
       const std::string id = f.positionals.front();
       check_id(id);
       const std::string dir = g.root + "/" + id;
@@ -96,7 +98,7 @@ CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& f, Action& acti
         if (f.positionals.size() < 2) throw Error("exec", "no command given");
         p = process_from_flags(f, container.process);
       }
-      ExecOptions options{f.pid_file ? absolute(*f.pid_file) : "", f.console_socket.value_or(""), f.detach};
+      ExecOptions options{f.pid_file ? absolute(*f.pid_file) : "", f.console_socket.value_or(""), f.detach, f.preserve_fds};
       return backend_of(r, dir)->exec(r, dir, container, p, options);
     };
   });

@@ -17,6 +17,7 @@
 #include "frontend/verb_support.h"
 #include "config/spec_json.h"
 #include "network/client/container_network.h"
+#include "network/client/user_mode.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -46,15 +47,17 @@ int cleanup(const CleanupArgs& a) {
     if (!record_is_stale(a.record)) return 0;
     const std::string root = a.record.substr(0, slash), id = a.record.substr(slash + 1);
     LockedContainer c(root, id, /*tolerate_corruption=*/true);
-    bool bridge = false;
+    NetworkMode network = NetworkMode::kNone;
     try {
-      bridge = read_spec_file(c.path()).network == NetworkMode::kBridge;
+      network = read_spec_file(c.path()).network;
     } catch (const Error&) {
     }
     backend_of(c.record(), c.path())->remove(c, /*force=*/true);
     // Its nucleus-netd tears the network down when nucleus's end of their socket closes; if
     // it was killed too, this does (idempotent).
-    if (bridge) net::cleanup_container_network(id, root + "/.network");
+    if (network == NetworkMode::kBridge) net::cleanup_container_network(id, root + "/.network");
+    // pasta quits with the namespace's last process; a recorded one still running is stopped.
+    if (network == NetworkMode::kPasta) net::cleanup_user_mode_network(id, root + "/.network");
   } catch (const Error&) {
     remove_stale_record(a.record);
   }

@@ -14,7 +14,11 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->footer(
       "Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
       "       nucleus run -f FILE [OPTIONS] WORKLOAD [-- COMMAND [ARG...]]\n"
-      "Options end at the first word that is not an option; the rest is the workload's.");
+      "       nucleus run [-b DIR] [-d] [--pid-file F] [--console-socket S] [--preserve-fds N] [--keep] ID\n"
+      "Options end at the first word that is not an option; the rest is the workload's.\n"
+      "The last form is runc's (an OCI bundle's container): any of -b/--bundle, -d/--detach, --pid-file,\n"
+      "--console-socket, --preserve-fds, --keep, --no-pivot, --no-new-keyring, --no-subreaper before the\n"
+      "first word selects it.");
   auto many = [](CLI::Option* o) { return o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); };
   run->add_option("-f,--file", f.file, "Workload file (YAML)");
   run->add_option("--backend", f.backend, "native or gvisor (overrides the isolation level's)");

@@ -1,5 +1,6 @@
 #include "network/client/user_mode.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -50,8 +51,8 @@ void check_user_mode_request(const NetworkRequest& request) {
   }
 }
 
-std::vector<std::string> pasta_arguments(const NetworkRequest& request, pid_t pid, const UserModeOptions& options,
-                                         const std::string& pid_file) {
+std::vector<std::string> pasta_arguments(const NetworkRequest& request, const UserModeOptions& options,
+                                         const std::string& pid_file, bool joins_user_namespace) {
   std::vector<std::string> args = {options.pasta, "--config-net", "--quiet", "--no-map-gw", "-T", "none", "-U", "none"};
   std::string tcp, udp;
   for (const PortPublish& p : request.publish) {
@@ -60,7 +61,8 @@ std::vector<std::string> pasta_arguments(const NetworkRequest& request, pid_t pi
   }
   args.insert(args.end(), {"-t", tcp.empty() ? "none" : tcp, "-u", udp.empty() ? "none" : udp});
   if (options.caller_is_root) args.insert(args.end(), {"--runas", "0"});
-  args.insert(args.end(), {"--pid", pid_file, std::to_string(pid)});
+  args.insert(args.end(), {"--pid", pid_file, "--netns", "/proc/self/fd/" + std::to_string(kPastaNetnsFd)});
+  if (joins_user_namespace) args.insert(args.end(), {"--userns", "/proc/self/fd/" + std::to_string(kPastaUsernsFd)});
   return args;
 }
 
@@ -70,7 +72,16 @@ UserModeNetwork UserModeNetwork::attach(const NetworkRequest& request, pid_t con
   if (auto problem = check_network_id(container_id)) throw Error("container id " + container_id, *problem);
   if (::mkdir(options.state_dir.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create " + options.state_dir);
   std::string pid_file = record_path(options.state_dir, container_id) + ".pid";
-  std::vector<std::string> args = pasta_arguments(request, container_pid, options, pid_file);
+  // The namespaces are opened here, with nucleus's rights, and passed open: pasta drops its
+  // capabilities before it opens a path, and a container's init is not the caller's to
+  // ptrace (another uid, not dumpable), so pasta could not open /proc/PID/ns itself.
+  const std::string ns = "/proc/" + std::to_string(container_pid) + "/ns/";
+  UniqueFd netns = sys::open(ns + "net", O_RDONLY | O_CLOEXEC, "open the container's network namespace");
+  UniqueFd userns = sys::open(ns + "user", O_RDONLY | O_CLOEXEC, "open the container's user namespace");
+  struct stat theirs, ours;
+  const bool joins_user_namespace = ::fstat(userns.get(), &theirs) == 0 && ::stat("/proc/self/ns/user", &ours) == 0 &&
+                                    (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev);
+  std::vector<std::string> args = pasta_arguments(request, options, pid_file, joins_user_namespace);
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -80,7 +91,10 @@ UserModeNetwork UserModeNetwork::attach(const NetworkRequest& request, pid_t con
   if (pid == 0) {
     ::setsid();
     for (int fd = 0; fd < 3; ++fd) ::dup2(null.get(), fd);
-    sys::raw_close_range(3, ~0u, 0);
+    // Moved above the numbers they go to, then placed (dup2 clears close-on-exec).
+    int net = ::fcntl(netns.get(), F_DUPFD, 64), user = ::fcntl(userns.get(), F_DUPFD, 64);
+    if (net < 0 || user < 0 || ::dup2(net, kPastaNetnsFd) < 0 || ::dup2(user, kPastaUsernsFd) < 0) ::_exit(127);
+    sys::raw_close_range(kPastaUsernsFd + 1, ~0u, 0);
     ::execve(argv[0], argv.data(), environ);
     ::_exit(127);
   }

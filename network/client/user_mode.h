@@ -31,12 +31,17 @@ struct UserModeOptions {
 // Refuses what pasta cannot do: egress rules, default deny. Throws Error (125).
 void check_user_mode_request(const NetworkRequest& request);
 
-// pasta's command line for the container whose init is `pid`: the namespace configured
+// The fds pasta finds the container's namespaces at (opened by nucleus, see attach).
+constexpr int kPastaNetnsFd = 3;
+constexpr int kPastaUsernsFd = 4;
+
+// pasta's command line for a container whose network namespace is open at kPastaNetnsFd (and
+// its user namespace at kPastaUsernsFd, when it has one of its own): the namespace configured
 // like the host's uplink, the published ports and nothing else forwarded (no automatic
 // forwarding of the host's ports, none from the container to the host's loopback, the
 // gateway not mapped to the host).
-std::vector<std::string> pasta_arguments(const NetworkRequest& request, pid_t pid, const UserModeOptions& options,
-                                         const std::string& pid_file);
+std::vector<std::string> pasta_arguments(const NetworkRequest& request, const UserModeOptions& options,
+                                         const std::string& pid_file, bool joins_user_namespace);
 
 class UserModeNetwork {
  public:
@@ -54,6 +59,9 @@ class UserModeNetwork {
   pid_t pasta_pid() const { return pasta_.pid; }
   // Stops pasta (SIGTERM, SIGKILL after 5 s) and forgets its record.
   void release();
+  // Leaves pasta running for a container that outlives this process: pasta quits when the
+  // namespace's last process is gone; its record stays for cleanup_user_mode_network.
+  void detach() { pidfd_.reset(); }
 
  private:
   LeaseOwner pasta_;

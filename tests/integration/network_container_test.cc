@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -188,6 +189,68 @@ TEST_P(NetworkContainer, BadNetworkInputIsOneLineAnd125) {
     EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   }
+}
+
+// --network pasta (what a non-root caller's `bridge` becomes; root asks for it by name):
+// pasta carries the container's traffic through sockets of the caller's and forwards its
+// published ports; egress rules it cannot enforce are refused, and so is gVisor (its rules
+// hold on the host side of a veth). This machine's /dev/net/tun is root's only, so the
+// non-root path itself cannot run here: root takes the same path with pasta's --runas 0.
+TEST(NetworkPasta, CarriesTrafficPublishesAndRefusesWhatItCannotEnforce) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the lab makes namespaces: root only";
+  if (::access("/usr/bin/pasta", X_OK) != 0) GTEST_SKIP() << "pasta (Debian passt) is not installed";
+  NetworkLab lab;
+  auto args = [&lab](std::vector<std::string> flags, const std::vector<std::string>& command) {
+    std::vector<std::string> a = {kNucleus, "--root", lab.nucleus_root(), "run", "--network", "pasta",
+                                  "-v", lab.driver() + ":" + kDriverInside + ":ro"};
+    a.insert(a.end(), flags.begin(), flags.end());
+    a.push_back("--");
+    a.insert(a.end(), command.begin(), command.end());
+    return a;
+  };
+  CommandResult out = lab.run_in(lab.host(), args({}, {kDriverInside, "probe", "tcp", Upstream::kAllowed, kEcho}));
+  EXPECT_EQ(out.status, 0) << out.output;
+  EXPECT_NE(out.output.find(std::string(Upstream::kAllowed) + " ping"), std::string::npos) << out.output;
+
+  for (const auto& [flags, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--egress-allow", Upstream::kAllowed}, "nucleus: --egress-allow: egress rules need bridge networking"},
+           {{"--backend", "gvisor"}, "nucleus: --network pasta: "}}) {
+    CommandResult r = lab.run_in(lab.host(), args(flags, {"/bin/true"}));
+    EXPECT_EQ(r.status, 125) << r.output;
+    EXPECT_EQ(r.output.rfind(needle, 0), 0u) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+
+  std::vector<std::string> server = {"ip", "netns", "exec", lab.host()};
+  for (const std::string& a : args({"--name", "pasta-server", "-p", "8081:" + kInsidePort}, {kDriverInside, "echo-server", kInsidePort})) {
+    server.push_back(a);
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (std::string& a : server) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  bool up = false;
+  for (auto end = std::chrono::steady_clock::now() + 30s; !up && std::chrono::steady_clock::now() < end;) {
+    up = lab.driver_in(lab.host(), {"probe", "tcp", "127.0.0.1", "8081"}).status == 0;
+    if (!up) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(up) << "the published port never answered on the host's loopback";
+  CommandResult from_upstream = lab.driver_in(lab.upstream(), {"probe", "tcp", Upstream::kHostUplink, "8081"});
+  EXPECT_NE(from_upstream.output.find(" ping"), std::string::npos) << from_upstream.output;
+  // Its end ends pasta: the port is free again and no record of pasta is left.
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(lab.driver_in(lab.host(), {"probe", "tcp", "127.0.0.1", "8081"}).status, 0) << "pasta outlived its container";
+  std::string left;
+  for (const auto& e : std::filesystem::directory_iterator(lab.nucleus_root() + "/.network")) {
+    if (e.path().filename().string().rfind("pasta-", 0) == 0) left += e.path().string() + " ";
+  }
+  EXPECT_EQ(left, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(BothBackends, NetworkContainer, ::testing::Values("native", "gvisor"),

@@ -219,7 +219,7 @@ void join_cgroup_after_root(const Child& c) noexcept {
   }
   // PID 1 keeps only stdio, the sync socket (until the workload is forked) and the exec
   // fifo the workload waits on.
-  close_all_but(c.sync_fd, plan.exec_fifo_fd);
+  close_all_but(c.sync_fd, plan.exec_fifo_fd, 3 + plan.preserve_fds);
   prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
   // The supervisor is a copy of nucleus: nothing inside may read or ptrace it, nor open
   // its /proc/1/exe (CVE-2016-9962, CVE-2019-5736).

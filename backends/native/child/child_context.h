@@ -19,7 +19,8 @@ struct Child {
 [[noreturn]] void die(const Child& c, ChildStep step, int err, int index = -1, int code = exit_code::kRuntimeError) noexcept;
 
 // Closes every fd above stdio but `a` and `b` (either may be -1).
-void close_all_but(int a, int b) noexcept;
+// Closes every fd from `from` up but `a` and `b` (either may be -1).
+void close_all_but(int a, int b, unsigned from = 3) noexcept;
 
 // The workload process (workload.cc): under the supervisor (forked, CLONE_VM) or as PID 1
 // itself. Never returns.

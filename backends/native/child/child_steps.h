@@ -25,6 +25,7 @@ enum class ChildStep : uint16_t {
   kDevMount,
   kPivotRoot,
   kDetachOldRoot,
+  kRootPropagation,
   kWorkdir,
   kRlimit,
   kOomScore,

@@ -64,12 +64,10 @@ void write_stderr(const char* text) noexcept { (void)sys::write_all(2, text, str
 // Like execvp's search, over the container's PATH, without exec: an OCI `create` must
 // fail for a missing command, not the later `start`. The path goes into plan.exec_path.
 
-// Closes every fd above stdio but `a` and `b` (either may be -1).
-void close_all_but(int a, int b) noexcept {
+void close_all_but(int a, int b, unsigned from) noexcept {
   if (a > b) std::swap(a, b);
-  unsigned from = 3;
   for (int keep : {a, b}) {
-    if (keep < 3) continue;
+    if (keep < static_cast<int>(from)) continue;
     if (static_cast<unsigned>(keep) > from) sys::raw_close_range(from, static_cast<unsigned>(keep) - 1, 0);
     from = static_cast<unsigned>(keep) + 1;
   }
@@ -143,12 +141,12 @@ int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
 
 // `nucleus start` opens the state directory's exec.fifo for reading; this open for writing
 // blocks until then (runc's exec.fifo). Reopened through /proc so the fd needs no path.
-int wait_for_start(int fifo_fd) noexcept {
+int wait_for_start(int fifo_fd, bool in_dir) noexcept {
   char path[32];
   sys::proc_fd_path(fifo_fd, path);
   int fd;
   do {
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    fd = in_dir ? openat(fifo_fd, "exec.fifo", O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : open(path, O_WRONLY | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return errno;
   char byte = '0';
@@ -160,7 +158,12 @@ int wait_for_start(int fifo_fd) noexcept {
 
 void wait_for_start_when_ready(Child& c, int keep) noexcept {
   LaunchPlan& plan = *c.plan;
-  if (sys::raw_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
+  // The fds --preserve-fds passes stay open across exec; nothing else of nucleus's does.
+  const unsigned first_unpreserved = 3 + plan.preserve_fds;
+  if (sys::raw_close_range(first_unpreserved, ~0U, CLOSE_RANGE_CLOEXEC) != 0) die(c, ChildStep::kCloseFds, errno);
+  for (unsigned fd = 3; fd < first_unpreserved; ++fd) {
+    if (fcntl(static_cast<int>(fd), F_SETFD, 0) != 0) die(c, ChildStep::kCloseFds, errno);
+  }
   if (int err = find_command(plan)) {
     die(c, ChildStep::kFindCommand, err, -1, err == ENOENT || err == ENOTDIR ? exit_code::kNotFound : exit_code::kCannotExecute);
   }
@@ -168,8 +171,8 @@ void wait_for_start_when_ready(Child& c, int keep) noexcept {
   if (int err = send_ready(c.sync_fd)) die(c, ChildStep::kReady, err);
   ::close(c.sync_fd);
   c.sync_fd = -1;  // from here on, failures go to the container's stderr
-  close_all_but(plan.exec_fifo_fd, keep);
-  if (int err = wait_for_start(plan.exec_fifo_fd)) die(c, ChildStep::kWaitForStart, err);
+  close_all_but(plan.exec_fifo_fd, keep, first_unpreserved);
+  if (int err = wait_for_start(plan.exec_fifo_fd, plan.exec_fifo_in_dir)) die(c, ChildStep::kWaitForStart, err);
 }
 
 ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {

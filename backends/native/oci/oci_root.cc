@@ -133,7 +133,7 @@ RootPlan plan_oci_root(const ContainerSpec& spec, const OciRootInputs& in, const
   }
   if (!spec.rootfs_propagation.empty()) {
     MountOptions p = parse_mount_options({spec.rootfs_propagation}, "config.json: linux.rootfsPropagation");
-    plan.root_ops.push_back({.kind = MountKind::kPropagation, .target = "", .flags = p.propagation});
+    plan.root_propagation = p.propagation;
   }
   if (spec.root.read_only) plan.root_ops.push_back({.kind = MountKind::kReadOnly, .target = ""});
   return plan;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/container_spec.h"
+#include "config/oci/oci_hooks.h"
 #include "core/cgroup/cgroup.h"
 #include "core/container/container_record.h"
 #include "core/sys/unique_fd.h"
@@ -21,9 +22,6 @@ void send_to_console_socket(const std::string& path, int fd);
 // Writes the pid, atomically (temp file + rename), as runc does. Throws Error.
 void write_pid_file(const std::string& path, pid_t pid);
 
-// Runs each hook with the container's state on stdin, in nucleus's namespaces; a failing
-// hook (non-zero, or past its timeout) is an Error naming it when `fatal`, else a warning.
-void run_hooks(const std::vector<HookSpec>& hooks, const char* phase, const std::string& state_json, bool fatal);
 
 // Where a container's cgroup goes: linux.cgroupsPath (absolute: from each hierarchy's
 // root; relative: below nucleus's own cgroup), else below --cgroup-parent (or our own

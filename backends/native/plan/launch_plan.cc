@@ -1,6 +1,7 @@
 #include "backends/native/plan/launch_plan.h"
 
 #include <limits.h>
+#include <stdlib.h>
 
 #include "backends/native/child/child_steps.h"
 #include "backends/native/oci/oci_root.h"
@@ -14,10 +15,11 @@ namespace {
 // The namespaces to create (clone flags; the cgroup one is unshared once inside the
 // cgroup) and to join (setns, with fds the parent opens), and the user namespace's ids.
 void plan_namespaces(LaunchPlan& plan, const ContainerSpec& spec, const HostContext& host) {
-  if (!spec.has(NamespaceType::kMount)) throw Error("config.json: linux.namespaces", "nucleus needs a mount namespace");
   for (const NamespaceSpec& n : spec.namespaces) {
     if (!n.path.empty()) {
-      if (n.type == NamespaceType::kUser || n.type == NamespaceType::kMount) {
+      // A joined mount namespace (setns before the root is built) gets the root as a new
+      // one would, as runc does: it is the caller's to give.
+      if (n.type == NamespaceType::kUser) {
         throw Error(std::string("config.json: linux.namespaces: ") + to_string(n.type),
                     "joining an existing namespace of this kind is not supported by nucleus");
       }
@@ -108,7 +110,35 @@ void plan_seccomp(LaunchPlan& plan, const ContainerSpec& spec) {
   plan.seccomp_from_supervisor = plan.init && plan.no_new_privs && spec.seccomp.nucleus_default;
 }
 
+// A config without a mount namespace shares the caller's: crun and runc chroot into the root
+// there. nucleus does too, and makes no mount in a namespace that is not the container's (crun
+// would make the config's on the host, where they stay): a config that lists some is refused.
+RootPlan plan_chroot(const ContainerSpec& spec) {
+  auto refuse = [](const char* field) {
+    throw Error(std::string("config.json: ") + field, "needs a mount namespace (linux.namespaces lists none)");
+  };
+  if (spec.root.layout != RootSpec::Layout::kAsWritten) throw Error("config.json: linux.namespaces", "nucleus needs a mount namespace");
+  if (!spec.mounts.empty()) refuse("mounts");
+  if (!spec.masked_paths.empty()) refuse("linux.maskedPaths");
+  if (!spec.readonly_paths.empty()) refuse("linux.readonlyPaths");
+  if (!spec.devices.empty()) refuse("linux.devices");
+  if (!spec.sysctl.empty()) refuse("linux.sysctl");
+  if (!spec.rootfs_propagation.empty()) refuse("linux.rootfsPropagation");
+  if (spec.root.read_only) refuse("root.readonly");
+  // It waits for start on the record's exec.fifo, reached through the record's directory
+  // (no /proc to reopen it through), which only root may search.
+  if (spec.process.uid != 0) refuse("process.user.uid");
+  char resolved[PATH_MAX];
+  if (spec.root.path.empty() || ::realpath(spec.root.path.c_str(), resolved) == nullptr) {
+    throw Error("config.json: root.path", "'" + spec.root.path + "' does not exist");
+  }
+  RootPlan plan;
+  plan.chroot = resolved;
+  return plan;
+}
+
 RootPlan plan_the_root(const LaunchPlan& plan, const ContainerSpec& spec, const HostContext& host, const LaunchMode& mode) {
+  if (!spec.has(NamespaceType::kMount)) return plan_chroot(spec);
   if (spec.root.layout == RootSpec::Layout::kAsWritten) {
     return plan_oci_root(spec, OciRootInputs{plan.user_namespace, mode.cgroup_dirs, mode.cgroup_v2}, host.probe);
   }
@@ -243,8 +273,11 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
         step = "mount tmpfs at /dev";
       }
       break;
-    case ChildStep::kPivotRoot: step = "pivot_root into the container's root"; break;
+    case ChildStep::kPivotRoot:
+      step = plan.root.chroot.empty() ? "pivot_root into the container's root" : "chroot into " + plan.root.chroot;
+      break;
     case ChildStep::kDetachOldRoot: step = "detach the host's root"; break;
+    case ChildStep::kRootPropagation: step = "set the root's propagation (linux.rootfsPropagation)"; break;
     case ChildStep::kWorkdir: step = "change to workdir " + plan.workdir; break;
     case ChildStep::kNewSession: step = "start a new session (setsid)"; break;
     case ChildStep::kSupervisor: step = "start the PID-1 supervisor"; break;

@@ -111,7 +111,10 @@ struct LaunchPlan {
   // The life of a container: the workload waits on its state directory's exec.fifo for
   // `start` (runc's exec.fifo), every container alike; the fd is inherited across clone.
   bool tied_to_parent = false;     // PR_SET_PDEATHSIG: it dies with the nucleus that holds it
-  int exec_fifo_fd = -1;           // O_PATH of <record>/exec.fifo
+  int exec_fifo_fd = -1;           // O_PATH of <record>/exec.fifo (or of <record>, below)
+  // A chrooted root has no /proc to reopen the fifo through: exec_fifo_fd is then the
+  // record's directory, and the fifo is opened beneath it.
+  bool exec_fifo_in_dir = false;
   bool new_cgroup_namespace = false;
   std::vector<int> join_fds;       // namespaces to join (setns), opened by the parent
   std::vector<int> join_types;     // their CLONE_NEW* flags
@@ -119,6 +122,9 @@ struct LaunchPlan {
   uint16_t rows = 0, columns = 0;
   std::optional<mode_t> umask;
   std::string oom_score_text;      // "500", written to /proc/self/oom_score_adj; "": untouched
+  // --preserve-fds N: the caller's fds 3 to 3+N-1, open in nucleus (the verb checked), reach
+  // the workload; every other fd above 2 is closed or close-on-exec.
+  unsigned preserve_fds = 0;
   std::string domainname;
 
   // Filled by finalize(): pointers into the storage above, and child scratch space.

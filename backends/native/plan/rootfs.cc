@@ -58,7 +58,7 @@ void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
   std::vector<MountOp>& ops = plan.root_ops;
   constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
   ops.push_back({.kind = MountKind::kProc, .target = "proc", .flags = kNoExec, .no_symlinks = true});
-  if (options.network == NetworkMode::kNone) {
+  if (options.network != NetworkMode::kHost) {
     // A fresh sysfs shows only this network namespace's devices.
     ops.push_back({.kind = MountKind::kSysfs, .target = "sys", .flags = kNoExec | MS_RDONLY,
                    .no_symlinks = true});
@@ -202,6 +202,11 @@ int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcep
     *step = static_cast<int>(s);
     return errno;
   };
+  if (!plan.chroot.empty()) {
+    // The caller's mount namespace: nothing in it changes.
+    if (chroot(plan.chroot.c_str()) != 0 || chdir("/") != 0) return fail(ChildStep::kPivotRoot);
+    return 0;
+  }
   // Nothing we mount may propagate back to the host, and nothing of the host's later
   // mounts may appear here.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(ChildStep::kPrivateMounts);
@@ -234,6 +239,9 @@ int enter_root(const RootPlan& plan, RootFds fds, int* step, int* index) noexcep
   if (fchdir(root) != 0 || sys::raw_pivot_root(".", ".") != 0) return fail(ChildStep::kPivotRoot);
   if (umount2(".", MNT_DETACH) != 0) return fail(ChildStep::kDetachOldRoot);
   if (chdir("/") != 0) return fail(ChildStep::kPivotRoot);
+  if (plan.root_propagation != 0 && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0) {
+    return fail(ChildStep::kRootPropagation);
+  }
   if (root != staging) ::close(root);
   ::close(staging);
   return 0;

@@ -38,6 +38,13 @@ struct RootPlan {
   // ("D", dev_tree.h) or here. None (OCI containers): no "D".
   std::optional<DevTree> dev;
   size_t dev_at = 0;
+  // linux.rootfsPropagation (MS_SHARED, MS_SLAVE, ... with MS_REC), set on "/" once the
+  // root is entered, as crun does: pivot_root refuses a shared new root, and set there the
+  // container's root joins no peer group of the host's. 0: left private.
+  unsigned long root_propagation = 0;
+  // No mount namespace (a config that lists none): the root is this host directory, entered
+  // with chroot in the caller's mount namespace, where nothing is mounted; the rest is empty.
+  std::string chroot;
 };
 
 // Throws Error when the host offers no staging directory.

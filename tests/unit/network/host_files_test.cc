@@ -102,14 +102,14 @@ TEST(UserMode, PastaForwardsOnlyThePublishedPorts) {
   NetworkRequest request;
   request.publish = {parse_publish("8080:80", "-p"), parse_publish("127.0.0.1:8443:443", "-p"), parse_publish("53:53/udp", "-p")};
   UserModeOptions options;
-  std::vector<std::string> args = pasta_arguments(request, 42, options, "/run/x.pid");
+  std::vector<std::string> args = pasta_arguments(request, options, "/run/x.pid", true);
   EXPECT_EQ(args, (std::vector<std::string>{"/usr/bin/pasta", "--config-net", "--quiet", "--no-map-gw", "-T", "none", "-U",
                                             "none", "-t", "8080:80,127.0.0.1/8443:443", "-u", "53:53", "--pid",
-                                            "/run/x.pid", "42"}));
+                                            "/run/x.pid", "--netns", "/proc/self/fd/3", "--userns", "/proc/self/fd/4"}));
   options.caller_is_root = true;
-  std::vector<std::string> root = pasta_arguments(NetworkRequest{}, 7, options, "p");
+  std::vector<std::string> root = pasta_arguments(NetworkRequest{}, options, "p", false);
   EXPECT_EQ(std::vector<std::string>(root.begin() + 8, root.end()),
-            (std::vector<std::string>{"-t", "none", "-u", "none", "--runas", "0", "--pid", "p", "7"}));
+            (std::vector<std::string>{"-t", "none", "-u", "none", "--runas", "0", "--pid", "p", "--netns", "/proc/self/fd/3"}));
 }
 
 TEST(UserMode, RefusesWhatPastaCannotEnforce) {

@@ -2,6 +2,7 @@
 // and compared with its golden file; each field nucleus refuses; mount options; the OCI
 // root plan (sysctls of the host refused, devices bound in a user namespace).
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 
 #include <fstream>
@@ -110,19 +111,16 @@ TEST(OciConfig, EachFieldNucleusCannotHonourIsAnErrorNamingIt) {
       {[](json& c) { c["linux"]["intelRdt"] = {{"closID", "x"}}; }, "config.json: linux.intelRdt: not supported by nucleus"},
       {[](json& c) { c["solaris"] = {{"milestone", "x"}}; }, "config.json: (top level).solaris: not supported by nucleus"},
       {[](json& c) { c["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1}}}}; }, "config.json: linux.timeOffsets: not supported by nucleus"},
-      {[](json& c) { c["linux"]["mountLabel"] = "system_u:x"; }, "config.json: linux.mountLabel: not supported by nucleus"},
       {[](json& c) { c["linux"]["personality"] = {{"domain", "LINUX32"}}; }, "config.json: linux.personality: not supported by nucleus"},
-      {[](json& c) { c["process"]["selinuxLabel"] = "x"; }, "config.json: process.selinuxLabel: not supported by nucleus"},
       {[](json& c) { c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_RT"}}; }, "config.json: process.ioPriority: not supported by nucleus"},
       {[](json& c) { c["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}}; }, "config.json: process.scheduler: not supported by nucleus"},
-      {[](json& c) { c["process"]["apparmorProfile"] = "docker-default"; }, "config.json: process.apparmorProfile: AppArmor is not supported by nucleus"},
+      {[](json& c) { c["linux"]["netDevices"] = {{"eth1", json::object()}}; }, "config.json: linux.netDevices: not supported by nucleus"},
       {[](json& c) { c["linux"]["resources"] = {{"hugepageLimits", {{{"pageSize", "2MB"}, {"limit", 1}}}}}; }, "config.json: linux.resources.hugepageLimits: not supported by nucleus"},
       {[](json& c) { c["linux"]["resources"] = {{"memory", {{"kernel", 1024}}}}; }, "config.json: linux.resources.memory.kernel: not supported by nucleus"},
       {[](json& c) { c["linux"]["resources"] = {{"cpu", {{"realtimeRuntime", 5}}}}; }, "config.json: linux.resources.cpu.realtimeRuntime: not supported by nucleus"},
       {[](json& c) { c["mounts"] = {{{"destination", "/x"}, {"type", "bind"}, {"source", "/y"}, {"uidMappings", {{{"containerID", 0}, {"hostID", 1}, {"size", 1}}}}}}; }, "config.json: mounts[0].uidMappings: not supported by nucleus"},
       {[](json& c) { c["linux"]["namespaces"].push_back({{"type", "time"}}); }, "config.json: linux.namespaces[2].type: time namespaces are not supported by nucleus"},
       {[](json& c) { c["linux"]["namespaces"].push_back({{"type", "pid"}}); }, "config.json: linux.namespaces[2].type: pid is listed twice"},
-      {[](json& c) { c["linux"]["frobnicate"] = true; }, "config.json: linux.frobnicate: unknown key"},
       {[](json& c) { c["ociVersion"] = "2.0.0"; }, "config.json: ociVersion: '2.0.0': nucleus reads runtime-spec 1.x"},
       {[](json& c) { c["process"]["args"] = json::array(); }, "config.json: process.args: no command to run"},
       {[](json& c) { c["process"]["cwd"] = "relative"; }, "config.json: process.cwd: 'relative' must be an absolute path"},
@@ -134,6 +132,117 @@ TEST(OciConfig, EachFieldNucleusCannotHonourIsAnErrorNamingIt) {
       {[](json& c) { c["annotations"] = {{"run.nucleus.backend", "qemu"}}; }, "config.json: annotations.run.nucleus.backend: 'qemu' is not native or gvisor"},
   };
   for (const auto& [change, message] : cases) EXPECT_EQ(refusal(change), message);
+}
+
+// runtime-spec: "implementations MUST ignore unknown properties", at any depth; a known field
+// that asks nothing (empty, false, null) is no refusal either.
+TEST(OciConfig, UnknownKeysAreIgnoredAtEveryDepth) {
+  json c = minimal();
+  c["futureTopLevel"] = {{"x", 1}};
+  c["process"]["futureProcessKey"] = true;
+  c["process"]["user"] = {{"uid", 0}, {"gid", 0}, {"futureUserKey", "y"}};
+  c["process"]["capabilities"] = {{"bounding", {"CAP_KILL"}}, {"futureSet", {"CAP_SYS_ADMIN"}}};
+  c["root"]["futureRootKey"] = 1;
+  c["linux"]["futureLinuxKey"] = {{"a", 1}};
+  c["linux"]["resources"] = {{"memory", {{"limit", 1048576}, {"futureMemoryKey", 1}}}, {"futureResource", {{"b", 2}}}};
+  c["linux"]["namespaces"][0]["futureNamespaceKey"] = 1;
+  c["mounts"] = {{{"destination", "/x"}, {"type", "tmpfs"}, {"futureMountKey", 1}}};
+  c["hooks"] = {{"prestart", {{{"path", "/bin/true"}, {"futureHookKey", 1}}}}, {"futurePhase", json::array()}};
+  c["linux"]["intelRdt"] = json::object();  // known, asks nothing
+  c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"}, {"futureSeccompKey", 1},
+                           {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}, {"futureRuleKey", 1}}}}};
+  ContainerSpec s = parse_oci_config(c.dump(), "/b");
+  EXPECT_EQ(s.limits.memory_bytes, 1048576u);  // what is known is still read
+  EXPECT_EQ(s.process.capabilities.bounding, CapSet{1} << CAP_KILL);
+  ASSERT_EQ(s.mounts.size(), 1u);
+  EXPECT_EQ(s.hooks.prestart.size(), 1u);
+  ASSERT_TRUE(s.seccomp.profile);
+  EXPECT_EQ(s.seccomp.profile->rules.size(), 1u);
+}
+
+// Labels and profiles: nothing to apply where the module is off (crun's behaviour there),
+// refused where it is on (nucleus does not apply them).
+TEST(OciConfig, LabelFieldsFollowTheHostsSecurityModules) {
+  json c = minimal();
+  c["process"]["apparmorProfile"] = "docker-default";
+  c["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+  c["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+  EXPECT_NO_THROW(parse_oci_config(c.dump(), "/b", LsmState{}));
+  auto refusal_with = [&](LsmState lsm, const std::function<void(json&)>& change) -> std::string {
+    json d = minimal();
+    change(d);
+    try {
+      parse_oci_config(d.dump(), "/b", lsm);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_EQ(refusal_with({.apparmor = true}, [](json& d) { d["process"]["apparmorProfile"] = "docker-default"; }),
+            "config.json: process.apparmorProfile: AppArmor is enabled on this host and nucleus does not apply its labels");
+  EXPECT_EQ(refusal_with({.apparmor = true}, [](json& d) { d["process"]["apparmorProfile"] = "unconfined"; }), "(accepted)");
+  EXPECT_EQ(refusal_with({.selinux = true}, [](json& d) { d["process"]["selinuxLabel"] = "x"; }),
+            "config.json: process.selinuxLabel: SELinux is enabled on this host and nucleus does not apply its labels");
+  EXPECT_EQ(refusal_with({.selinux = true}, [](json& d) { d["linux"]["mountLabel"] = "x"; }),
+            "config.json: linux.mountLabel: SELinux is enabled on this host and nucleus does not apply its labels");
+  EXPECT_EQ(refusal_with({.selinux = true}, [](json& d) { d["linux"]["mountLabel"] = ""; }), "(accepted)");
+}
+
+// `runc spec` lists ambient capabilities without an inheritable set: the kernel would refuse
+// to raise them, and runc and crun run the process without them.
+TEST(OciConfig, AmbientCapabilitiesTheKernelCannotRaiseAreDropped) {
+  json c = minimal();
+  c["process"]["capabilities"] = {{"bounding", {"CAP_KILL", "CAP_CHOWN"}}, {"permitted", {"CAP_KILL", "CAP_CHOWN"}},
+                                  {"inheritable", {"CAP_CHOWN"}}, {"ambient", {"CAP_KILL", "CAP_CHOWN"}}};
+  ContainerSpec s = parse_oci_config(c.dump(), "/b");
+  EXPECT_EQ(s.process.capabilities.ambient, CapSet{1} << CAP_CHOWN);  // permitted and inheritable
+  EXPECT_EQ(s.process.capabilities.permitted, (CapSet{1} << CAP_KILL) | (CapSet{1} << CAP_CHOWN));
+}
+
+TEST(OciConfig, DisableOomKillerIsRecordedForTheBackend) {
+  json c = minimal();
+  c["linux"]["resources"] = {{"memory", {{"disableOOMKiller", true}}}};
+  EXPECT_TRUE(parse_oci_config(c.dump(), "/b").disable_oom_killer);
+  c["linux"]["resources"]["memory"]["disableOOMKiller"] = false;
+  EXPECT_FALSE(parse_oci_config(c.dump(), "/b").disable_oom_killer);
+}
+
+// Mounts keep the config's order, and the root plan makes them in that order with the
+// options given; the root's propagation is set once the root is entered, not as a mount op.
+TEST(OciRoot, MountsAreMadeInTheConfigsOrderWithTheirOptions) {
+  HostProbe probe = [](const std::string& path) -> std::optional<HostEntry> {
+    if (path == "/tmp" || path == "/etc") return HostEntry{HostEntry::kDirectory, "", ""};
+    return std::nullopt;
+  };
+  json c = minimal();
+  c["root"]["path"] = "/";
+  c["mounts"] = {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                 {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "mode=755"}}},
+                 {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"}, {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+                 {{"destination", "/data"}, {"type", "bind"}, {"source", "/etc"}, {"options", {"rbind", "ro"}}},
+                 {{"destination", "/data/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}}};
+  c["linux"]["rootfsPropagation"] = "rshared";
+  ContainerSpec spec = parse_oci_config(c.dump(), "/b");
+  std::vector<std::string> destinations;
+  for (const MountSpec& m : spec.mounts) destinations.push_back(m.destination);
+  EXPECT_EQ(destinations, (std::vector<std::string>{"/proc", "/dev", "/dev/shm", "/data", "/data/tmp"}));
+  native::RootPlan plan = native::plan_oci_root(spec, {}, probe);
+  std::vector<std::string> targets;
+  for (const auto& op : plan.root_ops) {
+    if (op.kind == native::MountKind::kProc || op.kind == native::MountKind::kTmpfs || op.kind == native::MountKind::kBind) {
+      targets.push_back(op.target);
+    }
+    if (op.target == "dev/shm" && op.kind == native::MountKind::kTmpfs) {
+      EXPECT_EQ(op.data, "mode=1777,size=65536k");
+      EXPECT_EQ(op.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV));
+    }
+    EXPECT_NE(op.kind, native::MountKind::kPropagation) << op.target;
+  }
+  // The config's mounts first and in order; the default devices (bound or made) after them.
+  ASSERT_GE(targets.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(targets.begin(), targets.begin() + 5),
+            (std::vector<std::string>{"proc", "dev", "dev/shm", "data", "data/tmp"}));
+  EXPECT_EQ(plan.root_propagation, static_cast<unsigned long>(MS_SHARED | MS_REC));
 }
 
 // A missing key or an object where a list belongs: one line naming the exact path.

@@ -1,0 +1,81 @@
+// runc's `run`: `nucleus run [--bundle DIR] [--detach] [--pid-file F] [--console-socket S]
+// [--preserve-fds N] [--keep] ID`, an OCI bundle's container created, started and (unless
+// --detach) waited for and deleted, through the Backend methods `nucleus run -- CMD` uses.
+// cli.cc picks this form when a flag only it has comes before the first word (kRuncRunFlags).
+#include "backends/backend.h"
+#include "core/sys/error.h"
+#include "frontend/cli.h"
+#include "frontend/verb_support.h"
+
+namespace nucleus::frontend {
+namespace {
+
+// The container ended and stays, as runc's --keep leaves it: an OCI container (no owner, so
+// no collector takes it) whose record says stopped, its empty cgroup kept for `delete`.
+void keep_ended_container(ContainerSession& container) {
+  LockedContainer& record = container.record();
+  record.relock();
+  record.record().persistent = true;
+  record.record().status = "stopped";
+  record.save();
+  container.detach();
+}
+
+}  // namespace
+
+const std::vector<std::string>& runc_run_flags() {
+  static const std::vector<std::string> flags = {"-b",       "--bundle",         "-d",         "--detach", "--pid-file",
+                                                 "--console-socket", "--preserve-fds", "--keep", "--no-pivot",
+                                                 "--no-new-keyring", "--no-subreaper"};
+  return flags;
+}
+
+void add_run_bundle_command(CLI::App& app, Globals& g, Action& action) {
+  struct Flags {
+    std::string bundle = ".", pid_file, console_socket, id;
+    bool detach = false, keep = false, no_pivot = false, no_new_keyring = false, no_subreaper = false;
+    unsigned preserve_fds = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("run", "Create, start and wait for an OCI bundle's container (runc's run)");
+  cmd->add_option("-b,--bundle", f->bundle, "Bundle directory (default: the current one)");
+  cmd->add_flag("-d,--detach", f->detach, "Return once it runs; it outlives this command (delete removes it)");
+  cmd->add_option("--pid-file", f->pid_file, "Write the container's init pid here");
+  cmd->add_option("--console-socket", f->console_socket, "AF_UNIX socket to receive the pty master");
+  cmd->add_option("--preserve-fds", f->preserve_fds, "Pass fds 3 to 3+N-1 to the container's process (native)");
+  cmd->add_flag("--keep", f->keep, "Keep the ended container until delete");
+  cmd->add_flag("--no-pivot", f->no_pivot, "Refused: nucleus always uses pivot_root");
+  cmd->add_flag("--no-new-keyring", f->no_new_keyring, "Accepted: nucleus never creates a session keyring");
+  cmd->add_flag("--no-subreaper", f->no_subreaper, "Accepted: nucleus waits for the container's own process");
+  cmd->add_option("id", f->id, "Container id")->required();
+  cmd->callback([f, &g, &action] {
+    action = [f, &g] {
+      if (f->no_pivot) throw Error("--no-pivot", "nucleus always pivots into the root (a chroot can be escaped)");
+      if (f->detach && f->keep) throw Error("--keep", "a detached container stays until delete anyway");
+      check_preserved_fds(f->preserve_fds);
+      check_id(f->id);
+      ContainerSpec spec = load_bundle(g, f->bundle);
+      std::unique_ptr<Backend> backend = backend_for(spec.backend);
+      CreateOptions options{.id = f->id, .root = g.root, .foreground = !f->detach,
+                            .pid_file = f->pid_file.empty() ? "" : absolute(f->pid_file),
+                            .console_socket = f->console_socket, .preserve_fds = f->preserve_fds};
+      std::unique_ptr<ContainerSession> container = backend->create(spec, options);
+      if (f->detach) {
+        // As `create` then `start`: a failed start still removes everything (the session).
+        backend->start(container->record());
+        container->detach();
+        return 0;
+      }
+      backend->start(container->record(), container.get());
+      int code = backend->wait(*container);
+      if (f->keep) {
+        keep_ended_container(*container);
+      } else {
+        backend->remove(container->record(), /*force=*/true, container.get());
+      }
+      return code;
+    };
+  });
+}
+
+}  // namespace nucleus::frontend
