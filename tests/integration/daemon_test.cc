@@ -4,6 +4,11 @@
 // with SIGKILL and restarted, 50 concurrent execs, bad requests, the socket's group.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <atomic>
 #include <thread>
 
@@ -293,6 +298,10 @@ TEST_P(DaemonTest, FiftyConcurrentExecs) {
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonTest, ::testing::Values("native", "gvisor"),
                          [](const auto& p) { return p.param; });
 
+void expect_no_records_in(const Nucleusd& d) {
+  EXPECT_TRUE(eventually([&] { return d.records().empty(); }, 10)) << ::testing::PrintToString(d.records());
+}
+
 // What the API refuses, with the status and code it says (one daemon, no sandbox made).
 TEST(DaemonApi, BadRequestsAreRefusedWithJsonErrors) {
   if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
@@ -334,6 +343,60 @@ TEST(DaemonApi, SocketRefusesUsersOutsideItsGroup) {
   Result r = run_nucleus({"sandbox", "ls"}, nobody);
   EXPECT_EQ(r.status, 125);
   EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+}
+
+// A workspace copied in leaves out version control, environment files, keys and the
+// request's patterns, and is copied back out at delete; one outside --workspace-root is 403.
+TEST(DaemonApi, WorkspaceCopyInAndOut) {
+  if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
+  const std::filesystem::path roots = std::filesystem::temp_directory_path() / ("nucleusd-ws-" + std::to_string(::getpid()));
+  const std::filesystem::path ws = roots / "project";
+  std::filesystem::create_directories(ws / ".git");
+  for (const char* f : {"main.py", ".git/config", ".env", ".env.local", "id_rsa", "server.pem", "notes.log"})
+    std::ofstream(ws / f) << f;
+  Nucleusd d(templates_for("native"), {"--workspace-root", roots.string()});
+  json body{{"workspace", {{"path", ws.string()}, {"exclude", {"*.log"}}, {"copy_out", true}}}};
+  std::string id = create(d, body);
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(exec(d, id, {{"argv", {"/bin/ls", "-A", "/workspace"}}}).out, "main.py\n");
+  ASSERT_EQ(exec(d, id, {{"argv", {"/bin/sh", "-c", "echo result > /workspace/out.txt"}}}).exit_code, 0);
+  EXPECT_EQ(remove(d, id), 204);
+  std::ifstream out(ws / "out.txt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(out), {}), "result\n");
+  daemon::ApiResponse r = d.client().call("POST", "/v1/sandboxes", json{{"workspace", {{"path", "/etc"}}}}.dump());
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(error_code(r), "forbidden");
+  std::filesystem::remove_all(roots);
+  expect_no_records_in(d);
+}
+
+// TCP (loopback) answers only requests carrying the bearer token.
+TEST(DaemonApi, TcpNeedsTheBearerToken) {
+  if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
+  const int port = 20000 + ::getpid() % 20000;
+  const std::string token_file = std::filesystem::temp_directory_path() / ("nucleusd-token-" + std::to_string(::getpid()));
+  std::ofstream(token_file) << "s3cret\n";
+  Nucleusd d(templates_for("native"), {"--listen", "127.0.0.1:" + std::to_string(port), "--token-file", token_file});
+  auto get = [&](const std::string& auth) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      std::string req = "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + "\r\n";
+      (void)!::write(fd, req.data(), req.size());
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) answer.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  EXPECT_EQ(get(""), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(get("Authorization: Bearer wrong\r\n"), "HTTP/1.1 401 Unauthorized");
+  EXPECT_EQ(get("Authorization: Bearer s3cret\r\n"), "HTTP/1.1 200 OK");
+  std::filesystem::remove(token_file);
 }
 
 // The CLI: create prints the id, exec streams and exits with the status, cp both ways, ls, rm.
