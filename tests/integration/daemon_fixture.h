@@ -34,6 +34,16 @@ class Nucleusd {
     start();
   }
   ~Nucleusd() {
+    // A test that failed half-way leaves no sandbox behind: what is still listed is deleted.
+    if (pid_ > 0) {
+      try {
+        daemon::ApiResponse list = client().call("GET", "/v1/sandboxes");
+        const nlohmann::json all = nlohmann::json::parse(list.body);
+        for (const auto& s : all["sandboxes"])
+          client().call("DELETE", "/v1/sandboxes/" + s["id"].get<std::string>());
+      } catch (const std::exception&) {
+      }
+    }
     stop();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
