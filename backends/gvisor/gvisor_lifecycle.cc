@@ -336,6 +336,7 @@ void GvisorBackend::update(LockedContainer& c, const CgroupLimits& limits) {
   if (runsc.status(c.record().name) == "stopped") throw Error(c.record().name, "the container is stopped");
   std::unique_ptr<Cgroup> cgroup = open_cgroup(c.record().cgroup);
   if (!cgroup) throw Error(c.record().name, "the container has no cgroup");
+  require_controllers_for_update(*cgroup, limits, c.record().name);
   CgroupLimits scaled = limits;
   if (scaled.pids && *scaled.pids > 0) scaled.pids = *scaled.pids * 16 + 256;
   cgroup->apply(scaled);

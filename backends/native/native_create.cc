@@ -297,7 +297,9 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(at_clone ? nullptr : s->cgroup()));
     timing::mark("cgroup sent to the child");
   }
-  collect_stale_container_cgroups();  // while the child builds its root
+  // Stale cgroups of killed runs: a held container's are collected while it runs (wait),
+  // off its start; a created one's here, where nobody waits on the workload yet.
+  if (!held) collect_stale_container_cgroups();
   if (held) s->entrust(open_mount_namespace(pid));
 
   wait_until_ready(*s, options);

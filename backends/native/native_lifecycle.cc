@@ -87,6 +87,7 @@ void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
 }
 
 int NativeBackend::wait(ContainerSession& held) {
+  collect_stale_container_cgroups();  // while the workload runs: off its start
   const ContainerSpec& spec = static_cast<NativeSession&>(held).spec;
   return held.wait({.timeout_seconds = spec.timeout_seconds, .memory_limit = spec.limits.memory_bytes});
 }
@@ -196,6 +197,7 @@ void NativeBackend::update(LockedContainer& c, const CgroupLimits& limits) {
   if (status(r, c.path()) == "stopped") throw Error(r.name, "the container is stopped");
   std::unique_ptr<Cgroup> cgroup = open_cgroup(r.cgroup);
   if (!cgroup) throw Error(r.name, "the container has no cgroup");
+  require_controllers_for_update(*cgroup, limits, r.name);
   cgroup->apply(limits);
 }
 

@@ -53,7 +53,9 @@ std::vector<std::string> v1_controllers(const CgroupLimits& l) {
   }
   if (l.memory_bytes || l.stats) out.push_back("memory");
   if (l.pids || l.stats) out.push_back("pids");
-  if (l.cpus || l.stats) out.push_back("cpu");
+  // Not cpu for stats: cpuacct has the usage, and moving a task into a v1 cpu cgroup is the
+  // dearest join of all (0.15 ms median, milliseconds under load: the scheduler's groups).
+  if (l.cpus || l.cpu_shares || l.cpu_period_us) out.push_back("cpu");
   if (l.stats || l.cpus) out.push_back("cpuacct");
   if (l.stats) out.push_back("freezer");
   if (l.io_weight || !l.io_max.empty()) out.push_back("blkio");
@@ -189,6 +191,25 @@ std::string new_cgroup_name() {
   char hex[7];
   std::snprintf(hex, sizeof hex, "%02x%02x%02x", bytes[0], bytes[1], bytes[2]);
   return "nucleus-" + std::to_string(::getpid()) + "-" + hex;
+}
+
+std::vector<std::string> Cgroup::lacking(const CgroupLimits& limits) const {
+  if (layout() != CgroupLayout::kV1) return {};
+  CgroupLimits asked = limits;
+  asked.stats = false;
+  asked.oci = false;
+  std::vector<std::string> missing;
+  for (const std::string& controller : v1_controllers(asked)) {
+    if (!has_controller(controller)) missing.push_back(controller);
+  }
+  return missing;
+}
+
+void require_controllers_for_update(const Cgroup& cgroup, const CgroupLimits& limits, const std::string& id) {
+  std::vector<std::string> missing = cgroup.lacking(limits);
+  if (missing.empty()) return;
+  throw Error(id, "its cgroup has no " + missing.front() +
+                      " hierarchy (cgroup v1: a container gets the hierarchies of the limits it starts with)");
 }
 
 std::unique_ptr<Cgroup> create_cgroup(const CgroupHierarchies& h, const CgroupRequest& request) {

@@ -74,6 +74,10 @@ class Cgroup {
   virtual CgroupLayout layout() const = 0;
   // Every directory of this cgroup.
   virtual std::vector<std::string> directories() const = 0;
+  // v1: whether a hierarchy of this controller holds the container (cgroup2: all do).
+  virtual bool has_controller(const std::string& /*controller*/) const { return true; }
+  // The v1 controllers `limits` need that this cgroup was made without.
+  std::vector<std::string> lacking(const CgroupLimits& limits) const;
   // The files a single-threaded process writes "0" to, to move itself in: cgroup2's
   // cgroup.procs, but a v1 hierarchy's `tasks`. A thread moving itself spares the kernel's
   // global threadgroup lock, whose writer otherwise waits an RCU grace period (5-15 ms
@@ -145,6 +149,10 @@ void report_to_user(const std::string& text);
 // The files of self_join_files(), opened for writing by nucleus (the kernel checks the
 // opener's credentials); none for no cgroup. Throws Error.
 std::vector<UniqueFd> open_self_join_files(const Cgroup* cgroup);
+
+// `update` of a limit whose v1 hierarchy the container was made without: refused (125)
+// rather than skipped, naming the controller.
+void require_controllers_for_update(const Cgroup& cgroup, const CgroupLimits& limits, const std::string& id);
 // Moves the calling single-threaded process into the cgroup through those files: "0" into
 // each. Returns 0 or an errno. Async-signal-safe (the child, runsc's starter, the exec
 // helper call it between fork and exec).

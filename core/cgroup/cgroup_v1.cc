@@ -40,6 +40,7 @@ class V1Cgroup final : public Cgroup {
 
   CgroupLayout layout() const override { return CgroupLayout::kV1; }
   std::vector<std::string> directories() const override { return unique_; }
+  bool has_controller(const std::string& controller) const override { return find(controller).has_value(); }
   std::vector<std::string> self_join_files() const override {
     std::vector<std::string> out;
     for (const std::string& d : unique_) out.push_back(d + "/tasks");

@@ -133,6 +133,15 @@ TEST_P(ContainerModel, UpdateChangesALiveRunContainersLimits) {
   // gVisor's sandbox is charged on the host: the limit there is scaled for the Sentry's
   // threads (16 per guest task, 256 for itself).
   EXPECT_EQ(stats["pids"]["limit"].get<int>(), GetParam() == "gvisor" ? 50 * 16 + 256 : 50) << stats;
+  // A limit whose v1 hierarchy the container was made without is refused, never skipped.
+  Result cpus = run_nucleus({"update", "--cpu-quota", "50000", id});
+  if (::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+    EXPECT_EQ(cpus.status, 0) << cpus.err;
+  } else {
+    EXPECT_EQ(cpus.status, 125);
+    EXPECT_EQ(cpus.err, "nucleus: " + id + ": its cgroup has no cpu hierarchy (cgroup v1: a container gets the "
+                        "hierarchies of the limits it starts with)\n");
+  }
   ASSERT_EQ(run_nucleus({"delete", "--force", id}).status, 0);
   EXPECT_EQ(p.wait().status, 137);
   EXPECT_TRUE(listed(id).is_null());
