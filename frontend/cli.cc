@@ -113,6 +113,7 @@ int run_cli(int argc, char** argv) {
 
   Action action;
   RunFlags run_flags;
+  std::vector<std::string> sandbox_command;
   CLI::App* run = nullptr;
   CLI::App* exec = nullptr;
   // One registration per verb (frontend/verbs/). Building a verb's parser costs tens of
@@ -145,6 +146,7 @@ int run_cli(int argc, char** argv) {
       {"events", [&] { add_events_command(app, g, action); }},
       {"up", [&] { add_up_command(app, g, action); }},
       {"down", [&] { add_down_command(app, g, action); }},
+      {"sandbox", [&] { add_sandbox_command(app, g, action, sandbox_command); }},
   };
 
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -178,6 +180,14 @@ int run_cli(int argc, char** argv) {
     workload_args.assign(args.begin() + static_cast<long>(end), args.end());
     if (!workload_args.empty() && workload_args.front() == "--") workload_args.erase(workload_args.begin());
     args.resize(end);
+  }
+
+  if (sub < args.size() && args[sub] == "sandbox") {
+    auto dash = std::find(args.begin() + static_cast<long>(sub), args.end(), "--");
+    if (dash != args.end()) {
+      sandbox_command.assign(dash + 1, args.end());
+      args.erase(dash, args.end());
+    }
   }
 
   std::vector<const char*> cargv = {argv[0]};

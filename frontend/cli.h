@@ -55,6 +55,8 @@ void add_delete_command(CLI::App& app, Globals& g, Action& action);
 void add_list_command(CLI::App& app, Globals& g, Action& action);
 void add_ps_command(CLI::App& app, Globals& g, Action& action);
 void add_pause_commands(CLI::App& app, Globals& g, Action& action);
+// `command`: what follows `--` on the command line (`sandbox exec ID -- COMMAND...`).
+void add_sandbox_command(CLI::App& app, Globals& g, Action& action, const std::vector<std::string>& command);
 void add_update_command(CLI::App& app, Globals& g, Action& action);
 CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& flags, Action& action);
 void add_stats_command(CLI::App& app, Globals& g, Action& action);

@@ -97,6 +97,16 @@ def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
     for config, (test, ok) in extra["probes"].items():
         w("| %s | `%s` | %s |" % (config, test, "holds" if ok else "**FAILED**"))
     w("")
+    if extra.get("sandboxes"):
+        from bench_sandbox import table
+        w("## Sandboxes through nucleusd")
+        w("")
+        w("`scripts/bench_sandbox.py`: through the API on the unix socket; claim to first output "
+          "is POST /v1/sandboxes then an exec of `echo hi` until its first stdout frame; warm: a "
+          "pool of 20 refilled between rounds; cold: no pool. Milliseconds.")
+        w("")
+        w(table(extra["sandboxes"]))
+        w("")
     with open(notes_path) as f:
         w(f.read().rstrip())
     w("")

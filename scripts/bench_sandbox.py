@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""scripts/bench's sandbox cases: nucleusd through its API (docs/api.md).
+
+    scripts/bench_sandbox.py [--runs N] [--quick]    (standalone: prints a table)
+
+Per backend (native, gVisor):
+  * claim to first output: POST /v1/sandboxes, then POST .../exec of `echo hi`, timed until
+    the first stdout frame arrives; with a warm pool (as large as the clients, refilled
+    between rounds so that every claim is a hit) and with an empty one (cold), with 1 and
+    with 20 concurrent clients; p50 and p99;
+  * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame.
+Every sandbox is deleted after its sample (untimed); the daemon has its own state root.
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("nucleusd")
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def call(sock, method, target, body=None):
+    c = UnixConnection(sock)
+    c.request(method, target, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
+def exec_until(sock, sid, argv, first_output):
+    """Runs argv; returns when the first stdout frame (first_output) or the exit frame came."""
+    c = UnixConnection(sock)
+    c.request("POST", "/v1/sandboxes/%s/exec" % sid, body=json.dumps({"argv": argv}),
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    if r.status != 200:
+        raise RuntimeError("exec: %d %s" % (r.status, r.read()))
+    buf = b""
+    while True:
+        chunk = r.read1(65536) if hasattr(r, "read1") else r.read(1)
+        if not chunk:
+            break
+        buf += chunk
+        if first_output and b'"stream":"stdout"' in buf:
+            break
+        if b'"exit_code"' in buf:
+            break
+    c.close()
+    return buf
+
+
+def percentile(samples, p):
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+class Daemon:
+    def __init__(self, work, backend, pool):
+        self.dir = tempfile.mkdtemp(prefix="bench-%s-" % backend, dir=work)
+        self.sock = os.path.join(self.dir, "d.sock")
+        with open(os.path.join(self.dir, "t.yaml"), "w") as f:
+            f.write("templates:\n  default:\n    backend: %s\n    rootfs: %s\n    pool: %d\n    max_sandboxes: 64\n"
+                    % (backend, os.path.join(BUILD, "test-rootfs"), pool))
+        self.pool = pool
+        self.proc = subprocess.Popen([os.path.join(BUILD, "nucleusd"), "--socket", self.sock, "--root",
+                                      os.path.join(self.dir, "state"), "-f", os.path.join(self.dir, "t.yaml"),
+                                      "--log-level", "warning"])
+        for _ in range(3000):
+            try:
+                if call(self.sock, "GET", "/v1/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.01)
+        self.wait_pool()
+
+    def wait_pool(self, deadline=300):
+        end = time.monotonic() + deadline
+        while self.pool and time.monotonic() < end:
+            metrics = call(self.sock, "GET", "/metrics")[1].decode()
+            for line in metrics.splitlines():
+                if line.startswith("nucleus_pool_ready{") and int(line.split()[-1]) >= self.pool:
+                    return
+            time.sleep(0.05)
+
+    def stop(self):
+        _, body = call(self.sock, "GET", "/v1/sandboxes")
+        for s in json.loads(body)["sandboxes"]:
+            call(self.sock, "DELETE", "/v1/sandboxes/" + s["id"])
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def claim_to_first_output(d, clients, rounds):
+    samples, ids, lock = [], [], threading.Lock()
+
+    def one():
+        t0 = time.monotonic()
+        status, body = call(d.sock, "POST", "/v1/sandboxes", {})
+        if status != 201:
+            raise RuntimeError("create: %d %s" % (status, body))
+        sid = json.loads(body)["id"]
+        exec_until(d.sock, sid, ["/bin/echo", "hi"], first_output=True)
+        with lock:
+            samples.append((time.monotonic() - t0) * 1000)
+            ids.append(sid)
+
+    for _ in range(rounds):
+        threads = [threading.Thread(target=one) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for sid in ids:
+            call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
+        ids.clear()
+        d.wait_pool()
+    return samples
+
+
+def exec_round_trip(d, runs):
+    status, body = call(d.sock, "POST", "/v1/sandboxes", {})
+    sid = json.loads(body)["id"]
+    samples = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        exec_until(d.sock, sid, ["/bin/true"], first_output=False)
+        samples.append((time.monotonic() - t0) * 1000)
+    call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
+    return samples
+
+
+def run_all(work, runs, backends=("native", "gvisor"), log=lambda s: None):
+    """{backend: {case: {"p50", "p99", "n"}}} for every case in the module's docstring."""
+    results = {}
+    for backend in backends:
+        r = results[backend] = {}
+        for label, pool in (("warm", 20), ("cold", 0)):
+            log("sandbox %s: claim to first output, %s" % (backend, label))
+            d = Daemon(work, backend, pool)
+            try:
+                for clients in (1, 20):
+                    rounds = max(1, runs // clients)
+                    s = claim_to_first_output(d, clients, rounds)
+                    r["%s, %d client%s" % (label, clients, "s" if clients > 1 else "")] = summary(s)
+                if label == "cold":
+                    log("sandbox %s: exec round trip" % backend)
+                    r["exec round trip (/bin/true)"] = summary(exec_round_trip(d, runs))
+            finally:
+                d.stop()
+    return results
+
+
+def summary(samples):
+    return {"p50": statistics.median(samples), "p99": percentile(samples, 99), "n": len(samples)}
+
+
+def table(results):
+    lines = ["| backend | case | p50 ms | p99 ms | samples |", "| --- | --- | ---: | ---: | ---: |"]
+    for backend, cases in results.items():
+        for case, s in cases.items():
+            lines.append("| %s | %s | %.1f | %.1f | %d |" % (backend, case, s["p50"], s["p99"], s["n"]))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="nucleusd sandbox benchmarks")
+    ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--backend", action="append")
+    args = ap.parse_args()
+    if args.quick:
+        args.runs = 20
+    work = tempfile.mkdtemp(prefix="nucleus-bench-sandbox-")
+    try:
+        results = run_all(work, args.runs, tuple(args.backend or ("native", "gvisor")),
+                          log=lambda s: print("bench: " + s, file=sys.stderr, flush=True))
+        print(table(results))
+    finally:
+        subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()
