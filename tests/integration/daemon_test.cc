@@ -212,7 +212,11 @@ TEST_P(DaemonTest, TraversalInFileRoutesIsRefusedAndWritesNothingOutside) {
   EXPECT_EQ(error_code(put("/tmp", with_name(plain, "esc", '2', marker_dir))), "path_traversal");
   // a symlink made inside the sandbox leads only within it
   ASSERT_EQ(exec(d, id, {{"argv", {"/bin/ln", "-s", "/", "/tmp/esc"}}}).exit_code, 0);
-  EXPECT_EQ(put("/tmp/esc" + marker_dir, plain).status, 204);
+  const int through_link = put("/tmp/esc" + marker_dir, plain).status;
+  // Native: written inside the sandbox. gVisor: sometimes refused as a path the sandbox
+  // lacks (400; the open question below). Either way, never on the host:
+  if (backend() == "native") EXPECT_EQ(through_link, 204);
+  else EXPECT_TRUE(through_link == 204 || through_link == 400) << through_link;
   EXPECT_TRUE(std::filesystem::is_empty(marker_dir)) << "a file was written on the host";
   if (backend() == "native") {  // under gVisor the file is not found at that path (open question)
     ExecResult inside = exec(d, id, {{"argv", {"/bin/cat", marker_dir + "/f"}}});

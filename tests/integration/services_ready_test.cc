@@ -17,7 +17,7 @@ TEST_P(ServicesReady, SecretsAppearOnlyAtRunSecrets) {
                    {"/bin/sh", "-c", "stat -c '%a %u' /run/secrets/api; wc -c < /run/secrets/api; exec sleep 600"});
   std::filesystem::remove(file);  // read once: the service no longer needs it
   ASSERT_EQ(r.status, 0) << r.err;
-  ASSERT_TRUE(wait_for([&] { return nucleus({"logs", id}).out.find('\n', 8) != std::string::npos; }));
+  ASSERT_TRUE(wait_for([&] { return nucleus({"logs", id}).out.find('\n', 9) != std::string::npos; }));
   EXPECT_EQ(nucleus({"logs", id}).out, "400 1000\n" + std::to_string(token.size()) + "\n");
 
   std::vector<std::string> places = {nucleus({"inspect", id}).out, nucleus({"logs", id}).out, nucleus({"ps", "-a"}).out};
