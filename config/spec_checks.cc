@@ -22,7 +22,9 @@ constexpr size_t kMaxHostname = 64;  // HOST_NAME_MAX; the NIS domain name has t
 // The mount types both backends make themselves; any other must be one this kernel knows.
 constexpr std::string_view kBuiltinTypes[] = {"bind", "proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2"};
 
-int clone_flag_of(NamespaceType type) {
+}  // namespace
+
+uint64_t clone_flag(NamespaceType type) {
   switch (type) {
     case NamespaceType::kPid: return CLONE_NEWPID;
     case NamespaceType::kNetwork: return CLONE_NEWNET;
@@ -34,6 +36,8 @@ int clone_flag_of(NamespaceType type) {
   }
   return 0;
 }
+
+namespace {
 
 bool kernel_knows(const std::string& type) {
   static const std::string known = [] {
@@ -95,7 +99,7 @@ void check_namespace_paths(const ContainerSpec& spec) {
     const std::string step = std::string("open the ") + to_string(n.type) + " namespace";
     UniqueFd fd = sys::open(n.path, O_RDONLY | O_NONBLOCK, step);
     int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
-    if (type != clone_flag_of(n.type)) {
+    if (static_cast<uint64_t>(type) != clone_flag(n.type)) {
       throw Error("config.json: linux.namespaces", "'" + capped(n.path) + "' is not a " + to_string(n.type) + " namespace");
     }
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "config/container_spec.h"
@@ -19,5 +20,8 @@ void check_config_spec(const ContainerSpec& spec);
 // Sysctls that belong to the container's own namespaces (runc's list): anything else would
 // change the host's kernel.
 bool namespaced_sysctl(const std::string& key, const ContainerSpec& spec);
+
+// The clone(2)/setns(2) flag of a namespace type (one table for both backends).
+uint64_t clone_flag(NamespaceType type);
 
 }  // namespace nucleus

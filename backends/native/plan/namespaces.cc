@@ -8,19 +8,6 @@
 #include <utility>
 
 namespace nucleus::native {
-uint64_t clone_flag(NamespaceType type) {
-  switch (type) {
-    case NamespaceType::kPid: return CLONE_NEWPID;
-    case NamespaceType::kNetwork: return CLONE_NEWNET;
-    case NamespaceType::kMount: return CLONE_NEWNS;
-    case NamespaceType::kIpc: return CLONE_NEWIPC;
-    case NamespaceType::kUts: return CLONE_NEWUTS;
-    case NamespaceType::kUser: return CLONE_NEWUSER;
-    case NamespaceType::kCgroup: return CLONE_NEWCGROUP;
-  }
-  return 0;
-}
-
 uint64_t namespace_flags(const ContainerSpec& spec) {
   uint64_t flags = 0;
   for (const NamespaceSpec& n : spec.namespaces) flags |= clone_flag(n.type);

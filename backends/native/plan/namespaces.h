@@ -5,12 +5,12 @@
 #include <cstdint>
 
 #include "config/container_spec.h"
+#include "config/spec_checks.h"  // clone_flag
 #include "core/sys/unique_fd.h"
 
 namespace nucleus::native {
 
 // CLONE_NEW* of one namespace type.
-uint64_t clone_flag(NamespaceType type);
 // Every namespace the spec lists, new or joined, as CLONE_NEW* flags (setns of an exec).
 uint64_t namespace_flags(const ContainerSpec& spec);
 
