@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <exception>
 #include <string>
 
@@ -56,5 +57,9 @@ int main(int argc, char** argv) {
   int code = run(argc, argv);
   nucleus::timing::mark("cleaned up, exiting");
   nucleus::timing::report();
-  return code;
+  // Out without static destructors or atexit handlers: nothing of nucleus's needs them (every
+  // kernel resource has its RAII owner, gone by now), and running them faults in pages of
+  // code and data a start never used (16 page faults, ~50 us a start).
+  std::fflush(nullptr);
+  ::_exit(code);
 }
