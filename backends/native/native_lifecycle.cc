@@ -17,6 +17,7 @@
 #include "backends/native/native_session.h"
 #include "network/client/user_mode.h"
 #include "config/spec_json.h"
+#include "core/container/record_checks.h"
 #include "backends/native/oci/oci_support.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"

@@ -34,10 +34,14 @@ pid_t start_hook(const HookSpec& hook, const std::string& state_json) {
     throw_errno("run a hook", "fork");
   }
   if (pid == 0) {
+    // Its own process group, so that a timeout kills what the hook started too (a shell's
+    // `sleep` would otherwise outlive it, holding the caller's stdout open).
+    ::setpgid(0, 0);
     ::dup2(in[0], 0);
     ::execve(hook.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // both sides, so that no kill can come before the group exists
   ::close(in[0]);
   // A hook that does not read its stdin is no reason for nucleus to die of SIGPIPE; the hook
   // itself was forked with nucleus's own disposition.
@@ -75,7 +79,7 @@ void run_hooks(const std::vector<HookSpec>& hooks, const char* phase, const std:
       }
       if (errno != EINTR) break;
     }
-    if (timed_out) ::kill(pid, SIGKILL);  // our own child
+    if (timed_out) ::kill(-pid, SIGKILL);  // our own child's group
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

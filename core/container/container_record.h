@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/sys/rfc3339.h"  // rfc3339_now(): a record's "created"
 #include "core/sys/unique_fd.h"
 
 // One record per container under a state root (/run/nucleus by default, the OCI verbs'
@@ -107,32 +108,11 @@ class LockedContainer {
 // A record without taking its lock (state, list, exec, stats). Throws Error.
 ContainerRecord read_container(const std::string& root, const std::string& id);
 
-// What nucleus reads back from a record is checked against what it would have written
-// before it acts on it (issue 13): a record naming another cgroup is refused, never obeyed.
-// Why the record read from <root>/<id> is not one nucleus writes, or nullopt: its name, its
-// backend and status words, and its cgroup directories, each strictly below a mounted
-// hierarchy, without '.', '..' or '//', not holding nucleus's own cgroup, and named as
-// nucleus names them (nucleus-<its nucleus pid>-<6 hex>, nucleus-oci-<id>, or the config's
-// cgroupsPath). `mounts`: the hierarchies' mount points; `own`: this process's cgroup
-// directories in them.
-std::optional<std::string> record_problem(const ContainerRecord& record, const std::string& id,
-                                          const std::vector<std::string>& mounts, const std::vector<std::string>& own);
-// When the record directory was made (its birth time), in the unit of /proc/PID/stat's
-// start time (clock ticks since boot); nullopt where the filesystem keeps no birth time.
-std::optional<uint64_t> record_birth_ticks(const std::string& dir);
-// Every process of a container starts after its record (claimed before anything of it
-// runs): the first process in dirs that started earlier, in words, or nullopt. A record
-// pointed at someone else's cgroup is caught here whatever else was rewritten with it.
-std::optional<std::string> older_process_in(const std::vector<std::string>& dirs, uint64_t birth_ticks);
-
 // Whether a record's owner is gone: not persistent, and nobody holds its owner lock.
 bool record_is_stale(const std::string& dir);
 
 // Ids of every record under root (hidden staging entries left out).
 std::vector<std::string> list_records(const std::string& root);
-
-// The current time as RFC 3339 with nanoseconds, UTC (an OCI container's "created").
-std::string rfc3339_now();
 
 // Removes a record directory if its owner is gone (the cleanup keeper's last step).
 void remove_stale_record(const std::string& dir);

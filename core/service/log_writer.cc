@@ -9,18 +9,12 @@
 #include <ctime>
 
 #include "core/sys/error.h"
+#include "core/sys/rfc3339.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::service {
 
-std::string cri_timestamp(const timespec& when) {
-  tm t;
-  ::gmtime_r(&when.tv_sec, &t);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", when.tv_nsec);
-  return buf;
-}
+std::string cri_timestamp(const timespec& when) { return rfc3339(when); }
 
 std::string cri_timestamp_now() {
   timespec now;
