@@ -1,6 +1,8 @@
 #include "frontend/cli.h"
 
 #include <algorithm>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -118,8 +120,10 @@ int run_cli(int argc, char** argv) {
   CLI::App* exec = nullptr;
   // One registration per verb (frontend/verbs/). Building a verb's parser costs tens of
   // microseconds: every start pays for the verb it runs only, unless help is asked.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::optional<std::span<const std::string>> run_words;  // what follows `run`; unset: --help lists all
   const std::vector<std::pair<const char*, std::function<void()>>> verbs = {
-      {"run", [&] { run = add_run_command(app, g, run_flags, action); }},
+      {"run", [&] { run = add_run_command(app, g, run_flags, action, run_words); }},
       {"exec", [&] { exec = add_exec_command(app, g, exec_flags, action); }},
       {"create", [&] { add_create_command(app, g, action); }},
       {"start", [&] { add_start_command(app, g, action); }},
@@ -149,7 +153,6 @@ int run_cli(int argc, char** argv) {
       {"sandbox", [&] { add_sandbox_command(app, g, action, sandbox_command); }},
   };
 
-  std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> workload_args;
   size_t sub = options_end(app, args, 0);
   bool asked_for_help = std::find_if(args.begin(), args.begin() + static_cast<long>(std::min(sub, args.size())),
@@ -158,6 +161,7 @@ int run_cli(int argc, char** argv) {
   auto named = std::find_if(verbs.begin(), verbs.end(), [&](const auto& v) { return sub < args.size() && args[sub] == v.first; });
   bool runc_run = false;
   if (named != verbs.end() && !asked_for_help) {
+    run_words = std::span<const std::string>(args).subspan(sub + 1);
     (named->first == std::string("resume") ? verbs[9].second : named->second)();
     if (run != nullptr && is_runc_run(*run, args, sub + 1)) {
       app.remove_subcommand(run);

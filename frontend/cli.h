@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,10 @@ struct ExecFlags {
 };
 
 // One per verb, frontend/verbs/<verb>.cc.
-CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& flags, Action& action);
+// `words`: the command line after `run`, whose option families are registered only when it
+// names one of them; unset (help for every verb): all of them.
+CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& flags, Action& action,
+                          std::optional<std::span<const std::string>> words);
 // runc's `run ID` (verbs/run_bundle.cc), and the flags only that form has: one of them before
 // the first word that is not an option makes `nucleus run` this form.
 void add_run_bundle_command(CLI::App& app, Globals& g, Action& action);

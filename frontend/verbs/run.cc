@@ -3,6 +3,10 @@
 // record (its --name, or a generated id) that every verb reaches while it runs.
 #include <signal.h>
 
+#include <optional>
+#include <span>
+#include <string_view>
+
 #include "backends/backend.h"
 #include "core/init/signals.h"
 #include "config/resolve.h"
@@ -12,8 +16,36 @@
 #include "frontend/service_launch.h"
 
 namespace nucleus::frontend {
+namespace {
 
-CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action) {
+// Families of options most starts never name. Each option costs CLI11 about 3 us to build, at
+// every start; a family is built only when the words after `run` name one of its flags
+// (before `--`; a workload's word that looks like one only costs the build) or ask for help.
+constexpr std::string_view kServiceFlags[] = {"-d", "--detach", "--restart", "--log-max-size", "--log-max-files",
+                                              "--health-cmd", "--health-interval", "--health-timeout",
+                                              "--health-retries", "--health-start-period", "--health-on-failure",
+                                              "--sdnotify", "--secret"};
+constexpr std::string_view kNetworkFlags[] = {"--network", "-p", "--publish", "--egress-allow", "--dns", "--subnet", "--subnet6"};
+constexpr std::string_view kCgroupFlags[] = {"--io-weight", "--io-max", "--cgroup-parent"};
+
+bool names_one_of(std::optional<std::span<const std::string>> words, std::span<const std::string_view> flags) {
+  if (!words) return true;
+  for (const std::string& w : *words) {
+    if (w == "--") break;
+    if (w.size() < 2 || w[0] != '-') continue;
+    std::string_view name = w[1] == '-' ? std::string_view(w).substr(0, w.find('=')) : std::string_view(w).substr(0, 2);
+    if (name == "-h" || name == "--help") return true;
+    for (std::string_view f : flags) {
+      if (name == f) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action,
+                          std::optional<std::span<const std::string>> words) {
   CLI::App* run = app.add_subcommand("run", "Run one workload in the foreground");
   run->footer(
       "Usage: nucleus run [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -40,15 +72,19 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->add_option("-m,--memory", f.memory, "Memory limit (K/M/G)");
   run->add_option("--cpus", f.cpus, "CPU limit (fractional)");
   run->add_option("--pids-limit", f.pids, "Process limit (default 1024; -1 unlimited)");
-  run->add_option("--io-weight", f.io_weight, "Block I/O weight, 1 to 10000");
-  many(run->add_option("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)"));
-  run->add_option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
-  run->add_option("--network", f.network, "none (default), bridge or host");
-  many(run->add_option("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp] (bridge; repeatable)"));
-  many(run->add_option("--egress-allow", f.egress, "CIDR|NAME|*.NAME[:PORT]: all else is dropped (bridge; repeatable)"));
-  many(run->add_option("--dns", f.dns, "The DNS server the bridge's forwarder asks (repeatable; default: the host's)"));
-  run->add_option("--subnet", f.subnet, "The bridge's IPv4 subnet (default 10.231.0.0/16)");
-  run->add_option("--subnet6", f.subnet6, "The bridge's IPv6 subnet (default fd6e:7563:6c65::/64)");
+  if (names_one_of(words, kCgroupFlags)) {
+    run->add_option("--io-weight", f.io_weight, "Block I/O weight, 1 to 10000");
+    many(run->add_option("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)"));
+    run->add_option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
+  }
+  if (names_one_of(words, kNetworkFlags)) {
+    run->add_option("--network", f.network, "none (default), bridge or host");
+    many(run->add_option("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp] (bridge; repeatable)"));
+    many(run->add_option("--egress-allow", f.egress, "CIDR|NAME|*.NAME[:PORT]: all else is dropped (bridge; repeatable)"));
+    many(run->add_option("--dns", f.dns, "The DNS server the bridge's forwarder asks (repeatable; default: the host's)"));
+    run->add_option("--subnet", f.subnet, "The bridge's IPv4 subnet (default 10.231.0.0/16)");
+    run->add_option("--subnet6", f.subnet6, "The bridge's IPv6 subnet (default fd6e:7563:6c65::/64)");
+  }
   many(run->add_option("--cap-add", f.cap_add, "Add a capability (repeatable)"));
   many(run->add_option("--cap-drop", f.cap_drop, "Drop a capability or ALL (repeatable)"));
   run->add_option("--seccomp", f.seccomp, "default, unconfined or FILE.json");
@@ -59,7 +95,7 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   run->add_option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
   run->add_option("--name", f.name, "Container name, unique among containers (default: a generated id)");
   run->add_option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
-  add_service_options(*run, f.service);
+  if (names_one_of(words, kServiceFlags)) add_service_options(*run, f.service);
   run->callback([&f, &g, &action] {
     action = [&f, &g] {
       // A signal from here on is kept for the container (its session reads it and passes
