@@ -52,6 +52,26 @@ ContainerSpec load_bundle(const Globals& g, const std::string& bundle_dir) {
   return spec;
 }
 
+void add_bundle_flags(CLI::App& cmd, BundleFlags& f) {
+  cmd.add_option("-b,--bundle", f.bundle, "Bundle directory (default: the current one)");
+  cmd.add_option("--pid-file", f.pid_file, "Write the container's init pid here");
+  cmd.add_option("--console-socket", f.console_socket, "AF_UNIX socket to receive the pty master");
+  cmd.add_flag("--no-pivot", f.no_pivot, "Refused: nucleus always uses pivot_root");
+  cmd.add_flag("--no-new-keyring", f.no_new_keyring, "Accepted: nucleus never creates a session keyring");
+  cmd.add_option("--preserve-fds", f.preserve_fds, "Pass fds 3 to 3+N-1 to the container's process (native)");
+}
+
+BundleCreate prepare_bundle_create(const Globals& g, const BundleFlags& f, bool foreground) {
+  if (f.no_pivot) throw Error("--no-pivot", "nucleus always pivots into the root (a chroot can be escaped)");
+  check_preserved_fds(f.preserve_fds);
+  check_id(f.id);
+  ContainerSpec spec = load_bundle(g, f.bundle);
+  CreateOptions options{.id = f.id, .root = g.root, .foreground = foreground,
+                        .pid_file = f.pid_file.empty() ? "" : absolute(f.pid_file), .console_socket = f.console_socket,
+                        .preserve_fds = f.preserve_fds};
+  return {std::move(spec), std::move(options)};
+}
+
 void check_preserved_fds(unsigned count) {
   if (count > 1024) throw Error("--preserve-fds", std::to_string(count) + " is more than 1024");
   for (unsigned fd = 3; fd < 3 + count; ++fd) {

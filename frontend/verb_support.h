@@ -29,6 +29,20 @@ std::string absolute(const std::string& path);
 // invoked as nucleus-gvisor: the gVisor backend unless the config names one). Throws Error.
 ContainerSpec load_bundle(const Globals& g, const std::string& bundle_dir);
 
+// What `create` and runc's `run` share: a bundle's container and how it is made.
+struct BundleFlags {
+  std::string bundle = ".", pid_file, console_socket, id;
+  bool no_pivot = false, no_new_keyring = false;
+  unsigned preserve_fds = 0;
+};
+void add_bundle_flags(CLI::App& cmd, BundleFlags& f);
+// The flags checked, the bundle loaded (load_bundle) and the options of its create.
+struct BundleCreate {
+  ContainerSpec spec;
+  CreateOptions options;
+};
+BundleCreate prepare_bundle_create(const Globals& g, const BundleFlags& f, bool foreground);
+
 // --preserve-fds N: fds 3 to 3+N-1 must be open here (a closed one would be taken by an fd of
 // nucleus's, which would then reach the container). Throws Error.
 void check_preserved_fds(unsigned count);

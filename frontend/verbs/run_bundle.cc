@@ -31,35 +31,22 @@ const std::vector<std::string>& runc_run_flags() {
 }
 
 void add_run_bundle_command(CLI::App& app, Globals& g, Action& action) {
-  struct Flags {
-    std::string bundle = ".", pid_file, console_socket, id;
-    bool detach = false, keep = false, no_pivot = false, no_new_keyring = false, no_subreaper = false;
-    unsigned preserve_fds = 0;
+  struct Flags : BundleFlags {
+    bool detach = false, keep = false, no_subreaper = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("run", "Create, start and wait for an OCI bundle's container (runc's run)");
-  cmd->add_option("-b,--bundle", f->bundle, "Bundle directory (default: the current one)");
+  add_bundle_flags(*cmd, *f);
   cmd->add_flag("-d,--detach", f->detach, "Return once it runs; it outlives this command (delete removes it)");
-  cmd->add_option("--pid-file", f->pid_file, "Write the container's init pid here");
-  cmd->add_option("--console-socket", f->console_socket, "AF_UNIX socket to receive the pty master");
-  cmd->add_option("--preserve-fds", f->preserve_fds, "Pass fds 3 to 3+N-1 to the container's process (native)");
   cmd->add_flag("--keep", f->keep, "Keep the ended container until delete");
-  cmd->add_flag("--no-pivot", f->no_pivot, "Refused: nucleus always uses pivot_root");
-  cmd->add_flag("--no-new-keyring", f->no_new_keyring, "Accepted: nucleus never creates a session keyring");
   cmd->add_flag("--no-subreaper", f->no_subreaper, "Accepted: nucleus waits for the container's own process");
   cmd->add_option("id", f->id, "Container id")->required();
   cmd->callback([f, &g, &action] {
     action = [f, &g] {
-      if (f->no_pivot) throw Error("--no-pivot", "nucleus always pivots into the root (a chroot can be escaped)");
       if (f->detach && f->keep) throw Error("--keep", "a detached container stays until delete anyway");
-      check_preserved_fds(f->preserve_fds);
-      check_id(f->id);
-      ContainerSpec spec = load_bundle(g, f->bundle);
-      std::unique_ptr<Backend> backend = backend_for(spec.backend);
-      CreateOptions options{.id = f->id, .root = g.root, .foreground = !f->detach,
-                            .pid_file = f->pid_file.empty() ? "" : absolute(f->pid_file),
-                            .console_socket = f->console_socket, .preserve_fds = f->preserve_fds};
-      std::unique_ptr<ContainerSession> container = backend->create(spec, options);
+      BundleCreate made = prepare_bundle_create(g, *f, /*foreground=*/!f->detach);
+      std::unique_ptr<Backend> backend = backend_for(made.spec.backend);
+      std::unique_ptr<ContainerSession> container = backend->create(made.spec, made.options);
       if (f->detach) {
         // As `create` then `start`: a failed start still removes everything (the session).
         backend->start(container->record());
