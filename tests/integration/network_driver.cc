@@ -13,6 +13,9 @@
 //      pasta for the container whose init is PID: prints "attached PASTA_PID", then as attach
 //   cleanup --id ID --state-dir DIR --helper PATH
 //   collect --state-dir DIR --helper PATH [--remove-idle-bridge BR]
+//   servers --state-dir DIR   the resident netd servers' pids, one a line
+//   stop-servers --state-dir DIR
+//   attach ... --no-resident  a netd of the driver's own (fork + exec), not the server's child
 //   echo-server PORT          TCP and UDP, IPv4 and IPv6: answers "LOCALADDR PAYLOAD"
 //   probe icmp ADDR           an echo request: "reply from ADDR" or an error (exit 1)
 //   probe tcp|udp ADDR PORT   prints the answer (exit 0) or the error (exit 1)
@@ -37,6 +40,7 @@
 #include "network/client/container_network.h"
 #include "network/client/user_mode.h"
 #include "network/dns/dns_message.h"
+#include "network/protocol.h"
 
 namespace nt = nucleus::net;
 using nucleus::Error;
@@ -263,6 +267,7 @@ int attach(const Args& a) {
   nt::AttachOptions options;
   options.state_dir = a.value("--state-dir");
   options.helper = a.value("--helper");
+  options.resident = !a.flag("--no-resident");
   nucleus::UniqueFd container;
   if (std::string pid = a.value("--container-pid"); !pid.empty()) {
     container = nucleus::sys::pidfd_open(static_cast<pid_t>(std::stol(pid)), "open the container's pidfd");
@@ -322,6 +327,11 @@ int main(int argc, char** argv) {
     if (verb == "user-attach") return user_attach(a);
     if (verb == "cleanup") return nt::cleanup_container_network(a.value("--id"), a.value("--state-dir"), a.value("--helper")), 0;
     if (verb == "collect") return nt::collect_stale_networks(a.value("--state-dir"), a.value("--remove-idle-bridge"), a.value("--helper")), 0;
+    if (verb == "servers") {
+      for (const nt::LeaseOwner& server : nt::running_servers(a.value("--state-dir"))) std::cout << server.pid << "\n";
+      return 0;
+    }
+    if (verb == "stop-servers") return nt::stop_network_servers(a.value("--state-dir")), 0;
     if (verb == "echo-server") return echo_server(a);
     if (verb == "probe") return probe(a);
     if (verb == "resolve") return resolve(a);
