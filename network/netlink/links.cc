@@ -163,20 +163,10 @@ void create_veth(const NetlinkSocket& host, const std::string& host_name, const 
   rtnl_link_set_flags(veth, IFF_UP);
   LinkRef peer{rtnl_link_veth_get_peer(veth)};
   rtnl_link_set_name(peer.p, std::string(peer_name).c_str());
-  if (netns_fd >= 0) rtnl_link_set_ns_fd(peer.p, netns_fd);
+  rtnl_link_set_ns_fd(peer.p, netns_fd);
   int err = rtnl_link_add(host.get(), veth, NLM_F_CREATE | NLM_F_EXCL);
   rtnl_link_veth_release(veth);
   if (err < 0) throw_nl("create veth " + host_name, err);
-}
-
-void move_link(const NetlinkSocket& host, const std::string& name, int netns_fd, std::string_view new_name) {
-  LinkRef link = get_link(host, name);
-  LinkRef change{rtnl_link_alloc()};
-  rtnl_link_set_ns_fd(change.p, netns_fd);
-  rtnl_link_set_name(change.p, std::string(new_name).c_str());
-  if (int err = rtnl_link_change(host.get(), link.p, change.p, 0); err < 0) {
-    throw_nl("move " + name + " into the container's namespace", err);
-  }
 }
 
 void configure_container_side(const NetlinkSocket& container, std::string_view ifname, const Lease& lease) {

@@ -37,11 +37,9 @@ class NetlinkSocket {
 void ensure_bridge(const NetlinkSocket& host, const std::string& bridge, const Lease& lease);
 
 // A veth pair: host_name up on the bridge, its peer created directly in the namespace of
-// netns_fd as `peer_name` (-1: on the host, down, for move_link).
+// netns_fd as `peer_name`.
 void create_veth(const NetlinkSocket& host, const std::string& host_name, const std::string& bridge, int netns_fd,
                  std::string_view peer_name);
-// Moves a link into the namespace of netns_fd, renamed there (one request).
-void move_link(const NetlinkSocket& host, const std::string& name, int netns_fd, std::string_view new_name);
 
 // Inside the container's namespace: lo up, the lease's addresses on `ifname`, up, default
 // routes through the gateways.

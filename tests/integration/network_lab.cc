@@ -262,7 +262,6 @@ std::string NetworkLab::leftovers() {
     if (d) ::closedir(d);
   }
   for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
-  for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": np")) out += "link: " + l + "\n";
   std::string rules = run_in(host_, {"nft", "list", "ruleset"}).output;
   for (const std::string& l : lines_with(rules, "c_")) out += "nft: " + l + "\n";
   for (const std::string& l : lines_with(rules, "elements")) out += "nft: " + l + "\n";

@@ -101,11 +101,6 @@ TEST(Naming, KeysAreShortStableAndFitInterfaceNames) {
   EXPECT_EQ(n.key.size(), 12u);
   EXPECT_EQ(n.host_veth, "nv" + n.key);
   EXPECT_LE(n.host_veth.size(), 15u);
-  // The peer waits on the host under a name of its own until the container's namespace
-  // exists: distinct from every host end, and a valid interface name.
-  EXPECT_EQ(n.waiting_peer, "np" + n.key);
-  EXPECT_NE(n.waiting_peer, n.host_veth);
-  EXPECT_LE(n.waiting_peer.size(), 15u);
   EXPECT_NE(network_key("a"), network_key("b"));
   EXPECT_FALSE(check_network_id("abc-1.2_3"));
   EXPECT_TRUE(check_network_id("a/b"));
