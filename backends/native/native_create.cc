@@ -84,11 +84,16 @@ void prepare_network(NativeSession& s, const std::string& id, const std::string&
   s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network"});
   timing::mark("network ordered");
 }
-void attach_network(NativeSession& s, const std::string& files) {
+// As soon as the container's network namespace exists: netd makes the veth while this
+// process writes the id maps, sends the trees and makes the cgroup.
+void give_network_namespace(NativeSession& s) {
   UniqueFd netns = sys::open("/proc/" + std::to_string(s.main().pid()) + "/ns/net", O_RDONLY | O_CLOEXEC,
                              "open the container's network namespace");
   // The init's pidfd: a container left running (detached) ends its netd when it ends.
-  s.network->enter(netns.get(), s.main().pidfd());
+  s.network->give_namespace(netns.get(), s.main().pidfd());
+}
+void attach_network(NativeSession& s, const std::string& files) {
+  s.network->wait_attached();
   s.network->write_etc_files(files);
   timing::mark("network attached");
 }
@@ -286,6 +291,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->sync = std::move(parent_end);
   child_end.reset();
   timing::mark("cloned into new namespaces");
+  if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
 
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   send_go(s->sync.get());

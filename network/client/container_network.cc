@@ -154,12 +154,24 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   return network;
 }
 
-void ContainerNetwork::enter(int netns_fd, int container_pidfd) {
-  if (!control_ || !lease_.id.empty()) throw Error("attach the network of " + id_, "not prepared, or attached already");
+void ContainerNetwork::give_namespace(int netns_fd, int container_pidfd) {
+  if (!control_ || !lease_.id.empty() || namespace_given_) {
+    throw Error("attach the network of " + id_, "not prepared, or given its namespace already");
+  }
   int fds[2] = {netns_fd, container_pidfd};
   // A netd that failed already has sent its report and gone: the send fails, the report
   // is still there to read.
   (void)sys::send_with_fds(control_.get(), kCommandNetns.data(), kCommandNetns.size(), fds, container_pidfd >= 0 ? 2 : 1);
+  namespace_given_ = true;
+}
+
+void ContainerNetwork::enter(int netns_fd, int container_pidfd) {
+  give_namespace(netns_fd, container_pidfd);
+  wait_attached();
+}
+
+void ContainerNetwork::wait_attached() {
+  if (!control_ || !lease_.id.empty() || !namespace_given_) throw Error("attach the network of " + id_, "no namespace given");
   std::string report = receive(control_.get());
   if (report.empty()) {
     control_.reset();
@@ -192,6 +204,7 @@ ContainerNetwork& ContainerNetwork::operator=(ContainerNetwork&& other) noexcept
     hostname_ = std::move(other.hostname_);
     id_ = std::move(other.id_);
     log_ = std::move(other.log_);
+    namespace_given_ = other.namespace_given_;
     control_ = std::move(other.control_);
     helper_ = std::move(other.helper_);
   }

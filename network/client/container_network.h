@@ -50,6 +50,11 @@ class ContainerNetwork {
   static ContainerNetwork prepare(const NetworkRequest& request, const std::string& container_id,
                                   const AttachOptions& options = {});
   void enter(int netns_fd, int container_pidfd = -1);
+  // enter() in two halves, so that the caller does its own work while netd makes the veth:
+  // give_namespace() as soon as the namespace exists (returns at once; the fds may be
+  // closed after it), wait_attached() before the workload runs (throws as enter() does).
+  void give_namespace(int netns_fd, int container_pidfd = -1);
+  void wait_attached();
   // Both at once (options.container_pidfd for enter).
   static ContainerNetwork attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
                                  const AttachOptions& options = {});
@@ -85,6 +90,7 @@ class ContainerNetwork {
  private:
   Lease lease_;  // empty until enter() succeeded
   std::string id_, log_;
+  bool namespace_given_ = false;
   std::string hostname_;
   UniqueFd control_;
   OwnedChild helper_;
