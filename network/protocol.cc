@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/sys/sys.h"
+#include "network/naming.h"
 
 namespace nucleus::net {
 
@@ -89,7 +90,7 @@ std::string helper_tag(const std::string& path) {
   std::snprintf(text, sizeof text, "%llx-%llx-%llx-%llx", static_cast<unsigned long long>(st.st_dev),
                 static_cast<unsigned long long>(st.st_ino), static_cast<unsigned long long>(st.st_size),
                 static_cast<unsigned long long>(st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec));
-  return text;
+  return network_key(text);  // 12 hex digits: the socket's path stays far below sun_path's 108
 }
 
 std::vector<LeaseOwner> running_servers(const std::string& state_dir) {

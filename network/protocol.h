@@ -50,7 +50,8 @@ struct ServerPaths {
   std::string lock;    // <state>/netd-<tag>.lock: flock held by the server; "pid start_time"
 };
 ServerPaths server_paths(const std::string& state_dir, const std::string& tag);
-// The tag of the netd binary at path; empty when it cannot be read.
+// The tag of the netd binary at path (12 hex digits of a hash of its device, inode, size and
+// mtime); empty when it cannot be read.
 std::string helper_tag(const std::string& path);
 // The servers of a state directory alive now (pid and start time from their lock files).
 std::vector<LeaseOwner> running_servers(const std::string& state_dir);
