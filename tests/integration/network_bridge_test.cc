@@ -356,5 +356,31 @@ TEST_F(NetworkBridge, AnIdleServerLeavesAndRemovesItsSocket) {
   EXPECT_NE(::access((dir + "/netd-t.sock").c_str(), F_OK), 0);
 }
 
+TEST_F(NetworkBridge, ANetworkPreparedForAContainerNeverMadeIsTornDown) {
+  // nucleus orders the network before the container exists; if it then fails (or is
+  // killed) before handing over the namespace, netd removes what it prepared.
+  std::string c = lab_->add_container();
+  auto wait_for_nothing_left = [&] {
+    std::string left;
+    for (int i = 0; i < 100 && !(left = lab_->leftovers()).empty(); ++i) ::usleep(100000);
+    return left;
+  };
+  NetworkLab::Attached dropped = lab_->attach(c, "dropped", {"--prepare-only", "--egress", Upstream::kAllowed});
+  ASSERT_GT(dropped.driver, 0);
+  std::string prepared;
+  for (int i = 0; i < 100 && (prepared = lab_->leftovers()).find("nft: ") == std::string::npos; ++i) ::usleep(100000);
+  EXPECT_NE(prepared.find("lease "), std::string::npos) << prepared;  // the check sees what a prepare makes
+  EXPECT_NE(prepared.find("nft: "), std::string::npos) << prepared;
+  EXPECT_EQ(prepared.find("link: "), std::string::npos) << "no veth before the namespace: " << prepared;
+  ASSERT_TRUE(lab_->release(dropped));  // nucleus failed: the ContainerNetwork is dropped
+  EXPECT_EQ(wait_for_nothing_left(), "");
+
+  NetworkLab::Attached killed = lab_->attach(c, "killed", {"--prepare-only", "--egress", Upstream::kAllowed});
+  ASSERT_GT(killed.driver, 0);
+  for (int i = 0; i < 100 && lab_->leftovers().find("nft: ") == std::string::npos; ++i) ::usleep(100000);
+  lab_->kill_hard(killed.driver);  // nucleus killed before the clone
+  EXPECT_EQ(wait_for_nothing_left(), "");
+}
+
 }  // namespace
 }  // namespace nucleus::test

@@ -16,6 +16,8 @@
 //   servers --state-dir DIR   the resident netd servers' pids, one a line
 //   stop-servers --state-dir DIR
 //   attach ... --no-resident  a netd of the driver's own (fork + exec), not the server's child
+//   attach ... --prepare-only only ContainerNetwork::prepare (prints "attached - - - 0 0us"),
+//                             then as attach: the network of a container that is never made
 //   echo-server PORT          TCP and UDP, IPv4 and IPv6: answers "LOCALADDR PAYLOAD"
 //   probe icmp ADDR           an echo request: "reply from ADDR" or an error (exit 1)
 //   probe tcp|udp ADDR PORT   prints the answer (exit 0) or the error (exit 1)
@@ -272,6 +274,18 @@ int attach(const Args& a) {
   if (std::string pid = a.value("--container-pid"); !pid.empty()) {
     container = nucleus::sys::pidfd_open(static_cast<pid_t>(std::stol(pid)), "open the container's pidfd");
     options.container_pidfd = container.get();
+  }
+  if (a.flag("--prepare-only")) {  // a container that is never made: prepared, never entered
+    nt::ContainerNetwork prepared = nt::ContainerNetwork::prepare(request, a.value("--id"), options);
+    std::cout << "attached - - - 0 0us" << std::endl;
+    for (std::string line; std::getline(std::cin, line);) {
+      if (line == "release") {
+        prepared.release();
+        std::cout << "released" << std::endl;
+        return 0;
+      }
+    }
+    return 0;
   }
   auto start = std::chrono::steady_clock::now();
   nt::ContainerNetwork network = nt::ContainerNetwork::attach(request, netns.get(), a.value("--id"), options);
