@@ -1,6 +1,14 @@
 #include "network/protocol.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
+
+#include "core/sys/sys.h"
+#include "network/naming.h"
 
 namespace nucleus::net {
 
@@ -69,6 +77,42 @@ Lease read_report(const std::string& datagram) {
     throw Error(j.value("step", ""), j.value("detail", ""), j.value("err", 0));
   }
   throw Error("attach the network", "unreadable report from nucleus-netd");
+}
+
+ServerPaths server_paths(const std::string& state_dir, const std::string& tag) {
+  return {state_dir + "/netd-" + tag + ".sock", state_dir + "/netd-" + tag + ".lock"};
+}
+
+std::string helper_tag(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "";
+  char text[96];
+  std::snprintf(text, sizeof text, "%llx-%llx-%llx-%llx", static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino), static_cast<unsigned long long>(st.st_size),
+                static_cast<unsigned long long>(st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec));
+  return network_key(text);  // 12 hex digits: the socket's path stays far below sun_path's 108
+}
+
+std::vector<LeaseOwner> running_servers(const std::string& state_dir) {
+  std::vector<LeaseOwner> out;
+  DIR* d = ::opendir(state_dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("netd-", 0) != 0 || name.size() < 10 || name.compare(name.size() - 5, 5, ".lock") != 0) continue;
+    LeaseOwner owner;
+    try {
+      std::string text = sys::read_file(state_dir + "/" + name, 64, "read " + name);
+      unsigned long long start = 0;
+      if (std::sscanf(text.c_str(), "%d %llu", &owner.pid, &start) != 2) continue;
+      owner.start_time = start;
+    } catch (const Error&) {
+      continue;
+    }
+    if (owner.pid > 1 && owner.alive()) out.push_back(owner);
+  }
+  ::closedir(d);
+  return out;
 }
 
 }  // namespace nucleus::net

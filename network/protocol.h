@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/network_spec.h"
 #include "core/sys/error.h"
@@ -25,15 +26,34 @@ std::string report_error(const Error& error);
 // Returns the lease, or throws the reported Error (exit code 125).
 Lease read_report(const std::string& datagram);
 
-// nucleus -> netd.
-inline constexpr std::string_view kCommandRelease = "release";  // tear down now, answer "released"
+// nucleus -> netd. The first, once the container's network namespace exists, carries it
+// (SCM_RIGHTS) and, optionally, the container's pidfd; netd has prepared everything else
+// by then and answers with its report.
+inline constexpr std::string_view kCommandNetns = "netns";
+inline constexpr std::string_view kCommandRelease = "release";  // tear down now (no answer awaited)
 inline constexpr std::string_view kCommandDetach = "detach";    // live on until the container ends
 inline constexpr std::string_view kReplyReleased = "released";
 
-// The helper's file descriptors (set up by the spawner, read by netd).
+// The helper's file descriptors (set up by the spawner, or the resident server, and read by
+// netd): 2 its log, then these; nothing else is open.
 inline constexpr int kOrderFd = 3;
 inline constexpr int kControlFd = 4;
-inline constexpr int kNetnsFd = 5;
-inline constexpr int kContainerPidFd = 6;  // optional: -1 when closed
+
+// The resident netd (network/daemon/server.h): one per state directory and netd build (the
+// tag: the binary's device, inode, size and mtime, so a rebuilt netd gets a server of its
+// own and the old one idles out). A connection sends kServerAttach with SCM_RIGHTS: the
+// log and the order; the connection then is the control socket above, served by a child
+// of the server.
+inline constexpr std::string_view kServerAttach = "attach";
+struct ServerPaths {
+  std::string socket;  // <state>/netd-<tag>.sock
+  std::string lock;    // <state>/netd-<tag>.lock: flock held by the server; "pid start_time"
+};
+ServerPaths server_paths(const std::string& state_dir, const std::string& tag);
+// The tag of the netd binary at path (12 hex digits of a hash of its device, inode, size and
+// mtime); empty when it cannot be read.
+std::string helper_tag(const std::string& path);
+// The servers of a state directory alive now (pid and start time from their lock files).
+std::vector<LeaseOwner> running_servers(const std::string& state_dir);
 
 }  // namespace nucleus::net

@@ -142,6 +142,20 @@ class NetworkLab:
                         pass
             for var in ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF"):
                 os.environ.pop(var, None)
+        # The resident netd the bench's runs started (docs/networking.md, "Processes"): stopped
+        # by the pid and start time its lock file records; the containers' netds finish their
+        # releases by themselves.
+        net = os.path.join(self.root, ".network")
+        for name in (os.listdir(net) if os.path.isdir(net) else []):
+            if not (name.startswith("netd-") and name.endswith(".lock")):
+                continue
+            try:
+                pid, start = (int(w) for w in open(os.path.join(net, name)).read().split())
+                stat = open("/proc/%d/stat" % pid).read()
+                if int(stat[stat.rindex(")") + 2:].split()[19]) == start:
+                    os.kill(pid, 15)
+            except (OSError, ValueError):
+                pass
         # nucleus's bridge, tables and leases live in HOST: gone with it (releases ran).
         for ns in (HOST, UPSTREAM):
             subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

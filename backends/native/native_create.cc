@@ -78,13 +78,22 @@ std::string prepare_network_files(ContainerSpec& spec, const std::string& record
 }
 
 // The container's veth on nucleus's bridge, its addresses, rules and DNS forwarder
-// (network/client/container_network.h), in place before the workload runs.
-void attach_network(NativeSession& s, const std::string& id, const std::string& root, const std::string& files) {
+// (network/client/container_network.h): prepared by netd from the moment the id is ours,
+// while the container is being made, and in place before the workload runs.
+void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
+  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network"});
+  timing::mark("network ordered");
+}
+// As soon as the container's network namespace exists: netd makes the veth while this
+// process writes the id maps, sends the trees and makes the cgroup.
+void give_network_namespace(NativeSession& s) {
   UniqueFd netns = sys::open("/proc/" + std::to_string(s.main().pid()) + "/ns/net", O_RDONLY | O_CLOEXEC,
                              "open the container's network namespace");
   // The init's pidfd: a container left running (detached) ends its netd when it ends.
-  s.network = net::ContainerNetwork::attach(*s.spec.bridge, netns.get(), id,
-                                            {.state_dir = root + "/.network", .container_pidfd = s.main().pidfd()});
+  s.network->give_namespace(netns.get(), s.main().pidfd());
+}
+void attach_network(NativeSession& s, const std::string& files) {
+  s.network->wait_attached();
   s.network->write_etc_files(files);
   timing::mark("network attached");
 }
@@ -218,6 +227,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
   const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
+  if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
   timing::mark("record claimed");
 
   const std::string fifo = s->dir() + "/exec.fifo";
@@ -281,13 +291,14 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->sync = std::move(parent_end);
   child_end.reset();
   timing::mark("cloned into new namespaces");
+  if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
 
   if (plan.user_namespace) write_id_maps(pid, plan.ids);
   send_go(s->sync.get());
   timing::mark("id maps written, child released");
   send_ready_made_trees(plan, s->sync.get(), pid);
   if (!cgroup_first) make_cgroup_and_keeper();
-  if (spec.network == NetworkMode::kBridge) attach_network(*s, options.id, options.root, network_files);
+  if (spec.network == NetworkMode::kBridge) attach_network(*s, network_files);
   if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
   if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
     // The child moves itself in through files we open (handshake.h); cloned into it, "C"

@@ -1,8 +1,10 @@
 #include "network/client/container_network.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,10 +73,49 @@ OwnedChild spawn_helper(const std::vector<std::string>& args, const std::vector<
 std::string receive(int fd) {
   std::vector<char> buffer(1 << 16);
   ssize_t n;
+  int resets = 0;
+  // ECONNRESET: netd ended with a message of ours unread (a "netns" sent after it failed
+  // and reported); the kernel says so once, before the datagrams still queued for us.
   do {
     n = ::recv(fd, buffer.data(), buffer.size(), 0);
-  } while (n < 0 && errno == EINTR);
+  } while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
   return n > 0 ? std::string(buffer.data(), static_cast<size_t>(n)) : std::string();
+}
+
+// A connection to the resident netd of this build listening at path; empty when none does.
+UniqueFd connect_to(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return {};
+  path.copy(address.sun_path, path.size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return {};
+  return fd;
+}
+
+// The resident netd (network/daemon/server.h), started when none listens: its first start
+// costs what a fork + exec of netd does, every later attach only a fork of a process whose
+// libraries are loaded. Empty when it cannot be reached: the caller starts a netd of its own.
+UniqueFd connect_to_server(const std::string& helper, const std::string& state_dir) {
+  std::string tag = helper_tag(helper);
+  if (tag.empty()) return {};
+  ServerPaths paths = server_paths(state_dir, tag);
+  if (UniqueFd fd = connect_to(paths.socket)) return fd;
+  UniqueFd log = sys::open(state_dir + "/netd-server.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
+  OwnedChild starter = spawn_helper({helper, "serve", "--state-dir", state_dir, "--tag", tag}, {log.get()});
+  int status = starter.wait();  // it returns once its server accepts (or another one does)
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
+  return connect_to(paths.socket);
+}
+
+// The attach served by a child of the resident netd: the log and the order go over the
+// connection, which then is the control socket. Empty when the server could not take it
+// (nothing was made then).
+UniqueFd attach_through_server(const std::string& helper, const std::string& state_dir, const std::vector<int>& fds) {
+  UniqueFd control = connect_to_server(helper, state_dir);
+  if (!control) return {};
+  if (sys::send_with_fds(control.get(), kServerAttach.data(), kServerAttach.size(), fds.data(), fds.size()) != 0) return {};
+  return control;
 }
 
 void run_helper(const std::vector<std::string>& args, const std::string& step) {
@@ -92,35 +133,64 @@ void check_network_request(const NetworkRequest& request) {
   check_published_ports_free(request.publish);
 }
 
-ContainerNetwork ContainerNetwork::attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
-                                          const AttachOptions& options) {
+ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const std::string& container_id,
+                                           const AttachOptions& options) {
   if (auto problem = check_network_id(container_id)) throw Error("container id " + container_id, *problem);
   std::string helper = helper_path(options.helper);
   if (::access(helper.c_str(), X_OK) != 0) throw_errno("start nucleus-netd", helper);
   LeaseStore store(options.state_dir);  // makes the directories the log goes to
-  std::string log = options.log_file.empty() ? options.state_dir + "/" + network_key(container_id) + ".log" : options.log_file;
-  UniqueFd log_fd = sys::open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
-  UniqueFd order = order_memfd({container_id, options.state_dir, request});
-  auto [mine, theirs] = sys::socketpair(SOCK_SEQPACKET, "connect to nucleus-netd");
-
   ContainerNetwork network;
+  network.log_ = options.log_file.empty() ? options.state_dir + "/" + network_key(container_id) + ".log" : options.log_file;
+  UniqueFd log_fd = sys::open(network.log_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
+  UniqueFd order = order_memfd({container_id, options.state_dir, request});
   network.hostname_ = request.hostname;
-  network.helper_ = spawn_helper({helper, "attach"}, {log_fd.get(), order.get(), theirs.get(), netns_fd, options.container_pidfd});
-  theirs.reset();
-  network.control_ = std::move(mine);
-  std::string report = receive(network.control_.get());
+  network.id_ = container_id;
+  if (options.resident) network.control_ = attach_through_server(helper, options.state_dir, {log_fd.get(), order.get()});
+  if (!network.control_) {
+    auto [mine, theirs] = sys::socketpair(SOCK_SEQPACKET, "connect to nucleus-netd");
+    network.helper_ = spawn_helper({helper, "attach"}, {log_fd.get(), order.get(), theirs.get()});
+    network.control_ = std::move(mine);
+  }
+  return network;
+}
+
+void ContainerNetwork::give_namespace(int netns_fd, int container_pidfd) {
+  if (!control_ || !lease_.id.empty() || namespace_given_) {
+    throw Error("attach the network of " + id_, "not prepared, or given its namespace already");
+  }
+  int fds[2] = {netns_fd, container_pidfd};
+  // A netd that failed already has sent its report and gone: the send fails, the report
+  // is still there to read.
+  (void)sys::send_with_fds(control_.get(), kCommandNetns.data(), kCommandNetns.size(), fds, container_pidfd >= 0 ? 2 : 1);
+  namespace_given_ = true;
+}
+
+void ContainerNetwork::enter(int netns_fd, int container_pidfd) {
+  give_namespace(netns_fd, container_pidfd);
+  wait_attached();
+}
+
+void ContainerNetwork::wait_attached() {
+  if (!control_ || !lease_.id.empty() || !namespace_given_) throw Error("attach the network of " + id_, "no namespace given");
+  std::string report = receive(control_.get());
   if (report.empty()) {
-    int status = network.helper_.wait();
-    throw Error("attach the network of " + container_id,
-                "nucleus-netd ended without a report (status " + std::to_string(status) + "; log " + log + ")");
+    control_.reset();
+    std::string status = helper_ ? " (status " + std::to_string(helper_.wait()) + ")" : "";
+    throw Error("attach the network of " + id_, "nucleus-netd ended without a report" + status + "; log " + log_);
   }
   try {
-    network.lease_ = read_report(report);
+    lease_ = read_report(report);
   } catch (const Error&) {
-    network.control_.reset();
-    network.helper_.wait();  // it removed what it made and exits
+    control_.reset();  // it removed what it made and exits
+    if (helper_) helper_.wait();
     throw;
   }
+}
+
+ContainerNetwork ContainerNetwork::attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
+                                          const AttachOptions& options) {
+  ContainerNetwork network = prepare(request, container_id, options);
+  network.enter(netns_fd, options.container_pidfd);
   return network;
 }
 
@@ -132,6 +202,9 @@ ContainerNetwork& ContainerNetwork::operator=(ContainerNetwork&& other) noexcept
     }
     lease_ = std::move(other.lease_);
     hostname_ = std::move(other.hostname_);
+    id_ = std::move(other.id_);
+    log_ = std::move(other.log_);
+    namespace_given_ = other.namespace_given_;
     control_ = std::move(other.control_);
     helper_ = std::move(other.helper_);
   }
@@ -159,20 +232,34 @@ void ContainerNetwork::write_etc_files(const std::string& dir) const { net::writ
 
 void ContainerNetwork::release() {
   if (!control_) return;
+  // The helper tears down after we are gone: the exiting container does not wait for the
+  // veth, the chains and the lease. The lease goes last, so its address stays held until
+  // nothing of the container is left, and an attach of the same id waits for that.
   std::string command(kCommandRelease);
-  ::send(control_.get(), command.data(), command.size(), MSG_NOSIGNAL);
-  std::string reply = receive(control_.get());  // "released", or EOF if it was gone
-  control_.reset();
-  if (helper_) helper_.wait();
-  if (reply != kReplyReleased) throw Error("release the network of " + lease_.id, "nucleus-netd ended before it answered");
+  ssize_t sent = ::send(control_.get(), command.data(), command.size(), MSG_NOSIGNAL);
+  control_.reset();  // had the send failed, the close alone tells it to tear down
+  helper_.release();  // a netd of our own: reaped by whoever inherits it
+  if (sent < 0 && !lease_.id.empty()) throw Error("release the network of " + id_, "nucleus-netd was gone");
 }
 
 void ContainerNetwork::detach() {
   if (!control_) return;
   std::string command(kCommandDetach);
-  if (::send(control_.get(), command.data(), command.size(), MSG_NOSIGNAL) < 0) throw_errno("detach the network of " + lease_.id);
+  if (::send(control_.get(), command.data(), command.size(), MSG_NOSIGNAL) < 0) throw_errno("detach the network of " + id_);
   control_.reset();
   helper_.release();
+}
+
+int stop_network_servers(const std::string& state_dir) {
+  int stopped = 0;
+  for (const LeaseOwner& server : running_servers(state_dir)) {
+    int fd = sys::raw_pidfd_open(server.pid);
+    if (fd < 0) continue;
+    UniqueFd pidfd(fd);
+    if (!server.alive()) continue;  // checked once the pidfd exists: no reuse in between
+    if (sys::raw_pidfd_send_signal(pidfd.get(), SIGTERM) == 0) ++stopped;
+  }
+  return stopped;
 }
 
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir, const std::string& helper) {

@@ -22,11 +22,15 @@ struct AttachOptions {
   std::string state_dir = kDefaultStateDir;
   // nucleus-netd; empty: next to /proc/self/exe.
   std::string helper;
-  // The container's init (a pidfd): after detach() the helper keeps the network until it
-  // ends. -1: the network lives only as long as this ContainerNetwork (or its process).
+  // The container's init (a pidfd), for attach(): after detach() the helper keeps the
+  // network until it ends. -1: the network lives only as long as this ContainerNetwork (or
+  // its process).
   int container_pidfd = -1;
   // Where the helper's stderr goes; empty: <state_dir>/<key>.log.
   std::string log_file;
+  // Through the resident netd (started on demand; network/daemon/server.h); false: a netd
+  // of this process's own, by fork + exec (also what happens when the server is out of reach).
+  bool resident = true;
 };
 
 // Bad input, before anything exists: the request's own checks plus the host's routes (a
@@ -35,10 +39,23 @@ void check_network_request(const NetworkRequest& request);
 
 class ContainerNetwork {
  public:
-  // Attaches the container whose network namespace is netns_fd: call it once that namespace
-  // exists and before the workload runs, from the process that will wait for the container
-  // (single-threaded: it forks and execs the helper). Throws Error (exit 125) with nothing
-  // left behind when any part cannot be put in place.
+  // The attach in two parts, so that netd prepares everything but the container's side
+  // while the container is being made: prepare() as soon as its id is ours (the lease,
+  // the rules and the forwarder's sockets are made meanwhile; returns at once), enter()
+  // once its network namespace exists and before the workload runs (the veth, its peer
+  // made in that namespace and configured; waits for netd's report). From the process that will wait for the
+  // container (single-threaded: it may fork and exec the helper). enter() throws Error
+  // (exit 125) with nothing left behind when any part cannot be put in place; a network
+  // prepared but never entered is torn down when dropped.
+  static ContainerNetwork prepare(const NetworkRequest& request, const std::string& container_id,
+                                  const AttachOptions& options = {});
+  void enter(int netns_fd, int container_pidfd = -1);
+  // enter() in two halves, so that the caller does its own work while netd makes the veth:
+  // give_namespace() as soon as the namespace exists (returns at once; the fds may be
+  // closed after it), wait_attached() before the workload runs (throws as enter() does).
+  void give_namespace(int netns_fd, int container_pidfd = -1);
+  void wait_attached();
+  // Both at once (options.container_pidfd for enter).
   static ContainerNetwork attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
                                  const AttachOptions& options = {});
 
@@ -54,21 +71,26 @@ class ContainerNetwork {
   const IpAddress& gateway4() const { return lease_.gateway4; }
   const IpAddress& nameserver() const { return lease_.gateway4; }
   const std::string& host_interface() const;
-  pid_t helper_pid() const { return helper_.pid(); }
+  // The netd keeping this network (a child of the resident server, or of this process).
+  pid_t helper_pid() const { return lease_.owner.pid; }
   const Lease& lease() const { return lease_; }
 
   // /etc/resolv.conf, /etc/hosts and /etc/hostname for the container, written into dir.
   EtcFiles etc_files() const;
   void write_etc_files(const std::string& dir) const;
 
-  // Tears everything down now (veth, lease, rules, forwarder) and waits for the helper.
+  // Tells the helper to tear everything down (veth, rules, forwarder, then the lease) and
+  // returns without waiting for it: the lease, held until all of it is gone, is what says
+  // it is done.
   void release();
   // Leaves the network to the helper, which keeps it until the container's pidfd (given to
   // attach) reports its end: for a container outliving this process.
   void detach();
 
  private:
-  Lease lease_;
+  Lease lease_;  // empty until enter() succeeded
+  std::string id_, log_;
+  bool namespace_given_ = false;
   std::string hostname_;
   UniqueFd control_;
   OwnedChild helper_;
@@ -80,6 +102,9 @@ class ContainerNetwork {
 // `nucleus-netd cleanup`; blocks until it is done.
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir = kDefaultStateDir,
                                const std::string& helper = "");
+// Stops the resident netd servers of state_dir (SIGTERM; the containers' netds, their
+// children, go on). Returns how many were signalled.
+int stop_network_servers(const std::string& state_dir = kDefaultStateDir);
 // Tears down the networks whose helper died; with remove_idle_bridge, also the bridge and
 // nucleus's tables when no container uses them.
 void collect_stale_networks(const std::string& state_dir = kDefaultStateDir, const std::string& remove_idle_bridge = "",

@@ -11,10 +11,13 @@
 #include "network/ipam/lease_store.h"
 #include "network/protocol.h"
 
-// The attach sequence nucleus-netd runs for one container (docs/networking.md, "Attach"):
-// published ports held, lease, bridge and base tables (under the store's lock), veth, the
-// container side, the forwarder, the container's rules. On any failure everything made so
-// far is removed before the Error leaves.
+// The attach sequence nucleus-netd runs for one container (docs/networking.md, "Attach"),
+// in two parts so that the first runs while nucleus is still making the container: before
+// its network namespace exists, published ports held, lease, bridge and base tables (under
+// the store's lock), the forwarder's sockets, the container's rules (they name the veth,
+// which need not exist yet); once the namespace exists, the veth with its peer created in
+// it as eth0, configured, and the forwarder started. On any failure everything
+// made so far is removed before the Error leaves.
 namespace nucleus::net {
 
 struct AttachedNetwork {
@@ -23,8 +26,8 @@ struct AttachedNetwork {
   std::unique_ptr<dns::Forwarder> forwarder;
 };
 
-AttachedNetwork attach_network(const AttachOrder& order, int netns_fd, boost::asio::io_context& io, Nftables& nft,
-                               LeaseStore& store);
+AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store);
+void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
 
 // The reverse, for the helper that attached it.
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store);

@@ -3,7 +3,10 @@
 // library, and the DNS forwarder must run beside the container anyway: so the netlink,
 // nftables and DNS work live here, in a dynamically linked helper nucleus starts.
 //
-//   nucleus-netd attach                      fds 3-6 as in network/protocol.h
+//   nucleus-netd attach                      fds 2-4 as in network/protocol.h
+//   nucleus-netd serve --state-dir D --tag T [--idle-ms MS]
+//                                            the resident server (daemon/server.h), whose
+//                                            children run `attach` for each connection
 //   nucleus-netd cleanup --state-dir D ID    what `cleanup_container_network` runs
 //   nucleus-netd collect --state-dir D [--remove-idle-bridge NAME]
 #include <fcntl.h>
@@ -20,13 +23,20 @@
 
 #include "core/sys/error.h"
 #include "core/sys/exit_codes.h"
+#include "core/sys/sys.h"
+#include "core/sys/unique_fd.h"
 #include "network/daemon/attach.h"
+#include "network/daemon/server.h"
 #include "network/daemon/teardown.h"
 #include "network/protocol.h"
 
 namespace nucleus::net {
 namespace {
 namespace asio = boost::asio;
+
+// How long the resident server stays without a container to serve: long enough for a
+// host starting containers now and then to keep it, short enough not to linger.
+constexpr int kServerIdleMs = 60000;
 
 std::string read_order() {
   std::string text;
@@ -47,14 +57,14 @@ void send_control(const std::string& message) {
 // detaching it, the container ends (after a detach), or a signal asks it to stop.
 class Keeper {
  public:
-  Keeper(asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store)
+  Keeper(asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store, UniqueFd container_pidfd)
       : io_(io), attached_(attached), nft_(nft), store_(store), control_(io, ::dup(kControlFd)), signals_(io, SIGTERM, SIGINT, SIGHUP) {
     signals_.async_wait([this](auto ec, int) {
       if (!ec) stop(false);
     });
     watch_control();
-    if (::fcntl(kContainerPidFd, F_GETFD) != -1) {
-      container_ = std::make_unique<asio::posix::stream_descriptor>(io, kContainerPidFd);
+    if (container_pidfd) {
+      container_ = std::make_unique<asio::posix::stream_descriptor>(io, container_pidfd.release());
       container_->async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
         if (!ec) stop(false);
       });
@@ -99,6 +109,21 @@ class Keeper {
   bool stopping_ = false;
 };
 
+// The container's network namespace and, optionally, its pidfd from nucleus, once they
+// exist. No namespace when nucleus gave up on the container instead (release, or gone).
+struct ContainerFds {
+  UniqueFd netns, pidfd;
+};
+ContainerFds receive_namespace() {
+  char word[16];
+  int fds[2];
+  size_t count = 0;
+  ssize_t n = sys::recv_with_fds(kControlFd, word, sizeof word, fds, 2, &count);
+  ContainerFds got{UniqueFd(count > 0 ? fds[0] : -1), UniqueFd(count > 1 ? fds[1] : -1)};
+  if (n != static_cast<ssize_t>(kCommandNetns.size()) || kCommandNetns != std::string_view(word, static_cast<size_t>(n))) return {};
+  return got;
+}
+
 int attach() {
   // A stop asked for during the attach is taken once the Keeper listens: nothing half made
   // is left behind by a signal's default action.
@@ -114,13 +139,24 @@ int attach() {
   try {
     order = order_from_json(read_order());
     store = std::make_unique<LeaseStore>(order.state_dir);
-    attached = attach_network(order, kNetnsFd, io, nft, *store);
+    attached = prepare_network(order, io, nft, *store);
   } catch (const Error& e) {
     send_control(report_error(e));
     return e.exit_code();
   }
-  ::close(kNetnsFd);  // the container's namespace is not ours to keep alive
-  Keeper keeper(io, attached, nft, *store);
+  ContainerFds container = receive_namespace();
+  if (!container.netns) {  // the container was never made: what was prepared goes
+    release_network(attached, nft, *store);
+    return 0;
+  }
+  try {
+    enter_namespace(attached, container.netns.get(), nft, *store);
+  } catch (const Error& e) {
+    send_control(report_error(e));
+    return e.exit_code();
+  }
+  container.netns.reset();  // the container's namespace is not ours to keep alive
+  Keeper keeper(io, attached, nft, *store, std::move(container.pidfd));
   ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   send_control(report_ok(attached.lease));
   io.run();
@@ -144,6 +180,12 @@ int run(std::vector<std::string> args) {
   args.erase(args.begin());
   if (verb == "attach") return attach();
   std::string state_dir = option(args, "--state-dir", "/run/nucleus/network");
+  if (verb == "serve") {
+    std::string tag = option(args, "--tag", "");
+    int idle_ms = std::stoi(option(args, "--idle-ms", std::to_string(kServerIdleMs)));
+    if (tag.empty() || !args.empty()) throw Error("nucleus-netd serve", "usage: serve --state-dir D --tag T [--idle-ms MS]");
+    return serve(state_dir, tag, idle_ms, attach);
+  }
   std::string idle_bridge = option(args, "--remove-idle-bridge", "");
   LeaseStore store(state_dir);
   Nftables nft;

@@ -66,6 +66,20 @@ bool cleanup_container_network(LeaseStore& store, Nftables& nft, const std::stri
   return true;
 }
 
+void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, int timeout_ms) {
+  std::optional<Lease> held;
+  try {
+    held = store.find(id);
+  } catch (const Error&) {
+    return;  // unreadable: allocate says so
+  }
+  if (!held || held->owner.pid == ::getpid()) return;
+  int pidfd = sys::raw_pidfd_open(held->owner.pid);
+  if (pidfd < 0) return;
+  UniqueFd fd(pidfd);
+  if (held->owner.alive()) wait_for_exit(fd.get(), timeout_ms);
+}
+
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft) {
   size_t collected = 0;
   for (const Lease& lease : store.list()) {

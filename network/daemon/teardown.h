@@ -21,6 +21,10 @@ void teardown_lease(LeaseStore& store, Nftables& nft, const Lease& lease);
 // when there was a lease.
 bool cleanup_container_network(LeaseStore& store, Nftables& nft, const std::string& id);
 
+// Waits (at most timeout_ms) for the owner of id's lease to end, if it lives: a netd
+// still tearing down a network released a moment ago (release does not wait for it).
+void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, int timeout_ms);
+
 // Tears down every lease whose owner died. Returns how many.
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft);
 

@@ -200,8 +200,10 @@ TEST_F(NetworkBridge, OneBridgeConfigurationAtATime) {
   EXPECT_EQ(failure.output, "nucleus: bridge nucleus0: nucleus's bridge is in use as 'nucleus0 10.77.0.0/24 "
                             "fd6e:7563:6c65::/64': one bridge configuration at a time\n");
   EXPECT_EQ(lab_->leftovers(), before);
-  // Once it serves none, the new configuration replaces it.
+  // Once it serves none, the new configuration replaces it (a release's teardown, which
+  // nucleus does not wait for, still uses it until its netd ends).
   ASSERT_TRUE(lab_->release(first));
+  ASSERT_TRUE(lab_->wait_gone(first.helper));
   NetworkLab::Attached second = lab_->attach(b, "second", {"--subnet4", "10.78.0.0/24"});
   ASSERT_GT(second.driver, 0);
   EXPECT_EQ(second.address4, "10.78.0.2");
@@ -263,6 +265,121 @@ TEST_F(NetworkBridge, KillNineOfTheOwnerLeavesNothing) {
   // Idempotent: a second cleanup finds nothing and succeeds.
   EXPECT_EQ(lab_->driver_in(lab_->host(), {"cleanup", "--id", "killed", "--state-dir", lab_->state_dir(), "--helper",
                                            lab_->helper()}).status, 0);
+}
+
+// The parent of a process, from /proc/PID/stat (after the command's closing parenthesis).
+pid_t parent_of(pid_t pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string state;
+  pid_t ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+TEST_F(NetworkBridge, AttachesAreForkedByTheResidentServerWhoseDeathEndsNoNetwork) {
+  std::string a = lab_->add_container(), b = lab_->add_container();
+  NetworkLab::Attached first = lab_->attach(a, "first", kPolicy);
+  ASSERT_GT(first.driver, 0);
+  pid_t server = lab_->server();
+  ASSERT_GT(server, 0) << "the attach started no resident netd";
+  EXPECT_EQ(parent_of(first.helper), server) << "the helper was not the server's child";
+
+  // kill -9 of the server: the container's netd, its child, keeps its network and policy.
+  lab_->kill_hard(server);
+  ASSERT_TRUE(lab_->wait_gone(server));
+  expect_reached(a, "tcp", Upstream::kAllowed);
+  expect_refused(a, "tcp", Upstream::kDenied);
+
+  // The next attach finds its socket dead and starts another server.
+  NetworkLab::Attached second = lab_->attach(b, "second", {"--resolver", Upstream::kDns});
+  ASSERT_GT(second.driver, 0);
+  pid_t again = lab_->server();
+  EXPECT_GT(again, 0);
+  EXPECT_NE(again, server);
+  EXPECT_EQ(parent_of(second.helper), again);
+  expect_reached(b, "tcp", Upstream::kDenied);
+
+  // Both release as before, whichever server forked them.
+  ASSERT_TRUE(lab_->release(first));
+  ASSERT_TRUE(lab_->release(second));
+  EXPECT_TRUE(lab_->wait_gone(first.helper));
+  EXPECT_TRUE(lab_->wait_gone(second.helper));
+  EXPECT_EQ(lab_->leftovers(), "");
+}
+
+TEST_F(NetworkBridge, AnIdServedAgainRightAfterItsReleaseWaitsForTheTeardown) {
+  // release() does not wait for the teardown; an attach of the same id (`run --name` twice
+  // in a row) waits for the old netd instead of finding the lease and the veth still there.
+  std::string c = lab_->add_container();
+  for (int i = 0; i < 3; ++i) {
+    NetworkLab::Attached attached = lab_->attach(c, "again", kPolicy);
+    ASSERT_GT(attached.driver, 0) << "attach " << i;
+    EXPECT_EQ(attached.address4, "10.231.0.2");
+    expect_reached(c, "tcp", Upstream::kAllowed);
+    ASSERT_TRUE(lab_->release(attached));
+  }
+  std::string left;
+  for (int i = 0; i < 100 && !(left = lab_->leftovers()).empty(); ++i) ::usleep(100000);
+  EXPECT_EQ(left, "");
+}
+
+TEST_F(NetworkBridge, ANetdOfTheCallersOwnStillWorks) {
+  // --no-resident: the fork + exec path, also what an attach falls back to when the server
+  // is out of reach.
+  std::string c = lab_->add_container();
+  NetworkLab::Attached own = lab_->attach(c, "own", {"--no-resident", "--resolver", Upstream::kDns});
+  ASSERT_GT(own.driver, 0);
+  EXPECT_EQ(lab_->server(), -1);
+  EXPECT_EQ(parent_of(own.helper), own.driver);
+  expect_reached(c, "tcp", Upstream::kDenied);
+  lab_->kill_hard(own.driver);
+  EXPECT_TRUE(lab_->wait_gone(own.helper));
+  EXPECT_EQ(lab_->leftovers(), "");
+}
+
+TEST_F(NetworkBridge, AnIdleServerLeavesAndRemovesItsSocket) {
+  std::string dir = lab_->state_dir() + "/idle";
+  // Its stderr is not the lab's pipe, which would keep the command's output open.
+  CommandResult started = lab_->run_in(lab_->host(), {"sh", "-c", lab_->helper() + " serve --state-dir " + dir +
+                                                                      " --tag t --idle-ms 3000 2>/dev/null"});
+  ASSERT_EQ(started.status, 0) << started.output;
+  pid_t server = lab_->server(dir);
+  ASSERT_GT(server, 0);
+  EXPECT_EQ(::access((dir + "/netd-t.sock").c_str(), F_OK), 0);
+  // A second start finds it serving and leaves at once.
+  EXPECT_EQ(lab_->run_in(lab_->host(), {lab_->helper(), "serve", "--state-dir", dir, "--tag", "t"}).status, 0);  // returns at once
+  EXPECT_EQ(lab_->server(dir), server);
+  EXPECT_TRUE(lab_->wait_gone(server));
+  EXPECT_NE(::access((dir + "/netd-t.sock").c_str(), F_OK), 0);
+}
+
+TEST_F(NetworkBridge, ANetworkPreparedForAContainerNeverMadeIsTornDown) {
+  // nucleus orders the network before the container exists; if it then fails (or is
+  // killed) before handing over the namespace, netd removes what it prepared.
+  std::string c = lab_->add_container();
+  auto wait_for_nothing_left = [&] {
+    std::string left;
+    for (int i = 0; i < 100 && !(left = lab_->leftovers()).empty(); ++i) ::usleep(100000);
+    return left;
+  };
+  NetworkLab::Attached dropped = lab_->attach(c, "dropped", {"--prepare-only", "--egress", Upstream::kAllowed});
+  ASSERT_GT(dropped.driver, 0);
+  std::string prepared;
+  for (int i = 0; i < 100 && (prepared = lab_->leftovers()).find("nft: ") == std::string::npos; ++i) ::usleep(100000);
+  EXPECT_NE(prepared.find("lease "), std::string::npos) << prepared;  // the check sees what a prepare makes
+  EXPECT_NE(prepared.find("nft: "), std::string::npos) << prepared;
+  EXPECT_EQ(prepared.find("link: "), std::string::npos) << "no veth before the namespace: " << prepared;
+  ASSERT_TRUE(lab_->release(dropped));  // nucleus failed: the ContainerNetwork is dropped
+  EXPECT_EQ(wait_for_nothing_left(), "");
+
+  NetworkLab::Attached killed = lab_->attach(c, "killed", {"--prepare-only", "--egress", Upstream::kAllowed});
+  ASSERT_GT(killed.driver, 0);
+  for (int i = 0; i < 100 && lab_->leftovers().find("nft: ") == std::string::npos; ++i) ::usleep(100000);
+  lab_->kill_hard(killed.driver);  // nucleus killed before the clone
+  EXPECT_EQ(wait_for_nothing_left(), "");
 }
 
 }  // namespace

@@ -179,6 +179,31 @@ TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
   EXPECT_NE(taken.output.find("8080"), std::string::npos) << taken.output;
 }
 
+TEST_P(NetworkContainer, KillNineOfNucleusLeavesNothing) {
+  // nucleus ordered the network before the clone and its cleanup keeper holds a copy of
+  // the control socket: still, after kill -9 of nucleus, netd and the keeper remove the
+  // veth, the rules and the lease (TearDown checks, and so does this test).
+  const std::string id = "killed-" + GetParam();
+  start({"--name", id}, {"/bin/sleep", "600"});
+  ASSERT_FALSE(address_of(*lab_, id).empty());
+  EXPECT_NE(lab_->leftovers(), "");
+  pid_t nucleus = background_.back();  // ip netns exec execs nucleus itself
+  ::kill(nucleus, SIGKILL);
+  int status = 0;
+  ::waitpid(nucleus, &status, 0);
+  background_.pop_back();
+  std::string left;
+  for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
+    left = lab_->leftovers();
+    if (left.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(left, "");
+  // The id is free again: its record went with the keeper's cleanup.
+  CommandResult again = run({"--name", id}, {"/bin/true"});
+  EXPECT_EQ(again.status, 0) << again.output;
+}
+
 TEST_P(NetworkContainer, BadNetworkInputIsOneLineAnd125) {
   for (const auto& [flags, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--egress-allow", "300.1.2.3/8"}, "--egress-allow"},

@@ -13,6 +13,11 @@
 //      pasta for the container whose init is PID: prints "attached PASTA_PID", then as attach
 //   cleanup --id ID --state-dir DIR --helper PATH
 //   collect --state-dir DIR --helper PATH [--remove-idle-bridge BR]
+//   servers --state-dir DIR   the resident netd servers' pids, one a line
+//   stop-servers --state-dir DIR
+//   attach ... --no-resident  a netd of the driver's own (fork + exec), not the server's child
+//   attach ... --prepare-only only ContainerNetwork::prepare (prints "attached - - - 0 0us"),
+//                             then as attach: the network of a container that is never made
 //   echo-server PORT          TCP and UDP, IPv4 and IPv6: answers "LOCALADDR PAYLOAD"
 //   probe icmp ADDR           an echo request: "reply from ADDR" or an error (exit 1)
 //   probe tcp|udp ADDR PORT   prints the answer (exit 0) or the error (exit 1)
@@ -37,6 +42,7 @@
 #include "network/client/container_network.h"
 #include "network/client/user_mode.h"
 #include "network/dns/dns_message.h"
+#include "network/protocol.h"
 
 namespace nt = nucleus::net;
 using nucleus::Error;
@@ -263,10 +269,23 @@ int attach(const Args& a) {
   nt::AttachOptions options;
   options.state_dir = a.value("--state-dir");
   options.helper = a.value("--helper");
+  options.resident = !a.flag("--no-resident");
   nucleus::UniqueFd container;
   if (std::string pid = a.value("--container-pid"); !pid.empty()) {
     container = nucleus::sys::pidfd_open(static_cast<pid_t>(std::stol(pid)), "open the container's pidfd");
     options.container_pidfd = container.get();
+  }
+  if (a.flag("--prepare-only")) {  // a container that is never made: prepared, never entered
+    nt::ContainerNetwork prepared = nt::ContainerNetwork::prepare(request, a.value("--id"), options);
+    std::cout << "attached - - - 0 0us" << std::endl;
+    for (std::string line; std::getline(std::cin, line);) {
+      if (line == "release") {
+        prepared.release();
+        std::cout << "released" << std::endl;
+        return 0;
+      }
+    }
+    return 0;
   }
   auto start = std::chrono::steady_clock::now();
   nt::ContainerNetwork network = nt::ContainerNetwork::attach(request, netns.get(), a.value("--id"), options);
@@ -322,6 +341,11 @@ int main(int argc, char** argv) {
     if (verb == "user-attach") return user_attach(a);
     if (verb == "cleanup") return nt::cleanup_container_network(a.value("--id"), a.value("--state-dir"), a.value("--helper")), 0;
     if (verb == "collect") return nt::collect_stale_networks(a.value("--state-dir"), a.value("--remove-idle-bridge"), a.value("--helper")), 0;
+    if (verb == "servers") {
+      for (const nt::LeaseOwner& server : nt::running_servers(a.value("--state-dir"))) std::cout << server.pid << "\n";
+      return 0;
+    }
+    if (verb == "stop-servers") return nt::stop_network_servers(a.value("--state-dir")), 0;
     if (verb == "echo-server") return echo_server(a);
     if (verb == "probe") return probe(a);
     if (verb == "resolve") return resolve(a);

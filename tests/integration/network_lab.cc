@@ -239,6 +239,11 @@ void NetworkLab::kill_hard(pid_t pid) {
   }
 }
 
+pid_t NetworkLab::server(const std::string& dir) {
+  std::string out = driver_in(host_, {"servers", "--state-dir", dir.empty() ? state_dir() : dir}).output;
+  return out.empty() ? -1 : std::atoi(out.c_str());
+}
+
 bool NetworkLab::wait_gone(pid_t pid) {
   int fd = sys::raw_pidfd_open(pid);
   if (fd < 0) return errno == ESRCH;
@@ -333,6 +338,11 @@ void NetworkLab::teardown() noexcept {
     if (comm.rfind("pas", 0) == 0) ::kill(pasta, SIGKILL);
   }
   if (!host_.empty()) {
+    // The resident netd servers the lab's attaches started (their children, the helpers,
+    // go on and finish by themselves).
+    for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
+      run_command({"ip", "netns", "exec", host_, driver(), "stop-servers", "--state-dir", dir});
+    }
     for (const std::string& line : lines_with(run_command({"ip", "netns", "pids", host_}).output, "")) {
       pid_t pid = std::atoi(line.c_str());
       if (pid > 1 && !wait_gone(pid)) ::kill(pid, SIGKILL);

@@ -79,6 +79,8 @@ class NetworkLab {
   bool detach(const Attached& attached);
   // kill -9 of a process the lab started (a driver) or one it was told about (a helper).
   void kill_hard(pid_t pid);
+  // The resident netd server of a state directory (default: the lab's), or -1.
+  pid_t server(const std::string& dir = "");
   // Waits (poll on a pidfd, 10 s at most) for a process to end; false if it did not.
   bool wait_gone(pid_t pid);
 

@@ -70,6 +70,29 @@ TEST(Protocol, OrderRoundTripsAndErrorsComeBackAsErrors) {
   EXPECT_THROW(read_report("garbage"), Error);
 }
 
+TEST(Protocol, AServerIsNamedByItsNetdBuildAndOnlyALiveOneIsFound) {
+  TempDir dir("/tmp", "nucleus-server-test-");
+  std::string binary = dir.path() + "/nucleus-netd";
+  sys::create_file(binary, "one", 0755, "write");
+  std::string tag = helper_tag(binary);
+  EXPECT_FALSE(tag.empty());
+  EXPECT_EQ(helper_tag(binary), tag);
+  sys::create_file(binary, "another build", 0755, "write");  // a rebuilt netd: another server
+  EXPECT_NE(helper_tag(binary), tag);
+  EXPECT_EQ(helper_tag(dir.path() + "/missing"), "");
+  ServerPaths paths = server_paths(dir.path(), tag);
+  EXPECT_EQ(paths.socket, dir.path() + "/netd-" + tag + ".sock");
+  // A lock naming this process (alive) is found; one naming a recycled pid (another start
+  // time) or nonsense is not.
+  LeaseOwner self = LeaseOwner::self();
+  sys::create_file(paths.lock, std::to_string(self.pid) + " " + std::to_string(self.start_time) + "\n", 0600, "write");
+  sys::create_file(dir.path() + "/netd-old.lock", std::to_string(self.pid) + " " + std::to_string(self.start_time + 1) + "\n", 0600, "write");
+  sys::create_file(dir.path() + "/netd-bad.lock", "garbage", 0600, "write");
+  std::vector<LeaseOwner> found = running_servers(dir.path());
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].pid, self.pid);
+}
+
 TEST(PublishedPorts, APortHeldIsRefused) {
   std::vector<PortPublish> ports = {parse_publish("127.0.0.1:1:80", "-p")};
   ports[0].host_port = 0;  // the kernel picks one: the holder's port is then taken for real
