@@ -1,0 +1,16 @@
+#pragma once
+
+#include <sys/types.h>
+
+// An exec's tree, seen from inside the sandbox (the agent's own pid namespace): the exec'd
+// process `root`, every process of its session (it leads one), every descendant, and every
+// process whose environment carries `marker` (KEY=VALUE: a daemon the command started with
+// setsid and a double fork, reparented to PID 1, still has it). libc only.
+namespace nucleus::agent {
+
+// SIGKILLs the tree, round after round until a scan finds none of it alive (a process
+// forked during a round is found in the next: it carries the marker or descends from one
+// that does). Never PID 1 nor the agent itself. Returns how many signals were sent.
+unsigned kill_exec_tree(pid_t root, const char* marker) noexcept;
+
+}  // namespace nucleus::agent
