@@ -14,7 +14,9 @@
 //    environment laid over the agent's, in its cwd; streams its output as frames, and its
 //    exit status once it has exited and its pipes closed (or 200 ms after its exit: its
 //    background children may keep them);
-//  - on kKill, SIGKILLs the exec's whole tree (kill_tree.h).
+//  - on kKill, SIGKILLs the exec's whole tree (kill_tree.h), a round every few
+//    milliseconds until none of it is left, serving the other execs meanwhile; then
+//    answers kExit.
 // When the channel ends (the daemon died), it stops serving and stays: the sandbox lives
 // on, and a restarted daemon reaches it through `nucleus exec`. libc only; the child
 // between fork and exec allocates nothing.
@@ -152,8 +154,20 @@ void start_exec(uint32_t id, const char* payload, uint32_t length) noexcept {
   }
 }
 
+// A kill runs a round at a time between the loop's other work, so the agent keeps serving
+// the other execs meanwhile; the exit is answered once no process of the tree is left.
+void kill_round(Exec& e, int64_t now) noexcept {
+  if (e.kill_rounds_left == 0 || now < e.next_kill_at) return;
+  if (kill_exec_tree_round(e.pid, e.marker) == 0) {
+    e.kill_rounds_left = 0;
+    return;
+  }
+  --e.kill_rounds_left;
+  e.next_kill_at = now + kKillRoundMs;
+}
+
 void finish_if_done(Exec& e, int64_t now) noexcept {
-  if (!e.exited) return;
+  if (!e.exited || e.kill_rounds_left > 0) return;
   if (e.out >= 0 || e.err >= 0) {
     if (now - e.exited_at < kGraceMs) return;
   }
@@ -170,9 +184,10 @@ void handle_frame(const FrameHeader& h, const char* payload) noexcept {
   if (e == nullptr) return;  // an exec that ended meanwhile
   if (h.type == kStdinData) return queue_stdin(*e, payload, h.length);
   if (h.type == kStdinEnd) return end_stdin(*e);
-  if (h.type == kKill) {
-    kill_exec_tree(e->pid, e->marker);
-    e->killed = true;
+  if (h.type == kKill && e->kill_rounds_left == 0) {
+    e->kill_rounds_left = kMaxKillRounds;
+    e->next_kill_at = 0;
+    kill_round(*e, now_ms());
   }
 }
 
@@ -240,9 +255,15 @@ void serve() noexcept {
     if (g_in >= 0) fds[count++] = {g_in, POLLIN, 0};
     for (Exec& e : g_execs) {
       if (e.id == 0) continue;
-      if (e.exited) {
-        int64_t left = e.out < 0 && e.err < 0 ? 0 : kGraceMs - (now - e.exited_at);
-        timeout = left <= 0 ? 0 : (timeout < 0 || left < timeout ? static_cast<int>(left) : timeout);
+      int64_t left = -1;  // how long until this exec has something to do without an event
+      if (e.kill_rounds_left > 0) {
+        left = e.next_kill_at - now;
+      } else if (e.exited) {
+        left = e.out < 0 && e.err < 0 ? 0 : kGraceMs - (now - e.exited_at);
+      }
+      if (e.kill_rounds_left > 0 || e.exited) {
+        int ms = left < 0 ? 0 : static_cast<int>(left);
+        timeout = timeout < 0 || ms < timeout ? ms : timeout;
       }
       for (int fd : {e.out, e.err}) {
         if (fd >= 0) owner[count] = &e, fds[count++] = {fd, POLLIN, 0};
@@ -264,7 +285,9 @@ void serve() noexcept {
     }
     now = now_ms();
     for (Exec& e : g_execs) {
-      if (e.id != 0) finish_if_done(e, now);
+      if (e.id == 0) continue;
+      kill_round(e, now);
+      finish_if_done(e, now);
     }
   }
 }

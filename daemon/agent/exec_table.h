@@ -19,7 +19,8 @@ struct Exec {
   size_t stdin_len = 0, stdin_off = 0, stdin_cap = 0;
   bool stdin_end = false;
   bool exited = false;
-  bool killed = false;
+  int kill_rounds_left = 0;  // a kill in progress: rounds still to run (kill_tree.h)
+  int64_t next_kill_at = 0;
   int code = 0;
   int64_t exited_at = 0;
   char marker[256] = {};

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 namespace nucleus::agent {
@@ -124,16 +123,6 @@ unsigned kill_round(pid_t root, const char* marker) noexcept {
 
 }  // namespace
 
-unsigned kill_exec_tree(pid_t root, const char* marker) noexcept {
-  unsigned total = 0;
-  for (int round = 0; round < 100; ++round) {
-    unsigned n = kill_round(root, marker);
-    if (n == 0) break;
-    total += n;
-    const timespec settle{0, 2 * 1000 * 1000};  // the killed become zombies, then go
-    nanosleep(&settle, nullptr);
-  }
-  return total;
-}
+unsigned kill_exec_tree_round(pid_t root, const char* marker) noexcept { return kill_round(root, marker); }
 
 }  // namespace nucleus::agent

@@ -8,9 +8,13 @@
 // setsid and a double fork, reparented to PID 1, still has it). libc only.
 namespace nucleus::agent {
 
-// SIGKILLs the tree, round after round until a scan finds none of it alive (a process
-// forked during a round is found in the next: it carries the marker or descends from one
-// that does). Never PID 1 nor the agent itself. Returns how many signals were sent.
-unsigned kill_exec_tree(pid_t root, const char* marker) noexcept;
+// One round: SIGKILLs what of the tree is alive now. Never PID 1 nor the agent itself.
+// Returns how many signals were sent; the caller repeats it (a few milliseconds apart,
+// kKillRoundMs) until a round finds none: a process forked during a round is found in the
+// next (it carries the marker or descends from one that does).
+unsigned kill_exec_tree_round(pid_t root, const char* marker) noexcept;
+
+inline constexpr int kKillRoundMs = 2;
+inline constexpr int kMaxKillRounds = 100;
 
 }  // namespace nucleus::agent

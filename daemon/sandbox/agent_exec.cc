@@ -133,8 +133,11 @@ asio::awaitable<bool> run_agent_exec(SandboxManager& manager, SandboxPtr sandbox
   if (!st->status) {
     // The agent broke the channel: what it started may still run, and it cannot be
     // trusted to end it. The tree is killed as a `nucleus exec`'s is.
-    ++manager.metrics().counter("nucleus_agent_channel_failures_total");
-    co_await kill_exec_tree(manager, *sandbox, 0, marker);
+    // (A sandbox being deleted closed the channel itself, and goes whole.)
+    if (!sandbox->ending) {
+      ++manager.metrics().counter("nucleus_agent_channel_failures_total");
+      co_await kill_exec_tree(manager, *sandbox, 0, marker);
+    }
     if (!client_gone)
       client_gone = !co_await responder.write_chunk(output_frame("stderr", "nucleusd: the sandbox's exec channel failed\n"));
   }
