@@ -117,6 +117,12 @@ bool AgentChannel::dispatch(uint32_t type, uint32_t id, std::string_view payload
   return false;
 }
 
+bool AgentChannel::backlogged() const {
+  for (const auto& [id, l] : open_)
+    if (l.backlog && l.backlog() > kMaxBacklog) return true;
+  return false;
+}
+
 asio::awaitable<void> AgentChannel::read_loop() {
   auto self = shared_from_this();
   char chunk[65536];
@@ -131,6 +137,11 @@ asio::awaitable<void> AgentChannel::read_loop() {
       if (buffer_.size() < sizeof h + h.length) break;
       if (!dispatch(h.type, h.exec_id, std::string_view(buffer_).substr(sizeof h, h.length))) co_return;
       buffer_.erase(0, sizeof h + h.length);
+    }
+    if (broken_) co_return;
+    while (backlogged() && !broken_) {
+      asio::steady_timer later(io_, std::chrono::milliseconds(10));
+      co_await later.async_wait(use_awaitable);
     }
     if (broken_) co_return;
     boost::system::error_code ec;

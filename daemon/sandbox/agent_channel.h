@@ -35,7 +35,11 @@ class AgentChannel : public std::enable_shared_from_this<AgentChannel> {
   struct Listener {
     std::function<void(uint32_t type, std::string_view payload)> on_frame;
     std::function<void()> on_broken;
+    std::function<size_t()> backlog;  // bytes received and not yet sent to its client
   };
+  // The channel stops reading while an exec has this much unsent (a slow client): the
+  // agent's pipe fills and its commands block, rather than the daemon's memory growing.
+  static constexpr size_t kMaxBacklog = 8u << 20;
 
   // to_agent: the agent's stdin; from_agent: its stdout, of which `already_read` came with
   // the "ready" line.
@@ -67,6 +71,7 @@ class AgentChannel : public std::enable_shared_from_this<AgentChannel> {
   boost::asio::awaitable<void> write_loop();
   // False once the frame broke the channel.
   bool dispatch(uint32_t type, uint32_t id, std::string_view payload);
+  bool backlogged() const;
 
   boost::asio::io_context& io_;
   boost::asio::posix::stream_descriptor to_;

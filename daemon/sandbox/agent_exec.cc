@@ -31,6 +31,7 @@ struct AgentExecState {
   explicit AgentExecState(asio::io_context& io) : wake(io, asio::steady_timer::time_point::max()) {}
   asio::steady_timer wake;
   std::deque<std::string> frames;
+  size_t queued = 0;  // bytes in frames
   std::optional<int> status;
   bool broken = false;
   bool timed_out = false;
@@ -46,13 +47,15 @@ AgentChannel::Listener listener_for(std::shared_ptr<AgentExecState> st) {
           st->status = code;
         } else {
           st->frames.push_back(output_frame(type == proto::kStdout ? "stdout" : "stderr", payload));
+          st->queued += st->frames.back().size();
         }
         st->notify();
       },
       [st] {
         st->broken = true;
         st->notify();
-      }};
+      },
+      [st] { return st->queued; }};
 }
 
 void send_stdin(AgentChannel& agent, uint32_t id, std::string_view data) {
@@ -113,6 +116,7 @@ asio::awaitable<bool> run_agent_exec(SandboxManager& manager, SandboxPtr sandbox
     while (!st->frames.empty()) {
       std::string frame = std::move(st->frames.front());
       st->frames.pop_front();
+      st->queued -= frame.size();
       if (!client_gone && !co_await responder.write_chunk(std::move(frame))) client_gone = true;
     }
     if (st->status || st->broken) break;
