@@ -30,6 +30,7 @@ struct Flags {
   std::string templates;
   std::string root = kStateRoot;
   std::string nucleus;
+  std::string agent;
   std::string group = "nucleus";
   std::string listen;  // ADDRESS:PORT
   std::string token_file;
@@ -82,6 +83,12 @@ int serve(const Flags& f) {
   config.state = f.root + "/.nucleusd";
   config.workspace_roots = f.workspace_roots;
   if (::access(config.nucleus.c_str(), X_OK) != 0) throw_errno("--nucleus " + config.nucleus);
+  // The exec agent every new sandbox runs (docs/api.md "Exec through the agent"); "none":
+  // execs go through `nucleus exec` alone.
+  if (f.agent != "none") {
+    config.agent = f.agent.empty() ? next_to_self("nucleus-agent") : f.agent;
+    if (::access(config.agent.c_str(), X_OK) != 0) throw_errno("--agent " + config.agent);
+  }
   std::filesystem::create_directories(f.root);
   std::filesystem::create_directories(std::filesystem::path(f.socket).parent_path());
 
@@ -118,6 +125,7 @@ int main(int argc, char** argv) {
   app.add_option("-f,--templates", f.templates, "Sandbox templates (YAML)");
   app.add_option("--root", f.root, "The state root of the sandboxes' containers");
   app.add_option("--nucleus", f.nucleus, "The nucleus binary (default: beside nucleusd)");
+  app.add_option("--agent", f.agent, "The exec agent bound into each sandbox (default: beside nucleusd; none: no agent)");
   app.add_option("--group", f.group, "The group the socket opens to");
   app.add_option("--listen", f.listen, "Also serve TCP on ADDRESS:PORT (needs --token-file)");
   app.add_option("--token-file", f.token_file, "The bearer token TCP clients must send");

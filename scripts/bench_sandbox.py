@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """scripts/bench's sandbox cases: nucleusd through its API (docs/api.md).
 
-    scripts/bench_sandbox.py [--runs N] [--quick]    (standalone: prints a table)
+    scripts/bench_sandbox.py [--runs N] [--quick] [--backend B]... [--no-agent]
+                                                     (standalone: prints a table)
 
 Per backend (native, gVisor):
   * claim to first output: POST /v1/sandboxes, then POST .../exec of `echo hi`, timed until
@@ -10,6 +11,8 @@ Per backend (native, gVisor):
     with 20 concurrent clients; p50 and p99;
   * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame.
 Every sandbox is deleted after its sample (untimed); the daemon has its own state root.
+--no-agent starts nucleusd with --agent none: every exec is a `nucleus exec` (the path
+before the exec agent, docs/api.md "Exec through the agent").
 """
 import argparse
 import http.client
@@ -75,6 +78,8 @@ def percentile(samples, p):
 
 
 class Daemon:
+    extra_args = []  # --no-agent: ["--agent", "none"]
+
     def __init__(self, work, backend, pool):
         self.dir = tempfile.mkdtemp(prefix="bench-%s-" % backend, dir=work)
         self.sock = os.path.join(self.dir, "d.sock")
@@ -84,7 +89,7 @@ class Daemon:
         self.pool = pool
         self.proc = subprocess.Popen([os.path.join(BUILD, "nucleusd"), "--socket", self.sock, "--root",
                                       os.path.join(self.dir, "state"), "-f", os.path.join(self.dir, "t.yaml"),
-                                      "--log-level", "warning"])
+                                      "--log-level", "warning"] + Daemon.extra_args)
         for _ in range(3000):
             try:
                 if call(self.sock, "GET", "/v1/health")[0] == 200:
@@ -187,7 +192,10 @@ def main():
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--backend", action="append")
+    ap.add_argument("--no-agent", action="store_true")
     args = ap.parse_args()
+    if args.no_agent:
+        Daemon.extra_args = ["--agent", "none"]
     if args.quick:
         args.runs = 20
     work = tempfile.mkdtemp(prefix="nucleus-bench-sandbox-")

@@ -12,6 +12,7 @@
 // does not exist, 126 when it cannot be executed and 125 when nucleus-init itself failed.
 // libc only.
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -63,6 +64,15 @@ int exec_command(void* ctx) noexcept {
 void lock_down(void* ctx) noexcept {
   const Workload& w = *static_cast<const Workload*>(ctx);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // PID 1 never reads stdin nor writes stdout: the workload has its own copies. It lets go
+  // of them, so nothing of the sandbox reaches them through PID 1 (the Sentry lets a
+  // sandbox's root open /proc/1/fd/N; nucleusd's exec channel is the workload's stdin and
+  // stdout, docs/api.md "Exec through the agent").
+  if (int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC); null_fd >= 0) {
+    dup2(null_fd, STDIN_FILENO);
+    dup2(null_fd, STDOUT_FILENO);
+    close(null_fd);
+  }
   if (w.filters == nullptr) return;
   if (int err = nucleus::init::load_filters(*w.filters, nucleus::init::kSupervisorFilter); err != 0) {
     say("cannot load the supervisor's seccomp filter: ", strerror(err), nullptr);

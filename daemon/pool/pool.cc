@@ -13,6 +13,10 @@ namespace {
 // A template whose sandboxes fail to start this many times in a row stops being refilled
 // (claims still try cold, and report the error).
 constexpr unsigned kMaxFailuresInARow = 3;
+// A claim's refill waits this long: a container start is several milliseconds of CPU, and
+// started at once it ran beside the claimer's first command (an agent's claim is followed
+// by an exec), tripling its latency on a busy 2-CPU host (docs/performance-notes.md).
+constexpr auto kRefillDelay = std::chrono::milliseconds(100);
 }  // namespace
 
 Pools::Pools(SandboxManager& manager, const std::map<std::string, Template>& templates)
@@ -20,6 +24,12 @@ Pools::Pools(SandboxManager& manager, const std::map<std::string, Template>& tem
 
 void Pools::start() {
   for (const auto& [name, t] : templates_) refill(t);
+}
+
+asio::awaitable<void> Pools::refill_later(Template t) {
+  asio::steady_timer delay(manager_.io(), kRefillDelay);
+  co_await delay.async_wait(asio::use_awaitable);
+  refill(t);
 }
 
 void Pools::refill(const Template& t) {
@@ -62,7 +72,7 @@ asio::awaitable<SandboxPtr> Pools::claim(const Template& t, bool* warm) {
     s->pooled = false;
     ++manager_.metrics().counter("nucleus_pool_hits_total", "template=\"" + t.name + "\"");
     *warm = true;
-    refill(t);
+    asio::co_spawn(manager_.io(), refill_later(t), asio::detached);
     co_return s;
   }
   *warm = false;

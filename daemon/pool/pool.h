@@ -31,6 +31,8 @@ class Pools {
 
  private:
   void refill(const Template& t);
+  // A claim's refill, a moment later (kRefillDelay in pool.cc).
+  boost::asio::awaitable<void> refill_later(Template t);
   boost::asio::awaitable<void> fill_one(Template t);
 
   SandboxManager& manager_;

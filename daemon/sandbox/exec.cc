@@ -15,6 +15,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "daemon/http/api_error.h"
+#include "daemon/sandbox/agent_exec.h"
 #include "daemon/sandbox/process.h"
 
 namespace nucleus::daemon {
@@ -247,18 +248,34 @@ asio::awaitable<unsigned> kill_exec_tree(SandboxManager& manager, const Sandbox&
   co_return killed;
 }
 
+asio::awaitable<void> end_exec(SandboxManager& manager, Responder& responder, ExecEnd end) {
+  int code = end.timed_out ? 124 : end.code;
+  if (end.timed_out) ++manager.metrics().counter("nucleus_exec_timeouts_total");
+  // The runtime's or the agent's own refusals (125 and a message on stderr) count as failures.
+  if (code == 125 || code == 126 || code == 127) ++manager.metrics().counter("nucleus_exec_failures_total");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - end.started).count();
+  manager.metrics().observe_exec(seconds);
+  json last{{"exit_code", code}, {"timed_out", end.timed_out}, {"duration_ms", seconds * 1000}, {"agent", end.via_agent}};
+  if (!end.client_gone) {
+    co_await responder.write_chunk(last.dump() + "\n");
+    co_await responder.end_stream();
+  }
+}
+
 asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, ExecRequest request, Responder& responder) {
   if (sandbox->paused) throw ApiError(409, "paused", "sandbox '" + sandbox->id + "' is paused");
   asio::io_context& io = manager.io();
   const auto started = std::chrono::steady_clock::now();
   static uint64_t serial = 0;
   const std::string pid_file = manager.config().state + "/exec-" + std::to_string(::getpid()) + "-" + std::to_string(++serial) + ".pid";
-  std::vector<std::string> args = {"exec", "--pid-file", pid_file};
-  if (!request.cwd.empty()) args.insert(args.end(), {"--cwd", request.cwd});
   std::map<std::string, std::string> env = sandbox->env;
   const std::string marker_value = std::to_string(::getpid()) + "-" + std::to_string(serial);
-  env[kExecMarker] = marker_value;
   for (const auto& [k, v] : request.env) env[k] = v;
+  env[kExecMarker] = marker_value;
+  if (co_await run_agent_exec(manager, sandbox, request, env, responder, started)) co_return;
+
+  std::vector<std::string> args = {"exec", "--pid-file", pid_file};
+  if (!request.cwd.empty()) args.insert(args.end(), {"--cwd", request.cwd});
   for (const auto& [k, v] : env) args.insert(args.end(), {"--env", k + "=" + v});
   if (!request.user.empty()) args.insert(args.end(), {"--user", request.user});
   args.push_back(sandbox->id);
@@ -331,17 +348,7 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
     co_await st->wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
   timeout.cancel();
-  int code = st->timed_out ? 124 : st->status.value_or(-1);
-  if (st->timed_out) ++manager.metrics().counter("nucleus_exec_timeouts_total");
-  // nucleus exec's own refusals (125 and its message on stderr) count as failures.
-  if (code == 125 || code == 126 || code == 127) ++manager.metrics().counter("nucleus_exec_failures_total");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  manager.metrics().observe_exec(seconds);
-  json last{{"exit_code", code}, {"timed_out", st->timed_out}, {"duration_ms", seconds * 1000}};
-  if (!client_gone) {
-    co_await responder.write_chunk(last.dump() + "\n");
-    co_await responder.end_stream();
-  }
+  co_await end_exec(manager, responder, ExecEnd{st->status.value_or(-1), st->timed_out, client_gone, false, started});
 }
 
 }  // namespace nucleus::daemon

@@ -3,12 +3,14 @@
 #include <utility>  // before Boost.Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 
 #include "daemon/api/requests.h"
 #include "daemon/http/server.h"
 #include "daemon/sandbox/manager.h"
 
-// POST /v1/sandboxes/{id}/exec: `nucleus exec` with the request's argv, env (over the
+// POST /v1/sandboxes/{id}/exec: through the sandbox's agent when it can serve it
+// (agent_exec.h), else `nucleus exec` with the request's argv, env (over the
 // sandbox's), cwd and user; stdin fed from the request; stdout and stderr streamed as they
 // come as chunked NDJSON, one line per read ({"stream":"stdout","data":"..."}), and a last
 // line with the exit status ({"exit_code":N,"timed_out":false}). On timeout the exec's
@@ -30,5 +32,15 @@ boost::asio::awaitable<unsigned> kill_exec_tree(SandboxManager& manager, const S
 
 // The frame of one piece of output (a JSON line); text that is not UTF-8 goes as base64.
 std::string output_frame(const char* stream, std::string_view data);
+
+// How an exec ended, for its last line and the metrics.
+struct ExecEnd {
+  int code = -1;            // the command's status
+  bool timed_out = false;   // then the answer says 124
+  bool client_gone = false; // then nothing more is written
+  bool via_agent = false;   // served by the sandbox's agent (not `nucleus exec`)
+  std::chrono::steady_clock::time_point started;
+};
+boost::asio::awaitable<void> end_exec(SandboxManager& manager, Responder& responder, ExecEnd end);
 
 }  // namespace nucleus::daemon

@@ -30,6 +30,10 @@ namespace {
 const std::vector<std::string> kPlaceholder = {"/bin/sh", "-c", "echo ready; exec sleep 2147483647"};
 constexpr auto kStartDeadline = std::chrono::seconds(120);
 constexpr auto kStopDeadline = std::chrono::seconds(10);
+// Where the agent is bound in each sandbox, read-only (daemon/agent/agent_main.cc).
+const std::string kAgentPath = "/.nucleus-agent";
+// The agent says hello right after "ready"; one that does not is not used.
+constexpr auto kHelloDeadline = std::chrono::milliseconds(2000);
 
 int send_signal(const Sandbox& s, int sig) {
   return sys::raw_pidfd_send_signal(s.holder_pidfd.get(), sig);
@@ -136,19 +140,28 @@ asio::awaitable<SandboxPtr> SandboxManager::start_sandbox(const Template& t, std
   std::vector<std::string> args = {"run", "--name", s->id};
   for (const std::string& f : run_flags(t)) args.push_back(f);
   for (const std::string& f : extra) args.push_back(f);
-  args.push_back("--");
-  args.insert(args.end(), kPlaceholder.begin(), kPlaceholder.end());
+  // The sandbox's workload: the agent, its stdin and stdout the exec channel; or the
+  // placeholder. Either says "ready" once it runs.
+  UniqueFd agent_in_r, agent_in_w;
+  if (!config_.agent.empty()) {
+    std::tie(agent_in_r, agent_in_w) = make_pipe();
+    args.insert(args.end(), {"--volume", config_.agent + ":" + kAgentPath + ":ro", "--", kAgentPath});
+  } else {
+    args.push_back("--");
+    args.insert(args.end(), kPlaceholder.begin(), kPlaceholder.end());
+  }
   auto [out_r, out_w] = make_pipe();
   UniqueFd err = sys::open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, "open " + log, 0600);
   ++starting_[t.name];
   Spawned holder;
   try {
-    holder = spawn_process(nucleus_argv(args), -1, out_w.get(), err.get());
+    holder = spawn_process(nucleus_argv(args), agent_in_r ? agent_in_r.get() : -1, out_w.get(), err.get());
   } catch (...) {
     --starting_[t.name];
     throw;
   }
   out_w.reset();
+  agent_in_r.reset();
   s->holder = holder.pid;
   s->holder_pidfd = std::move(holder.pidfd);
   if (auto st = sys::process_stat(s->holder)) s->holder_start = st->start_time;
@@ -165,6 +178,12 @@ asio::awaitable<SandboxPtr> SandboxManager::start_sandbox(const Template& t, std
   deadline.cancel();
   --starting_[t.name];
   ++metrics_.counter("nucleus_sandbox_starts_total");
+  // What came after the line is the agent's first frames.
+  std::string after_ready;
+  if (!ec && line.size() > line.find('\n') + 1) {
+    after_ready = line.substr(line.find('\n') + 1);
+    line.resize(line.find('\n') + 1);
+  }
   if (ec || line != "ready\n") {
     send_signal(*s, SIGKILL);
     co_await wait_exit(io_, s->holder_pidfd.get(), s->holder, true);
@@ -184,6 +203,11 @@ asio::awaitable<SandboxPtr> SandboxManager::start_sandbox(const Template& t, std
     }
     asio::steady_timer tick(io_, std::chrono::milliseconds(1));
     co_await tick.async_wait(use_awaitable);
+  }
+  if (agent_in_w) {
+    s->agent = std::make_shared<AgentChannel>(io_, std::move(agent_in_w), UniqueFd(out.release()), std::move(after_ready));
+    s->agent->start();
+    if (!co_await s->agent->wait_hello(kHelloDeadline)) spdlog::warn("sandbox {}: no agent: execs go through nucleus exec", s->id);
   }
   persist(*s);
   sandboxes_[s->id] = s;
@@ -205,6 +229,7 @@ asio::awaitable<void> SandboxManager::watch_holder(SandboxPtr s) {
 asio::awaitable<void> SandboxManager::destroy(SandboxPtr s) {
   if (s->ending && s->holder == 0) co_return;
   s->ending = true;
+  if (s->agent) s->agent->fail("the sandbox is deleted", false);
   if (s->paused) {
     try {
       co_await nucleus_verb("resume", s->id);

@@ -17,6 +17,7 @@
 #include "core/sys/unique_fd.h"
 #include "daemon/api/metrics.h"
 #include "daemon/api/requests.h"
+#include "daemon/sandbox/agent_channel.h"
 #include "daemon/sandbox/templates.h"
 
 // The sandboxes nucleusd holds. A sandbox is a container of the one container model, held
@@ -30,6 +31,7 @@ namespace nucleus::daemon {
 
 struct DaemonConfig {
   std::string nucleus;  // the nucleus binary
+  std::string agent;    // nucleus-agent, bound into each new sandbox ("": none)
   std::string root;     // the state root (nucleus --root)
   std::string state;    // <root>/.nucleusd
   std::vector<std::string> workspace_roots;  // host directories a workspace may come from
@@ -54,6 +56,9 @@ struct Sandbox {
   bool paused = false;
   bool ending = false;   // being deleted
   unsigned active_execs = 0;
+  // The exec channel to its nucleus-agent; null for a sandbox started without one or
+  // re-attached after a restart (its execs go through `nucleus exec`).
+  std::shared_ptr<AgentChannel> agent;
 };
 using SandboxPtr = std::shared_ptr<Sandbox>;
 
