@@ -31,7 +31,9 @@ void add_create_command(CLI::App& app, Globals& g, Action& action) {
       CreateOptions options{.id = f->id, .root = g.root, .foreground = false,
                             .pid_file = f->pid_file.empty() ? "" : absolute(f->pid_file), .console_socket = f->console_socket,
                             .preserve_fds = f->preserve_fds};
-      backend_for(spec.backend)->create(spec, options)->detach();
+      std::unique_ptr<ContainerSession> session = backend_for(spec.backend)->create(spec, options);
+      leave_lifecycle_events(*session, g.root, nullptr, std::nullopt);
+      session->detach();
       return 0;
     };
   });

@@ -27,6 +27,8 @@ void add_rm_command(CLI::App& app, Globals& g, Action& action) {
           if (!f->force) throw Error(id, "is running (nucleus stop " + id + ", or rm -f)");
           stop_service(g.root, id, 0);
         }
+        // A monitor killed (-9) left its cgroup to whoever came next.
+        service::remove_dead_monitor_cgroup(dir, std::chrono::seconds(2));
         service::remove_service_dir(g.root, id);
         service::record_event(g.root, id, "remove");
         std::cout << id << "\n";
