@@ -20,8 +20,49 @@ namespace nucleus::service {
 
 using json = nlohmann::json;
 
+namespace {
+
+// A JSON string: what a foreground container's exit formats (event_line), so written
+// without a JSON library's machinery. Ids, types and attributes are nucleus's own words.
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xf];
+      out += kHex[c & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+// Keys in the order a JSON library sorts them, so every line reads alike.
 std::string event_to_json(const Event& e) {
-  return json{{"time", e.time}, {"id", e.id}, {"type", e.type}, {"attributes", e.attributes}}.dump();
+  std::string out = "{\"attributes\":{";
+  const char* comma = "";
+  for (const auto& [key, value] : e.attributes) {
+    out += comma;
+    append_json_string(out, key);
+    out += ':';
+    append_json_string(out, value);
+    comma = ",";
+  }
+  out += "},\"id\":";
+  append_json_string(out, e.id);
+  out += ",\"time\":";
+  append_json_string(out, e.time);
+  out += ",\"type\":";
+  append_json_string(out, e.type);
+  out += '}';
+  return out;
 }
 
 std::string event_line(const std::string& time, const std::string& id, const std::string& type,

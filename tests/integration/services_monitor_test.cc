@@ -163,6 +163,8 @@ TEST_P(ServicesMonitor, LogsOfAContainerWithoutALogSaySoInOneLine) {
   EXPECT_NE(none.err.find("no such container"), std::string::npos) << none.err;
   ::kill(held.pid(), SIGTERM);
   held.wait();
+  // Its keeper removes what is left once it has exited.
+  EXPECT_TRUE(wait_for([&] { return root_entries().empty(); }));
 }
 
 INSTANTIATE_TEST_SUITE_P(BothBackends, ServicesMonitor, ::testing::Values("native", "gvisor"),

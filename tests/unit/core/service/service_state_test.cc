@@ -75,6 +75,13 @@ TEST(Events, DieAttributesNameTheEnd) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->type, "start");
   EXPECT_EQ(e->attributes.at("k"), "v");
+  // Written without a JSON library: what needs escaping is escaped.
+  const std::string odd = "q\"b\\s\nc\x01";
+  auto back = parse_event(event_line("t", odd, "die", {{"reason", odd}}));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->id, odd);
+  EXPECT_EQ(back->attributes.at("reason"), odd);
+  EXPECT_EQ(event_to_json({"t", "i", "start", {}}), R"({"attributes":{},"id":"i","time":"t","type":"start"})");
 }
 
 TEST_F(ServiceStateTest, AnIdIsClaimedOnce) {
