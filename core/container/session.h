@@ -75,8 +75,8 @@ class ContainerSession {
   void remove_after_exit();
 
   // Event lines (core/service/events.h) for the events file at `path`, appended by the
-  // keeper once this process has exited: a container's history costs its start and its exit
-  // status nothing (here and now without a keeper).
+  // keeper once this process has exited: no write on the way to the exit status (here and
+  // now without a keeper).
   void leave_events(const std::string& path, const std::string& lines);
 
   // The container outlives this process (an OCI create): its record, cgroup and main
