@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -81,6 +82,27 @@ bool stop_service(const std::string& root, const std::string& id, int seconds) {
   return true;
 }
 
+void add_timed_service_verb(CLI::App& app, Globals& g, Action& action, const char* name, const char* about,
+                            TimedServiceVerb each) {
+  struct Flags {
+    int seconds = 10;
+    std::vector<std::string> ids;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(name, about);
+  cmd->add_option("-t,--time", f->seconds, "Seconds to wait before SIGKILL (default 10)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("ids", f->ids, "Service names or ids")->required();
+  cmd->callback([f, &g, &action, each] {
+    action = [f, &g, each] {
+      for (const std::string& id : f->ids) {
+        each(g.root, id, f->seconds);
+        std::cout << id << "\n";
+      }
+      return 0;
+    };
+  });
+}
+
 std::string inspect_service_json(const std::string& root, const std::string& id) {
   using json = nlohmann::json;
   std::string dir = existing_service(root, id);
@@ -104,7 +126,13 @@ std::string inspect_service_json(const std::string& root, const std::string& id)
             {"backend", spec.backend == BackendKind::kGvisor ? "gvisor" : "native"},
             {"command", spec.process.args},
             {"log_path", dir + "/container.log"}};
-  return j.dump(2);
+  // The last checks, as docker's State.Health.Log (their output as they printed it).
+  json log = json::array();
+  for (const service::HealthResult& r : s.health_log) {
+    log.push_back({{"start", r.start}, {"end", r.end}, {"exit_code", r.exit_code}, {"output", r.output}});
+  }
+  j["health_log"] = log;
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace nucleus::frontend

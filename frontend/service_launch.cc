@@ -157,6 +157,8 @@ void relaunch_service(const std::string& root, const std::string& id) {
   for (SecretSpec& s : context.service.secrets) s = parse_secret(s.source + ":" + s.name, "/", "--secret");
   context.secrets = read_secrets(context.service);
   context.spec = read_spec_file(context.dir);
+  // What a monitor killed between two runs left of its cgroup (none is running: stopped).
+  service::remove_dead_monitor_cgroup(context.dir, std::chrono::seconds(2));
   service::ServiceState state = service::read_state(context.dir);
   state.status = "created";
   service::write_state(context.dir, state);

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "config/container_spec.h"
 #include "config/workload_spec.h"
+#include "frontend/cli.h"
 #include "frontend/overrides.h"
 
 // A detached container (a service): `run -d` writes its record (core/service/service_state.h)
@@ -34,6 +36,12 @@ std::string existing_service(const std::string& root, const std::string& id);
 // the container through its monitor, SIGKILL to every process of it after `seconds`, and
 // waits for the monitor to end. False when it was not running.
 bool stop_service(const std::string& root, const std::string& id, int seconds);
+
+// `stop` and `restart`: `NAME [-t SECONDS] ID...`; `each` is done to every id in turn, which
+// is then printed.
+using TimedServiceVerb = std::function<void(const std::string& root, const std::string& id, int seconds)>;
+void add_timed_service_verb(CLI::App& app, Globals& g, Action& action, const char* name, const char* about,
+                            TimedServiceVerb each);
 
 // inspect's JSON of a service (never a secret).
 std::string inspect_service_json(const std::string& root, const std::string& id);

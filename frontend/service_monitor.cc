@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "backends/backend.h"
+#include "core/cgroup/process_cgroup.h"
 #include "core/init/signals.h"
 #include "core/service/events.h"
 #include "core/service/service_state.h"
@@ -96,15 +97,6 @@ bool wait_unless_stopped(std::chrono::milliseconds delay, const std::string& dir
   return ::access((dir + "/stop").c_str(), F_OK) != 0;
 }
 
-std::string describe_exit(int code, bool oom) {
-  if (oom) return "oom";
-  if (code > 128 && code < 128 + 65) {
-    const char* name = init::signal_name(code - 128);
-    return std::string("signal ") + (name ? std::string("SIG") + name : std::to_string(code - 128));
-  }
-  return "exited";
-}
-
 // One run of the container is a child of the monitor that does what a foreground `run`
 // does (create, start, the session's wait, remove) and then exits, so its cleanup keeper
 // finishes behind it as behind `run`: nothing of a run outlives it, however many runs a
@@ -121,6 +113,12 @@ std::string describe_exit(int code, bool oom) {
     std::unique_ptr<Backend> backend = backend_for(c.spec.backend);
     std::unique_ptr<ContainerSession> session;
     try {
+      // Back where the caller put the monitor: the container's cgroup is made beside the
+      // monitor's, not below it (a cgroup2 parent holding processes could not give it
+      // controllers), and the run's keeper is not left in the monitor's.
+      if (int err = leave_own_cgroup(c.cgroup, /*single_threaded=*/true); err != 0) {
+        throw Error("cgroups: leave the monitor's cgroup", "", err);
+      }
       session = backend->create(c.spec, CreateOptions{.id = c.id, .root = c.root, .foreground = true});
       backend->start(session->record(), session.get());
     } catch (const Error& e) {
@@ -296,6 +294,7 @@ void Monitor::run() {
   store_.update([&](service::ServiceState& s) {
     s.status = "starting";
     s.monitor_pid = ::getpid();
+    s.monitor_cgroup = c_.cgroup;
   });
   uint32_t quick_exits = 0;
   for (;;) {
@@ -303,15 +302,14 @@ void Monitor::run() {
     bool oom = false;
     int code = run_once(oom);
     bool stopped = ::access((c_.dir + "/stop").c_str(), F_OK) == 0;
-    std::string reason = stopped ? "stopped" : describe_exit(code, oom);
+    std::string reason = stopped ? "stopped" : service::describe_exit(code, oom);
     store_.update([&](service::ServiceState& s) {
       s.exit_code = code;
       s.reason = reason;
       s.pid = 0;
       s.finished_at = rfc3339_now();
     });
-    service::record_event(c_.root, c_.id, "die",
-                          {{"exit_code", std::to_string(code)}, {"reason", reason}, {"oom", oom ? "true" : "false"}});
+    service::record_event(c_.root, c_.id, "die", service::die_attributes(code, oom, reason));
     if (!answered_) throw Error(c_.id, "the container ended before it was ready (" + reason + ")");
     bool forced = restart_asked_.exchange(false) && !stopped;
     if (!forced && !service::should_restart(c_.service.restart, code, store_.get().restart_count, stopped)) break;
@@ -327,6 +325,31 @@ void Monitor::run() {
   });
 }
 
+// The monitor's own cgroup, as podman's conmon has (process_cgroup.h): made and entered
+// while the monitor is still single-threaded, left and removed at its end. Where nucleus
+// cannot make cgroups (a non-root caller without delegation) it stays in the caller's.
+class MonitorCgroup {
+ public:
+  explicit MonitorCgroup(std::vector<std::string>& dirs) : dirs_(dirs) {
+    try {
+      dirs_ = enter_own_cgroup(read_cgroup_hierarchies(), monitor_cgroup_name(::getpid()));
+    } catch (const Error&) {
+      if (::geteuid() == 0) throw;
+    }
+  }
+  ~MonitorCgroup() {
+    if (dirs_.empty()) return;
+    (void)leave_own_cgroup(dirs_, /*single_threaded=*/false);
+    // What it started (a health check's exec, a kill) was waited for: nothing is left in it.
+    (void)remove_own_cgroup(dirs_, std::chrono::seconds(2));
+  }
+  MonitorCgroup(const MonitorCgroup&) = delete;
+  MonitorCgroup& operator=(const MonitorCgroup&) = delete;
+
+ private:
+  std::vector<std::string>& dirs_;
+};
+
 }  // namespace
 
 void monitor_service(MonitorContext context) {
@@ -334,6 +357,7 @@ void monitor_service(MonitorContext context) {
   try {
     close_inherited_fds({context.report.get(), context.lock.get()});
     ::setsid();
+    MonitorCgroup cgroup(context.cgroup);
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     redirect(0, null.get());
     // Blocked for the monitor's life: the session forwards them to the container while it

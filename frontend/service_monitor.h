@@ -31,6 +31,7 @@ struct MonitorContext {
   std::vector<SecretContent> secrets;  // read once by the caller; cleared once placed
   UniqueFd report;  // to the caller: one line, "OK" or "ERR <code> <message>"
   UniqueFd lock;    // the monitor lock, held for the monitor's life
+  std::vector<std::string> cgroup;  // the monitor's own cgroup (empty: it stayed in the caller's)
 };
 
 // Runs in the forked monitor; never returns.

@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "core/container/container_record.h"
 #include "core/container/notify_socket.h"
 #include "core/service/events.h"
 #include "core/sys/error.h"
@@ -64,15 +66,42 @@ service::ServiceState StateStore::get() {
   return state_;
 }
 
-int run_self(const std::vector<std::string>& args, std::chrono::milliseconds timeout, int cancel_fd) {
+namespace {
+
+// What a child wrote to the pipe so far, up to `limit` bytes kept.
+void read_some(int fd, std::string& into, size_t limit) {
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+    size_t keep = std::min(static_cast<size_t>(n), limit - std::min(limit, into.size()));
+    into.append(buf, keep);
+  }
+}
+
+}  // namespace
+
+int run_self(const std::vector<std::string>& args, std::chrono::milliseconds timeout, int cancel_fd, std::string* output,
+             size_t output_limit) {
   std::vector<char*> argv;
   std::string self = "nucleus";
   argv.push_back(self.data());
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  UniqueFd out_read, out_write;
+  if (output != nullptr) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    out_read.reset(fds[0]);
+    out_write.reset(fds[1]);
+  }
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
-  for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_addopen(&files, fd, "/dev/null", O_RDWR, 0);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (fd > 0 && out_write) {
+      posix_spawn_file_actions_adddup2(&files, out_write.get(), fd);  // dup2 clears close-on-exec
+    } else {
+      posix_spawn_file_actions_addopen(&files, fd, "/dev/null", O_RDWR, 0);
+    }
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -85,15 +114,22 @@ int run_self(const std::vector<std::string>& args, std::chrono::milliseconds tim
   int err = ::posix_spawn(&pid, "/proc/self/exe", &files, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attr);
+  out_write.reset();
   if (err != 0) return -1;
   UniqueFd pidfd(sys::raw_pidfd_open(pid));
   auto deadline = Clock::now() + timeout;
   bool killed = false;
   while (pidfd && !killed) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {cancel_fd, POLLIN, 0}};
-    int ready = ::poll(fds, 2, static_cast<int>(std::max<long>(left, 0)));
+    pollfd fds[3] = {{pidfd.get(), POLLIN, 0}, {cancel_fd, POLLIN, 0}, {out_read ? out_read.get() : -1, POLLIN, 0}};
+    int ready = ::poll(fds, 3, static_cast<int>(std::max<long>(left, 0)));
     if (ready < 0 && errno == EINTR) continue;
+    if (ready > 0 && fds[2].revents != 0) {
+      read_some(out_read.get(), *output, output_limit);
+      // At EOF (every writer gone) the pipe stays readable: read no more of it.
+      if ((fds[2].revents & POLLHUP) && !(fds[2].revents & POLLIN)) out_read.reset();
+      if (fds[0].revents == 0 && fds[1].revents == 0) continue;
+    }
     if (ready > 0 && fds[0].revents != 0) break;
     ::kill(pid, SIGKILL);
     killed = true;
@@ -101,6 +137,8 @@ int run_self(const std::vector<std::string>& args, std::chrono::milliseconds tim
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  // What it wrote last (a process it left holding the pipe cannot make this wait).
+  if (out_read) read_some(out_read.get(), *output, output_limit);
   if (killed) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -232,13 +270,20 @@ void HealthChecker::loop() {
   for (;;) {
     pollfd p = {stop_.get(), POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(spec_.interval_ms)) != 0) return;
-    int code = run_self(args, std::chrono::milliseconds(spec_.timeout_ms), stop_.get());
+    service::HealthResult result;
+    result.start = rfc3339_now();
+    int code = run_self(args, std::chrono::milliseconds(spec_.timeout_ms), stop_.get(), &result.output,
+                        service::kHealthOutputBytes);
     if (code == -1 && ::poll(&p, 1, 0) != 0) return;  // cancelled: the container is ending
+    result.end = rfc3339_now();
+    result.exit_code = code;
+    if (code == -1) result.output = "the check ran past its timeout (" + std::to_string(spec_.timeout_ms) + " ms): killed";
     bool in_start_period = Clock::now() - started < std::chrono::milliseconds(spec_.start_period_ms);
     bool changed = state.record(code == 0, in_start_period);
     store_.update([&](service::ServiceState& s) {
       s.health = service::to_string(state.status());
       s.failing_streak = state.failing_streak();
+      service::keep_health_result(s.health_log, std::move(result));
     });
     if (!changed) continue;
     service::record_event(root_, id_, "health_status", {{"status", service::to_string(state.status())}});

@@ -37,8 +37,10 @@ class StateStore {
 
 // Runs `nucleus ARGS...` (this binary) with stdio on /dev/null and signals as usual; returns
 // its exit code, or -1 when it ran past `timeout` (then killed) or `cancel_fd` became
-// readable.
-int run_self(const std::vector<std::string>& args, std::chrono::milliseconds timeout, int cancel_fd = -1);
+// readable. With `output`: its stdout and stderr instead, the first `output_limit` bytes
+// kept there (the rest read and dropped, so it never blocks on a full pipe).
+int run_self(const std::vector<std::string>& args, std::chrono::milliseconds timeout, int cancel_fd = -1,
+             std::string* output = nullptr, size_t output_limit = 0);
 
 // READY=1 with MAINPID (this process) to the caller's validated NOTIFY_SOCKET, if set;
 // `extra`: more lines the workload said (STATUS=...), passed on with it.

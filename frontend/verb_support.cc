@@ -13,6 +13,8 @@
 
 #include "config/oci/oci_config.h"
 #include "config/validate.h"
+#include "core/service/events.h"
+#include "core/service/log_writer.h"
 #include "core/sys/error.h"
 
 namespace nucleus::frontend {
@@ -101,6 +103,15 @@ void add_locked_verb(CLI::App& app, Globals& g, Action& action, const char* name
       return verb(*backend_of(c.record(), c.path()), c);
     };
   });
+}
+
+void leave_lifecycle_events(ContainerSession& container, const std::string& root, const timespec* started,
+                            std::optional<int> exit_code) {
+  const ContainerRecord& r = container.record().record();
+  std::string lines = service::event_line(r.created, r.name, "create");
+  if (started) lines += service::event_line(service::cri_timestamp(*started), r.name, "start");
+  if (exit_code) lines += service::event_line(service::cri_timestamp_now(), r.name, "die", service::die_attributes(*exit_code, r.oom_killed));
+  container.leave_events(service::events_path(root), lines);
 }
 
 }  // namespace nucleus::frontend

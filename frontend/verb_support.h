@@ -1,5 +1,7 @@
 #pragma once
 
+#include <time.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -49,6 +51,13 @@ void check_preserved_fds(unsigned count);
 
 // The backend that made a container, from its record.
 std::unique_ptr<Backend> backend_of(const ContainerRecord& record, const std::string& dir);
+
+// A held container's events for `nucleus events` (core/service/events.h): its create, its
+// start when `started` (the time it was started) and its die when it ended with `exit_code`;
+// formatted here and written by its keeper once this process has exited, so nothing is
+// added on the way to the workload's exec and no write comes before the exit status.
+void leave_lifecycle_events(ContainerSession& container, const std::string& root, const timespec* started,
+                            std::optional<int> exit_code);
 
 // A verb of one id that takes the record's lock: `name ID` (+ extra options), then verb.
 using LockedVerb = std::function<int(Backend&, LockedContainer&)>;

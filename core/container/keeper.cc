@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <new>
 
+#include "core/service/events.h"
 #include "core/sys/error.h"
 #include "core/sys/quiet_syscall.h"
 #include "core/sys/sys.h"
@@ -56,8 +57,9 @@ void remove_flat_directory(const char* path) noexcept {
 }
 
 // The dismissal's payload: NUL-terminated entries, "c<dir>" an empty cgroup directory,
-// "r<dir>" a record set aside.
+// "r<dir>" a record set aside, "f<path>" the events file the "l<lines>" that follow go to.
 void remove_what_is_left(char* payload, size_t size) noexcept {
+  const char* events = nullptr;
   payload[size < kMaxDismissal - 1 ? size : kMaxDismissal - 2] = 0;
   for (size_t at = 0; at < size;) {
     char* entry = payload + at;
@@ -66,6 +68,8 @@ void remove_what_is_left(char* payload, size_t size) noexcept {
     at += len + 1;
     if (len < 2) continue;
     if (entry[0] == 'r') remove_flat_directory(entry + 1);
+    if (entry[0] == 'f') events = entry + 1;
+    if (entry[0] == 'l' && events != nullptr) service::append_events(events, entry + 1, len - 1);
     if (entry[0] == 'c') {
       // Emptied a moment ago: a v1 cgroup may still be busy while its last task exits.
       for (int i = 0; i < 100 && sys::quiet_syscall(SYS_rmdir, reinterpret_cast<long>(entry + 1)) == -EBUSY; ++i) {
@@ -122,6 +126,12 @@ void CleanupKeeper::leave_behind(const std::vector<std::string>& cgroup_dirs, co
   for (const std::string& dir : cgroup_dirs) entries += "c" + dir + '\0';
   if (!record_aside.empty()) entries += "r" + record_aside + '\0';
   if (left_over_.size() + entries.size() + 1 >= kMaxDismissal) throw Error("leave the container's remains to the keeper", "too long");
+  left_over_ += entries;
+}
+
+void CleanupKeeper::leave_events(const std::string& path, const std::string& lines) {
+  std::string entries = "f" + path + '\0' + "l" + lines + '\0';
+  if (left_over_.size() + entries.size() + 1 >= kMaxDismissal) throw Error("leave the container's events to the keeper", "too long");
   left_over_ += entries;
 }
 

@@ -48,6 +48,9 @@ class CleanupKeeper {
   // exited: its cgroup directories (emptied: rmdir), its record set aside (a directory of
   // files). Throws Error when it does not fit the dismissal.
   void leave_behind(const std::vector<std::string>& cgroup_dirs, const std::string& record_aside);
+  // Event lines (core/service/events.h) the keeper appends to the events file at `path` once
+  // nucleus has exited, after what leave_behind gave it. Throws Error when they do not fit.
+  void leave_events(const std::string& path, const std::string& lines);
   CleanupKeeper(const CleanupKeeper&) = delete;
   CleanupKeeper& operator=(const CleanupKeeper&) = delete;
 

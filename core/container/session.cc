@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/init/supervisor.h"
+#include "core/service/events.h"
 #include "core/sys/exit_codes.h"
 #include "core/sys/units.h"
 
@@ -55,6 +56,18 @@ void ContainerSession::remove_after_exit() {
     std::error_code ignored;
     std::filesystem::remove_all(aside, ignored);
   }
+}
+
+void ContainerSession::leave_events(const std::string& path, const std::string& lines) {
+  if (keeper_) {
+    try {
+      keeper_->leave_events(path, lines);
+      return;
+    } catch (const Error&) {
+      // Too much to hand over: written here.
+    }
+  }
+  service::append_events(path.c_str(), lines.data(), lines.size());
 }
 
 void ContainerSession::detach() {

@@ -74,6 +74,11 @@ class ContainerSession {
   // process has exited, so the exit status comes first (here and now without a keeper).
   void remove_after_exit();
 
+  // Event lines (core/service/events.h) for the events file at `path`, appended by the
+  // keeper once this process has exited: no write on the way to the exit status (here and
+  // now without a keeper).
+  void leave_events(const std::string& path, const std::string& lines);
+
   // The container outlives this process (an OCI create): its record, cgroup and main
   // process are left to the later verbs; the keeper is dismissed.
   void detach();

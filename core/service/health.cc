@@ -23,4 +23,10 @@ bool HealthState::record(bool passed, bool in_start_period) {
   return status_ != before;
 }
 
+void keep_health_result(std::vector<HealthResult>& log, HealthResult result) {
+  if (result.output.size() > kHealthOutputBytes) result.output.resize(kHealthOutputBytes);
+  log.push_back(std::move(result));
+  if (log.size() > kHealthLogEntries) log.erase(log.begin(), log.end() - kHealthLogEntries);
+}
+
 }  // namespace nucleus::service

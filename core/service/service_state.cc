@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cgroup/process_cgroup.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 
@@ -18,13 +19,37 @@ namespace nucleus::service {
 
 using json = nlohmann::json;
 
+namespace {
+
+json health_log_to_json(const std::vector<HealthResult>& log) {
+  json out = json::array();
+  for (const HealthResult& r : log) {
+    out.push_back({{"start", r.start}, {"end", r.end}, {"exit_code", r.exit_code}, {"output", r.output}});
+  }
+  return out;
+}
+
+std::vector<HealthResult> health_log_from_json(const json& j) {
+  std::vector<HealthResult> out;
+  if (!j.is_array()) return out;
+  for (const json& r : j) {
+    out.push_back({r.value("start", ""), r.value("end", ""), r.value("exit_code", 0), r.value("output", "")});
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string state_to_json(const ServiceState& s) {
   json j = {{"status", s.status},       {"reason", s.reason},          {"restart_count", s.restart_count},
             {"health", s.health},       {"failing_streak", s.failing_streak}, {"monitor_pid", s.monitor_pid},
             {"pid", s.pid},             {"created", s.created},        {"started_at", s.started_at},
             {"finished_at", s.finished_at}};
   j["exit_code"] = s.exit_code ? json(*s.exit_code) : json(nullptr);
-  return j.dump(2) + "\n";
+  j["monitor_cgroup"] = s.monitor_cgroup;
+  j["health_log"] = health_log_to_json(s.health_log);
+  // A check's output is whatever it printed: bytes that are not UTF-8 become U+FFFD.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 ServiceState state_from_json(const std::string& text) {
@@ -42,6 +67,8 @@ ServiceState state_from_json(const std::string& text) {
     s.started_at = j.value("started_at", "");
     s.finished_at = j.value("finished_at", "");
     if (j.contains("exit_code") && !j["exit_code"].is_null()) s.exit_code = j["exit_code"].get<int>();
+    s.monitor_cgroup = j.value("monitor_cgroup", std::vector<std::string>{});
+    if (j.contains("health_log")) s.health_log = health_log_from_json(j["health_log"]);
     return s;
   } catch (const json::exception& e) {
     throw Error("service state", std::string("corrupted state.json: ") + e.what());
@@ -106,6 +133,21 @@ ServiceState read_state(const std::string& dir) {
     if (s.health != "none") s.health = "unhealthy";
   }
   return s;
+}
+
+void remove_dead_monitor_cgroup(const std::string& dir, std::chrono::milliseconds patience) noexcept {
+  try {
+    if (monitor_alive(dir)) return;
+    ServiceState s = state_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read the service state"));
+    std::vector<std::string> dirs;
+    for (const std::string& cgroup : s.monitor_cgroup) {
+      // Only what a monitor makes: a nucleus-<pid>-monitor directory below /sys/fs/cgroup.
+      if (cgroup.starts_with("/sys/fs/cgroup/") && is_monitor_cgroup(cgroup)) dirs.push_back(cgroup);
+    }
+    (void)remove_own_cgroup(dirs, patience);
+  } catch (const std::exception&) {
+    // No state, no cgroup to look for.
+  }
 }
 
 void remove_service_dir(const std::string& root, const std::string& id) noexcept {

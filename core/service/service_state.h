@@ -2,11 +2,13 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/service/health.h"
 #include "core/sys/unique_fd.h"
 
 // A detached container (a service) outlives each run of its container: its record is
@@ -30,9 +32,13 @@ struct ServiceState {
   uint32_t restart_count = 0;
   std::string health = "none";     // none | starting | healthy | unhealthy
   uint32_t failing_streak = 0;
+  std::vector<HealthResult> health_log;  // the last checks, oldest first (health.h)
   pid_t monitor_pid = 0;
   pid_t pid = 0;                   // the container's init, as the host sees it (0: not running)
   std::string created, started_at, finished_at;
+  // The monitor's own cgroup (core/cgroup/process_cgroup.h), one directory per hierarchy:
+  // whoever finds the monitor dead (the cleanup, `rm`) removes what is left of it.
+  std::vector<std::string> monitor_cgroup;
 };
 
 std::string state_to_json(const ServiceState& state);
@@ -54,6 +60,10 @@ void write_state(const std::string& dir, const ServiceState& state);  // atomic
 // The monitor's state; a service whose monitor died while it said it was running is
 // reported exited, reason "monitor died". Throws Error when absent or corrupted.
 ServiceState read_state(const std::string& dir);
+
+// What a monitor killed (-9) left of its cgroup, removed once empty (given `patience` for
+// its last process to go); nothing while a monitor holds the service's lock.
+void remove_dead_monitor_cgroup(const std::string& dir, std::chrono::milliseconds patience) noexcept;
 
 // Removes the whole directory (and .services when it is left empty).
 void remove_service_dir(const std::string& root, const std::string& id) noexcept;

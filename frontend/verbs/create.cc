@@ -15,7 +15,9 @@ void add_create_command(CLI::App& app, Globals& g, Action& action) {
   cmd->callback([f, &g, &action] {
     action = [f, &g] {
       BundleCreate made = prepare_bundle_create(g, *f, /*foreground=*/false);
-      backend_for(made.spec.backend)->create(made.spec, made.options)->detach();
+      std::unique_ptr<ContainerSession> session = backend_for(made.spec.backend)->create(made.spec, made.options);
+      leave_lifecycle_events(*session, g.root, nullptr, std::nullopt);
+      session->detach();
       return 0;
     };
   });

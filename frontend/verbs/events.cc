@@ -1,14 +1,16 @@
 // `nucleus events [--format json] [--since T] [--follow]`: what happened to the host's
 // containers (core/service/events.h): create, start, health_status, die, restart, stop,
-// remove; one line each, oldest first.
-#include <chrono>
+// remove; one line each, oldest first; --follow: then each as it is recorded.
+#include <fcntl.h>
+
+#include <algorithm>
 #include <iostream>
-#include <thread>
 
 #include "core/service/duration.h"
 #include "core/service/events.h"
 #include "core/sys/error.h"
 #include "frontend/cli.h"
+#include "frontend/follow_file.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -49,16 +51,28 @@ void add_events_command(CLI::App& app, Globals& g, Action& action) {
         since = *t;
       }
       bool json = f->format == "json";
-      for (;;) {
-        for (const service::Event& e : service::read_events(g.root)) {
-          if (e.time <= since && !since.empty()) continue;
-          print(e, json);
-          since = e.time;
-        }
-        std::cout.flush();
-        if (!f->follow) return 0;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const std::string path = service::events_path(g.root);
+      // Opened first, so what is appended while the history is printed is followed.
+      UniqueFd current(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      std::vector<service::Event> history = service::read_events_file(path + ".1");
+      std::string partial;  // the current file through the fd, so following goes on where it ends
+      if (current) {
+        read_new_lines(current.get(), partial, [&history](std::string_view line) {
+          if (auto e = service::parse_event(line)) history.push_back(std::move(*e));
+        });
       }
+      // In the order they happened: a foreground container's are written once it has ended.
+      std::stable_sort(history.begin(), history.end(),
+                       [](const service::Event& a, const service::Event& b) { return a.time < b.time; });
+      for (const service::Event& e : history) {
+        if (e.time >= since) print(e, json);
+      }
+      std::cout.flush();
+      if (!f->follow) return 0;
+      follow_lines(path, std::move(current), partial, [json](std::string_view line) {
+        if (auto e = service::parse_event(line)) print(*e, json);
+      }, FollowHooks{.caught_up = [] { std::cout.flush(); }});
+      return 0;
     };
   });
 }

@@ -4,6 +4,10 @@
 // record), after the cgroups the keeper was told of (made before the record named them).
 #include <sys/prctl.h>
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -12,7 +16,10 @@
 
 #include "core/cgroup/cgroup.h"
 #include "core/container/container_record.h"
+#include "core/service/events.h"
+#include "core/service/service_state.h"
 #include "core/sys/error.h"
+#include "core/sys/sys.h"
 #include "frontend/cli.h"
 #include "frontend/verb_support.h"
 #include "config/spec_json.h"
@@ -33,6 +40,27 @@ bool is_nucleus_cgroup(const std::string& dir) {
   size_t slash = dir.find_last_of('/');
   return dir.rfind("/sys/fs/cgroup/", 0) == 0 && dir.find("/../") == std::string::npos &&
          dir.compare(slash + 1, 8, "nucleus-") == 0;
+}
+
+// A service's run ends here when its monitor was killed: the monitor could neither say so
+// nor remove its own cgroup (docs/services.md).
+void after_dead_monitor(const std::string& root, const std::string& id) {
+  const std::string dir = service::service_dir(root, id);
+  if (!std::filesystem::exists(dir + "/state.json")) return;
+  // The monitor's last threads may still be exiting (the run's death signal comes from the
+  // thread that forked it): its lock and cgroup go with the last one.
+  for (int i = 0; i < 100 && service::monitor_alive(dir); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (service::monitor_alive(dir)) return;  // a new monitor (restart) owns the service now
+  try {
+    // As the monitor last wrote it: a service it was running (not a stopped service whose id
+    // a foreground container took meanwhile).
+    std::string status = service::state_from_json(sys::read_file(dir + "/state.json", 1u << 20, "read")).status;
+    if (status != "starting" && status != "running" && status != "restarting") return;
+  } catch (const Error&) {
+    return;
+  }
+  service::record_event(root, id, "die", {{"reason", "monitor died"}, {"oom", "false"}});
+  service::remove_dead_monitor_cgroup(dir, std::chrono::seconds(2));
 }
 
 int cleanup(const CleanupArgs& a) {
@@ -60,6 +88,7 @@ int cleanup(const CleanupArgs& a) {
     if (network == NetworkMode::kBridge) net::cleanup_container_network(id, root + "/.network");
     // pasta quits with the namespace's last process; a recorded one still running is stopped.
     if (network == NetworkMode::kPasta) net::cleanup_user_mode_network(id, root + "/.network");
+    after_dead_monitor(root, id);
   } catch (const Error&) {
     remove_stale_record(a.record);
   }

@@ -5,11 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "config/service_spec.h"
 #include "core/service/duration.h"
@@ -18,7 +17,9 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "frontend/cli.h"
+#include "frontend/follow_file.h"
 #include "frontend/service_launch.h"
+#include "frontend/verb_support.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -53,44 +54,17 @@ class Printer {
   bool continuing_ = false;
 };
 
-// Reads what the file has past `offset`, whole lines only.
-void read_new_lines(int fd, std::string& partial, const std::function<void(std::string_view)>& each) {
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
-    partial.append(buf, static_cast<size_t>(n));
-    size_t start = 0;
-    for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-      each(std::string_view(partial).substr(start, nl - start));
+// A service's record; a container without one (a foreground `run`'s, the OCI verbs') has
+// no log: its output went to whoever started it, which one line says (125).
+std::string service_with_log(const std::string& root, const std::string& id) {
+  check_id(id);
+  try {
+    return existing_service(root, id);
+  } catch (const Error&) {
+    if (std::filesystem::exists(root + "/" + id + "/state.json")) {
+      throw Error(id, "has no log: only a detached container (nucleus run -d) keeps one; this one's output goes to whoever started it");
     }
-    partial.erase(0, start);
-  }
-}
-
-ino_t inode_of(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-// Follows container.log: when it is renamed away (rotated), what the old file still has is
-// read, then the new one; ends once the monitor is gone and nothing more came.
-void follow(const std::string& dir, const std::string& path, Printer& printer, UniqueFd fd, std::string partial) {
-  auto each = [&](std::string_view l) { printer.line(l); };
-  for (;;) {
-    bool alive = service::monitor_alive(dir);
-    read_new_lines(fd.get(), partial, each);
-    struct stat st;
-    bool rotated = inode_of(path) != 0 && ::fstat(fd.get(), &st) == 0 && (inode_of(path) != st.st_ino);
-    bool truncated = ::fstat(fd.get(), &st) == 0 && ::lseek(fd.get(), 0, SEEK_CUR) > st.st_size;
-    if (rotated || truncated) {
-      read_new_lines(fd.get(), partial, each);
-      partial.clear();
-      fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) return;
-      continue;
-    }
-    printer.flush();
-    if (!alive) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    throw Error(id, "no such container");
   }
 }
 
@@ -112,7 +86,7 @@ void add_logs_command(CLI::App& app, Globals& g, Action& action) {
         if (!t) throw Error("--since", "'" + *f->since + "' is neither a time (2026-12-06T05:00:00Z) nor a duration (10m)");
         since = *t;
       }
-      std::string dir = existing_service(g.root, f->id);
+      std::string dir = service_with_log(g.root, f->id);
       ServiceSpec service = service_spec_from_json(sys::read_file(dir + "/service.json", 1u << 20, "read the service record"));
       const std::string path = dir + "/container.log";
       // The current file is opened first, so a rotation meanwhile loses nothing to -f.
@@ -131,7 +105,11 @@ void add_logs_command(CLI::App& app, Globals& g, Action& action) {
       Printer printer(*f, since);
       for (const std::string& l : lines) printer.line(l);
       printer.flush();
-      if (f->follow && current) follow(dir, path, printer, std::move(current), partial);
+      if (f->follow && current) {
+        // Until the monitor has ended (and what it wrote last is read).
+        FollowHooks hooks{.go_on = [&dir] { return service::monitor_alive(dir); }, .caught_up = [&printer] { printer.flush(); }};
+        follow_lines(path, std::move(current), partial, [&printer](std::string_view l) { printer.line(l); }, hooks);
+      }
       return 0;
     };
   });

@@ -1,31 +1,16 @@
 // `nucleus restart [-t SECONDS] ID...`: stop (if running), then a new monitor from the
 // service's record; its secrets are read again from their files.
-#include <iostream>
-
 #include "frontend/cli.h"
 #include "frontend/service_launch.h"
 
 namespace nucleus::frontend {
 
 void add_restart_command(CLI::App& app, Globals& g, Action& action) {
-  struct Flags {
-    int seconds = 10;
-    std::vector<std::string> ids;
-  };
-  auto f = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand("restart", "Restart detached containers");
-  cmd->add_option("-t,--time", f->seconds, "Seconds to wait before SIGKILL (default 10)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("ids", f->ids, "Service names or ids")->required();
-  cmd->callback([f, &g, &action] {
-    action = [f, &g] {
-      for (const std::string& id : f->ids) {
-        stop_service(g.root, id, f->seconds);
-        relaunch_service(g.root, id);
-        std::cout << id << "\n";
-      }
-      return 0;
-    };
-  });
+  add_timed_service_verb(app, g, action, "restart", "Restart detached containers",
+                         [](const std::string& root, const std::string& id, int seconds) {
+                           stop_service(root, id, seconds);
+                           relaunch_service(root, id);
+                         });
 }
 
 }  // namespace nucleus::frontend

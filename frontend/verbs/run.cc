@@ -2,6 +2,7 @@
 // through the very methods the OCI verbs use (youki's and crun's run): the container has a
 // record (its --name, or a generated id) that every verb reaches while it runs.
 #include <signal.h>
+#include <time.h>
 
 #include <optional>
 #include <span>
@@ -14,6 +15,7 @@
 #include "frontend/cli.h"
 #include "frontend/overrides.h"
 #include "frontend/service_launch.h"
+#include "frontend/verb_support.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -113,9 +115,12 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
       CreateOptions options{.id = request.name.empty() ? generate_container_id() : request.name, .root = g.root, .foreground = true};
       std::unique_ptr<ContainerSession> container = backend->create(spec, options);
       backend->start(container->record(), container.get());
+      timespec started;  // its `start` event's time (the workload runs already)
+      ::clock_gettime(CLOCK_REALTIME, &started);
       int code = backend->wait(*container);
       timing::mark("container ended");
       backend->remove(container->record(), /*force=*/true, container.get());
+      leave_lifecycle_events(*container, g.root, &started, code);
       return code;
     };
   });

@@ -50,16 +50,22 @@ void add_run_bundle_command(CLI::App& app, Globals& g, Action& action) {
       if (f->detach) {
         // As `create` then `start`: a failed start still removes everything (the session).
         backend->start(container->record());
+        timespec started;
+        ::clock_gettime(CLOCK_REALTIME, &started);
+        leave_lifecycle_events(*container, g.root, &started, std::nullopt);
         container->detach();
         return 0;
       }
       backend->start(container->record(), container.get());
+      timespec started;  // its `start` event's time (the workload runs already)
+      ::clock_gettime(CLOCK_REALTIME, &started);
       int code = backend->wait(*container);
       if (f->keep) {
         keep_ended_container(*container);
       } else {
         backend->remove(container->record(), /*force=*/true, container.get());
       }
+      leave_lifecycle_events(*container, g.root, &started, code);
       return code;
     };
   });

@@ -43,6 +43,15 @@ std::set<std::string> list_dir(const std::string& dir, const std::string& prefix
   return out;
 }
 
+// A state root's entries but its event history (.events, .events.1), which stays by design.
+std::set<std::string> state_entries_of(const std::string& root) {
+  std::set<std::string> out;
+  for (const std::string& e : list_dir(root, "")) {
+    if (e.compare(root.size(), 8, "/.events") != 0) out.insert(e);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string shell_quote(const std::string& s) {
@@ -190,14 +199,14 @@ LeakSnapshot take_leak_snapshot() {
   for (std::string line; std::getline(mounts, line);) {
     if (line.find("nucleus") != std::string::npos) s.mounts.insert(line);
   }
-  s.state_entries = list_dir("/run/nucleus", "");
+  s.state_entries = state_entries_of("/run/nucleus");
   for (const std::string& e : list_dir("/run", "nucleus-gvisor-")) s.state_entries.insert(e);
   for (const std::string& e : list_dir("/tmp", "nucleus")) {
     if (e.rfind("/tmp/nucleus-it-", 0) == 0) continue;  // the harness's own
     // A non-root caller's state root (/tmp/nucleus-<uid>) stays, as /run/nucleus does: what
     // is in it is what counts.
     if (e.size() > 13 && e.find_first_not_of("0123456789", 13) == std::string::npos) {
-      for (const std::string& r : list_dir(e, "")) s.state_entries.insert(r);
+      for (const std::string& r : state_entries_of(e)) s.state_entries.insert(r);
       continue;
     }
     s.temp_entries.insert(e);

@@ -79,6 +79,15 @@ TEST_P(Services, KilledMonitorLeavesNothingAndPsSaysWhy) {
   // The container goes with its monitor: its record, processes, mounts and cgroups (the
   // fixture's leak check, once the service's own record is removed).
   EXPECT_TRUE(wait_for([&] { return !std::filesystem::exists(root_ + "/" + id); }));
+  // The monitor's own cgroup too, before any rm: its run's cleanup removes it.
+  const std::string leaf = "/nucleus-" + std::to_string(monitor) + "-monitor";
+  EXPECT_TRUE(wait_for([&] {
+    for (const std::string& dir : nucleus_cgroups()) {
+      if (dir.ends_with(leaf)) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(events_of(id, "die").size(), 1u);  // said by the cleanup: the monitor could not
   EXPECT_EQ(nucleus({"rm", id}).status, 0);
 }
 

@@ -15,6 +15,7 @@
 #include "core/cgroup/cgroup.h"
 #include "core/sys/error.h"
 #include "core/cgroup/self_cgroup.h"
+#include "core/cgroup/process_cgroup.h"
 
 namespace nucleus {
 namespace {
@@ -468,6 +469,43 @@ TEST(CgroupV2Real, CreateMoveKillRemove) {
   cg->destroy();
   EXPECT_NE(::access(dir.c_str(), F_OK), 0);
   EXPECT_TRUE(cg->directories().empty());
+}
+
+
+// ---- a process's own cgroup (a service's monitor) -------------------------------------------
+
+TEST(ProcessCgroup, OneDirectoryBelowOurOwnInEveryHierarchy) {
+  // This machine's layout: v1 controllers (memory somewhere of its own), the named systemd
+  // hierarchy, and a controller-less cgroup2.
+  CgroupHierarchies h = parse_cgroup_mounts(kHybridMountinfo);
+  parse_self_cgroup("9:name=systemd:/\n8:pids:/\n4:memory:/process_api/42\n1:cpu:/\n0::/\n", h);
+  std::vector<std::string> dirs = own_cgroup_plan(h, "nucleus-7-monitor");
+  std::set<std::string> got(dirs.begin(), dirs.end());
+  EXPECT_EQ(got, (std::set<std::string>{"/sys/fs/cgroup/cpu/nucleus-7-monitor",
+                                        "/sys/fs/cgroup/memory/process_api/42/nucleus-7-monitor",
+                                        "/sys/fs/cgroup/pids/nucleus-7-monitor",
+                                        "/sys/fs/cgroup/systemd/nucleus-7-monitor",
+                                        "/sys/fs/cgroup/unified/nucleus-7-monitor"}));
+  EXPECT_EQ(dirs.size(), got.size());  // each once
+  EXPECT_EQ(dirs.back(), "/sys/fs/cgroup/unified/nucleus-7-monitor");  // v1 first
+
+  // Co-mounted controllers share one directory; pure cgroup2: one.
+  CgroupHierarchies co = parse_cgroup_mounts("30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n");
+  parse_self_cgroup("3:cpu,cpuacct:/a\n", co);
+  EXPECT_EQ(own_cgroup_plan(co, "m"), std::vector<std::string>{"/sys/fs/cgroup/cpu,cpuacct/a/m"});
+  CgroupHierarchies v2 = parse_cgroup_mounts("25 20 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+  parse_self_cgroup("0::/system.slice/app.service\n", v2);
+  EXPECT_EQ(own_cgroup_plan(v2, "m"), std::vector<std::string>{"/sys/fs/cgroup/system.slice/app.service/m"});
+}
+
+TEST(ProcessCgroup, MonitorNamesAreRecognisedAndNothingElse) {
+  EXPECT_EQ(monitor_cgroup_name(1234), "nucleus-1234-monitor");
+  EXPECT_TRUE(is_monitor_cgroup("/sys/fs/cgroup/pids/nucleus-1234-monitor"));
+  for (const char* other : {"/sys/fs/cgroup/pids/nucleus-1234-abcdef", "/sys/fs/cgroup/pids/nucleus--monitor",
+                            "/sys/fs/cgroup/pids/nucleus-12x-monitor", "/sys/fs/cgroup/pids/user.slice",
+                            "/sys/fs/cgroup/pids/../nucleus-1-monitor"}) {
+    EXPECT_FALSE(is_monitor_cgroup(other)) << other;
+  }
 }
 
 }  // namespace

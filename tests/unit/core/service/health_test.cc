@@ -5,6 +5,18 @@
 namespace nucleus::service {
 namespace {
 
+TEST(HealthLog, KeepsTheLastFiveWithBoundedOutput) {
+  std::vector<HealthResult> log;
+  for (int i = 0; i < 7; ++i) keep_health_result(log, {std::to_string(i), std::to_string(i), i, std::string(5000, 'x')});
+  ASSERT_EQ(log.size(), kHealthLogEntries);
+  EXPECT_EQ(log.front().exit_code, 2);  // 0 and 1 dropped, oldest first
+  EXPECT_EQ(log.back().exit_code, 6);
+  for (const HealthResult& r : log) EXPECT_EQ(r.output.size(), kHealthOutputBytes);
+  keep_health_result(log, {"a", "b", -1, "short"});
+  EXPECT_EQ(log.back().output, "short");
+  EXPECT_EQ(log.front().exit_code, 3);
+}
+
 TEST(Health, StartsStartingAndAPassMakesItHealthy) {
   HealthState h(3);
   EXPECT_EQ(h.status(), HealthStatus::kStarting);

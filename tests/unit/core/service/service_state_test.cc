@@ -41,6 +41,49 @@ TEST_F(ServiceStateTest, JsonRoundTrip) {
   EXPECT_THROW(state_from_json("{"), Error);
 }
 
+// The monitor's cgroup and the last checks survive the file; a check's output that is not
+// UTF-8 cannot break it (U+FFFD instead).
+TEST_F(ServiceStateTest, HealthLogAndMonitorCgroupRoundTrip) {
+  ServiceState s;
+  s.monitor_cgroup = {"/sys/fs/cgroup/pids/nucleus-9-monitor"};
+  s.health_log.push_back({"t1", "t2", 1, "out\n"});
+  s.health_log.push_back({"t3", "t4", -1, std::string("bad \xff byte")});
+  ServiceState back = state_from_json(state_to_json(s));
+  EXPECT_EQ(back.monitor_cgroup, s.monitor_cgroup);
+  ASSERT_EQ(back.health_log.size(), 2u);
+  EXPECT_EQ(back.health_log[0].start, "t1");
+  EXPECT_EQ(back.health_log[0].end, "t2");
+  EXPECT_EQ(back.health_log[0].exit_code, 1);
+  EXPECT_EQ(back.health_log[0].output, "out\n");
+  EXPECT_EQ(back.health_log[1].exit_code, -1);
+  EXPECT_EQ(back.health_log[1].output, "bad \xef\xbf\xbd byte");
+}
+
+// What the events say of how a container ended.
+TEST(Events, DieAttributesNameTheEnd) {
+  EXPECT_EQ(describe_exit(0, false), "exited");
+  EXPECT_EQ(describe_exit(3, false), "exited");
+  EXPECT_EQ(describe_exit(128 + 15, false), "signal SIGTERM");
+  EXPECT_EQ(describe_exit(137, true), "oom");
+  auto a = die_attributes(137, false);
+  EXPECT_EQ(a.at("exit_code"), "137");
+  EXPECT_EQ(a.at("reason"), "signal SIGKILL");
+  EXPECT_EQ(a.at("oom"), "false");
+  EXPECT_EQ(die_attributes(143, false, "stopped").at("reason"), "stopped");
+  EXPECT_FALSE(parse_event("not json").has_value());
+  auto e = parse_event(event_line("2026-12-06T05:00:00.000000000Z", "x", "start", {{"k", "v"}}));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->type, "start");
+  EXPECT_EQ(e->attributes.at("k"), "v");
+  // Written without a JSON library: what needs escaping is escaped.
+  const std::string odd = "q\"b\\s\nc\x01";
+  auto back = parse_event(event_line("t", odd, "die", {{"reason", odd}}));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->id, odd);
+  EXPECT_EQ(back->attributes.at("reason"), odd);
+  EXPECT_EQ(event_to_json({"t", "i", "start", {}}), R"({"attributes":{},"id":"i","time":"t","type":"start"})");
+}
+
 TEST_F(ServiceStateTest, AnIdIsClaimedOnce) {
   std::string dir = claim_service_dir(root_, "web");
   EXPECT_THROW(claim_service_dir(root_, "web"), Error);
