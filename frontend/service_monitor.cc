@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,9 @@
 
 namespace nucleus::frontend {
 namespace {
+
+// When a run counts as idle (the monitor then gives back its start-up pages).
+constexpr int kIdleAfterMs = 1000;
 
 using Clock = std::chrono::steady_clock;
 
@@ -238,11 +242,21 @@ int Monitor::run_once(bool& oom) {
   std::string heard, failure;
   int code = 125;
   bool started = false;
+  bool slimmed = false;
   for (bool open = true; open;) {
     pollfd fds[3] = {{hear.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}, {readiness_ ? readiness_->fd() : -1, POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    int ready = ::poll(fds, 3, slimmed ? -1 : kIdleAfterMs);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       throw_errno("wait for the container's run");
+    }
+    if (ready == 0) {
+      // Idle a second into the run: give back what start-up needed, as a foreground run's
+      // session does (core/container/monitor.h): the monitor lives as long as the service.
+      sys::release_startup_pages(/*including_heap=*/false);
+      ::malloc_trim(0);
+      slimmed = true;
+      continue;
     }
     std::string said;
     if ((fds[2].revents & POLLIN) && readiness_->ready(&said)) on_ready(said);

@@ -50,6 +50,7 @@ class NetworkLab:
         os.chmod(work, 0o711)  # a container reaches its /etc files in its record
         self.server = None
         self.podman = False
+        self.image = IMAGE
         self.libpod = []
         for ns in (HOST, UPSTREAM):
             _ip("netns", "add", ns)

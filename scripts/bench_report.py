@@ -68,7 +68,7 @@ def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
         fmt = lambda v, unit: ("%.1f %s" % (v, unit)) if v is not None else "n/a"  # noqa: E731
         w("| `run -d … sleep 600` to return (ms, median) vs the foreground `run … /bin/true` | %s | %s |"
           % (fmt(services["run_d"], "ms"), fmt(services["foreground"], "ms")))
-        w("| idle PSS of the monitor (KiB) vs podman's conmon for the same container | %s | %s |"
+        w("| idle PSS of what holds a service (monitor, its run, the run's keeper; KiB) vs podman's conmon for the same container | %s | %s |"
           % (fmt(services["monitor_pss"], "KiB"), fmt(services["conmon_pss"], "KiB")))
         w("")
     w("## Where nucleus's start goes")

@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import time
 
-from bench_procmem import pss_kib
+from bench_procmem import children_map, comm, pss_kib, tree, tree_pss
 
 
 def _quiet(argv, **kw):
@@ -31,27 +31,36 @@ def detached_return_ms(nucleus, rootfs, work, runs):
 
 
 def monitor_pss_kib(nucleus, rootfs, work):
-    """The idle PSS (KiB) of one service's monitor, 2 s after its container started."""
+    """The idle PSS (KiB) of what holds one service, 2 s after its container started: the
+    monitor, the run it forked (the container's session) and that run's cleanup keeper; not
+    the container's own processes (its PID-1 supervisor and the workload), which conmon's
+    figure leaves out too."""
     root = os.path.join(work, "services")
     name = "bench-pss"
     try:
         p = _quiet([nucleus, "--root", root, "run", "-d", "--name", name, "--rootfs", rootfs, "--", "/bin/sleep", "600"])
         if p.returncode != 0:
             return None
-        time.sleep(2)  # idle: the monitor gives back its start-up pages after 1 s
+        time.sleep(2)  # idle: the monitor and its run give back their start-up pages after 1 s
         info = json.loads(_quiet([nucleus, "--root", root, "inspect", name]).stdout)[0]
-        return pss_kib(info["monitor_pid"])  # its keeper shares its pages
+        kids = children_map()
+        container = set()
+        for pid in tree(info["monitor_pid"], kids):
+            if comm(pid) == "nucleus-init":
+                container.update(tree(pid, kids))
+        return tree_pss([pid for pid in tree(info["monitor_pid"], kids) if pid not in container])
     finally:
         _quiet([nucleus, "--root", root, "rm", "-f", name])
 
 
-def conmon_pss_kib(rootfs, have):
-    """The idle PSS (KiB) of podman's conmon for the same container (busybox rootfs, sleep)."""
-    if not have("podman"):
-        return None
+def conmon_pss_kib(image):
+    """The idle PSS (KiB) of podman's conmon for the same container (the busybox rootfs as the
+    image podman was given, sleep); podman configured by the caller (bench_network.NetworkLab:
+    cgroupfs, the rlimits this root may set, storage of the bench's own)."""
     name = "nucleus-bench-conmon"
     try:
-        p = _quiet(["podman", "run", "-d", "--name", name, "--network", "none", "--rootfs", rootfs, "/bin/sleep", "600"])
+        p = _quiet(["podman", "run", "-d", "--name", name, "--network", "none", "--log-driver", "none", image,
+                    "/bin/sleep", "600"])
         if p.returncode != 0:
             return None
         time.sleep(2)
