@@ -109,6 +109,17 @@ NucleusProcess::~NucleusProcess() {
   if (impl_ && impl_->child.running()) {
     impl_->child.terminate();  // SIGKILL to our own child only
   }
+  if (impl_ && impl_->options.unprivileged) {
+    // The run's state root is in our directory, and its cleanup keeper finishes after
+    // nucleus has exited (a record set aside, the events it appends): removed until it
+    // stays removed, for a bounded while, so that no late write keeps the directory.
+    const std::filesystem::path runtime = impl_->dir.path() + "/xdg";
+    for (int i = 0; i < 100 && std::filesystem::exists(runtime); ++i) {
+      std::error_code ec;
+      std::filesystem::remove_all(runtime, ec);
+      if (std::filesystem::exists(runtime)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 }
 
 pid_t NucleusProcess::pid() const { return impl_->child.id(); }
