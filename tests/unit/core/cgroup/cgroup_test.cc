@@ -15,7 +15,6 @@
 #include "core/cgroup/cgroup.h"
 #include "core/sys/error.h"
 #include "core/cgroup/self_cgroup.h"
-#include "core/cgroup/process_cgroup.h"
 
 namespace nucleus {
 namespace {
@@ -359,72 +358,6 @@ TEST(CgroupStats, ReadsEitherLayout) {
   EXPECT_EQ(v1.pids_limit, -1);
 }
 
-// ---- the hierarchy parsers --------------------------------------------------------------
-
-constexpr const char* kHybridMountinfo =
-    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-    "34 31 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-    "35 31 0:32 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
-    "36 31 0:33 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-    "37 31 0:34 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-
-TEST(SelfCgroup, HybridUsesTheV1Controllers) {
-  CgroupHierarchies h = parse_cgroup_mounts(kHybridMountinfo);
-  parse_self_cgroup("9:name=systemd:/\n8:pids:/\n4:memory:/process_api/42\n1:cpu:/\n0::/\n", h);
-  EXPECT_EQ(h.layout, CgroupLayout::kHybrid);
-  EXPECT_EQ(h.v2_mount, "/sys/fs/cgroup/unified");
-  EXPECT_EQ(h.v1_mounts.at("memory"), "/sys/fs/cgroup/memory");
-  EXPECT_EQ(h.v1_own.at("memory"), "/process_api/42");
-  EXPECT_EQ(h.v1_own.at("pids"), "/");
-  EXPECT_FALSE(h.v1_mounts.count("systemd"));
-}
-
-TEST(SelfCgroup, PureV2) {
-  CgroupHierarchies h =
-      parse_cgroup_mounts("25 20 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
-  parse_self_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n", h);
-  EXPECT_EQ(h.layout, CgroupLayout::kV2);
-  EXPECT_EQ(h.v2_own, "/user.slice/user-1000.slice/session-2.scope");
-  EXPECT_TRUE(h.v1_mounts.empty());
-}
-
-TEST(SelfCgroup, CoMountedV1AndEscapedPaths) {
-  CgroupHierarchies h = parse_cgroup_mounts(
-      "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
-      "31 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,memory\n");
-  parse_self_cgroup("3:cpu,cpuacct:/a\n2:memory:/b\n", h);
-  EXPECT_EQ(h.layout, CgroupLayout::kV1);
-  EXPECT_EQ(h.v1_mounts.at("cpu"), "/sys/fs/cgroup/cpu,cpuacct");
-  EXPECT_EQ(h.v1_mounts.at("cpuacct"), "/sys/fs/cgroup/cpu,cpuacct");
-  EXPECT_EQ(h.v1_mounts.at("memory"), "/mnt/my cgroups");
-  EXPECT_EQ(h.v1_own.at("cpuacct"), "/a");
-}
-
-// ---- limits from the spec ----------------------------------------------------------------
-
-TEST(ResourceLimits, DefaultsAndParsers) {
-  WorkloadSpec spec;
-  CgroupLimits l = cgroup_limits(spec);
-  EXPECT_EQ(l.pids, 1024);
-  EXPECT_FALSE(l.memory_bytes || l.cpus || l.io_weight);
-  EXPECT_TRUE(l.stats);  // every container can be watched (stats), paused (freezer) and updated
-
-  IoMax m = parse_io_max("8:16 rbps=1K wiops=50", "--io-max");
-  EXPECT_EQ(m.device, "8:16");
-  EXPECT_EQ(m.rbps, 1024u);
-  EXPECT_EQ(m.wiops, 50u);
-  EXPECT_FALSE(m.wbps || m.riops);
-  for (const char* bad : {"", "8:0", "8 rbps=1", "8:x rbps=1", "8:0 rbps", "8:0 rbps=0", "8:0 speed=1"}) {
-    EXPECT_THROW(parse_io_max(bad, "--io-max"), Error) << bad;
-  }
-  EXPECT_EQ(parse_io_weight("10000", "w"), 10000u);
-  EXPECT_THROW(parse_io_weight("0", "w"), Error);
-  EXPECT_EQ(parse_cgroup_parent("/ci/jobs", "p"), "/ci/jobs");
-  EXPECT_EQ(parse_cgroup_parent("a..b", "p"), "a..b");
-  for (const char* bad : {"", "..", "../x", "/a/../b", "/a/.."}) EXPECT_THROW(parse_cgroup_parent(bad, "p"), Error) << bad;
-}
-
 // ---- the real cgroup2 mount: create, move, cgroup.kill, remove ----------------------------
 
 TEST(CgroupV2Real, CreateMoveKillRemove) {
@@ -471,42 +404,6 @@ TEST(CgroupV2Real, CreateMoveKillRemove) {
   EXPECT_TRUE(cg->directories().empty());
 }
 
-
-// ---- a process's own cgroup (a service's monitor) -------------------------------------------
-
-TEST(ProcessCgroup, OneDirectoryBelowOurOwnInEveryHierarchy) {
-  // This machine's layout: v1 controllers (memory somewhere of its own), the named systemd
-  // hierarchy, and a controller-less cgroup2.
-  CgroupHierarchies h = parse_cgroup_mounts(kHybridMountinfo);
-  parse_self_cgroup("9:name=systemd:/\n8:pids:/\n4:memory:/process_api/42\n1:cpu:/\n0::/\n", h);
-  std::vector<std::string> dirs = own_cgroup_plan(h, "nucleus-7-monitor");
-  std::set<std::string> got(dirs.begin(), dirs.end());
-  EXPECT_EQ(got, (std::set<std::string>{"/sys/fs/cgroup/cpu/nucleus-7-monitor",
-                                        "/sys/fs/cgroup/memory/process_api/42/nucleus-7-monitor",
-                                        "/sys/fs/cgroup/pids/nucleus-7-monitor",
-                                        "/sys/fs/cgroup/systemd/nucleus-7-monitor",
-                                        "/sys/fs/cgroup/unified/nucleus-7-monitor"}));
-  EXPECT_EQ(dirs.size(), got.size());  // each once
-  EXPECT_EQ(dirs.back(), "/sys/fs/cgroup/unified/nucleus-7-monitor");  // v1 first
-
-  // Co-mounted controllers share one directory; pure cgroup2: one.
-  CgroupHierarchies co = parse_cgroup_mounts("30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n");
-  parse_self_cgroup("3:cpu,cpuacct:/a\n", co);
-  EXPECT_EQ(own_cgroup_plan(co, "m"), std::vector<std::string>{"/sys/fs/cgroup/cpu,cpuacct/a/m"});
-  CgroupHierarchies v2 = parse_cgroup_mounts("25 20 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
-  parse_self_cgroup("0::/system.slice/app.service\n", v2);
-  EXPECT_EQ(own_cgroup_plan(v2, "m"), std::vector<std::string>{"/sys/fs/cgroup/system.slice/app.service/m"});
-}
-
-TEST(ProcessCgroup, MonitorNamesAreRecognisedAndNothingElse) {
-  EXPECT_EQ(monitor_cgroup_name(1234), "nucleus-1234-monitor");
-  EXPECT_TRUE(is_monitor_cgroup("/sys/fs/cgroup/pids/nucleus-1234-monitor"));
-  for (const char* other : {"/sys/fs/cgroup/pids/nucleus-1234-abcdef", "/sys/fs/cgroup/pids/nucleus--monitor",
-                            "/sys/fs/cgroup/pids/nucleus-12x-monitor", "/sys/fs/cgroup/pids/user.slice",
-                            "/sys/fs/cgroup/pids/../nucleus-1-monitor"}) {
-    EXPECT_FALSE(is_monitor_cgroup(other)) << other;
-  }
-}
 
 }  // namespace
 }  // namespace nucleus
