@@ -53,8 +53,10 @@ class Services : public ContainerTest, public ::testing::WithParamInterface<std:
     if (!root_.empty()) {
       for (const std::string& id : ids_) nucleus({"rm", "-f", id});
       std::filesystem::remove_all(root_);
-      // A killed monitor's keeper finishes the cleanup on its own.
+      // A killed monitor's keeper finishes the cleanup on its own, and a run's keeper may
+      // append its events after the removal above: the root goes again once they are done.
       wait_for([&] { return take_leak_snapshot() == baseline(); }, 30s);
+      std::filesystem::remove_all(root_);
     }
     ContainerTest::TearDown();
   }
