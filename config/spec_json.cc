@@ -261,8 +261,7 @@ ContainerSpec spec_from_json(const std::string& text, const std::string& what) {
 
 void write_spec_file(const std::string& record_dir, const ContainerSpec& spec) {
   const std::string path = record_dir + "/spec.json";
-  sys::create_file(path + ".tmp", spec_to_json(spec), 0600, "keep the container's spec");
-  if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw_errno("keep the container's spec", path);
+  sys::replace_file(path, spec_to_json(spec), "keep the container's spec");
 }
 
 ContainerSpec read_spec_file(const std::string& record_dir) {

@@ -8,12 +8,12 @@
 
 #include "core/sys/error.h"
 #include "core/sys/log.h"
+#include "core/sys/rfc3339.h"
 #include "core/sys/sys.h"
 #include "core/sys/trace_timing.h"
 #include "core/sys/unique_fd.h"
 
 #include <fcntl.h>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace nucleus::frontend {
@@ -82,10 +82,7 @@ void log_error_to_file(const std::string& message) {
   if (log.path.empty()) return;
   std::string line;
   if (log.json) {
-    time_t now = ::time(nullptr);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    line = nlohmann::json{{"level", "error"}, {"msg", message}, {"time", when}}.dump() + "\n";
+    line = nlohmann::json{{"level", "error"}, {"msg", message}, {"time", rfc3339_now()}}.dump() + "\n";
   } else {
     line = "nucleus: " + message + "\n";
   }

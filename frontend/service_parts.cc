@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +17,7 @@
 #include "core/container/notify_socket.h"
 #include "core/service/events.h"
 #include "core/sys/error.h"
+#include "core/sys/spawn.h"
 #include "core/sys/sys.h"
 
 extern char** environ;
@@ -93,29 +93,10 @@ int run_self(const std::vector<std::string>& args, std::chrono::milliseconds tim
     out_read.reset(fds[0]);
     out_write.reset(fds[1]);
   }
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  for (int fd = 0; fd < 3; ++fd) {
-    if (fd > 0 && out_write) {
-      posix_spawn_file_actions_adddup2(&files, out_write.get(), fd);  // dup2 clears close-on-exec
-    } else {
-      posix_spawn_file_actions_addopen(&files, fd, "/dev/null", O_RDWR, 0);
-    }
-  }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  int err = ::posix_spawn(&pid, "/proc/self/exe", &files, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
+  pid_t pid = sys::spawn("/proc/self/exe", argv.data(), {.out = out_write.get(), .err = out_write.get()},
+                         /*new_session=*/false);
   out_write.reset();
-  if (err != 0) return -1;
+  if (pid < 0) return -1;
   UniqueFd pidfd(sys::raw_pidfd_open(pid));
   auto deadline = Clock::now() + timeout;
   bool killed = false;

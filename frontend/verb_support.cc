@@ -13,9 +13,11 @@
 
 #include "config/oci/oci_config.h"
 #include "config/validate.h"
+#include "core/service/duration.h"
 #include "core/service/events.h"
 #include "core/service/log_writer.h"
 #include "core/sys/error.h"
+#include "core/sys/rfc3339.h"
 
 namespace nucleus::frontend {
 
@@ -74,6 +76,13 @@ BundleCreate prepare_bundle_create(const Globals& g, const BundleFlags& f, bool 
   return {std::move(spec), std::move(options)};
 }
 
+std::string since_flag(const std::optional<std::string>& value) {
+  if (!value) return "";
+  std::optional<std::string> t = service::since_timestamp(*value);
+  if (!t) throw Error("--since", "'" + *value + "' is neither a time (2026-12-06T05:00:00Z) nor a duration (10m)");
+  return *t;
+}
+
 void check_preserved_fds(unsigned count) {
   if (count > 1024) throw Error("--preserve-fds", std::to_string(count) + " is more than 1024");
   for (unsigned fd = 3; fd < 3 + count; ++fd) {
@@ -109,8 +118,8 @@ void leave_lifecycle_events(ContainerSession& container, const std::string& root
                             std::optional<int> exit_code) {
   const ContainerRecord& r = container.record().record();
   std::string lines = service::event_line(r.created, r.name, "create");
-  if (started) lines += service::event_line(service::cri_timestamp(*started), r.name, "start");
-  if (exit_code) lines += service::event_line(service::cri_timestamp_now(), r.name, "die", service::die_attributes(*exit_code, r.oom_killed));
+  if (started) lines += service::event_line(rfc3339(*started), r.name, "start");
+  if (exit_code) lines += service::event_line(rfc3339_now(), r.name, "die", service::die_attributes(*exit_code, r.oom_killed));
   container.leave_events(service::events_path(root), lines);
 }
 

@@ -45,6 +45,10 @@ struct BundleCreate {
 };
 BundleCreate prepare_bundle_create(const Globals& g, const BundleFlags& f, bool foreground);
 
+// --since (logs, events): "" when not given, else the timestamp the history is compared
+// with (service::since_timestamp); throws Error naming what it is not.
+std::string since_flag(const std::optional<std::string>& value);
+
 // --preserve-fds N: fds 3 to 3+N-1 must be open here (a closed one would be taken by an fd of
 // nucleus's, which would then reach the container). Throws Error.
 void check_preserved_fds(unsigned count);

@@ -166,12 +166,7 @@ ContainerRecord record_from_json(const std::string& text) {
 namespace {
 
 void write_state(const std::string& dir, const ContainerRecord& record) {
-  std::string text = to_json(record);
-  std::string tmp = dir + "/state.json.tmp";
-  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out || sys::write_all(out.get(), text.data(), text.size()) != 0) throw_errno("write the container state", tmp);
-  out.reset();
-  if (::rename(tmp.c_str(), (dir + "/state.json").c_str()) != 0) throw_errno("write the container state", dir);
+  sys::replace_file(dir + "/state.json", to_json(record), "write the container state");
 }
 
 ContainerRecord read_state(const std::string& dir) {

@@ -46,7 +46,7 @@ std::optional<int64_t> parse_duration_ms(std::string_view text) {
 
 #include <time.h>
 
-#include "core/service/log_writer.h"
+#include "core/sys/rfc3339.h"
 
 namespace nucleus::service {
 
@@ -56,7 +56,7 @@ std::optional<std::string> since_timestamp(std::string_view text) {
     ::clock_gettime(CLOCK_REALTIME, &now);
     int64_t total_ns = static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec - *ms * 1'000'000;
     timespec then{static_cast<time_t>(total_ns / 1'000'000'000), static_cast<long>(total_ns % 1'000'000'000)};
-    return cri_timestamp(then);
+    return rfc3339(then);
   }
   // YYYY-MM-DDTHH:MM:SS[.fraction]Z
   if (text.size() < 20 || text.back() != 'Z' || text[10] != 'T') return std::nullopt;

@@ -15,6 +15,7 @@
 #include "core/sys/quiet_syscall.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
+#include "core/sys/rfc3339.h"
 
 namespace nucleus::service {
 
@@ -108,7 +109,7 @@ void append_events(const char* path, const char* text, size_t size) noexcept {
 void record_event(const std::string& root, const std::string& id, const std::string& type,
                   std::map<std::string, std::string> attributes) noexcept {
   try {
-    std::string line = event_line(cri_timestamp_now(), id, type, std::move(attributes));
+    std::string line = event_line(rfc3339_now(), id, type, std::move(attributes));
     append_events(events_path(root).c_str(), line.data(), line.size());
   } catch (...) {
     // An event lost: never the caller's failure.

@@ -14,14 +14,6 @@
 
 namespace nucleus::service {
 
-std::string cri_timestamp(const timespec& when) { return rfc3339(when); }
-
-std::string cri_timestamp_now() {
-  timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return cri_timestamp(now);
-}
-
 std::optional<CriRecord> parse_cri_line(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   size_t a = line.find(' ');
@@ -85,7 +77,7 @@ void LogWriter::flush() {
 }
 
 void LogWriter::write_record(std::string_view stream, bool partial, std::string_view content) {
-  std::string line = cri_timestamp_now();
+  std::string line = rfc3339_now();
   line.append(" ").append(stream).append(partial ? " P " : " F ").append(content).append("\n");
   if (limits_.max_size > 0 && size_ > 0 && size_ + line.size() > limits_.max_size) rotate();
   if (sys::write_all(fd_.get(), line.data(), line.size()) == 0) size_ += line.size();

@@ -27,9 +27,6 @@ struct LogLimits {
 // Longest content of one record; longer lines become P records.
 inline constexpr size_t kMaxRecordContent = 16 * 1024;
 
-std::string cri_timestamp(const timespec& when);
-std::string cri_timestamp_now();
-
 struct CriRecord {
   std::string time;
   std::string stream;

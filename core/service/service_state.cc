@@ -115,12 +115,7 @@ bool monitor_alive(const std::string& dir) {
 }
 
 void write_state(const std::string& dir, const ServiceState& state) {
-  std::string text = state_to_json(state);
-  std::string tmp = dir + "/state.json.tmp";
-  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out || sys::write_all(out.get(), text.data(), text.size()) != 0) throw_errno("write the service state", tmp);
-  out.reset();
-  if (::rename(tmp.c_str(), (dir + "/state.json").c_str()) != 0) throw_errno("write the service state", dir);
+  sys::replace_file(dir + "/state.json", state_to_json(state), "write the service state");
 }
 
 ServiceState read_state(const std::string& dir) {

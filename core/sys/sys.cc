@@ -168,6 +168,12 @@ void write_file(const std::string& path, std::string_view content, const std::st
   }
 }
 
+void replace_file(const std::string& path, std::string_view content, const std::string& step) {
+  const std::string tmp = path + ".tmp";
+  create_file(tmp, content, 0600, step);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(step, path);
+}
+
 void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step) {
   UniqueFd fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, step, mode);
   if (int err = write_all(fd.get(), content.data(), content.size()); err != 0) {

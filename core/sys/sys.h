@@ -93,6 +93,9 @@ std::string read_file_in_root(int root_fd, const std::string& relpath, size_t ma
 void write_file(const std::string& path, std::string_view content, const std::string& step);
 // Creates (or truncates) a regular file with `content`.
 void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step);
+// Replaces the file at `path` with `content` (0600) at once: written beside it as
+// `path`.tmp, then renamed over it, so a reader sees the old file or the new, never half.
+void replace_file(const std::string& path, std::string_view content, const std::string& step);
 std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step);
 UniqueFd pidfd_open(pid_t pid, const std::string& step);
 

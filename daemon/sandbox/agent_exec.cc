@@ -101,15 +101,10 @@ asio::awaitable<bool> run_agent_exec(SandboxManager& manager, SandboxPtr sandbox
   co_await responder.begin_stream(200, "application/x-ndjson");
 
   asio::steady_timer timeout(io, asio::steady_timer::time_point::max());
-  if (request.timeout) {
-    timeout.expires_after(std::chrono::microseconds(static_cast<int64_t>(*request.timeout * 1e6)));
-    timeout.async_wait([st](boost::system::error_code ec) {
-      if (!ec) {
-        st->timed_out = true;
-        st->notify();
-      }
-    });
-  }
+  arm_exec_timeout(timeout, request.timeout, [st] {
+    st->timed_out = true;
+    st->notify();
+  });
   bool client_gone = false;
   std::optional<std::chrono::steady_clock::time_point> kill_sent;
   for (;;) {

@@ -209,6 +209,14 @@ asio::awaitable<unsigned> kill_tree_inside(SandboxManager& manager, const Sandbo
 
 }  // namespace
 
+void arm_exec_timeout(asio::steady_timer& timer, std::optional<double> seconds, std::function<void()> expired) {
+  if (!seconds) return;
+  timer.expires_after(std::chrono::microseconds(static_cast<int64_t>(*seconds * 1e6)));
+  timer.async_wait([expired = std::move(expired)](boost::system::error_code ec) {
+    if (!ec) expired();
+  });
+}
+
 std::string output_frame(const char* stream, std::string_view data) {
   json j{{"stream", stream}};
   if (valid_utf8(data)) {
@@ -309,15 +317,10 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
   asio::co_spawn(io, pump(io, std::move(err_r), "stderr", st, &err_handle), asio::detached);
   asio::co_spawn(io, watch(io, child.pidfd.get(), child.pid, st), asio::detached);
   asio::steady_timer timeout(io, asio::steady_timer::time_point::max());
-  if (request.timeout) {
-    timeout.expires_after(std::chrono::microseconds(static_cast<int64_t>(*request.timeout * 1e6)));
-    timeout.async_wait([st](boost::system::error_code ec) {
-      if (!ec) {
-        st->timed_out = true;
-        st->notify();
-      }
-    });
-  }
+  arm_exec_timeout(timeout, request.timeout, [st] {
+    st->timed_out = true;
+    st->notify();
+  });
 
   bool client_gone = false;
   bool killed = false;

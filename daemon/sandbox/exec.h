@@ -3,7 +3,10 @@
 #include <utility>  // before Boost.Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
+#include <optional>
 
 #include "daemon/api/requests.h"
 #include "daemon/http/server.h"
@@ -32,6 +35,9 @@ boost::asio::awaitable<unsigned> kill_exec_tree(SandboxManager& manager, const S
 
 // The frame of one piece of output (a JSON line); text that is not UTF-8 goes as base64.
 std::string output_frame(const char* stream, std::string_view data);
+
+// The request's timeout, if it has one, armed on `timer`: `expired` runs once it passes.
+void arm_exec_timeout(boost::asio::steady_timer& timer, std::optional<double> seconds, std::function<void()> expired);
 
 // How an exec ended, for its last line and the metrics.
 struct ExecEnd {

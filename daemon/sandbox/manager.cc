@@ -106,8 +106,7 @@ asio::awaitable<void> SandboxManager::nucleus_verb(std::string verb, std::string
 
 void SandboxManager::persist(const Sandbox& s) const {
   const std::string path = config_.state + "/sandboxes/" + s.id + ".json";
-  sys::create_file(path + ".tmp", to_json(s).dump() + "\n", 0600, "save sandbox " + s.id);
-  if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw_errno("save sandbox " + s.id);
+  sys::replace_file(path, to_json(s).dump() + "\n", "save sandbox " + s.id);
 }
 
 void SandboxManager::forget(const Sandbox& s) {

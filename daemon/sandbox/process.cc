@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/sys/error.h"
+#include "core/sys/spawn.h"
 #include "core/sys/sys.h"
 
 extern char** environ;
@@ -26,33 +26,11 @@ std::pair<UniqueFd, UniqueFd> make_pipe() {
 }
 
 Spawned spawn_process(const std::vector<std::string>& argv, int in, int out, int err) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  const int wanted[3] = {in, out, err};
-  for (int target = 0; target < 3; ++target) {
-    if (wanted[target] >= 0) {
-      posix_spawn_file_actions_adddup2(&actions, wanted[target], target);
-    } else {
-      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0);
-    }
-  }
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw Error("start " + argv[0], "", rc);
+  pid_t pid = sys::spawn(args[0], args.data(), {.in = in, .out = out, .err = err}, /*new_session=*/true);
+  if (pid < 0) throw Error("start " + argv[0], "", static_cast<int>(-pid));
   Spawned s;
   s.pid = pid;
   s.pidfd = sys::pidfd_open(pid, "watch " + argv[0]);

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <iostream>
 
-#include "core/service/duration.h"
 #include "core/service/events.h"
 #include "core/sys/error.h"
 #include "frontend/cli.h"
 #include "frontend/follow_file.h"
+#include "frontend/verb_support.h"
 
 namespace nucleus::frontend {
 namespace {
@@ -44,12 +44,7 @@ void add_events_command(CLI::App& app, Globals& g, Action& action) {
   cmd->add_flag("-f,--follow", f->follow, "Go on printing events as they come");
   cmd->callback([f, &g, &action] {
     action = [f, &g] {
-      std::string since;
-      if (f->since) {
-        auto t = service::since_timestamp(*f->since);
-        if (!t) throw Error("--since", "'" + *f->since + "' is neither a time (2026-12-06T05:00:00Z) nor a duration (10m)");
-        since = *t;
-      }
+      const std::string since = since_flag(f->since);
       bool json = f->format == "json";
       const std::string path = service::events_path(g.root);
       // Opened first, so what is appended while the history is printed is followed.

@@ -11,7 +11,6 @@
 #include <iostream>
 
 #include "config/service_spec.h"
-#include "core/service/duration.h"
 #include "core/service/log_writer.h"
 #include "core/service/service_state.h"
 #include "core/sys/error.h"
@@ -80,12 +79,7 @@ void add_logs_command(CLI::App& app, Globals& g, Action& action) {
   cmd->add_option("id", f->id, "Service name or id")->required();
   cmd->callback([f, &g, &action] {
     action = [f, &g] {
-      std::string since;
-      if (f->since) {
-        auto t = service::since_timestamp(*f->since);
-        if (!t) throw Error("--since", "'" + *f->since + "' is neither a time (2026-12-06T05:00:00Z) nor a duration (10m)");
-        since = *t;
-      }
+      const std::string since = since_flag(f->since);
       std::string dir = service_with_log(g.root, f->id);
       ServiceSpec service = service_spec_from_json(sys::read_file(dir + "/service.json", 1u << 20, "read the service record"));
       const std::string path = dir + "/container.log";

@@ -49,8 +49,7 @@ void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, c
     if (std::string old = have.substr(0, have.find(' ')); !old.empty()) delete_link(host, old);
     ensure_bridge(host, request.bridge, lease);
     ensure_base_tables(nft, request);
-    sys::create_file(path + ".tmp", wanted, 0600, "write " + path);
-    if (::rename((path + ".tmp").c_str(), path.c_str()) != 0) throw_errno("write " + path);
+    sys::replace_file(path, wanted, "write " + path);
     return;
   }
   ensure_bridge(host, request.bridge, lease);

@@ -105,10 +105,7 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
 }
 
 void LeaseStore::update(const Lease& lease) {
-  std::string path = lease_path(lease.id);
-  std::string temp = path + ".tmp";
-  sys::create_file(temp, lease_to_json(lease), 0600, "write lease " + temp);
-  if (::rename(temp.c_str(), path.c_str()) != 0) throw_errno("write lease " + path);
+  sys::replace_file(lease_path(lease.id), lease_to_json(lease), "write lease");
 }
 
 std::optional<Lease> LeaseStore::find(const std::string& id) const {

@@ -3,11 +3,16 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include <boost/process.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 #include <fstream>
@@ -103,6 +108,27 @@ NucleusProcess::NucleusProcess(const std::vector<std::string>& args, const RunOp
   // The output files are ours (root); the unprivileged run writes through inherited fds.
   impl_->child = bp::child(exe, bp::args(argv), env, bp::std_out > impl_->out_path,
                            bp::std_err > impl_->err_path, bp::std_in < bp::null);
+}
+
+HostSocket::HostSocket(int type, const std::string& address) {
+  fd.reset(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
+  sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  socklen_t len = sizeof sa;
+  if (address[0] == '@') {
+    std::memcpy(sa.sun_path + 1, address.data() + 1, address.size() - 1);
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  } else {
+    std::strncpy(sa.sun_path, address.c_str(), sizeof sa.sun_path - 1);
+    path = address;
+    ::unlink(path.c_str());
+  }
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len), 0) << address;
+  if (type == SOCK_STREAM) ::listen(fd.get(), 4);
+}
+
+HostSocket::~HostSocket() {
+  if (!path.empty()) ::unlink(path.c_str());
 }
 
 NucleusProcess::~NucleusProcess() {

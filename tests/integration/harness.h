@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/sys/unique_fd.h"
+
 // Runs the real `nucleus` binary (Boost.Process) and reads what it printed; checks that a
 // run left nothing behind (security-bar §4, leak check L). Paths come from CMake.
 namespace nucleus::test {
@@ -70,5 +72,17 @@ std::set<std::string> nucleus_cgroups();
 
 bool is_root();
 std::string shell_quote(const std::string& s);
+
+// A datagram or stream unix socket bound by the test on the host side (a path, or an
+// abstract address starting with '@'); a path is unlinked before the bind (a killed run's
+// socket) and when it goes.
+struct HostSocket {
+  HostSocket(int type, const std::string& address);
+  ~HostSocket();
+  HostSocket(const HostSocket&) = delete;
+  HostSocket& operator=(const HostSocket&) = delete;
+  UniqueFd fd;
+  std::string path;
+};
 
 }  // namespace nucleus::test

@@ -19,30 +19,6 @@ namespace {
 
 using Namespaces = ContainerTest;
 
-// A datagram or stream unix socket bound by the test on the host side.
-struct HostSocket {
-  HostSocket(int type, const std::string& address) {
-    fd.reset(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
-    sockaddr_un sa = {};
-    sa.sun_family = AF_UNIX;
-    socklen_t len = sizeof sa;
-    if (address[0] == '@') {
-      std::memcpy(sa.sun_path + 1, address.data() + 1, address.size() - 1);
-      len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
-    } else {
-      std::strncpy(sa.sun_path, address.c_str(), sizeof sa.sun_path - 1);
-      path = address;
-    }
-    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len), 0) << address;
-    if (type == SOCK_STREAM) ::listen(fd.get(), 4);
-  }
-  ~HostSocket() {
-    if (!path.empty()) ::unlink(path.c_str());
-  }
-  UniqueFd fd;
-  std::string path;
-};
-
 TEST_F(Namespaces, Net01NoRouteOutButLoopbackWorks) {
   expect_rows({{"NET-01", "connect 1.1.1.1 53", "ENETUNREACH"},
                {"NET-01", "connect 169.254.169.254 80", "ENETUNREACH"},

@@ -66,42 +66,26 @@ TEST_P(ServicesReady, UnhealthyRestartsWithHealthOnFailureRestart) {
 
 TEST_P(ServicesReady, SdnotifyHealthyReturnsOnceReadyAndTellsNotifySocket) {
   const std::string id = name("ready");
-  const std::string socket_path = "/run/nucleus-it-notify-" + std::to_string(::getpid()) + ".sock";
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
-  ::unlink(socket_path.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  HostSocket listener(SOCK_DGRAM, "/run/nucleus-it-notify-" + std::to_string(::getpid()) + ".sock");
   Result r = run_d(id, {"--sdnotify", "healthy", "--health-cmd", "test -e /tmp/ready", "--health-interval", "200ms"},
                    {"/bin/sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 600"},
-                   RunOptions{.env = {{"NOTIFY_SOCKET", socket_path}}});
+                   RunOptions{.env = {{"NOTIFY_SOCKET", listener.path}}});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(field(id, "health"), "healthy");  // returned only once ready
   char buf[256] = {};
-  ssize_t n = ::recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
-  ::close(fd);
-  ::unlink(socket_path.c_str());
+  ssize_t n = ::recv(listener.fd.get(), buf, sizeof buf - 1, MSG_DONTWAIT);
   ASSERT_GT(n, 0);
   EXPECT_EQ(std::string(buf), "READY=1\nMAINPID=" + std::to_string(inspect(id)["monitor_pid"].get<int>()) + "\n");
 }
 
 TEST_P(ServicesReady, SdnotifyContainerReturnsOnceTheWorkloadSaysReady) {
   const std::string id = name("said");
-  const std::string socket_path = "/run/nucleus-it-notify-c-" + std::to_string(::getpid()) + ".sock";
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path.c_str());
-  ::unlink(socket_path.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  HostSocket listener(SOCK_DGRAM, "/run/nucleus-it-notify-c-" + std::to_string(::getpid()) + ".sock");
   Result r = run_d(id, {"--sdnotify", "container"},
                    {"/bin/sh", "-c", "sleep 1; touch /tmp/said; /nprobe notify READY=1 STATUS=up; exec sleep 600"},
-                   RunOptions{.env = {{"NOTIFY_SOCKET", socket_path}}});
+                   RunOptions{.env = {{"NOTIFY_SOCKET", listener.path}}});
   char buf[256] = {};
-  ssize_t n = ::recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
-  ::close(fd);
-  ::unlink(socket_path.c_str());
+  ssize_t n = ::recv(listener.fd.get(), buf, sizeof buf - 1, MSG_DONTWAIT);
   if (GetParam() == "gvisor") {  // the relay needs a host socket in the sandbox
     EXPECT_EQ(r.status, 125);
     EXPECT_TRUE(root_entries().empty());

@@ -1,4 +1,5 @@
 #include "core/service/log_writer.h"
+#include "core/sys/rfc3339.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -33,7 +34,7 @@ class LogWriterTest : public ::testing::Test {
 
 TEST(CriFormat, TimestampAndLineRoundTrip) {
   timespec t{1796533200, 5};  // 2026-12-06T05:00:00.000000005Z
-  EXPECT_EQ(cri_timestamp(t), "2026-12-06T05:00:00.000000005Z");
+  EXPECT_EQ(rfc3339(t), "2026-12-06T05:00:00.000000005Z");
   auto r = parse_cri_line("2026-12-06T05:00:00.000000000Z stdout F hello world\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->stream, "stdout");
