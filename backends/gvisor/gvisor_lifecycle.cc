@@ -378,15 +378,21 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
     rlimits.push_back({{"type", std::string("RLIMIT_") + rlimit_name(r.resource)}, {"soft", r.soft}, {"hard", r.hard}});
   }
   process["rlimits"] = rlimits;
-  const std::string file = dir + "/exec-" + std::to_string(::getpid()) + ".json";
-  sys::create_file(file, process.dump(), 0600, "write the exec process");
-  ScopeExit remove_file([&] { ::unlink(file.c_str()); });
-  std::vector<std::string> args = runsc.args({"exec", "--process", file});
+  // nucleus becomes `runsc exec` (no fork, nothing of ours to wait for or tear down; runsc
+  // forwards the caller's signals itself), unless a regular file among our stdio needs the
+  // relay (stdio_relay.h). The process it reads from a memfd we pass on: no file to remove.
+  UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "nucleus-exec-process", 0)));
+  if (!memfd) throw_errno("create the exec process file");
+  const std::string text = process.dump();
+  if (int err = sys::write_all(memfd.get(), text.data(), text.size())) throw Error("write the exec process", "", err);
+  std::vector<std::string> args = runsc.args({"exec", "--process", "/proc/self/fd/" + std::to_string(memfd.get())});
   if (o.detach) args.push_back("--detach");
   if (!o.pid_file.empty()) args.insert(args.end(), {"--pid-file", o.pid_file});
   if (!o.console_socket.empty()) args.insert(args.end(), {"--console-socket", o.console_socket});
   args.push_back(record.name);
-  return run_runsc_attached(runsc.binary, args);
+  StdioRelay relay = StdioRelay::for_regular_files();
+  if (!relay.active()) exec_runsc(runsc.binary, args);
+  return run_runsc_relayed(runsc.binary, args, relay);
 }
 
 }  // namespace nucleus::gvisor

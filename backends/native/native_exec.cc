@@ -1,12 +1,17 @@
 // `nucleus exec` on the native backend (runc exec): one more process in a running
-// container. nucleus forks a helper that joins the container's cgroup and, through a
-// pidfd of its init, all its namespaces at once (setns(pidfd, ...)); the helper forks the
+// container. nucleus starts a helper that joins the container's cgroup and, through a
+// pidfd of its init, all its namespaces at once (setns(pidfd, ...)); the helper starts the
 // process, which is thereby inside the container's pid namespace, reports its pid and
 // exits. The process then runs the same workload steps as the container's own init. nucleus
 // itself never enters the container.
+// Both start as posix_spawn starts a child (CLONE_VM | CLONE_VFORK on a stack of their own,
+// as the supervisor starts a workload): no page table of nucleus is copied twice and nothing
+// faults on copy-on-write; nucleus sleeps until the helper is done, the helper until the
+// process has exec'd (or failed). What they send queues on the sync socket meanwhile.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,26 +36,57 @@
 namespace nucleus::native {
 namespace {
 
-// The helper between fork and its own exit: syscalls only.
-[[noreturn]] void join_and_fork(LaunchPlan& plan, int sync_fd, int init_pidfd, int ns_flags,
-                                const std::vector<int>& cgroup_join) noexcept {
-  if (int err = join_cgroup_through(cgroup_join)) {
-    send_child_report(sync_fd, 0, err);
+constexpr size_t kStackSize = 256 * 1024;
+
+struct ExecStart {
+  LaunchPlan* plan;
+  int sync_fd;
+  int parent_fd;  // nucleus's end: not the helper's nor the process's to hold
+  int init_pidfd;
+  int ns_flags;
+  const std::vector<int>* cgroup_join;
+  char* process_stack_top;
+};
+
+int start_process(void* p) noexcept {
+  auto* s = static_cast<ExecStart*>(p);
+  run_exec_child(*s->plan, s->sync_fd);
+}
+
+// The helper, in nucleus's memory until it exits: syscalls only, nothing allocated and
+// nothing changed that nucleus reads afterwards.
+int join_and_start(void* p) noexcept {
+  auto* s = static_cast<ExecStart*>(p);
+  ::close(s->parent_fd);
+  if (int err = join_cgroup_through(*s->cgroup_join)) {
+    send_child_report(s->sync_fd, 0, err);
     ::_exit(1);
   }
-  if (::setns(init_pidfd, ns_flags) != 0) {
-    send_child_report(sync_fd, 0, errno);
+  if (::setns(s->init_pidfd, s->ns_flags) != 0) {
+    send_child_report(s->sync_fd, 0, errno);
     ::_exit(1);
   }
-  pid_t pid = ::fork();
+  pid_t pid = ::clone(start_process, s->process_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
   if (pid < 0) {
-    send_child_report(sync_fd, 0, errno);
+    send_child_report(s->sync_fd, 0, errno);
     ::_exit(1);
   }
-  if (pid == 0) run_exec_child(plan, sync_fd);
-  send_process_started(sync_fd, pid);
+  send_process_started(s->sync_fd, pid);
   ::_exit(0);
 }
+
+// Two stacks, the helper's and the process's, unmapped when the exec returns.
+struct ExecStacks {
+  void* base = MAP_FAILED;
+  ExecStacks() {
+    base = ::mmap(nullptr, 2 * kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) throw_errno("map the exec helper's stacks");
+  }
+  ~ExecStacks() { ::munmap(base, 2 * kStackSize); }
+  ExecStacks(const ExecStacks&) = delete;
+  ExecStacks& operator=(const ExecStacks&) = delete;
+  char* top(int i) const { return static_cast<char*>(base) + (i + 1) * kStackSize; }
+};
 
 }  // namespace
 
@@ -78,12 +114,12 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   std::optional<ForwardedSignals> signals;
   if (!o.detach) signals.emplace();
   require_single_thread();
-  pid_t helper = ::fork();
-  if (helper < 0) throw_errno("fork the exec helper");
-  if (helper == 0) {
-    ::close(parent_end.get());
-    join_and_fork(plan, child_end.get(), init.get(), static_cast<int>(namespace_flags(container)), join.fds);
-  }
+  ExecStacks stacks;
+  ExecStart start{&plan, child_end.get(), parent_end.get(), init.get(), static_cast<int>(namespace_flags(container)), &join.fds,
+                  stacks.top(1)};
+  // Returns once the helper has exited, after the process exec'd or failed.
+  pid_t helper = ::clone(join_and_start, stacks.top(0), CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+  if (helper < 0) throw_errno("start the exec helper");
   child_end.reset();
   OwnedChild helper_child(helper, sys::pidfd_open(helper, "watch the exec helper"));
   OwnedChild process;

@@ -1,6 +1,9 @@
 #include "core/policy/seccomp_compile.h"
 
+#include <elf.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -9,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -214,6 +218,34 @@ void write_cache(const sys::PrivateDir& dir, const std::string& name, const Secc
   (void)dir.write(name, data);  // a cache we cannot write is only slower
 }
 
+// Every build of nucleus names its default programs anew (seccomp_cache_key): on a miss, the
+// entries written longest ago go once there are more than kCacheEntries.
+constexpr size_t kCacheEntries = 64;
+
+void prune_cache(const sys::PrivateDir& dir) {
+  int fd = ::openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (d == nullptr) {
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  std::vector<std::pair<timespec, std::string>> entries;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    struct stat st;
+    if (n.size() > 4 && n.substr(n.size() - 4) == ".bpf" && ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      entries.emplace_back(st.st_mtim, std::string(n));
+    }
+  }
+  if (entries.size() > kCacheEntries) {
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec < b.first.tv_sec : a.first.tv_nsec < b.first.tv_nsec;
+    });
+    for (size_t i = 0; i + kCacheEntries < entries.size(); ++i) ::unlinkat(fd, entries[i].second.c_str(), 0);
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 int resolve_syscall(const std::string& name) {
@@ -230,19 +262,66 @@ std::optional<std::string> seccomp_cache_dir() {
   return dir ? std::optional<std::string>(dir->path()) : std::nullopt;
 }
 
-SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when) {
-  seccomp::Profile resolved = seccomp::resolve(profile, when);
+namespace {
+
+// This binary's GNU build id (the linker's hash of its contents), or empty without one.
+std::string_view own_build_id() {
+  static const std::string id = [] {
+    std::string out;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+          auto& found = *static_cast<std::string*>(data);
+          for (int i = 0; i < info->dlpi_phnum && found.empty(); ++i) {
+            const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+            if (ph.p_type != PT_NOTE) continue;
+            const char* at = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+            for (const char* end = at + ph.p_memsz; at + sizeof(ElfW(Nhdr)) <= end;) {
+              auto* note = reinterpret_cast<const ElfW(Nhdr)*>(at);
+              const char* name = at + sizeof(ElfW(Nhdr));
+              const char* desc = name + ((note->n_namesz + 3) & ~3u);
+              if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0 &&
+                  desc + note->n_descsz <= end) {
+                found.assign(desc, note->n_descsz);
+                break;
+              }
+              at = desc + ((note->n_descsz + 3) & ~3u);
+            }
+          }
+          return 1;  // the first object is the program itself
+        },
+        &out);
+    return out;
+  }();
+  return id;
+}
+
+}  // namespace
+
+// The cache key names what the program is made from. nucleus's own default profile is this
+// binary's table: its build id and the conditions name it without resolving and writing out
+// 500 rules at every start and exec; any other profile is named by its resolved text.
+std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Conditions& when) {
   const scmp_version* v = seccomp_version();
-  std::string key_text = std::string("nucleus-seccomp-1|") + NUCLEUS_VERSION + "|" +
-                         std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-                         std::to_string(v->micro) + "|" + kArch + "|" + seccomp::serialize(resolved);
+  std::string key = std::string("nucleus-seccomp-1|") + NUCLEUS_VERSION + "|" + std::to_string(v->major) + "." +
+                    std::to_string(v->minor) + "." + std::to_string(v->micro) + "|" + kArch + "|";
+  std::string_view build = own_build_id();
+  if (&profile == &seccomp::default_profile() && !build.empty()) {
+    return key + "default|" + hex(fnv1a(build)) + "|" + std::to_string(when.caps) + "|" + (when.trusted ? "1" : "0");
+  }
+  return key + seccomp::serialize(seccomp::resolve(profile, when));
+}
+
+SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when) {
   std::optional<sys::PrivateDir> dir = sys::open_cache_dir("seccomp");
-  const std::string name = hex(fnv1a(key_text)) + ".bpf";
+  const std::string name = hex(fnv1a(seccomp_cache_key(profile, when))) + ".bpf";
   if (dir) {
     if (auto cached = read_cache(*dir, name)) return *cached;
   }
-  SeccompPrograms programs = compile(resolved);
-  if (dir) write_cache(*dir, name, programs);
+  SeccompPrograms programs = compile(seccomp::resolve(profile, when));
+  if (dir) {
+    write_cache(*dir, name, programs);
+    prune_cache(*dir);
+  }
   return programs;
 }
 

@@ -26,6 +26,9 @@ struct SeccompPrograms {
   bool from_cache = false;
 };
 
+// What names the compiled programs in the cache (exposed for its test).
+std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Conditions& when);
+
 // Throws Error for a profile libseccomp refuses.
 SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when);
 

@@ -22,6 +22,24 @@ TEST_P(Reliability, OutputToAFileGoesWhereTheCallersOffsetIs) {
   EXPECT_EQ(slurp(file), "AAAA\n1\nE\n2\nBBBB\n");
 }
 
+// The same for an `exec`'d process: `{ echo AAAA; nucleus exec c sh -c ...; echo BBBB; } > f`
+// (runsc exec alone writes from offset 0 too: "1\nE\n2\nBBBB").
+TEST_P(Reliability, ExecOutputToAFileGoesWhereTheCallersOffsetIs) {
+  const std::string id = "exec-out-" + backend_name({GetParam(), 0}) + "-" + std::to_string(::getpid());
+  NucleusProcess container(run_args(GetParam(), {"--name", id, "--", "/bin/sh", "-c", "echo up; sleep 60"}));
+  ASSERT_TRUE(container.wait_for_output("up"));
+  std::string file = path("exec-out");
+  UniqueFd out(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  ASSERT_EQ(::write(out.get(), "AAAA\n", 5), 5);
+  int status = run_with_stdio({"exec", id, "/bin/sh", "-c", "echo 1; echo E >&2; echo 2; exit 3"},
+                              ::open("/dev/null", O_RDONLY | O_CLOEXEC), out.get(), out.get());
+  ASSERT_EQ(::write(out.get(), "BBBB\n", 5), 5);
+  run_nucleus({"kill", id, "KILL"});
+  container.wait();
+  EXPECT_EQ(status, 3);
+  EXPECT_EQ(slurp(file), "AAAA\n1\nE\n2\nBBBB\n");
+}
+
 // O_APPEND (`>> f`): every write goes to the end, whoever else writes meanwhile.
 TEST_P(Reliability, OutputAppendedToAFileIsAppended) {
   std::string file = path("log");

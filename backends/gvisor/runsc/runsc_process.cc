@@ -1,7 +1,9 @@
 #include "backends/gvisor/runsc/runsc_process.h"
 
 #include <fcntl.h>
+#include <cstdio>
 #include <poll.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <sched.h>
 #include <signal.h>
@@ -211,6 +213,49 @@ int run_runsc_attached(const std::string& runsc, const std::vector<std::string>&
   } catch (const bp::process_error& e) {
     throw Error("run runsc", e.what(), e.code().value());
   }
+}
+
+void exec_runsc(const std::string& runsc, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(runsc.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  ::execv(runsc.c_str(), argv.data());
+  throw Error("exec runsc", runsc, errno);
+}
+
+int run_runsc_relayed(const std::string& runsc, const std::vector<std::string>& args, StdioRelay& relay) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(runsc.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (relay.child_fds()[fd] >= 0) posix_spawn_file_actions_adddup2(&actions, relay.child_fds()[fd], fd);
+  }
+  pid_t pid = -1;
+  int err = ::posix_spawn(&pid, runsc.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) throw Error("run runsc", runsc, err);
+  relay.started();
+  UniqueFd pidfd = sys::pidfd_open(pid, "watch runsc");
+  for (;;) {
+    std::vector<pollfd> fds = {{pidfd.get(), POLLIN, 0}};
+    relay.poll_fds(fds);
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("wait for runsc");
+    }
+    if (fds.size() > 1) relay.pump(fds.data() + 1, fds.size() - 1);
+    if (fds[0].revents != 0) break;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  relay.finish();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
 }
 
 }  // namespace nucleus::gvisor

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <functional>
 
 #include "core/policy/seccomp_compile.h"
@@ -153,6 +154,60 @@ TEST(SeccompFilter, TheSecondCompileComesFromTheCache) {
   EXPECT_TRUE(second.from_cache);
   ASSERT_EQ(first.main.size(), second.main.size());
   EXPECT_EQ(std::memcmp(first.main.data(), second.main.data(), first.main.size() * sizeof(sock_filter)), 0);
+}
+
+bool same_programs(const SeccompPrograms& a, const SeccompPrograms& b) {
+  auto same = [](const std::vector<sock_filter>& x, const std::vector<sock_filter>& y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(sock_filter)) == 0;
+  };
+  return same(a.main, b.main) && same(a.deny, b.deny);
+}
+
+// The default profile is cached under this build's id and the conditions, not its text: the
+// program so found is the one its rules compile to, and other conditions find their own.
+TEST(SeccompFilter, TheDefaultProfileIsCachedUnderTheBuildAndTheConditions) {
+  if (!seccomp_cache_dir()) GTEST_SKIP() << "no cache directory for this user";
+  const seccomp::Conditions plain{.caps = 0, .trusted = false};
+  const seccomp::Conditions admin{.caps = CapSet{1} << 19, .trusted = true};  // trusted, CAP_SYS_PTRACE
+  const Profile copy = seccomp::default_profile();  // same rules, named by their text
+  EXPECT_NE(seccomp_cache_key(seccomp::default_profile(), plain), seccomp_cache_key(copy, plain));
+  EXPECT_NE(seccomp_cache_key(seccomp::default_profile(), plain), seccomp_cache_key(seccomp::default_profile(), admin));
+  prepare_seccomp(seccomp::default_profile(), plain);
+  SeccompPrograms by_build = prepare_seccomp(seccomp::default_profile(), plain);
+  EXPECT_TRUE(by_build.from_cache);
+  EXPECT_TRUE(same_programs(by_build, prepare_seccomp(copy, plain)));
+  EXPECT_FALSE(same_programs(by_build, prepare_seccomp(seccomp::default_profile(), admin)));
+}
+
+// Every build names its default programs anew: a miss prunes the cache to its size.
+TEST(SeccompFilter, AMissPrunesTheOldestCacheEntries) {
+  char tmpl[] = "/tmp/seccomp-cache-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string base = tmpl;
+  ::setenv("NUCLEUS_TEST_CACHE_DIR", base.c_str(), 1);
+  auto dir = seccomp_cache_dir();
+  ASSERT_TRUE(dir);
+  for (int i = 0; i < 80; ++i) {
+    std::string name = *dir + "/old" + std::to_string(i) + ".bpf";
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    timespec times[2] = {{1000 + i, 0}, {1000 + i, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, name.c_str(), times, 0), 0);
+  }
+  prepare_seccomp(seccomp::default_profile(), {});  // a miss in this empty cache
+  SeccompPrograms again = prepare_seccomp(seccomp::default_profile(), {});
+  int count = 0;
+  bool oldest_gone = true;
+  for (const auto& e : std::filesystem::directory_iterator(*dir)) {
+    count += e.path().extension() == ".bpf";
+    oldest_gone = oldest_gone && e.path().filename() != "old0.bpf";
+  }
+  ::unsetenv("NUCLEUS_TEST_CACHE_DIR");
+  std::filesystem::remove_all(base);
+  EXPECT_TRUE(again.from_cache);  // the new entry stayed
+  EXPECT_EQ(count, 64);
+  EXPECT_TRUE(oldest_gone);
 }
 
 TEST(SeccompJson, DockerAndOciProfilesParse) {
