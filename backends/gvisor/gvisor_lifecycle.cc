@@ -13,6 +13,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/gvisor_session.h"
+#include "backends/gvisor/oci_bundle.h"
 #include "backends/gvisor/runsc/runsc_args.h"
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
@@ -364,7 +365,14 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   Runsc runsc(dir, record.data);
   std::vector<std::string> env = p.env;
   if (p.env_value("PATH").empty()) env.push_back("PATH=" + p.search_path());
-  json process = {{"terminal", p.terminal}, {"args", p.args}, {"env", env}, {"cwd", p.cwd},
+  // runsc exec starts the process bare: no seccomp filter of the container's. Where nucleus
+  // wrote the bundle, nucleus-init loads the workload's filter and execs the command in
+  // place (`--exec`: no supervisor; untraced, docs/security-model.md).
+  std::vector<std::string> argv = p.args;
+  if (::access((dir + "/bundle/init-filters").c_str(), F_OK) == 0) {
+    argv.insert(argv.begin(), {kInitPath, "--filters", kFiltersPath, "--exec", "--"});
+  }
+  json process = {{"terminal", p.terminal}, {"args", argv}, {"env", env}, {"cwd", p.cwd},
                   {"user", {{"uid", p.uid}, {"gid", p.gid}, {"additionalGids", p.additional_gids}}},
                   {"noNewPrivileges", p.no_new_privileges}};
   auto names = [](CapSet s) { return capability_names(s); };

@@ -54,4 +54,11 @@ int read_filter_file(const char* path, FilterSet* out) noexcept;
 // Loads every program of `role`, in order (no_new_privs must be set). Returns 0 or an errno.
 int load_filters(const FilterSet& set, uint32_t role) noexcept;
 
+// As load_filters, with every SECCOMP_RET_TRACE answered SECCOMP_RET_ALLOW: for a process no
+// nucleus-init traces (`nucleus-init --exec`), where a trace row would answer ENOSYS. What
+// the trace mends (AT_NO_AUTOMOUNT) then reaches the Sentry, as without the filter.
+int load_filters_untraced(const FilterSet& set, uint32_t role) noexcept;
+// The copy load_filters_untraced loads (p.length instructions written to out).
+void untrace_program(const FilterProgram& p, sock_filter* out) noexcept;
+
 }  // namespace nucleus::init

@@ -124,6 +124,22 @@ TEST_P(ContainerModel, AnUnnamedRunHasAGeneratedIdWhileItRuns) {
   EXPECT_TRUE(listed(id).is_null());
 }
 
+// An exec'd process carries the container's seccomp profile as its workload does (runc's
+// exec semantics; `runsc exec` alone starts it bare: the Sentry then answers keyctl EACCES),
+// and a missing command is said as for the workload (127).
+TEST_P(ContainerModel, AnExecdProcessCarriesTheContainersSeccompProfile) {
+  const std::string id = name("filtered");
+  NucleusProcess p(run_args({"--name", id}, {"/bin/sleep", "60"}));
+  ASSERT_TRUE(wait_running(id));
+  Result r = run_nucleus({"exec", id, "/bin/sh", "-c", "grep '^Seccomp:' /proc/self/status; /nprobe sys keyctl"});
+  EXPECT_EQ(r.out, "Seccomp:\t2\nkeyctl ret=-1 errno=EPERM\n");
+  Result missing = run_nucleus({"exec", id, "/no/such/command"});
+  EXPECT_EQ(missing.status, 127);
+  EXPECT_NE(missing.err.find("/no/such/command"), std::string::npos) << missing.err;
+  ASSERT_EQ(run_nucleus({"kill", id, "KILL"}).status, 0);
+  EXPECT_EQ(p.wait().status, 137);
+}
+
 TEST_P(ContainerModel, UpdateChangesALiveRunContainersLimits) {
   const std::string id = name("upd");
   NucleusProcess p(run_args({"--name", id, "--pids-limit", "100"}, {"/bin/sleep", "60"}));

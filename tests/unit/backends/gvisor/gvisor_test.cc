@@ -271,6 +271,28 @@ TEST(InitFilters, RoundTripAndRefusals) {
   EXPECT_EQ(set.flags, 0u);
 }
 
+// `nucleus-init --exec` has no tracer: a trace row would answer ENOSYS, so it answers ALLOW
+// there (what the Sentry does without the filter); every other verdict and instruction stays.
+TEST(InitFilters, UntracedCopyAllowsOnlyWhatWouldBeTraced) {
+  const sock_filter code[] = {{0x20, 0, 0, 4},             // ld arch
+                              {0x15, 0, 1, 0xc000003e},    // jeq x86_64
+                              {0x06, 0, 0, 0x7ff00000},    // ret TRACE
+                              {0x06, 0, 0, 0x7ff00005},    // ret TRACE|data
+                              {0x06, 0, 0, 0x00050001},    // ret ERRNO(1)
+                              {0x06, 0, 0, 0x7fff0000}};   // ret ALLOW
+  init::FilterProgram p{init::kWorkloadFilter, 6, code};
+  sock_filter out[6];
+  init::untrace_program(p, out);
+  EXPECT_EQ(out[2].k, 0x7fff0000u);
+  EXPECT_EQ(out[3].k, 0x7fff0000u);
+  for (int i : {0, 1, 4, 5}) {
+    EXPECT_EQ(out[i].code, code[i].code);
+    EXPECT_EQ(out[i].k, code[i].k) << i;
+    EXPECT_EQ(out[i].jt, code[i].jt);
+    EXPECT_EQ(out[i].jf, code[i].jf);
+  }
+}
+
 // The file in the bundle: read-only, created once, and what nucleus-init reads.
 TEST(InitFilters, WrittenReadOnlyAndOnce) {
   TempDir dir("/tmp", "nucleus-unit-");
