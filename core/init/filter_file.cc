@@ -12,10 +12,21 @@
 namespace nucleus::init {
 namespace {
 
+// The parser and untrace_program run before glibc is up too (exec_entry.cc): plain loops,
+// no libc call (this file is built without the stack protector and loop-to-memcpy passes).
 bool take_u32(const unsigned char* data, size_t size, size_t* at, uint32_t* value) noexcept {
   if (size - *at < sizeof *value) return false;
-  memcpy(value, data + *at, sizeof *value);
+  auto* v = reinterpret_cast<unsigned char*>(value);
+  for (size_t i = 0; i < sizeof *value; ++i) v[i] = data[*at + i];
   *at += sizeof *value;
+  return true;
+}
+
+bool has_magic(const unsigned char* data, size_t size) noexcept {
+  if (size < sizeof kFilterMagic) return false;
+  for (size_t i = 0; i < sizeof kFilterMagic; ++i) {
+    if (data[i] != static_cast<unsigned char>(kFilterMagic[i])) return false;
+  }
   return true;
 }
 
@@ -23,8 +34,10 @@ bool take_u32(const unsigned char* data, size_t size, size_t* at, uint32_t* valu
 
 int parse_filter_file(const void* data, size_t size, FilterSet* out) noexcept {
   const unsigned char* bytes = static_cast<const unsigned char*>(data);
-  *out = FilterSet{};
-  if (size < sizeof kFilterMagic || memcmp(bytes, kFilterMagic, sizeof kFilterMagic) != 0) return EINVAL;
+  out->flags = 0;
+  out->count = 0;
+  for (FilterProgram& p : out->programs) p = FilterProgram{};
+  if (!has_magic(bytes, size)) return EINVAL;
   size_t at = sizeof kFilterMagic;
   uint32_t count = 0;
   if (!take_u32(bytes, size, &at, &out->flags) || !take_u32(bytes, size, &at, &count)) return EINVAL;
@@ -80,18 +93,6 @@ void untrace_program(const FilterProgram& p, sock_filter* out) noexcept {
       out[i].k = SECCOMP_RET_ALLOW;
     }
   }
-}
-
-int load_filters_untraced(const FilterSet& set, uint32_t role) noexcept {
-  static sock_filter copy[kMaxFilterLength];  // 32 KiB: off the stack, a no-alloc caller's
-  for (unsigned i = 0; i < set.count; ++i) {
-    const FilterProgram& p = set.programs[i];
-    if (p.role != role) continue;
-    untrace_program(p, copy);
-    sock_fprog prog = {static_cast<unsigned short>(p.length), copy};
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
-  }
-  return 0;
 }
 
 }  // namespace nucleus::init

@@ -44,7 +44,8 @@ struct FilterSet {
   FilterProgram programs[kMaxFilterPrograms];
 };
 
-// Parses the file's bytes (which must stay mapped). Returns 0, or EINVAL for anything but
+// Parses the file's bytes (which must stay mapped). Uses no libc (exec_entry.cc calls it
+// before glibc is up). Returns 0, or EINVAL for anything but
 // a well-formed file: nucleus-init then refuses to start the workload.
 int parse_filter_file(const void* data, size_t size, FilterSet* out) noexcept;
 
@@ -54,11 +55,10 @@ int read_filter_file(const char* path, FilterSet* out) noexcept;
 // Loads every program of `role`, in order (no_new_privs must be set). Returns 0 or an errno.
 int load_filters(const FilterSet& set, uint32_t role) noexcept;
 
-// As load_filters, with every SECCOMP_RET_TRACE answered SECCOMP_RET_ALLOW: for a process no
-// nucleus-init traces (`nucleus-init --exec`), where a trace row would answer ENOSYS. What
-// the trace mends (AT_NO_AUTOMOUNT) then reaches the Sentry, as without the filter.
-int load_filters_untraced(const FilterSet& set, uint32_t role) noexcept;
-// The copy load_filters_untraced loads (p.length instructions written to out).
+// p's instructions written to out with every SECCOMP_RET_TRACE answered SECCOMP_RET_ALLOW:
+// for a process no nucleus-init traces (`nucleus-init --exec`, exec_entry.cc), where a trace
+// row would answer ENOSYS. What the trace mends (AT_NO_AUTOMOUNT) then reaches the Sentry,
+// as without the filter.
 void untrace_program(const FilterProgram& p, sock_filter* out) noexcept;
 
 }  // namespace nucleus::init

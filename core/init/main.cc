@@ -1,10 +1,10 @@
 // nucleus-init: the PID-1 supervisor as a small static program, for sandboxes where nucleus
 // cannot run code in-process (gVisor names it in process.args, bind-mounted read-only).
 //
-//   nucleus-init [--filters FILE] [--exec] [--] COMMAND [ARG...]
+//   nucleus-init [--filters FILE] [--] COMMAND [ARG...]
 //
-// --exec (a `nucleus exec` into a gVisor container): no supervisor; the workload's filters
-// (untraced: no nucleus-init traces this process) and then the command, in this process.
+// (`--exec` after the filters, a `nucleus exec` into a gVisor container, never reaches main:
+// exec_entry.cc runs it before glibc's start-up.)
 //
 // With --filters (filter_file.h), the workload loads the file's workload programs just before
 // its exec, nucleus-init loads the supervisor's own program once the workload runs, and,
@@ -64,21 +64,6 @@ int exec_command(void* ctx) noexcept {
   return exec_or_say(w.argv);
 }
 
-// --exec: the command replaces us, with what it would inherit from a supervisor's fork: no
-// signal blocked, and the workload's filters.
-int exec_in_place(char** command, const FilterSet* filters) noexcept {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (filters != nullptr) {
-    if (int err = nucleus::init::load_filters_untraced(*filters, nucleus::init::kWorkloadFilter); err != 0) {
-      say("cannot load the workload's seccomp filter: ", strerror(err), nullptr);
-      return kInitFailed;
-    }
-  }
-  return exec_or_say(command);
-}
-
 // From here on PID 1 only waits, traces, forwards and reaps: its own filter says so, and
 // the workload can neither read nor ptrace it (CVE-2016-9962). Until here nothing but PID 1
 // and its own copy ran (traced: waiting to be attached, which needed PID 1 dumpable; not
@@ -122,17 +107,11 @@ int main(int argc, char** argv) {
     have_filters = true;
     first += 2;
   }
-  bool exec_only = false;
-  if (first < argc && strcmp(argv[first], "--exec") == 0) {
-    exec_only = true;
-    ++first;
-  }
   if (first < argc && strcmp(argv[first], "--") == 0) ++first;
   if (first >= argc) {
-    say("usage: nucleus-init [--filters FILE] [--exec] [--] COMMAND [ARG...]", nullptr, nullptr);
+    say("usage: nucleus-init [--filters FILE] [--] COMMAND [ARG...]", nullptr, nullptr);
     return kInitFailed;
   }
-  if (exec_only) return exec_in_place(argv + first, have_filters ? &filters : nullptr);
   // Orphans must come to us even when we are not PID 1.
   if (getpid() != 1) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   Workload workload{argv + first, have_filters ? &filters : nullptr};
