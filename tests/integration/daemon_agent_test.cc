@@ -28,6 +28,12 @@ TEST_P(DaemonTest, ExecThroughTheAgent) {
                               {"env", {{"A", "a"}, {"NUCLEUS_EXEC_X", "x"}}}, {"cwd", "/etc"}, {"stdin", std::string(200000, 'z')}});
   EXPECT_TRUE(e.agent);
   EXPECT_EQ(e.out, "a from-create x\n/etc\n" + std::string(200000, 'z') + "\n") << e.err;
+  // Each exec's environment is its own (the agent's own is back after each exec: the child
+  // shares its memory until it execs), and a command is looked up in the exec's PATH.
+  ExecResult after = exec(d, id, {{"argv", {"sh", "-c", "echo ${A-unset}"}}});
+  EXPECT_EQ(after.out, "unset\n") << after.body;
+  ExecResult path = exec(d, id, {{"argv", {"true"}}, {"env", {{"PATH", "/no/such/dir"}}}});
+  EXPECT_EQ(path.exit_code, 127) << path.body;
   ExecResult sig = exec(d, id, {{"argv", {"/bin/sh", "-c", "kill -9 $$"}}});
   EXPECT_EQ(sig.exit_code, 137) << sig.body;
   ExecResult missing = exec(d, id, {{"argv", {"/no/such/command"}}});

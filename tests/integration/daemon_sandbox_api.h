@@ -83,6 +83,16 @@ inline std::string cmdline(pid_t pid) {
   return s;
 }
 
+// A metric's first sample in /metrics (any labels), or -1 when it is absent.
+inline long metric_value(const Nucleusd& d, const std::string& name) {
+  std::string m = d.client().call("GET", "/metrics").body;
+  size_t at = m.find("\n" + name + " ");
+  if (at == std::string::npos) at = m.find("\n" + name + "{");
+  if (at == std::string::npos) return -1L;
+  at = m.find(' ', at + 1);
+  return std::stol(m.substr(at + 1));
+}
+
 template <class F>
 bool eventually(F f, int seconds = 30) {
   for (int i = 0; i < seconds * 20; ++i) {
