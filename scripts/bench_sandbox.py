@@ -10,12 +10,14 @@ Per backend (native, gVisor):
     between rounds so that every claim is a hit) and with an empty one (cold), with 1 and
     with 20 concurrent clients; p50 and p99;
   * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame.
-Claim to first output is timed by a client process per concurrent client (forked once,
-released together each round), each on raw sockets with its requests built before the
-clock starts: the same two requests through the same API, each on a connection of its
-own, timed from before the POST's connect to the read that brings the first stdout frame.
-(It was 20 threads of one Python process using http.client: at about 1.1-1.6 ms of CPU
-per claim under one GIL, the client alone serialised 20 claims into 20-30 ms.)
+Claim to first output is timed by a client process per concurrent client (this script
+with --claim-worker: started, and warmed by an untimed request, before the first round;
+released together each round by a line on its stdin; stopped after the last round), on
+raw sockets with its requests built before the clock starts: the same two requests
+through the same API, each on a connection of its own, timed from before the POST's
+connect to the read that brings the first stdout frame. (Until issue 18's load work it
+was 20 threads of one Python process using http.client, which cost 1.1-1.6 ms of CPU per
+claim under one GIL: the client alone serialised 20 claims into 20-30 ms.)
 Every sandbox is deleted after its sample (untimed); the daemon has its own state root.
 --no-agent starts nucleusd with --agent none: every exec is a `nucleus exec` (the path
 before the exec agent, docs/api.md "Exec through the agent").
@@ -23,7 +25,6 @@ before the exec agent, docs/api.md "Exec through the agent").
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import socket
 import statistics
@@ -170,41 +171,51 @@ def claim_once(path, create_request):
     return ms, sid
 
 
-def claim_worker(path, rounds, barrier, results):
+def claim_worker(path):
+    """A client process (--claim-worker): one claim per "go" line on stdin, "MS ID" back."""
     create_request = raw_request("POST", "/v1/sandboxes", {})
-    for _ in range(rounds):
-        barrier.wait()
+    raw_exchange(path, raw_request("GET", "/v1/health", {}), whole_response)  # warm, untimed
+    print("ready", flush=True)
+    for _ in sys.stdin:
         try:
-            results.put(claim_once(path, create_request))
+            print("%f %s" % claim_once(path, create_request), flush=True)
         except Exception as e:  # the parent reports it
-            results.put((None, str(e)))
+            print("error %s" % str(e).replace("\n", " "), flush=True)
 
 
 def claim_to_first_output(d, clients, rounds):
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(clients + 1), ctx.Queue()
-    workers = [ctx.Process(target=claim_worker, args=(d.sock, rounds, barrier, results)) for _ in range(clients)]
-    for w in workers:
-        w.start()
+    # Started and warmed before the first round; stopped (stdin closed) only after the
+    # last round has ended, so that no client's start or exit runs beside a timed claim.
+    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--claim-worker", d.sock],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
     samples = []
     try:
+        for w in workers:
+            if w.stdout.readline().strip() != "ready":
+                raise RuntimeError("a client process did not start")
         for _ in range(rounds):
-            barrier.wait()
+            for w in workers:
+                w.stdin.write("go\n")
+                w.stdin.flush()
             ids = []
-            for _ in range(clients):
-                ms, sid = results.get(timeout=300)
-                if ms is None:
-                    raise RuntimeError(sid)
-                samples.append(ms)
-                ids.append(sid)
+            for w in workers:
+                first, _, rest = w.stdout.readline().strip().partition(" ")
+                if first in ("error", ""):
+                    raise RuntimeError(rest or "a client process ended")
+                samples.append(float(first))
+                ids.append(rest)
             for sid in ids:
                 call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
             d.wait_pool()
     finally:
         for w in workers:
-            w.join(timeout=5)
-            if w.is_alive():
+            w.stdin.close()
+        for w in workers:
+            try:
+                w.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 w.kill()
+                w.wait()
     return samples
 
 
@@ -254,6 +265,8 @@ def table(results):
 
 
 def main():
+    if sys.argv[1:2] == ["--claim-worker"]:
+        return claim_worker(sys.argv[2])
     ap = argparse.ArgumentParser(description="nucleusd sandbox benchmarks")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--quick", action="store_true")
