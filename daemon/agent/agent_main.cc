@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +50,12 @@ int g_in = -1;   // daemon -> agent
 int g_out = -1;  // agent -> daemon
 int g_devnull = -1;
 int g_signals = -1;
+// The signals the agent ignores (SIGPIPE, and what it inherited ignored): the only ones an
+// exec'd command would not get at their default, so the only ones its child resets. The
+// agent catches none (exec resets caught ones). Under gVisor's ptrace platform every
+// syscall is a trap to the Sentry: resetting all 62 in each child was most of its calls.
+int g_ignored[NSIG];
+int g_ignored_count = 0;
 
 int64_t now_ms() noexcept {
   timespec ts;
@@ -70,10 +77,25 @@ bool write_all(int fd, const void* data, size_t len) noexcept {
 
 void drop_channel() noexcept;
 
+// Header and payload in one writev (one trap under gVisor, not two), the rest if it was short.
 void send_frame(uint32_t type, uint32_t id, const void* payload, uint32_t length) noexcept {
   if (g_out < 0) return;
   FrameHeader h{type, id, length};
-  if (!write_all(g_out, &h, sizeof h) || (length > 0 && !write_all(g_out, payload, length))) drop_channel();
+  iovec parts[2] = {{&h, sizeof h}, {const_cast<void*>(payload), length}};
+  ssize_t n;
+  do {
+    n = writev(g_out, parts, length > 0 ? 2 : 1);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return drop_channel();
+  size_t done = static_cast<size_t>(n);
+  bool ok = true;
+  if (done < sizeof h) {
+    ok = write_all(g_out, reinterpret_cast<const char*>(&h) + done, sizeof h - done);
+    done = sizeof h;
+  }
+  if (ok && length > 0 && done - sizeof h < length)
+    ok = write_all(g_out, static_cast<const char*>(payload) + (done - sizeof h), length - (done - sizeof h));
+  if (!ok) drop_channel();
 }
 
 // The daemon is gone: nobody reads the execs' output any more. Their pipes close, so their
@@ -103,9 +125,7 @@ void drop_channel() noexcept {
   if (r.cwd[0] != '\0' && chdir(r.cwd) != 0) fail("cwd ", r.cwd, 125);
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
-  }
+  for (int i = 0; i < g_ignored_count; ++i) sigaction(g_ignored[i], &dfl, nullptr);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -335,6 +355,11 @@ int main() {
   dup2(g_devnull, 0);
   dup2(g_devnull, 1);
   signal(SIGPIPE, SIG_IGN);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction current = {};
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN)
+      g_ignored[g_ignored_count++] = sig;
+  }
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);

@@ -36,6 +36,10 @@ TEST_P(DaemonTest, ExecThroughTheAgent) {
   EXPECT_EQ(path.exit_code, 127) << path.body;
   ExecResult sig = exec(d, id, {{"argv", {"/bin/sh", "-c", "kill -9 $$"}}});
   EXPECT_EQ(sig.exit_code, 137) << sig.body;
+  // The agent ignores SIGPIPE; a command has it at its default (a shell cannot undo an
+  // ignored signal it inherited, so it would live on and exit 0).
+  ExecResult pipe = exec(d, id, {{"argv", {"/bin/sh", "-c", "kill -PIPE $$; exit 0"}}});
+  EXPECT_EQ(pipe.exit_code, 141) << pipe.body;
   ExecResult missing = exec(d, id, {{"argv", {"/no/such/command"}}});
   EXPECT_EQ(missing.exit_code, 127) << missing.body;
   EXPECT_NE(missing.err.find("/no/such/command"), std::string::npos) << missing.body;
