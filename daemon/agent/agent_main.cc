@@ -1,4 +1,4 @@
-// nucleus-agent: serves a sandbox's execs from inside it, so that an exec costs a fork and
+// nucleus-agent: serves a sandbox's execs from inside it, so that an exec costs a vfork and
 // an exec in the sandbox rather than a `nucleus exec` (or `runsc exec`) process on the host.
 //
 // nucleusd starts each sandbox with the agent as its workload (bound read-only at
@@ -109,7 +109,7 @@ void drop_channel() noexcept {
   }
 }
 
-// The child of fork: its stdio, its session, its cwd, default signals, the exec. No
+// The child (spawn_child): its stdio, its session, its cwd, default signals, the exec. No
 // allocation, no return.
 [[noreturn]] void exec_child(const StartRequest& r, int in, int out, int err) noexcept {
   setsid();
