@@ -10,6 +10,14 @@ Per backend (native, gVisor):
     between rounds so that every claim is a hit) and with an empty one (cold), with 1 and
     with 20 concurrent clients; p50 and p99;
   * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame.
+Claim to first output is timed by a client process per concurrent client (this script
+with --claim-worker: started, and warmed by an untimed request, before the first round;
+released together each round by a line on its stdin; stopped after the last round), on
+raw sockets with its requests built before the clock starts: the same two requests
+through the same API, each on a connection of its own, timed from before the POST's
+connect to the read that brings the first stdout frame. (Until issue 18's load work it
+was 20 threads of one Python process using http.client, which cost 1.1-1.6 ms of CPU per
+claim under one GIL: the client alone serialised 20 claims into 20-30 ms.)
 Every sandbox is deleted after its sample (untimed); the daemon has its own state root.
 --no-agent starts nucleusd with --agent none: every exec is a `nucleus exec` (the path
 before the exec agent, docs/api.md "Exec through the agent").
@@ -115,30 +123,99 @@ class Daemon:
         self.proc.wait()
 
 
+def raw_request(method, target, body):
+    data = json.dumps(body).encode()
+    return (("%s %s HTTP/1.1\r\nHost: nucleusd\r\nContent-Type: application/json\r\n"
+             "Content-Length: %d\r\n\r\n") % (method, target, len(data))).encode() + data
+
+
+def raw_exchange(path, request, done):
+    """Sends request on a new connection; reads until done(buffer) says enough."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        s.sendall(request)
+        buf = b""
+        while not done(buf):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return buf
+    finally:
+        s.close()
+
+
+def whole_response(buf):
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+def claim_once(path, create_request):
+    """One sample: (milliseconds from the claim's connect to the first stdout frame, id)."""
+    t0 = time.monotonic()
+    created = raw_exchange(path, create_request, whole_response)
+    if not created.startswith(b"HTTP/1.1 201"):
+        raise RuntimeError("create: %r" % created[:300])
+    sid = json.loads(created.partition(b"\r\n\r\n")[2])["id"]
+    ran = raw_exchange(path, raw_request("POST", "/v1/sandboxes/%s/exec" % sid, {"argv": ["/bin/echo", "hi"]}),
+                       lambda buf: b'"stream":"stdout"' in buf or b'"exit_code"' in buf)
+    ms = (time.monotonic() - t0) * 1000
+    if not ran.startswith(b"HTTP/1.1 200") or b'"stream":"stdout"' not in ran:
+        raise RuntimeError("exec: %r" % ran[:300])
+    return ms, sid
+
+
+def claim_worker(path):
+    """A client process (--claim-worker): one claim per "go" line on stdin, "MS ID" back."""
+    create_request = raw_request("POST", "/v1/sandboxes", {})
+    raw_exchange(path, raw_request("GET", "/v1/health", {}), whole_response)  # warm, untimed
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        try:
+            print("%f %s" % claim_once(path, create_request), flush=True)
+        except Exception as e:  # the parent reports it
+            print("error %s" % str(e).replace("\n", " "), flush=True)
+
+
 def claim_to_first_output(d, clients, rounds):
-    samples, ids, lock = [], [], threading.Lock()
-
-    def one():
-        t0 = time.monotonic()
-        status, body = call(d.sock, "POST", "/v1/sandboxes", {})
-        if status != 201:
-            raise RuntimeError("create: %d %s" % (status, body))
-        sid = json.loads(body)["id"]
-        exec_until(d.sock, sid, ["/bin/echo", "hi"], first_output=True)
-        with lock:
-            samples.append((time.monotonic() - t0) * 1000)
-            ids.append(sid)
-
-    for _ in range(rounds):
-        threads = [threading.Thread(target=one) for _ in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for sid in ids:
-            call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
-        ids.clear()
-        d.wait_pool()
+    # Started and warmed before the first round; stopped (stdin closed) only after the
+    # last round has ended, so that no client's start or exit runs beside a timed claim.
+    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--claim-worker", d.sock],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
+    samples = []
+    try:
+        for w in workers:
+            if w.stdout.readline().strip() != "ready":
+                raise RuntimeError("a client process did not start")
+        for _ in range(rounds):
+            for w in workers:
+                w.stdin.write("go\n")
+                w.stdin.flush()
+            ids = []
+            for w in workers:
+                first, _, rest = w.stdout.readline().strip().partition(" ")
+                if first in ("error", ""):
+                    raise RuntimeError(rest or "a client process ended")
+                samples.append(float(first))
+                ids.append(rest)
+            for sid in ids:
+                call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
+            d.wait_pool()
+    finally:
+        for w in workers:
+            w.stdin.close()
+        for w in workers:
+            try:
+                w.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
     return samples
 
 
@@ -188,6 +265,8 @@ def table(results):
 
 
 def main():
+    if sys.argv[1:2] == ["--claim-worker"]:
+        return claim_worker(sys.argv[2])
     ap = argparse.ArgumentParser(description="nucleusd sandbox benchmarks")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--quick", action="store_true")

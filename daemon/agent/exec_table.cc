@@ -36,7 +36,7 @@ void begin_exec(Exec& e, uint32_t id, pid_t pid, int out, int err, int in, const
   e.err = err;
   e.in = in;
   for (int fd : {out, err, in}) {
-    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);  // the agent's ends only
+    if (fd >= 0) fcntl(fd, F_SETFL, O_NONBLOCK);  // the agent's ends only (a pipe's end has no other status flag)
   }
   strncpy(e.marker, marker, sizeof e.marker - 1);
 }

@@ -110,6 +110,7 @@ asio::awaitable<void> Api::handle(const Request& request, Responder& responder) 
 }
 
 asio::awaitable<void> Api::create(const Request& request, Responder& responder) {
+  SandboxManager::Activity activity(manager_);
   CreateRequest req = parse_create_request(request.body);
   const std::string tname = req.template_name.empty() ? "default" : req.template_name;
   auto it = templates_.find(tname);

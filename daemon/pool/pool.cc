@@ -13,28 +13,57 @@ namespace {
 // A template whose sandboxes fail to start this many times in a row stops being refilled
 // (claims still try cold, and report the error).
 constexpr unsigned kMaxFailuresInARow = 3;
-// A claim's refill waits this long: a container start is several milliseconds of CPU, and
-// started at once it ran beside the claimer's first command (an agent's claim is followed
-// by an exec), tripling its latency on a busy 2-CPU host (docs/performance-notes.md).
-constexpr auto kRefillDelay = std::chrono::milliseconds(100);
+// A claim's refill starts once no claim or exec has been in flight for this long (the
+// gap between a claim's answer and its first exec is shorter), so that the sandbox
+// starts, each milliseconds of CPU (a runsc start tens), do not run beside a burst of
+// claims and their first commands on a small host (docs/performance-notes.md)...
+constexpr auto kQuietFor = std::chrono::milliseconds(50);
+// ...or after this long under a load that never quiets, so that the pool still refills;
+// then one start at a time while the load lasts.
+constexpr auto kMaxRefillDelay = std::chrono::milliseconds(1000);
+// How often a waiting refill looks again while claims or execs are in flight.
+constexpr auto kQuietPoll = std::chrono::milliseconds(5);
 }  // namespace
 
 Pools::Pools(SandboxManager& manager, const std::map<std::string, Template>& templates)
     : manager_(manager), templates_(templates) {}
 
 void Pools::start() {
-  for (const auto& [name, t] : templates_) refill(t);
+  for (const auto& [name, t] : templates_) refill(t, t.pool);
 }
 
-asio::awaitable<void> Pools::refill_later(Template t) {
-  asio::steady_timer delay(manager_.io(), kRefillDelay);
-  co_await delay.async_wait(asio::use_awaitable);
-  refill(t);
+bool Pools::quiet() const {
+  return manager_.in_flight() == 0 && std::chrono::steady_clock::now() - manager_.last_activity() >= kQuietFor;
 }
 
-void Pools::refill(const Template& t) {
+void Pools::refill_when_quiet(const Template& t) {
+  deferred_.insert(t.name);
+  if (waiting_for_quiet_) return;
+  waiting_for_quiet_ = true;
+  asio::co_spawn(manager_.io(), refill_deferred(), asio::detached);
+}
+
+asio::awaitable<void> Pools::refill_deferred() {
+  using clock = std::chrono::steady_clock;
+  const clock::time_point deadline = clock::now() + kMaxRefillDelay;
+  asio::steady_timer timer(manager_.io());
+  while (!quiet() && clock::now() < deadline) {
+    const bool idle = manager_.in_flight() == 0;
+    timer.expires_at(std::min(deadline, idle ? manager_.last_activity() + kQuietFor : clock::now() + kQuietPoll));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  waiting_for_quiet_ = false;
+  std::set<std::string> names = std::move(deferred_);
+  deferred_.clear();
+  for (const std::string& name : names) refill_now(templates_.at(name));
+}
+
+void Pools::refill_now(const Template& t) { refill(t, quiet() ? t.pool : 1); }
+
+void Pools::refill(const Template& t, unsigned at_once) {
   if (failures_[t.name] >= kMaxFailuresInARow) return;
-  while (ready_[t.name].size() + starting_[t.name] < t.pool && manager_.live_of(t.name) < t.max_sandboxes) {
+  while (ready_[t.name].size() + starting_[t.name] < t.pool && starting_[t.name] < at_once &&
+         manager_.live_of(t.name) < t.max_sandboxes) {
     ++starting_[t.name];
     asio::co_spawn(manager_.io(), fill_one(t), asio::detached);
   }
@@ -55,7 +84,7 @@ asio::awaitable<void> Pools::fill_one(Template t) {
     manager_.persist(*s);
     ready_[t.name].push_back(s);
   }
-  refill(t);
+  refill_now(t);
 }
 
 void Pools::adopt(SandboxPtr s) {
@@ -72,7 +101,7 @@ asio::awaitable<SandboxPtr> Pools::claim(const Template& t, bool* warm) {
     s->pooled = false;
     ++manager_.metrics().counter("nucleus_pool_hits_total", "template=\"" + t.name + "\"");
     *warm = true;
-    asio::co_spawn(manager_.io(), refill_later(t), asio::detached);
+    refill_when_quiet(t);
     co_return s;
   }
   *warm = false;
@@ -82,7 +111,7 @@ asio::awaitable<SandboxPtr> Pools::claim(const Template& t, bool* warm) {
                    "template '" + t.name + "' has " + std::to_string(t.max_sandboxes) + " sandboxes already (max_sandboxes)");
   SandboxPtr s = co_await manager_.start_sandbox(t);
   failures_[t.name] = 0;
-  refill(t);
+  refill_when_quiet(t);
   co_return s;
 }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 
 #include "daemon/api/metrics.h"
@@ -12,7 +13,10 @@
 #include "daemon/sandbox/templates.h"
 
 // Warm pools: per template, `pool` sandboxes started ahead (their placeholder PID 1
-// waiting) and refilled in the background as they are claimed. A claim takes a ready one
+// waiting) and refilled in the background as they are claimed, once the daemon is quiet
+// (no claim or exec in flight for a moment) or, under a load that never quiets, after a
+// bounded delay and then one start at a time: a sandbox start is milliseconds of CPU (a runsc start tens), and started
+// during a burst of claims it ran beside the claimers' first commands. A claim takes a ready one
 // (a hit) or, with the pool empty, starts one cold (a miss): never an error but the
 // template's max_sandboxes. What a claim binds (env, files, TTL) is the sandbox's own from
 // then on; the pool never held it.
@@ -30,9 +34,14 @@ class Pools {
   std::map<std::string, PoolGauge> gauges() const;
 
  private:
-  void refill(const Template& t);
-  // A claim's refill, a moment later (kRefillDelay in pool.cc).
-  boost::asio::awaitable<void> refill_later(Template t);
+  // Starts sandboxes until the pool is full or at_once of them are starting.
+  void refill(const Template& t, unsigned at_once);
+  // The whole pool at once when the daemon is quiet, else one start at a time.
+  void refill_now(const Template& t);
+  bool quiet() const;  // no claim or exec in flight for kQuietFor (pool.cc)
+  // A claim's refill: once quiet, or after kMaxRefillDelay; one waiter for all templates.
+  void refill_when_quiet(const Template& t);
+  boost::asio::awaitable<void> refill_deferred();
   boost::asio::awaitable<void> fill_one(Template t);
 
   SandboxManager& manager_;
@@ -40,6 +49,8 @@ class Pools {
   std::map<std::string, std::deque<SandboxPtr>> ready_;
   std::map<std::string, unsigned> starting_;
   std::map<std::string, unsigned> failures_;  // in a row: a broken template stops refilling
+  std::set<std::string> deferred_;            // templates whose refill waits for a quiet moment
+  bool waiting_for_quiet_ = false;
 };
 
 }  // namespace nucleus::daemon

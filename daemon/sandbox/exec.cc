@@ -272,6 +272,7 @@ asio::awaitable<void> end_exec(SandboxManager& manager, Responder& responder, Ex
 
 asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, ExecRequest request, Responder& responder) {
   if (sandbox->paused) throw ApiError(409, "paused", "sandbox '" + sandbox->id + "' is paused");
+  SandboxManager::Activity activity(manager);
   asio::io_context& io = manager.io();
   const auto started = std::chrono::steady_clock::now();
   static uint64_t serial = 0;

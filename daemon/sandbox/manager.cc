@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,13 +105,25 @@ asio::awaitable<void> SandboxManager::nucleus_verb(std::string verb, std::string
   if (c.status != 0) throw ApiError(500, "runtime_error", last_line(c.err.empty() ? "nucleus " + verb + " failed" : c.err));
 }
 
+// A sandbox's file is rewritten at its claim, pause and resume: written whole into its
+// ".json.tmp" twin, then the two names swapped (RENAME_EXCHANGE), so that ID.json is whole
+// at every moment (a daemon killed mid-write leaves the old one) and, after the first
+// write, no inode is created or freed per write: on ext4 a new inode scans the recently
+// deleted ones, which was about 60% of the daemon's CPU per claim (perf). The first
+// write has nothing to swap with: a rename.
 void SandboxManager::persist(const Sandbox& s) const {
   const std::string path = config_.state + "/sandboxes/" + s.id + ".json";
-  sys::replace_file(path, to_json(s).dump() + "\n", "save sandbox " + s.id);
+  const std::string twin = path + ".tmp";
+  const std::string step = "save sandbox " + s.id;
+  sys::create_file(twin, to_json(s).dump() + "\n", 0600, step);
+  if (::renameat2(AT_FDCWD, twin.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) return;
+  if (errno != ENOENT && errno != EINVAL) throw_errno(step, path);
+  if (::rename(twin.c_str(), path.c_str()) != 0) throw_errno(step, path);
 }
 
 void SandboxManager::forget(const Sandbox& s) {
   ::unlink((config_.state + "/sandboxes/" + s.id + ".json").c_str());
+  ::unlink((config_.state + "/sandboxes/" + s.id + ".json.tmp").c_str());
   ::unlink((config_.state + "/sandboxes/" + s.id + ".log").c_str());
   auto it = sandboxes_.find(s.id);
   if (it != sandboxes_.end() && it->second.get() == &s) sandboxes_.erase(it);

@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -88,6 +89,21 @@ class SandboxManager {
   // Every second: TTLs and idle timeouts.
   boost::asio::awaitable<void> sweep_forever();
 
+  // Claims and execs in flight (api/routes.cc, sandbox/exec.cc hold an Activity while
+  // they run), and when the last began or ended: the pools refill once it is quiet.
+  class Activity {
+   public:
+    explicit Activity(SandboxManager& m) : m_(m) { ++m_.in_flight_, m_.last_activity_ = std::chrono::steady_clock::now(); }
+    ~Activity() { --m_.in_flight_, m_.last_activity_ = std::chrono::steady_clock::now(); }
+    Activity(const Activity&) = delete;
+    Activity& operator=(const Activity&) = delete;
+
+   private:
+    SandboxManager& m_;
+  };
+  unsigned in_flight() const { return in_flight_; }
+  std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
+
   // Called before a TTL or idle timeout deletes a sandbox (the workspace's copy out).
   std::function<boost::asio::awaitable<void>(SandboxPtr)> before_destroy;
 
@@ -105,6 +121,8 @@ class SandboxManager {
   Metrics& metrics_;
   std::map<std::string, SandboxPtr> sandboxes_;
   std::map<std::string, unsigned> starting_;  // per template
+  unsigned in_flight_ = 0;
+  std::chrono::steady_clock::time_point last_activity_;
 };
 
 }  // namespace nucleus::daemon

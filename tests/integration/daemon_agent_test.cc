@@ -28,8 +28,18 @@ TEST_P(DaemonTest, ExecThroughTheAgent) {
                               {"env", {{"A", "a"}, {"NUCLEUS_EXEC_X", "x"}}}, {"cwd", "/etc"}, {"stdin", std::string(200000, 'z')}});
   EXPECT_TRUE(e.agent);
   EXPECT_EQ(e.out, "a from-create x\n/etc\n" + std::string(200000, 'z') + "\n") << e.err;
+  // Each exec's environment is its own (the agent's own is back after each exec: the child
+  // shares its memory until it execs), and a command is looked up in the exec's PATH.
+  ExecResult after = exec(d, id, {{"argv", {"sh", "-c", "echo ${A-unset}"}}});
+  EXPECT_EQ(after.out, "unset\n") << after.body;
+  ExecResult path = exec(d, id, {{"argv", {"true"}}, {"env", {{"PATH", "/no/such/dir"}}}});
+  EXPECT_EQ(path.exit_code, 127) << path.body;
   ExecResult sig = exec(d, id, {{"argv", {"/bin/sh", "-c", "kill -9 $$"}}});
   EXPECT_EQ(sig.exit_code, 137) << sig.body;
+  // The agent ignores SIGPIPE; a command has it at its default (a shell cannot undo an
+  // ignored signal it inherited, so it would live on and exit 0).
+  ExecResult pipe = exec(d, id, {{"argv", {"/bin/sh", "-c", "kill -PIPE $$; exit 0"}}});
+  EXPECT_EQ(pipe.exit_code, 141) << pipe.body;
   ExecResult missing = exec(d, id, {{"argv", {"/no/such/command"}}});
   EXPECT_EQ(missing.exit_code, 127) << missing.body;
   EXPECT_NE(missing.err.find("/no/such/command"), std::string::npos) << missing.body;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <filesystem>
+
 // What the tests of nucleusd's sandboxes share (daemon_test.cc, daemon_agent_test.cc): a
 // template per backend, exec and create through the API, the sandbox's pids, and the
 // fixture run on both backends.
@@ -83,6 +85,16 @@ inline std::string cmdline(pid_t pid) {
   return s;
 }
 
+// A metric's first sample in /metrics (any labels), or -1 when it is absent.
+inline long metric_value(const Nucleusd& d, const std::string& name) {
+  std::string m = d.client().call("GET", "/metrics").body;
+  size_t at = m.find("\n" + name + " ");
+  if (at == std::string::npos) at = m.find("\n" + name + "{");
+  if (at == std::string::npos) return -1L;
+  at = m.find(' ', at + 1);
+  return std::stol(m.substr(at + 1));
+}
+
 template <class F>
 bool eventually(F f, int seconds = 30) {
   for (int i = 0; i < seconds * 20; ++i) {
@@ -98,9 +110,18 @@ class DaemonTest : public ::testing::TestWithParam<std::string> {
     if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
   }
   std::string backend() const { return GetParam(); }
-  // Every sandbox deleted leaves no container record behind.
+  // Every sandbox deleted leaves no container record behind, nor a file of the daemon's
+  // (ID.json and the twin it is rewritten through, sandbox/manager.cc persist).
   void expect_no_records(const Nucleusd& d) {
     EXPECT_TRUE(eventually([&] { return d.records().empty(); }, 10)) << ::testing::PrintToString(d.records());
+    const std::filesystem::path files = d.root() + "/.nucleusd/sandboxes";
+    auto left = [&] {
+      std::vector<std::string> names;
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(files, ec)) names.push_back(e.path().filename());
+      return names;
+    };
+    EXPECT_TRUE(eventually([&] { return left().empty(); }, 10)) << ::testing::PrintToString(left());
   }
 };
 

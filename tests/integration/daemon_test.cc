@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -168,14 +169,7 @@ TEST_P(DaemonTest, TtlAndIdleTimeoutDelete) {
 
 TEST_P(DaemonTest, WarmPoolClaimsAndRefills) {
   Nucleusd d(templates_for(backend(), 2));
-  auto metric = [&](const std::string& name) {
-    std::string m = d.client().call("GET", "/metrics").body;
-    size_t at = m.find("\n" + name + " ");
-    if (at == std::string::npos) at = m.find("\n" + name + "{");
-    if (at == std::string::npos) return -1L;
-    at = m.find(' ', at + 1);
-    return std::stol(m.substr(at + 1));
-  };
+  auto metric = [&](const std::string& name) { return metric_value(d, name); };
   ASSERT_TRUE(eventually([&] { return metric("nucleus_pool_ready") == 2; }, 60)) << d.client().call("GET", "/metrics").body;
   daemon::ApiResponse r = d.client().call("POST", "/v1/sandboxes", R"({"env":{"CLAIMED":"yes"}})");
   ASSERT_EQ(r.status, 201);
@@ -188,6 +182,38 @@ TEST_P(DaemonTest, WarmPoolClaimsAndRefills) {
   EXPECT_NE(m.find("nucleus_exec_duration_seconds_count 1"), std::string::npos) << m;
   EXPECT_EQ(remove(d, s["id"]), 204);
   d.stop();  // the pool's sandboxes go with it
+  expect_no_records(d);
+}
+
+// A claim's refill waits for a quiet moment, but not for ever: with an exec running
+// throughout, the pool still refills, and meanwhile claims are served (cold when the pool
+// is empty), each counted once as a hit or a miss.
+TEST_P(DaemonTest, PoolRefillsUnderLoadAndServesColdMeanwhile) {
+  Nucleusd d(templates_for(backend(), 1));
+  auto metric = [&](const std::string& name) { return metric_value(d, name); };
+  ASSERT_TRUE(eventually([&] { return metric("nucleus_pool_ready") == 1; }, 60)) << d.log();
+  daemon::ApiResponse first = d.client().call("POST", "/v1/sandboxes", "{}");
+  ASSERT_EQ(first.status, 201) << first.body;
+  ASSERT_TRUE(json::parse(first.body)["warm"].get<bool>());
+  const std::string busy = json::parse(first.body)["id"];
+  std::thread load([&] { exec(d, busy, {{"argv", {"/bin/sleep", "120"}}}); });  // ends with its sandbox
+  auto busy_execs = [&] { return json::parse(d.client().call("GET", "/v1/sandboxes/" + busy).body).value("active_execs", 0); };
+  ASSERT_TRUE(eventually([&] { return busy_execs() == 1; }));
+
+  daemon::ApiResponse second = d.client().call("POST", "/v1/sandboxes", "{}");
+  ASSERT_EQ(second.status, 201) << second.body;
+  const std::string other = json::parse(second.body)["id"];
+  const bool second_warm = json::parse(second.body)["warm"].get<bool>();
+  EXPECT_EQ(exec(d, other, {{"argv", {"/bin/echo", "served"}}}).out, "served\n");
+  EXPECT_TRUE(eventually([&] { return metric("nucleus_pool_ready") == 1; }, 60)) << d.log();
+  EXPECT_EQ(busy_execs(), 1);  // refilled while the load went on
+  EXPECT_EQ(metric("nucleus_pool_hits_total"), second_warm ? 2 : 1);
+  EXPECT_EQ(std::max(0L, metric("nucleus_pool_misses_total")), second_warm ? 0 : 1);
+
+  EXPECT_EQ(remove(d, busy), 204);
+  load.join();
+  EXPECT_EQ(remove(d, other), 204);
+  d.stop();
   expect_no_records(d);
 }
 
