@@ -18,6 +18,7 @@
 #include "backends/native/native_backend.h"
 #include "backends/native/native_session.h"
 #include "backends/native/oci/oci_support.h"
+#include "backends/native/prepared_network.h"
 #include "backends/native/plan/namespaces.h"
 #include "backends/native/plan/userns.h"
 #include "config/spec_checks.h"
@@ -81,7 +82,7 @@ std::string prepare_network_files(ContainerSpec& spec, const std::string& record
 // (network/client/container_network.h): prepared by netd from the moment the id is ours,
 // while the container is being made, and in place before the workload runs.
 void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
-  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network"});
+  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network", .take_prepared_namespace = true});
   timing::mark("network ordered");
 }
 // As soon as the container's network namespace exists: netd makes the veth while this
@@ -278,14 +279,25 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   plan.finalize();
   timing::mark("seccomp program ready");
 
+  // Prepared by netd ahead (docs/networking.md, "Prepared namespaces"): cloned into it.
+  PreparedNetwork prepared = spec.network == NetworkMode::kBridge ? PreparedNetwork::adopt(*s->network, plan) : PreparedNetwork();
+
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
   UniqueFd pidfd;
-  pid_t pid = clone_container(plan.clone_flags, &pidfd, at_clone ? s->cgroup()->directory_fd() : -1);
+  prepared.enter();
+  pid_t pid = -1;
+  try {
+    pid = clone_container(plan.clone_flags, &pidfd, at_clone ? s->cgroup()->directory_fd() : -1);
+  } catch (...) {
+    prepared.leave();
+    throw;
+  }
   if (pid == 0) {
     ::close(parent_end.get());
     run_child(plan, child_end.get());
   }
+  prepared.leave();
   if (plan.restore_affinity) start_child_elsewhere(pid, plan.affinity);
   s->hold_main(OwnedChild(pid, std::move(pidfd)));  // killed and reaped if anything below throws
   s->sync = std::move(parent_end);

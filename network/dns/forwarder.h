@@ -31,6 +31,9 @@ class Forwarder {
   Forwarder& operator=(const Forwarder&) = delete;
 
   uint16_t port() const;
+  // Before start(): where allowed questions go (a standby prepared with the host's
+  // resolvers, handed a container that names its own).
+  void set_upstreams(std::vector<IpAddress> upstreams);
   void start();
 
  private:

@@ -240,7 +240,7 @@ std::string base_bridge() {
 }
 
 std::string container_rules(const Lease& l, const NetworkRequest& request) {
-  ContainerNames n = container_names(l.id);
+  ContainerNames n = names_for_key(l.key);
   std::string out;
   for (const std::string& chain : chains(n)) out += "add chain " + kInet + " " + chain + "\n";
   if (l.policy) {
@@ -260,7 +260,7 @@ std::string container_rules(const Lease& l, const NetworkRequest& request) {
 }
 
 std::vector<std::string> container_removal(const Lease& l) {
-  ContainerNames n = container_names(l.id);
+  ContainerNames n = names_for_key(l.key);
   std::vector<std::string> out;
   for (const std::string& element : map_elements(n, l, false)) out.push_back("delete " + element);
   for (const std::string& chain : chains(n)) out.push_back("flush chain " + kInet + " " + chain);

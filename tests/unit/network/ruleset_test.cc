@@ -25,6 +25,7 @@ Lease sample_lease(bool policy) {
   Lease l;
   l.id = "web-1";
   l.key = network_key(l.id);
+  l.origin = l.id;
   l.index = 2;
   l.address4 = *parse_ip("10.231.0.2");
   l.address6 = *parse_ip("fd6e:7563:6c65::2");
