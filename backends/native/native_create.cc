@@ -218,7 +218,10 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
 std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
   refuse_unsupported(requested, options);
   // Before anything exists: bad input, a taken port, what pasta cannot enforce.
-  if (requested.network == NetworkMode::kBridge) net::check_network_request(*requested.bridge);
+  if (requested.network == NetworkMode::kBridge) {
+    net::check_network_request(*requested.bridge);
+    timing::mark("network request checked");
+  }
   if (requested.network == NetworkMode::kPasta) net::check_user_mode_request(*requested.bridge);
   const bool held = options.foreground;
   ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
@@ -228,6 +231,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
   const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
+  if (!network_files.empty()) timing::mark("network files prepared");
   if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
   timing::mark("record claimed");
 
