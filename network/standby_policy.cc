@@ -23,8 +23,6 @@ std::optional<std::string> why_not_prepared(const AttachOrder& order, const Netw
   const std::pair<bool, const char*> refusals[] = {
       {!order.takes_namespace, "the caller makes its own namespace"},
       {!same_base(r, prepared), "another bridge or subnet"},
-      {!r.publish.empty(), "published ports"},
-      {r.enforces_policy(), "an egress policy"},
   };
   for (const auto& [refused, why] : refusals) {
     if (refused) return std::string(why);

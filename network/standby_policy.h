@@ -11,13 +11,13 @@
 namespace nucleus::net {
 
 // What a standby is prepared for, from an order it may later serve: the order's bridge and
-// subnets, and nothing else (no published port, no egress rule; the host's resolvers, which
-// the forwarder swaps for the order's own at the hand-over).
+// subnets, and nothing else (no published port, no egress rule, the host's resolvers). At
+// the hand-over the standby holds the order's ports, replaces its rules by the order's in
+// one transaction and gives the forwarder the order's names and resolvers.
 NetworkRequest standby_request(const NetworkRequest& from);
 
-// Whether a standby prepared for `prepared` can take `order` as it is: the caller takes a
-// namespace, the same bridge and subnets, and no rule the standby did not make (published
-// ports, an egress policy).
+// Whether a standby prepared for `prepared` can take `order`: the caller takes a namespace,
+// and the same bridge and subnets (the base rules and the addresses are theirs).
 // nullopt: it can; otherwise why not (for the log).
 std::optional<std::string> why_not_prepared(const AttachOrder& order, const NetworkRequest& prepared);
 

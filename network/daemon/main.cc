@@ -31,6 +31,7 @@
 #include "network/daemon/attach.h"
 #include "network/daemon/server.h"
 #include "network/daemon/teardown.h"
+#include "network/firewall/ruleset.h"
 #include "network/host_network.h"
 #include "network/naming.h"
 #include "network/protocol.h"
@@ -213,9 +214,24 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
     collect_stale_leases(store, nft);
     if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
   }
+  const NetworkRequest& request = order.request;
+  // What the standby did not prepare: the order's published ports (held from now on: no
+  // host program takes them), its egress policy (rules and names). The lease names them
+  // before the rules exist, so a teardown from here on removes them.
+  const Lease prepared = attached.lease;
+  const bool own_rules = request.enforces_policy() || !request.publish.empty();
+  if (own_rules) {
+    attached.held_ports = hold_published_ports(request.publish);
+    attached.lease.publish = request.publish;
+    attached.lease.policy = request.enforces_policy();
+  }
   store.hand_over(attached.lease, order.id);
+  if (own_rules) {
+    nft.run(ruleset::container_rules_replacing(prepared, attached.lease, request), "apply the network policy of " + order.id);
+    if (request.enforces_policy()) attached.forwarder->set_policy(dns::NamePolicy(request.egress));
+  }
   // The host's resolvers as they are now, or the container's own.
-  attached.forwarder->set_upstreams(order.request.resolvers.empty() ? read_resolvers() : order.request.resolvers);
+  attached.forwarder->set_upstreams(request.resolvers.empty() ? read_resolvers() : request.resolvers);
 }
 
 // A standby (docs/networking.md, "Prepared namespaces"): at idle CPU priority, a namespace

@@ -34,6 +34,9 @@ class Forwarder {
   // Before start(): where allowed questions go (a standby prepared with the host's
   // resolvers, handed a container that names its own).
   void set_upstreams(std::vector<IpAddress> upstreams);
+  // Before start(): the names it answers (a standby prepared open, handed a container with
+  // an egress policy).
+  void set_policy(NamePolicy policy);
   void start();
 
  private:

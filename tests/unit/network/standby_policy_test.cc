@@ -12,14 +12,19 @@ AttachOrder plain_order() {
   return o;
 }
 
-TEST(StandbyPolicy, APlainBridgeStartTakesAStandbyOfItsBridge) {
+TEST(StandbyPolicy, AnyBridgeStartOfItsBridgeTakesAStandby) {
   AttachOrder o = plain_order();
-  o.request.resolvers = {*parse_ip("192.0.2.53")};  // the forwarder takes them at the hand-over
-  o.request.hostname = "box";
   EXPECT_EQ(why_not_prepared(o, standby_request(o.request)), std::nullopt);
+  // What the standby did not prepare, it adds at the hand-over: resolvers, names, ports, rules.
+  o.request.resolvers = {*parse_ip("192.0.2.53")};
+  o.request.hostname = "box";
+  o.request.publish = {parse_publish("8080:80", "-p")};
+  o.request.egress = {parse_egress_rule("10.0.0.0/8", "e"), parse_egress_rule("*.example.com", "e")};
+  o.request.default_deny = true;
+  EXPECT_EQ(why_not_prepared(o, standby_request(NetworkRequest{})), std::nullopt);
 }
 
-TEST(StandbyPolicy, WhatAStandbyDidNotPrepareIsRefusedWithItsReason) {
+TEST(StandbyPolicy, AnotherBaseOrACallerWithItsOwnNamespaceIsRefusedWithItsReason) {
   const NetworkRequest prepared = standby_request(NetworkRequest{});
   struct Case {
     const char* why;
@@ -30,9 +35,6 @@ TEST(StandbyPolicy, WhatAStandbyDidNotPrepareIsRefusedWithItsReason) {
       {"another bridge or subnet", [](AttachOrder& o) { o.request.bridge = "other0"; }},
       {"another bridge or subnet", [](AttachOrder& o) { o.request.subnet4 = *parse_cidr("10.77.0.0/16").cidr; }},
       {"another bridge or subnet", [](AttachOrder& o) { o.request.subnet6 = *parse_cidr("fd00:77::/64").cidr; }},
-      {"published ports", [](AttachOrder& o) { o.request.publish = {parse_publish("8080:80", "-p")}; }},
-      {"an egress policy", [](AttachOrder& o) { o.request.egress = {parse_egress_rule("10.0.0.0/8", "e")}; }},
-      {"an egress policy", [](AttachOrder& o) { o.request.default_deny = true; }},
   };
   for (const Case& c : cases) {
     AttachOrder o = plain_order();
