@@ -267,13 +267,19 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
       release_network(attached, nft, store);
       return 0;
     }
+  } catch (const Error& e) {  // what was made is undone already
+    std::cerr << "nucleus-netd standby: " << e.what() << "\n";
+    return e.exit_code();
+  }
+  try {
     // Said after the server has it queued: whoever reads this lease and then starts a
     // container finds the server knowing this standby ready.
     attached.lease.standby_ready = true;
     store.update(attached.lease);
   } catch (const Error& e) {
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
-    return e.exit_code();
+    release_network(attached, nft, store);
+    return e.exit_code();  // our socket closes: the server drops this standby
   }
   char word[16];
   int fds[3];

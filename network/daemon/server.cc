@@ -195,6 +195,10 @@ class Server {
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
       NetworkRequest wanted = standby_request(order->request);
       if (!why_not_prepared(*order, wanted)) prepare_for(wanted);
+      if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
+        failures_ = 0;
+        schedule_refill();
+      }
     }
     fork_child(connection, fds);
   }
