@@ -211,6 +211,34 @@ TEST_F(NetworkPrepared, AnEmptyPoolFallsBackToTheContainersOwnNamespace) {
   EXPECT_EQ(reach.status, 0) << reach.output;
 }
 
+// kill -9 of a standby: its namespace (and the veth in it) goes with the server's copy once
+// the server hears it gone; its lease and rules are collected by the next standby the
+// server prepares (any attach collects leases whose owner died).
+TEST_F(NetworkPrepared, AStandbyKilledIsCollected) {
+  prepare_standbys(2);
+  std::string victim;
+  for (const std::string& lease : lab_->leases()) {
+    if (lease.find("\"standby_ready\":true") == std::string::npos) continue;
+    size_t at = lease.find("\"owner_pid\":");
+    if (at != std::string::npos) victim = std::to_string(std::atoi(lease.c_str() + at + 12));
+    break;
+  }
+  ASSERT_NE(victim, "");
+  ASSERT_EQ(::kill(std::stoi(victim), SIGKILL), 0);
+  CommandResult r = in_host(run_args("after-kill", {"/bin/true"}));  // takes the other one; a refill follows
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto victim_leased = [&] {
+    for (const std::string& lease : lab_->leases()) {
+      if (lease.find("\"owner_pid\":" + victim + ",") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (auto end = std::chrono::steady_clock::now() + 30s; victim_leased() && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(victim_leased()) << "the killed standby's lease was never collected";
+}
+
 TEST_F(NetworkPrepared, KillNineOfNucleusInAPreparedNamespaceLeavesNothing) {
   prepare_standbys(1);
   start("killed");
