@@ -97,10 +97,11 @@ class Server {
       for (const Standby& s : standbys_) p.push_back({s.socket.get(), POLLIN, 0});
       int rc = ::poll(p.data(), p.size(), timeout());
       if (rc < 0 && errno != EINTR) throw_errno("nucleus-netd serve", "poll");
-      if (rc > 0 && (p[1].revents & POLLIN) && take_signals()) return leave();
-      for (size_t i = p.size(); rc > 0 && i-- > 2;) {
-        if (p[i].revents != 0) hear_standby(i - 2);
+      // Standbys first, by socket: reaping (take_signals) may drop some from the list.
+      for (size_t i = 2; rc > 0 && i < p.size(); ++i) {
+        if (p[i].revents != 0) hear_standby(p[i].fd);
       }
+      if (rc > 0 && (p[1].revents & POLLIN) && take_signals()) return leave();
       if (rc > 0 && (p[0].revents & POLLIN)) accept_all();
       if (refill_at_ && Clock::now() >= *refill_at_) refill();
       if (children_.empty() && idle_for().count() >= options_.idle_ms) return leave();
@@ -143,9 +144,12 @@ class Server {
     return stop;
   }
 
-  // A standby says it is ready (with its namespace), or went away.
-  void hear_standby(size_t index) {
-    Standby& s = standbys_[index];
+  // A standby says it is ready (with its namespace), or went away. Its socket is
+  // non-blocking on our side: nothing to read is no reason to wait.
+  void hear_standby(int socket) {
+    auto it = std::find_if(standbys_.begin(), standbys_.end(), [socket](const Standby& s) { return s.socket.get() == socket; });
+    if (it == standbys_.end()) return;
+    Standby& s = *it;
     char word[16];
     int fd = -1;
     size_t count = 0;
@@ -159,7 +163,7 @@ class Server {
     if (count == 1) ::close(fd);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (!s.netns) ++failures_;
-    standbys_.erase(standbys_.begin() + static_cast<long>(index));  // its socket closes: it tears down
+    standbys_.erase(it);  // its socket closes: it tears down
   }
 
   void accept_all() {
@@ -257,6 +261,7 @@ class Server {
       sys::raw_close_range(4, ~0u, 0);
       ::_exit(options_.stand_by(3, state_dir_, *prepared_));
     }
+    ::fcntl(mine.get(), F_SETFL, O_NONBLOCK);  // ours only: the standby waits on its end
     standbys_.push_back({pid, std::move(mine), {}});
     return true;
   }
