@@ -27,9 +27,11 @@ std::string network_key(std::string_view id) {
   return text;
 }
 
-ContainerNames container_names(std::string_view id) {
+ContainerNames container_names(std::string_view id) { return names_for_key(network_key(id)); }
+
+ContainerNames names_for_key(std::string key) {
   ContainerNames n;
-  n.key = network_key(id);
+  n.key = std::move(key);
   n.host_veth = "nv" + n.key;
   n.chain_out = n.set("out");
   n.chain_in = n.set("in");

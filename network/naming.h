@@ -27,6 +27,9 @@ struct ContainerNames {
   std::string set(std::string_view suffix) const { return "c_" + key + "_" + std::string(suffix); }
 };
 ContainerNames container_names(std::string_view id);
+// The names under a key already derived: a lease's (network/ipam/lease_store.h), whose key is
+// its first holder's, a prepared namespace's, when the container took one over.
+ContainerNames names_for_key(std::string key);
 
 inline constexpr std::string_view kContainerInterface = "eth0";
 inline constexpr std::string_view kTable = "nucleus";  // inet and bridge tables of that name

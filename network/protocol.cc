@@ -30,7 +30,8 @@ std::string order_to_json(const AttachOrder& o) {
                       {"egress", egress},
                       {"default_deny", r.default_deny},
                       {"resolvers", resolvers},
-                      {"hostname", r.hostname}};
+                      {"hostname", r.hostname},
+                      {"takes_namespace", o.takes_namespace}};
   return j.dump();
 }
 
@@ -53,6 +54,7 @@ AttachOrder order_from_json(const std::string& text) {
       r.resolvers.push_back(*parsed);
     }
     r.hostname = j.at("hostname").get<std::string>();
+    o.takes_namespace = j.value("takes_namespace", false);
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw Error("read the network order", e.what());

@@ -16,6 +16,10 @@ struct AttachOrder {
   std::string id;
   std::string state_dir;
   NetworkRequest request;
+  // The caller can put the container into a network namespace netd prepared ahead (a
+  // standby's, network/daemon/standby.h) instead of making its own: the resident server then
+  // answers the connection first with kReplyPrepared + the namespace, or kReplyFresh.
+  bool takes_namespace = false;
 };
 std::string order_to_json(const AttachOrder& order);
 AttachOrder order_from_json(const std::string& text);  // throws Error
@@ -45,6 +49,13 @@ inline constexpr int kControlFd = 4;
 // log and the order; the connection then is the control socket above, served by a child
 // of the server.
 inline constexpr std::string_view kServerAttach = "attach";
+// server -> nucleus, first on a connection whose order takes a namespace: a prepared one
+// (SCM_RIGHTS: the namespace) or none (the container makes its own, netd attaches to it).
+inline constexpr std::string_view kReplyPrepared = "prepared";
+inline constexpr std::string_view kReplyFresh = "fresh";
+// standby -> server, once its namespace is ready (SCM_RIGHTS: the namespace); the server
+// hands it a container with kServerAttach + [log, order, connection].
+inline constexpr std::string_view kStandbyReady = "ready";
 struct ServerPaths {
   std::string socket;  // <state>/netd-<tag>.sock
   std::string lock;    // <state>/netd-<tag>.lock: flock held by the server; "pid start_time"

@@ -18,6 +18,7 @@
 #include "backends/native/native_backend.h"
 #include "backends/native/native_session.h"
 #include "backends/native/oci/oci_support.h"
+#include "backends/native/prepared_network.h"
 #include "backends/native/plan/namespaces.h"
 #include "backends/native/plan/userns.h"
 #include "config/spec_checks.h"
@@ -81,7 +82,7 @@ std::string prepare_network_files(ContainerSpec& spec, const std::string& record
 // (network/client/container_network.h): prepared by netd from the moment the id is ours,
 // while the container is being made, and in place before the workload runs.
 void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
-  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network"});
+  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network", .take_prepared_namespace = true});
   timing::mark("network ordered");
 }
 // As soon as the container's network namespace exists: netd makes the veth while this
@@ -217,7 +218,10 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
 std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
   refuse_unsupported(requested, options);
   // Before anything exists: bad input, a taken port, what pasta cannot enforce.
-  if (requested.network == NetworkMode::kBridge) net::check_network_request(*requested.bridge);
+  if (requested.network == NetworkMode::kBridge) {
+    net::check_network_request(*requested.bridge);
+    timing::mark("network request checked");
+  }
   if (requested.network == NetworkMode::kPasta) net::check_user_mode_request(*requested.bridge);
   const bool held = options.foreground;
   ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
@@ -227,6 +231,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
   const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
+  if (!network_files.empty()) timing::mark("network files prepared");
   if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
   timing::mark("record claimed");
 
@@ -278,14 +283,25 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   plan.finalize();
   timing::mark("seccomp program ready");
 
+  // Prepared by netd ahead (docs/networking.md, "Prepared namespaces"): cloned into it.
+  PreparedNetwork prepared = spec.network == NetworkMode::kBridge ? PreparedNetwork::adopt(*s->network, plan) : PreparedNetwork();
+
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();
   UniqueFd pidfd;
-  pid_t pid = clone_container(plan.clone_flags, &pidfd, at_clone ? s->cgroup()->directory_fd() : -1);
+  prepared.enter();
+  pid_t pid = -1;
+  try {
+    pid = clone_container(plan.clone_flags, &pidfd, at_clone ? s->cgroup()->directory_fd() : -1);
+  } catch (...) {
+    prepared.leave();
+    throw;
+  }
   if (pid == 0) {
     ::close(parent_end.get());
     run_child(plan, child_end.get());
   }
+  prepared.leave();
   if (plan.restore_affinity) start_child_elsewhere(pid, plan.affinity);
   s->hold_main(OwnedChild(pid, std::move(pidfd)));  // killed and reaped if anything below throws
   s->sync = std::move(parent_end);

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "core/sys/error.h"
@@ -102,7 +104,13 @@ UniqueFd connect_to_server(const std::string& helper, const std::string& state_d
   ServerPaths paths = server_paths(state_dir, tag);
   if (UniqueFd fd = connect_to(paths.socket)) return fd;
   UniqueFd log = sys::open(state_dir + "/netd-server.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
-  OwnedChild starter = spawn_helper({helper, "serve", "--state-dir", state_dir, "--tag", tag}, {log.get()});
+  std::vector<std::string> args = {helper, "serve", "--state-dir", state_dir, "--tag", tag};
+  // NUCLEUS_NETWORK_POOL=N: how many prepared namespaces a server this call starts keeps
+  // (0: none; every start then takes the path without one).
+  if (const char* pool = std::getenv("NUCLEUS_NETWORK_POOL"); pool != nullptr && *pool != '\0') {
+    args.insert(args.end(), {"--pool", pool});
+  }
+  OwnedChild starter = spawn_helper(args, {log.get()});
   int status = starter.wait();  // it returns once its server accepts (or another one does)
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
   return connect_to(paths.socket);
@@ -142,10 +150,12 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   ContainerNetwork network;
   network.log_ = options.log_file.empty() ? options.state_dir + "/" + network_key(container_id) + ".log" : options.log_file;
   UniqueFd log_fd = sys::open(network.log_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
-  UniqueFd order = order_memfd({container_id, options.state_dir, request});
+  const bool takes = options.take_prepared_namespace && options.resident;
+  UniqueFd order = order_memfd({container_id, options.state_dir, request, takes});
   network.hostname_ = request.hostname;
   network.id_ = container_id;
   if (options.resident) network.control_ = attach_through_server(helper, options.state_dir, {log_fd.get(), order.get()});
+  network.answer_pending_ = takes && network.control_;
   if (!network.control_) {
     auto [mine, theirs] = sys::socketpair(SOCK_SEQPACKET, "connect to nucleus-netd");
     network.helper_ = spawn_helper({helper, "attach"}, {log_fd.get(), order.get(), theirs.get()});
@@ -154,10 +164,28 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   return network;
 }
 
+UniqueFd ContainerNetwork::prepared_namespace() {
+  if (!answer_pending_) return {};
+  answer_pending_ = false;
+  char word[16];
+  int fd = -1;
+  size_t count = 0;
+  ssize_t n;
+  do {
+    n = sys::recv_with_fds(control_.get(), word, sizeof word, &fd, 1, &count);
+  } while (n < 0 && errno == EINTR);
+  UniqueFd netns(count == 1 ? fd : -1);
+  // Anything but a prepared namespace (fresh, or the server gone: wait_attached says so):
+  // the container makes its own.
+  if (n != static_cast<ssize_t>(kReplyPrepared.size()) || kReplyPrepared != std::string_view(word, static_cast<size_t>(n))) return {};
+  return netns;
+}
+
 void ContainerNetwork::give_namespace(int netns_fd, int container_pidfd) {
   if (!control_ || !lease_.id.empty() || namespace_given_) {
     throw Error("attach the network of " + id_, "not prepared, or given its namespace already");
   }
+  (void)prepared_namespace();  // not asked for: the container made its own
   int fds[2] = {netns_fd, container_pidfd};
   // A netd that failed already has sent its report and gone: the send fails, the report
   // is still there to read.
@@ -205,6 +233,7 @@ ContainerNetwork& ContainerNetwork::operator=(ContainerNetwork&& other) noexcept
     id_ = std::move(other.id_);
     log_ = std::move(other.log_);
     namespace_given_ = other.namespace_given_;
+    answer_pending_ = other.answer_pending_;
     control_ = std::move(other.control_);
     helper_ = std::move(other.helper_);
   }
@@ -220,7 +249,7 @@ ContainerNetwork::~ContainerNetwork() {
 }
 
 const std::string& ContainerNetwork::host_interface() const {
-  if (host_interface_.empty() && !lease_.id.empty()) host_interface_ = container_names(lease_.id).host_veth;
+  if (host_interface_.empty() && !lease_.id.empty()) host_interface_ = names_for_key(lease_.key).host_veth;
   return host_interface_;
 }
 

@@ -31,6 +31,9 @@ struct AttachOptions {
   // Through the resident netd (started on demand; network/daemon/server.h); false: a netd
   // of this process's own, by fork + exec (also what happens when the server is out of reach).
   bool resident = true;
+  // The caller can run the container in a namespace netd prepared ahead
+  // (prepared_namespace()); false: it always makes its own.
+  bool take_prepared_namespace = false;
 };
 
 // Bad input, before anything exists: the request's own checks plus the host's routes (a
@@ -55,6 +58,13 @@ class ContainerNetwork {
   // closed after it), wait_attached() before the workload runs (throws as enter() does).
   void give_namespace(int netns_fd, int container_pidfd = -1);
   void wait_attached();
+  // Before the container's namespaces exist, with take_prepared_namespace: the network
+  // namespace netd prepared for it (eth0 configured, its rules in place), which the
+  // container must join instead of making its own, and whose fd it then gives to
+  // give_namespace() as usual; empty: none was ready (or none may be taken), the container
+  // makes its own. Once only.
+  UniqueFd prepared_namespace();
+
   // Both at once (options.container_pidfd for enter).
   static ContainerNetwork attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,
                                  const AttachOptions& options = {});
@@ -91,6 +101,7 @@ class ContainerNetwork {
   Lease lease_;  // empty until enter() succeeded
   std::string id_, log_;
   bool namespace_given_ = false;
+  bool answer_pending_ = false;  // the server's kReplyPrepared / kReplyFresh not read yet
   std::string hostname_;
   UniqueFd control_;
   OwnedChild helper_;

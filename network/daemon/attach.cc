@@ -86,7 +86,7 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
     leased = true;
     prepare_base(store, nft, host, request, attached.lease);
   }
-  ContainerNames names = container_names(order.id);
+  ContainerNames names = names_for_key(attached.lease.key);
 
   std::vector<IpAddress> upstreams = request.resolvers.empty() ? read_resolvers() : request.resolvers;
   dns::NamePolicy policy = request.enforces_policy() ? dns::NamePolicy(request.egress) : dns::NamePolicy::open();
@@ -105,16 +105,20 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
   return attached;
 }
 
-void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
+void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
   ScopeExit undo([&] { release_network(attached, nft, store); });
   // Created with its peer directly in the container's namespace: moving a link between
   // namespaces waits for RCU grace periods (15-30 ms measured on a loaded host, against
-  // 1-3 ms for this creation), so no veth is made ahead of time.
+  // 1-3 ms for this creation), so no veth is made ahead of its namespace.
   NetlinkSocket host;
-  create_veth(host, container_names(attached.lease.id).host_veth, attached.lease.bridge, netns_fd, kContainerInterface);
+  create_veth(host, names_for_key(attached.lease.key).host_veth, attached.lease.bridge, netns_fd, kContainerInterface);
   configure_container_side(NetlinkSocket::in_namespace(netns_fd), kContainerInterface, attached.lease);
-  attached.forwarder->start();
   undo.dismiss();
+}
+
+void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
+  link_namespace(attached, netns_fd, nft, store);
+  attached.forwarder->start();
 }
 
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store) {

@@ -28,6 +28,8 @@ struct AttachedNetwork {
 
 AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store);
 void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
+// enter_namespace without starting the forwarder: what a standby does ahead of its container.
+void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
 
 // The reverse, for the helper that attached it.
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store);

@@ -4,16 +4,19 @@
 // nftables and DNS work live here, in a dynamically linked helper nucleus starts.
 //
 //   nucleus-netd attach                      fds 2-4 as in network/protocol.h
-//   nucleus-netd serve --state-dir D --tag T [--idle-ms MS]
+//   nucleus-netd serve --state-dir D --tag T [--idle-ms MS] [--pool N]
 //                                            the resident server (daemon/server.h), whose
 //                                            children run `attach` for each connection
 //   nucleus-netd cleanup --state-dir D ID    what `cleanup_container_network` runs
 //   nucleus-netd collect --state-dir D [--remove-idle-bridge NAME]
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +31,11 @@
 #include "network/daemon/attach.h"
 #include "network/daemon/server.h"
 #include "network/daemon/teardown.h"
+#include "network/firewall/ruleset.h"
+#include "network/host_network.h"
+#include "network/naming.h"
 #include "network/protocol.h"
+#include "network/standby_policy.h"
 
 namespace nucleus::net {
 namespace {
@@ -37,6 +44,8 @@ namespace asio = boost::asio;
 // How long the resident server stays without a container to serve: long enough for a
 // host starting containers now and then to keep it, short enough not to linger.
 constexpr int kServerIdleMs = 60000;
+// Standbys kept ready: two, so that back-to-back starts find one while the last is refilled.
+constexpr size_t kDefaultPool = 2;
 
 std::string read_order() {
   std::string text;
@@ -124,13 +133,51 @@ ContainerFds receive_namespace() {
   return got;
 }
 
-int attach() {
-  // A stop asked for during the attach is taken once the Keeper listens: nothing half made
-  // is left behind by a signal's default action.
+// Once the network is prepared: waits for the container's namespace (its pidfd with it),
+// attaches to it (unless prepared in it already: `prepared` is that namespace's inode),
+// reports, and keeps the network until it is released.
+int keep_attached(asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store, const sigset_t& stops,
+                  std::optional<ino_t> prepared) {
+  ContainerFds container = receive_namespace();
+  if (!container.netns) {  // the container was never made: what was prepared goes
+    release_network(attached, nft, store);
+    return 0;
+  }
+  try {
+    if (prepared) {
+      struct stat st {};
+      if (::fstat(container.netns.get(), &st) != 0 || st.st_ino != *prepared) {
+        release_network(attached, nft, store);
+        throw Error("attach the network of " + attached.lease.id, "the container is not in the namespace prepared for it");
+      }
+      attached.forwarder->start();
+    } else {
+      enter_namespace(attached, container.netns.get(), nft, store);
+    }
+  } catch (const Error& e) {
+    send_control(report_error(e));
+    return e.exit_code();
+  }
+  container.netns.reset();  // the container's namespace is not ours to keep alive
+  Keeper keeper(io, attached, nft, store, std::move(container.pidfd));
+  ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
+  send_control(report_ok(attached.lease));
+  io.run();
+  return 0;
+}
+
+// A stop asked for during the attach is taken once the Keeper listens: nothing half made
+// is left behind by a signal's default action.
+sigset_t block_stops() {
   sigset_t stops;
   sigemptyset(&stops);
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stops, sig);
   ::sigprocmask(SIG_BLOCK, &stops, nullptr);
+  return stops;
+}
+
+int attach() {
+  sigset_t stops = block_stops();
   AttachOrder order;
   std::unique_ptr<LeaseStore> store;
   Nftables nft;
@@ -144,23 +191,115 @@ int attach() {
     send_control(report_error(e));
     return e.exit_code();
   }
-  ContainerFds container = receive_namespace();
-  if (!container.netns) {  // the container was never made: what was prepared goes
-    release_network(attached, nft, *store);
-    return 0;
+  return keep_attached(io, attached, nft, *store, stops, std::nullopt);
+}
+
+// A new network namespace, held by the returned fd; this process stays in its own.
+UniqueFd make_network_namespace() {
+  UniqueFd own = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open netd's network namespace");
+  if (::unshare(CLONE_NEWNET) != 0) throw_errno("prepare a network namespace", "unshare");
+  UniqueFd made = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open the prepared network namespace");
+  if (::setns(own.get(), CLONE_NEWNET) != 0) ::_exit(125);  // netd in the wrong namespace must not go on
+  return made;
+}
+
+// Its lease becomes the container's (docs/networking.md, "Prepared namespaces"); the same
+// checks as a fresh attach: a valid id, not attached already (a dead holder's collected
+// first), a previous network of that id gone.
+void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store) {
+  if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
+  wait_for_releasing_owner(store, order.id, 5000);
+  if (store.find(order.id)) {
+    LeaseStore::Lock lock(store);
+    collect_stale_leases(store, nft);
+    if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
+  }
+  const NetworkRequest& request = order.request;
+  // What the standby did not prepare: the order's published ports (held from now on: no
+  // host program takes them), its egress policy (rules and names). The lease names them
+  // before the rules exist, so a teardown from here on removes them.
+  const Lease prepared = attached.lease;
+  const bool own_rules = request.enforces_policy() || !request.publish.empty();
+  if (own_rules) {
+    attached.held_ports = hold_published_ports(request.publish);
+    attached.lease.publish = request.publish;
+    attached.lease.policy = request.enforces_policy();
+  }
+  store.hand_over(attached.lease, order.id);
+  if (own_rules) {
+    nft.run(ruleset::container_rules_replacing(prepared, attached.lease, request), "apply the network policy of " + order.id);
+    if (request.enforces_policy()) attached.forwarder->set_policy(dns::NamePolicy(request.egress));
+  }
+  // The host's resolvers as they are now, or the container's own.
+  attached.forwarder->set_upstreams(request.resolvers.empty() ? read_resolvers() : request.resolvers);
+}
+
+// A standby (docs/networking.md, "Prepared namespaces"): at idle CPU priority, a namespace
+// with eth0 on the bridge, a lease, the rules without a policy and the forwarder's sockets;
+// then its namespace to the server, and a wait for the container it is handed (or the
+// server's end: everything made goes).
+int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& request) {
+  sigset_t stops = block_stops();
+  // The attach's numbers (3 order, 4 control) are held by /dev/null until a container comes:
+  // what the standby opens meanwhile (the forwarder's sockets, netlink) stays clear of them.
+  int server = ::fcntl(server_fd, F_DUPFD_CLOEXEC, 10);
+  UniqueFd null = sys::open("/dev/null", O_RDWR | O_CLOEXEC, "open /dev/null");
+  if (server < 0 || ::dup2(null.get(), kOrderFd) < 0 || ::dup2(null.get(), kControlFd) < 0) return 125;
+  sched_param idle{};
+  ::sched_setscheduler(0, SCHED_IDLE, &idle);  // LeaseStore::Lock lifts it while it holds the lock
+  Nftables nft;
+  asio::io_context io;
+  LeaseStore store(state_dir);
+  AttachedNetwork attached;
+  ino_t prepared = 0;
+  try {
+    UniqueFd netns = make_network_namespace();
+    LeaseOwner self = LeaseOwner::self();
+    attached = prepare_network({standby_id(self.pid, self.start_time), state_dir, request}, io, nft, store);
+    link_namespace(attached, netns.get(), nft, store);
+    struct stat st {};
+    ::fstat(netns.get(), &st);
+    prepared = st.st_ino;
+    sched_param normal{};
+    ::sched_setscheduler(0, SCHED_OTHER, &normal);
+    int fd = netns.get();
+    if (sys::send_with_fds(server, kStandbyReady.data(), kStandbyReady.size(), &fd, 1) != 0) {
+      release_network(attached, nft, store);
+      return 0;
+    }
+  } catch (const Error& e) {  // what was made is undone already
+    std::cerr << "nucleus-netd standby: " << e.what() << "\n";
+    return e.exit_code();
   }
   try {
-    enter_namespace(attached, container.netns.get(), nft, *store);
+    // Said after the server has it queued: whoever reads this lease and then starts a
+    // container finds the server knowing this standby ready.
+    attached.lease.standby_ready = true;
+    store.update(attached.lease);
   } catch (const Error& e) {
+    std::cerr << "nucleus-netd standby: " << e.what() << "\n";
+    release_network(attached, nft, store);
+    return e.exit_code();  // our socket closes: the server drops this standby
+  }
+  char word[16];
+  int fds[3];
+  size_t count = 0;
+  ssize_t n = sys::recv_with_fds(server, word, sizeof word, fds, 3, &count);
+  if (n != static_cast<ssize_t>(kServerAttach.size()) || kServerAttach != std::string_view(word, static_cast<size_t>(n)) || count != 3) {
+    for (size_t i = 0; i < count; ++i) ::close(fds[i]);
+    release_network(attached, nft, store);  // the server left
+    return 0;
+  }
+  if (::dup2(fds[0], 2) < 0 || ::dup2(fds[1], kOrderFd) < 0 || ::dup2(fds[2], kControlFd) < 0) ::_exit(125);
+  for (int fd : {fds[0], fds[1], fds[2], server}) ::close(fd);
+  try {
+    take_over(attached, order_from_json(read_order()), nft, store);
+  } catch (const Error& e) {
+    release_network(attached, nft, store);
     send_control(report_error(e));
     return e.exit_code();
   }
-  container.netns.reset();  // the container's namespace is not ours to keep alive
-  Keeper keeper(io, attached, nft, *store, std::move(container.pidfd));
-  ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
-  send_control(report_ok(attached.lease));
-  io.run();
-  return 0;
+  return keep_attached(io, attached, nft, store, stops, prepared);
 }
 
 std::string option(std::vector<std::string>& args, const std::string& name, const std::string& fallback) {
@@ -182,9 +321,12 @@ int run(std::vector<std::string> args) {
   std::string state_dir = option(args, "--state-dir", "/run/nucleus/network");
   if (verb == "serve") {
     std::string tag = option(args, "--tag", "");
-    int idle_ms = std::stoi(option(args, "--idle-ms", std::to_string(kServerIdleMs)));
-    if (tag.empty() || !args.empty()) throw Error("nucleus-netd serve", "usage: serve --state-dir D --tag T [--idle-ms MS]");
-    return serve(state_dir, tag, idle_ms, attach);
+    ServeOptions serve_options{.idle_ms = std::stoi(option(args, "--idle-ms", std::to_string(kServerIdleMs))),
+                               .pool = std::stoul(option(args, "--pool", std::to_string(kDefaultPool))),
+                               .attach = attach,
+                               .stand_by = stand_by};
+    if (tag.empty() || !args.empty()) throw Error("nucleus-netd serve", "usage: serve --state-dir D --tag T [--idle-ms MS] [--pool N]");
+    return serve(state_dir, tag, serve_options);
   }
   std::string idle_bridge = option(args, "--remove-idle-bridge", "");
   LeaseStore store(state_dir);

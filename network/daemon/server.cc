@@ -16,6 +16,8 @@
 #include <chrono>
 #include <optional>
 #include <cstring>
+#include <set>
+#include <vector>
 #include <iostream>
 
 #include "core/sys/error.h"
@@ -23,6 +25,7 @@
 #include "core/sys/unique_fd.h"
 #include "network/ipam/lease_store.h"
 #include "network/protocol.h"
+#include "network/standby_policy.h"
 
 namespace nucleus::net {
 namespace {
@@ -45,23 +48,6 @@ UniqueFd listen_at(const std::string& path) {
   return fd;
 }
 
-// Moves the passed descriptors to the numbers netd's attach reads (network/protocol.h):
-// 2 log, 3 order, 4 control (the connection); nothing else stays open.
-void lay_out_child_fds(int connection, const int* fds) {
-  int sources[3] = {fds[0], fds[1], connection};
-  int high[3];
-  for (int i = 0; i < 3; ++i) high[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 64);
-  for (int i = 0; i < 3; ++i) {
-    int target = 2 + i;
-    if (high[i] < 0) {
-      ::close(target);
-    } else if (::dup2(high[i], target) < 0) {
-      ::_exit(125);
-    }
-  }
-  sys::raw_close_range(5, ~0u, 0);
-}
-
 // What every child would otherwise load on its first rule naming a protocol (nft resolves
 // "tcp", "udp" through NSS, which dlopens its modules and reads /etc/protocols): loaded
 // once here, inherited by every fork.
@@ -70,10 +56,31 @@ void warm_up_name_services() {
   ::endprotoent();
 }
 
+// The order a connection carries (the memfd is read again by whoever serves it); nullopt
+// when unreadable: the child serving it reports that.
+std::optional<AttachOrder> peek_order(int fd) {
+  std::string text;
+  char buffer[65536];
+  ssize_t n;
+  for (off_t at = 0; (n = ::pread(fd, buffer, sizeof buffer, at)) > 0; at += n) text.append(buffer, static_cast<size_t>(n));
+  try {
+    return order_from_json(text);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// A standby child (network/daemon/standby in main.cc): its socket, and once it is ready,
+// the namespace it prepared.
+struct Standby {
+  pid_t pid = -1;
+  UniqueFd socket, netns;
+};
+
 class Server {
  public:
-  Server(UniqueFd listener, std::string socket_path, int idle_ms, int (*attach)())
-      : listener_(std::move(listener)), socket_path_(std::move(socket_path)), idle_ms_(idle_ms), attach_(attach) {
+  Server(UniqueFd listener, std::string state_dir, std::string socket_path, const ServeOptions& options)
+      : listener_(std::move(listener)), state_dir_(std::move(state_dir)), socket_path_(std::move(socket_path)), options_(options) {
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
@@ -86,17 +93,33 @@ class Server {
   int run() {
     last_activity_ = Clock::now();
     for (;;) {
-      pollfd p[2] = {{listener_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0}};
-      int timeout = children_ > 0 ? -1 : std::max<int>(0, idle_ms_ - static_cast<int>(idle_for().count()));
-      int rc = ::poll(p, 2, timeout);
+      std::vector<pollfd> p = {{listener_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0}};
+      for (const Standby& s : standbys_) p.push_back({s.socket.get(), POLLIN, 0});
+      int rc = ::poll(p.data(), p.size(), timeout());
       if (rc < 0 && errno != EINTR) throw_errno("nucleus-netd serve", "poll");
+      // Standbys first, by socket: reaping (take_signals) may drop some from the list.
+      for (size_t i = 2; rc > 0 && i < p.size(); ++i) {
+        if (p[i].revents != 0) hear_standby(p[i].fd);
+      }
       if (rc > 0 && (p[1].revents & POLLIN) && take_signals()) return leave();
       if (rc > 0 && (p[0].revents & POLLIN)) accept_all();
-      if (children_ == 0 && idle_for().count() >= idle_ms_) return leave();
+      if (refill_at_ && Clock::now() >= *refill_at_) refill();
+      if (children_.empty() && idle_for().count() >= options_.idle_ms) return leave();
     }
   }
 
  private:
+  // How long to sleep: until the pool's refill is due, or the idle time is out.
+  int timeout() const {
+    int ms = !children_.empty() ? -1 : std::max<int>(0, options_.idle_ms - static_cast<int>(idle_for().count()));
+    if (refill_at_) {
+      auto due = std::chrono::duration_cast<std::chrono::milliseconds>(*refill_at_ - Clock::now()).count();
+      int until = static_cast<int>(std::max<long long>(0, due));
+      ms = ms < 0 ? until : std::min(ms, until);
+    }
+    return ms;
+  }
+
   std::chrono::milliseconds idle_for() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_activity_);
   }
@@ -108,11 +131,39 @@ class Server {
     while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
       if (info.ssi_signo != SIGCHLD) stop = true;
     }
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-      --children_;
-      last_activity_ = Clock::now();
+    pid_t pid;
+    while ((pid = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
+      auto standby = std::find_if(standbys_.begin(), standbys_.end(), [pid](const Standby& s) { return s.pid == pid; });
+      if (standby != standbys_.end()) {
+        if (!standby->netns) ++failures_;  // it died preparing
+        standbys_.erase(standby);
+      }
+      // A standby dropped before (its socket closed) is no container's: not counted.
+      if (children_.erase(pid) > 0) last_activity_ = Clock::now();
     }
     return stop;
+  }
+
+  // A standby says it is ready (with its namespace), or went away. Its socket is
+  // non-blocking on our side: nothing to read is no reason to wait.
+  void hear_standby(int socket) {
+    auto it = std::find_if(standbys_.begin(), standbys_.end(), [socket](const Standby& s) { return s.socket.get() == socket; });
+    if (it == standbys_.end()) return;
+    Standby& s = *it;
+    char word[16];
+    int fd = -1;
+    size_t count = 0;
+    ssize_t n = sys::recv_with_fds(s.socket.get(), word, sizeof word, &fd, 1, &count);
+    if (n == static_cast<ssize_t>(kStandbyReady.size()) && kStandbyReady == std::string_view(word, static_cast<size_t>(n)) &&
+        count == 1) {
+      s.netns = UniqueFd(fd);
+      failures_ = 0;
+      return;
+    }
+    if (count == 1) ::close(fd);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (!s.netns) ++failures_;
+    standbys_.erase(it);  // its socket closes: it tears down
   }
 
   void accept_all() {
@@ -135,8 +186,84 @@ class Server {
     ssize_t n = sys::recv_with_fds(connection, word, sizeof word, fds, 2, &count);
     bool valid = n == static_cast<ssize_t>(kServerAttach.size()) && kServerAttach == std::string_view(word, static_cast<size_t>(n)) &&
                  count == 2;
-    if (valid) fork_child(connection, fds);
+    if (valid) route(connection, fds);
     for (size_t i = 0; i < count; ++i) ::close(fds[i]);
+  }
+
+  // To a ready standby when the order is one it can take; else to a child forked for it.
+  // A caller that takes a namespace hears which first.
+  void route(int connection, const int* fds) {
+    std::optional<AttachOrder> order = peek_order(fds[1]);
+    if (order && order->takes_namespace) {
+      if (prepared_ && !why_not_prepared(*order, *prepared_) && hand_to_standby(connection, fds)) return;
+      (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
+      NetworkRequest wanted = standby_request(order->request);
+      if (!why_not_prepared(*order, wanted)) prepare_for(wanted);
+      if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
+        failures_ = 0;
+        schedule_refill();
+      }
+    }
+    fork_child(connection, fds);
+  }
+
+  bool hand_to_standby(int connection, const int* fds) {
+    auto ready = std::find_if(standbys_.begin(), standbys_.end(), [](const Standby& s) { return static_cast<bool>(s.netns); });
+    if (ready == standbys_.end()) return false;
+    // The answer first: whatever the standby says on the connection comes after it. Had the
+    // standby gone meanwhile, the connection closes with no report: the start fails closed.
+    int netns = ready->netns.get();
+    if (sys::send_with_fds(connection, kReplyPrepared.data(), kReplyPrepared.size(), &netns, 1) != 0) return false;
+    int handed[3] = {fds[0], fds[1], connection};
+    if (sys::send_with_fds(ready->socket.get(), kServerAttach.data(), kServerAttach.size(), handed, 3) == 0) {
+      children_.insert(ready->pid);  // from now on a container's netd: reaped as one
+    }
+    standbys_.erase(ready);  // our copies of its socket and namespace go
+    schedule_refill();
+    return true;
+  }
+
+  // Standbys serve one bridge configuration: another one replaces them.
+  void prepare_for(const NetworkRequest& wanted) {
+    if (prepared_ && !why_not_prepared(AttachOrder{.request = wanted, .takes_namespace = true}, *prepared_)) return;
+    prepared_ = wanted;
+    standbys_.clear();
+    failures_ = 0;
+    schedule_refill();
+  }
+
+  // Off the start that took one: a moment later, and the standby lowers its own priority.
+  void schedule_refill() {
+    if (!refill_at_) refill_at_ = Clock::now() + std::chrono::milliseconds(kRefillDelayMs);
+  }
+
+  void refill() {
+    refill_at_.reset();
+    // A standby that keeps failing (bridge refused, addresses exhausted) is not retried in a loop.
+    while (prepared_ && standbys_.size() < options_.pool && failures_ < kMaxFailures) {
+      if (!fork_standby()) return;
+    }
+  }
+
+  bool fork_standby() {
+    auto [mine, theirs] = sys::socketpair(SOCK_SEQPACKET, "prepare a standby");
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ++failures_;
+      return false;
+    }
+    if (pid == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      int fd = ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, 64);
+      if (fd < 0 || ::dup2(fd, 3) < 0) ::_exit(125);
+      sys::raw_close_range(4, ~0u, 0);
+      ::_exit(options_.stand_by(3, state_dir_, *prepared_));
+    }
+    ::fcntl(mine.get(), F_SETFL, O_NONBLOCK);  // ours only: the standby waits on its end
+    standbys_.push_back({pid, std::move(mine), {}});
+    return true;
   }
 
   void fork_child(int connection, const int* fds) {
@@ -146,40 +273,65 @@ class Server {
       return;  // the connection closes: that attach fails, nothing was made
     }
     if (pid > 0) {
-      ++children_;
+      children_.insert(pid);
       return;
     }
     // The child: one container's netd, as if started by fork + exec.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    lay_out_child_fds(connection, fds);
-    ::_exit(attach_());
+    lay_out_attach_fds(fds[0], fds[1], connection);
+    ::_exit(options_.attach());
   }
 
   int leave() {
     // No request from here on: the path goes first (only if it is still ours), then what
-    // connected before that is served, so no attach is left unanswered.
+    // connected before that is served, so no attach is left unanswered. The standbys go:
+    // their sockets close and each tears down what it prepared.
     struct stat now;
     if (::stat(socket_path_.c_str(), &now) == 0 && now.st_ino == socket_.st_ino && now.st_dev == socket_.st_dev) {
       ::unlink(socket_path_.c_str());
     }
+    prepared_.reset();
+    standbys_.clear();
     accept_all();
+    standbys_.clear();
     return 0;
   }
 
+  static constexpr int kRefillDelayMs = 20;
+  static constexpr int kMaxFailures = 3;
+
   UniqueFd listener_, signals_;
-  std::string socket_path_;
+  std::string state_dir_, socket_path_;
   struct stat socket_ {};
-  int idle_ms_;
-  int (*attach_)();
-  int children_ = 0;
+  ServeOptions options_;
+  std::set<pid_t> children_;  // containers' netds: forked, or standbys handed a container
   Clock::time_point last_activity_;
+  std::optional<NetworkRequest> prepared_;  // what the standbys are prepared for
+  std::vector<Standby> standbys_;
+  std::optional<Clock::time_point> refill_at_;
+  int failures_ = 0;
 };
 
 }  // namespace
 
-int serve(const std::string& state_dir, const std::string& tag, int idle_ms, int (*attach)()) {
+void lay_out_attach_fds(int log, int order, int control) {
+  int sources[3] = {log, order, control};
+  int high[3];
+  for (int i = 0; i < 3; ++i) high[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 64);
+  for (int i = 0; i < 3; ++i) {
+    int target = 2 + i;
+    if (high[i] < 0) {
+      ::close(target);
+    } else if (::dup2(high[i], target) < 0) {
+      ::_exit(125);
+    }
+  }
+  sys::raw_close_range(5, ~0u, 0);
+}
+
+int serve(const std::string& state_dir, const std::string& tag, const ServeOptions& options) {
   LeaseStore store(state_dir);  // makes the 0700 directories
   ServerPaths paths = server_paths(state_dir, tag);
   UniqueFd lock = sys::open(paths.lock, O_RDWR | O_CREAT | O_CLOEXEC, "open " + paths.lock, 0600);
@@ -203,7 +355,7 @@ int serve(const std::string& state_dir, const std::string& tag, int idle_ms, int
                    ::pwrite(lock.get(), owner.data(), owner.size(), 0) == static_cast<ssize_t>(owner.size());
     ::_exit(written ? 0 : 1);
   }
-  return Server(std::move(listener), paths.socket, idle_ms, attach).run();
+  return Server(std::move(listener), state_dir, paths.socket, options).run();
 }
 
 }  // namespace nucleus::net

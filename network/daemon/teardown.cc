@@ -50,12 +50,12 @@ void teardown_lease(LeaseStore& store, Nftables& nft, const Lease& lease) {
   }
   try {
     NetlinkSocket host;
-    delete_link(host, container_names(lease.id).host_veth);
+    delete_link(host, names_for_key(lease.key).host_veth);
   } catch (const Error& e) {
     std::cerr << "nucleus-netd: " << e.what() << "\n";
     complete = false;
   }
-  if (complete) store.remove(lease.id);
+  if (complete) store.remove(lease);
 }
 
 bool cleanup_container_network(LeaseStore& store, Nftables& nft, const std::string& id) {

@@ -212,6 +212,10 @@ Forwarder::~Forwarder() {
 
 uint16_t Forwarder::port() const { return state_->udp_socket.local_endpoint().port(); }
 
+void Forwarder::set_upstreams(std::vector<IpAddress> upstreams) { state_->upstreams = std::move(upstreams); }
+
+void Forwarder::set_policy(NamePolicy policy) { state_->policy = std::move(policy); }
+
 void Forwarder::start() {
   state_->receive_udp();
   state_->accept_tcp();

@@ -31,6 +31,12 @@ class Forwarder {
   Forwarder& operator=(const Forwarder&) = delete;
 
   uint16_t port() const;
+  // Before start(): where allowed questions go (a standby prepared with the host's
+  // resolvers, handed a container that names its own).
+  void set_upstreams(std::vector<IpAddress> upstreams);
+  // Before start(): the names it answers (a standby prepared open, handed a container with
+  // an egress policy).
+  void set_policy(NamePolicy policy);
   void start();
 
  private:

@@ -240,7 +240,7 @@ std::string base_bridge() {
 }
 
 std::string container_rules(const Lease& l, const NetworkRequest& request) {
-  ContainerNames n = container_names(l.id);
+  ContainerNames n = names_for_key(l.key);
   std::string out;
   for (const std::string& chain : chains(n)) out += "add chain " + kInet + " " + chain + "\n";
   if (l.policy) {
@@ -259,8 +259,16 @@ std::string container_rules(const Lease& l, const NetworkRequest& request) {
   return out;
 }
 
+std::string container_rules_replacing(const Lease& prepared, const Lease& lease, const NetworkRequest& request) {
+  ContainerNames n = names_for_key(prepared.key);
+  std::string out;
+  for (const std::string& element : map_elements(n, prepared, false)) out += "delete " + element + "\n";
+  for (const std::string& chain : chains(n)) out += "flush chain " + kInet + " " + chain + "\n";
+  return out + container_rules(lease, request);
+}
+
 std::vector<std::string> container_removal(const Lease& l) {
-  ContainerNames n = container_names(l.id);
+  ContainerNames n = names_for_key(l.key);
   std::vector<std::string> out;
   for (const std::string& element : map_elements(n, l, false)) out.push_back("delete " + element);
   for (const std::string& chain : chains(n)) out.push_back("flush chain " + kInet + " " + chain);

@@ -29,6 +29,12 @@ std::string container_rules(const Lease& lease, const NetworkRequest& request);
 // chains and sets.
 std::vector<std::string> container_removal(const Lease& lease);
 
+// One transaction turning a prepared container's rules (`prepared`: a standby's lease, no
+// policy, no published port) into those of `lease` and `request` (the same key and
+// addresses): the prepared elements out, its chains flushed, then container_rules (its
+// `add chain` keeps the chains). Atomic: no packet sees the chains empty.
+std::string container_rules_replacing(const Lease& prepared, const Lease& lease, const NetworkRequest& request);
+
 // Both base tables, for a bridge no lease uses any more.
 std::string remove_base();
 

@@ -1,6 +1,7 @@
 #include "network/ipam/lease_store.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,20 +66,30 @@ LeaseStore::LeaseStore(std::string state_dir) : state_dir_(std::move(state_dir))
 }
 
 LeaseStore::Lock::Lock(const LeaseStore& store) {
+  // Others wait for the holder: one at idle priority (a standby preparing ahead) would make
+  // them wait for the machine to be idle. It runs normally until the lock is released.
+  if (::sched_getscheduler(0) == SCHED_IDLE) {
+    sched_param normal{};
+    lifted_ = ::sched_setscheduler(0, SCHED_OTHER, &normal) == 0;
+  }
   fd_ = sys::open(store.state_dir() + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, "open the lease store's lock", 0600);
   while (::flock(fd_.get(), LOCK_EX) != 0) {
     if (errno != EINTR) throw_errno("lock " + store.state_dir() + "/lock");
   }
 }
 
-std::string LeaseStore::lease_path(const std::string& id) const {
-  return state_dir_ + "/leases/" + network_key(id) + ".json";
+LeaseStore::Lock::~Lock() {
+  fd_.reset();
+  sched_param idle{};
+  if (lifted_) ::sched_setscheduler(0, SCHED_IDLE, &idle);
 }
+
+std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_ + "/leases/" + lease.key + ".json"; }
 
 Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner) {
   std::set<uint64_t> taken;
   for (const Lease& held : list()) {
-    if (held.key == network_key(id)) throw Error("network of " + id, "already attached (lease " + lease_path(id) + ")");
+    if (held.id == id || held.key == network_key(id)) throw Error("network of " + id, "already attached (lease " + lease_path(held) + ")");
     taken.insert(held.index);
   }
   // v4 leaves out the network address, the gateway (1) and the broadcast address.
@@ -89,6 +100,7 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
   Lease lease;
   lease.id = id;
   lease.key = network_key(id);
+  lease.origin = id;
   lease.index = index;
   lease.address4 = *request.subnet4.nth(index);
   lease.address6 = *request.subnet6.nth(index);
@@ -104,13 +116,24 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
   return lease;
 }
 
-void LeaseStore::update(const Lease& lease) {
-  sys::replace_file(lease_path(lease.id), lease_to_json(lease), "write lease");
+void LeaseStore::update(const Lease& lease) { sys::replace_file(lease_path(lease), lease_to_json(lease), "write lease"); }
+
+void LeaseStore::hand_over(Lease& lease, const std::string& id) {
+  lease.id = id;
+  lease.standby_ready = false;
+  update(lease);
 }
 
 std::optional<Lease> LeaseStore::find(const std::string& id) const {
-  if (::access(lease_path(id).c_str(), F_OK) != 0) return std::nullopt;
-  return lease_from_json(sys::read_file(lease_path(id), kMaxLeaseBytes, "read lease"));
+  std::string own = state_dir_ + "/leases/" + network_key(id) + ".json";
+  if (::access(own.c_str(), F_OK) == 0) {
+    Lease lease = lease_from_json(sys::read_file(own, kMaxLeaseBytes, "read lease"));
+    if (lease.id == id) return lease;
+  }
+  for (Lease& lease : list()) {
+    if (lease.id == id) return std::move(lease);
+  }
+  return std::nullopt;
 }
 
 std::vector<Lease> LeaseStore::list() const {
@@ -131,9 +154,11 @@ std::vector<Lease> LeaseStore::list() const {
   return leases;
 }
 
-void LeaseStore::remove(const std::string& id) {
-  ::unlink((state_dir_ + "/" + network_key(id) + ".log").c_str());  // the helper's log goes with it
-  if (::unlink(lease_path(id).c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + lease_path(id));
+void LeaseStore::remove(const Lease& lease) {
+  // The helper's logs go with it: the container's, and the prepared namespace's.
+  ::unlink((state_dir_ + "/" + network_key(lease.id) + ".log").c_str());
+  ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
+  if (::unlink(lease_path(lease).c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + lease_path(lease));
 }
 
 std::string lease_to_json(const Lease& l) {
@@ -141,6 +166,7 @@ std::string lease_to_json(const Lease& l) {
   for (const PortPublish& p : l.publish) publish.push_back(publish_to_json(p));
   nlohmann::json j = {{"id", l.id},
                       {"key", l.key},
+                      {"origin", l.origin},
                       {"index", l.index},
                       {"address4", l.address4.to_string()},
                       {"address6", l.address6.to_string()},
@@ -153,7 +179,8 @@ std::string lease_to_json(const Lease& l) {
                       {"owner_start_time", l.owner.start_time},
                       {"dns_port", l.dns_port},
                       {"publish", publish},
-                      {"policy", l.policy}};
+                      {"policy", l.policy},
+                      {"standby_ready", l.standby_ready}};
   return j.dump() + "\n";
 }
 
@@ -163,6 +190,7 @@ Lease lease_from_json(const std::string& text) {
     Lease l;
     l.id = j.at("id").get<std::string>();
     l.key = j.at("key").get<std::string>();
+    l.origin = j.value("origin", l.id);
     l.index = j.at("index").get<uint64_t>();
     l.address4 = ip_from_json(j.at("address4"));
     l.address6 = ip_from_json(j.at("address6"));
@@ -176,7 +204,8 @@ Lease lease_from_json(const std::string& text) {
     l.dns_port = j.at("dns_port").get<uint16_t>();
     for (const auto& p : j.at("publish")) l.publish.push_back(publish_from_json(p));
     l.policy = j.at("policy").get<bool>();
-    if (l.key != network_key(l.id)) throw Error("lease", "key does not match id " + l.id);
+    l.standby_ready = j.value("standby_ready", false);
+    if (l.key != network_key(l.origin)) throw Error("lease", "key does not match id " + l.origin);
     return l;
   } catch (const nlohmann::json::exception& e) {
     throw Error("lease", e.what());

@@ -28,7 +28,8 @@ struct LeaseOwner {
 
 struct Lease {
   std::string id;
-  std::string key;    // network_key(id)
+  std::string key;    // network_key(origin): names its veth, chains and file
+  std::string origin; // the id it was allocated for: id, or a prepared namespace's (pool)
   uint64_t index = 0; // the container's host number in both subnets (gateway: 1)
   IpAddress address4, address6;
   IpAddress gateway4, gateway6;
@@ -38,6 +39,9 @@ struct Lease {
   uint16_t dns_port = 0;              // 0 until the forwarder's sockets exist
   std::vector<PortPublish> publish;   // the published-port map's keys to remove
   bool policy = false;
+  // A standby's, once its namespace is ready and offered to the server (what `nucleus-netd`
+  // prepared ahead; docs/networking.md, "Prepared namespaces"); false once handed over.
+  bool standby_ready = false;
 };
 
 class LeaseStore {
@@ -50,20 +54,28 @@ class LeaseStore {
   class Lock {
    public:
     explicit Lock(const LeaseStore& store);
+    ~Lock();
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
    private:
     UniqueFd fd_;
+    bool lifted_ = false;  // an idle-priority holder (a standby) runs normally while it holds it
   };
 
   // The lowest index free in both subnets (2 upwards; the gateway is 1, v4's broadcast
   // excluded), recorded for `id`; throws when the subnets are full or id already holds one.
   Lease allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner);
   void update(const Lease& lease);  // rewrites an existing lease atomically
+  // A prepared lease (network/daemon/standby.h) becomes container id's: same file, key and
+  // addresses; only its owner (the caller) writes it, so no lock is taken.
+  void hand_over(Lease& lease, const std::string& id);
+  // The lease held for id: its own key's file, or one handed over to it.
   std::optional<Lease> find(const std::string& id) const;
   std::vector<Lease> list() const;
-  void remove(const std::string& id);  // idempotent
+  void remove(const Lease& lease);  // idempotent; the helper's logs go with it
 
   const std::string& state_dir() const { return state_dir_; }
-  std::string lease_path(const std::string& id) const;
+  std::string lease_path(const Lease& lease) const;
 
  private:
   std::string state_dir_;

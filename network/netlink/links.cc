@@ -4,6 +4,7 @@
 #include <linux/if_addr.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
@@ -140,6 +141,15 @@ void ensure_bridge(const NetlinkSocket& host, const std::string& bridge, const L
   if (!link_exists(host, bridge)) {
     LinkRef link{rtnl_link_bridge_alloc()};
     rtnl_link_set_name(link.p, bridge.c_str());
+    // An address of its own, set: a bridge without one takes the lowest of its ports', so
+    // a veth joining (a container's, a standby's) could change the gateway's MAC under the
+    // containers' neighbour caches, and their routed traffic would go nowhere until those
+    // expire. Random, locally administered, unicast (as docker0's).
+    uint8_t mac[6];
+    if (::getrandom(mac, sizeof mac, 0) != static_cast<ssize_t>(sizeof mac)) throw_errno("create bridge " + bridge, "getrandom");
+    mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);
+    NlAddrRef lladdr{nl_addr_build(AF_LLC, mac, sizeof mac)};
+    rtnl_link_set_addr(link.p, lladdr.p);
     int err = rtnl_link_add(host.get(), link.p, NLM_F_CREATE | NLM_F_EXCL);
     if (err < 0 && err != -NLE_EXIST) throw_nl("create bridge " + bridge, err);
   }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -252,7 +253,43 @@ bool NetworkLab::wait_gone(pid_t pid) {
   return ::poll(&p, 1, 10000) > 0;
 }
 
+std::vector<std::string> NetworkLab::leases(const std::string& dir) {
+  std::vector<std::string> out;
+  std::string path = (dir.empty() ? nucleus_root() + "/.network" : dir) + "/leases";
+  DIR* d = ::opendir(path.c_str());
+  for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr; e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(path + "/" + e->d_name);
+    std::stringstream text;
+    text << in.rdbuf();
+    out.push_back(text.str());
+  }
+  if (d) ::closedir(d);
+  return out;
+}
+
+size_t NetworkLab::standbys() {
+  size_t n = 0;
+  for (const std::string& lease : leases()) n += lease.find("\"standby_ready\":true") != std::string::npos;
+  return n;
+}
+
+void NetworkLab::end_standbys() {
+  for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
+    auto held = [&] {
+      for (const std::string& lease : leases(dir)) {
+        if (lease.find("\"id\":\"standby-") != std::string::npos) return true;
+      }
+      return false;
+    };
+    if (!held()) continue;
+    if (pid_t s = server(dir); s > 0 && ::kill(s, SIGTERM) == 0) wait_gone(s);
+    for (int i = 0; i < 100 && held(); ++i) ::usleep(100000);
+  }
+}
+
 std::string NetworkLab::leftovers() {
+  end_standbys();
   std::string out;
   for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
     DIR* d = ::opendir((dir + "/leases").c_str());

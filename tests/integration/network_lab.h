@@ -85,8 +85,15 @@ class NetworkLab {
   bool wait_gone(pid_t pid);
 
   // What is left of container networks in the host namespace: leases, nv* links,
-  // per-container chains or sets, map elements. Empty when nothing.
+  // per-container chains or sets, map elements. Empty when nothing. Standbys (prepared
+  // namespaces: the resident netd's, no container's) are ended first: the servers holding
+  // any are stopped and their teardown waited for, which is itself checked by what is left.
   std::string leftovers();
+  // The leases of a state directory (default: nucleus's under the lab's root), as JSON texts.
+  std::vector<std::string> leases(const std::string& dir = "");
+  // How many standbys of nucleus's state directory are ready (their leases say so once the
+  // server has their namespace).
+  size_t standbys();
   // The same plus the bridge and nucleus's tables, after collect --remove-idle-bridge.
   std::string leftovers_with_base();
 
@@ -109,6 +116,7 @@ class NetworkLab {
   void setup();
   bool tell(pid_t driver, const std::string& command, const std::string& answer);
   void teardown() noexcept;
+  void end_standbys();
 
   std::string suffix_;
   std::string host_, upstream_;

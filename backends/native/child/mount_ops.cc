@@ -313,8 +313,10 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd, Mas
       rc = mount_at_fd("proc", target, "proc", op.flags, op.data.empty() ? nullptr : op.data.c_str());
       break;
     case MountKind::kSysfs:
-      rc = mount_at_fd("sysfs", target, "sysfs", op.flags, nullptr);
-      if (rc != 0 && errno == EPERM) {
+      // A sysfs the parent made in a network namespace netd prepared (native_network.cc):
+      // one the container's user namespace could not mount, showing its own devices.
+      rc = source_fd >= 0 ? attach_tree(source_fd, target, 0) : mount_at_fd("sysfs", target, "sysfs", op.flags, nullptr);
+      if (rc != 0 && errno == EPERM && source_fd < 0) {
         // A user namespace that does not own the network namespace may not mount sysfs
         // (runc and crun fall back the same way): the host's, bound read-only.
         int tree = sys::raw_open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);

@@ -52,7 +52,7 @@ TEST_F(LeaseStoreTest, NeverHandsOutAnAddressStillHeldEvenByADeadOwner) {
   // The dead owner's lease stays until a teardown removes it: its address is not reused.
   Lease next = store.allocate(lock, "next", request, LeaseOwner::self());
   EXPECT_NE(next.address4, dead.address4);
-  store.remove("dead");
+  store.remove(dead);
   Lease again = store.allocate(lock, "again", request, LeaseOwner::self());
   EXPECT_EQ(again.address4, dead.address4);
 }
@@ -89,10 +89,39 @@ TEST_F(LeaseStoreTest, LeaseRoundTripsThroughItsFile) {
   EXPECT_EQ(lease_to_json(read), lease_to_json(lease));
   EXPECT_TRUE(read.policy);
   EXPECT_EQ(read.publish, request.publish);
-  store.remove("round");
-  store.remove("round");  // idempotent
+  store.remove(read);
+  store.remove(read);  // idempotent
   EXPECT_FALSE(store.find("round"));
   EXPECT_TRUE(store.list().empty());
+}
+
+TEST_F(LeaseStoreTest, AHandedOverLeaseIsFoundByItsNewIdAndKeepsItsKey) {
+  Lease prepared;
+  {
+    LeaseStore::Lock lock(store);
+    prepared = store.allocate(lock, "standby-1-1", request, LeaseOwner::self());
+  }
+  store.hand_over(prepared, "web");
+  ASSERT_EQ(store.list().size(), 1u);  // the same file, not a second lease
+  std::optional<Lease> found = store.find("web");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->key, network_key("standby-1-1"));
+  EXPECT_EQ(found->origin, "standby-1-1");
+  EXPECT_EQ(found->address4, prepared.address4);
+  EXPECT_FALSE(store.find("standby-1-1"));
+  // The id holds a lease now: a second one is refused, whatever its file's name.
+  LeaseStore::Lock lock(store);
+  EXPECT_THROW(store.allocate(lock, "web", request, LeaseOwner::self()), Error);
+  store.remove(*found);
+  EXPECT_FALSE(store.find("web"));
+  EXPECT_TRUE(store.list().empty());
+}
+
+TEST_F(LeaseStoreTest, ALeaseWhoseKeyIsNotItsOriginsIsRefused) {
+  LeaseStore::Lock lock(store);
+  Lease lease = store.allocate(lock, "a", request, LeaseOwner::self());
+  lease.origin = "b";
+  EXPECT_THROW(lease_from_json(lease_to_json(lease)), Error);
 }
 
 TEST(Naming, KeysAreShortStableAndFitInterfaceNames) {

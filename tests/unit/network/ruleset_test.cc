@@ -25,6 +25,7 @@ Lease sample_lease(bool policy) {
   Lease l;
   l.id = "web-1";
   l.key = network_key(l.id);
+  l.origin = l.id;
   l.index = 2;
   l.address4 = *parse_ip("10.231.0.2");
   l.address6 = *parse_ip("fd6e:7563:6c65::2");
@@ -76,6 +77,29 @@ TEST(Ruleset, RemovalUndoesEveryAddition) {
       EXPECT_NE(removal.find("delete " + line), std::string::npos) << line;
     }
   }
+}
+
+TEST(Ruleset, AHandOverReplacesAPreparedContainersRulesInOneTransaction) {
+  Lease prepared = sample_lease(false);
+  prepared.publish.clear();
+  const Lease lease = sample_lease(true);  // the same key and addresses, now with a policy and ports
+  std::string text = ruleset::container_rules_replacing(prepared, lease, sample_request());
+  // The prepared elements go first, then the chains are emptied, then the container's own
+  // rules follow exactly as a fresh attach makes them.
+  size_t rules_at = text.find(ruleset::container_rules(lease, sample_request()));
+  ASSERT_NE(rules_at, std::string::npos);
+  EXPECT_EQ(rules_at + ruleset::container_rules(lease, sample_request()).size(), text.size());
+  std::string before = text.substr(0, rules_at);
+  for (const std::string& removal : ruleset::container_removal(prepared)) {
+    if (removal.rfind("delete element", 0) == 0 || removal.rfind("flush chain", 0) == 0) {
+      EXPECT_NE(before.find(removal + "\n"), std::string::npos) << removal;
+    }
+  }
+  // Chains are kept (their `add chain` is idempotent); nothing of the prepared one is deleted
+  // but its elements, so no packet meets a missing chain.
+  EXPECT_EQ(before.find("delete chain"), std::string::npos);
+  EXPECT_EQ(before.find("delete set"), std::string::npos);
+  EXPECT_EQ(before.find("isolated"), std::string::npos);
 }
 
 TEST(Ruleset, DnsGrantRefreshesEachElementsTimeout) {

@@ -1,0 +1,62 @@
+#include "backends/native/prepared_network.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+#include "core/sys/trace_timing.h"
+
+namespace nucleus::native {
+namespace {
+
+// A detached sysfs whose network devices are those of the namespace this process is in
+// (sysfs takes it when the filesystem context is opened), mounted as the root's would be.
+UniqueFd make_sysfs() {
+  UniqueFd fs(sys::raw_fsopen("sysfs", FSOPEN_CLOEXEC));
+  if (!fs) throw_errno("mount sysfs for the prepared network namespace", "fsopen");
+  if (sys::raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    throw_errno("mount sysfs for the prepared network namespace", "fsconfig");
+  }
+  UniqueFd tree(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC,
+                                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+  if (!tree) throw_errno("mount sysfs for the prepared network namespace", "fsmount");
+  return tree;
+}
+
+}  // namespace
+
+PreparedNetwork PreparedNetwork::adopt(net::ContainerNetwork& network, LaunchPlan& plan) {
+  PreparedNetwork p;
+  p.netns_ = network.prepared_namespace();
+  if (!p.netns_) return p;
+  p.own_ = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open nucleus's network namespace");
+  p.enter();
+  try {
+    p.sysfs_ = make_sysfs();
+  } catch (...) {
+    p.leave();
+    throw;
+  }
+  p.leave();
+  plan.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  plan.bring_up_loopback = false;
+  for (size_t i = 0; i < plan.root.root_ops.size(); ++i) {
+    if (plan.root.root_ops[i].kind == MountKind::kSysfs) plan.root_source_fds[i] = p.sysfs_.get();
+  }
+  timing::mark("prepared network namespace taken");
+  return p;
+}
+
+void PreparedNetwork::enter() {
+  if (netns_ && ::setns(netns_.get(), CLONE_NEWNET) != 0) throw_errno("join the prepared network namespace");
+}
+
+void PreparedNetwork::leave() {
+  // nucleus left in the container's namespace would make its later sockets there: fatal.
+  if (own_ && ::setns(own_.get(), CLONE_NEWNET) != 0) ::_exit(125);
+}
+
+}  // namespace nucleus::native

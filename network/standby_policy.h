@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include "network/protocol.h"
+
+// Which containers a prepared network namespace may serve (docs/networking.md, "Prepared
+// namespaces"): the resident netd keeps a few standbys, each a netd that made a namespace
+// with eth0 on the bridge, its lease, the container's rules without a policy and the
+// forwarder's sockets before any container asked. Pure: the table the server consults.
+namespace nucleus::net {
+
+// What a standby is prepared for, from an order it may later serve: the order's bridge and
+// subnets, and nothing else (no published port, no egress rule, the host's resolvers). At
+// the hand-over the standby holds the order's ports, replaces its rules by the order's in
+// one transaction and gives the forwarder the order's names and resolvers.
+NetworkRequest standby_request(const NetworkRequest& from);
+
+// Whether a standby prepared for `prepared` can take `order`: the caller takes a namespace,
+// and the same bridge and subnets (the base rules and the addresses are theirs).
+// nullopt: it can; otherwise why not (for the log).
+std::optional<std::string> why_not_prepared(const AttachOrder& order, const NetworkRequest& prepared);
+
+// The id a standby's lease carries until a container takes it over.
+std::string standby_id(pid_t pid, uint64_t start_time);
+bool is_standby_id(const std::string& id);
+
+}  // namespace nucleus::net
