@@ -14,6 +14,7 @@
 #include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/gvisor_session.h"
 #include "backends/gvisor/oci_bundle.h"
+#include "core/init/filter_file.h"
 #include "backends/gvisor/runsc/runsc_args.h"
 #include "backends/gvisor/runsc/runsc_gaps.h"
 #include "backends/gvisor/runsc/runsc_locate.h"
@@ -369,12 +370,12 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   // wrote the bundle, nucleus-init loads the workload's filter and execs the command in
   // place (`--exec`: no supervisor; untraced, docs/security-model.md).
   std::vector<std::string> argv = p.args;
-  if (::access((dir + "/bundle/init-filters").c_str(), F_OK) == 0) {
-    argv.insert(argv.begin(), {kInitPath, "--filters", kFiltersPath, "--exec", "--"});
-  }
+  const bool filtered = init::kHasExecEntry && ::access((dir + "/bundle/init-filters").c_str(), F_OK) == 0;
+  if (filtered) argv.insert(argv.begin(), {kInitPath, "--filters", kFiltersPath, "--exec", "--"});
   json process = {{"terminal", p.terminal}, {"args", argv}, {"env", env}, {"cwd", p.cwd},
                   {"user", {{"uid", p.uid}, {"gid", p.gid}, {"additionalGids", p.additional_gids}}},
-                  {"noNewPrivileges", p.no_new_privileges}};
+                  // seccomp(2) needs it (the container's own process has it too)
+                  {"noNewPrivileges", p.no_new_privileges || filtered}};
   auto names = [](CapSet s) { return capability_names(s); };
   process["capabilities"] = {{"bounding", names(p.capabilities.bounding)},
                              {"effective", names(p.capabilities.effective)},

@@ -3,6 +3,7 @@
 // cloned into new namespaces, builds its root and stops just before exec, blocked on
 // <record>/exec.fifo until `start` (native_lifecycle.cc).
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -81,8 +82,18 @@ std::string prepare_network_files(ContainerSpec& spec, const std::string& record
 // The container's veth on nucleus's bridge, its addresses, rules and DNS forwarder
 // (network/client/container_network.h): prepared by netd from the moment the id is ours,
 // while the container is being made, and in place before the workload runs.
+// A prepared namespace belongs to the host's user namespace: a container in a user namespace
+// of its own has no NET_ADMIN or NET_RAW over it. One granted either makes its own, so that
+// what it may do does not depend on whether a standby was ready.
+bool takes_prepared_namespace(const ContainerSpec& spec) {
+  constexpr CapSet kNetCaps = (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW);
+  const CapabilitySets& c = spec.process.capabilities;
+  return !spec.has(NamespaceType::kUser) || ((c.bounding | c.permitted | c.effective | c.ambient) & kNetCaps) == 0;
+}
+
 void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
-  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network", .take_prepared_namespace = true});
+  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network",
+                                                                  .take_prepared_namespace = takes_prepared_namespace(s.spec)});
   timing::mark("network ordered");
 }
 // As soon as the container's network namespace exists: netd makes the veth while this

@@ -75,17 +75,28 @@ int join_and_start(void* p) noexcept {
   ::_exit(0);
 }
 
-// Two stacks, the helper's and the process's, unmapped when the exec returns.
+// Two stacks, the helper's and the process's, each above an inaccessible guard page (an
+// overflow faults instead of writing into the other's live frames); unmapped when the exec
+// returns.
 struct ExecStacks {
+  static constexpr size_t kGuard = 4096;
+  static constexpr size_t kSpan = kGuard + kStackSize;
   void* base = MAP_FAILED;
   ExecStacks() {
-    base = ::mmap(nullptr, 2 * kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    base = ::mmap(nullptr, 2 * kSpan, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (base == MAP_FAILED) throw_errno("map the exec helper's stacks");
+    for (int i = 0; i < 2; ++i) {
+      if (::mprotect(static_cast<char*>(base) + i * kSpan, kGuard, PROT_NONE) != 0) {
+        int err = errno;
+        ::munmap(base, 2 * kSpan);
+        throw Error("guard the exec helper's stacks", "", err);
+      }
+    }
   }
-  ~ExecStacks() { ::munmap(base, 2 * kStackSize); }
+  ~ExecStacks() { ::munmap(base, 2 * kSpan); }
   ExecStacks(const ExecStacks&) = delete;
   ExecStacks& operator=(const ExecStacks&) = delete;
-  char* top(int i) const { return static_cast<char*>(base) + (i + 1) * kStackSize; }
+  char* top(int i) const { return static_cast<char*>(base) + (i + 1) * kSpan; }
 };
 
 }  // namespace
@@ -114,6 +125,10 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   std::optional<ForwardedSignals> signals;
   if (!o.detach) signals.emplace();
   require_single_thread();
+  // Dumpability belongs to the memory, which the process shares with us until its exec,
+  // while it is already in the container's pid namespace: not dumpable, no process there
+  // can open our /proc/PID/mem, whatever it is allowed to ptrace (as PID 1 before it).
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("make nucleus non-dumpable before the exec");
   ExecStacks stacks;
   ExecStart start{&plan, child_end.get(), parent_end.get(), init.get(), static_cast<int>(namespace_flags(container)), &join.fds,
                   stacks.top(1)};

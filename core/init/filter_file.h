@@ -61,4 +61,11 @@ int load_filters(const FilterSet& set, uint32_t role) noexcept;
 // as without the filter.
 void untrace_program(const FilterProgram& p, sock_filter* out) noexcept;
 
+// Whether nucleus-init has `--exec` (exec_entry.cc, written for x86_64's entry state).
+#if defined(__x86_64__)
+inline constexpr bool kHasExecEntry = true;
+#else
+inline constexpr bool kHasExecEntry = false;
+#endif
+
 }  // namespace nucleus::init

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -133,6 +134,17 @@ TEST_P(ContainerModel, AnExecdProcessCarriesTheContainersSeccompProfile) {
   ASSERT_TRUE(wait_running(id));
   Result r = run_nucleus({"exec", id, "/bin/sh", "-c", "grep '^Seccomp:' /proc/self/status; /nprobe sys keyctl"});
   EXPECT_EQ(r.out, "Seccomp:\t2\nkeyctl ret=-1 errno=EPERM\n");
+  // Also for a process that asks for no no_new_privs (an OCI process file): under gVisor the
+  // filter's load needs it, and the container's own process has it.
+  std::string process = "/tmp/nucleus-it-process-" + id + ".json";
+  {
+    std::ofstream(process) << R"({"args": ["/bin/sh", "-c", "grep '^Seccomp:' /proc/self/status"], "cwd": "/",
+                                 "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}, "noNewPrivileges": false})";
+  }
+  Result from_file = run_nucleus({"exec", "--process", process, id});
+  ::unlink(process.c_str());
+  EXPECT_EQ(from_file.status, 0) << from_file.err;
+  EXPECT_EQ(from_file.out, "Seccomp:\t2\n");
   Result missing = run_nucleus({"exec", id, "/no/such/command"});
   EXPECT_EQ(missing.status, 127);
   EXPECT_NE(missing.err.find("/no/such/command"), std::string::npos) << missing.err;

@@ -196,6 +196,17 @@ TEST_F(NetworkPrepared, TwoLiveContainersNeverShareANamespace) {
   }
 }
 
+// A prepared namespace belongs to the host's user namespace, where a container's NET_RAW or
+// NET_ADMIN counts for nothing: a container granted one makes its own, standby or not.
+TEST_F(NetworkPrepared, AContainerGrantedNetworkCapabilitiesMakesItsOwnNamespace) {
+  prepare_standbys(1);
+  start("netcaps", {"--cap-add", "NET_RAW"});
+  EXPECT_NE(lease_of("netcaps"), "");
+  EXPECT_EQ(prepared_by("netcaps"), "") << lease_of("netcaps");
+  start("plain");
+  EXPECT_NE(prepared_by("plain"), "") << "control: the standby was there to take";
+}
+
 TEST_F(NetworkPrepared, AnEmptyPoolFallsBackToTheContainersOwnNamespace) {
   ::setenv("NUCLEUS_NETWORK_POOL", "0", 1);  // the server this lab's first attach starts keeps none
   CommandResult first = in_host(run_args("warm-up", {"/bin/true"}));
