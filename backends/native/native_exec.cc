@@ -4,14 +4,13 @@
 // process, which is thereby inside the container's pid namespace, reports its pid and
 // exits. The process then runs the same workload steps as the container's own init. nucleus
 // itself never enters the container.
-// Both start as posix_spawn starts a child (CLONE_VM | CLONE_VFORK on a stack of their own,
-// as the supervisor starts a workload): no page table of nucleus is copied twice and nothing
-// faults on copy-on-write; nucleus sleeps until the helper is done, the helper until the
-// process has exec'd (or failed). What they send queues on the sync socket meanwhile.
+// Both start as posix_spawn starts a child (init::clone_on_stack, as the supervisor starts a
+// workload): no page table of nucleus is copied twice and nothing faults on copy-on-write;
+// nucleus sleeps until the helper is done, the helper until the process has exec'd (or
+// failed). What they send queues on the sync socket meanwhile.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +27,7 @@
 #include "core/policy/seccomp_compile.h"
 #include "core/cgroup/cgroup.h"
 #include "core/sys/error.h"
+#include "core/init/clone_on_stack.h"
 #include "core/init/supervisor.h"
 #include "core/container/monitor.h"
 #include "core/sys/sys.h"
@@ -45,8 +45,9 @@ struct ExecStart {
   int init_pidfd;
   int ns_flags;
   const std::vector<int>* cgroup_join;
-  char* process_stack_top;
 };
+
+constexpr int kSpawnFlags = CLONE_VM | CLONE_VFORK | SIGCHLD;
 
 int start_process(void* p) noexcept {
   auto* s = static_cast<ExecStart*>(p);
@@ -66,38 +67,14 @@ int join_and_start(void* p) noexcept {
     send_child_report(s->sync_fd, 0, errno);
     ::_exit(1);
   }
-  pid_t pid = ::clone(start_process, s->process_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
+  pid_t pid = init::clone_on_stack(start_process, s, kSpawnFlags, kStackSize);
   if (pid < 0) {
-    send_child_report(s->sync_fd, 0, errno);
+    send_child_report(s->sync_fd, 0, -pid);
     ::_exit(1);
   }
   send_process_started(s->sync_fd, pid);
   ::_exit(0);
 }
-
-// Two stacks, the helper's and the process's, each above an inaccessible guard page (an
-// overflow faults instead of writing into the other's live frames); unmapped when the exec
-// returns.
-struct ExecStacks {
-  static constexpr size_t kGuard = 4096;
-  static constexpr size_t kSpan = kGuard + kStackSize;
-  void* base = MAP_FAILED;
-  ExecStacks() {
-    base = ::mmap(nullptr, 2 * kSpan, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (base == MAP_FAILED) throw_errno("map the exec helper's stacks");
-    for (int i = 0; i < 2; ++i) {
-      if (::mprotect(static_cast<char*>(base) + i * kSpan, kGuard, PROT_NONE) != 0) {
-        int err = errno;
-        ::munmap(base, 2 * kSpan);
-        throw Error("guard the exec helper's stacks", "", err);
-      }
-    }
-  }
-  ~ExecStacks() { ::munmap(base, 2 * kSpan); }
-  ExecStacks(const ExecStacks&) = delete;
-  ExecStacks& operator=(const ExecStacks&) = delete;
-  char* top(int i) const { return static_cast<char*>(base) + (i + 1) * kSpan; }
-};
 
 }  // namespace
 
@@ -129,12 +106,11 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   // while it is already in the container's pid namespace: not dumpable, no process there
   // can open our /proc/PID/mem, whatever it is allowed to ptrace (as PID 1 before it).
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno("make nucleus non-dumpable before the exec");
-  ExecStacks stacks;
-  ExecStart start{&plan, child_end.get(), parent_end.get(), init.get(), static_cast<int>(namespace_flags(container)), &join.fds,
-                  stacks.top(1)};
+  ExecStart start{&plan, child_end.get(), parent_end.get(), init.get(), static_cast<int>(namespace_flags(container)),
+                  &join.fds};
   // Returns once the helper has exited, after the process exec'd or failed.
-  pid_t helper = ::clone(join_and_start, stacks.top(0), CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
-  if (helper < 0) throw_errno("start the exec helper");
+  pid_t helper = init::clone_on_stack(join_and_start, &start, kSpawnFlags, kStackSize);
+  if (helper < 0) throw Error("start the exec helper", "", -helper);
   child_end.reset();
   OwnedChild helper_child(helper, sys::pidfd_open(helper, "watch the exec helper"));
   OwnedChild process;

@@ -1,5 +1,7 @@
 #include "core/init/supervisor.h"
 
+#include "core/init/clone_on_stack.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -128,15 +130,8 @@ int supervise(const Supervision& how, int* exit_code) noexcept {
     ::close(sfd);
     return saved;
   }
-  void* stack = mmap(nullptr, kStartStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  pid_t main = -1;
-  int start_errno = errno;
-  if (stack != MAP_FAILED) {
-    int flags = how.trace ? SIGCHLD : CLONE_VM | CLONE_VFORK | SIGCHLD;
-    main = clone(start_main, static_cast<char*>(stack) + kStartStackSize, flags, &args);
-    start_errno = main < 0 ? errno : 0;
-    munmap(stack, kStartStackSize);
-  }
+  pid_t main = clone_on_stack(start_main, &args, how.trace ? SIGCHLD : CLONE_VM | CLONE_VFORK | SIGCHLD, kStartStackSize);
+  int start_errno = main < 0 ? -main : 0;
   if (main < 0) {
     for (int fd : args.gate) {
       if (fd >= 0) ::close(fd);

@@ -188,17 +188,8 @@ TEST_P(NetworkContainer, KillNineOfNucleusLeavesNothing) {
   ASSERT_FALSE(address_of(*lab_, id).empty());
   EXPECT_NE(lab_->leftovers(), "");
   pid_t nucleus = background_.back();  // ip netns exec execs nucleus itself
-  ::kill(nucleus, SIGKILL);
-  int status = 0;
-  ::waitpid(nucleus, &status, 0);
   background_.pop_back();
-  std::string left;
-  for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-    left = lab_->leftovers();
-    if (left.empty()) break;
-    std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_EQ(left, "");
+  EXPECT_EQ(lab_->leftovers_after_killing(nucleus), "");
   // The id is free again: its record went with the keeper's cleanup.
   CommandResult again = run({"--name", id}, {"/bin/true"});
   EXPECT_EQ(again.status, 0) << again.output;

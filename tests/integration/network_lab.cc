@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -286,6 +288,19 @@ void NetworkLab::end_standbys() {
     if (pid_t s = server(dir); s > 0 && ::kill(s, SIGTERM) == 0) wait_gone(s);
     for (int i = 0; i < 100 && held(); ++i) ::usleep(100000);
   }
+}
+
+std::string NetworkLab::leftovers_after_killing(pid_t nucleus) {
+  ::kill(nucleus, SIGKILL);
+  int status = 0;
+  ::waitpid(nucleus, &status, 0);
+  std::string left;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10); std::chrono::steady_clock::now() < end;) {
+    left = leftovers();
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return left;
 }
 
 std::string NetworkLab::leftovers() {

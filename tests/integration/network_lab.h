@@ -89,6 +89,9 @@ class NetworkLab {
   // namespaces: the resident netd's, no container's) are ended first: the servers holding
   // any are stopped and their teardown waited for, which is itself checked by what is left.
   std::string leftovers();
+  // kill -9 of a nucleus the test forked (reaped here), then what is left once its keeper and
+  // netd have had 10 s to clean up: "" when nothing.
+  std::string leftovers_after_killing(pid_t nucleus);
   // The leases of a state directory (default: nucleus's under the lab's root), as JSON texts.
   std::vector<std::string> leases(const std::string& dir = "");
   // How many standbys of nucleus's state directory are ready (their leases say so once the

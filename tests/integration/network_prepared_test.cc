@@ -255,17 +255,8 @@ TEST_F(NetworkPrepared, KillNineOfNucleusInAPreparedNamespaceLeavesNothing) {
   start("killed");
   ASSERT_NE(prepared_by("killed"), "") << lease_of("killed");
   pid_t nucleus_pid = background_.back();  // ip netns exec execs nucleus itself
-  ::kill(nucleus_pid, SIGKILL);
-  int status = 0;
-  ::waitpid(nucleus_pid, &status, 0);
   background_.pop_back();
-  std::string left;
-  for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-    left = lab_->leftovers();
-    if (left.empty()) break;
-    std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_EQ(left, "");
+  EXPECT_EQ(lab_->leftovers_after_killing(nucleus_pid), "");
   CommandResult again = in_host(run_args("killed", {"/bin/true"}));
   EXPECT_EQ(again.status, 0) << again.output;
 }

@@ -215,21 +215,27 @@ int run_runsc_attached(const std::string& runsc, const std::vector<std::string>&
   }
 }
 
-void exec_runsc(const std::string& runsc, const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(runsc.c_str()));
+namespace {
+
+// runsc's argv for execve: the binary, then args; pointers into them, null-terminated.
+std::vector<char*> runsc_argv(const std::string& runsc, const std::vector<std::string>& args) {
+  std::vector<char*> argv = {const_cast<char*>(runsc.c_str())};
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  return argv;
+}
+
+}  // namespace
+
+void exec_runsc(const std::string& runsc, const std::vector<std::string>& args) {
+  std::vector<char*> argv = runsc_argv(runsc, args);
   std::fflush(nullptr);
   ::execv(runsc.c_str(), argv.data());
   throw Error("exec runsc", runsc, errno);
 }
 
 int run_runsc_relayed(const std::string& runsc, const std::vector<std::string>& args, StdioRelay& relay) {
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(runsc.c_str()));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  std::vector<char*> argv = runsc_argv(runsc, args);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   for (int fd = 0; fd < 3; ++fd) {
