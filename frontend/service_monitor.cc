@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -253,8 +252,7 @@ int Monitor::run_once(bool& oom) {
     if (ready == 0) {
       // Idle a second into the run: give back what start-up needed, as a foreground run's
       // session does (core/container/monitor.h): the monitor lives as long as the service.
-      sys::release_startup_pages(/*including_heap=*/false);
-      ::malloc_trim(0);
+      sys::give_back_startup_memory();
       slimmed = true;
       continue;
     }

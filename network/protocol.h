@@ -17,7 +17,7 @@ struct AttachOrder {
   std::string state_dir;
   NetworkRequest request;
   // The caller can put the container into a network namespace netd prepared ahead (a
-  // standby's, network/daemon/standby.h) instead of making its own: the resident server then
+  // standby's, network/daemon/main.cc) instead of making its own: the resident server then
   // answers the connection first with kReplyPrepared + the namespace, or kReplyFresh.
   bool takes_namespace = false;
 };

@@ -16,13 +16,12 @@ namespace nucleus::net {
 // one transaction and gives the forwarder the order's names and resolvers.
 NetworkRequest standby_request(const NetworkRequest& from);
 
-// Whether a standby prepared for `prepared` can take `order`: the caller takes a namespace,
-// and the same bridge and subnets (the base rules and the addresses are theirs).
-// nullopt: it can; otherwise why not (for the log).
-std::optional<std::string> why_not_prepared(const AttachOrder& order, const NetworkRequest& prepared);
+// Whether a standby prepared for `prepared` can serve a start that asks for `wanted` (and
+// takes a namespace): the same bridge and subnets, whose base rules and addresses are the
+// standby's.
+bool standby_serves(const NetworkRequest& wanted, const NetworkRequest& prepared);
 
 // The id a standby's lease carries until a container takes it over.
 std::string standby_id(pid_t pid, uint64_t start_time);
-bool is_standby_id(const std::string& id);
 
 }  // namespace nucleus::net

@@ -403,11 +403,7 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
     rec.pid = static_cast<pid_t>(std::stol(sys::read_file(dir + "/pid", 64, "read runsc's pid file")));
     // A pod member's runsc pid is the pod's sandbox: the shim watches a waiter instead.
     if (pod.kind == PodRole::Kind::kMember) rec.pid = start_pod_waiter(dir, runsc, config.root, options.id);
-    if (!options.pid_file.empty()) {
-      std::string tmp = options.pid_file + ".nucleus-tmp";
-      sys::create_file(tmp, std::to_string(rec.pid), 0644, "write --pid-file");
-      if (::rename(tmp.c_str(), options.pid_file.c_str()) != 0) throw_errno("write --pid-file", options.pid_file);
-    }
+    if (!options.pid_file.empty()) sys::replace_file(options.pid_file, std::to_string(rec.pid), "write --pid-file", 0644);
   }
   auto stat = sys::process_stat(rec.pid);
   rec.pid_start_time = stat ? stat->start_time : 0;

@@ -13,6 +13,7 @@
 #include "backends/gvisor/gvisor_backend.h"
 #include "backends/gvisor/gvisor_pod.h"
 #include "backends/gvisor/gvisor_session.h"
+#include "backends/gvisor/init_filters.h"
 #include "backends/gvisor/oci_bundle.h"
 #include "core/init/filter_file.h"
 #include "backends/gvisor/runsc/runsc_args.h"
@@ -370,8 +371,12 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   // wrote the bundle, nucleus-init loads the workload's filter and execs the command in
   // place (`--exec`: no supervisor; untraced, docs/security-model.md).
   std::vector<std::string> argv = p.args;
-  const bool filtered = init::kHasExecEntry && ::access((dir + "/bundle/init-filters").c_str(), F_OK) == 0;
-  if (filtered) argv.insert(argv.begin(), {kInitPath, "--filters", kFiltersPath, "--exec", "--"});
+  const bool filtered =
+      init::kHasExecEntry && ::access((dir + "/bundle/" + kInitFiltersFile).c_str(), F_OK) == 0;
+  if (filtered) {
+    std::vector<std::string> init = init_args(true, true);
+    argv.insert(argv.begin(), init.begin(), init.end());
+  }
   json process = {{"terminal", p.terminal}, {"args", argv}, {"env", env}, {"cwd", p.cwd},
                   {"user", {{"uid", p.uid}, {"gid", p.gid}, {"additionalGids", p.additional_gids}}},
                   // seccomp(2) needs it (the container's own process has it too)
@@ -400,7 +405,9 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   if (!o.console_socket.empty()) args.insert(args.end(), {"--console-socket", o.console_socket});
   args.push_back(record.name);
   StdioRelay relay = StdioRelay::for_regular_files();
-  if (!relay.active()) exec_runsc(runsc.binary, args);
+  // Detached, runsc returns at once: a relay would leave the process writing into a pipe
+  // nobody reads. It keeps the file as runsc exec alone gives it.
+  if (o.detach || !relay.active()) exec_runsc(runsc.binary, args);
   return run_runsc_relayed(runsc.binary, args, relay);
 }
 

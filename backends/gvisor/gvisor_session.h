@@ -1,7 +1,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <string>
@@ -64,10 +63,7 @@ class GvisorSession final : public ContainerSession {
   void kill_now() override;
   bool has_watchdog() const override { return cgroup() != nullptr && spec.limits.memory_bytes.has_value(); }
   bool watchdog() override;
-  void on_idle() override {
-    sys::release_startup_pages(/*including_heap=*/false);
-    ::malloc_trim(0);
-  }
+  void on_idle() override { sys::give_back_startup_memory(); }
 
  private:
   bool workload_started();

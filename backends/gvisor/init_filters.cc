@@ -47,7 +47,7 @@ std::string encode_init_filters(const InitFilters& filters) {
 }
 
 std::string write_init_filters(const std::string& bundle_dir, const InitFilters& filters) {
-  std::string path = bundle_dir + "/init-filters";
+  std::string path = bundle_dir + "/" + kInitFiltersFile;
   std::string bytes = encode_init_filters(filters);
   UniqueFd fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, "write the OCI bundle", 0444);
   if (int err = sys::write_all(fd.get(), bytes.data(), bytes.size())) throw Error("write the OCI bundle", path, err);

@@ -29,6 +29,8 @@ InitFilters compile_init_filters(const std::optional<seccomp::Profile>& profile,
 std::string encode_init_filters(const InitFilters& filters);
 
 // Creates bundle_dir/init-filters (0444, O_EXCL, O_NOFOLLOW) and returns its path.
+// The file's name in the bundle directory.
+inline constexpr const char* kInitFiltersFile = "init-filters";
 std::string write_init_filters(const std::string& bundle_dir, const InitFilters& filters);
 
 }  // namespace nucleus::gvisor

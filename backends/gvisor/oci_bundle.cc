@@ -57,12 +57,18 @@ void make_file(const std::string& root, const std::string& rel) {
 
 }  // namespace
 
+std::vector<std::string> init_args(bool filters, bool exec) {
+  std::vector<std::string> args = {kInitPath};
+  if (filters) args.insert(args.end(), {"--filters", kFiltersPath});
+  if (exec) args.push_back("--exec");
+  args.push_back("--");
+  return args;
+}
+
 json make_config(const BundleSpec& s) {
   json process;
   process["terminal"] = false;
-  std::vector<std::string> args = {kInitPath};
-  if (!s.init_filters.empty()) args.insert(args.end(), {"--filters", kFiltersPath});
-  args.push_back("--");
+  std::vector<std::string> args = init_args(!s.init_filters.empty(), false);
   args.insert(args.end(), s.command.begin(), s.command.end());
   process["args"] = args;
   process["env"] = s.env;

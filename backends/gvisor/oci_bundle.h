@@ -25,6 +25,10 @@ inline constexpr const char* kInitPath = "/dev/.nucleus-init";
 // Where the seccomp programs nucleus-init loads appear (init_filters.h), read-only.
 inline constexpr const char* kFiltersPath = "/dev/.nucleus-filters";
 
+// nucleus-init's words before the command, up to "--": the filters when the bundle has
+// them; `exec` for a process `nucleus exec` adds (core/init/exec_entry.cc).
+std::vector<std::string> init_args(bool filters, bool exec);
+
 struct BundleSpec {
   std::vector<std::string> command;
   std::vector<std::string> env;  // already filtered

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <malloc.h>
 
 #include <optional>
 #include <vector>
@@ -45,10 +44,7 @@ class NativeSession final : public ContainerSession {
   int sync_fd() const override { return sync.get(); }
   Error describe(const ChildReport& report) const override { return describe_child_failure(plan, report); }
   NotifyProxy* notify() override { return notify_proxy ? &*notify_proxy : nullptr; }
-  void on_idle() override {
-    sys::release_startup_pages(/*including_heap=*/false);
-    ::malloc_trim(0);
-  }
+  void on_idle() override { sys::give_back_startup_memory(); }
 };
 
 }  // namespace nucleus::native

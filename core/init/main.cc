@@ -44,14 +44,6 @@ struct Workload {
 };
 
 // The same one line nucleus prints for a native container: "nucleus: exec CMD: strerror".
-int exec_or_say(char** command) noexcept {
-  execvp(command[0], command);
-  int err = errno;
-  const char* parts[] = {"nucleus: exec ", command[0], ": ", strerror(err), "\n"};
-  for (const char* p : parts) (void)!write(STDERR_FILENO, p, strlen(p));
-  return err == ENOENT || err == ENOTDIR ? 127 : 126;
-}
-
 int exec_command(void* ctx) noexcept {
   const Workload& w = *static_cast<const Workload*>(ctx);
   // The filter last, right before the exec: a user's profile may refuse what comes before.
@@ -61,7 +53,11 @@ int exec_command(void* ctx) noexcept {
       return kInitFailed;
     }
   }
-  return exec_or_say(w.argv);
+  execvp(w.argv[0], w.argv);
+  int err = errno;
+  const char* parts[] = {"nucleus: exec ", w.argv[0], ": ", strerror(err), "\n"};
+  for (const char* p : parts) (void)!write(STDERR_FILENO, p, strlen(p));
+  return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 
 // From here on PID 1 only waits, traces, forwards and reaps: its own filter says so, and

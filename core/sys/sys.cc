@@ -1,6 +1,7 @@
 #include "core/sys/sys.h"
 
 #include <sys/socket.h>
+#include <malloc.h>
 #include <link.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
@@ -168,10 +169,15 @@ void write_file(const std::string& path, std::string_view content, const std::st
   }
 }
 
-void replace_file(const std::string& path, std::string_view content, const std::string& step) {
-  const std::string tmp = path + ".tmp";
-  create_file(tmp, content, 0600, step);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(step, path);
+void replace_file(const std::string& path, std::string_view content, const std::string& step, mode_t mode) {
+  // A name of nucleus's own beside it: the directory may be the caller's (--pid-file).
+  const std::string tmp = path + ".nucleus-tmp";
+  create_file(tmp, content, mode, step);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(step, path, err);
+  }
 }
 
 void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step) {
@@ -287,6 +293,11 @@ Range releasable_heap(Range heap) noexcept {
 }
 
 }  // namespace
+
+void give_back_startup_memory() noexcept {
+  release_startup_pages(/*including_heap=*/false);
+  ::malloc_trim(0);
+}
 
 void release_startup_pages(bool including_heap) noexcept {
   // The ranges first: libc's list of loaded objects lives partly on the heap.

@@ -93,9 +93,10 @@ std::string read_file_in_root(int root_fd, const std::string& relpath, size_t ma
 void write_file(const std::string& path, std::string_view content, const std::string& step);
 // Creates (or truncates) a regular file with `content`.
 void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step);
-// Replaces the file at `path` with `content` (0600) at once: written beside it as
-// `path`.tmp, then renamed over it, so a reader sees the old file or the new, never half.
-void replace_file(const std::string& path, std::string_view content, const std::string& step);
+// Replaces the file at `path` with `content` (mode) at once: written beside it as
+// `path`.nucleus-tmp, then renamed over it, so a reader sees the old file or the new, never
+// half; the temporary goes when the rename fails.
+void replace_file(const std::string& path, std::string_view content, const std::string& step, mode_t mode = 0600);
 std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step);
 UniqueFd pidfd_open(pid_t pid, const std::string& step);
 
@@ -121,6 +122,9 @@ std::optional<ProcessStat> process_stat(pid_t pid);
 // runs (it allocated nothing since the fork, and only waits, forwards and reaps from
 // there). Async-signal-safe.
 void release_startup_pages(bool including_heap) noexcept;
+// What an idle nucleus that keeps its heap gives back: start-up's code pages and the heap's
+// free tail (malloc_trim).
+void give_back_startup_memory() noexcept;
 
 // /sys/fs/cgroup is a cgroup2 mount (a v2-only host, where CLONE_INTO_CGROUP applies).
 bool is_cgroup2_only_host() noexcept;

@@ -209,11 +209,6 @@ UniqueFd make_network_namespace() {
 void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
   wait_for_releasing_owner(store, order.id, 5000);
-  if (store.find(order.id)) {
-    LeaseStore::Lock lock(store);
-    collect_stale_leases(store, nft);
-    if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
-  }
   const NetworkRequest& request = order.request;
   // What the standby did not prepare: the order's published ports (held from now on: no
   // host program takes them), its egress policy (rules and names). The lease names them
@@ -225,7 +220,16 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
     attached.lease.publish = request.publish;
     attached.lease.policy = request.enforces_policy();
   }
-  store.hand_over(attached.lease, order.id);
+  {
+    // The check and the hand-over in one hold of the lock, as allocate makes them: two
+    // starts of one id never both hold a lease.
+    LeaseStore::Lock lock(store);
+    if (store.find(order.id)) {
+      collect_stale_leases(store, nft);
+      if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
+    }
+    store.hand_over(lock, attached.lease, order.id);
+  }
   if (own_rules) {
     nft.run(ruleset::container_rules_replacing(prepared, attached.lease, request), "apply the network policy of " + order.id);
     if (request.enforces_policy()) attached.forwarder->set_policy(dns::NamePolicy(request.egress));

@@ -137,6 +137,7 @@ class Server {
       if (standby != standbys_.end()) {
         if (!standby->netns) ++failures_;  // it died preparing
         standbys_.erase(standby);
+        schedule_refill();
       }
       // A standby dropped before (its socket closed) is no container's: not counted.
       if (children_.erase(pid) > 0) last_activity_ = Clock::now();
@@ -164,6 +165,7 @@ class Server {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (!s.netns) ++failures_;
     standbys_.erase(it);  // its socket closes: it tears down
+    schedule_refill();
   }
 
   void accept_all() {
@@ -195,10 +197,9 @@ class Server {
   void route(int connection, const int* fds) {
     std::optional<AttachOrder> order = peek_order(fds[1]);
     if (order && order->takes_namespace) {
-      if (prepared_ && !why_not_prepared(*order, *prepared_) && hand_to_standby(connection, fds)) return;
+      if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
-      NetworkRequest wanted = standby_request(order->request);
-      if (!why_not_prepared(*order, wanted)) prepare_for(wanted);
+      prepare_for(standby_request(order->request));
       if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
         failures_ = 0;
         schedule_refill();
@@ -225,7 +226,7 @@ class Server {
 
   // Standbys serve one bridge configuration: another one replaces them.
   void prepare_for(const NetworkRequest& wanted) {
-    if (prepared_ && !why_not_prepared(AttachOrder{.request = wanted, .takes_namespace = true}, *prepared_)) return;
+    if (prepared_ && standby_serves(wanted, *prepared_)) return;
     prepared_ = wanted;
     standbys_.clear();
     failures_ = 0;

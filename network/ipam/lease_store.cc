@@ -118,7 +118,7 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
 
 void LeaseStore::update(const Lease& lease) { sys::replace_file(lease_path(lease), lease_to_json(lease), "write lease"); }
 
-void LeaseStore::hand_over(Lease& lease, const std::string& id) {
+void LeaseStore::hand_over(const Lock&, Lease& lease, const std::string& id) {
   lease.id = id;
   lease.standby_ready = false;
   update(lease);

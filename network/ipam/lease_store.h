@@ -66,9 +66,10 @@ class LeaseStore {
   // excluded), recorded for `id`; throws when the subnets are full or id already holds one.
   Lease allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner);
   void update(const Lease& lease);  // rewrites an existing lease atomically
-  // A prepared lease (network/daemon/standby.h) becomes container id's: same file, key and
-  // addresses; only its owner (the caller) writes it, so no lock is taken.
-  void hand_over(Lease& lease, const std::string& id);
+  // A prepared lease (a standby's, network/daemon/main.cc) becomes container id's: same file,
+  // key and addresses. Under the lock, as allocate: the caller checks there, in the same
+  // hold, that id holds no lease yet.
+  void hand_over(const Lock&, Lease& lease, const std::string& id);
   // The lease held for id: its own key's file, or one handed over to it.
   std::optional<Lease> find(const std::string& id) const;
   std::vector<Lease> list() const;

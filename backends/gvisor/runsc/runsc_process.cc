@@ -1,5 +1,7 @@
 #include "backends/gvisor/runsc/runsc_process.h"
 
+#include "core/init/supervisor.h"
+
 #include <fcntl.h>
 #include <cstdio>
 #include <poll.h>
@@ -261,7 +263,7 @@ int run_runsc_relayed(const std::string& runsc, const std::vector<std::string>& 
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   relay.finish();
-  return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 125;
+  return init::exit_code_from_wait_status(status);
 }
 
 }  // namespace nucleus::gvisor

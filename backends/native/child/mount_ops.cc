@@ -313,7 +313,7 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd, Mas
       rc = mount_at_fd("proc", target, "proc", op.flags, op.data.empty() ? nullptr : op.data.c_str());
       break;
     case MountKind::kSysfs:
-      // A sysfs the parent made in a network namespace netd prepared (native_network.cc):
+      // A sysfs the parent made in a network namespace netd prepared (prepared_network.cc):
       // one the container's user namespace could not mount, showing its own devices.
       rc = source_fd >= 0 ? attach_tree(source_fd, target, 0) : mount_at_fd("sysfs", target, "sysfs", op.flags, nullptr);
       if (rc != 0 && errno == EPERM && source_fd < 0) {

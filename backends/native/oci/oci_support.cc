@@ -33,12 +33,7 @@ void send_to_console_socket(const std::string& path, int fd) {
 }
 
 void write_pid_file(const std::string& path, pid_t pid) {
-  std::string tmp = path + ".nucleus-tmp";
-  sys::create_file(tmp, std::to_string(pid), 0644, "write --pid-file");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw_errno("write --pid-file", path);
-  }
+  sys::replace_file(path, std::to_string(pid), "write --pid-file", 0644);
 }
 
 CgroupRequest cgroup_request(const ContainerSpec& spec, const std::string& id, bool held) {

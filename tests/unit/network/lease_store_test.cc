@@ -101,7 +101,10 @@ TEST_F(LeaseStoreTest, AHandedOverLeaseIsFoundByItsNewIdAndKeepsItsKey) {
     LeaseStore::Lock lock(store);
     prepared = store.allocate(lock, "standby-1-1", request, LeaseOwner::self());
   }
-  store.hand_over(prepared, "web");
+  {
+    LeaseStore::Lock lock(store);
+    store.hand_over(lock, prepared, "web");
+  }
   ASSERT_EQ(store.list().size(), 1u);  // the same file, not a second lease
   std::optional<Lease> found = store.find("web");
   ASSERT_TRUE(found);
