@@ -73,17 +73,7 @@ class NetworkContainer : public ::testing::TestWithParam<std::string> {
   }
   // A container left running in the background.
   void start(const std::vector<std::string>& flags, const std::vector<std::string>& command) {
-    std::vector<std::string> args = {"ip", "netns", "exec", lab_->host()};
-    for (const std::string& a : run_args(flags, command)) args.push_back(a);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
-    background_.push_back(pid);
+    background_.push_back(lab_->start_in_host(run_args(flags, command)));
   }
   // What the driver answers inside a container, one probe per line of `checks` ("name
   // argv..."), each printed "name ok" or "name refused".

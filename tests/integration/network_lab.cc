@@ -290,6 +290,20 @@ void NetworkLab::end_standbys() {
   }
 }
 
+pid_t NetworkLab::start_in_host(const std::vector<std::string>& args) {
+  std::vector<std::string> words = {"ip", "netns", "exec", host()};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
 std::string NetworkLab::leftovers_after_killing(pid_t nucleus) {
   ::kill(nucleus, SIGKILL);
   int status = 0;

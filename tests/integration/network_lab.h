@@ -92,6 +92,9 @@ class NetworkLab {
   // kill -9 of a nucleus the test forked (reaped here), then what is left once its keeper and
   // netd have had 10 s to clean up: "" when nothing.
   std::string leftovers_after_killing(pid_t nucleus);
+  // `args` run in the host namespace in the background, with the test's stdio; the pid is
+  // the caller's to end and reap (ip netns exec execs the command itself).
+  pid_t start_in_host(const std::vector<std::string>& args);
   // The leases of a state directory (default: nucleus's under the lab's root), as JSON texts.
   std::vector<std::string> leases(const std::string& dir = "");
   // How many standbys of nucleus's state directory are ready (their leases say so once the

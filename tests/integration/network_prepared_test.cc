@@ -73,17 +73,7 @@ class NetworkPrepared : public ::testing::Test {
   // A container left running in the background, once its network is attached.
   void start(const std::string& name, const std::vector<std::string>& flags = {},
              const std::vector<std::string>& command = {"/bin/sleep", "600"}) {
-    std::vector<std::string> args = {"ip", "netns", "exec", lab_->host()};
-    for (const std::string& a : run_args(name, command, flags)) args.push_back(a);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
-    background_.push_back(pid);
+    background_.push_back(lab_->start_in_host(run_args(name, command, flags)));
     for (int i = 0; i < 300 && lease_of(name).empty(); ++i) std::this_thread::sleep_for(100ms);
     for (int i = 0; i < 300 && in_host(nucleus({"exec", name, "/bin/true"})).status != 0; ++i) std::this_thread::sleep_for(100ms);
   }
