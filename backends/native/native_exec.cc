@@ -113,12 +113,12 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   if (helper < 0) throw Error("start the exec helper", "", -helper);
   child_end.reset();
   OwnedChild helper_child(helper, sys::pidfd_open(helper, "watch the exec helper"));
-  OwnedChild process;
+  pid_t started = 0;
   for (bool done = false; !done;) {
     ChildMessage m = receive_child_message(parent_end.get());
     switch (m.kind) {
       case ChildMessage::kProcessStarted:
-        process = OwnedChild(m.pid, sys::pidfd_open(m.pid, "watch the exec'd process"));
+        started = m.pid;
         helper_child.wait();
         break;
       case ChildMessage::kReport:
@@ -130,12 +130,14 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
       case ChildMessage::kEof: done = true; break;
     }
   }
-  if (!process) throw Error("exec", "the process did not start");
-  if (!o.pid_file.empty()) write_pid_file(o.pid_file, process.pid());
-  if (o.detach) {
-    process.release();
-    return 0;
-  }
+  if (started <= 0) throw Error("exec", "the process did not start");
+  if (!o.pid_file.empty()) write_pid_file(o.pid_file, started);
+  // A detached process is not ours: once the helper exited it went to the caller's
+  // subreaper (containerd's shim) or the container's init, which may already have reaped
+  // it (a short command). Its pid is all the caller asked for.
+  if (o.detach) return 0;
+  // Ours as subreaper: even if it has exited, it waits for us as a zombie.
+  OwnedChild process(started, sys::pidfd_open(started, "watch the exec'd process"));
   timing::mark("exec: started");
   MonitorOptions options;
   options.signal_fd = signals->fd();
