@@ -16,6 +16,7 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <initializer_list>
@@ -28,10 +29,11 @@ namespace {
 
 using nucleus::init::FilterSet;
 
-long raw_syscall(long n, long a = 0, long b = 0, long c = 0, long d = 0) noexcept {
+long raw_syscall(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) noexcept {
   long r;
   register long r10 __asm__("r10") = d;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  register long r8 __asm__("r8") = e;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8) : "rcx", "r11", "memory");
   return r;
 }
 
@@ -95,6 +97,9 @@ long load_workload_filters(const char* path) noexcept {
   raw_syscall(SYS_close, fd);
   FilterSet set;
   if (size == sizeof file_bytes || nucleus::init::parse_filter_file(file_bytes, size, &set) != 0) return EINVAL;
+  // A filtered process gets no new privileges (the container's workload has it too), and
+  // without CAP_SYS_ADMIN seccomp(2) demands it: the sandbox's exec call sets none.
+  if (long r = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); r < 0) return -r;
   for (unsigned i = 0; i < set.count; ++i) {
     const nucleus::init::FilterProgram& p = set.programs[i];
     if (p.role != nucleus::init::kWorkloadFilter) continue;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -148,6 +149,46 @@ TEST_P(ContainerModel, AnExecdProcessCarriesTheContainersSeccompProfile) {
   Result missing = run_nucleus({"exec", id, "/no/such/command"});
   EXPECT_EQ(missing.status, 127);
   EXPECT_NE(missing.err.find("/no/such/command"), std::string::npos) << missing.err;
+  ASSERT_EQ(run_nucleus({"kill", id, "KILL"}).status, 0);
+  EXPECT_EQ(p.wait().status, 137);
+}
+
+// An exec in the foreground is the process's stand-in, as runc's and runsc's are: the
+// caller's signals reach the process, its status is the caller's (128+N when a signal ended
+// it), its stdin is the caller's. Under gVisor nucleus asks the sandbox itself
+// (backends/gvisor/runsc/sandbox_control.h): it stays nucleus and starts no runsc.
+TEST_P(ContainerModel, AForegroundExecForwardsSignalsStdinAndStatus) {
+  const std::string id = name("fg");
+  NucleusProcess p(run_args({"--name", id}, {"/bin/sleep", "60"}));
+  ASSERT_TRUE(wait_running(id));
+
+  NucleusProcess trapping({"exec", id, "/bin/sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; sleep 30 & wait"});
+  ASSERT_TRUE(trapping.wait_for_output("ready"));
+  if (GetParam() == "gvisor") {
+    // nucleus itself waits (no runsc exec took its place) and has no child process.
+    char exe[4096] = {};
+    ssize_t n = ::readlink(("/proc/" + std::to_string(trapping.pid()) + "/exe").c_str(), exe, sizeof exe - 1);
+    EXPECT_EQ(std::string(exe, n > 0 ? static_cast<size_t>(n) : 0), kNucleus);
+    std::ifstream children("/proc/" + std::to_string(trapping.pid()) + "/task/" + std::to_string(trapping.pid()) + "/children");
+    std::string listed_children;
+    std::getline(children, listed_children);
+    EXPECT_EQ(listed_children, "");
+  }
+  ASSERT_EQ(::kill(trapping.pid(), SIGTERM), 0);
+  Result trapped = trapping.wait();
+  EXPECT_EQ(trapped.status, 7) << trapped.err;
+  EXPECT_EQ(trapped.out, "ready\ngot TERM\n");
+
+  Result killed = run_nucleus({"exec", id, "/bin/sh", "-c", "kill -KILL $$"});
+  EXPECT_EQ(killed.status, 137) << killed.err;
+
+  FILE* piped = ::popen(("echo piped | " + kNucleus + " exec " + id + " /bin/sh -c 'read line; echo \"[$line]\"'").c_str(), "r");
+  ASSERT_NE(piped, nullptr);
+  char line[64] = {};
+  std::string got = std::fgets(line, sizeof line, piped) ? line : "";
+  EXPECT_EQ(::pclose(piped), 0);
+  EXPECT_EQ(got, "[piped]\n");
+
   ASSERT_EQ(run_nucleus({"kill", id, "KILL"}).status, 0);
   EXPECT_EQ(p.wait().status, 137);
 }

@@ -1,0 +1,153 @@
+// `nucleus exec` on the gVisor backend: one more process in a running sandbox.
+//
+// In the foreground without a terminal (what a person or a script runs), nucleus asks the
+// sandbox itself through runsc's control socket (runsc/sandbox_control.h): no `runsc exec`,
+// whose Go runtime start is most of its cost. nucleus then stays, as runsc exec would: it
+// forwards its signals to the process, copies for the regular files among its stdio (the
+// Sentry would write a file from offset 0: stdio_relay.h) and returns the process's status.
+// A terminal, --detach, --pid-file or --console-socket (what an orchestrator asks: a host
+// pid to watch, a pty) take `runsc exec`, nucleus becoming it; so does a runsc that does
+// not serve the control call.
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/gvisor/gvisor_backend.h"
+#include "backends/gvisor/gvisor_session.h"
+#include "backends/gvisor/init_filters.h"
+#include "backends/gvisor/oci_bundle.h"
+#include "backends/gvisor/runsc/runsc_process.h"
+#include "backends/gvisor/runsc/sandbox_control.h"
+#include "core/container/monitor.h"
+#include "core/container/stdio_relay.h"
+#include "core/init/filter_file.h"
+#include "core/init/supervisor.h"
+#include "core/sys/error.h"
+#include "core/sys/scoped.h"
+#include "core/sys/sys.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+using json = nlohmann::json;
+
+// The process as the sandbox gets it: the PATH runsc would resolve the command with and,
+// where nucleus wrote the bundle, nucleus-init in front to load the container's seccomp
+// programs before exec'ing the command in place (both runsc exec and the control call
+// start a process bare; `--exec`: no supervisor, untraced, docs/security-model.md).
+SandboxProcess sandbox_process(const std::string& dir, const ProcessSpec& p) {
+  SandboxProcess s;
+  s.env = p.env;
+  if (p.env_value("PATH").empty()) s.env.push_back("PATH=" + p.search_path());
+  s.argv = p.args;
+  if (init::kHasExecEntry && ::access((dir + "/bundle/" + kInitFiltersFile).c_str(), F_OK) == 0) {
+    std::vector<std::string> init = init_args(true, true);
+    s.argv.insert(s.argv.begin(), init.begin(), init.end());
+  }
+  s.cwd = p.cwd;
+  s.uid = p.uid;
+  s.gid = p.gid;
+  s.additional_gids = p.additional_gids;
+  s.capabilities = p.capabilities;
+  return s;
+}
+
+// Waits for the process's status while forwarding signals and copying for the relay.
+int wait_forwarding(const SandboxControl& sandbox, pid_t pid, ForwardedSignals& signals, StdioRelay& relay) {
+  UniqueFd wait = sandbox.request_wait(pid);
+  for (;;) {
+    std::vector<pollfd> fds = {{wait.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    relay.poll_fds(fds);
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("wait for the exec'd process");
+    }
+    if (fds.size() > 2) relay.pump(fds.data() + 2, fds.size() - 2);
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info;
+      while (::read(signals.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        sandbox.signal(pid, static_cast<int>(info.ssi_signo));
+      }
+    }
+    if (fds[0].revents != 0) break;
+  }
+  int status = SandboxControl::read_wait_status(wait.get());
+  relay.finish();
+  return status;
+}
+
+std::optional<int> exec_through_control(const Runsc& runsc, const std::string& name, const SandboxProcess& s) {
+  std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, name);
+  if (!sandbox) return std::nullopt;
+  StdioRelay relay = StdioRelay::for_regular_files();
+  std::array<int, 3> stdio = {0, 1, 2};
+  for (int fd = 0; fd < 3; ++fd) {
+    if (relay.child_fds()[fd] >= 0) stdio[fd] = relay.child_fds()[fd];
+  }
+  ForwardedSignals signals;  // before the process exists: no signal of ours is lost
+  std::optional<pid_t> pid = sandbox->execute(s, stdio);
+  if (!pid) return std::nullopt;
+  relay.started();
+  return init::exit_code_from_wait_status(wait_forwarding(*sandbox, *pid, signals, relay));
+}
+
+// `runsc exec` for what the control call does not cover: the process as an OCI process,
+// read from a memfd we pass on (no file to remove).
+std::vector<std::string> runsc_exec_args(const Runsc& runsc, const std::string& name, const SandboxProcess& s,
+                                         const ProcessSpec& p, const ExecOptions& o, bool filtered, UniqueFd& memfd) {
+  json process = {{"terminal", p.terminal}, {"args", s.argv}, {"env", s.env}, {"cwd", s.cwd},
+                  {"user", {{"uid", s.uid}, {"gid", s.gid}, {"additionalGids", s.additional_gids}}},
+                  // seccomp(2) needs it (the container's own process has it too)
+                  {"noNewPrivileges", p.no_new_privileges || filtered}};
+  auto names = [](CapSet c) { return capability_names(c); };
+  process["capabilities"] = {{"bounding", names(s.capabilities.bounding)},
+                             {"effective", names(s.capabilities.effective)},
+                             {"permitted", names(s.capabilities.permitted)},
+                             {"inheritable", names(s.capabilities.inheritable)},
+                             {"ambient", names(s.capabilities.ambient)}};
+  json rlimits = json::array();
+  for (const RlimitSetting& r : p.rlimits) {
+    rlimits.push_back({{"type", std::string("RLIMIT_") + rlimit_name(r.resource)}, {"soft", r.soft}, {"hard", r.hard}});
+  }
+  process["rlimits"] = rlimits;
+  memfd.reset(static_cast<int>(::syscall(SYS_memfd_create, "nucleus-exec-process", 0)));
+  if (!memfd) throw_errno("create the exec process file");
+  const std::string text = process.dump();
+  if (int err = sys::write_all(memfd.get(), text.data(), text.size())) throw Error("write the exec process", "", err);
+  std::vector<std::string> args = runsc.args({"exec", "--process", "/proc/self/fd/" + std::to_string(memfd.get())});
+  if (o.detach) args.push_back("--detach");
+  if (!o.pid_file.empty()) args.insert(args.end(), {"--pid-file", o.pid_file});
+  if (!o.console_socket.empty()) args.insert(args.end(), {"--console-socket", o.console_socket});
+  args.push_back(name);
+  return args;
+}
+
+}  // namespace
+
+int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, const ContainerSpec&, const ProcessSpec& p,
+                       const ExecOptions& o) {
+  // The record's status, not `runsc state` (one more runsc process per exec): the sandbox
+  // itself refuses an exec once it is gone.
+  if (record.status != "running") throw Error(record.name, "cannot exec in a container that is " + record.status);
+  if (o.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
+  Runsc runsc(dir, record.data);
+  SandboxProcess s = sandbox_process(dir, p);
+  const bool filtered = s.argv.size() != p.args.size();
+  const bool foreground = !p.terminal && !o.detach && o.pid_file.empty() && o.console_socket.empty();
+  if (foreground) {
+    if (std::optional<int> code = exec_through_control(runsc, record.name, s)) return *code;
+  }
+  UniqueFd memfd;
+  std::vector<std::string> args = runsc_exec_args(runsc, record.name, s, p, o, filtered, memfd);
+  StdioRelay relay = StdioRelay::for_regular_files();
+  // nucleus becomes runsc exec (nothing of ours to wait for; runsc forwards the caller's
+  // signals), unless a regular file among our stdio needs the relay. Detached, runsc
+  // returns at once: a relay would leave the process writing into a pipe nobody reads.
+  if (o.detach || !relay.active()) exec_runsc(runsc.binary, args);
+  return run_runsc_relayed(runsc.binary, args, relay);
+}
+
+}  // namespace nucleus::gvisor

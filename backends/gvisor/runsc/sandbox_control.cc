@@ -1,0 +1,149 @@
+#include "backends/gvisor/runsc/sandbox_control.h"
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kMaxReply = 1 << 20;
+constexpr int kCapNetRaw = 13;
+constexpr const char kStateSuffix[] = ".state";
+
+// Each call on a connection of its own: the server answers one call at a time per
+// connection, and WaitPID holds its connection until the process exits.
+void send_call(int fd, const std::string& method, const json& arg, const int* fds, size_t count) {
+  const std::string text = json{{"method", method}, {"arg", arg}}.dump();
+  // A blocking unix stream socket takes the whole message in one sendmsg (no signal can
+  // cut it short: nucleus receives its signals through a signalfd).
+  if (int err = sys::send_with_fds(fd, text.data(), text.size(), fds, count)) {
+    throw Error("runsc's control socket: send " + method, "", err);
+  }
+}
+
+json read_reply(int fd, const std::string& method) {
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error("runsc's control socket: read the answer to " + method, "", errno);
+    if (n == 0) throw Error("runsc's control socket: " + method, "the sandbox closed the connection");
+    reply.append(buf, static_cast<size_t>(n));
+    if (json::accept(reply)) break;
+    if (reply.size() > kMaxReply) throw Error("runsc's control socket: " + method, "an answer over 1 MiB");
+  }
+  json r = json::parse(reply);
+  if (!r.is_object() || !r.contains("success") || !r["success"].is_boolean()) {
+    throw Error("runsc's control socket: " + method, "an answer of unknown form: " + capped(reply));
+  }
+  return r;
+}
+
+std::string remote_error(const json& reply) {
+  return reply.contains("err") && reply["err"].is_string() ? reply["err"].get<std::string>() : "(no message)";
+}
+
+}  // namespace
+
+std::optional<SandboxControl> SandboxControl::find(const std::string& runsc_root, const std::string& id) {
+  const std::string prefix = id + "_sandbox:";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(runsc_root, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.size() <= prefix.size() + sizeof kStateSuffix - 1 || name.rfind(prefix, 0) != 0 ||
+        !name.ends_with(kStateSuffix)) {
+      continue;
+    }
+    std::string sandbox = name.substr(prefix.size(), name.size() - prefix.size() - (sizeof kStateSuffix - 1));
+    return SandboxControl(id, std::move(sandbox));
+  }
+  return std::nullopt;
+}
+
+UniqueFd SandboxControl::connect() const {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("runsc's control socket: socket");
+  // Abstract, and with the NUL Go's net package counts into the address's length.
+  const std::string name = "runsc-sandbox." + sandbox_;
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (name.size() + 2 > sizeof addr.sun_path) throw Error("runsc's control socket", "sandbox id too long: " + capped(sandbox_));
+  std::copy(name.begin(), name.end(), addr.sun_path + 1);
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) return UniqueFd();
+  return fd;
+}
+
+std::optional<pid_t> SandboxControl::execute(const SandboxProcess& p, const std::array<int, 3>& stdio) const {
+  UniqueFd fd = connect();
+  if (!fd) return std::nullopt;
+  const uint64_t raw = uint64_t{1} << kCapNetRaw;
+  const CapabilitySets& c = p.capabilities;
+  json arg = {{"argv", p.argv},
+              {"envv", p.env},
+              {"wd", p.cwd},
+              {"KUID", p.uid},
+              {"KGID", p.gid},
+              {"ExtraKGIDs", p.additional_gids},
+              {"containerID", container_},
+              {"capabilities",
+               {{"PermittedCaps", c.permitted & ~raw},
+                {"InheritableCaps", c.inheritable & ~raw},
+                {"EffectiveCaps", c.effective & ~raw},
+                {"BoundingCaps", c.bounding & ~raw},
+                {"AmbientCaps", c.ambient & ~raw}}}};
+  send_call(fd.get(), "containerManager.ExecuteAsync", arg, stdio.data(), stdio.size());
+  json r = read_reply(fd.get(), "containerManager.ExecuteAsync");
+  if (!r["success"].get<bool>()) {
+    std::string err = remote_error(r);
+    if (err == "unknown method") return std::nullopt;
+    // Go's message ends in the errno's text; the Sentry resolved the command as execve does.
+    int code = exit_code::kRuntimeError;
+    if (err.ends_with("no such file or directory")) code = exit_code::kNotFound;
+    if (err.ends_with("permission denied")) code = exit_code::kCannotExecute;
+    throw Error("exec " + capped(p.argv.empty() ? "" : p.argv[0]), "runsc: " + capped(err), 0, code);
+  }
+  if (!r.contains("result") || !r["result"].is_number_integer()) {
+    throw Error("runsc's control socket: containerManager.ExecuteAsync", "no pid in the answer");
+  }
+  return r["result"].get<pid_t>();
+}
+
+UniqueFd SandboxControl::request_wait(pid_t pid) const {
+  UniqueFd fd = connect();
+  if (!fd) throw_errno("runsc's control socket: connect to wait for the process");
+  send_call(fd.get(), "containerManager.WaitPID", {{"PID", pid}, {"CID", container_}}, nullptr, 0);
+  return fd;
+}
+
+int SandboxControl::read_wait_status(int connection) {
+  json r = read_reply(connection, "containerManager.WaitPID");
+  if (!r["success"].get<bool>()) throw Error("wait for the exec'd process", "runsc: " + capped(remote_error(r)));
+  if (!r.contains("result") || !r["result"].is_number_unsigned()) {
+    throw Error("runsc's control socket: containerManager.WaitPID", "no wait status in the answer");
+  }
+  return static_cast<int>(r["result"].get<uint32_t>());
+}
+
+bool SandboxControl::signal(pid_t pid, int signo) const {
+  UniqueFd fd = connect();
+  if (!fd) return false;
+  // Mode 0: the process itself (runsc's DeliverToProcess).
+  send_call(fd.get(), "containerManager.Signal", {{"CID", container_}, {"Signo", signo}, {"PID", pid}, {"Mode", 0}},
+            nullptr, 0);
+  return read_reply(fd.get(), "containerManager.Signal")["success"].get<bool>();
+}
+
+}  // namespace nucleus::gvisor

@@ -1,0 +1,144 @@
+// runsc's control call as nucleus speaks it (backends/gvisor/runsc/sandbox_control.h),
+// against a fake sandbox on an abstract socket of the test's own: the request's form and
+// the files it carries, and what each kind of answer becomes. The real runsc is exercised
+// by tests/integration/container_model_test.cc.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "backends/gvisor/runsc/sandbox_control.h"
+#include "core/sys/error.h"
+#include "core/sys/sys.h"
+
+namespace nucleus::gvisor {
+namespace {
+
+using json = nlohmann::json;
+
+// One sandbox's control socket that answers each connection's call with `answer`, keeping
+// what it was asked and how many files came with it.
+class FakeSandbox {
+ public:
+  explicit FakeSandbox(std::string answer) : answer_(std::move(answer)) {
+    id_ = "nucleus-unit-" + std::to_string(::getpid());
+    root_ = std::filesystem::temp_directory_path() / ("nucleus-unit-control-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root_);
+    std::ofstream(root_ / ("ctr_sandbox:" + id_ + ".state")) << "{}";
+    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const std::string name = "runsc-sandbox." + id_;
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    std::copy(name.begin(), name.end(), addr.sun_path + 1);
+    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
+    EXPECT_EQ(::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(listener_.get(), 4), 0);
+    server_ = std::thread([this] { serve_one(); });
+  }
+  ~FakeSandbox() {
+    if (server_.joinable()) server_.join();
+    std::filesystem::remove_all(root_);
+  }
+  std::string root() const { return root_.string(); }
+  json request() {
+    server_.join();
+    return json::parse(request_);
+  }
+  size_t files() const { return files_; }
+
+ private:
+  void serve_one() {
+    UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    char buf[65536];
+    int fds[sys::kMaxPassedFds];
+    for (;;) {
+      size_t count = 0;
+      ssize_t n = sys::recv_with_fds(c.get(), buf, sizeof buf, fds, sys::kMaxPassedFds, &count);
+      if (n <= 0) break;
+      for (size_t i = 0; i < count; ++i) ::close(fds[i]);
+      files_ += count;
+      request_.append(buf, static_cast<size_t>(n));
+      if (json::accept(request_)) break;
+    }
+    (void)sys::write_all(c.get(), answer_.data(), answer_.size());
+  }
+
+  std::string answer_, id_, request_;
+  std::filesystem::path root_;
+  UniqueFd listener_;
+  std::thread server_;
+  size_t files_ = 0;
+};
+
+SandboxProcess true_process() {
+  SandboxProcess p;
+  p.argv = {"/bin/true"};
+  p.env = {"PATH=/bin"};
+  p.cwd = "/tmp";
+  p.uid = 1000;
+  p.gid = 1001;
+  p.additional_gids = {27};
+  p.capabilities.effective = (uint64_t{1} << 13) | 1;  // CAP_NET_RAW and CAP_CHOWN
+  return p;
+}
+
+TEST(SandboxControl, ExecuteSendsRunscExecsArgumentsWithTheThreeStdioFiles) {
+  FakeSandbox sandbox(R"({"success":true,"err":"","result":42})");
+  std::optional<SandboxControl> control = SandboxControl::find(sandbox.root(), "ctr");
+  ASSERT_TRUE(control);
+  std::optional<pid_t> pid = control->execute(true_process(), {0, 1, 2});
+  EXPECT_EQ(pid, 42);
+  json r = sandbox.request();
+  EXPECT_EQ(r["method"], "containerManager.ExecuteAsync");
+  EXPECT_EQ(r["arg"]["argv"], json({"/bin/true"}));
+  EXPECT_EQ(r["arg"]["wd"], "/tmp");
+  EXPECT_EQ(r["arg"]["KUID"], 1000);
+  EXPECT_EQ(r["arg"]["KGID"], 1001);
+  EXPECT_EQ(r["arg"]["ExtraKGIDs"], json({27}));
+  EXPECT_EQ(r["arg"]["containerID"], "ctr");
+  // As runsc without --net-raw: CAP_NET_RAW is never given.
+  EXPECT_EQ(r["arg"]["capabilities"]["EffectiveCaps"], 1);
+  EXPECT_EQ(sandbox.files(), 3u);
+}
+
+TEST(SandboxControl, ARunscThatDoesNotServeTheCallMeansRunscExec) {
+  FakeSandbox sandbox(R"({"success":false,"err":"unknown method","result":null})");
+  std::optional<SandboxControl> control = SandboxControl::find(sandbox.root(), "ctr");
+  ASSERT_TRUE(control);
+  EXPECT_FALSE(control->execute(true_process(), {0, 1, 2}));
+  // No sandbox listening (a newer runsc keeps its socket as a file): the same.
+  std::ofstream(sandbox.root() + "/lonely_sandbox:nobody-listens-" + std::to_string(::getpid()) + ".state") << "{}";
+  std::optional<SandboxControl> lonely = SandboxControl::find(sandbox.root(), "lonely");
+  ASSERT_TRUE(lonely);
+  EXPECT_FALSE(lonely->execute(true_process(), {0, 1, 2}));
+  // No state for the container: nothing to ask.
+  EXPECT_FALSE(SandboxControl::find(sandbox.root(), "other"));
+}
+
+TEST(SandboxControl, ACommandTheSandboxCannotFindIs127) {
+  FakeSandbox sandbox(R"({"success":false,"err":"failed to exec: no such file or directory","result":null})");
+  try {
+    SandboxControl::find(sandbox.root(), "ctr")->execute(true_process(), {0, 1, 2});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 127);
+    EXPECT_NE(std::string(e.what()).find("/bin/true"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SandboxControl, AnAnswerOfAnotherFormIsAnError) {
+  FakeSandbox sandbox(R"([1, 2, 3])");
+  EXPECT_THROW(SandboxControl::find(sandbox.root(), "ctr")->execute(true_process(), {0, 1, 2}), Error);
+}
+
+}  // namespace
+}  // namespace nucleus::gvisor
