@@ -2,8 +2,9 @@
 //
 // In the foreground without a terminal (what a person or a script runs), nucleus asks the
 // sandbox itself through runsc's control socket (runsc/sandbox_control.h): no `runsc exec`,
-// whose Go runtime start is most of its cost. nucleus then stays, as runsc exec would: it
-// forwards its signals to the process, copies for the regular files among its stdio (the
+// whose Go runtime start is most of its cost. nucleus then stays: it forwards its signals
+// to the process (runsc exec does that only with a terminal: without one, a SIGTERM ended
+// runsc and left the process running), copies for the regular files among its stdio (the
 // Sentry would write a file from offset 0: stdio_relay.h) and returns the process's status.
 // A terminal, --detach, --pid-file or --console-socket (what an orchestrator asks: a host
 // pid to watch, a pty) take `runsc exec`, nucleus becoming it; so does a runsc that does
@@ -38,12 +39,13 @@ using json = nlohmann::json;
 // where nucleus wrote the bundle, nucleus-init in front to load the container's seccomp
 // programs before exec'ing the command in place (both runsc exec and the control call
 // start a process bare; `--exec`: no supervisor, untraced, docs/security-model.md).
-SandboxProcess sandbox_process(const std::string& dir, const ProcessSpec& p) {
+SandboxProcess sandbox_process(const std::string& dir, const ProcessSpec& p, bool* filtered) {
   SandboxProcess s;
   s.env = p.env;
   if (p.env_value("PATH").empty()) s.env.push_back("PATH=" + p.search_path());
   s.argv = p.args;
-  if (init::kHasExecEntry && ::access((dir + "/bundle/" + kInitFiltersFile).c_str(), F_OK) == 0) {
+  *filtered = init::kHasExecEntry && ::access((dir + "/bundle/" + kInitFiltersFile).c_str(), F_OK) == 0;
+  if (*filtered) {
     std::vector<std::string> init = init_args(true, true);
     s.argv.insert(s.argv.begin(), init.begin(), init.end());
   }
@@ -55,8 +57,25 @@ SandboxProcess sandbox_process(const std::string& dir, const ProcessSpec& p) {
   return s;
 }
 
+// Passes on the signals nucleus received; one the sandbox cannot take (the process just
+// ended, the sandbox going) is dropped, as the wait says what happened.
+void forward_signals(const SandboxControl& sandbox, pid_t pid, int signal_fd) {
+  signalfd_siginfo info;
+  while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    try {
+      sandbox.signal(pid, static_cast<int>(info.ssi_signo));
+    } catch (const Error&) {
+    }
+  }
+}
+
 // Waits for the process's status while forwarding signals and copying for the relay.
 int wait_forwarding(const SandboxControl& sandbox, pid_t pid, ForwardedSignals& signals, StdioRelay& relay) {
+  // What the pipes still hold is copied however the wait ends.
+  struct Finish {
+    StdioRelay& relay;
+    ~Finish() { relay.finish(); }
+  } finish{relay};
   UniqueFd wait = sandbox.request_wait(pid);
   for (;;) {
     std::vector<pollfd> fds = {{wait.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
@@ -66,17 +85,11 @@ int wait_forwarding(const SandboxControl& sandbox, pid_t pid, ForwardedSignals& 
       throw_errno("wait for the exec'd process");
     }
     if (fds.size() > 2) relay.pump(fds.data() + 2, fds.size() - 2);
-    if (fds[1].revents & POLLIN) {
-      signalfd_siginfo info;
-      while (::read(signals.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-        sandbox.signal(pid, static_cast<int>(info.ssi_signo));
-      }
-    }
+    // The answer first: once the Sentry has reaped the process its pid may be another's.
     if (fds[0].revents != 0) break;
+    if (fds[1].revents & POLLIN) forward_signals(sandbox, pid, signals.fd());
   }
-  int status = SandboxControl::read_wait_status(wait.get());
-  relay.finish();
-  return status;
+  return SandboxControl::read_wait_status(wait.get());
 }
 
 std::optional<int> exec_through_control(const Runsc& runsc, const std::string& name, const SandboxProcess& s) {
@@ -95,7 +108,8 @@ std::optional<int> exec_through_control(const Runsc& runsc, const std::string& n
 }
 
 // `runsc exec` for what the control call does not cover: the process as an OCI process,
-// read from a memfd we pass on (no file to remove).
+// read from a memfd we pass on (no file to remove). This runsc reads its args, env, cwd,
+// user and capabilities (not rlimits nor noNewPrivileges: the sandbox's own apply).
 std::vector<std::string> runsc_exec_args(const Runsc& runsc, const std::string& name, const SandboxProcess& s,
                                          const ProcessSpec& p, const ExecOptions& o, bool filtered, UniqueFd& memfd) {
   json process = {{"terminal", p.terminal}, {"args", s.argv}, {"env", s.env}, {"cwd", s.cwd},
@@ -134,8 +148,8 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   if (record.status != "running") throw Error(record.name, "cannot exec in a container that is " + record.status);
   if (o.preserve_fds > 0) throw Error("--preserve-fds", "runsc cannot pass extra file descriptors to a gVisor container");
   Runsc runsc(dir, record.data);
-  SandboxProcess s = sandbox_process(dir, p);
-  const bool filtered = s.argv.size() != p.args.size();
+  bool filtered = false;
+  SandboxProcess s = sandbox_process(dir, p, &filtered);
   const bool foreground = !p.terminal && !o.detach && o.pid_file.empty() && o.console_socket.empty();
   if (foreground) {
     if (std::optional<int> code = exec_through_control(runsc, record.name, s)) return *code;
@@ -143,9 +157,9 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   UniqueFd memfd;
   std::vector<std::string> args = runsc_exec_args(runsc, record.name, s, p, o, filtered, memfd);
   StdioRelay relay = StdioRelay::for_regular_files();
-  // nucleus becomes runsc exec (nothing of ours to wait for; runsc forwards the caller's
-  // signals), unless a regular file among our stdio needs the relay. Detached, runsc
-  // returns at once: a relay would leave the process writing into a pipe nobody reads.
+  // nucleus becomes runsc exec (nothing of ours to wait for; with a terminal runsc forwards
+  // the caller's signals), unless a regular file among our stdio needs the relay. Detached,
+  // runsc returns at once: a relay would leave the process writing into a pipe nobody reads.
   if (o.detach || !relay.active()) exec_runsc(runsc.binary, args);
   return run_runsc_relayed(runsc.binary, args, relay);
 }

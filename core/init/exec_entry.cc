@@ -97,8 +97,8 @@ long load_workload_filters(const char* path) noexcept {
   raw_syscall(SYS_close, fd);
   FilterSet set;
   if (size == sizeof file_bytes || nucleus::init::parse_filter_file(file_bytes, size, &set) != 0) return EINVAL;
-  // A filtered process gets no new privileges (the container's workload has it too), and
-  // without CAP_SYS_ADMIN seccomp(2) demands it: the sandbox's exec call sets none.
+  // A filtered process gets no new privileges, as the container's workload has (the Sentry
+  // would load the filter without it, and neither runsc exec nor the control call sets it).
   if (long r = raw_syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); r < 0) return -r;
   for (unsigned i = 0; i < set.count; ++i) {
     const nucleus::init::FilterProgram& p = set.programs[i];

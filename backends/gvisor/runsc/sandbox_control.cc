@@ -1,5 +1,6 @@
 #include "backends/gvisor/runsc/sandbox_control.h"
 
+#include <linux/capability.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/policy/capabilities.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 
@@ -18,8 +20,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr size_t kMaxReply = 1 << 20;
-constexpr int kCapNetRaw = 13;
-constexpr const char kStateSuffix[] = ".state";
+constexpr std::string_view kStateSuffix = ".state";
 
 // Each call on a connection of its own: the server answers one call at a time per
 // connection, and WaitPID holds its connection until the process exits.
@@ -62,17 +63,20 @@ std::optional<SandboxControl> SandboxControl::find(const std::string& runsc_root
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(runsc_root, ec)) {
     std::string name = e.path().filename().string();
-    if (name.size() <= prefix.size() + sizeof kStateSuffix - 1 || name.rfind(prefix, 0) != 0 ||
-        !name.ends_with(kStateSuffix)) {
-      continue;
+    if (name.rfind(prefix, 0) != 0 || !name.ends_with(kStateSuffix)) continue;
+    // The sandbox's id, and the process that listens for it (the only peer to trust).
+    json state = json::parse(sys::read_file(e.path().string(), kMaxReply, "read runsc's state"), nullptr, false);
+    const json* sandbox = state.is_object() && state.contains("sandbox") ? &state["sandbox"] : nullptr;
+    if (sandbox == nullptr || !sandbox->is_object() || !sandbox->contains("id") || !(*sandbox)["id"].is_string() ||
+        !sandbox->contains("pid") || !(*sandbox)["pid"].is_number_integer()) {
+      return std::nullopt;  // a form this nucleus does not know: runsc exec reads it
     }
-    std::string sandbox = name.substr(prefix.size(), name.size() - prefix.size() - (sizeof kStateSuffix - 1));
-    return SandboxControl(id, std::move(sandbox));
+    return SandboxControl(id, (*sandbox)["id"].get<std::string>(), (*sandbox)["pid"].get<pid_t>());
   }
   return std::nullopt;
 }
 
-UniqueFd SandboxControl::connect() const {
+UniqueFd SandboxControl::connect(int* err) const {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno("runsc's control socket: socket");
   // Abstract, and with the NUL Go's net package counts into the address's length.
@@ -82,14 +86,29 @@ UniqueFd SandboxControl::connect() const {
   if (name.size() + 2 > sizeof addr.sun_path) throw Error("runsc's control socket", "sandbox id too long: " + capped(sandbox_));
   std::copy(name.begin(), name.end(), addr.sun_path + 1);
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 2);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) return UniqueFd();
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    *err = errno;
+    return UniqueFd();
+  }
+  // An abstract name has no owner: once the sandbox is gone, any process of the host's
+  // network namespace could bind it and be handed the caller's stdio. The listener must be
+  // the sandbox process runsc recorded.
+  ucred peer = {};
+  socklen_t peer_len = sizeof peer;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) throw_errno("runsc's control socket: SO_PEERCRED");
+  if (peer.pid != sandbox_pid_) {
+    throw Error("runsc's control socket", "runsc-sandbox." + capped(sandbox_) + " is held by pid " +
+                                              std::to_string(peer.pid) + ", not by the sandbox (pid " +
+                                              std::to_string(sandbox_pid_) + ")");
+  }
   return fd;
 }
 
 std::optional<pid_t> SandboxControl::execute(const SandboxProcess& p, const std::array<int, 3>& stdio) const {
-  UniqueFd fd = connect();
+  int err = 0;
+  UniqueFd fd = connect(&err);
   if (!fd) return std::nullopt;
-  const uint64_t raw = uint64_t{1} << kCapNetRaw;
+  const CapSet raw = CapSet{1} << CAP_NET_RAW;
   const CapabilitySets& c = p.capabilities;
   json arg = {{"argv", p.argv},
               {"envv", p.env},
@@ -107,13 +126,16 @@ std::optional<pid_t> SandboxControl::execute(const SandboxProcess& p, const std:
   send_call(fd.get(), "containerManager.ExecuteAsync", arg, stdio.data(), stdio.size());
   json r = read_reply(fd.get(), "containerManager.ExecuteAsync");
   if (!r["success"].get<bool>()) {
-    std::string err = remote_error(r);
-    if (err == "unknown method") return std::nullopt;
-    // Go's message ends in the errno's text; the Sentry resolved the command as execve does.
+    std::string message = remote_error(r);
+    if (message == "unknown method") return std::nullopt;
+    // Go's message ends in the errno's text (or its PATH search's); the Sentry resolved the
+    // command as execve does.
     int code = exit_code::kRuntimeError;
-    if (err.ends_with("no such file or directory")) code = exit_code::kNotFound;
-    if (err.ends_with("permission denied")) code = exit_code::kCannotExecute;
-    throw Error("exec " + capped(p.argv.empty() ? "" : p.argv[0]), "runsc: " + capped(err), 0, code);
+    if (message.ends_with("no such file or directory") || message.ends_with("not found in $PATH")) {
+      code = exit_code::kNotFound;
+    }
+    if (message.ends_with("permission denied")) code = exit_code::kCannotExecute;
+    throw Error("exec " + capped(p.argv.empty() ? "" : p.argv[0]), "runsc: " + capped(message), 0, code);
   }
   if (!r.contains("result") || !r["result"].is_number_integer()) {
     throw Error("runsc's control socket: containerManager.ExecuteAsync", "no pid in the answer");
@@ -122,8 +144,9 @@ std::optional<pid_t> SandboxControl::execute(const SandboxProcess& p, const std:
 }
 
 UniqueFd SandboxControl::request_wait(pid_t pid) const {
-  UniqueFd fd = connect();
-  if (!fd) throw_errno("runsc's control socket: connect to wait for the process");
+  int err = 0;
+  UniqueFd fd = connect(&err);
+  if (!fd) throw Error("runsc's control socket: connect to wait for the process", "", err);
   send_call(fd.get(), "containerManager.WaitPID", {{"PID", pid}, {"CID", container_}}, nullptr, 0);
   return fd;
 }
@@ -138,7 +161,8 @@ int SandboxControl::read_wait_status(int connection) {
 }
 
 bool SandboxControl::signal(pid_t pid, int signo) const {
-  UniqueFd fd = connect();
+  int err = 0;
+  UniqueFd fd = connect(&err);
   if (!fd) return false;
   // Mode 0: the process itself (runsc's DeliverToProcess).
   send_call(fd.get(), "containerManager.Signal", {{"CID", container_}, {"Signo", signo}, {"PID", pid}, {"Mode", 0}},

@@ -21,6 +21,8 @@
 //
 // A runsc that does not speak this (no abstract socket: a newer runsc keeps it as a file;
 // an unknown method) makes execute() answer nullopt, and the caller takes `runsc exec`.
+// Unlike runsc exec, nucleus does not chown the caller's stdio to the sandbox's user
+// (runsc's configureStdios): the caller's files stay as they were.
 namespace nucleus::gvisor {
 
 // What ExecuteAsync is given: runsc exec's own mapping of an OCI process (its user, not
@@ -37,7 +39,8 @@ struct SandboxProcess {
 class SandboxControl {
  public:
   // The sandbox holding container `id`, from runsc's state under `runsc_root`
-  // (<id>_sandbox:<sandbox id>.state); nullopt when runsc keeps none.
+  // (<id>_sandbox:<sandbox id>.state: the sandbox's id and pid); nullopt when runsc keeps
+  // none or in a form this nucleus does not know.
   static std::optional<SandboxControl> find(const std::string& runsc_root, const std::string& id);
 
   // Starts the process with stdio[0..2] as its 0, 1 and 2 and returns its pid in the
@@ -49,18 +52,20 @@ class SandboxControl {
   // (poll it, then read_wait_status). The Sentry reaps the process for it.
   UniqueFd request_wait(pid_t pid) const;
   static int read_wait_status(int connection);
-  // Sends signo to the process (runsc exec forwards its own signals so). False: refused
-  // (the process is gone).
+  // Sends signo to the process (runsc kill --pid's call). False: refused (the process is
+  // gone). Throws Error when the sandbox answers nothing readable.
   bool signal(pid_t pid, int signo) const;
 
   const std::string& sandbox_id() const { return sandbox_; }
 
  private:
-  SandboxControl(std::string container, std::string sandbox)
-      : container_(std::move(container)), sandbox_(std::move(sandbox)) {}
-  UniqueFd connect() const;
+  SandboxControl(std::string container, std::string sandbox, pid_t sandbox_pid)
+      : container_(std::move(container)), sandbox_(std::move(sandbox)), sandbox_pid_(sandbox_pid) {}
+  // A connection to the sandbox; none (with *err) when nothing listens.
+  UniqueFd connect(int* err) const;
 
   std::string container_, sandbox_;
+  pid_t sandbox_pid_;  // the listener to trust (SO_PEERCRED)
 };
 
 }  // namespace nucleus::gvisor

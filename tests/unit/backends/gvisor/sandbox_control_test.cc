@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -29,11 +30,13 @@ using json = nlohmann::json;
 // what it was asked and how many files came with it.
 class FakeSandbox {
  public:
-  explicit FakeSandbox(std::string answer) : answer_(std::move(answer)) {
+  // split: the answer in two writes 20 ms apart, as a stream may deliver it.
+  explicit FakeSandbox(std::string answer, bool split = false) : answer_(std::move(answer)), split_(split) {
     id_ = "nucleus-unit-" + std::to_string(::getpid());
     root_ = std::filesystem::temp_directory_path() / ("nucleus-unit-control-" + std::to_string(::getpid()));
     std::filesystem::create_directories(root_);
-    std::ofstream(root_ / ("ctr_sandbox:" + id_ + ".state")) << "{}";
+    std::ofstream(root_ / ("ctr_sandbox:" + id_ + ".state"))
+        << json{{"id", "ctr"}, {"sandbox", {{"id", id_}, {"pid", ::getpid()}, {"uid", 0}}}}.dump();
     listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const std::string name = "runsc-sandbox." + id_;
     sockaddr_un addr = {};
@@ -45,6 +48,7 @@ class FakeSandbox {
     server_ = std::thread([this] { serve_one(); });
   }
   ~FakeSandbox() {
+    ::shutdown(listener_.get(), SHUT_RDWR);  // an accept still waiting (a test that failed early) returns
     if (server_.joinable()) server_.join();
     std::filesystem::remove_all(root_);
   }
@@ -58,6 +62,7 @@ class FakeSandbox {
  private:
   void serve_one() {
     UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) return;
     char buf[65536];
     int fds[sys::kMaxPassedFds];
     for (;;) {
@@ -69,12 +74,19 @@ class FakeSandbox {
       request_.append(buf, static_cast<size_t>(n));
       if (json::accept(request_)) break;
     }
-    (void)sys::write_all(c.get(), answer_.data(), answer_.size());
+    size_t first = split_ ? answer_.size() / 2 : answer_.size();
+    // MSG_NOSIGNAL: a client that refused the answer has gone.
+    (void)::send(c.get(), answer_.data(), first, MSG_NOSIGNAL);
+    if (split_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      (void)::send(c.get(), answer_.data() + first, answer_.size() - first, MSG_NOSIGNAL);
+    }
   }
 
   std::string answer_, id_, request_;
   std::filesystem::path root_;
   UniqueFd listener_;
+  bool split_ = false;
   std::thread server_;
   size_t files_ = 0;
 };
@@ -110,18 +122,37 @@ TEST(SandboxControl, ExecuteSendsRunscExecsArgumentsWithTheThreeStdioFiles) {
   EXPECT_EQ(sandbox.files(), 3u);
 }
 
+TEST(SandboxControl, AnAnswerInPiecesIsReadWhole) {
+  FakeSandbox sandbox(R"({"success":true,"err":"","result":7})", /*split=*/true);
+  EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->execute(true_process(), {0, 1, 2}), 7);
+}
+
 TEST(SandboxControl, ARunscThatDoesNotServeTheCallMeansRunscExec) {
   FakeSandbox sandbox(R"({"success":false,"err":"unknown method","result":null})");
   std::optional<SandboxControl> control = SandboxControl::find(sandbox.root(), "ctr");
   ASSERT_TRUE(control);
   EXPECT_FALSE(control->execute(true_process(), {0, 1, 2}));
   // No sandbox listening (a newer runsc keeps its socket as a file): the same.
-  std::ofstream(sandbox.root() + "/lonely_sandbox:nobody-listens-" + std::to_string(::getpid()) + ".state") << "{}";
+  const std::string nobody = "nobody-listens-" + std::to_string(::getpid());
+  std::ofstream(sandbox.root() + "/lonely_sandbox:" + nobody + ".state")
+      << json{{"sandbox", {{"id", nobody}, {"pid", ::getpid()}}}}.dump();
   std::optional<SandboxControl> lonely = SandboxControl::find(sandbox.root(), "lonely");
   ASSERT_TRUE(lonely);
   EXPECT_FALSE(lonely->execute(true_process(), {0, 1, 2}));
-  // No state for the container: nothing to ask.
+  // No state for the container, or state of a form this nucleus does not know: nothing to ask.
   EXPECT_FALSE(SandboxControl::find(sandbox.root(), "other"));
+  std::ofstream(sandbox.root() + "/odd_sandbox:odd.state") << R"({"sandbox": {"id": 3}})";
+  EXPECT_FALSE(SandboxControl::find(sandbox.root(), "odd"));
+}
+
+// A listener other than the sandbox runsc recorded (its name taken over once the sandbox
+// died) is never handed the caller's stdio.
+TEST(SandboxControl, AListenerThatIsNotTheRecordedSandboxIsRefused) {
+  FakeSandbox sandbox(R"({"success":true,"err":"","result":42})");
+  const std::string id = "nucleus-unit-" + std::to_string(::getpid());
+  std::ofstream(sandbox.root() + "/impostor_sandbox:" + id + ".state")
+      << json{{"sandbox", {{"id", id}, {"pid", ::getpid() + 100000}}}}.dump();
+  EXPECT_THROW(SandboxControl::find(sandbox.root(), "impostor")->execute(true_process(), {0, 1, 2}), Error);
 }
 
 TEST(SandboxControl, ACommandTheSandboxCannotFindIs127) {
