@@ -1,6 +1,7 @@
 #include "frontend/cli.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -91,7 +92,11 @@ void log_error_to_file(const std::string& message) {
 }
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"nucleus: one container runtime, native and gVisor isolation", "nucleus"};
+  // On the heap, and dropped once a foreground container has idled (sys::drop_at_idle):
+  // the parser with its option tables and help texts is start-up's alone, and a monitor
+  // would otherwise hold a hundred KiB of it for the container's whole life.
+  auto parser = std::make_unique<CLI::App>("nucleus: one container runtime, native and gVisor isolation", "nucleus");
+  CLI::App& app = *parser;
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("nucleus version ") + NUCLEUS_VERSION);
   std::string log_level = "warning";
@@ -212,6 +217,11 @@ int run_cli(int argc, char** argv) {
   error_log() = {g.log, log_format == "json"};
   log::init(log_level, log_format == "json" ? log::Format::kJson : log::Format::kText);
   timing::mark("command line parsed");
+  // What a verb's action uses of the command line lives in the flags above, not the parser.
+  struct DropRegistration {
+    explicit DropRegistration(std::unique_ptr<CLI::App>& p) { sys::drop_at_idle([&p] { p.reset(); }); }
+    ~DropRegistration() { sys::drop_at_idle(nullptr); }
+  } drop(parser);
   return action();
 }
 

@@ -12,13 +12,14 @@
 #include "core/policy/identity.h"
 
 namespace nucleus::frontend {
-namespace {
 
 std::string current_dir() {
   char buf[PATH_MAX];
   if (::getcwd(buf, sizeof buf) == nullptr) throw_errno("getcwd");
   return buf;
 }
+
+namespace {
 
 template <typename T>
 void replace_by_destination(std::vector<T>& list, T item) {

@@ -36,6 +36,8 @@ struct RunFlags {
 // Scalar flags replace the file's value; list flags add to it (a volume or tmpfs at a
 // destination the file already uses replaces that entry). Throws Error naming the flag.
 WorkloadSpec make_spec(const RunFlags& flags);
+// nucleus's working directory, against which relative paths of flags and files resolve.
+std::string current_dir();
 
 // The service flags laid over the file's `service` keys (frontend/service_overrides.cc),
 // and the checks between them (a service option without -d, --sdnotify healthy without a

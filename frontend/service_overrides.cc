@@ -9,11 +9,6 @@
 namespace nucleus::frontend {
 namespace {
 
-std::string current_dir() {
-  char buf[4096];
-  return ::getcwd(buf, sizeof buf) != nullptr ? std::string(buf) : std::string("/");
-}
-
 HealthSpec& health_of(ServiceSpec& spec) {
   if (!spec.health) spec.health.emplace();
   return *spec.health;

@@ -44,7 +44,15 @@ class NativeSession final : public ContainerSession {
   int sync_fd() const override { return sync.get(); }
   Error describe(const ChildReport& report) const override { return describe_child_failure(plan, report); }
   NotifyProxy* notify() override { return notify_proxy ? &*notify_proxy : nullptr; }
-  void on_idle() override { sys::give_back_startup_memory(); }
+  // The workload runs (the child's reports are over): the plan and the spec's policy tables
+  // were start-up's alone; the hooks stay for delete's poststop.
+  void on_idle() override {
+    plan = LaunchPlan();
+    HooksSpec hooks = std::move(spec.hooks);
+    spec = ContainerSpec();
+    spec.hooks = std::move(hooks);
+    sys::give_back_startup_memory();
+  }
 };
 
 }  // namespace nucleus::native

@@ -84,7 +84,7 @@ MonitorResult monitor_container(OwnedChild& child, const MonitorOptions& options
     if (options.relay) options.relay->poll_fds(fds);
     int wait_ms = -1;
     bool idle_due = false;
-    if (idle_pending) {
+    if (idle_pending && !sync_open) {  // idle: the workload runs, and has for a while
       timespec now;
       ::clock_gettime(CLOCK_MONOTONIC, &now);
       long elapsed = (now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;

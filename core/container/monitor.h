@@ -54,8 +54,9 @@ struct MonitorOptions {
   // SIGKILL through `forward`. gVisor kills its cgroup: a stalled Sentry no longer answers
   // `runsc kill`.
   std::function<void()> kill;
-  // Called once when the container has run for idle_after_ms (not at all if it ends
-  // sooner): nucleus gives back what start-up needed (sys::release_startup_pages).
+  // Called once when the container has run for idle_after_ms with its workload started
+  // (the sync socket at EOF: no child report can come), not at all if it ends sooner:
+  // nucleus gives back what start-up needed (sys::release_startup_pages).
   std::function<void()> on_idle;
   int idle_after_ms = 1000;
 };

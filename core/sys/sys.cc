@@ -294,7 +294,17 @@ Range releasable_heap(Range heap) noexcept {
 
 }  // namespace
 
+namespace {
+std::function<void()>& idle_release() {
+  static std::function<void()> release;
+  return release;
+}
+}  // namespace
+
+void drop_at_idle(std::function<void()> release) { idle_release() = std::move(release); }
+
 void give_back_startup_memory() noexcept {
+  if (std::function<void()> release = std::exchange(idle_release(), nullptr)) release();
   release_startup_pages(/*including_heap=*/false);
   ::malloc_trim(0);
 }

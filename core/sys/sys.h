@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,9 +123,13 @@ std::optional<ProcessStat> process_stat(pid_t pid);
 // runs (it allocated nothing since the fork, and only waits, forwards and reaps from
 // there). Async-signal-safe.
 void release_startup_pages(bool including_heap) noexcept;
-// What an idle nucleus that keeps its heap gives back: start-up's code pages and the heap's
-// free tail (malloc_trim).
+// What an idle nucleus that keeps its heap gives back: what start-up alone held on the heap
+// (drop_at_idle), start-up's code pages, and the heap's free pages (malloc_trim).
 void give_back_startup_memory() noexcept;
+// Registers what give_back_startup_memory frees first: objects only start-up needed (the
+// command line's parser, its option tables and help texts), of which a foreground monitor
+// would otherwise keep a hundred KiB of heap for the container's whole life. One at a time.
+void drop_at_idle(std::function<void()> release);
 
 // /sys/fs/cgroup is a cgroup2 mount (a v2-only host, where CLONE_INTO_CGROUP applies).
 bool is_cgroup2_only_host() noexcept;

@@ -106,14 +106,18 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
       sigset_t forwarded;
       init::forwarded_signal_set(&forwarded);
       ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
-      WorkloadSpec request = make_spec(f);
-      if (request.service.sdnotify == SdNotifyMode::kContainer) request.sd_notify = true;
-      ContainerSpec spec = resolve_workload(request);
-      if (request.service.detach) return run_detached(g.root, request, std::move(spec));
-      timing::mark("workload spec built");
-      std::unique_ptr<Backend> backend = backend_for(spec.backend);
-      CreateOptions options{.id = request.name.empty() ? generate_container_id() : request.name, .root = g.root, .foreground = true};
-      std::unique_ptr<ContainerSession> container = backend->create(spec, options);
+      std::unique_ptr<Backend> backend;
+      std::unique_ptr<ContainerSession> container;
+      {  // The request and its resolved spec go before the wait: the session keeps its own.
+        WorkloadSpec request = make_spec(f);
+        if (request.service.sdnotify == SdNotifyMode::kContainer) request.sd_notify = true;
+        ContainerSpec spec = resolve_workload(request);
+        if (request.service.detach) return run_detached(g.root, request, std::move(spec));
+        timing::mark("workload spec built");
+        backend = backend_for(spec.backend);
+        CreateOptions options{.id = request.name.empty() ? generate_container_id() : request.name, .root = g.root, .foreground = true};
+        container = backend->create(spec, options);
+      }
       backend->start(container->record(), container.get());
       timespec started;  // its `start` event's time (the workload runs already)
       ::clock_gettime(CLOCK_REALTIME, &started);
