@@ -74,8 +74,9 @@ TEST_F(Isolation, OnlyLoopbackExistsAndItIsUp) {
 }
 
 TEST_F(Isolation, LoopbackCarriesTraffic) {
-  Result r = run_sh("nc -l -p 7777 > /tmp/got & sleep 0.2; echo ping | nc -w 1 127.0.0.1 7777; "
-                    "wait; cat /tmp/got", {"--rootfs", kRootfs});
+  // The client retries until the listener is up (a fixed sleep lost that race under load).
+  Result r = run_sh("nc -l -p 7777 > /tmp/got & for i in $(seq 100); do echo ping | nc -w 1 127.0.0.1 7777 && break; "
+                    "sleep 0.05; done; wait; cat /tmp/got", {"--rootfs", kRootfs});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "ping\n");
 }
