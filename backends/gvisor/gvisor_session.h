@@ -52,9 +52,10 @@ class GvisorSession final : public ContainerSession {
   StdioRelay stdio;  // regular files among nucleus's stdio, copied (stdio_relay.h)
 
  protected:
-  // runsc run does not pass signals on (it dies of them): runsc kill signals the
-  // container's PID 1, nucleus-init, which forwards them to the workload. Until the
-  // workload exists (nucleus-init has it: two processes in `runsc ps`), a signal is kept
+  // runsc run does not pass signals on (it dies of them): the sandbox is asked to signal
+  // the container's PID 1, nucleus-init, which forwards them to the workload (runsc's
+  // control socket, runsc/sandbox_control.h; runsc kill when it does not answer). Until the
+  // workload exists (nucleus-init has it: two processes in the sandbox), a signal is kept
   // for later: sent earlier, it would be refused (no container yet) or reach a PID 1 that
   // has not yet blocked it, which the Sentry then drops (issue 13).
   bool forward(int signal) override;

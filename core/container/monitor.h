@@ -31,7 +31,7 @@ class StdioRelay;
 
 struct MonitorOptions {
   // How a signal reaches the workload: native signals its PID 1 through the pidfd, gVisor
-  // asks `runsc kill`. Null: signal `child` directly. False: it cannot reach it yet (a
+  // asks the sandbox (runsc's control socket). Null: signal `child` directly. False: it cannot reach it yet (a
   // sandbox still starting): it is kept, and offered again, in order, every
   // retry_interval_ms until it is taken or the container has ended (issue 13: a signal
   // during a gVisor start was lost).

@@ -170,4 +170,14 @@ bool SandboxControl::signal(pid_t pid, int signo) const {
   return read_reply(fd.get(), "containerManager.Signal")["success"].get<bool>();
 }
 
+std::optional<size_t> SandboxControl::process_count() const {
+  int err = 0;
+  UniqueFd fd = connect(&err);
+  if (!fd) return std::nullopt;
+  send_call(fd.get(), "containerManager.Processes", container_, nullptr, 0);
+  json r = read_reply(fd.get(), "containerManager.Processes");
+  if (!r["success"].get<bool>() || !r.contains("result") || !r["result"].is_array()) return std::nullopt;
+  return r["result"].size();
+}
+
 }  // namespace nucleus::gvisor

@@ -52,9 +52,12 @@ class SandboxControl {
   // (poll it, then read_wait_status). The Sentry reaps the process for it.
   UniqueFd request_wait(pid_t pid) const;
   static int read_wait_status(int connection);
-  // Sends signo to the process (runsc kill --pid's call). False: refused (the process is
-  // gone). Throws Error when the sandbox answers nothing readable.
+  // Sends signo to the process, pid 0: the container's PID 1 (runsc kill's call). False:
+  // refused (the process is gone) or nobody listens. Throws Error when the sandbox answers
+  // nothing readable.
   bool signal(pid_t pid, int signo) const;
+  // How many processes the container has (runsc ps's call); nullopt when nobody listens.
+  std::optional<size_t> process_count() const;
 
   const std::string& sandbox_id() const { return sandbox_; }
 

@@ -127,6 +127,23 @@ TEST(SandboxControl, AnAnswerInPiecesIsReadWhole) {
   EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->execute(true_process(), {0, 1, 2}), 7);
 }
 
+// What a run's signal forwarding asks: whether the workload exists yet (two processes:
+// nucleus-init and the workload), then a signal for the container's PID 1.
+TEST(SandboxControl, ProcessCountAndSignalAreRunscPsAndKillsCalls) {
+  {
+    FakeSandbox sandbox(R"({"success":true,"err":"","result":[{"pid":1},{"pid":2}]})");
+    EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->process_count(), 2u);
+    json r = sandbox.request();
+    EXPECT_EQ(r["method"], "containerManager.Processes");
+    EXPECT_EQ(r["arg"], "ctr");
+  }
+  FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})");
+  EXPECT_TRUE(SandboxControl::find(sandbox.root(), "ctr")->signal(0, 15));
+  json r = sandbox.request();
+  EXPECT_EQ(r["method"], "containerManager.Signal");
+  EXPECT_EQ(r["arg"], json({{"CID", "ctr"}, {"Signo", 15}, {"PID", 0}, {"Mode", 0}}));
+}
+
 TEST(SandboxControl, ARunscThatDoesNotServeTheCallMeansRunscExec) {
   FakeSandbox sandbox(R"({"success":false,"err":"unknown method","result":null})");
   std::optional<SandboxControl> control = SandboxControl::find(sandbox.root(), "ctr");
