@@ -20,6 +20,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr size_t kMaxReply = 1 << 20;
+constexpr int kAnswerSeconds = 10;
 constexpr std::string_view kStateSuffix = ".state";
 
 // Each call on a connection of its own: the server answers one call at a time per
@@ -96,6 +97,10 @@ UniqueFd SandboxControl::connect(int* err) const {
   ucred peer = {};
   socklen_t peer_len = sizeof peer;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0) throw_errno("runsc's control socket: SO_PEERCRED");
+  // A stalled Sentry answers nothing: no call waits on it longer than runsc's own short
+  // commands are given (the wait for an exec'd process reads only once its answer is there).
+  timeval limit = {kAnswerSeconds, 0};
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) != 0) throw_errno("runsc's control socket: SO_RCVTIMEO");
   if (peer.pid != sandbox_pid_) {
     throw Error("runsc's control socket", "runsc-sandbox." + capped(sandbox_) + " is held by pid " +
                                               std::to_string(peer.pid) + ", not by the sandbox (pid " +
