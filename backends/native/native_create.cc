@@ -331,17 +331,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     // The child moves itself in through files we open (handshake.h); cloned into it, "C"
     // carries none and only lets it go on. EPIPE: the child has failed already; its report
     // follows.
-    CgroupJoinFiles join = open_cgroup_join_files(at_clone ? nullptr : s->cgroup());
-    if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterRoot && s->cgroup() && s->cgroup()->layout() == CgroupLayout::kV1) {
-      // On v1 we move it ourselves while it still builds its root (it is one thread and
-      // forks nothing before "C"): a `tasks` write per hierarchy, four for pause and stats,
-      // is then off the start's critical path. ESRCH: the child has failed; its report follows.
-      if (int err = move_thread_through(join.fds, pid); err != 0 && err != ESRCH) {
-        throw Error("move the container into its cgroup", "", err);
-      }
-      join = CgroupJoinFiles();
-    }
-    (void)send_cgroup_ready(s->sync.get(), join);
+    (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(at_clone ? nullptr : s->cgroup()));
     timing::mark("cgroup sent to the child");
   }
   // Stale cgroups of killed runs: a held container's are collected while it runs (wait),

@@ -198,15 +198,6 @@ int join_cgroup_through(std::span<const int> fds) noexcept {
   return 0;
 }
 
-int move_thread_through(std::span<const int> tasks_fds, pid_t tid) noexcept {
-  char text[16];
-  int n = std::snprintf(text, sizeof text, "%d", tid);
-  for (int fd : tasks_fds) {
-    if (::write(fd, text, static_cast<size_t>(n)) != n) return errno;
-  }
-  return 0;
-}
-
 std::string new_cgroup_name() {
   unsigned char bytes[3];
   if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) throw_errno("getrandom");

@@ -160,9 +160,6 @@ void require_controllers_for_update(const Cgroup& cgroup, const CgroupLimits& li
 // each. Returns 0 or an errno. Async-signal-safe (the child, runsc's starter, the exec
 // helper call it between fork and exec).
 int join_cgroup_through(std::span<const int> fds) noexcept;
-// Moves thread `tid` into a v1 cgroup through its `tasks` files (one thread: no threadgroup
-// lock, unlike cgroup.procs). Returns 0 or an errno.
-int move_thread_through(std::span<const int> tasks_fds, pid_t tid) noexcept;
 
 std::string new_cgroup_name();
 
