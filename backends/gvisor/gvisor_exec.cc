@@ -1,14 +1,15 @@
 // `nucleus exec` on the gVisor backend: one more process in a running sandbox.
 //
-// In the foreground without a terminal (what a person or a script runs), nucleus asks the
-// sandbox itself through runsc's control socket (runsc/sandbox_control.h): no `runsc exec`,
-// whose Go runtime start is most of its cost. nucleus then stays: it forwards its signals
-// to the process (runsc exec does that only with a terminal: without one, a SIGTERM ended
-// runsc and left the process running), copies for the regular files among its stdio (the
-// Sentry would write a file from offset 0: stdio_relay.h) and returns the process's status.
-// A terminal, --detach, --pid-file or --console-socket (what an orchestrator asks: a host
-// pid to watch, a pty) take `runsc exec`, nucleus becoming it; so does a runsc that does
-// not serve the control call.
+// Without a terminal and not detached (what a person, a script or a runc-style caller with
+// --pid-file runs), nucleus asks the sandbox itself through runsc's control socket
+// (runsc/sandbox_control.h): no `runsc exec`, whose Go runtime start is most of its cost.
+// nucleus then stays as the process's stand-in: its pid is the one --pid-file names, it
+// forwards its signals to the process (runsc exec does that only with a terminal: without
+// one, a SIGTERM ended runsc and left the process running), copies for the regular files
+// among its stdio (the Sentry would write a file from offset 0: stdio_relay.h) and returns
+// the process's status. A terminal, --console-socket or --detach (a pty, or a host pid an
+// orchestrator watches after we return) take `runsc exec`, nucleus becoming it; so does a
+// runsc that does not serve the control call.
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -92,7 +93,8 @@ int wait_forwarding(const SandboxControl& sandbox, pid_t pid, ForwardedSignals& 
   return SandboxControl::read_wait_status(wait.get());
 }
 
-std::optional<int> exec_through_control(const Runsc& runsc, const std::string& name, const SandboxProcess& s) {
+std::optional<int> exec_through_control(const Runsc& runsc, const std::string& name, const SandboxProcess& s,
+                                        const std::string& pid_file) {
   std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, name);
   if (!sandbox) return std::nullopt;
   StdioRelay relay = StdioRelay::for_regular_files();
@@ -104,12 +106,13 @@ std::optional<int> exec_through_control(const Runsc& runsc, const std::string& n
   std::optional<pid_t> pid = sandbox->execute(s, stdio);
   if (!pid) return std::nullopt;
   relay.started();
+  if (!pid_file.empty()) sys::replace_file(pid_file, std::to_string(::getpid()), "write --pid-file", 0644);
   return init::exit_code_from_wait_status(wait_forwarding(*sandbox, *pid, signals, relay));
 }
 
 // `runsc exec` for what the control call does not cover: the process as an OCI process,
 // read from a memfd we pass on (no file to remove). This runsc reads its args, env, cwd,
-// user and capabilities (not rlimits nor noNewPrivileges: the sandbox's own apply).
+// user, capabilities and terminal (not rlimits nor noNewPrivileges: the sandbox's own apply).
 std::vector<std::string> runsc_exec_args(const Runsc& runsc, const std::string& name, const SandboxProcess& s,
                                          const ProcessSpec& p, const ExecOptions& o, bool filtered, UniqueFd& memfd) {
   json process = {{"terminal", p.terminal}, {"args", s.argv}, {"env", s.env}, {"cwd", s.cwd},
@@ -122,11 +125,6 @@ std::vector<std::string> runsc_exec_args(const Runsc& runsc, const std::string& 
                              {"permitted", names(s.capabilities.permitted)},
                              {"inheritable", names(s.capabilities.inheritable)},
                              {"ambient", names(s.capabilities.ambient)}};
-  json rlimits = json::array();
-  for (const RlimitSetting& r : p.rlimits) {
-    rlimits.push_back({{"type", std::string("RLIMIT_") + rlimit_name(r.resource)}, {"soft", r.soft}, {"hard", r.hard}});
-  }
-  process["rlimits"] = rlimits;
   memfd.reset(static_cast<int>(::syscall(SYS_memfd_create, "nucleus-exec-process", 0)));
   if (!memfd) throw_errno("create the exec process file");
   const std::string text = process.dump();
@@ -150,18 +148,14 @@ int GvisorBackend::exec(const ContainerRecord& record, const std::string& dir, c
   Runsc runsc(dir, record.data);
   bool filtered = false;
   SandboxProcess s = sandbox_process(dir, p, &filtered);
-  const bool foreground = !p.terminal && !o.detach && o.pid_file.empty() && o.console_socket.empty();
-  if (foreground) {
-    if (std::optional<int> code = exec_through_control(runsc, record.name, s)) return *code;
+  if (!p.terminal && !o.detach && o.console_socket.empty()) {
+    if (std::optional<int> code = exec_through_control(runsc, record.name, s, o.pid_file)) return *code;
   }
+  // nucleus becomes runsc exec: nothing of ours to wait for, and with a terminal runsc
+  // forwards the caller's signals. Detached, it keeps the caller's files as they are (a
+  // relay would leave the process writing into a pipe nobody reads).
   UniqueFd memfd;
-  std::vector<std::string> args = runsc_exec_args(runsc, record.name, s, p, o, filtered, memfd);
-  StdioRelay relay = StdioRelay::for_regular_files();
-  // nucleus becomes runsc exec (nothing of ours to wait for; with a terminal runsc forwards
-  // the caller's signals), unless a regular file among our stdio needs the relay. Detached,
-  // runsc returns at once: a relay would leave the process writing into a pipe nobody reads.
-  if (o.detach || !relay.active()) exec_runsc(runsc.binary, args);
-  return run_runsc_relayed(runsc.binary, args, relay);
+  exec_runsc(runsc.binary, runsc_exec_args(runsc, record.name, s, p, o, filtered, memfd));
 }
 
 }  // namespace nucleus::gvisor

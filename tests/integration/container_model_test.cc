@@ -154,16 +154,32 @@ TEST_P(ContainerModel, AnExecdProcessCarriesTheContainersSeccompProfile) {
 }
 
 // An exec in the foreground is the process's stand-in, as runc's and runsc's are: the
-// caller's signals reach the process, its status is the caller's (128+N when a signal ended
-// it), its stdin is the caller's. Under gVisor nucleus asks the sandbox itself
+// caller's signals reach the process (also with --pid-file), its status is the caller's
+// (128+N when a signal ended it), its stdin is the caller's. Under gVisor nucleus asks the sandbox itself
 // (backends/gvisor/runsc/sandbox_control.h): it stays nucleus and starts no runsc.
 TEST_P(ContainerModel, AForegroundExecForwardsSignalsStdinAndStatus) {
   const std::string id = name("fg");
   NucleusProcess p(run_args({"--name", id}, {"/bin/sleep", "60"}));
   ASSERT_TRUE(wait_running(id));
 
-  NucleusProcess trapping({"exec", id, "/bin/sh", "-c", "trap 'echo got TERM; exit 7' TERM; echo ready; sleep 30 & wait"});
+  // With --pid-file too (runc's exec as a caller that watches the process names it): the
+  // file names the process that stands for the exec'd one.
+  const std::string pid_file = "/tmp/nucleus-it-exec-pid-" + id;
+  NucleusProcess trapping({"exec", "--pid-file", pid_file, id, "/bin/sh", "-c",
+                           "trap 'echo got TERM; exit 7' TERM; echo ready; sleep 30 & wait"});
   ASSERT_TRUE(trapping.wait_for_output("ready"));
+  std::string named;
+  std::getline(std::ifstream(pid_file), named);
+  ::unlink(pid_file.c_str());
+  ASSERT_FALSE(named.empty());
+  if (GetParam() == "gvisor") {
+    EXPECT_EQ(std::stoi(named), trapping.pid());  // nucleus itself waits and forwards
+  } else {
+    std::string stat;  // the exec'd process, nucleus's child (its subreaper)
+    std::getline(std::ifstream("/proc/" + named + "/stat"), stat);
+    ASSERT_FALSE(stat.empty());
+    EXPECT_EQ(std::stoi(stat.substr(stat.rfind(')') + 4)), trapping.pid()) << stat;
+  }
   if (GetParam() == "gvisor") {
     // nucleus itself waits (no runsc exec took its place) and has no child process.
     char exe[4096] = {};

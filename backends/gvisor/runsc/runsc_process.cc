@@ -1,11 +1,8 @@
 #include "backends/gvisor/runsc/runsc_process.h"
 
-#include "core/init/supervisor.h"
-
 #include <fcntl.h>
 #include <cstdio>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <sched.h>
 #include <signal.h>
@@ -234,36 +231,6 @@ void exec_runsc(const std::string& runsc, const std::vector<std::string>& args) 
   std::fflush(nullptr);
   ::execv(runsc.c_str(), argv.data());
   throw Error("exec runsc", runsc, errno);
-}
-
-int run_runsc_relayed(const std::string& runsc, const std::vector<std::string>& args, StdioRelay& relay) {
-  std::vector<char*> argv = runsc_argv(runsc, args);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int fd = 0; fd < 3; ++fd) {
-    if (relay.child_fds()[fd] >= 0) posix_spawn_file_actions_adddup2(&actions, relay.child_fds()[fd], fd);
-  }
-  pid_t pid = -1;
-  int err = ::posix_spawn(&pid, runsc.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) throw Error("run runsc", runsc, err);
-  relay.started();
-  UniqueFd pidfd = sys::pidfd_open(pid, "watch runsc");
-  for (;;) {
-    std::vector<pollfd> fds = {{pidfd.get(), POLLIN, 0}};
-    relay.poll_fds(fds);
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("wait for runsc");
-    }
-    if (fds.size() > 1) relay.pump(fds.data() + 1, fds.size() - 1);
-    if (fds[0].revents != 0) break;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  relay.finish();
-  return init::exit_code_from_wait_status(status);
 }
 
 }  // namespace nucleus::gvisor

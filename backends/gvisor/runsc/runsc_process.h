@@ -1,7 +1,5 @@
 #pragma once
 
-#include "core/container/stdio_relay.h"
-
 #include <array>
 #include <optional>
 #include <string>
@@ -48,10 +46,6 @@ int run_runsc_attached(const std::string& runsc, const std::vector<std::string>&
 // Replaces this process with runsc (stdio and every fd without FD_CLOEXEC go with it);
 // returns only by throwing, when the exec fails.
 [[noreturn]] void exec_runsc(const std::string& runsc, const std::vector<std::string>& args);
-// Runs runsc with the relay's pipes for the caller's regular files among fds 0-2 and copies
-// through them until it exits (stdio_relay.h: the Sentry would write a file from offset 0).
-// Returns runsc's exit status as a shell reports it.
-int run_runsc_relayed(const std::string& runsc, const std::vector<std::string>& args, StdioRelay& relay);
 
 // How `runsc start` runs for an OCI `start`.
 struct StartOptions {
