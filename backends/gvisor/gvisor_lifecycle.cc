@@ -140,7 +140,9 @@ bool GvisorSession::forward(int signal) {
   // The sandbox itself first (runsc/sandbox_control.h: no runsc ps and runsc kill, two Go
   // runtime starts, between a ^C and the workload).
   try {
-    if (std::optional<SandboxControl> sandbox = SandboxControl::find(config.root, record().record().name)) {
+    // Found once runsc has state for the sandbox; the same for the container's life.
+    if (!control_) control_ = SandboxControl::find(config.root, record().record().name);
+    if (const std::optional<SandboxControl>& sandbox = control_) {
       if (std::optional<size_t> processes = sandbox->process_count()) {
         if (!started_ && !(started_ = *processes >= 2)) return false;
         sandbox->signal(0, signal);

@@ -8,6 +8,7 @@
 
 #include "backends/gvisor/runsc/runsc_args.h"
 #include "backends/gvisor/runsc/runsc_process.h"
+#include "backends/gvisor/runsc/sandbox_control.h"
 #include "config/container_spec.h"
 #include "core/container/session.h"
 #include "core/sys/sys.h"
@@ -68,6 +69,7 @@ class GvisorSession final : public ContainerSession {
 
  private:
   bool workload_started();
+  std::optional<SandboxControl> control_;  // the sandbox's control socket (forward)
   int pressure_ = 0;
   uint64_t last_failures_ = 0;
   bool started_ = false;
