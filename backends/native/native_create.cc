@@ -264,15 +264,18 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   const NamespaceSpec* pid_namespace = spec.find(NamespaceType::kPid);
   const bool joins_pid_namespace = pid_namespace != nullptr && !pid_namespace->path.empty();
   const bool cgroup_first = sys::is_cgroup2_only_host() || has_cgroup_mount(spec) || joins_pid_namespace;
-  auto make_cgroup_and_keeper = [&] {
+  auto make_cgroup = [&] {
     s->hold_cgroup(create_container_cgroup(request, spec.limits_requested || !held));
     timing::mark("cgroup created");
+  };
+  auto start_keeper = [&] {
     s->start_keeper();
     timing::mark("cleanup keeper forked");
   };
   LaunchMode mode{.tied_to_parent = held};
   if (cgroup_first) {
-    make_cgroup_and_keeper();
+    make_cgroup();
+    start_keeper();
     if (s->cgroup()) describe_cgroup_for_mounts(*s->cgroup(), mode);
   }
 
@@ -324,7 +327,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   send_go(s->sync.get());
   timing::mark("id maps written, child released");
   send_ready_made_trees(plan, s->sync.get(), pid);
-  if (!cgroup_first) make_cgroup_and_keeper();
+  if (!cgroup_first) make_cgroup();
   if (spec.network == NetworkMode::kBridge) attach_network(*s, network_files);
   if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
   if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
@@ -334,6 +337,12 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(at_clone ? nullptr : s->cgroup()));
     timing::mark("cgroup sent to the child");
   }
+  // The keeper is forked while the child joins its cgroup, not before: the child waited
+  // for it. Killed before, nucleus leaves a cgroup and a record that the next nucleus
+  // collects (collect_stale_container_cgroups, collect_abandoned_records), and no workload
+  // outlives it: a held container's init dies with nucleus (PDEATHSIG), a created one's
+  // workload waits for `start`.
+  if (!cgroup_first) start_keeper();
   // Stale cgroups of killed runs: a held container's are collected while it runs (wait),
   // off its start; a created one's here, where nobody waits on the workload yet.
   if (!held) collect_stale_container_cgroups();

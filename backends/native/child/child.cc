@@ -118,6 +118,12 @@ void join_cgroup(const Child& c) noexcept {
 // "G": the uid/gid maps exist from now on. The caller's CPUs back (clone.h:
 // start_child_elsewhere), after "G": the parent moved us before sending it, so its move
 // cannot come after this.
+// The network namespace the clone left out (LaunchPlan::unshare_network): made while the
+// parent writes our id maps. Our new user namespace gives us CAP_SYS_ADMIN for it already.
+void make_network_namespace(const Child& c) noexcept {
+  if (c.plan->unshare_network && unshare(CLONE_NEWNET) != 0) die(c, ChildStep::kNetworkNamespace, errno);
+}
+
 void wait_for_release(const Child& c) noexcept {
   const LaunchPlan& plan = *c.plan;
   if (int err = wait_for_go(c.sync_fd)) die(c, ChildStep::kWaitForParent, err);
@@ -249,6 +255,7 @@ void run_exec_child(LaunchPlan& plan, int sync_fd) noexcept {
 
 void run_child(LaunchPlan& plan, int sync_fd) noexcept {
   Child c{&plan, sync_fd};
+  make_network_namespace(c);
   wait_for_release(c);
   if (plan.cgroup_join == LaunchPlan::CgroupJoin::kAfterGo) join_cgroup(c);
   join_namespaces(c);

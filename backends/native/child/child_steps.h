@@ -7,6 +7,7 @@
 namespace nucleus::native {
 
 enum class ChildStep : uint16_t {
+  kNetworkNamespace,
   kWaitForParent,
   kJoinNamespace,
   kBecomeRoot,

@@ -203,7 +203,17 @@ LaunchPlan build_launch_plan(const ContainerSpec& spec, const HostContext& host,
   plan_seccomp(plan, spec);
   plan.hostname = spec.hostname;
   plan.domainname = spec.domainname;
-  plan.bring_up_loopback = (plan.clone_flags & CLONE_NEWNET) != 0;
+  // A new network namespace is the dearest to create (0.26 ms of the clone's 0.4 ms here,
+  // the kernel setting up every protocol's state), and the clone runs in this process
+  // before anything else can. Made by the child as its first step, it is made while this
+  // process writes the id maps, sends the trees and makes the cgroup. Owned by the same user
+  // namespace either way (the child's, just created). Not where something configures the
+  // namespace from outside right after the clone: netd's bridge, pasta.
+  if ((plan.clone_flags & CLONE_NEWNET) != 0 && (spec.network == NetworkMode::kNone || spec.network == NetworkMode::kHost)) {
+    plan.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
+    plan.unshare_network = true;
+  }
+  plan.bring_up_loopback = (plan.clone_flags & CLONE_NEWNET) != 0 || plan.unshare_network;
   return plan;
 }
 
@@ -265,6 +275,7 @@ Error describe_child_failure(const LaunchPlan& plan, const ChildReport& report) 
     case ChildStep::kSeccomp: step = "install the seccomp filter"; break;
     case ChildStep::kHostname: step = "set hostname " + plan.hostname; break;
     case ChildStep::kLoopback: step = "bring up the loopback interface"; break;
+    case ChildStep::kNetworkNamespace: step = "create the container's network namespace"; break;
     case ChildStep::kPrivateMounts: step = "make the container's mounts private"; break;
     case ChildStep::kOpenStagingSource: step = source_at(plan.root.staging_ops); break;
     case ChildStep::kOpenRootSource: step = source_at(plan.root.root_ops); break;

@@ -69,6 +69,9 @@ struct LaunchPlan {
 
   RootPlan root;
   std::string hostname;
+  // The network namespace is made by the child itself, first thing (unshare), instead of by
+  // the clone: see build_launch_plan.
+  bool unshare_network = false;
   bool bring_up_loopback = false;
   std::string workdir = "/";
 

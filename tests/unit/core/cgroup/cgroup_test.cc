@@ -26,6 +26,7 @@ class RecordingFs : public cgroupfs::Fs {
   mutable std::vector<std::string> log;
   mutable std::map<std::string, std::string> files;
   std::set<std::string> dirs;
+  mutable std::set<std::string> made;  // by make_dir
   std::map<std::string, int> failures;  // path -> errno for write/mkdir
   std::string new_controllers;          // a new directory's cgroup.controllers
   std::vector<std::string> created_files = {"cgroup.procs", "cgroup.kill", "memory.max", "memory.swap.max",
@@ -45,13 +46,16 @@ class RecordingFs : public cgroupfs::Fs {
   }
   // A directory exists when listed, or when a file lies below it.
   bool exists(const std::string& path) const override {
-    if (files.count(path) || dirs.count(path)) return true;
+    if (files.count(path) || dirs.count(path) || made.count(path)) return true;
     auto it = files.lower_bound(path + "/");
     return it != files.end() && it->first.rfind(path + "/", 0) == 0;
   }
+  // As the kernel's: ENOENT under a parent that is not there.
   int make_dir(const std::string& path) const override {
     log.push_back("mkdir " + path);
     if (auto f = failures.find(path); f != failures.end()) return f->second;
+    if (!exists(path.substr(0, path.find_last_of('/')))) return ENOENT;
+    made.insert(path);
     for (const std::string& f : created_files) files[path + "/" + f] = f == "cgroup.controllers" ? new_controllers : "";
     return 0;
   }
@@ -221,7 +225,9 @@ TEST(CgroupV1, ParentsItMadeGoWithIt) {
   RecordingFs fs;
   fs.dirs = {"/v1", "/v1/pids", "/v1/pids/existing"};
   create_v1_cgroup({{"pids", "/v1/pids/existing/a/b/c"}}, fs)->destroy();
-  EXPECT_EQ(fs.log, (std::vector<std::string>{"mkdir /v1/pids/existing/a", "mark /v1/pids/existing/a",
+  // The directory is tried first; its parents are made when the kernel says they are missing.
+  EXPECT_EQ(fs.log, (std::vector<std::string>{"mkdir /v1/pids/existing/a/b/c",
+                                              "mkdir /v1/pids/existing/a", "mark /v1/pids/existing/a",
                                               "mkdir /v1/pids/existing/a/b", "mark /v1/pids/existing/a/b",
                                               "mkdir /v1/pids/existing/a/b/c", "rmdir /v1/pids/existing/a/b/c",
                                               "rmdir /v1/pids/existing/a/b", "rmdir /v1/pids/existing/a"}));

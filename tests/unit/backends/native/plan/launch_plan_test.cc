@@ -96,13 +96,27 @@ TEST(LaunchPlan, StandardUsesAUserNamespaceWithTheSubordinateRange) {
   LaunchPlan plan = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
   EXPECT_TRUE(plan.user_namespace);
   EXPECT_EQ(plan.clone_flags & (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET),
-            static_cast<uint64_t>(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET));
+            static_cast<uint64_t>(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC));
+  // --network none: the child makes its network namespace, off the clone.
+  EXPECT_TRUE(plan.unshare_network);
   ASSERT_EQ(plan.ids.uid_map.size(), 1u);
   EXPECT_EQ(plan.ids.uid_map[0].outside, kSubordinateBase);
   EXPECT_EQ(plan.ids.uid_map[0].count, kSubordinateCount);
   EXPECT_FALSE(plan.ids.deny_setgroups);
   EXPECT_TRUE(plan.bring_up_loopback);
   EXPECT_TRUE(plan.init);
+}
+
+// netd's bridge and pasta configure the container's network namespace from outside as soon
+// as the clone returns: for them the clone makes it.
+TEST(LaunchPlan, AConfiguredNetworkNamespaceComesWithTheClone) {
+  for (NetworkMode mode : {NetworkMode::kBridge, NetworkMode::kPasta}) {
+    WorkloadSpec spec = spec_of({"true"});
+    spec.network = mode;
+    LaunchPlan plan = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
+    EXPECT_NE(plan.clone_flags & CLONE_NEWNET, 0u) << to_string(mode);
+    EXPECT_FALSE(plan.unshare_network) << to_string(mode);
+  }
 }
 
 TEST(LaunchPlan, TrustedAsRootHasNoUserNamespace) {
