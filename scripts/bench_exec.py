@@ -40,6 +40,11 @@ class ExecTargets:
             self.procs.append(subprocess.Popen([nucleus, "run", "--name", gv, "--isolation", "untrusted", "--rootfs",
                                                 rootfs, "--read-only", "--"] + sleep))
             self.available["nucleus-gvisor-exec"] = _wait_listed(nucleus, gv) and [nucleus, "exec", gv, "/bin/true"]
+            # What containerd's shim asks of a running container after each step, and its
+            # stop: state, and a signal the workload ignores (SIGWINCH).
+            if self.available["nucleus-gvisor-exec"]:
+                self.available["nucleus-gvisor-state"] = [nucleus, "state", gv]
+                self.available["nucleus-gvisor-kill"] = [nucleus, "kill", gv, "WINCH"]
             # The bundle nucleus writes for runsc, its command idling.
             bundle = os.path.join(work, "bundle-gvisor-sleep")
             os.makedirs(bundle, exist_ok=True)
@@ -54,6 +59,8 @@ class ExecTargets:
             run(["runsc", *flags, "start", "bench-exec-runsc"])
             self.cleanup.append(["runsc", *flags, "delete", "--force", "bench-exec-runsc"])
             self.available["runsc-exec"] = ["runsc", *flags, "exec", "bench-exec-runsc", "/bin/true"]
+            self.available["runsc-state"] = ["runsc", *flags, "state", "bench-exec-runsc"]
+            self.available["runsc-kill"] = ["runsc", *flags, "kill", "bench-exec-runsc", "WINCH"]
 
     def stop(self):
         for argv in self.cleanup:

@@ -72,7 +72,8 @@ std::optional<SandboxControl> SandboxControl::find(const std::string& runsc_root
         !sandbox->contains("pid") || !(*sandbox)["pid"].is_number_integer()) {
       return std::nullopt;  // a form this nucleus does not know: runsc exec reads it
     }
-    return SandboxControl(id, (*sandbox)["id"].get<std::string>(), (*sandbox)["pid"].get<pid_t>());
+    std::string recorded = state.contains("status") && state["status"].is_string() ? state["status"].get<std::string>() : "";
+    return SandboxControl(id, (*sandbox)["id"].get<std::string>(), (*sandbox)["pid"].get<pid_t>(), std::move(recorded));
   }
   return std::nullopt;
 }
@@ -165,24 +166,46 @@ int SandboxControl::read_wait_status(int connection) {
   return static_cast<int>(r["result"].get<uint32_t>());
 }
 
-bool SandboxControl::signal(pid_t pid, int signo) const {
+bool SandboxControl::signal(pid_t pid, int signo, bool all) const {
   int err = 0;
   UniqueFd fd = connect(&err);
   if (!fd) return false;
-  // Mode 0: the process itself (runsc's DeliverToProcess).
-  send_call(fd.get(), "containerManager.Signal", {{"CID", container_}, {"Signo", signo}, {"PID", pid}, {"Mode", 0}},
-            nullptr, 0);
+  // Mode 0: the process itself (runsc's DeliverToProcess); 1: every process of the
+  // container (DeliverToAllProcesses, whose pid must be 0).
+  send_call(fd.get(), "containerManager.Signal",
+            {{"CID", container_}, {"Signo", signo}, {"PID", all ? 0 : pid}, {"Mode", all ? 1 : 0}}, nullptr, 0);
   return read_reply(fd.get(), "containerManager.Signal")["success"].get<bool>();
 }
 
-std::optional<size_t> SandboxControl::process_count() const {
+std::optional<std::vector<pid_t>> SandboxControl::processes() const {
   int err = 0;
   UniqueFd fd = connect(&err);
   if (!fd) return std::nullopt;
   send_call(fd.get(), "containerManager.Processes", container_, nullptr, 0);
   json r = read_reply(fd.get(), "containerManager.Processes");
   if (!r["success"].get<bool>() || !r.contains("result") || !r["result"].is_array()) return std::nullopt;
-  return r["result"].size();
+  std::vector<pid_t> pids;
+  for (const json& p : r["result"]) {
+    if (!p.is_object() || !p.contains("pid") || !p["pid"].is_number_integer()) return std::nullopt;
+    pids.push_back(p["pid"].get<pid_t>());
+  }
+  return pids;
+}
+
+std::optional<size_t> SandboxControl::process_count() const {
+  std::optional<std::vector<pid_t>> pids = processes();
+  if (!pids) return std::nullopt;
+  return pids->size();
+}
+
+std::optional<std::string> SandboxControl::status() const {
+  if (recorded_ == "stopped") return recorded_;
+  if (recorded_ == "running") return signal(0, 0) ? "running" : "stopped";
+  if (recorded_ == "created" || recorded_ == "paused") {
+    int err = 0;
+    return connect(&err) ? recorded_ : "stopped";
+  }
+  return std::nullopt;
 }
 
 }  // namespace nucleus::gvisor

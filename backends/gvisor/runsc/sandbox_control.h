@@ -17,7 +17,9 @@
 // abstract unix socket `runsc-sandbox.<sandbox id>` of the host's network namespace and
 // serves gVisor's urpc: a JSON object {method, arg} with the arguments' files attached
 // (SCM_RIGHTS), answered by {success, err, result}. The methods used are the ones runsc
-// exec and runsc kill call: containerManager.ExecuteAsync, .WaitPID and .Signal.
+// exec, kill, state and ps call: containerManager.ExecuteAsync, .WaitPID, .Signal and
+// .Processes. Never one that changes what runsc records (pause, resume, start, delete):
+// runsc's state file would then say otherwise, and its next command act on that.
 //
 // A runsc that does not speak this (no abstract socket: a newer runsc keeps it as a file;
 // an unknown method) makes execute() answer nullopt, and the caller takes `runsc exec`.
@@ -52,23 +54,33 @@ class SandboxControl {
   // (poll it, then read_wait_status). The Sentry reaps the process for it.
   UniqueFd request_wait(pid_t pid) const;
   static int read_wait_status(int connection);
-  // Sends signo to the process, pid 0: the container's PID 1 (runsc kill's call). False:
-  // refused (the process is gone) or nobody listens. Throws Error when the sandbox answers
-  // nothing readable.
-  bool signal(pid_t pid, int signo) const;
-  // How many processes the container has (runsc ps's call); nullopt when nobody listens.
+  // Sends signo to the process, pid 0: the container's PID 1 (runsc kill's call); `all`:
+  // to every process of the container (runsc kill --all). False: refused (the process is
+  // gone) or nobody listens. Throws Error when the sandbox answers nothing readable.
+  bool signal(pid_t pid, int signo, bool all = false) const;
+  // The container's processes, pids in the sandbox (runsc ps's call); nullopt when nobody
+  // listens or the answer is not a list.
+  std::optional<std::vector<pid_t>> processes() const;
   std::optional<size_t> process_count() const;
+  // The container's status as `runsc state` would say it, without starting runsc: the
+  // status runsc recorded, checked as runsc checks it when it loads a container (a running
+  // one's PID 1 must take signal 0, a created or paused one's sandbox must be there; else
+  // stopped). nullopt for a status runsc is still changing ("creating") or none recorded:
+  // runsc's own answer is needed then.
+  std::optional<std::string> status() const;
 
   const std::string& sandbox_id() const { return sandbox_; }
 
  private:
-  SandboxControl(std::string container, std::string sandbox, pid_t sandbox_pid)
-      : container_(std::move(container)), sandbox_(std::move(sandbox)), sandbox_pid_(sandbox_pid) {}
+  SandboxControl(std::string container, std::string sandbox, pid_t sandbox_pid, std::string recorded)
+      : container_(std::move(container)), sandbox_(std::move(sandbox)), sandbox_pid_(sandbox_pid),
+        recorded_(std::move(recorded)) {}
   // A connection to the sandbox; none (with *err) when nothing listens.
   UniqueFd connect(int* err) const;
 
   std::string container_, sandbox_;
   pid_t sandbox_pid_;  // the listener to trust (SO_PEERCRED)
+  std::string recorded_;  // the container's status in runsc's state file ("" when none)
 };
 
 }  // namespace nucleus::gvisor

@@ -31,12 +31,15 @@ using json = nlohmann::json;
 class FakeSandbox {
  public:
   // split: the answer in two writes 20 ms apart, as a stream may deliver it.
-  explicit FakeSandbox(std::string answer, bool split = false) : answer_(std::move(answer)), split_(split) {
+  // status: the container's status in runsc's state file ("": none written).
+  explicit FakeSandbox(std::string answer, bool split = false, const std::string& status = "")
+      : answer_(std::move(answer)), split_(split) {
     id_ = "nucleus-unit-" + std::to_string(::getpid());
     root_ = std::filesystem::temp_directory_path() / ("nucleus-unit-control-" + std::to_string(::getpid()));
     std::filesystem::create_directories(root_);
-    std::ofstream(root_ / ("ctr_sandbox:" + id_ + ".state"))
-        << json{{"id", "ctr"}, {"sandbox", {{"id", id_}, {"pid", ::getpid()}, {"uid", 0}}}}.dump();
+    json state = {{"id", "ctr"}, {"sandbox", {{"id", id_}, {"pid", ::getpid()}, {"uid", 0}}}};
+    if (!status.empty()) state["status"] = status;
+    std::ofstream(root_ / ("ctr_sandbox:" + id_ + ".state")) << state.dump();
     listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const std::string name = "runsc-sandbox." + id_;
     sockaddr_un addr = {};
@@ -142,6 +145,51 @@ TEST(SandboxControl, ProcessCountAndSignalAreRunscPsAndKillsCalls) {
   json r = sandbox.request();
   EXPECT_EQ(r["method"], "containerManager.Signal");
   EXPECT_EQ(r["arg"], json({{"CID", "ctr"}, {"Signo", 15}, {"PID", 0}, {"Mode", 0}}));
+}
+
+// runsc kill --all's call: every process of the container, pid 0 as runsc sends it.
+TEST(SandboxControl, SignalToAllIsRunscKillAllsCall) {
+  FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})");
+  EXPECT_TRUE(SandboxControl::find(sandbox.root(), "ctr")->signal(5, 9, /*all=*/true));
+  EXPECT_EQ(sandbox.request()["arg"], json({{"CID", "ctr"}, {"Signo", 9}, {"PID", 0}, {"Mode", 1}}));
+}
+
+// runsc ps's answer: the container's processes, by their pid in the sandbox.
+TEST(SandboxControl, ProcessesAreThePidsTheSandboxLists) {
+  FakeSandbox sandbox(R"({"success":true,"err":"","result":[{"uid":0,"pid":1,"ppid":0,"cmd":"nucleus-init"},)"
+                      R"({"uid":0,"pid":7,"ppid":1,"cmd":"sleep"}]})");
+  EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->processes(), (std::vector<pid_t>{1, 7}));
+}
+
+// `runsc state` without runsc: the status runsc recorded, checked as runsc checks it when it
+// loads a container.
+TEST(SandboxControl, StatusIsWhatRunscStateWouldSay) {
+  {  // running, and its PID 1 takes signal 0: running
+    FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})", false, "running");
+    EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), "running");
+    EXPECT_EQ(sandbox.request()["arg"], json({{"CID", "ctr"}, {"Signo", 0}, {"PID", 0}, {"Mode", 0}}));
+  }
+  {  // running in the record, but its PID 1 is gone: stopped
+    FakeSandbox sandbox(R"({"success":false,"err":"no such process","result":null})", false, "running");
+    EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), "stopped");
+  }
+  {  // created or paused: the sandbox is there
+    FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})", false, "created");
+    EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), "created");
+  }
+  {  // still being made: runsc's own answer is needed
+    FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})", false, "creating");
+    EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), std::nullopt);
+  }
+  // Recorded running, and nothing listens any more (the sandbox ended): stopped.
+  const auto root = std::filesystem::temp_directory_path() / ("nucleus-unit-gone-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(root);
+  std::ofstream(root / "ctr_sandbox:nucleus-unit-gone.state")
+      << json{{"id", "ctr"}, {"status", "paused"}, {"sandbox", {{"id", "nucleus-unit-gone"}, {"pid", 1}}}}.dump();
+  std::optional<SandboxControl> gone = SandboxControl::find(root.string(), "ctr");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status(), "stopped");
+  std::filesystem::remove_all(root);
 }
 
 TEST(SandboxControl, ARunscThatDoesNotServeTheCallMeansRunscExec) {
