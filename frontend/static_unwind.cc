@@ -6,9 +6,9 @@
 // paid by every error nucleus reports (exit 125 on bad input, `state` or `delete` of a
 // container that is gone, as containerd and podman ask) and by CLI11's --version.
 // Registration is turned off (the link wraps both calls, frontend/CMakeLists.txt), and the
-// unwinder finds entries as it does in a dynamic program: through the PT_GNU_EH_FRAME
-// table the linker builds (--eh-frame-hdr), a binary search, which static glibc's
-// dl_iterate_phdr reports for the executable.
+// unwinder finds entries as it does in a dynamic program: glibc's _dl_find_object hands it
+// the PT_GNU_EH_FRAME table the linker builds (--eh-frame-hdr), searched by bisection,
+// without a lock.
 extern "C" {
 void __wrap___register_frame_info(const void* /*begin*/, void* /*object*/) {}
 // Called by crtbeginT's destructor at exit(): nothing was registered.

@@ -261,21 +261,35 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
 
 namespace {
 
-// The signal through the sandbox's control socket, as runsc kill sends it; false when the
-// sandbox cannot be asked (runsc kill then). Refused, the container's PID 1 is gone (it
-// ended since its status was read): runc's answer for a stopped container.
+// The signal through the sandbox's control socket, as runsc kill sends it to a running
+// container; false when the sandbox cannot be asked, or refuses `--all` (runsc kill then
+// decides). A plain signal refused: the container's PID 1 ended since its status was
+// read, runc's answer for a stopped container.
 bool signal_through_sandbox(const Runsc& runsc, const std::string& id, int signal, bool all) {
-  std::optional<SandboxControl> sandbox;
   bool delivered = false;
   try {
-    sandbox = SandboxControl::find(runsc.config.root, id);
+    std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, id);
     if (!sandbox) return false;
     delivered = sandbox->signal(0, signal, all);
   } catch (const Error&) {
     return false;
   }
-  if (!delivered && !all) throw Error(id, "container not running");
-  return true;
+  if (delivered) return true;
+  if (all) return false;
+  throw Error(id, "container not running");
+}
+
+// `kill --all` of a stopped pod member: its PID 1 has ended, but processes it left in the
+// sandbox may not have (containerd asks exactly this of a container that shares a pid
+// namespace); runsc signals them too. Best effort: runc's answer is success either way.
+void signal_what_is_left(const Runsc& runsc, const std::string& id, int signal) {
+  try {
+    if (std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, id)) {
+      (void)sandbox->signal(0, signal, /*all=*/true);
+    }
+  } catch (const Error&) {
+    // Nothing to ask: nothing left.
+  }
 }
 
 }  // namespace
@@ -290,8 +304,9 @@ void GvisorBackend::kill(LockedContainer& c, int signal, bool all) {
   const std::string& id = c.record().name;
   const std::string st = runsc.status(id);
   if (st == "stopped") {
-    if (all) return;
-    throw Error(id, "container not running");
+    if (!all) throw Error(id, "container not running");
+    signal_what_is_left(runsc, id, signal);
+    return;
   }
   if (st == "created") {
     if (ignored_by_default(signal)) return;
@@ -301,7 +316,8 @@ void GvisorBackend::kill(LockedContainer& c, int signal, bool all) {
     c.save();
     return;
   }
-  if (signal_through_sandbox(runsc, id, signal, all)) return;
+  // A paused one takes runsc's way (runsc refuses to signal it).
+  if (st == "running" && signal_through_sandbox(runsc, id, signal, all)) return;
   std::vector<std::string> args = runsc.args({"kill"});
   if (all) args.push_back("--all");
   args.insert(args.end(), {c.record().name, std::to_string(signal)});

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -161,6 +162,18 @@ void open_joined_namespaces(const ContainerSpec& spec, NativeSession& s) {
     s.plan.join_types.push_back(static_cast<int>(clone_flag(n.type)));
     s.joined.push_back(std::move(fd));
   }
+}
+
+// A step of ours between the clone and the child's "R" can fail because the child failed
+// first (it may, before "G": its network namespace), its end of the socket closed and its
+// /proc entries gone: its report, when it wrote one, says why. Called from a handler.
+[[noreturn]] void rethrow_with_child_report(NativeSession& s) {
+  pollfd p = {s.sync.get(), POLLIN, 0};
+  if (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0) {
+    ChildMessage m = receive_child_message(s.sync.get());
+    if (m.kind == ChildMessage::kReport) throw describe_child_failure(s.plan, m.report);
+  }
+  throw;
 }
 
 // After "G", while the child sets up its namespaces: the trees the parent makes for its
@@ -321,28 +334,35 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->sync = std::move(parent_end);
   child_end.reset();
   timing::mark("cloned into new namespaces");
-  if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
-
-  if (plan.user_namespace) write_id_maps(pid, plan.ids);
-  send_go(s->sync.get());
-  timing::mark("id maps written, child released");
-  send_ready_made_trees(plan, s->sync.get(), pid);
-  if (!cgroup_first) make_cgroup();
-  if (spec.network == NetworkMode::kBridge) attach_network(*s, network_files);
-  if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
-  if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
-    // The child moves itself in through files we open (handshake.h); cloned into it, "C"
-    // carries none and only lets it go on. EPIPE: the child has failed already; its report
-    // follows.
-    (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(at_clone ? nullptr : s->cgroup()));
-    timing::mark("cgroup sent to the child");
+  try {
+    if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
+    if (plan.user_namespace) write_id_maps(pid, plan.ids);
+    send_go(s->sync.get());
+    timing::mark("id maps written, child released");
+    send_ready_made_trees(plan, s->sync.get(), pid);
+    if (!cgroup_first) make_cgroup();
+    // The keeper: before a network attach (netd's round trip, pasta's start), so that a
+    // nucleus killed meanwhile leaves its cgroup to it; the next nucleus collects only
+    // directories right below its own cgroup (not --cgroup-parent's or a cgroupsPath's).
+    // Otherwise once "C" is sent, while the child joins its cgroup: it waited for the fork.
+    // Killed in between, nucleus leaves a cgroup and a record that the next nucleus
+    // collects, and no workload outlives it (a held container's init dies with nucleus,
+    // PDEATHSIG; a created one's workload waits for `start`).
+    const bool attaches = spec.network == NetworkMode::kBridge || spec.network == NetworkMode::kPasta;
+    if (!cgroup_first && attaches) start_keeper();
+    if (spec.network == NetworkMode::kBridge) attach_network(*s, network_files);
+    if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
+    if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
+      // The child moves itself in through files we open (handshake.h); cloned into it, "C"
+      // carries none and only lets it go on. EPIPE: the child has failed already; its report
+      // follows.
+      (void)send_cgroup_ready(s->sync.get(), open_cgroup_join_files(at_clone ? nullptr : s->cgroup()));
+      timing::mark("cgroup sent to the child");
+    }
+    if (!cgroup_first && !attaches) start_keeper();
+  } catch (const Error&) {
+    rethrow_with_child_report(*s);
   }
-  // The keeper is forked while the child joins its cgroup, not before: the child waited
-  // for it. Killed before, nucleus leaves a cgroup and a record that the next nucleus
-  // collects (collect_stale_container_cgroups, collect_abandoned_records), and no workload
-  // outlives it: a held container's init dies with nucleus (PDEATHSIG), a created one's
-  // workload waits for `start`.
-  if (!cgroup_first) start_keeper();
   // Stale cgroups of killed runs: a held container's are collected while it runs (wait),
   // off its start; a created one's here, where nobody waits on the workload yet.
   if (!held) collect_stale_container_cgroups();

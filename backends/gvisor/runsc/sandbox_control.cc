@@ -199,9 +199,11 @@ std::optional<size_t> SandboxControl::process_count() const {
 }
 
 std::optional<std::string> SandboxControl::status() const {
-  if (recorded_ == "stopped") return recorded_;
+  // runsc's Load: paused and stopped as recorded, a running container's PID 1 asked, a
+  // created one's sandbox looked for.
+  if (recorded_ == "stopped" || recorded_ == "paused") return recorded_;
   if (recorded_ == "running") return signal(0, 0) ? "running" : "stopped";
-  if (recorded_ == "created" || recorded_ == "paused") {
+  if (recorded_ == "created") {
     int err = 0;
     return connect(&err) ? recorded_ : "stopped";
   }

@@ -64,8 +64,8 @@ class SandboxControl {
   std::optional<size_t> process_count() const;
   // The container's status as `runsc state` would say it, without starting runsc: the
   // status runsc recorded, checked as runsc checks it when it loads a container (a running
-  // one's PID 1 must take signal 0, a created or paused one's sandbox must be there; else
-  // stopped). nullopt for a status runsc is still changing ("creating") or none recorded:
+  // one's PID 1 must take signal 0, a created one's sandbox must be there; else stopped;
+  // paused as recorded). nullopt for a status runsc is still changing ("creating") or none recorded:
   // runsc's own answer is needed then.
   std::optional<std::string> status() const;
 

@@ -115,15 +115,17 @@ void join_cgroup(const Child& c) noexcept {
 
 // ---- the container's init, step by step (run_child) --------------------------------------
 
-// "G": the uid/gid maps exist from now on. The caller's CPUs back (clone.h:
-// start_child_elsewhere), after "G": the parent moved us before sending it, so its move
-// cannot come after this.
 // The network namespace the clone left out (LaunchPlan::unshare_network): made while the
 // parent writes our id maps. Our new user namespace gives us CAP_SYS_ADMIN for it already.
+// The one step before "G": a failure here is reported as any other (the parent looks for
+// the report when its own next step fails, native_create.cc).
 void make_network_namespace(const Child& c) noexcept {
   if (c.plan->unshare_network && unshare(CLONE_NEWNET) != 0) die(c, ChildStep::kNetworkNamespace, errno);
 }
 
+// "G": the uid/gid maps exist from now on. The caller's CPUs back (clone.h:
+// start_child_elsewhere), after "G": the parent moved us before sending it, so its move
+// cannot come after this.
 void wait_for_release(const Child& c) noexcept {
   const LaunchPlan& plan = *c.plan;
   if (int err = wait_for_go(c.sync_fd)) die(c, ChildStep::kWaitForParent, err);

@@ -11,7 +11,9 @@
 //
 //   parent (nucleus, host namespaces)          child (PID 1 of the new namespaces)
 //   ---------------------------------          ------------------------------------
-//   clone3(CLONE_NEW*) ----------------------> blocks in wait_for_go()
+//   clone3(CLONE_NEW*) ----------------------> [--network none: unshare(CLONE_NEWNET), the
+//                                              clone leaving it out] then blocks in
+//                                              wait_for_go()
 //   [user ns] write setgroups, gid_map, uid_map
 //   send_go() -------------------------------> "G"
 //                                              become root in the user ns, PDEATHSIG,
@@ -24,7 +26,9 @@
 //                                              root reaches /dev: none, the child builds it
 //                                              root, pivot_root, workdir
 //   [CgroupJoin::kAfterRoot: meanwhile the cgroup
-//    is created and its join files opened]
+//    is created and its join files opened; the
+//    keeper forked before a network attach, else
+//    right after "C"]
 //   send_cgroup_ready(fds) ------------------> "C" (+ SCM_RIGHTS join files): write "0"
 //                                              to each, cgroup namespace, then
 //                                              fork the workload under the supervisor

@@ -173,7 +173,7 @@ TEST(SandboxControl, StatusIsWhatRunscStateWouldSay) {
     FakeSandbox sandbox(R"({"success":false,"err":"no such process","result":null})", false, "running");
     EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), "stopped");
   }
-  {  // created or paused: the sandbox is there
+  {  // created: the sandbox is there
     FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})", false, "created");
     EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), "created");
   }
@@ -181,15 +181,18 @@ TEST(SandboxControl, StatusIsWhatRunscStateWouldSay) {
     FakeSandbox sandbox(R"({"success":true,"err":"","result":{}})", false, "creating");
     EXPECT_EQ(SandboxControl::find(sandbox.root(), "ctr")->status(), std::nullopt);
   }
-  // Recorded running, and nothing listens any more (the sandbox ended): stopped.
+  // Nothing listens any more (the sandbox ended): a container recorded running or created
+  // is stopped; one recorded paused stays paused, as runsc never looks at a paused one.
   const auto root = std::filesystem::temp_directory_path() / ("nucleus-unit-gone-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(root);
-  std::ofstream(root / "ctr_sandbox:nucleus-unit-gone.state")
-      << json{{"id", "ctr"}, {"status", "paused"}, {"sandbox", {{"id", "nucleus-unit-gone"}, {"pid", 1}}}}.dump();
-  std::optional<SandboxControl> gone = SandboxControl::find(root.string(), "ctr");
-  ASSERT_TRUE(gone);
-  EXPECT_EQ(gone->status(), "stopped");
-  std::filesystem::remove_all(root);
+  for (const char* recorded : {"running", "created", "paused"}) {
+    std::filesystem::create_directories(root);
+    std::ofstream(root / "ctr_sandbox:nucleus-unit-gone.state")
+        << json{{"id", "ctr"}, {"status", recorded}, {"sandbox", {{"id", "nucleus-unit-gone"}, {"pid", 1}}}}.dump();
+    std::optional<SandboxControl> gone = SandboxControl::find(root.string(), "ctr");
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status(), std::string(recorded) == "paused" ? "paused" : "stopped") << recorded;
+    std::filesystem::remove_all(root);
+  }
 }
 
 TEST(SandboxControl, ARunscThatDoesNotServeTheCallMeansRunscExec) {
