@@ -116,15 +116,10 @@ std::optional<int> exec_through_control(const Runsc& runsc, const std::string& n
 std::vector<std::string> runsc_exec_args(const Runsc& runsc, const std::string& name, const SandboxProcess& s,
                                          const ProcessSpec& p, const ExecOptions& o, bool filtered, UniqueFd& memfd) {
   json process = {{"terminal", p.terminal}, {"args", s.argv}, {"env", s.env}, {"cwd", s.cwd},
-                  {"user", {{"uid", s.uid}, {"gid", s.gid}, {"additionalGids", s.additional_gids}}},
+                  {"user", oci_user(s.uid, s.gid, s.additional_gids)},
                   // seccomp(2) needs it (the container's own process has it too)
-                  {"noNewPrivileges", p.no_new_privileges || filtered}};
-  auto names = [](CapSet c) { return capability_names(c); };
-  process["capabilities"] = {{"bounding", names(s.capabilities.bounding)},
-                             {"effective", names(s.capabilities.effective)},
-                             {"permitted", names(s.capabilities.permitted)},
-                             {"inheritable", names(s.capabilities.inheritable)},
-                             {"ambient", names(s.capabilities.ambient)}};
+                  {"noNewPrivileges", p.no_new_privileges || filtered},
+                  {"capabilities", oci_capabilities(s.capabilities)}};
   memfd.reset(static_cast<int>(::syscall(SYS_memfd_create, "nucleus-exec-process", 0)));
   if (!memfd) throw_errno("create the exec process file");
   const std::string text = process.dump();

@@ -65,6 +65,18 @@ std::vector<std::string> init_args(bool filters, bool exec) {
   return args;
 }
 
+json oci_user(uint32_t uid, uint32_t gid, const std::vector<uint32_t>& additional_gids) {
+  return {{"uid", uid}, {"gid", gid}, {"additionalGids", additional_gids}};
+}
+
+json oci_capabilities(const CapabilitySets& sets) {
+  return {{"bounding", capability_names(sets.bounding)},
+          {"effective", capability_names(sets.effective)},
+          {"permitted", capability_names(sets.permitted)},
+          {"inheritable", capability_names(sets.inheritable)},
+          {"ambient", capability_names(sets.ambient)}};
+}
+
 json make_config(const BundleSpec& s) {
   json process;
   process["terminal"] = false;
@@ -73,11 +85,12 @@ json make_config(const BundleSpec& s) {
   process["args"] = args;
   process["env"] = s.env;
   process["cwd"] = s.cwd;
-  process["user"] = {{"uid", s.identity.uid}, {"gid", s.identity.gid}, {"additionalGids", s.identity.groups}};
-  std::vector<std::string> caps = capability_names(s.capabilities);
-  process["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps},
-                             {"inheritable", s.ambient ? caps : std::vector<std::string>{}},
-                             {"ambient", s.ambient ? caps : std::vector<std::string>{}}};
+  process["user"] = oci_user(s.identity.uid, s.identity.gid, s.identity.groups);
+  process["capabilities"] = oci_capabilities({.bounding = s.capabilities,
+                                              .effective = s.capabilities,
+                                              .inheritable = s.ambient ? s.capabilities : 0,
+                                              .permitted = s.capabilities,
+                                              .ambient = s.ambient ? s.capabilities : 0});
   json rlimits = json::array();
   for (const RlimitSetting& r : s.rlimits) {
     rlimits.push_back({{"type", rlimit_type(r.resource)}, {"hard", r.hard}, {"soft", r.soft}});

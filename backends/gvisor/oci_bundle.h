@@ -29,6 +29,11 @@ inline constexpr const char* kFiltersPath = "/dev/.nucleus-filters";
 // them; `exec` for a process `nucleus exec` adds (core/init/exec_entry.cc).
 std::vector<std::string> init_args(bool filters, bool exec);
 
+// The parts of an OCI process object both the bundle's process and an exec's (`runsc exec
+// --process`) write: its user, and its five capability sets by name.
+nlohmann::json oci_user(uint32_t uid, uint32_t gid, const std::vector<uint32_t>& additional_gids);
+nlohmann::json oci_capabilities(const CapabilitySets& sets);
+
 struct BundleSpec {
   std::vector<std::string> command;
   std::vector<std::string> env;  // already filtered
