@@ -9,7 +9,10 @@ Per backend (native, gVisor):
     the first stdout frame arrives; with a warm pool (as large as the clients, refilled
     between rounds so that every claim is a hit) and with an empty one (cold), with 1 and
     with 20 concurrent clients; p50 and p99;
-  * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame.
+  * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame;
+  * the floor: 1 and 20 bare execs of /bin/echo on the host released together, timed to
+    their first output by client processes as the claims are (no container, no daemon, no
+    HTTP): what no sandbox service can beat on this machine.
 Claim to first output is timed by a client process per concurrent client (this script
 with --claim-worker: started, and warmed by an untimed request, before the first round;
 released together each round by a line on its stdin; stopped after the last round), on
@@ -219,6 +222,47 @@ def claim_to_first_output(d, clients, rounds):
     return samples
 
 
+def exec_worker():
+    """A client process (--exec-worker) for the floor: per "go" line, one bare posix_spawn
+    of /bin/echo hi on the host, timed to its first output."""
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        t0 = time.monotonic()
+        r, w = os.pipe()
+        pid = os.posix_spawn("/bin/echo", ["/bin/echo", "hi"], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
+        os.close(w)
+        os.read(r, 16)
+        ms = (time.monotonic() - t0) * 1000
+        os.close(r)
+        os.waitpid(pid, 0)
+        print("%f -" % ms, flush=True)
+
+
+def bare_exec_floor(clients, rounds):
+    """What no sandbox service can beat here: `clients` bare execs of /bin/echo on the host
+    released together (no container, no daemon, no HTTP), by client processes as the
+    claims' are."""
+    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--exec-worker"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
+    samples = []
+    try:
+        for w in workers:
+            if w.stdout.readline().strip() != "ready":
+                raise RuntimeError("a client process did not start")
+        for _ in range(rounds):
+            for w in workers:
+                w.stdin.write("go\n")
+                w.stdin.flush()
+            for w in workers:
+                samples.append(float(w.stdout.readline().split()[0]))
+    finally:
+        for w in workers:
+            w.stdin.close()
+        for w in workers:
+            w.wait()
+    return samples
+
+
 def exec_round_trip(d, runs):
     status, body = call(d.sock, "POST", "/v1/sandboxes", {})
     sid = json.loads(body)["id"]
@@ -233,7 +277,10 @@ def exec_round_trip(d, runs):
 
 def run_all(work, runs, backends=("native", "gvisor"), log=lambda s: None):
     """{backend: {case: {"p50", "p99", "n"}}} for every case in the module's docstring."""
-    results = {}
+    # The floor first: the same clients, each exec'ing echo on the bare host.
+    log("sandbox: the floor, bare execs of echo on the host")
+    results = {"host, no sandbox": {"%d bare exec%s of echo at once, to first output (the floor)" % (n, "s" if n > 1 else ""):
+                                    summary(bare_exec_floor(n, max(1, runs // n))) for n in (1, 20)}}
     for backend in backends:
         r = results[backend] = {}
         for label, pool in (("warm", 20), ("cold", 0)):
@@ -267,6 +314,8 @@ def table(results):
 def main():
     if sys.argv[1:2] == ["--claim-worker"]:
         return claim_worker(sys.argv[2])
+    if sys.argv[1:2] == ["--exec-worker"]:
+        return exec_worker()
     ap = argparse.ArgumentParser(description="nucleusd sandbox benchmarks")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--quick", action="store_true")
