@@ -75,6 +75,9 @@ ChildMessage receive_child_message(int sync_fd) {
   alignas(ChildReport) char buf[sizeof(ChildReport)];
   int fd = -1;
   ssize_t n = sys::recv_with_fd(sync_fd, buf, sizeof buf, &fd);
+  // A child that ended with messages of ours unread resets the socket, and the kernel gives
+  // that error before what the child sent first (its report): read again, once.
+  if (n < 0 && errno == ECONNRESET) n = sys::recv_with_fd(sync_fd, buf, sizeof buf, &fd);
   if (n < 0) throw_errno("read the container's start-up messages");
   out.fd.reset(fd);
   if (n == 0) return out;

@@ -36,20 +36,21 @@ int create_entry(int root_fd, char* path, TargetKind kind, bool no_symlinks) noe
     parent = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
     *slash = '/';
     base = slash + 1;
-  } else {
-    parent = try_open(root_fd, "", TargetKind::kDirectory, no_symlinks);
   }
-  if (parent < 0) return -1;
+  // A top-level entry is made in the root itself (a directory fd already; one name cannot
+  // leave it): the staging tmpfs's and most mount points' case.
+  const int in = slash != nullptr ? parent : root_fd;
+  if (slash != nullptr && parent < 0) return -1;
   int rc = 0;
   if (kind == TargetKind::kDirectory) {
-    rc = mkdirat(parent, base, 0755);
+    rc = mkdirat(in, base, 0755);
   } else {
-    int fd = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = openat(in, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd >= 0) ::close(fd);
     rc = fd >= 0 ? 0 : -1;
   }
   int saved = errno;
-  ::close(parent);
+  if (parent >= 0) ::close(parent);
   if (rc != 0 && saved != EEXIST) {
     errno = saved;
     return -1;
