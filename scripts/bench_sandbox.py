@@ -10,9 +10,10 @@ Per backend (native, gVisor):
     between rounds so that every claim is a hit) and with an empty one (cold), with 1 and
     with 20 concurrent clients; p50 and p99;
   * exec round trip into a live sandbox: POST .../exec of /bin/true until the exit frame;
-  * the floor: 1 and 20 bare execs of /bin/echo on the host released together, timed to
-    their first output by client processes as the claims are (no container, no daemon, no
-    HTTP): what no sandbox service can beat on this machine.
+  * the floor: 1 and 20 bare execs of the sandboxes' echo (the test rootfs's static
+    busybox) on the host released together, timed to their first output by client
+    processes as the claims are, warmed as they are (no container, no daemon, no HTTP):
+    what no sandbox service can beat on this machine.
 Claim to first output is timed by a client process per concurrent client (this script
 with --claim-worker: started, and warmed by an untimed request, before the first round;
 released together each round by a line on its stdin; stopped after the last round), on
@@ -222,20 +223,29 @@ def claim_to_first_output(d, clients, rounds):
     return samples
 
 
+ECHO = os.path.join(BUILD, "test-rootfs", "bin", "busybox")  # the sandboxes' own echo
+
+
+def spawn_echo():
+    """One bare posix_spawn of the sandboxes' echo (static busybox, an empty environment)
+    on the host, timed to its first output."""
+    t0 = time.monotonic()
+    r, w = os.pipe()
+    pid = os.posix_spawn(ECHO, ["echo", "hi"], {}, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
+    os.close(w)
+    os.read(r, 16)
+    ms = (time.monotonic() - t0) * 1000
+    os.close(r)
+    os.waitpid(pid, 0)
+    return ms
+
+
 def exec_worker():
-    """A client process (--exec-worker) for the floor: per "go" line, one bare posix_spawn
-    of /bin/echo hi on the host, timed to its first output."""
+    """A client process (--exec-worker) for the floor: per "go" line, spawn_echo()."""
+    spawn_echo()  # warm, untimed
     print("ready", flush=True)
     for _ in sys.stdin:
-        t0 = time.monotonic()
-        r, w = os.pipe()
-        pid = os.posix_spawn("/bin/echo", ["/bin/echo", "hi"], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
-        os.close(w)
-        os.read(r, 16)
-        ms = (time.monotonic() - t0) * 1000
-        os.close(r)
-        os.waitpid(pid, 0)
-        print("%f -" % ms, flush=True)
+        print("%f -" % spawn_echo(), flush=True)
 
 
 def bare_exec_floor(clients, rounds):
@@ -254,12 +264,19 @@ def bare_exec_floor(clients, rounds):
                 w.stdin.write("go\n")
                 w.stdin.flush()
             for w in workers:
-                samples.append(float(w.stdout.readline().split()[0]))
+                line = w.stdout.readline().split()
+                if not line:
+                    raise RuntimeError("a client process ended")
+                samples.append(float(line[0]))
     finally:
         for w in workers:
             w.stdin.close()
         for w in workers:
-            w.wait()
+            try:
+                w.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
     return samples
 
 

@@ -262,20 +262,20 @@ void GvisorBackend::start(LockedContainer& c, ContainerSession* held) {
 namespace {
 
 // The signal through the sandbox's control socket, as runsc kill sends it to a running
-// container; false when the sandbox cannot be asked, or refuses `--all` (runsc kill then
-// decides). A plain signal refused: the container's PID 1 ended since its status was
-// read, runc's answer for a stopped container.
+// container; false when the sandbox cannot be asked (runsc kill then decides). Refused,
+// the container's PID 1 ended since its status was read: runc's answer for a stopped
+// container ("container not running"; `--all`: done). Refused while it still runs:
+// runsc kill's own answer.
 bool signal_through_sandbox(const Runsc& runsc, const std::string& id, int signal, bool all) {
-  bool delivered = false;
   try {
     std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, id);
     if (!sandbox) return false;
-    delivered = sandbox->signal(0, signal, all);
+    if (sandbox->signal(0, signal, all)) return true;
+    if (sandbox->status() != std::optional<std::string>("stopped")) return false;
   } catch (const Error&) {
     return false;
   }
-  if (delivered) return true;
-  if (all) return false;
+  if (all) return true;
   throw Error(id, "container not running");
 }
 

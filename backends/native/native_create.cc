@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <malloc.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include "backends/native/child/child.h"
 #include "backends/native/child/clone.h"
@@ -167,12 +169,22 @@ void open_joined_namespaces(const ContainerSpec& spec, NativeSession& s) {
 // A step of ours between the clone and the child's "R" can fail because the child failed
 // first (it may, before "G": its network namespace), its end of the socket closed and its
 // /proc entries gone: its report, when it wrote one, says why. Called from a handler.
+// What the child sent before its report ("P", its root) is passed over; a message that
+// cannot be read leaves the parent's own error to be the one reported.
 [[noreturn]] void rethrow_with_child_report(NativeSession& s) {
-  pollfd p = {s.sync.get(), POLLIN, 0};
-  if (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0) {
-    ChildMessage m = receive_child_message(s.sync.get());
-    if (m.kind == ChildMessage::kReport) throw describe_child_failure(s.plan, m.report);
+  std::optional<ChildReport> report;
+  try {
+    for (pollfd p = {s.sync.get(), POLLIN, 0}; ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;) {
+      ChildMessage m = receive_child_message(s.sync.get());
+      if (m.kind == ChildMessage::kEof) break;
+      if (m.kind == ChildMessage::kReport) {
+        report = m.report;
+        break;
+      }
+    }
+  } catch (const Error&) {
   }
+  if (report) throw describe_child_failure(s.plan, *report);
   throw;
 }
 
@@ -180,8 +192,9 @@ void open_joined_namespaces(const ContainerSpec& spec, NativeSession& s) {
 // root ("M": the id-mapped rootfs; "D": /dev's fixed part, or none), which the child takes
 // when its root reaches them. EPIPE: the child has failed already; its report follows.
 void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
+  // ECONNRESET as EPIPE: a child that ended with our messages unread reset the socket.
   auto pass = [](int err, const char* step) {
-    if (err != 0 && err != EPIPE) throw Error(step, "", err);
+    if (err != 0 && err != EPIPE && err != ECONNRESET) throw Error(step, "", err);
   };
   if (plan.idmapped_rootfs) {
     pass(send_rootfs_tree(sync_fd, make_idmapped_tree(plan.rootfs, pid).get()), "pass the id-mapped root filesystem");

@@ -1,11 +1,14 @@
 // The foundation's isolation, observed from inside real native containers.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -84,45 +87,66 @@ TEST_F(Isolation, LoopbackCarriesTraffic) {
   EXPECT_EQ(r.out, "ping\n");
 }
 
-// Runs `nucleus args...` in a user namespace of the test's own, host ids 0-165535 mapped to
-// themselves (root, and the subordinate range `standard` maps), where no network namespace
-// may be made (user.max_net_namespaces 0 there; the host's limit is untouched). Returns
-// what it printed and its exit status.
+// Runs `nucleus args...` in a user namespace and a mount namespace of the test's own (host
+// ids 0-165535 mapped to themselves: root, and the subordinate range `standard` maps), where
+// no network namespace may be made (user.max_net_namespaces 0 there; the host's limit is
+// untouched). Its own mount namespace lets nucleus make its detached mounts (the /dev tree)
+// there, so that nothing of the parent's fails before the child's report is read. Returns
+// what it printed and its exit status; killed after 60 s.
 std::pair<std::string, int> run_where_no_network_namespace_may_be_made(const std::vector<std::string>& args) {
-  int ready[2], go[2], output[2];
-  if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(output, O_CLOEXEC) != 0) return {"pipe", -1};
   std::vector<std::string> words = {kNucleus};
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
+  UniqueFd ready_r, ready_w, go_r, go_w, out_r, out_w;
+  auto pipe_pair = [](UniqueFd& r, UniqueFd& w) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+    r.reset(fds[0]);
+    w.reset(fds[1]);
+    return true;
+  };
+  if (!pipe_pair(ready_r, ready_w) || !pipe_pair(go_r, go_w) || !pipe_pair(out_r, out_w)) return {"pipe failed", -1};
   pid_t pid = ::fork();
-  if (pid == 0) {
+  if (pid < 0) return {"fork failed", -1};
+  if (pid == 0) {  // raw system calls only from here
     char byte = 0;
-    if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready[1], "r", 1) != 1 || ::read(go[0], &byte, 1) != 1) ::_exit(90);
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 || ::write(ready_w.get(), "r", 1) != 1 ||
+        ::read(go_r.get(), &byte, 1) != 1) {
+      ::_exit(90);
+    }
     int limit = ::open("/proc/sys/user/max_net_namespaces", O_WRONLY);
     if (limit < 0 || ::write(limit, "0", 1) != 1) ::_exit(91);
-    ::dup2(output[1], 1);
-    ::dup2(output[1], 2);
+    ::dup2(out_w.get(), 1);
+    ::dup2(out_w.get(), 2);
     ::execv(argv[0], argv.data());
     ::_exit(92);
   }
-  ::close(ready[1]);
-  ::close(go[0]);
-  ::close(output[1]);
+  ready_w.reset();
+  go_r.reset();
+  out_w.reset();
   char byte = 0;
-  bool mapped = ::read(ready[0], &byte, 1) == 1;
+  bool mapped = ::read(ready_r.get(), &byte, 1) == 1;
   for (const char* map : {"uid_map", "gid_map"}) {
     std::ofstream f("/proc/" + std::to_string(pid) + "/" + map);
     mapped = mapped && static_cast<bool>(f << "0 0 165536\n" << std::flush);
   }
-  if (mapped) (void)!::write(go[1], "g", 1);
-  ::close(go[1]);
+  if (mapped) (void)!::write(go_w.get(), "g", 1);
+  go_w.reset();
   std::string out;
   char buf[512];
-  for (ssize_t n; (n = ::read(output[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(output[0]);
-  ::close(ready[0]);
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);;) {
+    pollfd p = {out_r.get(), POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count());
+    if (left <= 0 || ::poll(&p, 1, left) <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t n = ::read(out_r.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
   int status = 0;
   ::waitpid(pid, &status, 0);
   return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
@@ -130,12 +154,12 @@ std::pair<std::string, int> run_where_no_network_namespace_may_be_made(const std
 
 // The child makes its network namespace itself, before the parent's "G" (off the clone,
 // docs/architecture.md): a failure there is reported as that step, once, with 125, with a
-// user namespace (`standard`: the parent's id maps and id-mapped root meet a child already
-// gone) and without (`trusted`).
+// user namespace (`standard`: the parent writes the id maps of a child that may be gone)
+// and without (`trusted`). The host's read-only view: an id-mapped rootfs could not be
+// made in the test's user namespace.
 TEST_F(Isolation, ANetworkNamespaceThatCannotBeMadeIsReportedAsSuch) {
   for (const char* level : {"standard", "trusted"}) {
-    auto [out, status] = run_where_no_network_namespace_may_be_made(
-        {"run", "--isolation", level, "--rootfs", kRootfs, "--", "/bin/true"});
+    auto [out, status] = run_where_no_network_namespace_may_be_made({"run", "--isolation", level, "--", "/bin/true"});
     EXPECT_EQ(out, "nucleus: create the container's network namespace: No space left on device\n") << level;
     EXPECT_EQ(status, 125) << level;
   }

@@ -35,9 +35,10 @@
 //                                              (or exec it directly with --no-init)
 //   [create without CLONE_INTO_CGROUP: "C" right after "G", and the child joins before
 //    anything else]
-//   [under the supervisor with Landlock: the child sends "P" (+ its root) once in it; the
-//    parent builds the ruleset beneath that root and sends "L" (+ the ruleset), which the
-//    workload takes just before it restricts itself]
+//   [under the supervisor with Landlock: the child sends "P" (+ its root) once its root is
+//    entered, before it waits for "C"; the parent reads it after "C", builds the ruleset
+//    beneath that root and sends "L" (+ the ruleset), which the workload takes just before
+//    it restricts itself]
 //                                              the workload finds its command, then:
 //   <-------------------------------- "R": ready; it blocks opening exec.fifo
 //   [start: nucleus opens exec.fifo and reads the byte the workload writes; it execs]
