@@ -187,10 +187,13 @@ def claim_worker(path):
             print("error %s" % str(e).replace("\n", " "), flush=True)
 
 
-def claim_to_first_output(d, clients, rounds):
-    # Started and warmed before the first round; stopped (stdin closed) only after the
-    # last round has ended, so that no client's start or exit runs beside a timed claim.
-    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--claim-worker", d.sock],
+def released_together(worker, clients, rounds, between_rounds=lambda rests: None):
+    """Samples from `clients` client processes (this script with the `worker` arguments),
+    started and warmed before the first round and stopped (stdin closed) only after the
+    last round has ended, so that no client's start or exit runs beside a timed one. Each
+    round releases them all together by a line on their stdin; each answers "MS REST" (or
+    "error WHY"); between_rounds(the rounds' RESTs) runs untimed after each round."""
+    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), *worker],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
     samples = []
     try:
@@ -201,16 +204,14 @@ def claim_to_first_output(d, clients, rounds):
             for w in workers:
                 w.stdin.write("go\n")
                 w.stdin.flush()
-            ids = []
+            rests = []
             for w in workers:
                 first, _, rest = w.stdout.readline().strip().partition(" ")
                 if first in ("error", ""):
                     raise RuntimeError(rest or "a client process ended")
                 samples.append(float(first))
-                ids.append(rest)
-            for sid in ids:
-                call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
-            d.wait_pool()
+                rests.append(rest)
+            between_rounds(rests)
     finally:
         for w in workers:
             w.stdin.close()
@@ -221,6 +222,14 @@ def claim_to_first_output(d, clients, rounds):
                 w.kill()
                 w.wait()
     return samples
+
+
+def claim_to_first_output(d, clients, rounds):
+    def delete_and_refill(ids):
+        for sid in ids:
+            call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
+        d.wait_pool()
+    return released_together(["--claim-worker", d.sock], clients, rounds, delete_and_refill)
 
 
 ECHO = os.path.join(BUILD, "test-rootfs", "bin", "busybox")  # the sandboxes' own echo
@@ -249,35 +258,10 @@ def exec_worker():
 
 
 def bare_exec_floor(clients, rounds):
-    """What no sandbox service can beat here: `clients` bare execs of /bin/echo on the host
-    released together (no container, no daemon, no HTTP), by client processes as the
-    claims' are."""
-    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--exec-worker"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
-    samples = []
-    try:
-        for w in workers:
-            if w.stdout.readline().strip() != "ready":
-                raise RuntimeError("a client process did not start")
-        for _ in range(rounds):
-            for w in workers:
-                w.stdin.write("go\n")
-                w.stdin.flush()
-            for w in workers:
-                line = w.stdout.readline().split()
-                if not line:
-                    raise RuntimeError("a client process ended")
-                samples.append(float(line[0]))
-    finally:
-        for w in workers:
-            w.stdin.close()
-        for w in workers:
-            try:
-                w.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                w.kill()
-                w.wait()
-    return samples
+    """What no sandbox service can beat here: `clients` bare execs of the sandboxes' echo on
+    the host released together (no container, no daemon, no HTTP), by client processes as
+    the claims' are."""
+    return released_together(["--exec-worker"], clients, rounds)
 
 
 def exec_round_trip(d, runs):

@@ -105,13 +105,8 @@ void Runsc::must(const std::string& what, const std::vector<std::string>& a, boo
 std::string Runsc::status(const std::string& id) const {
   // The sandbox's own answer first (runsc/sandbox_control.h): `runsc state` is a Go
   // runtime's start, 30 ms here, asked by containerd's shim after every step.
-  try {
-    if (std::optional<SandboxControl> sandbox = SandboxControl::find(config.root, id)) {
-      if (std::optional<std::string> st = sandbox->status()) return *st;
-    }
-  } catch (const Error&) {
-    // An answer nucleus cannot read, or a listener that is not the sandbox: runsc's way.
-  }
+  auto st = ask_sandbox(config.root, id, [](const SandboxControl& s) { return s.status(); });
+  if (st && *st) return **st;
   std::string out;
   if (run_runsc(binary, {"--root=" + config.root, "state", id}, &out) != 0) return "stopped";
   json state = json::parse(out, nullptr, false);
@@ -267,15 +262,13 @@ namespace {
 // container ("container not running"; `--all`: done). Refused while it still runs:
 // runsc kill's own answer.
 bool signal_through_sandbox(const Runsc& runsc, const std::string& id, int signal, bool all) {
-  try {
-    std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, id);
-    if (!sandbox) return false;
-    if (sandbox->signal(0, signal, all)) return true;
-    if (sandbox->status() != std::optional<std::string>("stopped")) return false;
-  } catch (const Error&) {
-    return false;
-  }
-  if (all) return true;
+  enum Outcome { kDelivered, kStopped, kAskRunsc };
+  auto outcome = ask_sandbox(runsc.config.root, id, [&](const SandboxControl& s) {
+    if (s.signal(0, signal, all)) return kDelivered;
+    return s.status() == std::optional<std::string>("stopped") ? kStopped : kAskRunsc;
+  });
+  if (!outcome || *outcome == kAskRunsc) return false;
+  if (*outcome == kDelivered || all) return true;
   throw Error(id, "container not running");
 }
 
@@ -283,13 +276,7 @@ bool signal_through_sandbox(const Runsc& runsc, const std::string& id, int signa
 // sandbox may not have (containerd asks exactly this of a container that shares a pid
 // namespace); runsc signals them too. Best effort: runc's answer is success either way.
 void signal_what_is_left(const Runsc& runsc, const std::string& id, int signal) {
-  try {
-    if (std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, id)) {
-      (void)sandbox->signal(0, signal, /*all=*/true);
-    }
-  } catch (const Error&) {
-    // Nothing to ask: nothing left.
-  }
+  (void)ask_sandbox(runsc.config.root, id, [&](const SandboxControl& s) { return s.signal(0, signal, /*all=*/true); });
 }
 
 }  // namespace
@@ -390,13 +377,8 @@ void GvisorBackend::pause(LockedContainer& c, bool paused) {
 
 std::vector<pid_t> GvisorBackend::pids(const ContainerRecord& record, const std::string& dir) {
   Runsc runsc(dir, record.data);
-  try {
-    if (std::optional<SandboxControl> sandbox = SandboxControl::find(runsc.config.root, record.name)) {
-      if (std::optional<std::vector<pid_t>> pids = sandbox->processes()) return *pids;
-    }
-  } catch (const Error&) {
-    // runsc ps, below.
-  }
+  auto listed = ask_sandbox(runsc.config.root, record.name, [](const SandboxControl& s) { return s.processes(); });
+  if (listed && *listed) return **listed;
   std::string out;
   if (run_runsc(runsc.binary, runsc.args({"ps", "--format", "json", record.name}), &out) != 0) {
     throw Error("runsc ps", last_runsc_error(dir + "/runsc.log"));

@@ -192,9 +192,8 @@ void open_joined_namespaces(const ContainerSpec& spec, NativeSession& s) {
 // root ("M": the id-mapped rootfs; "D": /dev's fixed part, or none), which the child takes
 // when its root reaches them. EPIPE: the child has failed already; its report follows.
 void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
-  // ECONNRESET as EPIPE: a child that ended with our messages unread reset the socket.
   auto pass = [](int err, const char* step) {
-    if (err != 0 && err != EPIPE && err != ECONNRESET) throw Error(step, "", err);
+    if (err != 0 && err != EPIPE) throw Error(step, "", err);
   };
   if (plan.idmapped_rootfs) {
     pass(send_rootfs_tree(sync_fd, make_idmapped_tree(plan.rootfs, pid).get()), "pass the id-mapped root filesystem");

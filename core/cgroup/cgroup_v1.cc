@@ -156,7 +156,7 @@ class V1Cgroup final : public Cgroup {
       }
       if (err != 0) fail(dir, err);
       made.push_back(dir);
-      if (is_cpuset(dir)) init_cpuset(dir);
+      if (find("cpuset") == dir) init_cpuset(dir);
     }
   }
 
@@ -172,20 +172,12 @@ class V1Cgroup final : public Cgroup {
       if (err == EEXIST) continue;
       if (err != 0) fail(ancestor, err);
       (void)fs_.mark_made_parent(ancestor);
-      if (is_cpuset(dir)) init_cpuset(ancestor);
+      if (find("cpuset") == dir) init_cpuset(ancestor);
     }
   }
 
-  // Whether dir is in the cpuset hierarchy (alone or co-mounted): only there has a new
-  // directory anything to take from its parent.
-  bool is_cpuset(const std::string& dir) const {
-    for (const auto& [controller, d] : dirs_) {
-      if (d == dir && controller == "cpuset") return true;
-    }
-    return false;
-  }
-
-  // A new v1 cpuset starts empty and refuses tasks: it takes its parent's CPUs and nodes.
+  // A new v1 cpuset starts empty and refuses tasks: it takes its parent's CPUs and nodes
+  // (called only in the cpuset hierarchy, alone or co-mounted: nowhere else is there any).
   void init_cpuset(const std::string& dir) {
     if (!fs_.exists(dir + "/cpuset.cpus")) return;
     for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "config/container_spec.h"
+#include "core/sys/error.h"
 #include "core/sys/scoped.h"
 
 // runsc's control socket, spoken directly: what `runsc exec` does once its Go runtime has
@@ -82,5 +84,18 @@ class SandboxControl {
   pid_t sandbox_pid_;  // the listener to trust (SO_PEERCRED)
   std::string recorded_;  // the container's status in runsc's state file ("" when none)
 };
+
+// What `ask` makes of the sandbox holding container `id`, or nullopt when there is none to
+// ask (no state runsc keeps in a form we read) or it answered what nucleus cannot read, or
+// the listener is not the sandbox: the caller then asks runsc, whose answer is the same.
+template <typename Ask>
+auto ask_sandbox(const std::string& runsc_root, const std::string& id, Ask&& ask)
+    -> std::optional<std::invoke_result_t<Ask, const SandboxControl&>> {
+  try {
+    if (std::optional<SandboxControl> sandbox = SandboxControl::find(runsc_root, id)) return ask(*sandbox);
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
 
 }  // namespace nucleus::gvisor

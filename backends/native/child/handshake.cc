@@ -22,7 +22,13 @@ constexpr char kRootfsTree = 'M';
 constexpr char kDevTree = 'D';
 constexpr char kProcessStarted = 'I';
 
-int send_byte(int sync_fd, char byte, int fd) noexcept { return sys::send_with_fd(sync_fd, &byte, 1, fd); }
+// A peer that ended with our messages unread resets the socket (ECONNRESET) where one that
+// read them all closes it (EPIPE): either way it is gone, and every caller reads EPIPE so.
+int gone_as_epipe(int err) noexcept { return err == ECONNRESET ? EPIPE : err; }
+
+int send_byte(int sync_fd, char byte, int fd) noexcept {
+  return gone_as_epipe(sys::send_with_fd(sync_fd, &byte, 1, fd));
+}
 
 // One message of `kind`, with the fd it may carry (*fd, or -1). EPIPE: EOF or another kind.
 int wait_for_byte(int sync_fd, char kind, int* fd) noexcept {
@@ -51,7 +57,7 @@ CgroupJoinFiles open_cgroup_join_files(const Cgroup* cgroup) {
 }
 
 int send_cgroup_ready(int sync_fd, const CgroupJoinFiles& join) noexcept {
-  return sys::send_with_fds(sync_fd, &kCgroupReady, 1, join.fds.data(), join.fds.size());
+  return gone_as_epipe(sys::send_with_fds(sync_fd, &kCgroupReady, 1, join.fds.data(), join.fds.size()));
 }
 
 int wait_for_cgroup_and_join(int sync_fd, bool* joining) noexcept {
@@ -112,7 +118,7 @@ int send_process_started(int sync_fd, pid_t pid) noexcept {
   char buf[1 + sizeof(pid_t)];
   buf[0] = kProcessStarted;
   std::memcpy(buf + 1, &pid, sizeof pid);
-  return sys::send_with_fd(sync_fd, buf, sizeof buf, -1);
+  return gone_as_epipe(sys::send_with_fd(sync_fd, buf, sizeof buf, -1));
 }
 
 int send_landlock(int sync_fd, int ruleset_fd) noexcept { return send_byte(sync_fd, kLandlock, ruleset_fd); }

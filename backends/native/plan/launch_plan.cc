@@ -209,7 +209,7 @@ LaunchPlan build_launch_plan(const ContainerSpec& spec, const HostContext& host,
   // process writes the id maps, sends the trees and makes the cgroup. Owned by the same user
   // namespace either way (the child's, just created). Not where something configures the
   // namespace from outside right after the clone: netd's bridge, pasta.
-  if ((plan.clone_flags & CLONE_NEWNET) != 0 && (spec.network == NetworkMode::kNone || spec.network == NetworkMode::kHost)) {
+  if ((plan.clone_flags & CLONE_NEWNET) != 0 && spec.network == NetworkMode::kNone) {
     plan.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
     plan.unshare_network = true;
   }
