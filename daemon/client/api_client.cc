@@ -90,7 +90,9 @@ int ApiClient::stream(const std::string& method, const std::string& target, cons
     char chunk[65536];
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read(socket, buffer, parser, ec);
+    // read_some: back as soon as the parser has taken some bytes. read() would wait for
+    // the whole 64 KiB or the end, holding a streamed exec's output until it finished.
+    http::read_some(socket, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) throw Error("read nucleusd's answer", ec.message());
     on_data(std::string_view(chunk, sizeof chunk - parser.get().body().size));

@@ -49,7 +49,8 @@ TEST_P(DaemonTest, OutputIsStreamedAsItComes) {
   // the answer cannot have been buffered until the command ended.
   std::atomic<bool> saw_a{false};
   std::thread maker([&] {
-    eventually([&] { return saw_a.load(); });
+    // Seen within 10 s, or the client held the output back (the command waits for "go").
+    EXPECT_TRUE(eventually([&] { return saw_a.load(); }, 10)) << "\"a\" was not seen before the command ended";
     exec(d, id, {{"argv", {"/bin/touch", "/tmp/go"}}});
   });
   std::string body;
