@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <link.h>
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -18,6 +19,7 @@
 #include <set>
 #include <utility>
 
+#include "core/policy/seccomp_bpf.h"
 #include "core/sys/error.h"
 #include "core/sys/private_dir.h"
 #include "core/sys/sys.h"
@@ -126,11 +128,17 @@ void set_attrs(Filter& f, uint32_t bad_arch) {
   seccomp_attr_set(f.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);  // binary tree over ~300 calls
 }
 
-SeccompPrograms compile(const seccomp::Profile& profile) {
-  uint32_t default_action = to_scmp(profile.default_action, profile.default_errno);
-  // A call with rules of its own: any rule whose action is the default becomes a denial in
-  // the second program; without other rules it would change nothing and is dropped. Tracing
-  // rules go there too: they are exceptions to a call the first program allows whole.
+// The profile's rules by number, sorted into libseccomp's two programs: any rule whose
+// action is the default becomes an exception (the second program) to a call with rules of its
+// own; without other rules it would change nothing and is dropped. Tracing rules are
+// exceptions too: they refine a call the first program allows whole.
+struct Sorted {
+  uint32_t default_action;
+  std::vector<std::pair<int, const seccomp::Rule*>> main, exceptions;
+};
+
+Sorted sort_rules(const seccomp::Profile& profile) {
+  Sorted out{.default_action = to_scmp(profile.default_action, profile.default_errno), .main = {}, .exceptions = {}};
   std::set<int> has_own_rules;
   std::vector<std::pair<int, const seccomp::Rule*>> resolved;
   for (const seccomp::Rule& r : profile.rules) {
@@ -138,27 +146,41 @@ SeccompPrograms compile(const seccomp::Profile& profile) {
       int nr = resolve_syscall(name);
       if (nr < 0) continue;  // not a call on this architecture
       resolved.emplace_back(nr, &r);
-      if (to_scmp(r.action, r.errno_ret) != default_action) has_own_rules.insert(nr);
+      if (to_scmp(r.action, r.errno_ret) != out.default_action) has_own_rules.insert(nr);
     }
   }
-  Filter main(default_action);
-  // Every other ABI (i386 int 0x80, x32) is refused with the default errno (SYS-17).
-  set_attrs(main, default_action == SCMP_ACT_ALLOW ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM));
+  for (const auto& [nr, rule] : resolved) {
+    uint32_t action = to_scmp(rule->action, rule->errno_ret);
+    if (rule->action == seccomp::Action::kTrace || (action == out.default_action && has_own_rules.count(nr))) {
+      out.exceptions.emplace_back(nr, rule);
+    } else if (action != out.default_action) {
+      out.main.emplace_back(nr, rule);
+    }
+  }
+  return out;
+}
+
+// Numbers newer than the profile answer ENOSYS (kNewestKnown).
+bool enosys_range(const seccomp::Profile& profile, uint32_t default_action) {
+  return profile.enosys_for_newer && kNewestKnown > 0 && default_action != SCMP_ACT_ALLOW;
+}
+
+// Every other ABI (i386 int 0x80, x32) is refused with the default errno (SYS-17).
+uint32_t bad_arch_action(uint32_t default_action) {
+  return default_action == SCMP_ACT_ALLOW ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM);
+}
+
+}  // namespace
+
+SeccompPrograms compile_with_libseccomp(const seccomp::Profile& profile) {
+  Sorted rules = sort_rules(profile);
+  Filter main(rules.default_action);
+  set_attrs(main, bad_arch_action(rules.default_action));
   Filter second(SCMP_ACT_ALLOW);
   set_attrs(second, SCMP_ACT_ALLOW);
-  bool any_exception = false;
-  for (const auto& [nr, rule] : resolved) {
-    const std::string& name = rule->names.front();
-    bool exception = rule->action == seccomp::Action::kTrace ||
-                     (to_scmp(rule->action, rule->errno_ret) == default_action && has_own_rules.count(nr));
-    if (exception) {
-      add_rule(second, *rule, nr, name);
-      any_exception = true;
-    } else if (to_scmp(rule->action, rule->errno_ret) != default_action) {
-      add_rule(main, *rule, nr, name);
-    }
-  }
-  if (profile.enosys_for_newer && kNewestKnown > 0 && default_action != SCMP_ACT_ALLOW) {
+  for (const auto& [nr, rule] : rules.main) add_rule(main, *rule, nr, rule->names.front());
+  for (const auto& [nr, rule] : rules.exceptions) add_rule(second, *rule, nr, rule->names.front());
+  if (enosys_range(profile, rules.default_action)) {
     for (int nr = kNewestKnown + 1; nr < kFirstUnassigned; ++nr) {
       int rc = seccomp_rule_add(main.ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
       if (rc < 0 && rc != -EEXIST) throw Error("seccomp", "ENOSYS rule for " + std::to_string(nr), -rc);
@@ -166,8 +188,44 @@ SeccompPrograms compile(const seccomp::Profile& profile) {
   }
   SeccompPrograms out;
   out.main = export_bpf(main);
-  if (any_exception) out.deny = export_bpf(second);
+  if (!rules.exceptions.empty()) out.deny = export_bpf(second);
   return out;
+}
+
+std::optional<std::vector<sock_filter>> compile_with_nucleus(const seccomp::Profile& profile) {
+#if defined(__x86_64__)
+  Sorted rules = sort_rules(profile);
+  seccomp::BpfInput input{.audit_arch = AUDIT_ARCH_X86_64, .default_verdict = rules.default_action,
+                          .bad_arch = bad_arch_action(rules.default_action), .calls = {}};
+  for (const auto& [nr, rule] : rules.main) {
+    input.calls[nr].main.push_back({&rule->args, to_scmp(rule->action, rule->errno_ret)});
+  }
+  for (const auto& [nr, rule] : rules.exceptions) {
+    input.calls[nr].exceptions.push_back({&rule->args, to_scmp(rule->action, rule->errno_ret)});
+  }
+  static const std::vector<seccomp::Arg> kAlways;
+  if (enosys_range(profile, rules.default_action)) {
+    for (int nr = kNewestKnown + 1; nr < kFirstUnassigned; ++nr) {
+      input.calls[nr].main.push_back({&kAlways, SCMP_ACT_ERRNO(ENOSYS)});
+    }
+  }
+  return seccomp::write_bpf(input);
+#else
+  (void)profile;
+  return std::nullopt;
+#endif
+}
+
+namespace {
+
+// nucleus's one program where it writes the profile exactly (seccomp_bpf.h), else libseccomp's.
+SeccompPrograms compile(const seccomp::Profile& profile) {
+  if (std::optional<std::vector<sock_filter>> one = compile_with_nucleus(profile)) {
+    SeccompPrograms out;
+    out.main = std::move(*one);
+    return out;
+  }
+  return compile_with_libseccomp(profile);
 }
 
 // ---- the cache ------------------------------------------------------------------------
@@ -218,7 +276,7 @@ void write_cache(const sys::PrivateDir& dir, const std::string& name, const Secc
   (void)dir.write(name, data);  // a cache we cannot write is only slower
 }
 
-// Every build of nucleus names its default programs anew (seccomp_cache_key): on a miss, the
+// Every build of nucleus names its programs anew (seccomp_cache_key): on a miss, the
 // entries written longest ago go once there are more than kCacheEntries.
 constexpr size_t kCacheEntries = 64;
 
@@ -297,16 +355,19 @@ std::string_view own_build_id() {
 
 }  // namespace
 
-// The cache key names what the program is made from. nucleus's own default profile is this
-// binary's table: its build id and the conditions name it without resolving and writing out
-// 500 rules at every start and exec; any other profile is named by its resolved text.
+// The cache key names what the program is made from, and by which writer: this binary's
+// build id (nucleus's BPF writer is in it) and libseccomp's version. nucleus's own default
+// profile is this binary's table: the build id and the conditions name it without resolving
+// and writing out 500 rules at every start and exec; any other profile is named by its
+// resolved text.
 std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Conditions& when) {
   const scmp_version* v = seccomp_version();
-  std::string key = std::string("nucleus-seccomp-1|") + NUCLEUS_VERSION + "|" + std::to_string(v->major) + "." +
-                    std::to_string(v->minor) + "." + std::to_string(v->micro) + "|" + kArch + "|";
   std::string_view build = own_build_id();
+  std::string key = std::string("nucleus-seccomp-2|") + NUCLEUS_VERSION + "|" + hex(fnv1a(build)) + "|" +
+                    std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
+                    "|" + kArch + "|";
   if (&profile == &seccomp::default_profile() && !build.empty()) {
-    return key + "default|" + hex(fnv1a(build)) + "|" + std::to_string(when.caps) + "|" + (when.trusted ? "1" : "0");
+    return key + "default|" + std::to_string(when.caps) + "|" + (when.trusted ? "1" : "0");
   }
   return key + seccomp::serialize(seccomp::resolve(profile, when));
 }

@@ -8,9 +8,10 @@
 
 #include "core/policy/seccomp_profile.h"
 
-// Compiles a seccomp profile into BPF on the host, with libseccomp, once: the result is
-// cached on disk keyed by the profile's content (and nucleus's and libseccomp's versions),
-// so a repeated start only reads bytes. The native child installs them last, with one
+// Compiles a seccomp profile into BPF on the host, once: into one program by nucleus's own
+// writer (seccomp_bpf.h) where it says exactly what libseccomp would, else by libseccomp. The
+// result is cached on disk keyed by the profile's content (and nucleus's and libseccomp's
+// versions), so a repeated start only reads bytes. The native child installs them last, with one
 // seccomp(2) per program (crun libcrun_generate_seccomp / libcrun_apply_seccomp, nsjail
 // sandbox.cc); under gVisor nucleus-init does, from a file in the bundle (core/init/filter_file.h).
 namespace nucleus {
@@ -19,15 +20,21 @@ struct SeccompPrograms {
   // The allow-list (default action for everything not named).
   std::vector<sock_filter> main;
   // Argument-specific exceptions to calls `main` allows (ioctl TIOCSTI, TIOCLINUX; under
-  // gVisor mknod of devices, and the statx calls nucleus-init mends). A second, stacked
-  // filter: libseccomp cannot express "allowed except these arguments" when the exception's
-  // action is the default one, and the kernel applies the stricter verdict.
+  // gVisor mknod of devices, and the statx calls nucleus-init mends), when libseccomp wrote
+  // the profile. A second, stacked filter: libseccomp cannot express "allowed except these
+  // arguments" when the exception's action is the default one, and the kernel applies the
+  // stricter verdict. nucleus's writer puts them in `main`, and this stays empty.
   std::vector<sock_filter> deny;
   bool from_cache = false;
 };
 
 // What names the compiled programs in the cache (exposed for its test).
 std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Conditions& when);
+
+// The two writers of a resolved profile (exposed for their test, seccomp_bpf_test.cc):
+// libseccomp's pair of programs, and nucleus's one program or nullopt where it declines.
+SeccompPrograms compile_with_libseccomp(const seccomp::Profile& resolved);
+std::optional<std::vector<sock_filter>> compile_with_nucleus(const seccomp::Profile& resolved);
 
 // Throws Error for a profile libseccomp refuses.
 SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when);
