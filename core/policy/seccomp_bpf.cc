@@ -98,11 +98,9 @@ bool test_arg(Assembler& as, const Arg& a, Label fail) {
       as.branch(BPF_JEQ, lo(a.value), fail, pass);
       break;
     case Op::kMaskedEq: {
-      const uint64_t m = a.value, want = a.value_two;
-      if ((want & ~m) != 0) {  // bits the mask clears can never be equal
-        as.jump(fail);
-        break;
-      }
+      // libseccomp masks the value too: (arg & m) == (value & m), and a half whose mask is
+      // 0 always holds.
+      const uint64_t m = a.value, want = a.value_two & a.value;
       if (hi(m) != 0) {
         as.load(high_half(a.index));
         as.mask(hi(m));
@@ -172,6 +170,25 @@ bool one_verdict(std::vector<Conditional>& rules) {
     if (c.verdict != rules.front().verdict) return false;
   }
   return true;
+}
+
+// Rules whose meaning libseccomp 2.5 gives as this writer does. Not: one argument compared
+// twice in a rule (libseccomp refuses it, EINVAL: the profile stays refused), nor several
+// conditional rules for one call where one compares with NE (libseccomp merges them into a
+// tree that is not their OR, its issues #118 and #225; nucleus keeps what crun and runc,
+// which use libseccomp, would load).
+bool as_libseccomp_reads(const std::vector<Conditional>& rules) {
+  size_t conditional = 0;
+  bool not_equal = false;
+  for (const Conditional& c : rules) {
+    std::set<unsigned> compared;
+    for (const Arg& a : *c.args) {
+      if (!compared.insert(a.index).second) return false;
+      not_equal = not_equal || a.op == Op::kNe;
+    }
+    conditional += !c.args->empty();
+  }
+  return !(not_equal && conditional > 1);
 }
 
 // A call whose verdict its number alone decides, or nullopt when it needs its arguments.
@@ -295,6 +312,10 @@ std::optional<std::vector<sock_filter>> write_bpf(BpfInput input) {
   for (auto& [nr, call] : input.calls) {
     if (nr < 0 || static_cast<uint32_t>(nr) >= kX32Bit - 1) return std::nullopt;  // the last run is the default's
     if (!one_verdict(call.main) || !one_verdict(call.exceptions)) return std::nullopt;
+    if (!as_libseccomp_reads(call.main) || !as_libseccomp_reads(call.exceptions)) return std::nullopt;
+    for (const Conditional& c : call.exceptions) {
+      if (c.verdict == SECCOMP_RET_ALLOW) return std::nullopt;  // libseccomp refuses it (EACCES)
+    }
   }
   // Runs of numbers with one verdict; a call that needs its arguments is a run of its own.
   std::vector<Run> runs;

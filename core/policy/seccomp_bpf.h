@@ -42,8 +42,10 @@ struct BpfInput {
   std::map<int, CallRules> calls;
 };
 
-// The program, or nullopt where this writer declines (one call with conditional rules of two
-// verdicts in one program, an ordering operator, or a jump longer than classic BPF's 255).
+// The program, or nullopt where this writer declines: one call with conditional rules of two
+// verdicts in one program, an ordering operator, an argument compared twice in one rule,
+// several conditional rules for one call with an NE among them, an exception that allows, or
+// a jump longer than classic BPF's 255. libseccomp then writes the profile (or refuses it).
 std::optional<std::vector<sock_filter>> write_bpf(BpfInput input);
 
 // The verdict the kernel keeps of two stacked programs' (seccomp_run_filters): the lower

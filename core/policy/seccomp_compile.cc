@@ -373,7 +373,8 @@ std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Co
 }
 
 SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when) {
-  std::optional<sys::PrivateDir> dir = sys::open_cache_dir("seccomp");
+  // Without a build id the key could not tell this binary's writer from another's: no cache.
+  std::optional<sys::PrivateDir> dir = own_build_id().empty() ? std::nullopt : sys::open_cache_dir("seccomp");
   const std::string name = hex(fnv1a(seccomp_cache_key(profile, when))) + ".bpf";
   if (dir) {
     if (auto cached = read_cache(*dir, name)) return *cached;
