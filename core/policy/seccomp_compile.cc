@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "core/policy/seccomp_bpf.h"
+#include "core/sys/bounded_child.h"
 #include "core/sys/error.h"
 #include "core/sys/private_dir.h"
 #include "core/sys/sys.h"
@@ -218,6 +219,10 @@ std::optional<std::vector<sock_filter>> compile_with_nucleus(const seccomp::Prof
 
 namespace {
 
+// libseccomp, which may loop forever on a profile it does not refuse (core/sys/bounded_child.h),
+// has this long in its child: its compile of a long profile takes some milliseconds.
+constexpr std::chrono::milliseconds kLibseccompDeadline{10000};
+
 // nucleus's one program where it writes the profile exactly (seccomp_bpf.h), else libseccomp's.
 SeccompPrograms compile(const seccomp::Profile& profile) {
   if (std::optional<std::vector<sock_filter>> one = compile_with_nucleus(profile)) {
@@ -225,7 +230,7 @@ SeccompPrograms compile(const seccomp::Profile& profile) {
     out.main = std::move(*one);
     return out;
   }
-  return compile_with_libseccomp(profile);
+  return compile_with_libseccomp_bounded(profile, kLibseccompDeadline);
 }
 
 // ---- the cache ------------------------------------------------------------------------
@@ -241,10 +246,19 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-std::optional<SeccompPrograms> read_cache(const sys::PrivateDir& dir, const std::string& name) {
-  std::optional<std::string> file = dir.read(name, 1u << 20);
-  if (!file) return std::nullopt;
-  const std::string& data = *file;
+// The programs as bytes: the cache's files and the answer of libseccomp's child.
+std::string encode(const SeccompPrograms& p) {
+  std::string payload(reinterpret_cast<const char*>(p.main.data()), p.main.size() * sizeof(sock_filter));
+  payload.append(reinterpret_cast<const char*>(p.deny.data()), p.deny.size() * sizeof(sock_filter));
+  uint32_t sizes[2] = {static_cast<uint32_t>(p.main.size()), static_cast<uint32_t>(p.deny.size())};
+  uint64_t sum = fnv1a(payload);
+  std::string data(kCacheMagic, sizeof kCacheMagic);
+  data.append(reinterpret_cast<const char*>(sizes), sizeof sizes);
+  data.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  return data + payload;
+}
+
+std::optional<SeccompPrograms> decode(std::string_view data) {
   uint32_t sizes[2];
   uint64_t sum;
   constexpr size_t kHeader = sizeof kCacheMagic + sizeof sizes + sizeof sum;
@@ -260,20 +274,18 @@ std::optional<SeccompPrograms> read_cache(const sys::PrivateDir& dir, const std:
   out.deny.resize(sizes[1]);
   std::memcpy(out.main.data(), payload.data(), sizes[0] * sizeof(sock_filter));
   std::memcpy(out.deny.data(), payload.data() + sizes[0] * sizeof(sock_filter), sizes[1] * sizeof(sock_filter));
-  out.from_cache = true;
+  return out;
+}
+
+std::optional<SeccompPrograms> read_cache(const sys::PrivateDir& dir, const std::string& name) {
+  std::optional<std::string> file = dir.read(name, 1u << 20);
+  std::optional<SeccompPrograms> out = file ? decode(*file) : std::nullopt;
+  if (out) out->from_cache = true;
   return out;
 }
 
 void write_cache(const sys::PrivateDir& dir, const std::string& name, const SeccompPrograms& p) {
-  std::string payload(reinterpret_cast<const char*>(p.main.data()), p.main.size() * sizeof(sock_filter));
-  payload.append(reinterpret_cast<const char*>(p.deny.data()), p.deny.size() * sizeof(sock_filter));
-  uint32_t sizes[2] = {static_cast<uint32_t>(p.main.size()), static_cast<uint32_t>(p.deny.size())};
-  uint64_t sum = fnv1a(payload);
-  std::string data(kCacheMagic, sizeof kCacheMagic);
-  data.append(reinterpret_cast<const char*>(sizes), sizeof sizes);
-  data.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-  data += payload;
-  (void)dir.write(name, data);  // a cache we cannot write is only slower
+  (void)dir.write(name, encode(p));  // a cache we cannot write is only slower
 }
 
 // Every build of nucleus names its programs anew (seccomp_cache_key): on a miss, the
@@ -394,6 +406,14 @@ int load_seccomp(const SeccompPrograms& programs) noexcept {
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) return errno;
   }
   return 0;
+}
+
+SeccompPrograms compile_with_libseccomp_bounded(const seccomp::Profile& resolved, std::chrono::milliseconds deadline) {
+  std::string bytes = sys::run_with_deadline("seccomp: libseccomp's compile of the profile", deadline,
+                                             [&] { return encode(compile_with_libseccomp(resolved)); });
+  std::optional<SeccompPrograms> programs = decode(bytes);
+  if (!programs) throw Error("seccomp", "libseccomp's child answered with a damaged program");
+  return *programs;
 }
 
 }  // namespace nucleus

@@ -2,6 +2,7 @@
 
 #include <linux/filter.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Co
 // libseccomp's pair of programs, and nucleus's one program or nullopt where it declines.
 SeccompPrograms compile_with_libseccomp(const seccomp::Profile& resolved);
 std::optional<std::vector<sock_filter>> compile_with_nucleus(const seccomp::Profile& resolved);
+// libseccomp's, in a child given `deadline` (libseccomp 2.5.4 loops forever on some
+// profiles: core/sys/bounded_child.h); what prepare_seccomp uses where nucleus's declines.
+SeccompPrograms compile_with_libseccomp_bounded(const seccomp::Profile& resolved, std::chrono::milliseconds deadline);
 
 // Throws Error for a profile libseccomp refuses.
 SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when);

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -302,6 +303,43 @@ TEST(SeccompBpf, DeclinesWhatItDoesNotWriteExactly) {
   EXPECT_FALSE(compile_with_nucleus(seccomp::resolve(ne, {})));
   SeccompPrograms programs = prepare_seccomp(ordered, {});
   EXPECT_FALSE(programs.main.empty());
+}
+
+// libseccomp 2.5.4 loops forever on this profile (a review's fuzzing found it); nucleus's
+// writer declines it (conditional rules of two verdicts for one call), so libseccomp's
+// compile runs in a child with a deadline, and a refusal still comes back as itself.
+TEST(SeccompBpf, ALibseccompCompileThatDoesNotReturnIsCutOff) {
+  Profile loops;
+  loops.default_action = seccomp::Action::kKillProcess;
+  loops.enosys_for_newer = false;
+  auto rule = [](seccomp::Action action, std::vector<seccomp::Arg> args) {
+    seccomp::Rule r;
+    r.names = {"write"};
+    r.action = action;
+    r.args = std::move(args);
+    return r;
+  };
+  loops.rules = {rule(seccomp::Action::kKillThread, {{1, seccomp::Op::kEq, 3, 0}}),
+                 rule(seccomp::Action::kKillThread, {{1, seccomp::Op::kMaskedEq, 0x100000001ull, 0}, {0, seccomp::Op::kNe, 2, 0}}),
+                 rule(seccomp::Action::kAllow, {{0, seccomp::Op::kNe, 2, 0}, {2, seccomp::Op::kEq, 1, 0}})};
+  EXPECT_FALSE(compile_with_nucleus(loops));
+  try {
+    compile_with_libseccomp_bounded(loops, std::chrono::milliseconds(1000));
+    ADD_FAILURE() << "libseccomp answered (a fixed libseccomp: then this profile no longer tests the deadline)";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did not finish"), std::string::npos) << e.what();
+  }
+  Profile refused = seccomp::parse_json_profile(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+      {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"},
+                                                                 {"index": 0, "value": 17, "op": "SCMP_CMP_EQ"}]}]})",
+                                                "twice.json");
+  try {
+    compile_with_libseccomp_bounded(refused, std::chrono::milliseconds(10000));
+    ADD_FAILURE() << "libseccomp took an argument compared twice";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.step(), "seccomp") << e.what();
+    EXPECT_EQ(e.err(), EINVAL) << e.what();
+  }
 }
 
 }  // namespace
