@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -31,7 +34,25 @@ std::string answer_of(const std::function<std::string()>& work) noexcept {
     std::string out = "E";
     out.append(reinterpret_cast<const char*>(&err), sizeof err);
     return out + "run in a child" + '\0' + e.what();
+  } catch (...) {
+    int32_t err = 0;
+    std::string out = "E";
+    out.append(reinterpret_cast<const char*>(&err), sizeof err);
+    return out + "run in a child" + '\0' + "an exception of no known type";
   }
+}
+
+// The child never outlives its caller (a nucleus killed mid-compile must not leave a
+// looping libseccomp behind) and holds none of its descriptors but the answer's: not the
+// caller's stdout, which a reader waits to see closed, nor a lock. The answer goes to 3.
+void become_bounded(pid_t parent, int writer) noexcept {
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
+  int answer = ::fcntl(writer, F_DUPFD_CLOEXEC, 10);
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (answer < 0 || null < 0) ::_exit(1);
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+  if (::dup3(answer, 3, O_CLOEXEC) != 3) ::_exit(1);
+  ::syscall(SYS_close_range, 4U, ~0U, 0U);
 }
 
 [[noreturn]] void answer_and_exit(int fd, const std::function<std::string()>& work) noexcept {
@@ -51,6 +72,23 @@ void kill_and_reap(pid_t pid) noexcept {
   }
 }
 
+// The child's answer until it closes its end; past `end`, an Error (the caller kills it).
+void read_answer(int reader, std::chrono::steady_clock::time_point end, const std::string& step,
+                 std::chrono::milliseconds deadline, std::string& out) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    pollfd p = {reader, POLLIN, 0};
+    int ready = left.count() <= 0 ? 0 : ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) throw Error(step, "did not finish in " + std::to_string(deadline.count()) + " ms");
+    char buf[65536];
+    ssize_t n = ::read(reader, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 std::string run_with_deadline(const std::string& step, std::chrono::milliseconds deadline,
@@ -59,29 +97,21 @@ std::string run_with_deadline(const std::string& step, std::chrono::milliseconds
   if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(step, "pipe");
   UniqueFd reader(ends[0]);
   UniqueFd writer(ends[1]);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw_errno(step, "fork");
   if (pid == 0) {
-    reader.reset();
-    answer_and_exit(writer.get(), work);
+    become_bounded(parent, writer.get());
+    answer_and_exit(3, work);
   }
   writer.reset();
   std::string out;
   const auto end = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-    pollfd p = {reader.get(), POLLIN, 0};
-    int ready = left.count() <= 0 ? 0 : ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) {
-      kill_and_reap(pid);
-      throw Error(step, "did not finish in " + std::to_string(deadline.count()) + " ms");
-    }
-    char buf[65536];
-    ssize_t n = ::read(reader.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
+  try {
+    read_answer(reader.get(), end, step, deadline, out);
+  } catch (...) {  // past the deadline, or no memory for the answer: the child goes too
+    kill_and_reap(pid);
+    throw;
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
