@@ -86,17 +86,15 @@ bool test_arg(Assembler& as, const Arg& a, Label fail) {
   Label pass = as.label();
   switch (a.op) {
     case Op::kEq:
+    case Op::kNe: {
+      // One comparison, both halves equal; NE only swaps where equal and different go.
+      const Label equal = a.op == Op::kEq ? pass : fail, different = a.op == Op::kEq ? fail : pass;
       as.load(high_half(a.index));
-      as.branch(BPF_JEQ, hi(a.value), Assembler::kNext, fail);
+      as.branch(BPF_JEQ, hi(a.value), Assembler::kNext, different);
       as.load(low_half(a.index));
-      as.branch(BPF_JEQ, lo(a.value), pass, fail);
+      as.branch(BPF_JEQ, lo(a.value), equal, different);
       break;
-    case Op::kNe:
-      as.load(high_half(a.index));
-      as.branch(BPF_JEQ, hi(a.value), Assembler::kNext, pass);
-      as.load(low_half(a.index));
-      as.branch(BPF_JEQ, lo(a.value), fail, pass);
-      break;
+    }
     case Op::kMaskedEq: {
       // libseccomp masks the value too: (arg & m) == (value & m), and a half whose mask is
       // 0 always holds.
@@ -159,13 +157,17 @@ bool exceptions_then(Assembler& as, const std::vector<Conditional>& exceptions, 
   return true;
 }
 
-// One verdict for a call's rules in one program. Of unconditional rules with different
-// verdicts, libseccomp keeps the first added (podman's profile allows setns, then lists it
-// with EPERM): so does this writer. Conditions under two verdicts are declined.
-bool one_verdict(std::vector<Conditional>& rules) {
+// Of unconditional rules for one call in one program, libseccomp keeps the first added,
+// whatever their verdicts (podman's profile allows setns, then lists it with EPERM): so
+// does this writer.
+void keep_first_when_unconditional(std::vector<Conditional>& rules) {
   bool all_unconditional = true;
   for (const Conditional& c : rules) all_unconditional = all_unconditional && c.args->empty();
   if (all_unconditional && !rules.empty()) rules.resize(1);
+}
+
+// One verdict for a call's rules in one program: conditions under two are declined.
+bool one_verdict(const std::vector<Conditional>& rules) {
   for (const Conditional& c : rules) {
     if (c.verdict != rules.front().verdict) return false;
   }
@@ -311,6 +313,8 @@ Verdict stricter(Verdict older, Verdict newer) {
 std::optional<std::vector<sock_filter>> write_bpf(BpfInput input) {
   for (auto& [nr, call] : input.calls) {
     if (nr < 0 || static_cast<uint32_t>(nr) >= kX32Bit - 1) return std::nullopt;  // the last run is the default's
+    keep_first_when_unconditional(call.main);
+    keep_first_when_unconditional(call.exceptions);
     if (!one_verdict(call.main) || !one_verdict(call.exceptions)) return std::nullopt;
     if (!as_libseccomp_reads(call.main) || !as_libseccomp_reads(call.exceptions)) return std::nullopt;
     for (const Conditional& c : call.exceptions) {

@@ -158,12 +158,20 @@ Sorted sort_rules(const seccomp::Profile& profile) {
       out.main.emplace_back(nr, rule);
     }
   }
+  // Numbers newer than the profile (above kNewestKnown) that it does not name answer ENOSYS.
+  if (profile.enosys_for_newer && kNewestKnown > 0 && out.default_action != SCMP_ACT_ALLOW) {
+    static const seccomp::Rule kNewer = [] {
+      seccomp::Rule r;
+      r.names = {"a call newer than the profile"};
+      r.action = seccomp::Action::kErrno;
+      r.errno_ret = ENOSYS;
+      return r;
+    }();
+    for (int nr = kNewestKnown + 1; nr < kFirstUnassigned; ++nr) {
+      if (!has_own_rules.count(nr)) out.main.emplace_back(nr, &kNewer);
+    }
+  }
   return out;
-}
-
-// Numbers newer than the profile answer ENOSYS (kNewestKnown).
-bool enosys_range(const seccomp::Profile& profile, uint32_t default_action) {
-  return profile.enosys_for_newer && kNewestKnown > 0 && default_action != SCMP_ACT_ALLOW;
 }
 
 // Every other ABI (i386 int 0x80, x32) is refused with the default errno (SYS-17).
@@ -181,12 +189,6 @@ SeccompPrograms compile_with_libseccomp(const seccomp::Profile& profile) {
   set_attrs(second, SCMP_ACT_ALLOW);
   for (const auto& [nr, rule] : rules.main) add_rule(main, *rule, nr, rule->names.front());
   for (const auto& [nr, rule] : rules.exceptions) add_rule(second, *rule, nr, rule->names.front());
-  if (enosys_range(profile, rules.default_action)) {
-    for (int nr = kNewestKnown + 1; nr < kFirstUnassigned; ++nr) {
-      int rc = seccomp_rule_add(main.ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
-      if (rc < 0 && rc != -EEXIST) throw Error("seccomp", "ENOSYS rule for " + std::to_string(nr), -rc);
-    }
-  }
   SeccompPrograms out;
   out.main = export_bpf(main);
   if (!rules.exceptions.empty()) out.deny = export_bpf(second);
@@ -203,12 +205,6 @@ std::optional<std::vector<sock_filter>> compile_with_nucleus(const seccomp::Prof
   }
   for (const auto& [nr, rule] : rules.exceptions) {
     input.calls[nr].exceptions.push_back({&rule->args, to_scmp(rule->action, rule->errno_ret)});
-  }
-  static const std::vector<seccomp::Arg> kAlways;
-  if (enosys_range(profile, rules.default_action)) {
-    for (int nr = kNewestKnown + 1; nr < kFirstUnassigned; ++nr) {
-      input.calls[nr].main.push_back({&kAlways, SCMP_ACT_ERRNO(ENOSYS)});
-    }
   }
   return seccomp::write_bpf(input);
 #else

@@ -21,24 +21,21 @@ namespace {
 
 // The child's answer: 'O' and what the work returned, or 'E', the errno (4 bytes), the
 // step, a NUL and the detail.
+std::string error_answer(int32_t err, const std::string& step, const std::string& detail) {
+  std::string out = "E";
+  out.append(reinterpret_cast<const char*>(&err), sizeof err);
+  return out + step + '\0' + detail;
+}
+
 std::string answer_of(const std::function<std::string()>& work) noexcept {
   try {
     return "O" + work();
   } catch (const Error& e) {
-    int32_t err = e.err();
-    std::string out = "E";
-    out.append(reinterpret_cast<const char*>(&err), sizeof err);
-    return out + e.step() + '\0' + e.detail();
+    return error_answer(e.err(), e.step(), e.detail());
   } catch (const std::exception& e) {
-    int32_t err = 0;
-    std::string out = "E";
-    out.append(reinterpret_cast<const char*>(&err), sizeof err);
-    return out + "run in a child" + '\0' + e.what();
+    return error_answer(0, "run in a child", e.what());
   } catch (...) {
-    int32_t err = 0;
-    std::string out = "E";
-    out.append(reinterpret_cast<const char*>(&err), sizeof err);
-    return out + "run in a child" + '\0' + "an exception of no known type";
+    return error_answer(0, "run in a child", "an exception of no known type");
   }
 }
 

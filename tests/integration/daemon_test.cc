@@ -48,15 +48,9 @@ TEST_P(DaemonTest, OutputIsStreamedAsItComes) {
   // "b" is written only once "go" exists, which the test makes after it has seen "a":
   // the answer cannot have been buffered until the command ended.
   std::atomic<bool> saw_a{false};
-  // Joined on every way out: a stream() that throws fails this test, not the whole binary.
-  struct Joined {
-    std::thread t;
-    ~Joined() {
-      if (t.joinable()) t.join();
-    }
-  } maker_thread;
-  std::thread& maker = maker_thread.t;
-  maker = std::thread([&] {
+  // A jthread: joined on every way out, so a stream() that throws fails this test, not the
+  // whole binary.
+  std::jthread maker([&] {
     // Seen within 10 s, or the client held the output back (the command waits for "go").
     EXPECT_TRUE(eventually([&] { return saw_a.load(); }, 10)) << "\"a\" was not seen before the command ended";
     exec(d, id, {{"argv", {"/bin/touch", "/tmp/go"}}});
