@@ -262,32 +262,53 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   const bool held = options.foreground;
   ContainerRecord r{.name = options.id, .backend = "native", .nucleus_pid = ::getpid(), .persistent = !held,
                     .bundle = requested.bundle, .created = rfc3339_now(), .annotations = requested.annotations};
-  auto s = std::make_unique<NativeSession>(LockedContainer::claim(options.root, std::move(r)), held);
+  const NamespaceSpec* pid_namespace = requested.find(NamespaceType::kPid);
+  const bool joins_pid_namespace = pid_namespace != nullptr && !pid_namespace->path.empty();
+  // `run` claims its record once the child is cloned, while the child makes its network
+  // namespace: nothing the child reads lives in the record then (its start signal is a
+  // pipe, not exec.fifo). Not where the record or the name reaches the child or the
+  // cgroup: a bridge's /etc files, pasta's, a config's cgroupsPath (two runs of one config
+  // would share it), a cgroup mount or a joined pid namespace (the keeper comes first).
+  const bool claim_after_clone = held && requested.network != NetworkMode::kBridge &&
+                                 requested.network != NetworkMode::kPasta && requested.cgroups_path.empty() &&
+                                 !has_cgroup_mount(requested) && !joins_pid_namespace;
+  auto s = std::make_unique<NativeSession>(claim_after_clone ? LockedContainer::pending(options.root, std::move(r))
+                                                             : LockedContainer::claim(options.root, std::move(r)),
+                                           held);
   s->spec = requested;
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
   const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
   if (!network_files.empty()) timing::mark("network files prepared");
   if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
-  timing::mark("record claimed");
+  if (!claim_after_clone) timing::mark("record claimed");
 
-  const std::string fifo = s->dir() + "/exec.fifo";
-  // 0622 whatever the umask: the workload writes it after becoming its own uid.
-  if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
-  // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
-  const bool chrooted = !requested.has(NamespaceType::kMount);
-  UniqueFd fifo_fd = sys::open(chrooted ? s->dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
-  // A held container is started as soon as it is created (run): its reader is there before
-  // the workload reaches the fifo, so the workload goes on the moment it is ready, and
-  // `start` only takes its byte.
-  if (held) s->fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
+  // The workload's start signal: a byte written to exec.fifo, which `start` reads; under
+  // `run`, whose nucleus reads it at once, a pipe's.
+  UniqueFd fifo_fd;
+  LaunchPlan::StartSignal start_signal = LaunchPlan::StartSignal::kPipe;
+  if (claim_after_clone) {
+    auto [reader, writer] = sys::pipe("create the start pipe");
+    s->fifo_reader = std::move(reader);
+    fifo_fd = std::move(writer);
+  } else {
+    const std::string fifo = s->dir() + "/exec.fifo";
+    // 0622 whatever the umask: the workload writes it after becoming its own uid.
+    if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
+    // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
+    const bool chrooted = !requested.has(NamespaceType::kMount);
+    start_signal = chrooted ? LaunchPlan::StartSignal::kFifoInDir : LaunchPlan::StartSignal::kFifo;
+    fifo_fd = sys::open(chrooted ? s->dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+    // A held container is started as soon as it is created (run): its reader is there
+    // before the workload reaches the fifo, so the workload goes on the moment it is ready,
+    // and `start` only takes its byte.
+    if (held) s->fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
+  }
 
   // The cgroup is made before the clone where the child needs it from the start (cloned
   // into it on cgroup2-only hosts; a config's "cgroup" mount binds its directories; a
   // joined pid namespace would hold the keeper), else while the child builds its root.
   const CgroupRequest request = cgroup_request(spec, options.id, held);
-  const NamespaceSpec* pid_namespace = spec.find(NamespaceType::kPid);
-  const bool joins_pid_namespace = pid_namespace != nullptr && !pid_namespace->path.empty();
   const bool cgroup_first = sys::is_cgroup2_only_host() || has_cgroup_mount(spec) || joins_pid_namespace;
   auto make_cgroup = [&] {
     s->hold_cgroup(create_container_cgroup(request, spec.limits_requested || !held));
@@ -300,7 +321,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   LaunchMode mode{.tied_to_parent = held};
   if (cgroup_first) {
     make_cgroup();
-    start_keeper();
+    if (!claim_after_clone) start_keeper();
     if (s->cgroup()) describe_cgroup_for_mounts(*s->cgroup(), mode);
   }
 
@@ -310,7 +331,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
   open_joined_namespaces(spec, *s);
   plan.exec_fifo_fd = fifo_fd.get();
-  plan.exec_fifo_in_dir = chrooted;
+  plan.start_signal = start_signal;
   plan.preserve_fds = options.preserve_fds;
   const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
   // A bridge container waits after its root for "C" in any case: the network comes first.
@@ -352,6 +373,12 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     send_go(s->sync.get());
     timing::mark("id maps written, child released");
     send_ready_made_trees(plan, s->sync.get(), pid);
+    if (claim_after_clone) {
+      // Before the cgroup: of two runs of one --name, the second stops here.
+      s->record().claim_now();
+      timing::mark("record claimed");
+      if (cgroup_first) start_keeper();
+    }
     if (!cgroup_first) make_cgroup();
     // The keeper: before a network attach (netd's round trip, pasta's start), so that a
     // nucleus killed meanwhile leaves its cgroup to it; the next nucleus collects only

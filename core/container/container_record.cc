@@ -207,6 +207,13 @@ LockedContainer LockedContainer::claim(const std::string& root, ContainerRecord 
   return c;
 }
 
+LockedContainer LockedContainer::pending(const std::string& root, ContainerRecord record) {
+  LockedContainer c;
+  c.root_ = root;
+  c.record_ = std::move(record);
+  return c;
+}
+
 LockedContainer::LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption) : root_(root) {
   require_plain_name(id);
   path_ = root + "/" + id;

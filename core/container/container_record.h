@@ -64,6 +64,12 @@ class LockedContainer {
   // Claims a new id: the record appears with its lock (and, unless persistent, its owner
   // lock) held. Throws Error when the id is taken by a live container.
   static LockedContainer claim(const std::string& root, ContainerRecord record);
+  // A record to claim later (claim_now): nothing exists yet, and nothing is removed if it
+  // never is. `run` claims once its child is cloned, so that the claim's few file-system
+  // calls overlap the child's first steps (native_create.cc).
+  static LockedContainer pending(const std::string& root, ContainerRecord record);
+  void claim_now() { *this = claim(root_, std::move(record_)); }
+  bool claimed() const { return !path_.empty(); }
   // An existing record, its lock taken (blocking). Throws Error(id, "no such container")
   // when absent, and for a corrupted state.json unless `tolerate_corruption` (delete
   // --force), which then leaves record() default.

@@ -193,6 +193,12 @@ std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step) {
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+std::pair<UniqueFd, UniqueFd> pipe(const std::string& step) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno(step);
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 UniqueFd pidfd_open(pid_t pid, const std::string& step) {
   int fd = raw_pidfd_open(pid);
   if (fd < 0) throw_errno(step, std::to_string(pid));

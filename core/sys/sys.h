@@ -99,6 +99,8 @@ void create_file(const std::string& path, std::string_view content, mode_t mode,
 // half; the temporary goes when the rename fails.
 void replace_file(const std::string& path, std::string_view content, const std::string& step, mode_t mode = 0600);
 std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step);
+// A close-on-exec pipe: {read end, write end}.
+std::pair<UniqueFd, UniqueFd> pipe(const std::string& step);
 UniqueFd pidfd_open(pid_t pid, const std::string& step);
 
 // A process's start time (/proc/PID/stat field 22, clock ticks since boot) and state

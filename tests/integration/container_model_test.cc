@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -96,9 +97,13 @@ TEST_P(ContainerModel, EveryVerbReachesARunContainer) {
 
   // A second container of that name is refused while the first runs, and nothing of it
   // is made.
+  // (A run claims its record once its child is cloned: the twin's child is gone with it.)
+  const std::set<std::string> cgroups_before = nucleus_cgroups();
   Result twin = run_nucleus(run_args({"--name", id}, {"/bin/true"}));
   EXPECT_EQ(twin.status, 125);
   EXPECT_EQ(twin.err, "nucleus: --name: '" + id + "' is already in use by a running container\n");
+  EXPECT_EQ(nucleus_cgroups(), cgroups_before);
+  EXPECT_EQ(run_nucleus({"exec", id, "/bin/true"}).status, 0);  // the first is untouched
 
   // A signal through `kill` ends the workload: the foreground run exits 128+15.
   ASSERT_EQ(run_nucleus({"kill", id, "TERM"}).status, 0);

@@ -141,17 +141,20 @@ int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
 
 // `nucleus start` opens the state directory's exec.fifo for reading; this open for writing
 // blocks until then (runc's exec.fifo). Reopened through /proc so the fd needs no path.
-int wait_for_start(int fifo_fd, bool in_dir) noexcept {
-  char path[32];
-  sys::proc_fd_path(fifo_fd, path);
-  int fd;
-  do {
-    fd = in_dir ? openat(fifo_fd, "exec.fifo", O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : open(path, O_WRONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return errno;
+int wait_for_start(int fifo_fd, LaunchPlan::StartSignal how) noexcept {
+  int fd = fifo_fd;
+  if (how != LaunchPlan::StartSignal::kPipe) {
+    char path[32];
+    sys::proc_fd_path(fifo_fd, path);
+    do {
+      fd = how == LaunchPlan::StartSignal::kFifoInDir ? openat(fifo_fd, "exec.fifo", O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+                                                      : open(path, O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno;
+  }
   char byte = '0';
   int err = sys::write_all(fd, &byte, 1);
-  ::close(fd);
+  if (fd != fifo_fd) ::close(fd);
   ::close(fifo_fd);
   return err;
 }
@@ -172,7 +175,7 @@ void wait_for_start_when_ready(Child& c, int keep) noexcept {
   ::close(c.sync_fd);
   c.sync_fd = -1;  // from here on, failures go to the container's stderr
   close_all_but(plan.exec_fifo_fd, keep, first_unpreserved);
-  if (int err = wait_for_start(plan.exec_fifo_fd, plan.exec_fifo_in_dir)) die(c, ChildStep::kWaitForStart, err);
+  if (int err = wait_for_start(plan.exec_fifo_fd, plan.start_signal)) die(c, ChildStep::kWaitForStart, err);
 }
 
 ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {

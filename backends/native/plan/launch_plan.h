@@ -114,10 +114,13 @@ struct LaunchPlan {
   // The life of a container: the workload waits on its state directory's exec.fifo for
   // `start` (runc's exec.fifo), every container alike; the fd is inherited across clone.
   bool tied_to_parent = false;     // PR_SET_PDEATHSIG: it dies with the nucleus that holds it
-  int exec_fifo_fd = -1;           // O_PATH of <record>/exec.fifo (or of <record>, below)
-  // A chrooted root has no /proc to reopen the fifo through: exec_fifo_fd is then the
-  // record's directory, and the fifo is opened beneath it.
-  bool exec_fifo_in_dir = false;
+  int exec_fifo_fd = -1;           // what the workload writes its byte to (StartSignal)
+  enum class StartSignal {
+    kFifo,       // O_PATH of <record>/exec.fifo, reopened for writing through /proc
+    kFifoInDir,  // a chrooted root has no /proc: the record's directory, the fifo beneath it
+    kPipe,       // `run`: a pipe's write end (its reader is nucleus, which starts it at once)
+  };
+  StartSignal start_signal = StartSignal::kFifo;
   bool new_cgroup_namespace = false;
   std::vector<int> join_fds;       // namespaces to join (setns), opened by the parent
   std::vector<int> join_types;     // their CLONE_NEW* flags

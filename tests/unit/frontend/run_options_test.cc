@@ -1,4 +1,4 @@
-// `run` builds the option families a start rarely names only when its command line names one
+// `run` builds an option only when its command line names it, or asks for help
 // (frontend/verbs/run.cc): every option --help lists must still be accepted on its own.
 #include <gtest/gtest.h>
 
@@ -44,6 +44,32 @@ TEST(RunOptions, ACommonStartBuildsFewerAndAWorkloadWordIsNoFlag) {
   CLI::App* run = add_run_command(app, g, flags, action, std::span<const std::string>(words));
   EXPECT_EQ(run->get_option_no_throw("--network"), nullptr);
   EXPECT_NE(run->get_option_no_throw("--rootfs"), nullptr);
+  EXPECT_EQ(run->get_option_no_throw("--name"), nullptr);
+  EXPECT_EQ(run->get_option_no_throw("--user"), nullptr);
+}
+
+TEST(RunOptions, ShortFlagsWithTheirValueAndLongOnesWithEqualsAreNamed) {
+  Globals g;
+  RunFlags flags;
+  Action action;
+  CLI::App app;
+  std::vector<std::string> words = {"-uroot", "--env=A=1", "-w/tmp", "sh"};
+  CLI::App* run = add_run_command(app, g, flags, action, std::span<const std::string>(words));
+  EXPECT_NE(run->get_option_no_throw("--user"), nullptr);
+  EXPECT_NE(run->get_option_no_throw("--env"), nullptr);
+  EXPECT_NE(run->get_option_no_throw("--workdir"), nullptr);
+  EXPECT_EQ(run->get_option_no_throw("--pids-limit"), nullptr);  // (-w/tmp builds -m too: harmless)
+}
+
+TEST(RunOptions, HelpBuildsEveryOption) {
+  Globals g;
+  RunFlags flags;
+  Action action;
+  CLI::App all_app;
+  const size_t all = add_run_command(all_app, g, flags, action, std::nullopt)->get_options().size();
+  CLI::App app;
+  std::vector<std::string> words = {"--help"};
+  EXPECT_EQ(add_run_command(app, g, flags, action, std::span<const std::string>(words))->get_options().size(), all);
 }
 
 }  // namespace
