@@ -1,7 +1,8 @@
 // `create` on the native backend, for every container: `run` (held by this nucleus, in the
 // foreground) and an OCI `create` (outliving it) go through the same steps. The child is
 // cloned into new namespaces, builds its root and stops just before exec, blocked on
-// <record>/exec.fifo until `start` (native_lifecycle.cc).
+// <record>/exec.fifo until `start` (native_lifecycle.cc); under `run`, whose nucleus starts
+// it at once, on a pipe's write end instead.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <malloc.h>
@@ -264,14 +265,19 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
                     .bundle = requested.bundle, .created = rfc3339_now(), .annotations = requested.annotations};
   const NamespaceSpec* pid_namespace = requested.find(NamespaceType::kPid);
   const bool joins_pid_namespace = pid_namespace != nullptr && !pid_namespace->path.empty();
+  // The cgroup is made before the clone where the child needs it from the start (cloned
+  // into it on cgroup2-only hosts; a config's "cgroup" mount binds its directories; a
+  // joined pid namespace would hold the keeper), else while the child builds its root.
+  const bool cgroup_first = sys::is_cgroup2_only_host() || has_cgroup_mount(requested) || joins_pid_namespace;
   // `run` claims its record once the child is cloned, while the child makes its network
-  // namespace: nothing the child reads lives in the record then (its start signal is a
-  // pipe, not exec.fifo). Not where the record or the name reaches the child or the
-  // cgroup: a bridge's /etc files, pasta's, a config's cgroupsPath (two runs of one config
-  // would share it), a cgroup mount or a joined pid namespace (the keeper comes first).
+  // namespace and before it is released ("G"): nothing the child reads lives in the record
+  // (its start signal is a pipe, not exec.fifo), and a refused claim stops it before it
+  // has run anything. Not where the record or the name reaches the child or the cgroup (a
+  // bridge's /etc files, pasta's, a config's cgroupsPath, which two runs of one config would
+  // share), nor where the cgroup and the keeper, which must name the record, come first.
   const bool claim_after_clone = held && requested.network != NetworkMode::kBridge &&
                                  requested.network != NetworkMode::kPasta && requested.cgroups_path.empty() &&
-                                 !has_cgroup_mount(requested) && !joins_pid_namespace;
+                                 !cgroup_first;
   auto s = std::make_unique<NativeSession>(claim_after_clone ? LockedContainer::pending(options.root, std::move(r))
                                                              : LockedContainer::claim(options.root, std::move(r)),
                                            held);
@@ -305,11 +311,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     if (held) s->fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
   }
 
-  // The cgroup is made before the clone where the child needs it from the start (cloned
-  // into it on cgroup2-only hosts; a config's "cgroup" mount binds its directories; a
-  // joined pid namespace would hold the keeper), else while the child builds its root.
   const CgroupRequest request = cgroup_request(spec, options.id, held);
-  const bool cgroup_first = sys::is_cgroup2_only_host() || has_cgroup_mount(spec) || joins_pid_namespace;
   auto make_cgroup = [&] {
     s->hold_cgroup(create_container_cgroup(request, spec.limits_requested || !held));
     timing::mark("cgroup created");
@@ -321,7 +323,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   LaunchMode mode{.tied_to_parent = held};
   if (cgroup_first) {
     make_cgroup();
-    if (!claim_after_clone) start_keeper();
+    start_keeper();
     if (s->cgroup()) describe_cgroup_for_mounts(*s->cgroup(), mode);
   }
 
@@ -368,17 +370,16 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   child_end.reset();
   timing::mark("cloned into new namespaces");
   try {
+    if (claim_after_clone) {
+      // Of two runs of one --name, the second stops here, its child not yet released.
+      s->record().claim_now();
+      timing::mark("record claimed");
+    }
     if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
     if (plan.user_namespace) write_id_maps(pid, plan.ids);
     send_go(s->sync.get());
     timing::mark("id maps written, child released");
     send_ready_made_trees(plan, s->sync.get(), pid);
-    if (claim_after_clone) {
-      // Before the cgroup: of two runs of one --name, the second stops here.
-      s->record().claim_now();
-      timing::mark("record claimed");
-      if (cgroup_first) start_keeper();
-    }
     if (!cgroup_first) make_cgroup();
     // The keeper: before a network attach (netd's round trip, pasta's start), so that a
     // nucleus killed meanwhile leaves its cgroup to it; the next nucleus collects only

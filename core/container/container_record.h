@@ -69,7 +69,6 @@ class LockedContainer {
   // calls overlap the child's first steps (native_create.cc).
   static LockedContainer pending(const std::string& root, ContainerRecord record);
   void claim_now() { *this = claim(root_, std::move(record_)); }
-  bool claimed() const { return !path_.empty(); }
   // An existing record, its lock taken (blocking). Throws Error(id, "no such container")
   // when absent, and for a corrupted state.json unless `tolerate_corruption` (delete
   // --force), which then leaves record() default.

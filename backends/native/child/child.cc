@@ -73,8 +73,8 @@ int bring_up_loopback() noexcept {
 
 // Every fd above 2 close-on-exec (CVE-2024-21626); the one PATH lookup, before the
 // container is reported ready, so that a missing command fails `create` (127), not the later
-// `start`; "R"; then the wait on exec.fifo, with nothing of nucleus's left open but the fifo
-// and `keep` (the Landlock ruleset).
+// `start`; "R"; then the wait on exec.fifo (run: the start pipe), with nothing of nucleus's
+// left open but it and `keep` (the Landlock ruleset).
 void enter_workdir_and_limits(const Child& c) noexcept {
   const LaunchPlan& plan = *c.plan;
   int index = -1;
@@ -99,6 +99,7 @@ void lock_down_supervisor(void* ctx) noexcept {
     if (int err = load_seccomp(c.plan->seccomp)) die(c, ChildStep::kSupervisorLockdown, err);
   }
   if (int err = drop_supervisor_capabilities(c.plan->capabilities.last_cap)) die(c, ChildStep::kSupervisorLockdown, err);
+  if (c.plan->exec_fifo_fd >= 0) ::close(c.plan->exec_fifo_fd);  // the workload's own copy is what counts
   ::close(c.sync_fd);
   // From here PID 1 only waits, forwards and reaps: a few pages of the code start-up ran,
   // and nothing on the heap (it allocates nothing in its whole life as a copy of nucleus).
@@ -225,8 +226,8 @@ void join_cgroup_after_root(const Child& c) noexcept {
     start_workload(&c);
     _exit(exit_code::kRuntimeError);
   }
-  // PID 1 keeps only stdio, the sync socket (until the workload is forked) and the exec
-  // fifo the workload waits on.
+  // PID 1 keeps only stdio, the sync socket and the exec fifo (or start pipe) the workload
+  // waits on, until the workload is forked (lock_down_supervisor).
   close_all_but(c.sync_fd, plan.exec_fifo_fd, 3 + plan.preserve_fds);
   prctl(PR_SET_NAME, "nucleus-init", 0, 0, 0);
   // The supervisor is a copy of nucleus: nothing inside may read or ptrace it, nor open

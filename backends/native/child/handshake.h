@@ -42,6 +42,7 @@
 //                                              the workload finds its command, then:
 //   <-------------------------------- "R": ready; it blocks opening exec.fifo
 //   [start: nucleus opens exec.fifo and reads the byte the workload writes; it execs]
+//   [run: the workload writes its byte to the start pipe, whose reader is there already]
 //   <-------------------------------- on any failure: ChildReport{step, errno, index}
 //                                              and _exit(125) (exec: 126/127)
 //   <-------------------------------- EOF once every copy of the child's end is closed:

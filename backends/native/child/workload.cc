@@ -141,6 +141,7 @@ int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
 
 // `nucleus start` opens the state directory's exec.fifo for reading; this open for writing
 // blocks until then (runc's exec.fifo). Reopened through /proc so the fd needs no path.
+// Under `run` the byte goes to the start pipe, whose reader (nucleus) is there already.
 int wait_for_start(int fifo_fd, LaunchPlan::StartSignal how) noexcept {
   int fd = fifo_fd;
   if (how != LaunchPlan::StartSignal::kPipe) {
@@ -196,7 +197,7 @@ ChildStep cap_step(CapStep step, IdentityStep identity) noexcept {
 //  - setsid first: without a controlling terminal TIOCSTI has nothing to reach (SYS-15);
 //  - the bounding set before the uid change (it needs CAP_SETPCAP), capset after it;
 //  - fds above 2 close-on-exec (CVE-2024-21626), the command found, "ready", and the wait
-//    for start on exec.fifo, which lives outside the root;
+//    for start on exec.fifo, which lives outside the root (run: the start pipe);
 //  - Landlock after that (restrict_self needs no_new_privs, set at start; it would refuse
 //    the fifo);
 //  - seccomp last: a --seccomp profile may refuse the privilege-dropping calls before it.

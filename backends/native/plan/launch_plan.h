@@ -112,7 +112,8 @@ struct LaunchPlan {
   bool seccomp_from_supervisor = false;
 
   // The life of a container: the workload waits on its state directory's exec.fifo for
-  // `start` (runc's exec.fifo), every container alike; the fd is inherited across clone.
+  // `start` (runc's exec.fifo); under `run` on a pipe its nucleus reads at once. The fd is
+  // inherited across clone.
   bool tied_to_parent = false;     // PR_SET_PDEATHSIG: it dies with the nucleus that holds it
   int exec_fifo_fd = -1;           // what the workload writes its byte to (StartSignal)
   enum class StartSignal {
