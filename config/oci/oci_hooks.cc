@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/init/signals.h"
+#include "core/init/supervisor.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
@@ -37,6 +38,9 @@ pid_t start_hook(const HookSpec& hook, const std::string& state_json) {
     // Its own process group, so that a timeout kills what the hook started too (a shell's
     // `sleep` would otherwise outlive it, holding the caller's stdout open).
     ::setpgid(0, 0);
+    // Not nucleus's mask: `run` blocks the signals it forwards, and a hook (or a daemon it
+    // starts) that inherited it could not be stopped with SIGTERM.
+    init::prepare_signals_for_exec();
     ::dup2(in[0], 0);
     ::execve(hook.path.c_str(), argv.data(), envp.data());
     ::_exit(127);

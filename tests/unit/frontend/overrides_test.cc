@@ -1,6 +1,8 @@
 // Flags over YAML (frontend/overrides.cc) and the CLI's bad-input handling (B23).
 #include "frontend/overrides.h"
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -87,10 +89,18 @@ TEST(Overrides, FlagValuesAreValidated) {
   EXPECT_THROW(make_spec(empty), Error);  // no command
 }
 
+// `run` blocks the signals it forwards before it resolves the spec, and a process that
+// fails exits; this one goes on to other tests, so its mask is restored.
 int cli(std::vector<std::string> args) {
   args.insert(args.begin(), "nucleus");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
+  sigset_t mask;
+  ::sigprocmask(SIG_SETMASK, nullptr, &mask);
+  struct Restore {
+    sigset_t* mask;
+    ~Restore() { ::sigprocmask(SIG_SETMASK, mask, nullptr); }
+  } restore{&mask};
   return run_cli(static_cast<int>(argv.size()), argv.data());
 }
 

@@ -37,6 +37,18 @@ TEST(Hooks, AFailureSaysHowItEnded) {
   EXPECT_EQ(failure_of(sh("exit 0")), "");
 }
 
+// `run` blocks the signals it forwards (SIGTERM among them) while it holds a container; a
+// hook starts with none blocked, as the workload does.
+TEST(Hooks, AHookDoesNotInheritTheBlockedSignals) {
+  sigset_t term, old;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(::sigprocmask(SIG_BLOCK, &term, &old), 0);
+  std::string failure = failure_of(sh("kill -TERM $$; exit 0"));
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  EXPECT_EQ(failure, "prestart hook /bin/sh: failed: it was killed by signal 15 (TERM)");
+}
+
 TEST(Hooks, TheTimeoutHoldsAndKillsWhatTheHookStarted) {
   TempDir dir("/tmp", "nucleus-unit-");
   std::string pid_file = dir.path() + "/sleeper";
