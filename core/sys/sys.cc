@@ -187,6 +187,12 @@ void create_file(const std::string& path, std::string_view content, mode_t mode,
   }
 }
 
+void overwrite_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step) {
+  UniqueFd fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, step, mode);
+  if (int err = write_all(fd.get(), content.data(), content.size()); err != 0) throw Error(step, path, err);
+  if (::ftruncate(fd.get(), static_cast<off_t>(content.size())) != 0) throw_errno(step, path);
+}
+
 std::pair<UniqueFd, UniqueFd> socketpair(int type, const std::string& step) {
   int fds[2];
   if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds) != 0) throw_errno(step);

@@ -94,6 +94,10 @@ std::string read_file_in_root(int root_fd, const std::string& relpath, size_t ma
 void write_file(const std::string& path, std::string_view content, const std::string& step);
 // Creates (or truncates) a regular file with `content`.
 void create_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step);
+// Writes `content` over a regular file from its start (created when missing) and cuts what
+// is left beyond it: no truncation to zero, which ext4 answers with a flush at close
+// (auto_da_alloc) that a file rewritten often pays every time.
+void overwrite_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step);
 // Replaces the file at `path` with `content` (mode) at once: written beside it as
 // `path`.nucleus-tmp, then renamed over it, so a reader sees the old file or the new, never
 // half; the temporary goes when the rename fails.

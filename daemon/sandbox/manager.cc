@@ -109,13 +109,15 @@ asio::awaitable<void> SandboxManager::nucleus_verb(std::string verb, std::string
 // ".json.tmp" twin, then the two names swapped (RENAME_EXCHANGE), so that ID.json is whole
 // at every moment (a daemon killed mid-write leaves the old one) and, after the first
 // write, no inode is created or freed per write: on ext4 a new inode scans the recently
-// deleted ones, which was about 60% of the daemon's CPU per claim (perf). The first
-// write has nothing to swap with: a rename.
+// deleted ones, which was about 60% of the daemon's CPU per claim (perf). The twin is
+// written over, not truncated first: ext4 flushes a file truncated to zero when it is
+// closed (23 against 5 us of CPU per write, and waits). The first write has nothing to
+// swap with: a rename.
 void SandboxManager::persist(const Sandbox& s) const {
   const std::string path = config_.state + "/sandboxes/" + s.id + ".json";
   const std::string twin = path + ".tmp";
   const std::string step = "save sandbox " + s.id;
-  sys::create_file(twin, to_json(s).dump() + "\n", 0600, step);
+  sys::overwrite_file(twin, to_json(s).dump() + "\n", 0600, step);
   if (::renameat2(AT_FDCWD, twin.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0) return;
   if (errno != ENOENT && errno != EINVAL) throw_errno(step, path);
   if (::rename(twin.c_str(), path.c_str()) != 0) throw_errno(step, path);
