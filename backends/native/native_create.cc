@@ -21,6 +21,7 @@
 #include "backends/native/child/handshake.h"
 #include "backends/native/layers/landlock.h"
 #include "backends/native/native_backend.h"
+#include "backends/native/native_network.h"
 #include "backends/native/native_session.h"
 #include "backends/native/oci/oci_support.h"
 #include "backends/native/prepared_network.h"
@@ -60,68 +61,6 @@ void prepare_notify(ContainerSpec& spec, NativeSession& s) {
   s.notify_proxy.emplace(target, s.notify_dir->path());
   spec.mounts.push_back({"/run/notify", "bind", s.notify_dir->path(), {"rbind", "ro", "nosuid", "nodev"}});
   spec.process.env.push_back("NOTIFY_SOCKET=/run/notify/notify.sock");
-}
-
-// --network bridge: its /etc/resolv.conf, /etc/hosts and /etc/hostname are files of the
-// record, bound read-only over the root's; their content comes once the network is attached.
-std::string prepare_network_files(ContainerSpec& spec, const std::string& record_dir) {
-  // The child opens them as the container's root, an unprivileged host uid under a user
-  // namespace: every directory above them must let others through (/run/nucleus does).
-  for (std::string up = record_dir; up.size() > 1; up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1))) {
-    struct stat st;
-    if (::stat(up.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-      throw Error("--network bridge", up + " must be searchable by others (the container reaches its /etc files below it)");
-    }
-    if (up.find_last_of('/') == 0) break;
-  }
-  const std::string dir = record_dir + "/etc";
-  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("prepare the container's network files", dir);
-  for (const char* name : {"resolv.conf", "hosts", "hostname"}) {
-    sys::create_file(dir + "/" + name, "", 0644, "prepare the container's network files");
-    spec.mounts.push_back({std::string("/etc/") + name, "bind", dir + "/" + name, {"bind", "ro", "nosuid", "nodev"}});
-  }
-  return dir;
-}
-
-// The container's veth on nucleus's bridge, its addresses, rules and DNS forwarder
-// (network/client/container_network.h): prepared by netd from the moment the id is ours,
-// while the container is being made, and in place before the workload runs.
-// A prepared namespace belongs to the host's user namespace: a container in a user namespace
-// of its own has no NET_ADMIN or NET_RAW over it. One granted either makes its own, so that
-// what it may do does not depend on whether a standby was ready.
-bool takes_prepared_namespace(const ContainerSpec& spec) {
-  constexpr CapSet kNetCaps = (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW);
-  const CapabilitySets& c = spec.process.capabilities;
-  return !spec.has(NamespaceType::kUser) || ((c.bounding | c.permitted | c.effective | c.ambient) & kNetCaps) == 0;
-}
-
-void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
-  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network",
-                                                                  .take_prepared_namespace = takes_prepared_namespace(s.spec)});
-  timing::mark("network ordered");
-}
-// As soon as the container's network namespace exists: netd makes the veth while this
-// process writes the id maps, sends the trees and makes the cgroup.
-void give_network_namespace(NativeSession& s) {
-  UniqueFd netns = sys::open("/proc/" + std::to_string(s.main().pid()) + "/ns/net", O_RDONLY | O_CLOEXEC,
-                             "open the container's network namespace");
-  // The init's pidfd: a container left running (detached) ends its netd when it ends.
-  s.network->give_namespace(netns.get(), s.main().pidfd());
-}
-void attach_network(NativeSession& s, const std::string& files) {
-  s.network->wait_attached();
-  s.network->write_etc_files(files);
-  timing::mark("network attached");
-}
-
-// --network pasta (or bridge asked without root): pasta configures the container's network
-// namespace and carries its traffic through sockets of the caller's (network/client/user_mode.h).
-// pasta joins the namespaces of the container's init; it needs a user namespace it may
-// enter, which a non-root caller's container always has (root's: --runas 0).
-void attach_user_network(NativeSession& s, pid_t init, const std::string& id, const std::string& root) {
-  s.user_network.emplace(net::UserModeNetwork::attach(*s.spec.bridge, init, id,
-                                                      {.state_dir = root + "/.network", .caller_is_root = ::geteuid() == 0}));
-  timing::mark("user-mode network attached");
 }
 
 // The sources of a "cgroup" mount inside: each hierarchy's directory of the container, under
@@ -250,6 +189,27 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
   }
 }
 
+// The workload's start signal: a byte written to exec.fifo, which `start` reads; under a
+// `run` that claims its record after the clone (nothing of the record reaches the child),
+// a pipe's, whose reader the session holds. Returns what the workload writes to.
+std::pair<UniqueFd, LaunchPlan::StartSignal> open_start_signal(NativeSession& s, bool pipe, bool chrooted, bool held) {
+  if (pipe) {
+    auto [reader, writer] = sys::pipe("create the start pipe");
+    s.fifo_reader = std::move(reader);
+    return {std::move(writer), LaunchPlan::StartSignal::kPipe};
+  }
+  const std::string fifo = s.dir() + "/exec.fifo";
+  // 0622 whatever the umask: the workload writes it after becoming its own uid.
+  if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
+  // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
+  UniqueFd fd = sys::open(chrooted ? s.dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
+  // A held container is started as soon as it is created (run): its reader is there before
+  // the workload reaches the fifo, so the workload goes on the moment it is ready, and
+  // `start` only takes its byte.
+  if (held) s.fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
+  return {std::move(fd), chrooted ? LaunchPlan::StartSignal::kFifoInDir : LaunchPlan::StartSignal::kFifo};
+}
+
 }  // namespace
 
 std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& requested, const CreateOptions& options) {
@@ -289,27 +249,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
   if (!claim_after_clone) timing::mark("record claimed");
 
-  // The workload's start signal: a byte written to exec.fifo, which `start` reads; under
-  // `run`, whose nucleus reads it at once, a pipe's.
-  UniqueFd fifo_fd;
-  LaunchPlan::StartSignal start_signal = LaunchPlan::StartSignal::kPipe;
-  if (claim_after_clone) {
-    auto [reader, writer] = sys::pipe("create the start pipe");
-    s->fifo_reader = std::move(reader);
-    fifo_fd = std::move(writer);
-  } else {
-    const std::string fifo = s->dir() + "/exec.fifo";
-    // 0622 whatever the umask: the workload writes it after becoming its own uid.
-    if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
-    // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
-    const bool chrooted = !requested.has(NamespaceType::kMount);
-    start_signal = chrooted ? LaunchPlan::StartSignal::kFifoInDir : LaunchPlan::StartSignal::kFifo;
-    fifo_fd = sys::open(chrooted ? s->dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
-    // A held container is started as soon as it is created (run): its reader is there
-    // before the workload reaches the fifo, so the workload goes on the moment it is ready,
-    // and `start` only takes its byte.
-    if (held) s->fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
-  }
+  auto [fifo_fd, start_signal] = open_start_signal(*s, claim_after_clone, !requested.has(NamespaceType::kMount), held);
 
   const CgroupRequest request = cgroup_request(spec, options.id, held);
   auto make_cgroup = [&] {

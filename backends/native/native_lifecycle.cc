@@ -53,7 +53,8 @@ std::string NativeBackend::status(const ContainerRecord& r, const std::string& d
 }
 
 // The workload, blocked opening exec.fifo for writing, is released when we open it for
-// reading and take its byte (runc's exec.fifo): the same for `nucleus start` and for `run`.
+// reading and take its byte (runc's exec.fifo): the same for `nucleus start` and for `run`,
+// unless `run` gave it a start pipe (native_create.cc), whose reader the session holds.
 void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
   ContainerRecord& r = c.record();
   if (!held) {

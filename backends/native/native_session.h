@@ -31,7 +31,7 @@ class NativeSession final : public ContainerSession {
   ContainerSpec spec;  // as created (with the notify proxy's mount, when asked)
   LaunchPlan plan;
   UniqueFd sync;  // our end of the child's sync socket
-  UniqueFd fifo_reader;  // exec.fifo's read end, opened at create
+  UniqueFd fifo_reader;  // exec.fifo's read end, or the start pipe's, opened at create
   std::vector<UniqueFd> joined;  // namespaces the child joins
   std::optional<net::ContainerNetwork> network;  // --network bridge
   std::optional<net::UserModeNetwork> user_network;  // --network pasta

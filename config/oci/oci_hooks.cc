@@ -9,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include "core/init/signals.h"
-#include "core/init/supervisor.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
@@ -39,8 +38,11 @@ pid_t start_hook(const HookSpec& hook, const std::string& state_json) {
     // `sleep` would otherwise outlive it, holding the caller's stdout open).
     ::setpgid(0, 0);
     // Not nucleus's mask: `run` blocks the signals it forwards, and a hook (or a daemon it
-    // starts) that inherited it could not be stopped with SIGTERM.
-    init::prepare_signals_for_exec();
+    // starts) that inherited it could not be stopped with SIGTERM. Dispositions stay (an
+    // ignored SIGHUP of nohup's is the caller's choice, as runc leaves it).
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(in[0], 0);
     ::execve(hook.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
@@ -48,7 +50,7 @@ pid_t start_hook(const HookSpec& hook, const std::string& state_json) {
   ::setpgid(pid, pid);  // both sides, so that no kill can come before the group exists
   ::close(in[0]);
   // A hook that does not read its stdin is no reason for nucleus to die of SIGPIPE; the hook
-  // itself was forked with nucleus's own disposition.
+  // itself was forked before this, with nucleus's own disposition.
   struct sigaction ignore = {}, old = {};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &old);

@@ -214,6 +214,12 @@ LockedContainer LockedContainer::pending(const std::string& root, ContainerRecor
   return c;
 }
 
+void LockedContainer::claim_now() {
+  // Only a pending record: a claimed one would be dropped, its lock with it.
+  if (!path_.empty()) throw Error(record_.name, "claimed already");
+  *this = claim(root_, std::move(record_));
+}
+
 LockedContainer::LockedContainer(const std::string& root, const std::string& id, bool tolerate_corruption) : root_(root) {
   require_plain_name(id);
   path_ = root + "/" + id;

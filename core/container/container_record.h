@@ -68,7 +68,7 @@ class LockedContainer {
   // never is. `run` claims once its child is cloned, so that the claim's few file-system
   // calls overlap the child's first steps (native_create.cc).
   static LockedContainer pending(const std::string& root, ContainerRecord record);
-  void claim_now() { *this = claim(root_, std::move(record_)); }
+  void claim_now();
   // An existing record, its lock taken (blocking). Throws Error(id, "no such container")
   // when absent, and for a corrupted state.json unless `tolerate_corruption` (delete
   // --force), which then leaves record() default.

@@ -188,7 +188,11 @@ void create_file(const std::string& path, std::string_view content, mode_t mode,
 }
 
 void overwrite_file(const std::string& path, std::string_view content, mode_t mode, const std::string& step) {
-  UniqueFd fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, step, mode);
+  // Non-blocking, then checked: a FIFO planted at the name must not hang the caller.
+  UniqueFd fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, step, mode);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throw_errno(step, path);
+  if (!S_ISREG(st.st_mode)) throw Error(step, path + " is not a regular file");
   if (int err = write_all(fd.get(), content.data(), content.size()); err != 0) throw Error(step, path, err);
   if (::ftruncate(fd.get(), static_cast<off_t>(content.size())) != 0) throw_errno(step, path);
 }

@@ -141,7 +141,8 @@ int set_up_terminal(const LaunchPlan& plan, int sync_fd) noexcept {
 
 // `nucleus start` opens the state directory's exec.fifo for reading; this open for writing
 // blocks until then (runc's exec.fifo). Reopened through /proc so the fd needs no path.
-// Under `run` the byte goes to the start pipe, whose reader (nucleus) is there already.
+// A `run` that claimed its record after the clone gave it a start pipe instead, whose
+// reader (nucleus) is there already.
 int wait_for_start(int fifo_fd, LaunchPlan::StartSignal how) noexcept {
   int fd = fifo_fd;
   if (how != LaunchPlan::StartSignal::kPipe) {

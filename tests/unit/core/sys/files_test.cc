@@ -45,5 +45,15 @@ TEST(Files, OverwriteDoesNotFollowASymlink) {
   EXPECT_EQ(slurp(target), "kept\n");
 }
 
+TEST(Files, OverwriteRefusesWhatIsNotARegularFileWithoutWaiting) {
+  TempDir dir("/tmp", "nucleus-unit-");
+  const std::string fifo = dir.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // A FIFO without a reader: a blocking open would wait forever; the open fails (ENXIO).
+  EXPECT_THROW(overwrite_file(fifo, "x\n", 0600, "write"), Error);
+  ASSERT_EQ(::mkdir((dir.path() + "/d").c_str(), 0700), 0);
+  EXPECT_THROW(overwrite_file(dir.path() + "/d", "x\n", 0600, "write"), Error);
+}
+
 }  // namespace
 }  // namespace nucleus::sys
