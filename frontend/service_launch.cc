@@ -88,21 +88,19 @@ void launch(MonitorContext context) {
 
 }  // namespace
 
-void add_service_options(CLI::App& run, ServiceFlags& f) {
-  run.add_flag("-d,--detach", f.detach, "Run in the background under a monitor; print the id");
-  run.add_option("--restart", f.restart, "no (default), on-failure[:N], always or unless-stopped (-d)");
-  run.add_option("--log-max-size", f.log_max_size, "Rotate the log at this size (default 10m; -d)");
-  run.add_option("--log-max-files", f.log_max_files, "Log files kept, the current one included (default 3; -d)");
-  run.add_option("--health-cmd", f.health_cmd, "Health check, run with /bin/sh -c inside the container (-d)");
-  run.add_option("--health-interval", f.health_interval, "Time between checks (default 30s)");
-  run.add_option("--health-timeout", f.health_timeout, "A check running longer fails (default 30s)");
-  run.add_option("--health-retries", f.health_retries, "Failures in a row that make it unhealthy (default 3)");
-  run.add_option("--health-start-period", f.health_start_period, "Failures before this do not count (default 0s)");
-  run.add_option("--health-on-failure", f.health_on_failure, "none (default), kill or restart, once unhealthy");
-  run.add_option("--sdnotify", f.sdnotify, "container, healthy or ignore (default): when READY=1 goes to NOTIFY_SOCKET");
-  run.add_option("--secret", f.secrets, "SRC[:NAME]: the file at /run/secrets/NAME (repeatable; -d)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+void add_service_options(LazyOptions& add, ServiceFlags& f) {
+  add.flag("-d,--detach", f.detach, "Run in the background under a monitor; print the id");
+  add.option("--restart", f.restart, "no (default), on-failure[:N], always or unless-stopped (-d)");
+  add.option("--log-max-size", f.log_max_size, "Rotate the log at this size (default 10m; -d)");
+  add.option("--log-max-files", f.log_max_files, "Log files kept, the current one included (default 3; -d)");
+  add.option("--health-cmd", f.health_cmd, "Health check, run with /bin/sh -c inside the container (-d)");
+  add.option("--health-interval", f.health_interval, "Time between checks (default 30s)");
+  add.option("--health-timeout", f.health_timeout, "A check running longer fails (default 30s)");
+  add.option("--health-retries", f.health_retries, "Failures in a row that make it unhealthy (default 3)");
+  add.option("--health-start-period", f.health_start_period, "Failures before this do not count (default 0s)");
+  add.option("--health-on-failure", f.health_on_failure, "none (default), kill or restart, once unhealthy");
+  add.option("--sdnotify", f.sdnotify, "container, healthy or ignore (default): when READY=1 goes to NOTIFY_SOCKET");
+  add.many("--secret", f.secrets, "SRC[:NAME]: the file at /run/secrets/NAME (repeatable; -d)");
 }
 
 ContainerSpec service_container_spec(ContainerSpec spec, const ServiceSpec& service, const std::string& dir) {

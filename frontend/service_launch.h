@@ -8,6 +8,7 @@
 #include "config/container_spec.h"
 #include "config/workload_spec.h"
 #include "frontend/cli.h"
+#include "frontend/named_options.h"
 #include "frontend/overrides.h"
 
 // A detached container (a service): `run -d` writes its record (core/service/service_state.h)
@@ -17,8 +18,8 @@
 // the record.
 namespace nucleus::frontend {
 
-// -d and the service flags of `run`.
-void add_service_options(CLI::App& run, ServiceFlags& flags);
+// -d and the service flags of `run`, each built when named.
+void add_service_options(LazyOptions& add, ServiceFlags& flags);
 
 // Returns 0 once started (the id printed); throws the first start's Error, leaving nothing.
 int run_detached(const std::string& root, const WorkloadSpec& request, ContainerSpec spec, bool print_id = true);

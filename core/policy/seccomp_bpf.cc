@@ -64,7 +64,7 @@ class Assembler {
       }
     }
     if (code_.size() > BPF_MAXINSNS) return std::nullopt;
-    return code_;
+    return std::move(code_);
   }
 
  private:

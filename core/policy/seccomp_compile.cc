@@ -206,7 +206,7 @@ std::optional<std::vector<sock_filter>> compile_with_nucleus(const seccomp::Prof
   for (const auto& [nr, rule] : rules.exceptions) {
     input.calls[nr].exceptions.push_back({&rule->args, to_scmp(rule->action, rule->errno_ret)});
   }
-  return seccomp::write_bpf(input);
+  return seccomp::write_bpf(std::move(input));
 #else
   (void)profile;
   return std::nullopt;
@@ -374,7 +374,7 @@ std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Co
   std::string key = std::string("nucleus-seccomp-2|") + NUCLEUS_VERSION + "|" + hex(fnv1a(build)) + "|" +
                     std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
                     "|" + kArch + "|";
-  if (&profile == &seccomp::default_profile() && !build.empty()) {
+  if (&profile == &seccomp::default_profile()) {  // prepare_seccomp keeps no cache without a build id
     return key + "default|" + std::to_string(when.caps) + "|" + (when.trusted ? "1" : "0");
   }
   return key + seccomp::serialize(seccomp::resolve(profile, when));
@@ -383,15 +383,12 @@ std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Co
 SeccompPrograms prepare_seccomp(const seccomp::Profile& profile, const seccomp::Conditions& when) {
   // Without a build id the key could not tell this binary's writer from another's: no cache.
   std::optional<sys::PrivateDir> dir = own_build_id().empty() ? std::nullopt : sys::open_cache_dir("seccomp");
+  if (!dir) return compile(seccomp::resolve(profile, when));  // nothing to name it for
   const std::string name = hex(fnv1a(seccomp_cache_key(profile, when))) + ".bpf";
-  if (dir) {
-    if (auto cached = read_cache(*dir, name)) return *cached;
-  }
+  if (auto cached = read_cache(*dir, name)) return std::move(*cached);
   SeccompPrograms programs = compile(seccomp::resolve(profile, when));
-  if (dir) {
-    write_cache(*dir, name, programs);
-    prune_cache(*dir);
-  }
+  write_cache(*dir, name, programs);
+  prune_cache(*dir);
   return programs;
 }
 
@@ -409,7 +406,7 @@ SeccompPrograms compile_with_libseccomp_bounded(const seccomp::Profile& resolved
                                              [&] { return encode(compile_with_libseccomp(resolved)); });
   std::optional<SeccompPrograms> programs = decode(bytes);
   if (!programs) throw Error("seccomp", "libseccomp's child answered with a damaged program");
-  return *programs;
+  return std::move(*programs);
 }
 
 }  // namespace nucleus

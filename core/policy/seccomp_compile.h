@@ -11,8 +11,9 @@
 
 // Compiles a seccomp profile into BPF on the host, once: into one program by nucleus's own
 // writer (seccomp_bpf.h) where it says exactly what libseccomp would, else by libseccomp. The
-// result is cached on disk keyed by the profile's content (and nucleus's and libseccomp's
-// versions), so a repeated start only reads bytes. The native child installs them last, with one
+// result is cached on disk keyed by the profile's content (nucleus's own profile: by the
+// conditions), this binary's build id and libseccomp's version, so a repeated start only
+// reads bytes; without a build id nothing is cached. The native child installs them last, with one
 // seccomp(2) per program (crun libcrun_generate_seccomp / libcrun_apply_seccomp, nsjail
 // sandbox.cc); under gVisor nucleus-init does, from a file in the bundle (core/init/filter_file.h).
 namespace nucleus {
@@ -29,7 +30,8 @@ struct SeccompPrograms {
   bool from_cache = false;
 };
 
-// What names the compiled programs in the cache (exposed for its test).
+// What names the compiled programs in the cache (exposed for its test); prepare_seccomp
+// uses it only when this binary has a build id.
 std::string seccomp_cache_key(const seccomp::Profile& profile, const seccomp::Conditions& when);
 
 // The two writers of a resolved profile (exposed for their test, seccomp_bpf_test.cc):

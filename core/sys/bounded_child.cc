@@ -1,4 +1,5 @@
 #include "core/sys/bounded_child.h"
+#include "core/sys/sys.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -49,18 +50,12 @@ void become_bounded(pid_t parent, int writer) noexcept {
   if (answer < 0 || null < 0) ::_exit(1);
   for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
   if (::dup3(answer, 3, O_CLOEXEC) != 3) ::_exit(1);
-  ::syscall(SYS_close_range, 4U, ~0U, 0U);
+  sys::raw_close_range(4, ~0U, 0);
 }
 
 [[noreturn]] void answer_and_exit(int fd, const std::function<std::string()>& work) noexcept {
   std::string out = answer_of(work);
-  for (size_t at = 0; at < out.size();) {
-    ssize_t n = ::write(fd, out.data() + at, out.size() - at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ::_exit(1);
-    at += static_cast<size_t>(n);
-  }
-  ::_exit(0);
+  ::_exit(sys::write_all(fd, out.data(), out.size()) == 0 ? 0 : 1);
 }
 
 void kill_and_reap(pid_t pid) noexcept {
@@ -90,10 +85,7 @@ void read_answer(int reader, std::chrono::steady_clock::time_point end, const st
 
 std::string run_with_deadline(const std::string& step, std::chrono::milliseconds deadline,
                               const std::function<std::string()>& work) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno(step, "pipe");
-  UniqueFd reader(ends[0]);
-  UniqueFd writer(ends[1]);
+  auto [reader, writer] = sys::pipe(step);
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw_errno(step, "fork");

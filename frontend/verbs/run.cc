@@ -14,56 +14,12 @@
 #include "config/resolve.h"
 #include "core/sys/trace_timing.h"
 #include "frontend/cli.h"
+#include "frontend/named_options.h"
 #include "frontend/overrides.h"
 #include "frontend/service_launch.h"
 #include "frontend/verb_support.h"
 
 namespace nucleus::frontend {
-namespace {
-
-// The option names the words after `run` use, before `--` (a workload's word that looks like
-// one only costs its option's build). CLI11 spends about 3 us building an option, at every
-// start, and a start names a handful of run's 50: each is built only when named, all of them
-// when help is asked.
-class NamedOptions {
- public:
-  explicit NamedOptions(std::optional<std::span<const std::string>> words) : all_(!words) {
-    if (!words) return;
-    for (const std::string& w : *words) {
-      if (w == "--") break;
-      if (w == "-h" || w == "--help") all_ = true;
-      if (w.size() < 2 || w[0] != '-') continue;
-      if (w[1] == '-') {
-        long_.push_back(std::string_view(w).substr(0, w.find('=')));
-      } else {
-        short_ += w.substr(1);  // -it, -uroot: any letter may be a flag
-      }
-    }
-  }
-  // CLI11's names, "-u,--user": whether any of them is named.
-  bool operator()(std::string_view names) const {
-    if (all_) return true;
-    for (size_t start = 0; start < names.size();) {
-      size_t end = std::min(names.find(',', start), names.size());
-      std::string_view name = names.substr(start, end - start);
-      if (name.size() == 2 && name[0] == '-' && short_.find(name[1]) != std::string::npos) return true;
-      if (name.size() > 2 && std::find(long_.begin(), long_.end(), name) != long_.end()) return true;
-      start = end + 1;
-    }
-    return false;
-  }
-
- private:
-  bool all_;
-  std::vector<std::string_view> long_;
-  std::string short_;
-};
-
-constexpr std::string_view kServiceFlags =
-    "-d,--detach,--restart,--log-max-size,--log-max-files,--health-cmd,--health-interval,--health-timeout,"
-    "--health-retries,--health-start-period,--health-on-failure,--sdnotify,--secret";
-
-}  // namespace
 
 CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action,
                           std::optional<std::span<const std::string>> words) {
@@ -76,52 +32,43 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
       "The last form is runc's (an OCI bundle's container): any of -b/--bundle, -d/--detach, --pid-file,\n"
       "--console-socket, --preserve-fds, --keep, --no-pivot, --no-new-keyring, --no-subreaper before the\n"
       "first word selects it.");
-  const NamedOptions named(words);
-  auto option = [&](const char* names, auto& into, const char* help) -> CLI::Option* {
-    return named(names) ? run->add_option(names, into, help) : nullptr;
-  };
-  auto flag = [&](const char* names, auto& into, const char* help) {
-    if (named(names)) run->add_flag(names, into, help);
-  };
-  auto many = [](CLI::Option* o) {
-    if (o != nullptr) o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  };
-  option("-f,--file", f.file, "Workload file (YAML)");
-  option("--backend", f.backend, "native or gvisor (overrides the isolation level's)");
-  option("--isolation", f.isolation, "trusted, standard (default) or untrusted");
-  option("--rootfs", f.rootfs, "Root filesystem directory (default: host read-only view)");
-  flag("--read-only", f.read_only, "No writable layer over the rootfs");
-  option("--layer-size", f.layer_size, "Size of the writable layer over the rootfs (default 1G)");
-  option("-u,--user", f.user, "UID[:GID] inside the container");
-  many(option("--group-add", f.groups, "Supplementary group (repeatable)"));
-  many(option("-e,--env", f.env, "KEY=VALUE (repeatable)"));
-  option("-w,--workdir", f.workdir, "Working directory inside");
-  option("--hostname", f.hostname, "UTS hostname (default nucleus)");
-  many(option("-v,--volume", f.volumes, "SRC:DST[:ro|rw] bind mount (repeatable)"));
-  many(option("--tmpfs", f.tmpfs, "DST[:SIZE] extra tmpfs (repeatable)"));
-  option("-m,--memory", f.memory, "Memory limit (K/M/G)");
-  option("--cpus", f.cpus, "CPU limit (fractional)");
-  option("--pids-limit", f.pids, "Process limit (default 1024; -1 unlimited)");
-  option("--io-weight", f.io_weight, "Block I/O weight, 1 to 10000");
-  many(option("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)"));
-  option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
-  option("--network", f.network, "none (default), bridge or host");
-  many(option("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp] (bridge; repeatable)"));
-  many(option("--egress-allow", f.egress, "CIDR|NAME|*.NAME[:PORT]: all else is dropped (bridge; repeatable)"));
-  many(option("--dns", f.dns, "The DNS server the bridge's forwarder asks (repeatable; default: the host's)"));
-  option("--subnet", f.subnet, "The bridge's IPv4 subnet (default 10.231.0.0/16)");
-  option("--subnet6", f.subnet6, "The bridge's IPv6 subnet (default fd6e:7563:6c65::/64)");
-  many(option("--cap-add", f.cap_add, "Add a capability (repeatable)"));
-  many(option("--cap-drop", f.cap_drop, "Drop a capability or ALL (repeatable)"));
-  option("--seccomp", f.seccomp, "default, unconfined or FILE.json");
-  option("--landlock", f.landlock, "on or off (native)");
-  flag("--init", f.init, "PID-1 supervisor in front of the workload (default)");
-  flag("--no-init", f.no_init, "Run the workload itself as PID 1");
-  flag("--sd-notify", f.sd_notify, "Pass a validated NOTIFY_SOCKET to the workload");
-  option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
-  option("--name", f.name, "Container name, unique among containers (default: a generated id)");
-  option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
-  if (named(kServiceFlags)) add_service_options(*run, f.service);
+  LazyOptions add(*run, words);
+  add.option("-f,--file", f.file, "Workload file (YAML)");
+  add.option("--backend", f.backend, "native or gvisor (overrides the isolation level's)");
+  add.option("--isolation", f.isolation, "trusted, standard (default) or untrusted");
+  add.option("--rootfs", f.rootfs, "Root filesystem directory (default: host read-only view)");
+  add.flag("--read-only", f.read_only, "No writable layer over the rootfs");
+  add.option("--layer-size", f.layer_size, "Size of the writable layer over the rootfs (default 1G)");
+  add.option("-u,--user", f.user, "UID[:GID] inside the container");
+  add.many("--group-add", f.groups, "Supplementary group (repeatable)");
+  add.many("-e,--env", f.env, "KEY=VALUE (repeatable)");
+  add.option("-w,--workdir", f.workdir, "Working directory inside");
+  add.option("--hostname", f.hostname, "UTS hostname (default nucleus)");
+  add.many("-v,--volume", f.volumes, "SRC:DST[:ro|rw] bind mount (repeatable)");
+  add.many("--tmpfs", f.tmpfs, "DST[:SIZE] extra tmpfs (repeatable)");
+  add.option("-m,--memory", f.memory, "Memory limit (K/M/G)");
+  add.option("--cpus", f.cpus, "CPU limit (fractional)");
+  add.option("--pids-limit", f.pids, "Process limit (default 1024; -1 unlimited)");
+  add.option("--io-weight", f.io_weight, "Block I/O weight, 1 to 10000");
+  add.many("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)");
+  add.option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
+  add.option("--network", f.network, "none (default), bridge or host");
+  add.many("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp] (bridge; repeatable)");
+  add.many("--egress-allow", f.egress, "CIDR|NAME|*.NAME[:PORT]: all else is dropped (bridge; repeatable)");
+  add.many("--dns", f.dns, "The DNS server the bridge's forwarder asks (repeatable; default: the host's)");
+  add.option("--subnet", f.subnet, "The bridge's IPv4 subnet (default 10.231.0.0/16)");
+  add.option("--subnet6", f.subnet6, "The bridge's IPv6 subnet (default fd6e:7563:6c65::/64)");
+  add.many("--cap-add", f.cap_add, "Add a capability (repeatable)");
+  add.many("--cap-drop", f.cap_drop, "Drop a capability or ALL (repeatable)");
+  add.option("--seccomp", f.seccomp, "default, unconfined or FILE.json");
+  add.option("--landlock", f.landlock, "on or off (native)");
+  add.flag("--init", f.init, "PID-1 supervisor in front of the workload (default)");
+  add.flag("--no-init", f.no_init, "Run the workload itself as PID 1");
+  add.flag("--sd-notify", f.sd_notify, "Pass a validated NOTIFY_SOCKET to the workload");
+  add.option("--timeout", f.timeout, "SIGTERM after SECONDS, SIGKILL 2 s later; exit 124");
+  add.option("--name", f.name, "Container name, unique among containers (default: a generated id)");
+  add.option("--gvisor-platform", f.gvisor_platform, "auto, ptrace, systrap or kvm (gVisor)");
+  add_service_options(add, f.service);
   run->callback([&f, &g, &action] {
     action = [&f, &g] {
       // A signal from here on is kept for the container (its session reads it and passes

@@ -1,6 +1,8 @@
 // The small file writers of core/sys/sys.h: what a reader finds after each.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
@@ -8,6 +10,7 @@
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
+#include "core/sys/unique_fd.h"
 
 namespace nucleus::sys {
 namespace {
@@ -51,6 +54,12 @@ TEST(Files, OverwriteRefusesWhatIsNotARegularFileWithoutWaiting) {
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // A FIFO without a reader: a blocking open would wait forever; the open fails (ENXIO).
   EXPECT_THROW(overwrite_file(fifo, "x\n", 0600, "write"), Error);
+  // With a reader the open succeeds: nothing may be written into it before the refusal.
+  UniqueFd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader);
+  EXPECT_THROW(overwrite_file(fifo, "x\n", 0600, "write"), Error);
+  char byte;
+  EXPECT_NE(::read(reader.get(), &byte, 1), 1) << "written into the FIFO";
   ASSERT_EQ(::mkdir((dir.path() + "/d").c_str(), 0700), 0);
   EXPECT_THROW(overwrite_file(dir.path() + "/d", "x\n", 0600, "write"), Error);
 }
