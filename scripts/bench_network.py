@@ -5,10 +5,15 @@ outside them and the machine's own namespace is never touched.
 
   * start to exit of /bin/true with `--network bridge` beside `--network none`, and podman's
     bridge beside podman's none on the same busybox rootfs (imported as an image);
+  * the kernel's own floor for that: a short-lived process given the least a bridged
+    network is (a veth on a bridge, an address, a route) beside a bare namespace, with no
+    runtime at all (tests/bench/net_floor.cc);
   * the cost of one new connection from inside a bridge container to the upstream server
     with 1 and with 5,000 egress rules (the container's own python3 times 2,000 connects:
     the default host view has it)."""
+import json
 import os
+import statistics
 import subprocess
 
 HOST, UPSTREAM = "nbench-host", "nbench-up"
@@ -127,6 +132,19 @@ class NetworkLab:
         except ValueError:
             print("bench: connection cost with %d rules failed: %s" % (rules, r.stderr.strip()))
             return None
+
+    def kernel_floor(self, net_floor, rounds=10, runs=60):
+        """What this kernel takes for the least a bridged network is, with no runtime (the
+        build's net_floor, tests/bench/net_floor.cc, in the lab's host namespace): median
+        milliseconds per short-lived process with a bare namespace and with a veth on a
+        bridge, back to back, and the machine's CPU milliseconds per run of each."""
+        r = subprocess.run(in_host_namespace([net_floor, str(rounds), str(runs)]), capture_output=True, text=True)
+        if r.returncode != 0:
+            print("bench: the kernel's floor failed: %s" % r.stderr.strip())
+            return None
+        d = json.loads(r.stdout)
+        return {"netns": statistics.median(d["netns"]), "bridge": statistics.median(d["bridge"]),
+                "cpu_netns": d["cpu_ms"]["netns"], "cpu_bridge": d["cpu_ms"]["bridge"]}
 
     def close(self):
         if self.server:

@@ -45,6 +45,17 @@ def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
     for name, value, ok in extra["targets"]:
         w("| %s | %s | %s |" % (name, value, "met" if ok else ("**missed**" if ok is not None else "not measured")))
     w("")
+    floor = extra.get("net_floor")
+    if floor:
+        w("The kernel's own floor under the bridge target (`tests/bench/net_floor.cc`, in the same lab, no "
+          "runtime): a short-lived process given the least a bridged network is (a veth with its peer "
+          "in the process's new namespace, on a bridge, both up, an IPv4 address, a default route; no "
+          "nftables, IPv6, lease, /etc files or DNS) took %.2f ms median back to back, against %.2f ms "
+          "with a bare namespace (what `none` makes): **+%.2f ms**, and +%.2f ms of the machine's CPU per "
+          "run (%.2f against %.2f, the kernel's clean-up included)."
+          % (floor["bridge"], floor["netns"], floor["bridge"] - floor["netns"],
+             floor["cpu_bridge"] - floor["cpu_netns"], floor["cpu_bridge"], floor["cpu_netns"]))
+        w("")
     w("## Throughput, bursts and memory")
     w("")
     w("| case | sequential starts/s (%g s, in 5 rounds taken in turn) | burst of 20 concurrent (ms, median of 5) | idle PSS per container, N=1 (KiB) | N=20 (KiB) |"

@@ -14,14 +14,15 @@ Per backend (native, gVisor):
     busybox) on the host released together, timed to their first output by client
     processes as the claims are, warmed as they are (no container, no daemon, no HTTP):
     what no sandbox service can beat on this machine.
-Claim to first output is timed by a client process per concurrent client (this script
-with --claim-worker: started, and warmed by an untimed request, before the first round;
-released together each round by a line on its stdin; stopped after the last round), on
-raw sockets with its requests built before the clock starts: the same two requests
-through the same API, each on a connection of its own, timed from before the POST's
-connect to the read that brings the first stdout frame. (Until issue 18's load work it
-was 20 threads of one Python process using http.client, which cost 1.1-1.6 ms of CPU per
-claim under one GIL: the client alone serialised 20 claims into 20-30 ms.)
+Claim to first output is timed by a client process per concurrent client (the build's
+claim_client, tests/bench/claim_client.cc: started, and warmed by an untimed request,
+before the first round; released together each round by a line on its stdin; stopped
+after the last round), on raw sockets with its requests built before the clock starts:
+the same two requests through the same API, each on a connection of its own, timed from
+before the POST's connect to the read that brings the first stdout frame. (Until issue
+18's load work it was 20 threads of one Python process using http.client, which cost
+1.1-1.6 ms of CPU per claim under one GIL; then a Python process per client on raw
+sockets, 0.22-0.31 ms of CPU a claim; the C++ client's is a fraction of that.)
 Every sandbox is deleted after its sample (untimed); the daemon has its own state root.
 --no-agent starts nucleusd with --agent none: every exec is a `nucleus exec` (the path
 before the exec agent, docs/api.md "Exec through the agent").
@@ -35,11 +36,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
+CLIENT = os.path.join(BUILD, "claim_client")  # the timed client processes (tests/bench/claim_client.cc)
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -127,73 +128,14 @@ class Daemon:
         self.proc.wait()
 
 
-def raw_request(method, target, body):
-    data = json.dumps(body).encode()
-    return (("%s %s HTTP/1.1\r\nHost: nucleusd\r\nContent-Type: application/json\r\n"
-             "Content-Length: %d\r\n\r\n") % (method, target, len(data))).encode() + data
-
-
-def raw_exchange(path, request, done):
-    """Sends request on a new connection; reads until done(buffer) says enough."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-        s.sendall(request)
-        buf = b""
-        while not done(buf):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return buf
-    finally:
-        s.close()
-
-
-def whole_response(buf):
-    head, sep, body = buf.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            return len(body) >= int(line.split(b":")[1])
-    return False
-
-
-def claim_once(path, create_request):
-    """One sample: (milliseconds from the claim's connect to the first stdout frame, id)."""
-    t0 = time.monotonic()
-    created = raw_exchange(path, create_request, whole_response)
-    if not created.startswith(b"HTTP/1.1 201"):
-        raise RuntimeError("create: %r" % created[:300])
-    sid = json.loads(created.partition(b"\r\n\r\n")[2])["id"]
-    ran = raw_exchange(path, raw_request("POST", "/v1/sandboxes/%s/exec" % sid, {"argv": ["/bin/echo", "hi"]}),
-                       lambda buf: b'"stream":"stdout"' in buf or b'"exit_code"' in buf)
-    ms = (time.monotonic() - t0) * 1000
-    if not ran.startswith(b"HTTP/1.1 200") or b'"stream":"stdout"' not in ran:
-        raise RuntimeError("exec: %r" % ran[:300])
-    return ms, sid
-
-
-def claim_worker(path):
-    """A client process (--claim-worker): one claim per "go" line on stdin, "MS ID" back."""
-    create_request = raw_request("POST", "/v1/sandboxes", {})
-    raw_exchange(path, raw_request("GET", "/v1/health", {}), whole_response)  # warm, untimed
-    print("ready", flush=True)
-    for _ in sys.stdin:
-        try:
-            print("%f %s" % claim_once(path, create_request), flush=True)
-        except Exception as e:  # the parent reports it
-            print("error %s" % str(e).replace("\n", " "), flush=True)
-
-
 def released_together(worker, clients, rounds, between_rounds=lambda rests: None):
-    """Samples from `clients` client processes (this script with the `worker` arguments),
+    """Samples from `clients` client processes (the build's claim_client with the `worker`
+    arguments, tests/bench/claim_client.cc),
     started and warmed before the first round and stopped (stdin closed) only after the
     last round has ended, so that no client's start or exit runs beside a timed one. Each
     round releases them all together by a line on their stdin; each answers "MS REST" (or
     "error WHY"); between_rounds(the rounds' RESTs) runs untimed after each round."""
-    workers = [subprocess.Popen([sys.executable, os.path.abspath(__file__), *worker],
+    workers = [subprocess.Popen([CLIENT, *worker],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
     samples = []
     try:
@@ -229,39 +171,17 @@ def claim_to_first_output(d, clients, rounds):
         for sid in ids:
             call(d.sock, "DELETE", "/v1/sandboxes/" + sid)
         d.wait_pool()
-    return released_together(["--claim-worker", d.sock], clients, rounds, delete_and_refill)
+    return released_together(["claim", d.sock], clients, rounds, delete_and_refill)
 
 
 ECHO = os.path.join(BUILD, "test-rootfs", "bin", "busybox")  # the sandboxes' own echo
-
-
-def spawn_echo():
-    """One bare posix_spawn of the sandboxes' echo (static busybox, an empty environment)
-    on the host, timed to its first output."""
-    t0 = time.monotonic()
-    r, w = os.pipe()
-    pid = os.posix_spawn(ECHO, ["echo", "hi"], {}, file_actions=[(os.POSIX_SPAWN_DUP2, w, 1)])
-    os.close(w)
-    os.read(r, 16)
-    ms = (time.monotonic() - t0) * 1000
-    os.close(r)
-    os.waitpid(pid, 0)
-    return ms
-
-
-def exec_worker():
-    """A client process (--exec-worker) for the floor: per "go" line, spawn_echo()."""
-    spawn_echo()  # warm, untimed
-    print("ready", flush=True)
-    for _ in sys.stdin:
-        print("%f -" % spawn_echo(), flush=True)
 
 
 def bare_exec_floor(clients, rounds):
     """What no sandbox service can beat here: `clients` bare execs of the sandboxes' echo on
     the host released together (no container, no daemon, no HTTP), by client processes as
     the claims' are."""
-    return released_together(["--exec-worker"], clients, rounds)
+    return released_together(["echo", ECHO], clients, rounds)
 
 
 def exec_round_trip(d, runs):
@@ -313,10 +233,6 @@ def table(results):
 
 
 def main():
-    if sys.argv[1:2] == ["--claim-worker"]:
-        return claim_worker(sys.argv[2])
-    if sys.argv[1:2] == ["--exec-worker"]:
-        return exec_worker()
     ap = argparse.ArgumentParser(description="nucleusd sandbox benchmarks")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--quick", action="store_true")

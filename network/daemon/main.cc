@@ -102,6 +102,12 @@ class Keeper {
   void stop(bool answer) {
     if (stopping_) return;
     stopping_ = true;
+    // The teardown gives way to whatever else wants the CPUs, the next containers' starts
+    // first (a non-idle task that wakes preempts it); the lease lock lifts it while it is
+    // held, and an attach of the same id that waits for this teardown lifts it for good
+    // (wait_for_releasing_owner).
+    sched_param idle{};
+    ::sched_setscheduler(0, SCHED_IDLE, &idle);
     release_network(attached_, nft_, store_);
     if (answer) send_control(std::string(kReplyReleased));
     io_.stop();

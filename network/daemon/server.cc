@@ -199,6 +199,7 @@ class Server {
     if (order && order->takes_namespace) {
       if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
+      if (prepared_ && standby_serves(order->request, *prepared_)) grow_pool();
       prepare_for(standby_request(order->request));
       if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
         failures_ = 0;
@@ -233,15 +234,24 @@ class Server {
     schedule_refill();
   }
 
-  // Off the start that took one: a moment later, and the standby lowers its own priority.
-  void schedule_refill() {
-    if (!refill_at_) refill_at_ = Clock::now() + std::chrono::milliseconds(kRefillDelayMs);
+  // Off the starts: once no order has come for kQuietMs (each order puts it off again), and
+  // each standby lowers its own priority. Preparing beside a burst of starts only slowed them
+  // (the standbys' namespaces, veths and rules against the starts' own, on the same CPUs and
+  // the same kernel locks); a burst finds the pool as the quiet before it left it.
+  void schedule_refill() { refill_at_ = Clock::now() + std::chrono::milliseconds(kQuietMs); }
+
+  // An order of the prepared configuration that found no standby ready: the pool was smaller
+  // than the burst it came in. It grows by one each time, up to kMaxPool (a pool of 0 stays
+  // 0: no standbys were asked for), and shrinks only with the server, which leaves after
+  // idle_ms without containers (its standbys end with it).
+  void grow_pool() {
+    if (options_.pool > 0 && pool_ < std::max(options_.pool, kMaxPool)) ++pool_;
   }
 
   void refill() {
     refill_at_.reset();
     // A standby that keeps failing (bridge refused, addresses exhausted) is not retried in a loop.
-    while (prepared_ && standbys_.size() < options_.pool && failures_ < kMaxFailures) {
+    while (prepared_ && standbys_.size() < pool_ && failures_ < kMaxFailures) {
       if (!fork_standby()) return;
     }
   }
@@ -300,7 +310,8 @@ class Server {
     return 0;
   }
 
-  static constexpr int kRefillDelayMs = 20;
+  static constexpr int kQuietMs = 50;
+  static constexpr size_t kMaxPool = 16;
   static constexpr int kMaxFailures = 3;
 
   UniqueFd listener_, signals_;
@@ -311,6 +322,7 @@ class Server {
   Clock::time_point last_activity_;
   std::optional<NetworkRequest> prepared_;  // what the standbys are prepared for
   std::vector<Standby> standbys_;
+  size_t pool_ = options_.pool;  // how many standbys to keep: grows with the bursts (grow_pool)
   std::optional<Clock::time_point> refill_at_;
   int failures_ = 0;
 };

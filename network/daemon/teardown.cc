@@ -1,6 +1,7 @@
 #include "network/daemon/teardown.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -25,11 +26,20 @@ bool wait_for_exit(int pidfd, int timeout_ms) {
 }
 
 // Signals the owner only if the pid still names the process that took the lease.
+// A netd tears down at idle priority (network/daemon/main.cc, Keeper), giving way to the
+// starts around it: not once someone waits for it. Called once the pidfd exists and the
+// owner was found alive.
+void lift_to_normal_priority(pid_t owner) {
+  sched_param normal{};
+  ::sched_setscheduler(owner, SCHED_OTHER, &normal);
+}
+
 void stop_owner(const LeaseOwner& owner) {
   int pidfd = sys::raw_pidfd_open(owner.pid);
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
   if (!owner.alive()) return;  // checked after the pidfd exists: no reuse in between
+  lift_to_normal_priority(owner.pid);
   sys::raw_pidfd_send_signal(fd.get(), SIGTERM);
   if (wait_for_exit(fd.get(), 5000)) return;
   sys::raw_pidfd_send_signal(fd.get(), SIGKILL);
@@ -77,7 +87,9 @@ void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, in
   int pidfd = sys::raw_pidfd_open(held->owner.pid);
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
-  if (held->owner.alive()) wait_for_exit(fd.get(), timeout_ms);
+  if (!held->owner.alive()) return;
+  lift_to_normal_priority(held->owner.pid);
+  wait_for_exit(fd.get(), timeout_ms);
 }
 
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft) {

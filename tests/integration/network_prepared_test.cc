@@ -212,6 +212,24 @@ TEST_F(NetworkPrepared, AnEmptyPoolFallsBackToTheContainersOwnNamespace) {
   EXPECT_EQ(reach.status, 0) << reach.output;
 }
 
+// Starts that find no standby ready grow the pool by one each (up to 16): the quiet after a
+// burst of three, with a pool of one, refills it to three.
+TEST_F(NetworkPrepared, ABurstLargerThanThePoolGrowsIt) {
+  ::setenv("NUCLEUS_NETWORK_POOL", "1", 1);
+  prepare_standbys(1);
+  for (const char* name : {"burst-1", "burst-2", "burst-3"}) {
+    background_.push_back(lab_->start_in_host(run_args(name, {"/bin/sleep", "600"})));
+  }
+  for (const char* name : {"burst-1", "burst-2", "burst-3"}) {
+    for (int i = 0; i < 300 && lease_of(name).empty(); ++i) std::this_thread::sleep_for(100ms);
+    ASSERT_NE(lease_of(name), "") << name << " never attached";
+  }
+  for (auto end = std::chrono::steady_clock::now() + 60s; lab_->standbys() < 3 && std::chrono::steady_clock::now() < end;) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(lab_->standbys(), 3u) << "two of the burst found the pool of one empty";
+}
+
 // kill -9 of a standby: its namespace (and the veth in it) goes with the server's copy once
 // the server hears it gone; its lease and rules are collected by the next standby the
 // server prepares (any attach collects leases whose owner died).
