@@ -15,13 +15,16 @@ namespace nucleus::frontend {
 // The option names the words after `run` use, before `--` (a workload's word that looks like
 // one only costs its option's build). CLI11 spends about 3 us building an option, at every
 // start, and a start names a handful of run's 50: each is built only when named, all of them
-// when help is asked.
+// when help is asked. A `--` right after an option word with no value of its own may be
+// that option's value (`-e -- --name x`): the names go on after it.
 class NamedOptions {
  public:
   explicit NamedOptions(std::optional<std::span<const std::string>> words) : all_(!words) {
     if (!words) return;
+    std::string_view previous;
     for (const std::string& w : *words) {
-      if (w == "--") break;
+      if (w == "--" && !may_want_a_value(previous)) break;
+      previous = w;
       if (w == "-h" || w == "--help") all_ = true;
       if (w.size() < 2 || w[0] != '-') continue;
       if (w[1] == '-') {
@@ -32,6 +35,12 @@ class NamedOptions {
     }
   }
   // CLI11's names, "-u,--user": whether any of them is named.
+  // "-e" or "--env" (not "--env=x", "-uroot" or a cluster of flags): its value may follow.
+  static bool may_want_a_value(std::string_view word) {
+    if (word.size() < 2 || word[0] != '-' || word == "--") return false;
+    return word[1] == '-' ? word.find('=') == std::string_view::npos : word.size() == 2;
+  }
+
   bool operator()(std::string_view names) const {
     if (all_) return true;
     for (size_t start = 0; start < names.size();) {

@@ -128,6 +128,9 @@ TEST(Cli, B23BadFlagsAreOneLineErrorsNamingTheFlag) {
   EXPECT_NE(cli_error({"frobnicate"}).find("frobnicate"), std::string::npos);
   EXPECT_NE(cli_error({}).find("subcommand"), std::string::npos);
   EXPECT_EQ(cli({"run", "--help"}), 0);
+  // A "--" that is an option's value is no end of the options: --name is known after it.
+  EXPECT_EQ(cli_error({"run", "--hostname", "--", "--name", "x", "true"}),
+            "--hostname: invalid hostname '--': a label starts or ends with '-'");
   EXPECT_EQ(cli({"--help"}), 0);
 }
 

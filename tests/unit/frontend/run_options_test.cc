@@ -61,6 +61,18 @@ TEST(RunOptions, ShortFlagsWithTheirValueAndLongOnesWithEqualsAreNamed) {
   EXPECT_EQ(run->get_option_no_throw("--pids-limit"), nullptr);  // (-w/tmp builds -m too: harmless)
 }
 
+TEST(RunOptions, ADoubleDashThatIsAnOptionsValueEndsNoNames) {
+  Globals g;
+  RunFlags flags;
+  Action action;
+  CLI::App app;
+  std::vector<std::string> words = {"--hostname", "--", "--name", "x", "--", "sh", "--user"};
+  CLI::App* run = add_run_command(app, g, flags, action, std::span<const std::string>(words));
+  EXPECT_NE(run->get_option_no_throw("--hostname"), nullptr);
+  EXPECT_NE(run->get_option_no_throw("--name"), nullptr) << "the first -- is --hostname's value";
+  EXPECT_EQ(run->get_option_no_throw("--user"), nullptr) << "the second -- ends the options";
+}
+
 TEST(RunOptions, HelpBuildsEveryOption) {
   Globals g;
   RunFlags flags;
