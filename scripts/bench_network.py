@@ -138,7 +138,12 @@ class NetworkLab:
         build's net_floor, tests/bench/net_floor.cc, in the lab's host namespace): median
         milliseconds per short-lived process with a bare namespace and with a veth on a
         bridge, back to back, and the machine's CPU milliseconds per run of each."""
-        r = subprocess.run(in_host_namespace([net_floor, str(rounds), str(runs)]), capture_output=True, text=True)
+        try:
+            r = subprocess.run(in_host_namespace([net_floor, str(rounds), str(runs)]), capture_output=True, text=True,
+                               timeout=300)
+        except subprocess.TimeoutExpired:
+            print("bench: the kernel's floor did not finish in 300 s")
+            return None
         if r.returncode != 0:
             print("bench: the kernel's floor failed: %s" % r.stderr.strip())
             return None

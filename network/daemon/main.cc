@@ -69,13 +69,13 @@ class Keeper {
   Keeper(asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store, UniqueFd container_pidfd)
       : io_(io), attached_(attached), nft_(nft), store_(store), control_(io, ::dup(kControlFd)), signals_(io, SIGTERM, SIGINT, SIGHUP) {
     signals_.async_wait([this](auto ec, int) {
-      if (!ec) stop(false);
+      if (!ec) stop(false, false);  // somebody stops us and waits (stop_owner): no giving way
     });
     watch_control();
     if (container_pidfd) {
       container_ = std::make_unique<asio::posix::stream_descriptor>(io, container_pidfd.release());
       container_->async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
-        if (!ec) stop(false);
+        if (!ec) stop(false, true);
       });
     }
   }
@@ -88,26 +88,30 @@ class Keeper {
       ssize_t n = ::recv(control_.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return watch_control();
       std::string command(buffer, n > 0 ? static_cast<size_t>(n) : 0);
-      if (command == kCommandRelease) return stop(true);
+      if (command == kCommandRelease) return stop(true, true);
       if (command == kCommandDetach) {
         detached_ = true;
         return watch_control();
       }
       if (n <= 0 && detached_) return;  // nucleus left; the container's end stops us
-      if (n <= 0) return stop(false);   // nucleus died without releasing: fail closed, tear down
+      if (n <= 0) return stop(false, true);  // nucleus died without releasing: fail closed, tear down
       watch_control();
     });
   }
 
-  void stop(bool answer) {
+  // give_way: the container is done with its network (it ended, or nucleus released or
+  // left it), and nobody waits for the teardown but the lease's next taker. The teardown
+  // then runs at idle priority, so that the next containers' starts come first (any other
+  // task that wakes on its CPU preempts it at once, whatever its autogroup); whoever does
+  // wait for it (an attach of the same id, a clean-up) lifts it back (network/daemon/
+  // teardown.cc, wait_lifting).
+  void stop(bool answer, bool give_way) {
     if (stopping_) return;
     stopping_ = true;
-    // The teardown gives way to whatever else wants the CPUs, the next containers' starts
-    // first (a non-idle task that wakes preempts it); the lease lock lifts it while it is
-    // held, and an attach of the same id that waits for this teardown lifts it for good
-    // (wait_for_releasing_owner).
-    sched_param idle{};
-    ::sched_setscheduler(0, SCHED_IDLE, &idle);
+    if (give_way) {
+      sched_param idle{};
+      ::sched_setscheduler(0, SCHED_IDLE, &idle);
+    }
     release_network(attached_, nft_, store_);
     if (answer) send_control(std::string(kReplyReleased));
     io_.stop();

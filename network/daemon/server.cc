@@ -104,16 +104,18 @@ class Server {
       if (rc > 0 && (p[1].revents & POLLIN) && take_signals()) return leave();
       if (rc > 0 && (p[0].revents & POLLIN)) accept_all();
       if (refill_at_ && Clock::now() >= *refill_at_) refill();
+      if (shrink_at() && Clock::now() >= *shrink_at()) shrink_pool();
       if (children_.empty() && idle_for().count() >= options_.idle_ms) return leave();
     }
   }
 
  private:
-  // How long to sleep: until the pool's refill is due, or the idle time is out.
+  // How long to sleep: until the pool's refill or shrink is due, or the idle time is out.
   int timeout() const {
     int ms = !children_.empty() ? -1 : std::max<int>(0, options_.idle_ms - static_cast<int>(idle_for().count()));
-    if (refill_at_) {
-      auto due = std::chrono::duration_cast<std::chrono::milliseconds>(*refill_at_ - Clock::now()).count();
+    for (std::optional<Clock::time_point> at : {refill_at_, shrink_at()}) {
+      if (!at) continue;
+      auto due = std::chrono::duration_cast<std::chrono::milliseconds>(*at - Clock::now()).count();
       int until = static_cast<int>(std::max<long long>(0, due));
       ms = ms < 0 ? until : std::min(ms, until);
     }
@@ -199,7 +201,7 @@ class Server {
     if (order && order->takes_namespace) {
       if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
-      if (prepared_ && standby_serves(order->request, *prepared_)) grow_pool();
+      if (prepared_ && standby_serves(order->request, *prepared_) && standbys_.empty() && failures_ == 0) grow_pool();
       prepare_for(standby_request(order->request));
       if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
         failures_ = 0;
@@ -230,28 +232,47 @@ class Server {
     if (prepared_ && standby_serves(wanted, *prepared_)) return;
     prepared_ = wanted;
     standbys_.clear();
+    pool_ = options_.pool;
     failures_ = 0;
     schedule_refill();
   }
 
-  // Off the starts: once no order has come for kQuietMs (each order puts it off again), and
-  // each standby lowers its own priority. Preparing beside a burst of starts only slowed them
-  // (the standbys' namespaces, veths and rules against the starts' own, on the same CPUs and
-  // the same kernel locks); a burst finds the pool as the quiet before it left it.
+  // Off the starts: kQuietMs after the last standby was handed out (each hand-out puts it
+  // off again; a start that found none does not, so a steady stream of them cannot hold it
+  // off), and each standby lowers its own priority. Preparing beside a burst of starts only
+  // slowed them (the standbys' namespaces, veths and rules against the starts' own, on the
+  // same CPUs and the same kernel locks); a burst finds the pool the quiet before it left.
   void schedule_refill() { refill_at_ = Clock::now() + std::chrono::milliseconds(kQuietMs); }
 
-  // An order of the prepared configuration that found no standby ready: the pool was smaller
-  // than the burst it came in. It grows by one each time, up to kMaxPool (a pool of 0 stays
-  // 0: no standbys were asked for), and shrinks only with the server, which leaves after
-  // idle_ms without containers (its standbys end with it).
+  // An order of the prepared configuration that found no standby at all, ready or being
+  // prepared, while none fail: the burst it came in was larger than the pool. The pool grows
+  // by one (up to kMaxPool, or the configured size if that is larger; a pool of 0 stays 0:
+  // no standbys were asked for) and is refilled kQuietMs after the last hand-out; it goes
+  // back to its configured size after kShrinkAfter without growing.
   void grow_pool() {
-    if (options_.pool > 0 && pool_ < std::max(options_.pool, kMaxPool)) ++pool_;
+    if (options_.pool == 0 || pool_ >= std::max(options_.pool, kMaxPool)) return;
+    ++pool_;
+    last_growth_ = Clock::now();
+    if (!refill_at_) schedule_refill();
+  }
+
+  std::optional<Clock::time_point> shrink_at() const {
+    if (pool_ <= options_.pool) return std::nullopt;
+    return last_growth_ + kShrinkAfter;
+  }
+
+  void shrink_pool() {
+    pool_ = options_.pool;
+    while (standbys_.size() > pool_) standbys_.pop_back();  // its socket closes: it tears down
   }
 
   void refill() {
     refill_at_.reset();
-    // A standby that keeps failing (bridge refused, addresses exhausted) is not retried in a loop.
-    while (prepared_ && standbys_.size() < pool_ && failures_ < kMaxFailures) {
+    // A standby that keeps failing (bridge refused, addresses exhausted) is not retried in a
+    // loop, and after a failure one is prepared at a time.
+    for (size_t forked = 0; prepared_ && standbys_.size() < pool_ && failures_ < kMaxFailures &&
+                            forked < (failures_ > 0 ? 1 : pool_);
+         ++forked) {
       if (!fork_standby()) return;
     }
   }
@@ -312,6 +333,7 @@ class Server {
 
   static constexpr int kQuietMs = 50;
   static constexpr size_t kMaxPool = 16;
+  static constexpr std::chrono::seconds kShrinkAfter{60};
   static constexpr int kMaxFailures = 3;
 
   UniqueFd listener_, signals_;
@@ -323,6 +345,7 @@ class Server {
   std::optional<NetworkRequest> prepared_;  // what the standbys are prepared for
   std::vector<Standby> standbys_;
   size_t pool_ = options_.pool;  // how many standbys to keep: grows with the bursts (grow_pool)
+  Clock::time_point last_growth_;
   std::optional<Clock::time_point> refill_at_;
   int failures_ = 0;
 };

@@ -11,10 +11,11 @@
 // semantics as a netd started by fork + exec), so its death ends no container's network.
 // It leaves once it has had no child and no request for idle_ms.
 //
-// It also keeps up to `pool` standbys (docs/networking.md, "Prepared namespaces"): children
-// that prepared a container's network namespace before any container asked, refilled at
-// idle CPU priority once one is handed out. Its death, or its leaving, ends the standbys
-// (they tear down what they made), never a container's network.
+// It also keeps `pool` standbys (docs/networking.md, "Prepared namespaces"): children that
+// prepared a container's network namespace before any container asked, at idle CPU
+// priority, refilled once 50 ms pass without a hand-out; bursts larger than the pool grow it
+// (up to 16) for a minute. Its death, or its leaving, ends the standbys (they tear down what
+// they made), never a container's network.
 namespace nucleus::net {
 
 struct ServeOptions {

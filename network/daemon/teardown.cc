@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "core/sys/error.h"
@@ -25,23 +26,35 @@ bool wait_for_exit(int pidfd, int timeout_ms) {
   return rc > 0;
 }
 
-// Signals the owner only if the pid still names the process that took the lease.
-// A netd tears down at idle priority (network/daemon/main.cc, Keeper), giving way to the
-// starts around it: not once someone waits for it. Called once the pidfd exists and the
-// owner was found alive.
-void lift_to_normal_priority(pid_t owner) {
+// A netd tears down at idle priority when its container is done with the network
+// (network/daemon/main.cc, Keeper), giving way to the starts around it: not once someone
+// waits for it. Only a netd's own policy is changed (SCHED_IDLE, which nothing else of
+// ours uses); called while its pidfd says it has not exited, so the pid is still its own.
+void lift_if_idle(pid_t owner) {
+  if (::sched_getscheduler(owner) != SCHED_IDLE) return;
   sched_param normal{};
   ::sched_setscheduler(owner, SCHED_OTHER, &normal);
 }
 
+// Waits up to timeout_ms for the owner behind pidfd to exit, lifting it whenever it went
+// (back) to idle priority meanwhile: it may only now be starting its teardown.
+bool wait_lifting(int pidfd, pid_t owner, int timeout_ms) {
+  constexpr int kSliceMs = 20;
+  for (int waited = 0; waited < timeout_ms; waited += kSliceMs) {
+    lift_if_idle(owner);
+    if (wait_for_exit(pidfd, std::min(kSliceMs, timeout_ms - waited))) return true;
+  }
+  return false;
+}
+
+// Signals the owner only if the pid still names the process that took the lease.
 void stop_owner(const LeaseOwner& owner) {
   int pidfd = sys::raw_pidfd_open(owner.pid);
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
   if (!owner.alive()) return;  // checked after the pidfd exists: no reuse in between
-  lift_to_normal_priority(owner.pid);
   sys::raw_pidfd_send_signal(fd.get(), SIGTERM);
-  if (wait_for_exit(fd.get(), 5000)) return;
+  if (wait_lifting(fd.get(), owner.pid, 5000)) return;
   sys::raw_pidfd_send_signal(fd.get(), SIGKILL);
   wait_for_exit(fd.get(), 5000);
 }
@@ -87,9 +100,7 @@ void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, in
   int pidfd = sys::raw_pidfd_open(held->owner.pid);
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
-  if (!held->owner.alive()) return;
-  lift_to_normal_priority(held->owner.pid);
-  wait_for_exit(fd.get(), timeout_ms);
+  if (held->owner.alive()) wait_lifting(fd.get(), held->owner.pid, timeout_ms);
 }
 
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft) {

@@ -171,6 +171,7 @@ std::array<char, 64 * 1024> child_stack;
 int release[2];
 
 int child_waits(void*) {
+  ::close(release[1]);  // its own copy: a parent that gives up (closes its end) ends the read
   char c;
   return ::read(release[0], &c, 1) == 1 ? 0 : 1;
 }
@@ -209,8 +210,10 @@ int main(int argc, char** argv) {
   }
   int rounds = std::stoi(argv[1]), runs = std::stoi(argv[2]);
   Socket host;
+  bool made = false;
   try {
     make_bridge(host.sock);
+    made = true;
     int bridge_index = index_of(host.sock, kBridge);
     std::vector<double> times[2];
     double cpu[2] = {0, 0};
@@ -231,7 +234,7 @@ int main(int argc, char** argv) {
     print_list("bridge", times[1]);
     std::printf(", \"cpu_ms\": {\"netns\": %.4f, \"bridge\": %.4f}}\n", cpu[0] / total, cpu[1] / total);
   } catch (const std::exception& e) {
-    remove_bridge(host.sock);
+    if (made) remove_bridge(host.sock);  // not another run's
     std::fprintf(stderr, "net_floor: %s\n", e.what());
     return 1;
   }
