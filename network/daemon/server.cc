@@ -201,7 +201,10 @@ class Server {
     if (order && order->takes_namespace) {
       if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
-      if (prepared_ && standby_serves(order->request, *prepared_) && standbys_.empty() && failures_ == 0) grow_pool();
+      if (prepared_ && standby_serves(order->request, *prepared_)) {
+        if (standbys_.empty() && failures_ == 0) grow_pool();
+        schedule_refill();  // a burst is on: not beside it
+      }
       prepare_for(standby_request(order->request));
       if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
         failures_ = 0;
@@ -237,23 +240,26 @@ class Server {
     schedule_refill();
   }
 
-  // Off the starts: kQuietMs after the last standby was handed out (each hand-out puts it
-  // off again; a start that found none does not, so a steady stream of them cannot hold it
-  // off), and each standby lowers its own priority. Preparing beside a burst of starts only
-  // slowed them (the standbys' namespaces, veths and rules against the starts' own, on the
-  // same CPUs and the same kernel locks); a burst finds the pool the quiet before it left.
-  void schedule_refill() { refill_at_ = Clock::now() + std::chrono::milliseconds(kQuietMs); }
+  // Off the starts: kQuietMs after the last order of the prepared configuration (each puts
+  // it off again, up to kLatestMs after the first: a steady stream of starts still gets
+  // standbys), and each standby lowers its own priority. Preparing beside a burst of starts
+  // only slowed them (the standbys' namespaces, veths and rules against the starts' own, on
+  // the same CPUs and the same kernel locks); a burst finds the pool the quiet before it left.
+  void schedule_refill() {
+    const Clock::time_point now = Clock::now();
+    if (!refill_at_) refill_latest_ = now + std::chrono::milliseconds(kLatestMs);
+    refill_at_ = std::min(now + std::chrono::milliseconds(kQuietMs), refill_latest_);
+  }
 
   // An order of the prepared configuration that found no standby at all, ready or being
   // prepared, while none fail: the burst it came in was larger than the pool. The pool grows
   // by one (up to kMaxPool, or the configured size if that is larger; a pool of 0 stays 0:
-  // no standbys were asked for) and is refilled kQuietMs after the last hand-out; it goes
-  // back to its configured size after kShrinkAfter without growing.
+  // no standbys were asked for) and is refilled once the burst is over; it goes back to its
+  // configured size after kShrinkAfter without growing.
   void grow_pool() {
     if (options_.pool == 0 || pool_ >= std::max(options_.pool, kMaxPool)) return;
     ++pool_;
     last_growth_ = Clock::now();
-    if (!refill_at_) schedule_refill();
   }
 
   std::optional<Clock::time_point> shrink_at() const {
@@ -332,6 +338,7 @@ class Server {
   }
 
   static constexpr int kQuietMs = 50;
+  static constexpr int kLatestMs = 1000;
   static constexpr size_t kMaxPool = 16;
   static constexpr std::chrono::seconds kShrinkAfter{60};
   static constexpr int kMaxFailures = 3;
@@ -347,6 +354,7 @@ class Server {
   size_t pool_ = options_.pool;  // how many standbys to keep: grows with the bursts (grow_pool)
   Clock::time_point last_growth_;
   std::optional<Clock::time_point> refill_at_;
+  Clock::time_point refill_latest_;  // the latest refill_at_ may be put off to
   int failures_ = 0;
 };
 

@@ -13,8 +13,8 @@
 //
 // It also keeps `pool` standbys (docs/networking.md, "Prepared namespaces"): children that
 // prepared a container's network namespace before any container asked, at idle CPU
-// priority, refilled once 50 ms pass without a hand-out; bursts larger than the pool grow it
-// (up to 16) for a minute. Its death, or its leaving, ends the standbys (they tear down what
+// priority, refilled once 50 ms pass without an order for them (at most a second after the
+// first); bursts larger than the pool grow it (up to 16) for a minute. Its death, or its leaving, ends the standbys (they tear down what
 // they made), never a container's network.
 namespace nucleus::net {
 
