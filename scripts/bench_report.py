@@ -114,9 +114,10 @@ def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
         w("")
         w("`scripts/bench_sandbox.py`: through the API on the unix socket; claim to first output "
           "is POST /v1/sandboxes then an exec of `echo hi` until its first stdout frame, timed by "
-          "one client process per concurrent client on raw sockets with requests built before "
-          "the clock starts (until issue 18's load work: threads of one Python process using "
-          "http.client, whose own CPU under the GIL serialised 20 clients); warm: a "
+          "one client process per concurrent client (`tests/bench/claim_client.cc`, C++, on raw "
+          "sockets) with requests built before the clock starts (until stop 27 a Python process "
+          "per client, 0.22-0.31 ms of CPU a claim; before issue 18's load work, threads of one "
+          "Python process using http.client, whose own CPU under the GIL serialised 20 clients); warm: a "
           "pool of 20 refilled between rounds; cold: no pool. Milliseconds.")
         w("")
         w(table(extra["sandboxes"]))
