@@ -4,8 +4,13 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstring>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
@@ -15,6 +20,36 @@ namespace nucleus::net {
 namespace {
 
 constexpr size_t kMaxProcFile = 16 << 20;
+
+// The text up to the next newline (which is consumed), from `rest`.
+std::string_view next_line(std::string_view& rest) {
+  size_t end = rest.find('\n');
+  std::string_view line = rest.substr(0, end);
+  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  return line;
+}
+
+// The first N whitespace-separated fields of `line`; false when it has fewer. (Read on
+// every bridge start: no stream or locale per line.)
+template <size_t N>
+bool split_fields(std::string_view line, std::array<std::string_view, N>& fields) {
+  for (std::string_view& field : fields) {
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos) return false;
+    line.remove_prefix(start);
+    size_t end = std::min(line.find_first_of(" \t"), line.size());
+    field = line.substr(0, end);
+    line.remove_prefix(end);
+  }
+  return true;
+}
+
+std::optional<uint32_t> hex_number(std::string_view text) {
+  uint32_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
 
 int prefix_of_mask(uint32_t mask_host_order) {
   int n = 0;
@@ -28,35 +63,39 @@ int prefix_of_mask(uint32_t mask_host_order) {
 }  // namespace
 
 std::vector<HostRoute> parse_ipv4_routes(const std::string& text) {
+  // Iface Destination Gateway Flags RefCnt Use Metric Mask ...: a header, then a line each.
   std::vector<HostRoute> routes;
-  std::istringstream in(text);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string iface, dest, gateway, flags, refcnt, use, metric, mask;
-    if (!(fields >> iface >> dest >> gateway >> flags >> refcnt >> use >> metric >> mask)) continue;
-    uint32_t d = static_cast<uint32_t>(std::stoul(dest, nullptr, 16));  // network order, as printed
-    uint32_t m = static_cast<uint32_t>(std::stoul(mask, nullptr, 16));
+  std::string_view rest = text;
+  next_line(rest);  // the header
+  while (!rest.empty()) {
+    std::array<std::string_view, 8> f;
+    if (!split_fields(next_line(rest), f)) continue;
+    std::optional<uint32_t> d = hex_number(f[1]), m = hex_number(f[7]);  // network order, as printed
+    if (!d || !m) continue;
     IpAddress ip;
-    std::memcpy(ip.bytes.data(), &d, 4);
-    routes.push_back({Cidr{ip, prefix_of_mask(ntohl(m))}, iface});
+    std::memcpy(ip.bytes.data(), &*d, 4);
+    routes.push_back({Cidr{ip, prefix_of_mask(ntohl(*m))}, std::string(f[0])});
   }
   return routes;
 }
 
 std::vector<HostRoute> parse_ipv6_routes(const std::string& text) {
+  // Destination Prefix Source SourcePrefix NextHop Metric RefCnt Use Flags Iface.
   std::vector<HostRoute> routes;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string dest, prefix, src, src_prefix, next_hop, metric, refcnt, use, flags, iface;
-    if (!(fields >> dest >> prefix >> src >> src_prefix >> next_hop >> metric >> refcnt >> use >> flags >> iface)) continue;
-    if (dest.size() != 32) continue;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    std::array<std::string_view, 10> f;
+    if (!split_fields(next_line(rest), f) || f[0].size() != 32) continue;
     IpAddress ip{IpFamily::kV6, {}};
-    for (size_t i = 0; i < 16; ++i) ip.bytes[i] = static_cast<uint8_t>(std::stoul(dest.substr(2 * i, 2), nullptr, 16));
-    routes.push_back({Cidr{ip, static_cast<int>(std::stoul(prefix, nullptr, 16))}, iface});
+    bool valid = true;
+    for (size_t i = 0; i < 16 && valid; ++i) {
+      std::optional<uint32_t> byte = hex_number(f[0].substr(2 * i, 2));
+      valid = byte.has_value();
+      ip.bytes[i] = static_cast<uint8_t>(byte.value_or(0));
+    }
+    std::optional<uint32_t> prefix = hex_number(f[1]);
+    if (!valid || !prefix) continue;
+    routes.push_back({Cidr{ip, static_cast<int>(*prefix)}, std::string(f[9])});
   }
   return routes;
 }

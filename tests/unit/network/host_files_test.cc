@@ -25,6 +25,24 @@ TEST(HostRoutes, ReadsProcNetRouteAndIpv6Route) {
       "00000100 00000001 00000000 00000001     eth0\n");
   ASSERT_EQ(v6.size(), 1u);
   EXPECT_EQ(v6[0].destination.to_string(), "2001:db8::/32");
+  EXPECT_EQ(v6[0].device, "eth0");
+}
+
+TEST(HostRoutes, LinesThatAreNotRoutesAreSkipped) {
+  std::vector<HostRoute> v4 = parse_ipv4_routes(
+      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n"
+      "eth0\t0001A8C0\t00000000\n"                                      // too few fields
+      "eth0\tZZ01A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"  // not hex
+      "\n"
+      "br0\t0000E70A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0");     // no final newline
+  ASSERT_EQ(v4.size(), 1u);
+  EXPECT_EQ(v4[0].destination.to_string(), "10.231.0.0/16");
+  EXPECT_EQ(v4[0].device, "br0");
+  std::vector<HostRoute> v6 = parse_ipv6_routes(
+      "20010db8 20 00000000000000000000000000000000 00\n"
+      "2001xdb8000000000000000000000000 20 00000000000000000000000000000000 00 00000000000000000000000000000000 "
+      "00000100 00000001 00000000 00000001     eth0\n");
+  EXPECT_TRUE(v6.empty());
 }
 
 TEST(HostResolvers, NameserverLinesOnly) {
