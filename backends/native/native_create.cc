@@ -189,11 +189,12 @@ void wait_until_ready(NativeSession& s, const CreateOptions& options) {
   }
 }
 
-// The workload's start signal: a byte written to exec.fifo, which `start` reads; under a
-// `run` that claims its record after the clone (nothing of the record reaches the child),
-// a pipe's, whose reader the session holds. Returns what the workload writes to.
-std::pair<UniqueFd, LaunchPlan::StartSignal> open_start_signal(NativeSession& s, bool pipe, bool chrooted, bool held) {
-  if (pipe) {
+// The workload's start signal: a byte written to exec.fifo, which `start` reads; under
+// `run`, which starts what it created itself, a pipe's, whose reader the session holds
+// (nothing on disk: a run that claims its record after the clone has none to put it in).
+// Returns what the workload writes to.
+std::pair<UniqueFd, LaunchPlan::StartSignal> open_start_signal(NativeSession& s, bool chrooted, bool held) {
+  if (held) {
     auto [reader, writer] = sys::pipe("create the start pipe");
     s.fifo_reader = std::move(reader);
     return {std::move(writer), LaunchPlan::StartSignal::kPipe};
@@ -203,10 +204,6 @@ std::pair<UniqueFd, LaunchPlan::StartSignal> open_start_signal(NativeSession& s,
   if (::mkfifo(fifo.c_str(), 0622) != 0 || ::chmod(fifo.c_str(), 0622) != 0) throw_errno("create the exec fifo", fifo);
   // A chroot (no mount namespace) has no /proc to reopen the fifo through: its directory.
   UniqueFd fd = sys::open(chrooted ? s.dir() : fifo, O_PATH | O_CLOEXEC, "open the exec fifo");
-  // A held container is started as soon as it is created (run): its reader is there before
-  // the workload reaches the fifo, so the workload goes on the moment it is ready, and
-  // `start` only takes its byte.
-  if (held) s.fifo_reader = sys::open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC, "open the exec fifo");
   return {std::move(fd), chrooted ? LaunchPlan::StartSignal::kFifoInDir : LaunchPlan::StartSignal::kFifo};
 }
 
@@ -249,7 +246,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
   if (!claim_after_clone) timing::mark("record claimed");
 
-  auto [fifo_fd, start_signal] = open_start_signal(*s, claim_after_clone, !requested.has(NamespaceType::kMount), held);
+  auto [fifo_fd, start_signal] = open_start_signal(*s, !requested.has(NamespaceType::kMount), held);
 
   const CgroupRequest request = cgroup_request(spec, options.id, held);
   auto make_cgroup = [&] {

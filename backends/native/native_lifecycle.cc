@@ -81,7 +81,7 @@ void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
     if ((p[0].revents & POLLIN) && ::read(reader.get(), &byte, 1) == 1) break;
     if (p[1].revents) throw Error(r.name, "the container's init ended before it started");
   }
-  ::unlink(fifo.c_str());
+  if (!held || static_cast<NativeSession*>(held)->plan.start_signal != LaunchPlan::StartSignal::kPipe) ::unlink(fifo.c_str());
   r.status = "running";
   c.save();
   const HooksSpec& hooks = held ? static_cast<NativeSession*>(held)->spec.hooks : read_spec_file(c.path()).hooks;
