@@ -52,7 +52,7 @@ class NetworkLab:
         self.nucleus, self.rootfs, self.work = nucleus, rootfs, work
         self.root = os.path.join(work, "net-root")  # nucleus's state root: records and .network
         os.makedirs(self.root, mode=0o711, exist_ok=True)
-        os.chmod(work, 0o711)  # a container reaches its /etc files in its record
+        os.chmod(work, 0o711)  # as a state root's parents are: an OCI create's workload opens exec.fifo
         self.server = None
         self.podman = False
         self.image = IMAGE

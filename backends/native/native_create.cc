@@ -229,9 +229,10 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   // `run` claims its record once the child is cloned, while the child builds its root and
   // before it may join its cgroup ("C"): nothing the child reads lives in the record (its
   // start signal is a pipe, not exec.fifo), and a refused claim stops it before it has run
-  // anything. Not where the record or the name reaches the child or the cgroup (a
-  // bridge's /etc files, pasta's, a config's cgroupsPath, which two runs of one config would
-  // share), nor where the cgroup and the keeper, which must name the record, come first.
+  // anything. Not where the name reaches something else first (a bridge's network order,
+  // which netd takes by the container's id before the clone; pasta; a config's cgroupsPath,
+  // which two runs of one config would share), nor where the cgroup and the keeper, which
+  // must name the record, come first.
   const bool claim_after_clone = held && requested.network != NetworkMode::kBridge &&
                                  requested.network != NetworkMode::kPasta && requested.cgroups_path.empty() &&
                                  !cgroup_first;
@@ -241,9 +242,12 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->spec = requested;
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
-  const std::string network_files = spec.network == NetworkMode::kBridge ? prepare_network_files(spec, s->dir()) : "";
-  if (!network_files.empty()) timing::mark("network files prepared");
-  if (spec.network == NetworkMode::kBridge) prepare_network(*s, options.id, options.root);
+  std::optional<NetworkEtcFiles> etc_files;
+  if (spec.network == NetworkMode::kBridge) {
+    etc_files = NetworkEtcFiles::make();
+    timing::mark("network files prepared");
+    prepare_network(*s, options.id, options.root);
+  }
   if (!claim_after_clone) timing::mark("record claimed");
 
   auto [fifo_fd, start_signal] = open_start_signal(*s, !requested.has(NamespaceType::kMount), held);
@@ -280,6 +284,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
   plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
   plan.finalize();
+  if (etc_files) etc_files->give_to(plan);
   timing::mark("seccomp program ready");
 
   // Prepared by netd ahead (docs/networking.md, "Prepared namespaces"): cloned into it.
@@ -330,7 +335,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     // PDEATHSIG; a created one's workload waits for `start`).
     const bool attaches = spec.network == NetworkMode::kBridge || spec.network == NetworkMode::kPasta;
     if (!cgroup_first && attaches) start_keeper();
-    if (spec.network == NetworkMode::kBridge) attach_network(*s, network_files);
+    if (etc_files) attach_network(*s, *etc_files);
     if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
     if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
       // The child moves itself in through files we open (handshake.h); cloned into it, "C"

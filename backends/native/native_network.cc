@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,25 +29,49 @@ bool takes_prepared_namespace(const ContainerSpec& spec) {
 
 }  // namespace
 
-// --network bridge: its /etc/resolv.conf, /etc/hosts and /etc/hostname are files of the
-// record, bound read-only over the root's; their content comes once the network is attached.
-std::string prepare_network_files(ContainerSpec& spec, const std::string& record_dir) {
-  // The child opens them as the container's root, an unprivileged host uid under a user
-  // namespace: every directory above them must let others through (/run/nucleus does).
-  for (std::string up = record_dir; up.size() > 1; up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1))) {
-    struct stat st;
-    if (::stat(up.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-      throw Error("--network bridge", up + " must be searchable by others (the container reaches its /etc files below it)");
+NetworkEtcFiles NetworkEtcFiles::make() {
+  constexpr const char* kStep = "prepare the container's /etc files";
+  UniqueFd fs(sys::raw_fsopen("tmpfs", FSOPEN_CLOEXEC));
+  if (!fs) throw_errno(kStep, "fsopen tmpfs");
+  if (sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, "size", "64k", 0) != 0 ||
+      sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0) != 0 ||
+      sys::raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    throw_errno(kStep, "fsconfig tmpfs");
+  }
+  NetworkEtcFiles f;
+  f.tmpfs_ = UniqueFd(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+  if (!f.tmpfs_) throw_errno(kStep, "fsmount tmpfs");
+  for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
+    const char* name = kBridgeEtcFiles[i];
+    // Readable by the container's users (others: root here is nobody in its user namespace).
+    UniqueFd file(::openat(f.tmpfs_.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!file || ::fchmod(file.get(), 0644) != 0) throw_errno(kStep, name);
+    f.trees_[i] = UniqueFd(sys::raw_open_tree(f.tmpfs_.get(), name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!f.trees_[i]) throw_errno(kStep, std::string("open_tree ") + name);
+  }
+  return f;
+}
+
+void NetworkEtcFiles::give_to(LaunchPlan& plan) const {
+  for (size_t op = 0, next = 0; op < plan.root.root_ops.size(); ++op) {
+    if (plan.root.root_ops[op].kind == MountKind::kAttachTree && next < trees_.size()) {
+      plan.root_source_fds[op] = trees_[next++].get();
     }
-    if (up.find_last_of('/') == 0) break;
   }
-  const std::string dir = record_dir + "/etc";
-  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("prepare the container's network files", dir);
-  for (const char* name : {"resolv.conf", "hosts", "hostname"}) {
-    sys::create_file(dir + "/" + name, "", 0644, "prepare the container's network files");
-    spec.mounts.push_back({std::string("/etc/") + name, "bind", dir + "/" + name, {"bind", "ro", "nosuid", "nodev"}});
+}
+
+void NetworkEtcFiles::write(const net::EtcFiles& files) const {
+  const std::string* contents[] = {&files.resolv_conf, &files.hosts, &files.hostname};
+  static_assert(std::size(contents) == std::size(kBridgeEtcFiles));
+  for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
+    // In place: the container has the file attached already, which holds the inode.
+    UniqueFd file(::openat(tmpfs_.get(), kBridgeEtcFiles[i], O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!file) throw_errno("write the container's /etc files", kBridgeEtcFiles[i]);
+    if (int err = sys::write_all(file.get(), contents[i]->data(), contents[i]->size())) {
+      errno = err;
+      throw_errno("write the container's /etc files", kBridgeEtcFiles[i]);
+    }
   }
-  return dir;
 }
 
 void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
@@ -62,9 +87,9 @@ void give_network_namespace(NativeSession& s) {
   // The init's pidfd: a container left running (detached) ends its netd when it ends.
   s.network->give_namespace(netns.get(), s.main().pidfd());
 }
-void attach_network(NativeSession& s, const std::string& files) {
+void attach_network(NativeSession& s, const NetworkEtcFiles& files) {
   s.network->wait_attached();
-  s.network->write_etc_files(files);
+  files.write(s.network->etc_files());
   timing::mark("network attached");
 }
 

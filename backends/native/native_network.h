@@ -2,26 +2,42 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <string>
 
 #include "backends/native/native_session.h"
+#include "backends/native/plan/launch_plan.h"
 #include "config/container_spec.h"
+#include "core/sys/unique_fd.h"
+#include "network/etc_files.h"
 
 // A native container's network beyond its loopback, for create (native_create.cc): netd's
 // bridge (network/client/container_network.h) or pasta (network/client/user_mode.h), in the
 // order create calls them.
 namespace nucleus::native {
 
-// --network bridge: the record's /etc/resolv.conf, /etc/hosts and /etc/hostname, bound
-// read-only over the root's (their content comes once the network is attached); returns
-// their directory.
-std::string prepare_network_files(ContainerSpec& spec, const std::string& record_dir);
+// --network bridge: /etc/resolv.conf, /etc/hosts and /etc/hostname, files of a small tmpfs
+// of this nucleus's own, detached (no path on the host: nothing to clean up, nothing made
+// on the state root's disk at every start), each attached read-only over the root's by the
+// child (the plan's kAttachTree ops, rootfs.h kBridgeEtcFiles); their content is written
+// through the tmpfs once the network is attached, into the files the container sees.
+class NetworkEtcFiles {
+ public:
+  static NetworkEtcFiles make();
+  // After plan.finalize(): the child attaches our trees (it closes its copies).
+  void give_to(LaunchPlan& plan) const;
+  void write(const net::EtcFiles& files) const;
+
+ private:
+  UniqueFd tmpfs_;                                           // writable: ours only
+  std::array<UniqueFd, std::size(kBridgeEtcFiles)> trees_;  // one read-only file each
+};
 // Orders the container's network from netd as soon as the id is ours.
 void prepare_network(NativeSession& s, const std::string& id, const std::string& root);
 // As soon as the container's network namespace exists (the child's init cloned).
 void give_network_namespace(NativeSession& s);
 // Waits for netd's attach and fills the /etc files.
-void attach_network(NativeSession& s, const std::string& files);
+void attach_network(NativeSession& s, const NetworkEtcFiles& files);
 // --network pasta (or bridge asked without root).
 void attach_user_network(NativeSession& s, pid_t init, const std::string& id, const std::string& root);
 

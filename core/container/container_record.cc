@@ -33,7 +33,7 @@ using json = nlohmann::json;
 // /run/containerd/runc/<namespace>).
 void ensure_root(const std::string& root) {
   // 0711: nobody else may list the records, but a container's uid may reach the files of
-  // its own record it is given by name (the bridge's /etc files, exec.fifo).
+  // its own record it is given by name (exec.fifo, which an OCI create's workload opens).
   struct stat st;
   if (::lstat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) {
     if ((st.st_mode & 07777) != 0711 && ::chmod(root.c_str(), 0711) != 0) throw_errno("create the state directory", root);

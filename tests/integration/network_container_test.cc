@@ -94,21 +94,30 @@ TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find(std::string(Upstream::kAllowed) + " ping"), std::string::npos) << r.output;
   // Its name service is nucleus's forwarder, its hosts file names its own address.
-  CommandResult files = run({"--hostname", "box"}, {"/bin/sh", "-c", "cat /etc/resolv.conf /etc/hosts /etc/hostname"});
+  // The container may read them, not change them: not even root without a user namespace
+  // of its own (trusted), whom only the read-only mount stops.
+  const std::string read_and_write = "cat /etc/resolv.conf /etc/hosts /etc/hostname; for f in resolv.conf hosts hostname; "
+                                     "do echo x >> /etc/$f && echo wrote $f; done; true";
+  CommandResult files = run({"--hostname", "box"}, {"/bin/sh", "-c", read_and_write});
   EXPECT_EQ(files.status, 0) << files.output;
   EXPECT_NE(files.output.find("nameserver 10.231."), std::string::npos) << files.output;
   EXPECT_NE(files.output.find("\tbox"), std::string::npos) << files.output;
+  EXPECT_NE(files.output.find("box\n"), std::string::npos) << files.output;
+  EXPECT_EQ(files.output.find("wrote"), std::string::npos) << files.output;
+  if (GetParam() == "native") {
+    CommandResult as_root = run({"--isolation", "trusted"}, {"/bin/sh", "-c", read_and_write});
+    EXPECT_EQ(as_root.status, 0) << as_root.output;
+    EXPECT_NE(as_root.output.find("nameserver 10.231."), std::string::npos) << as_root.output;
+    EXPECT_EQ(as_root.output.find("wrote"), std::string::npos) << as_root.output;
+  }
 }
 
-// The IPv4 address a running container of ours got (its /etc/hosts, in its record).
-std::string address_of(const NetworkLab& lab, const std::string& id) {
+// The IPv4 address a running container of ours got: its /etc/hosts, read through `exec`.
+std::string address_of(NetworkLab& lab, const std::string& id) {
   for (int i = 0; i < 300; ++i) {
-    std::ifstream hosts(lab.nucleus_root() + "/" + id + "/etc/hosts");
-    std::stringstream ss;
-    ss << hosts.rdbuf();
-    std::string text = ss.str();
-    size_t at = text.find("\n10.231.");
-    if (at != std::string::npos) return text.substr(at + 1, text.find('\t', at) - at - 1);
+    CommandResult hosts = lab.run_in(lab.host(), {kNucleus, "--root", lab.nucleus_root(), "exec", id, "/bin/cat", "/etc/hosts"});
+    size_t at = hosts.output.find("\n10.231.");
+    if (hosts.status == 0 && at != std::string::npos) return hosts.output.substr(at + 1, hosts.output.find('\t', at) - at - 1);
     std::this_thread::sleep_for(100ms);
   }
   return "";

@@ -307,6 +307,10 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd, Mas
     case MountKind::kMoveTree:
       rc = attach_tree(moved_tree_fd, target, op.attr);
       break;
+    case MountKind::kAttachTree:
+      errno = EBADF;  // none given: the parent's plan is wrong
+      rc = source_fd >= 0 ? attach_tree(source_fd, target, op.attr) : -1;
+      break;
     case MountKind::kTmpfs:
       rc = op.copy_up ? tmpfs_copy_up(root_fd, op, target) : mount_at_fd("tmpfs", target, "tmpfs", op.flags, op.data.c_str());
       break;
@@ -425,6 +429,7 @@ std::string MountOp::describe() const {
     case MountKind::kBind:
       return "bind " + source + " at " + at + ((attr & MOUNT_ATTR_RDONLY) ? " (read-only)" : "");
     case MountKind::kMoveTree: return "attach the id-mapped root filesystem at " + at;
+    case MountKind::kAttachTree: return "attach nucleus's " + at;
     case MountKind::kTmpfs: return "mount tmpfs at " + at;
     case MountKind::kProc: return "mount proc at " + at;
     case MountKind::kSysfs: return "mount sysfs at " + at;

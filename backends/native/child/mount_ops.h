@@ -15,6 +15,8 @@ namespace nucleus::native {
 enum class MountKind : uint8_t {
   kBind,       // bind `source` (a host path) at target; recursive
   kMoveTree,   // attach the detached mount the parent sent (idmapped rootfs)
+  kAttachTree, // attach the detached mount the parent made for this op (its source fd): a
+               // file of its own, as it set it up (a bridge's /etc files, native_network.h)
   kTmpfs,      // a fresh tmpfs; data = options
   kProc,
   kSysfs,

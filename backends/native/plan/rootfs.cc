@@ -186,6 +186,15 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
   }
   add_kernel_filesystems(plan, options);
   add_user_mounts(plan.root_ops, options, probe);
+  if (options.network == NetworkMode::kBridge) {
+    // After the volumes, as a bind of the user's to the same path would be covered: the
+    // files of a tmpfs the parent makes (native_network.h), each attached read-only.
+    for (const char* file : kBridgeEtcFiles) {
+      plan.root_ops.push_back({.kind = MountKind::kAttachTree, .target = std::string("etc/") + file,
+                               .attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                               .target_kind = TargetKind::kFile});
+    }
+  }
   if (options.workdir != "/") {
     plan.root_ops.push_back({.kind = MountKind::kMkdir, .target = options.workdir.substr(1)});
   }

@@ -15,6 +15,10 @@
 // (plan_root), the child executes the plan and pivots into it (enter_root).
 namespace nucleus::native {
 
+// --network bridge: the files of /etc nucleus writes for the container, attached over the
+// root's in this order (kAttachTree ops after the volumes; native_network.h makes them).
+inline constexpr const char* kBridgeEtcFiles[] = {"resolv.conf", "hosts", "hostname"};
+
 struct RootOptions {
   std::optional<std::string> rootfs;  // canonical; absent: host read-only view
   bool read_only = false;

@@ -119,6 +119,35 @@ TEST(LaunchPlan, AConfiguredNetworkNamespaceComesWithTheClone) {
   }
 }
 
+// --network bridge: /etc/resolv.conf, hosts and hostname are files the parent makes
+// (native_network.h), attached read-only after the volumes, so over a volume at the same
+// path; nothing of them is a host path the child opens.
+TEST(LaunchPlan, ABridgesEtcFilesAreAttachedFromTheParentAfterTheVolumes) {
+  WorkloadSpec spec = spec_of({"true"});
+  spec.network = NetworkMode::kBridge;
+  spec.volumes.push_back({.source = "/tmp", .destination = "/etc/hosts"});
+  LaunchPlan plan = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
+  const auto& ops = plan.root.root_ops;
+  std::vector<std::string> attached;
+  for (const MountOp& op : ops) {
+    if (op.kind != MountKind::kAttachTree) continue;
+    attached.push_back(op.target);
+    EXPECT_EQ(op.target_kind, TargetKind::kFile) << op.target;
+    EXPECT_TRUE(op.attr & MOUNT_ATTR_RDONLY) << op.target;
+    EXPECT_TRUE(op.attr & MOUNT_ATTR_NOSUID) << op.target;
+  }
+  EXPECT_EQ(attached, (std::vector<std::string>{"etc/resolv.conf", "etc/hosts", "etc/hostname"}));
+  size_t volume = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind == MountKind::kBind && ops[i].source == "/tmp") volume = i;
+  }
+  ASSERT_GT(volume, 0u);
+  EXPECT_LT(volume, index_of(ops, "etc/resolv.conf"));
+  spec.network = NetworkMode::kNone;
+  LaunchPlan none = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
+  for (const MountOp& op : none.root.root_ops) EXPECT_NE(op.kind, MountKind::kAttachTree) << op.target;
+}
+
 TEST(LaunchPlan, TrustedAsRootHasNoUserNamespace) {
   LaunchPlan plan = build_launch_plan(spec_of({"true"}), preset_for(IsolationLevel::kTrusted), fake_host(true));
   EXPECT_FALSE(plan.user_namespace);
