@@ -244,9 +244,9 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (spec.sd_notify) prepare_notify(spec, *s);
   std::optional<NetworkEtcFiles> etc_files;
   if (spec.network == NetworkMode::kBridge) {
-    etc_files = NetworkEtcFiles::make();
+    etc_files = NetworkEtcFiles::make(s->dir());
     timing::mark("network files prepared");
-    prepare_network(*s, options.id, options.root);
+    s->network = order_network(spec, options.id, options.root);
   }
   if (!claim_after_clone) timing::mark("record claimed");
 

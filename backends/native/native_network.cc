@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #include "core/sys/sys.h"
 #include "core/sys/trace_timing.h"
@@ -29,26 +31,55 @@ bool takes_prepared_namespace(const ContainerSpec& spec) {
 
 }  // namespace
 
-NetworkEtcFiles NetworkEtcFiles::make() {
-  constexpr const char* kStep = "prepare the container's /etc files";
+namespace {
+
+constexpr const char* kEtcStep = "prepare the container's /etc files";
+
+// A small tmpfs of our own, detached: no path on the host, gone with the last of its
+// mounts (ours, and the files the container has attached).
+UniqueFd detached_tmpfs() {
   UniqueFd fs(sys::raw_fsopen("tmpfs", FSOPEN_CLOEXEC));
-  if (!fs) throw_errno(kStep, "fsopen tmpfs");
+  if (!fs) throw_errno(kEtcStep, "fsopen tmpfs");
   if (sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, "size", "64k", 0) != 0 ||
       sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0) != 0 ||
       sys::raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    throw_errno(kStep, "fsconfig tmpfs");
+    throw_errno(kEtcStep, "fsconfig tmpfs");
   }
-  NetworkEtcFiles f;
-  f.tmpfs_ = UniqueFd(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
-  if (!f.tmpfs_) throw_errno(kStep, "fsmount tmpfs");
+  UniqueFd tree(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+  if (!tree) throw_errno(kEtcStep, "fsmount tmpfs");
+  return tree;
+}
+
+// Each file made empty in `dir` and cloned as a mount of its own. false: the kernel clones
+// nothing of a detached mount (before 6.15: only of the caller's own mount namespace).
+bool make_files(int dir, std::array<UniqueFd, std::size(kBridgeEtcFiles)>& trees) {
   for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
     const char* name = kBridgeEtcFiles[i];
     // Readable by the container's users (others: root here is nobody in its user namespace).
-    UniqueFd file(::openat(f.tmpfs_.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!file || ::fchmod(file.get(), 0644) != 0) throw_errno(kStep, name);
-    f.trees_[i] = UniqueFd(sys::raw_open_tree(f.tmpfs_.get(), name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-    if (!f.trees_[i]) throw_errno(kStep, std::string("open_tree ") + name);
+    UniqueFd file(::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!file || ::fchmod(file.get(), 0644) != 0) throw_errno(kEtcStep, name);
+    trees[i] = UniqueFd(sys::raw_open_tree(dir, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!trees[i] && errno == EINVAL && i == 0) return false;
+    if (!trees[i]) throw_errno(kEtcStep, std::string("open_tree ") + name);
   }
+  return true;
+}
+
+}  // namespace
+
+NetworkEtcFiles NetworkEtcFiles::make(const std::string& record_dir) {
+  NetworkEtcFiles f;
+  const char* where = std::getenv("NUCLEUS_BRIDGE_ETC");
+  if (where == nullptr || std::string_view(where) != "record") {
+    f.dir_ = detached_tmpfs();
+    if (make_files(f.dir_.get(), f.trees_)) return f;
+  }
+  // In the record, cloned from there (a mount of our own namespace, which every kernel
+  // clones); the files go with the record.
+  const std::string dir = record_dir + "/etc";
+  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno(kEtcStep, dir);
+  f.dir_ = sys::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC, kEtcStep);
+  if (!make_files(f.dir_.get(), f.trees_)) throw_errno(kEtcStep, "open_tree " + dir);
   return f;
 }
 
@@ -65,7 +96,7 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
   static_assert(std::size(contents) == std::size(kBridgeEtcFiles));
   for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
     // In place: the container has the file attached already, which holds the inode.
-    UniqueFd file(::openat(tmpfs_.get(), kBridgeEtcFiles[i], O_WRONLY | O_TRUNC | O_CLOEXEC));
+    UniqueFd file(::openat(dir_.get(), kBridgeEtcFiles[i], O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!file) throw_errno("write the container's /etc files", kBridgeEtcFiles[i]);
     if (int err = sys::write_all(file.get(), contents[i]->data(), contents[i]->size())) {
       errno = err;
@@ -74,10 +105,11 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
   }
 }
 
-void prepare_network(NativeSession& s, const std::string& id, const std::string& root) {
-  s.network = net::ContainerNetwork::prepare(*s.spec.bridge, id, {.state_dir = root + "/.network",
-                                                                  .take_prepared_namespace = takes_prepared_namespace(s.spec)});
+net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root) {
+  net::ContainerNetwork network = net::ContainerNetwork::prepare(
+      *spec.bridge, id, {.state_dir = root + "/.network", .take_prepared_namespace = takes_prepared_namespace(spec)});
   timing::mark("network ordered");
+  return network;
 }
 // As soon as the container's network namespace exists: netd makes the veth while this
 // process writes the id maps, sends the trees and makes the cgroup.

@@ -20,20 +20,22 @@ namespace nucleus::native {
 // of this nucleus's own, detached (no path on the host: nothing to clean up, nothing made
 // on the state root's disk at every start), each attached read-only over the root's by the
 // child (the plan's kAttachTree ops, rootfs.h kBridgeEtcFiles); their content is written
-// through the tmpfs once the network is attached, into the files the container sees.
+// through the tmpfs once the network is attached, into the files the container sees. A
+// kernel before 6.15 clones no file of a detached mount: there, and with
+// NUCLEUS_BRIDGE_ETC=record, they are files of <record>/etc, attached the same way.
 class NetworkEtcFiles {
  public:
-  static NetworkEtcFiles make();
+  static NetworkEtcFiles make(const std::string& record_dir);
   // After plan.finalize(): the child attaches our trees (it closes its copies).
   void give_to(LaunchPlan& plan) const;
   void write(const net::EtcFiles& files) const;
 
  private:
-  UniqueFd tmpfs_;                                           // writable: ours only
+  UniqueFd dir_;                                             // the tmpfs, or <record>/etc: ours only
   std::array<UniqueFd, std::size(kBridgeEtcFiles)> trees_;  // one read-only file each
 };
 // Orders the container's network from netd as soon as the id is ours.
-void prepare_network(NativeSession& s, const std::string& id, const std::string& root);
+net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root);
 // As soon as the container's network namespace exists (the child's init cloned).
 void give_network_namespace(NativeSession& s);
 // Waits for netd's attach and fills the /etc files.

@@ -77,8 +77,8 @@ struct NetworkLab::Process {
 };
 
 NetworkLab::NetworkLab() : suffix_(std::to_string(::getpid())) {
-  // nucleus's containers reach their /etc files in their records below it (as under
-  // /run/nucleus): others may pass through, not list.
+  // As /run/nucleus is: others may pass through (an OCI create's workload opens its
+  // record's exec.fifo), not list.
   ::chmod(state_dir().c_str(), 0711);
   host_ = "nxh" + suffix_;
   upstream_ = "nxu" + suffix_;

@@ -212,6 +212,22 @@ TEST_F(NetworkPrepared, AnEmptyPoolFallsBackToTheContainersOwnNamespace) {
   EXPECT_EQ(reach.status, 0) << reach.output;
 }
 
+// A twin of a running container's name is refused (125, the name's message) before any
+// network is ordered for it (TearDown: nothing left), and the running container keeps its
+// own network.
+TEST_F(NetworkPrepared, ATwinsNameIsRefusedAndLeavesTheHoldersNetworkAlone) {
+  prepare_standbys(2);
+  start("held");
+  const std::string lease = lease_of("held");
+  CommandResult twin = in_host(run_args("held", {"/bin/true"}));
+  EXPECT_EQ(twin.status, 125) << twin.output;
+  EXPECT_NE(twin.output.find("--name: 'held' is already in use by a running container"), std::string::npos) << twin.output;
+  EXPECT_EQ(lease_of("held"), lease);
+  CommandResult reach = in_host(nucleus({"exec", "held", kDriverInside, "probe", "tcp", Upstream::kAllowed,
+                                         std::to_string(kEchoPort)}));
+  EXPECT_EQ(reach.status, 0) << reach.output;
+}
+
 // Starts that find no standby at all grow the pool by one each (up to 16): after a burst of
 // three at once, with a pool of one, the quiet refills it to more than one (one more per
 // start that took the fresh path with none left, at most).

@@ -132,8 +132,8 @@ RootPlan plan_chroot(const ContainerSpec& spec) {
   if (!spec.sysctl.empty()) refuse("linux.sysctl");
   if (!spec.rootfs_propagation.empty()) refuse("linux.rootfsPropagation");
   if (spec.root.read_only) refuse("root.readonly");
-  // It waits for start on the record's exec.fifo, reached through the record's directory
-  // (no /proc to reopen it through), which only root may search.
+  // An OCI create's waits for start on the record's exec.fifo, reached through the
+  // record's directory (no /proc to reopen it through), which only root may search.
   if (spec.process.uid != 0) refuse("process.user.uid");
   char resolved[PATH_MAX];
   if (spec.root.path.empty() || ::realpath(spec.root.path.c_str(), resolved) == nullptr) {
