@@ -120,12 +120,12 @@ TEST(LaunchPlan, AConfiguredNetworkNamespaceComesWithTheClone) {
 }
 
 // --network bridge: /etc/resolv.conf, hosts and hostname are files the parent makes
-// (native_network.h), attached read-only after the volumes, so over a volume at the same
-// path; nothing of them is a host path the child opens.
+// (native_network.h), attached read-only after /dev and the volumes, and before the host
+// view's root becomes read-only (the last op); nothing of them is a host path the child opens.
 TEST(LaunchPlan, ABridgesEtcFilesAreAttachedFromTheParentAfterTheVolumes) {
   WorkloadSpec spec = spec_of({"true"});
   spec.network = NetworkMode::kBridge;
-  spec.volumes.push_back({.source = "/tmp", .destination = "/etc/hosts"});
+  spec.volumes.push_back({.source = "/tmp", .destination = "/data"});
   LaunchPlan plan = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
   const auto& ops = plan.root.root_ops;
   std::vector<std::string> attached;
@@ -137,12 +137,13 @@ TEST(LaunchPlan, ABridgesEtcFilesAreAttachedFromTheParentAfterTheVolumes) {
     EXPECT_TRUE(op.attr & MOUNT_ATTR_NOSUID) << op.target;
   }
   EXPECT_EQ(attached, (std::vector<std::string>{"etc/resolv.conf", "etc/hosts", "etc/hostname"}));
-  size_t volume = 0;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].kind == MountKind::kBind && ops[i].source == "/tmp") volume = i;
-  }
-  ASSERT_GT(volume, 0u);
-  EXPECT_LT(volume, index_of(ops, "etc/resolv.conf"));
+  const size_t first = index_of(ops, "etc/resolv.conf");
+  EXPECT_LT(index_of(ops, "data"), first);
+  ASSERT_TRUE(plan.root.dev.has_value());
+  EXPECT_LE(plan.root.dev_at, first);
+  ASSERT_FALSE(ops.empty());
+  EXPECT_EQ(ops.back().kind, MountKind::kReadOnly);
+  EXPECT_LT(index_of(ops, "etc/hostname"), ops.size() - 1);
   spec.network = NetworkMode::kNone;
   LaunchPlan none = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
   for (const MountOp& op : none.root.root_ops) EXPECT_NE(op.kind, MountKind::kAttachTree) << op.target;
