@@ -355,6 +355,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (held) s->entrust(open_mount_namespace(pid));
 
   wait_until_ready(*s, options);
+  if (etc_files) etc_files->forget_record_copies();
   if (held && spec.root.layout == RootSpec::Layout::kNucleus && !spec.root.path.empty() && !spec.root.read_only) {
     // The root is the overlay, whose statfs is its upper layer's: the bounded tmpfs.
     s->watch_layer(UniqueFd(::open(("/proc/" + std::to_string(pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),

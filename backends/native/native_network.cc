@@ -50,14 +50,17 @@ UniqueFd detached_tmpfs() {
   return tree;
 }
 
-// Each file made empty in `dir` and cloned as a mount of its own. false: the kernel clones
-// nothing of a detached mount (before 6.15: only of the caller's own mount namespace).
-bool make_files(int dir, std::array<UniqueFd, std::size(kBridgeEtcFiles)>& trees) {
+using Files = std::array<UniqueFd, std::size(kBridgeEtcFiles)>;
+
+// Each file made empty in `dir` (kept open in `files`, for its content later) and cloned as
+// a mount of its own. false: the kernel clones nothing of a detached mount (before 6.15:
+// only of the caller's own mount namespace).
+bool make_files(int dir, Files& files, Files& trees) {
   for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
     const char* name = kBridgeEtcFiles[i];
     // Readable by the container's users (others: root here is nobody in its user namespace).
-    UniqueFd file(::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!file || ::fchmod(file.get(), 0644) != 0) throw_errno(kEtcStep, name);
+    files[i] = UniqueFd(::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!files[i] || ::fchmod(files[i].get(), 0644) != 0) throw_errno(kEtcStep, name);
     trees[i] = UniqueFd(sys::raw_open_tree(dir, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (!trees[i] && errno == EINVAL && i == 0) return false;
     if (!trees[i]) throw_errno(kEtcStep, std::string("open_tree ") + name);
@@ -71,16 +74,22 @@ NetworkEtcFiles NetworkEtcFiles::make(const std::string& record_dir) {
   NetworkEtcFiles f;
   const char* where = std::getenv("NUCLEUS_BRIDGE_ETC");
   if (where == nullptr || std::string_view(where) != "record") {
-    f.dir_ = detached_tmpfs();
-    if (make_files(f.dir_.get(), f.trees_)) return f;
+    UniqueFd tmpfs = detached_tmpfs();
+    if (make_files(tmpfs.get(), f.files_, f.trees_)) return f;
   }
   // In the record, cloned from there (a mount of our own namespace, which every kernel
-  // clones); the files go with the record.
-  const std::string dir = record_dir + "/etc";
-  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno(kEtcStep, dir);
-  f.dir_ = sys::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC, kEtcStep);
-  if (!make_files(f.dir_.get(), f.trees_)) throw_errno(kEtcStep, "open_tree " + dir);
+  // clones); unlinked once the child has attached them (forget_record_copies).
+  f.record_etc_ = record_dir + "/etc";
+  if (::mkdir(f.record_etc_.c_str(), 0755) != 0) throw_errno(kEtcStep, f.record_etc_);
+  UniqueFd dir = sys::open(f.record_etc_, O_PATH | O_DIRECTORY | O_CLOEXEC, kEtcStep);
+  if (!make_files(dir.get(), f.files_, f.trees_)) throw_errno(kEtcStep, "open_tree " + f.record_etc_);
   return f;
+}
+
+void NetworkEtcFiles::forget_record_copies() const noexcept {
+  if (record_etc_.empty()) return;
+  for (const char* name : kBridgeEtcFiles) ::unlink((record_etc_ + "/" + name).c_str());
+  ::rmdir(record_etc_.c_str());
 }
 
 void NetworkEtcFiles::give_to(LaunchPlan& plan) const {
@@ -96,10 +105,9 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
   static_assert(std::size(contents) == std::size(kBridgeEtcFiles));
   for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
     // In place: the container has the file attached already, which holds the inode.
-    UniqueFd file(::openat(dir_.get(), kBridgeEtcFiles[i], O_WRONLY | O_TRUNC | O_CLOEXEC));
-    if (!file) throw_errno("write the container's /etc files", kBridgeEtcFiles[i]);
-    if (int err = sys::write_all(file.get(), contents[i]->data(), contents[i]->size())) {
-      errno = err;
+    const std::string& text = *contents[i];
+    if (::ftruncate(files_[i].get(), 0) != 0 ||
+        ::pwrite(files_[i].get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
       throw_errno("write the container's /etc files", kBridgeEtcFiles[i]);
     }
   }

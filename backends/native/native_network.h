@@ -22,17 +22,22 @@ namespace nucleus::native {
 // child (the plan's kAttachTree ops, rootfs.h kBridgeEtcFiles); their content is written
 // through the tmpfs once the network is attached, into the files the container sees. A
 // kernel before 6.15 clones no file of a detached mount: there, and with
-// NUCLEUS_BRIDGE_ETC=record, they are files of <record>/etc, attached the same way.
+// NUCLEUS_BRIDGE_ETC=record, they are made in <record>/etc, cloned from there and unlinked.
 class NetworkEtcFiles {
  public:
   static NetworkEtcFiles make(const std::string& record_dir);
   // After plan.finalize(): the child attaches our trees (it closes its copies).
   void give_to(LaunchPlan& plan) const;
   void write(const net::EtcFiles& files) const;
+  // Once the child has attached them (its root is built): the record's copies unlinked,
+  // where there are some (the attached mounts and our fds hold the files; a record's
+  // removal after a run only unlinks files, and would leave an etc/ directory aside).
+  void forget_record_copies() const noexcept;
 
  private:
-  UniqueFd dir_;                                             // the tmpfs, or <record>/etc: ours only
-  std::array<UniqueFd, std::size(kBridgeEtcFiles)> trees_;  // one read-only file each
+  std::array<UniqueFd, std::size(kBridgeEtcFiles)> files_;  // each file, open for writing: ours only
+  std::array<UniqueFd, std::size(kBridgeEtcFiles)> trees_;  // each file as a mount, attached read-only
+  std::string record_etc_;                                   // <record>/etc, or "" (the tmpfs)
 };
 // Orders the container's network from netd as soon as the id is ours.
 net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <chrono>
 #include <optional>
 #include <cstring>
@@ -115,7 +116,7 @@ class Server {
     int ms = !children_.empty() ? -1 : std::max<int>(0, options_.idle_ms - static_cast<int>(idle_for().count()));
     for (std::optional<Clock::time_point> at : {refill_at_, shrink_at()}) {
       if (!at) continue;
-      auto due = std::chrono::duration_cast<std::chrono::milliseconds>(*at - Clock::now()).count();
+      auto due = std::chrono::ceil<std::chrono::milliseconds>(*at - Clock::now()).count();  // no poll(0) spin
       int until = static_cast<int>(std::max<long long>(0, due));
       ms = ms < 0 ? until : std::min(ms, until);
     }
@@ -160,7 +161,9 @@ class Server {
     if (n == static_cast<ssize_t>(kStandbyReady.size()) && kStandbyReady == std::string_view(word, static_cast<size_t>(n)) &&
         count == 1) {
       s.netns = UniqueFd(fd);
+      const bool after_failure = failures_ > 0;
       failures_ = 0;
+      if (after_failure && standbys_.size() < pool_) schedule_refill();  // the rest, now it works
       return;
     }
     if (count == 1) ::close(fd);
@@ -226,6 +229,7 @@ class Server {
       children_.insert(ready->pid);  // from now on a container's netd: reaped as one
     }
     standbys_.erase(ready);  // our copies of its socket and namespace go
+    if (++handed_since_refill_ > options_.pool) last_needed_ = Clock::now();  // the grown part is in use
     schedule_refill();
     return true;
   }
@@ -255,25 +259,28 @@ class Server {
   // prepared, while none fail: the burst it came in was larger than the pool. The pool grows
   // by one (up to kMaxPool, or the configured size if that is larger; a pool of 0 stays 0:
   // no standbys were asked for) and is refilled once the burst is over; it goes back to its
-  // configured size after kShrinkAfter without growing.
+  // configured size after kShrinkAfter in which no burst needed more than that.
   void grow_pool() {
     if (options_.pool == 0 || pool_ >= std::max(options_.pool, kMaxPool)) return;
     ++pool_;
-    last_growth_ = Clock::now();
+    last_needed_ = Clock::now();
   }
 
   std::optional<Clock::time_point> shrink_at() const {
     if (pool_ <= options_.pool) return std::nullopt;
-    return last_growth_ + kShrinkAfter;
+    return last_needed_ + kShrinkAfter;
   }
 
+  // Those still being prepared go first; a dropped standby's socket closes: it tears down.
   void shrink_pool() {
     pool_ = options_.pool;
-    while (standbys_.size() > pool_) standbys_.pop_back();  // its socket closes: it tears down
+    std::stable_partition(standbys_.begin(), standbys_.end(), [](const Standby& s) { return static_cast<bool>(s.netns); });
+    while (standbys_.size() > pool_) standbys_.pop_back();
   }
 
   void refill() {
     refill_at_.reset();
+    handed_since_refill_ = 0;
     // A standby that keeps failing (bridge refused, addresses exhausted) is not retried in a
     // loop, and after a failure one is prepared at a time.
     for (size_t forked = 0; prepared_ && standbys_.size() < pool_ && failures_ < kMaxFailures &&
@@ -284,7 +291,14 @@ class Server {
   }
 
   bool fork_standby() {
-    auto [mine, theirs] = sys::socketpair(SOCK_SEQPACKET, "prepare a standby");
+    UniqueFd mine, theirs;
+    try {
+      std::tie(mine, theirs) = sys::socketpair(SOCK_SEQPACKET, "prepare a standby");
+    } catch (const Error& e) {  // out of fds: a failure like a fork's, not the server's end
+      std::cerr << "nucleus-netd serve: " << e.what() << "\n";
+      ++failures_;
+      return false;
+    }
     pid_t pid = ::fork();
     if (pid < 0) {
       ++failures_;
@@ -352,7 +366,8 @@ class Server {
   std::optional<NetworkRequest> prepared_;  // what the standbys are prepared for
   std::vector<Standby> standbys_;
   size_t pool_ = options_.pool;  // how many standbys to keep: grows with the bursts (grow_pool)
-  Clock::time_point last_growth_;
+  Clock::time_point last_needed_;  // the last growth, or hand-out beyond the configured size
+  size_t handed_since_refill_ = 0;
   std::optional<Clock::time_point> refill_at_;
   Clock::time_point refill_latest_;  // the latest refill_at_ may be put off to
   int failures_ = 0;
