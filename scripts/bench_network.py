@@ -5,9 +5,9 @@ outside them and the machine's own namespace is never touched.
 
   * start to exit of /bin/true with `--network bridge` beside `--network none`, and podman's
     bridge beside podman's none on the same busybox rootfs (imported as an image);
-  * the kernel's own floor for that: a short-lived process given the least a bridged
-    network is (a veth on a bridge, an address, a route) beside a bare namespace, with no
-    runtime at all (tests/bench/net_floor.cc);
+  * the kernel's own floor for that: a short-lived process given what netd's netlink steps
+    give a container (a veth on a bridge, addresses, routes) beside a bare namespace, with
+    no runtime around them (tests/bench/net_floor.cc);
   * the cost of one new connection from inside a bridge container to the upstream server
     with 1 and with 5,000 egress rules (the container's own python3 times 2,000 connects:
     the default host view has it)."""
@@ -134,7 +134,7 @@ class NetworkLab:
             return None
 
     def kernel_floor(self, net_floor, rounds=10, runs=60):
-        """What this kernel takes for the least a bridged network is, with no runtime (the
+        """What this kernel takes for netd's netlink steps of a bridged network, with no runtime (the
         build's net_floor, tests/bench/net_floor.cc, in the lab's host namespace): median
         milliseconds per short-lived process with a bare namespace and with a veth on a
         bridge, back to back, and the machine's CPU milliseconds per run of each."""

@@ -48,9 +48,10 @@ def write_doc(path, notes_path, args, all_cases, extra, private_mounts):
     floor = extra.get("net_floor")
     if floor:
         w("The kernel's own floor under the bridge target (`tests/bench/net_floor.cc`, in the same lab, no "
-          "runtime): a short-lived process given the least a bridged network is (a veth with its peer "
-          "in the process's new namespace, on a bridge, both up, an IPv4 address, a default route; no "
-          "nftables, IPv6, lease, /etc files or DNS) took %.2f ms median back to back, against %.2f ms "
+          "runtime): a short-lived process given what netd's own netlink steps give a container (a veth "
+          "with its peer in the process's new namespace, on a bridge, up, an IPv4 and an IPv6 address, "
+          "default routes: network/netlink/links.cc; no nftables, lease, /etc files or DNS) took %.2f ms "
+          "median back to back, against %.2f ms "
           "with a bare namespace (what `none` makes): **+%.2f ms**, and +%.2f ms of the machine's CPU per "
           "run (%.2f against %.2f, the kernel's clean-up included)."
           % (floor["bridge"], floor["netns"], floor["bridge"] - floor["netns"],

@@ -53,8 +53,8 @@ std::string NativeBackend::status(const ContainerRecord& r, const std::string& d
 }
 
 // The workload, blocked opening exec.fifo for writing, is released when we open it for
-// reading and take its byte (runc's exec.fifo): the same for `nucleus start` and for `run`,
-// unless `run` gave it a start pipe (native_create.cc), whose reader the session holds.
+// reading and take its byte (runc's exec.fifo, `nucleus start`); under `run` it writes its
+// byte to the start pipe whose reader the session holds (native_create.cc).
 void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
   ContainerRecord& r = c.record();
   if (!held) {
@@ -81,7 +81,7 @@ void NativeBackend::start(LockedContainer& c, ContainerSession* held) {
     if ((p[0].revents & POLLIN) && ::read(reader.get(), &byte, 1) == 1) break;
     if (p[1].revents) throw Error(r.name, "the container's init ended before it started");
   }
-  if (!held || static_cast<NativeSession*>(held)->plan.start_signal != LaunchPlan::StartSignal::kPipe) ::unlink(fifo.c_str());
+  if (!held) ::unlink(fifo.c_str());
   r.status = "running";
   c.save();
   const HooksSpec& hooks = held ? static_cast<NativeSession*>(held)->spec.hooks : read_spec_file(c.path()).hooks;

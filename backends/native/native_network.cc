@@ -38,15 +38,9 @@ constexpr const char* kEtcStep = "prepare the container's /etc files";
 // A small tmpfs of our own, detached: no path on the host, gone with the last of its
 // mounts (ours, and the files the container has attached).
 UniqueFd detached_tmpfs() {
-  UniqueFd fs(sys::raw_fsopen("tmpfs", FSOPEN_CLOEXEC));
-  if (!fs) throw_errno(kEtcStep, "fsopen tmpfs");
-  if (sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, "size", "64k", 0) != 0 ||
-      sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0755", 0) != 0 ||
-      sys::raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    throw_errno(kEtcStep, "fsconfig tmpfs");
-  }
-  UniqueFd tree(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
-  if (!tree) throw_errno(kEtcStep, "fsmount tmpfs");
+  UniqueFd tree = sys::mount_detached("tmpfs", {{"size", "64k"}, {"mode", "0755"}},
+                                      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (!tree) throw_errno(kEtcStep, "mount a tmpfs");
   return tree;
 }
 

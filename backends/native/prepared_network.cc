@@ -15,14 +15,8 @@ namespace {
 // A detached sysfs whose network devices are those of the namespace this process is in
 // (sysfs takes it when the filesystem context is opened), mounted as the root's would be.
 UniqueFd make_sysfs() {
-  UniqueFd fs(sys::raw_fsopen("sysfs", FSOPEN_CLOEXEC));
-  if (!fs) throw_errno("mount sysfs for the prepared network namespace", "fsopen");
-  if (sys::raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
-    throw_errno("mount sysfs for the prepared network namespace", "fsconfig");
-  }
-  UniqueFd tree(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC,
-                                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
-  if (!tree) throw_errno("mount sysfs for the prepared network namespace", "fsmount");
+  UniqueFd tree = sys::mount_detached("sysfs", {}, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (!tree) throw_errno("mount sysfs for the prepared network namespace");
   return tree;
 }
 

@@ -106,6 +106,29 @@ void proc_fd_path(int fd, char* out) noexcept {
   out[i] = '\0';
 }
 
+namespace {
+template <class Options>
+UniqueFd mount_detached_with(const char* fstype, const Options& options, unsigned attrs) noexcept {
+  UniqueFd fs(raw_fsopen(fstype, FSOPEN_CLOEXEC));
+  if (!fs) return {};
+  for (const auto& [key, value] : options) {
+    if (raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0) != 0) return {};
+  }
+  if (raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
+  return UniqueFd(raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, attrs));
+}
+}  // namespace
+
+UniqueFd mount_detached(const char* fstype, std::initializer_list<std::pair<std::string, std::string>> options,
+                        unsigned attrs) noexcept {
+  return mount_detached_with(fstype, options, attrs);
+}
+
+UniqueFd mount_detached(const char* fstype, const std::vector<std::pair<std::string, std::string>>& options,
+                        unsigned attrs) noexcept {
+  return mount_detached_with(fstype, options, attrs);
+}
+
 UniqueFd open(const std::string& path, int flags, const std::string& step, mode_t mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   if (fd < 0) throw_errno(step, path);

@@ -13,7 +13,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <initializer_list>
 #include <utility>
+#include <vector>
 
 #include "core/sys/unique_fd.h"
 
@@ -80,6 +82,13 @@ ssize_t recv_with_fds(int sock, void* data, size_t len, int* fds, size_t max, si
 
 // Formats "/proc/self/fd/<fd>" into out (at least 32 bytes). Child-safe.
 void proc_fd_path(int fd, char* out) noexcept;
+
+// A new filesystem of `fstype`, mounted nowhere (fsopen, each option one fsconfig, fsmount
+// with MOUNT_ATTR_* `attrs`): the tree's fd, or an empty one with errno set (parent).
+UniqueFd mount_detached(const char* fstype, std::initializer_list<std::pair<std::string, std::string>> options,
+                        unsigned attrs) noexcept;
+UniqueFd mount_detached(const char* fstype, const std::vector<std::pair<std::string, std::string>>& options,
+                        unsigned attrs) noexcept;
 
 // ---- checked wrappers (parent) ---------------------------------------------------------
 UniqueFd open(const std::string& path, int flags, const std::string& step, mode_t mode = 0);

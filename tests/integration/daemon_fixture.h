@@ -45,8 +45,14 @@ class Nucleusd {
       }
     }
     stop();
+    // A stopped sandbox's monitor may still append its last event to the state root's
+    // history after the daemon left: removed until the directory stays gone.
     std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    for (int quiet = 0, i = 0; quiet < 3 && i < 30; ++i) {
+      quiet = std::filesystem::exists(dir_, ec) ? 0 : quiet + 1;
+      std::filesystem::remove_all(dir_, ec);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   void start() {

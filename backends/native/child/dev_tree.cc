@@ -45,20 +45,17 @@ bool mount_attrs(unsigned long flags, unsigned* attrs) {
 UniqueFd new_tmpfs(const MountOp& op, uid_t uid, gid_t gid) {
   unsigned attrs = 0;
   if (op.kind != MountKind::kTmpfs || !mount_attrs(op.flags, &attrs)) return {};
-  UniqueFd fs(sys::raw_fsopen("tmpfs", FSOPEN_CLOEXEC));
-  if (!fs) return {};
-  std::string options = "source=tmpfs," + op.data + ",uid=" + std::to_string(uid) + ",gid=" + std::to_string(gid);
-  for (size_t start = 0; start <= options.size();) {
-    size_t comma = std::min(options.find(',', start), options.size());
-    std::string item = options.substr(start, comma - start);
+  std::vector<std::pair<std::string, std::string>> options;
+  const std::string text = "source=tmpfs," + op.data + ",uid=" + std::to_string(uid) + ",gid=" + std::to_string(gid);
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
     size_t eq = item.find('=');
     if (eq == std::string::npos) return {};
-    item[eq] = '\0';
-    if (sys::raw_fsconfig(fs.get(), FSCONFIG_SET_STRING, item.c_str(), item.c_str() + eq + 1, 0) != 0) return {};
+    options.emplace_back(item.substr(0, eq), item.substr(eq + 1));
     start = comma + 1;
   }
-  if (sys::raw_fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
-  return UniqueFd(sys::raw_fsmount(fs.get(), FSMOUNT_CLOEXEC, attrs));
+  return sys::mount_detached("tmpfs", options, attrs);
 }
 
 // What the child would run beneath /dev (the device binds, the links), run here beneath the
