@@ -131,6 +131,32 @@ TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
   EXPECT_EQ(left, "");
 }
 
+// Images as other tools make them: systemd-resolved's /etc/resolv.conf, a link into an
+// empty /run; and a --read-only root without /etc/hosts (the test image has none of the
+// three files). Both get nucleus's files through the image's own paths; neither image is
+// written, and the read-only root stays read-only.
+TEST_P(NetworkContainer, AnImagesLinkedOrMissingEtcFilesAreServed) {
+  TempDir image("/tmp", "nucleus-it-img-");
+  ASSERT_EQ(std::system(("cp -a " + kRootfs + "/. " + image.path()).c_str()), 0);
+  const std::string link = image.path() + "/etc/resolv.conf";
+  ::unlink(link.c_str());
+  ASSERT_EQ(::symlink("../run/systemd/resolve/stub-resolv.conf", link.c_str()), 0);
+  CommandResult linked = run({"--rootfs", image.path()}, {"/bin/sh", "-c", "cat /etc/resolv.conf"});
+  EXPECT_EQ(linked.status, 0) << linked.output;
+  EXPECT_NE(linked.output.find("nameserver 10.231."), std::string::npos) << linked.output;
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_FALSE(std::filesystem::exists(image.path() + "/run/systemd"));
+
+  ASSERT_FALSE(std::filesystem::exists(kRootfs + "/etc/hosts"));
+  CommandResult read_only = run({"--rootfs", kRootfs, "--read-only", "--hostname", "box"},
+                                {"/bin/sh", "-c", "cat /etc/hosts; touch /new-file 2>&1; true"});
+  EXPECT_EQ(read_only.status, 0) << read_only.output;
+  EXPECT_NE(read_only.output.find("\tbox\n"), std::string::npos) << read_only.output;
+  EXPECT_NE(read_only.output.find("Read-only file system"), std::string::npos) << read_only.output;
+  EXPECT_FALSE(std::filesystem::exists(kRootfs + "/etc/hosts"));
+  EXPECT_FALSE(std::filesystem::exists(kRootfs + "/new-file"));
+}
+
 // The IPv4 address a running container of ours got: its /etc/hosts, read through `exec`.
 std::string address_of(NetworkLab& lab, const std::string& id) {
   for (int i = 0; i < 300; ++i) {

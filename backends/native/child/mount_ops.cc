@@ -12,51 +12,13 @@
 #include <cstring>
 
 #include "backends/native/child/copy_tree.h"
+#include "backends/native/child/mount_target.h"
 #include "core/sys/sys.h"
 
 namespace nucleus::native {
 namespace {
 
 // ---- child side: no allocation, no exceptions ------------------------------------------
-
-int try_open(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
-  open_how how = {};
-  how.flags = O_PATH | O_CLOEXEC | (kind == TargetKind::kDirectory ? O_DIRECTORY : 0);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
-  return sys::raw_openat2(root_fd, rel[0] == '\0' ? "." : rel, how);
-}
-
-// Creates the last component of path (a NUL-terminated buffer we may modify).
-int create_entry(int root_fd, char* path, TargetKind kind, bool no_symlinks) noexcept {
-  char* slash = strrchr(path, '/');
-  const char* base = path;
-  int parent = -1;
-  if (slash != nullptr) {
-    *slash = '\0';
-    parent = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
-    *slash = '/';
-    base = slash + 1;
-  }
-  // A top-level entry is made in the root itself (a directory fd already; one name cannot
-  // leave it): the staging tmpfs's and most mount points' case.
-  const int in = slash != nullptr ? parent : root_fd;
-  if (slash != nullptr && parent < 0) return -1;
-  int rc = 0;
-  if (kind == TargetKind::kDirectory) {
-    rc = mkdirat(in, base, 0755);
-  } else {
-    int fd = openat(in, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0) ::close(fd);
-    rc = fd >= 0 ? 0 : -1;
-  }
-  int saved = errno;
-  if (parent >= 0) ::close(parent);
-  if (rc != 0 && saved != EEXIST) {
-    errno = saved;
-    return -1;
-  }
-  return 0;
-}
 
 int mount_at_fd(const char* source, int target_fd, const char* fstype, unsigned long flags,
                 const char* data) noexcept {
@@ -361,34 +323,6 @@ int attach_detached_tree(int tree_fd, int root_fd, const MountOp& op) noexcept {
   return err;
 }
 
-int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
-  int fd = try_open(root_fd, rel, kind, no_symlinks);
-  if (fd >= 0 || errno != ENOENT) return fd;
-  char path[PATH_MAX];
-  size_t len = strlen(rel);
-  if (len >= sizeof path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(path, rel, len + 1);
-  // Mostly only the entry itself is missing (a mount point in /dev): create it in its
-  // parent. Only when the parent is missing too, create each missing ancestor, top down.
-  if (create_entry(root_fd, path, kind, no_symlinks) != 0) {
-    if (errno != ENOENT) return -1;
-    for (char* p = strchr(path, '/'); p != nullptr; p = strchr(p + 1, '/')) {
-      *p = '\0';
-      int dir = try_open(root_fd, path, TargetKind::kDirectory, no_symlinks);
-      if (dir >= 0) {
-        ::close(dir);
-      } else if (errno != ENOENT || create_entry(root_fd, path, TargetKind::kDirectory, no_symlinks) != 0) {
-        return -1;
-      }
-      *p = '/';
-    }
-    if (create_entry(root_fd, path, kind, no_symlinks) != 0) return -1;
-  }
-  return try_open(root_fd, rel, kind, no_symlinks);
-}
 
 int open_bind_sources(const std::vector<MountOp>& ops, std::vector<int>& source_fds,
                       int* failed) noexcept {

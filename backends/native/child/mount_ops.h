@@ -75,8 +75,4 @@ int execute_mount_ops(int root_fd, std::span<const MountOp> ops, std::span<const
 // target beneath root_fd, creating the mount point. Returns 0 or an errno.
 int attach_detached_tree(int tree_fd, int root_fd, const MountOp& op) noexcept;
 
-// Child side. Opens `rel` beneath root_fd as O_PATH (a directory when want_dir), creating
-// it and its missing parents. Returns the fd or -1 with errno set.
-int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept;
-
 }  // namespace nucleus::native

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "backends/native/child/child_steps.h"
+#include "backends/native/child/mount_target.h"
 #include "backends/native/plan/devices.h"
 #include "backends/native/plan/mounts.h"
 #include "backends/native/child/handshake.h"
@@ -149,6 +150,78 @@ int execute_root_ops(int root, const RootPlan& plan, const RootFds& fds, int* st
   return 0;
 }
 
+// What an op puts at its target: a mount, an entry of the root's own (a directory, a
+// device node, a link), or nothing new (it changes what is there, or skips an absent one).
+enum class Lands { kNothing, kEntry, kMount };
+Lands what_lands(MountKind kind) {
+  switch (kind) {
+    case MountKind::kMkdir:
+    case MountKind::kDevice:
+    case MountKind::kSymlink: return Lands::kEntry;
+    case MountKind::kReadOnly:
+    case MountKind::kMask:
+    case MountKind::kReadOnlyRebind:
+    case MountKind::kWriteFile:
+    case MountKind::kPropagation: return Lands::kNothing;
+    default: return Lands::kMount;
+  }
+}
+
+// The image's directory, below the writable layer (overlay, tmpfs upper) when there is one.
+void add_image_layers(RootPlan& plan, const RootOptions& options, bool layer) {
+  const char* lower_at = layer ? "lower" : "root";
+  MountOp lower = options.idmapped_rootfs ? MountOp{.kind = MountKind::kMoveTree, .target = lower_at}
+                                          : bind_op(lower_at, *options.rootfs, 0, HostEntry::kDirectory);
+  lower.attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | (layer ? 0 : MOUNT_ATTR_NOSUID);
+  plan.staging_ops.push_back(std::move(lower));
+  if (!layer) return;
+  const std::string& s = plan.staging;
+  plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "upper"});
+  plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "work"});
+  std::string data = "lowerdir=" + s + "/lower,upperdir=" + s + "/upper,workdir=" + s + "/work";
+  if (options.user_namespace) data += ",userxattr";
+  plan.staging_ops.push_back({.kind = MountKind::kOverlay, .target = "root", .data = data, .flags = MS_NOSUID | MS_NODEV});
+}
+
+// Whether the image has every mount point the root's ops land on, those beneath an
+// earlier mount aside (made in that mount). Each path is probed component by component, so
+// that no link of the image's is followed with the host's meaning; a link counts as
+// missing (it may lead nowhere).
+bool image_has_mount_points(const RootPlan& plan, const std::string& rootfs, const HostProbe& probe) {
+  std::vector<std::string_view> mounted;
+  std::vector<std::string> directories;  // checked already
+  auto beneath = [](std::string_view path, std::string_view dir) {
+    return path == dir || (path.size() > dir.size() && path.starts_with(dir) && path[dir.size()] == '/');
+  };
+  auto in_image = [&](const std::string& target) {
+    for (size_t end = target.find('/'); end != std::string::npos; end = target.find('/', end + 1)) {
+      std::string dir = target.substr(0, end);
+      if (std::find(directories.begin(), directories.end(), dir) != directories.end()) continue;
+      auto entry = probe(rootfs + "/" + dir);
+      if (!entry || entry->type != HostEntry::kDirectory) return false;
+      directories.push_back(std::move(dir));
+    }
+    auto entry = probe(rootfs + "/" + target);
+    return entry && entry->type != HostEntry::kSymlink;
+  };
+  auto check = [&](const MountOp& op) {
+    const Lands lands = what_lands(op.kind);
+    if (lands == Lands::kNothing || op.target.empty()) return true;
+    if (std::any_of(mounted.begin(), mounted.end(), [&](std::string_view m) { return beneath(op.target, m); })) {
+      return true;
+    }
+    // A device node is made anew over the image's (make_device): a write either way.
+    if (op.kind == MountKind::kDevice || !in_image(op.target)) return false;
+    if (lands == Lands::kMount) mounted.push_back(op.target);
+    return true;
+  };
+  for (size_t i = 0; i < plan.root_ops.size(); ++i) {
+    if (plan.dev && i == plan.dev_at && !check(plan.dev->tmpfs)) return false;
+    if (!check(plan.root_ops[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string pick_staging(const HostProbe& probe) {
@@ -166,23 +239,6 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
     add_host_view(plan.root_ops, options, probe);
   } else {
     plan.root_subdir = "root";
-    MountOp lower;
-    if (options.idmapped_rootfs) {
-      lower = {.kind = MountKind::kMoveTree, .target = options.read_only ? "root" : "lower"};
-    } else {
-      lower = bind_op(options.read_only ? "root" : "lower", *options.rootfs, 0, HostEntry::kDirectory);
-    }
-    lower.attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | (options.read_only ? MOUNT_ATTR_NOSUID : 0);
-    plan.staging_ops.push_back(std::move(lower));
-    if (!options.read_only) {
-      const std::string& s = plan.staging;
-      plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "upper"});
-      plan.staging_ops.push_back({.kind = MountKind::kMkdir, .target = "work"});
-      std::string data = "lowerdir=" + s + "/lower,upperdir=" + s + "/upper,workdir=" + s + "/work";
-      if (options.user_namespace) data += ",userxattr";
-      plan.staging_ops.push_back(
-          {.kind = MountKind::kOverlay, .target = "root", .data = data, .flags = MS_NOSUID | MS_NODEV});
-    }
   }
   add_kernel_filesystems(plan, options);
   add_user_mounts(plan.root_ops, options, probe);
@@ -198,8 +254,14 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
   if (options.workdir != "/") {
     plan.root_ops.push_back({.kind = MountKind::kMkdir, .target = options.workdir.substr(1)});
   }
-  if (!options.rootfs) {
-    // Last, once every mount point exists: the view's own tmpfs becomes read-only.
+  // --read-only has no layer to make a mount point in: an image that lacks one (a bridge's
+  // /etc/hosts, a volume's directory) gets the writable layer after all, made read-only
+  // once every mount point exists, as podman's read-only overlay is. The image itself is
+  // never written.
+  const bool layer = options.rootfs && (!options.read_only || !image_has_mount_points(plan, *options.rootfs, probe));
+  if (options.rootfs) add_image_layers(plan, options, layer);
+  if (!options.rootfs || (options.read_only && layer)) {
+    // Last, once every mount point exists: the view's own tmpfs, or the layer, becomes read-only.
     plan.root_ops.push_back({.kind = MountKind::kReadOnly, .target = ""});
   }
   return plan;

@@ -33,6 +33,11 @@ std::map<std::string, HostEntry> debian_host() {
       {"/run/hosts", {HostEntry::kFile, "", ""}},
       {"/etc/ssl/certs", {HostEntry::kDirectory, "", ""}},
       {"/etc/resolv.conf", {HostEntry::kFile, "", ""}},
+      // An image with the usual mount points (a --read-only root needs no layer).
+      {"/srv/rootfs/proc", {HostEntry::kDirectory, "", ""}},
+      {"/srv/rootfs/sys", {HostEntry::kDirectory, "", ""}},
+      {"/srv/rootfs/dev", {HostEntry::kDirectory, "", ""}},
+      {"/srv/rootfs/tmp", {HostEntry::kDirectory, "", ""}},
   };
 }
 
