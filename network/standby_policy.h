@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 
 #include "network/protocol.h"
@@ -20,6 +22,29 @@ NetworkRequest standby_request(const NetworkRequest& from);
 // takes a namespace): the same bridge and subnets, whose base rules and addresses are the
 // standby's.
 bool standby_serves(const NetworkRequest& wanted, const NetworkRequest& prepared);
+
+// When the resident netd prepares standbys and how far its pool grows (server.cc).
+struct PoolTimings {
+  // The refill waits for this long without an order of the prepared configuration (each
+  // puts it off again: preparing beside a burst of starts only slowed them) ...
+  std::chrono::milliseconds quiet;
+  // ... but never longer than this after the first, so a steady stream still gets standbys.
+  std::chrono::milliseconds latest;
+  // An order that finds no standby at all grows the pool by one, up to this (or the
+  // configured size, if larger) ...
+  size_t max_size;
+  // ... and the pool goes back to its configured size after this without a burst that
+  // needed more.
+  std::chrono::seconds shrink_after;
+  // Failed standbys in a row before the server stops refilling (each order that finds none
+  // tries again).
+  int max_failures;
+};
+inline constexpr PoolTimings kPoolTimings{.quiet = std::chrono::milliseconds(50),
+                                          .latest = std::chrono::milliseconds(1000),
+                                          .max_size = 16,
+                                          .shrink_after = std::chrono::seconds(60),
+                                          .max_failures = 3};
 
 // The id a standby's lease carries until a container takes it over.
 std::string standby_id(pid_t pid, uint64_t start_time);

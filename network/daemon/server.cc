@@ -209,7 +209,7 @@ class Server {
         schedule_refill();  // a burst is on: not beside it
       }
       prepare_for(standby_request(order->request));
-      if (failures_ >= kMaxFailures) {  // given up on refilling: each order that found none tries again
+      if (failures_ >= kPoolTimings.max_failures) {  // given up on refilling: each order that found none tries again
         failures_ = 0;
         schedule_refill();
       }
@@ -244,31 +244,31 @@ class Server {
     schedule_refill();
   }
 
-  // Off the starts: kQuietMs after the last order of the prepared configuration (each puts
-  // it off again, up to kLatestMs after the first: a steady stream of starts still gets
-  // standbys), and each standby lowers its own priority. Preparing beside a burst of starts
+  // Off the starts: kPoolTimings.quiet after the last order of the prepared configuration
+  // (each puts it off again, up to kPoolTimings.latest after the first: a steady stream of
+  // starts still gets standbys), and each standby lowers its own priority. Preparing beside a burst of starts
   // only slowed them (the standbys' namespaces, veths and rules against the starts' own, on
   // the same CPUs and the same kernel locks); a burst finds the pool the quiet before it left.
   void schedule_refill() {
     const Clock::time_point now = Clock::now();
-    if (!refill_at_) refill_latest_ = now + std::chrono::milliseconds(kLatestMs);
-    refill_at_ = std::min(now + std::chrono::milliseconds(kQuietMs), refill_latest_);
+    if (!refill_at_) refill_latest_ = now + kPoolTimings.latest;
+    refill_at_ = std::min(now + kPoolTimings.quiet, refill_latest_);
   }
 
   // An order of the prepared configuration that found no standby at all, ready or being
   // prepared, while none fail: the burst it came in was larger than the pool. The pool grows
-  // by one (up to kMaxPool, or the configured size if that is larger; a pool of 0 stays 0:
-  // no standbys were asked for) and is refilled once the burst is over; it goes back to its
-  // configured size after kShrinkAfter in which no burst needed more than that.
+  // by one (up to kPoolTimings.max_size, or the configured size if that is larger; a pool of
+  // 0 stays 0: no standbys were asked for) and is refilled once the burst is over; it goes
+  // back to its configured size after kPoolTimings.shrink_after in which no burst needed more.
   void grow_pool() {
-    if (options_.pool == 0 || pool_ >= std::max(options_.pool, kMaxPool)) return;
+    if (options_.pool == 0 || pool_ >= std::max(options_.pool, kPoolTimings.max_size)) return;
     ++pool_;
     last_needed_ = Clock::now();
   }
 
   std::optional<Clock::time_point> shrink_at() const {
     if (pool_ <= options_.pool) return std::nullopt;
-    return last_needed_ + kShrinkAfter;
+    return last_needed_ + kPoolTimings.shrink_after;
   }
 
   // Those still being prepared go first; a dropped standby's socket closes: it tears down.
@@ -283,7 +283,7 @@ class Server {
     handed_since_refill_ = 0;
     // A standby that keeps failing (bridge refused, addresses exhausted) is not retried in a
     // loop, and after a failure one is prepared at a time.
-    for (size_t forked = 0; prepared_ && standbys_.size() < pool_ && failures_ < kMaxFailures &&
+    for (size_t forked = 0; prepared_ && standbys_.size() < pool_ && failures_ < kPoolTimings.max_failures &&
                             forked < (failures_ > 0 ? 1 : pool_);
          ++forked) {
       if (!fork_standby()) return;
@@ -351,11 +351,6 @@ class Server {
     return 0;
   }
 
-  static constexpr int kQuietMs = 50;
-  static constexpr int kLatestMs = 1000;
-  static constexpr size_t kMaxPool = 16;
-  static constexpr std::chrono::seconds kShrinkAfter{60};
-  static constexpr int kMaxFailures = 3;
 
   UniqueFd listener_, signals_;
   std::string state_dir_, socket_path_;
