@@ -132,18 +132,23 @@ TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
 }
 
 // Images as other tools make them: systemd-resolved's /etc/resolv.conf, a link into an
-// empty /run; and a --read-only root without /etc/hosts (the test image has none of the
-// three files). Both get nucleus's files through the image's own paths; neither image is
-// written, and the read-only root stays read-only.
+// empty /run (replaced in the container by a file, as Docker's are: a tmpfs on /run would
+// hide one made where the link leads); and a --read-only root without /etc/hosts (the test
+// image has none of the three files). Both get nucleus's files; neither image is written,
+// and the read-only root stays read-only.
 TEST_P(NetworkContainer, AnImagesLinkedOrMissingEtcFilesAreServed) {
   TempDir image("/tmp", "nucleus-it-img-");
   ASSERT_EQ(std::system(("cp -a " + kRootfs + "/. " + image.path()).c_str()), 0);
   const std::string link = image.path() + "/etc/resolv.conf";
   ::unlink(link.c_str());
   ASSERT_EQ(::symlink("../run/systemd/resolve/stub-resolv.conf", link.c_str()), 0);
-  CommandResult linked = run({"--rootfs", image.path()}, {"/bin/sh", "-c", "cat /etc/resolv.conf"});
+  CommandResult linked = run({"--rootfs", image.path()},
+                             {"/bin/sh", "-c", "cat /etc/resolv.conf; [ -L /etc/resolv.conf ] || echo not-a-link"});
   EXPECT_EQ(linked.status, 0) << linked.output;
   EXPECT_NE(linked.output.find("nameserver 10.231."), std::string::npos) << linked.output;
+  if (GetParam() == "native") {  // runsc mounts where the link leads, inside its own root
+    EXPECT_NE(linked.output.find("not-a-link"), std::string::npos) << linked.output;
+  }
   EXPECT_TRUE(std::filesystem::is_symlink(link));
   EXPECT_FALSE(std::filesystem::exists(image.path() + "/run/systemd"));
 

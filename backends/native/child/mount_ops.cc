@@ -236,6 +236,7 @@ int run_op(int root_fd, const MountOp& op, int source_fd, int moved_tree_fd, Mas
     case MountKind::kWriteFile: return write_file(root_fd, op);
     default: break;
   }
+  if (op.replace_link && replace_link(root_fd, op.target.c_str()) != 0) return -1;
   int target = open_or_create_at(root_fd, op.target.c_str(), op.target_kind, op.no_symlinks);
   if (target < 0) return -1;
   int rc = 0;

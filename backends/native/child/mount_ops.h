@@ -48,6 +48,8 @@ struct MountOp {
   bool no_symlinks = false;    // kernel filesystems: the mount point must be a real directory
   bool recursive = true;       // kBind: the source's submounts too ("rbind"; OCI "bind": not)
   bool copy_up = false;        // kTmpfs: the directory's content is copied into the new tmpfs
+  bool replace_link = false;   // a link at target (dangling or not) is removed first, the mount
+                               // point then a file of the root's own (mount_target.h)
   bool follow_source = false;  // kBind: the source path may contain symlinks (OCI: the
                                // orchestrator's host paths; nucleus's own never do)
   unsigned long propagation = 0;  // kBind, kFilesystem: MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)

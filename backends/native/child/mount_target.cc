@@ -13,9 +13,6 @@
 namespace nucleus::native {
 namespace {
 
-// Links followed to reach a missing mount point before giving up (ELOOP).
-constexpr int kMaxLinks = 8;
-
 int copy_path(char (&out)[PATH_MAX], const char* text, size_t len) noexcept {
   if (len >= sizeof out) {
     errno = ENAMETOOLONG;
@@ -79,44 +76,6 @@ int create_with_parents(int root_fd, const char* rel, TargetKind kind, bool no_s
   return create_entry(root_fd, path, kind, no_symlinks);
 }
 
-// path's last component is a symlink: path becomes where it leads, beneath the root (an
-// absolute text from the root, a relative one from the link's directory; openat2 resolves
-// any "..", never above the root). -1 with errno ENOENT when it is no symlink.
-int follow_last_link(int root_fd, char (&path)[PATH_MAX]) noexcept {
-  char* slash = strrchr(path, '/');
-  const char* base = path;
-  int parent = root_fd;
-  if (slash != nullptr) {
-    *slash = '\0';
-    parent = try_open(root_fd, path, TargetKind::kDirectory, false);
-    *slash = '/';
-    base = slash + 1;
-    if (parent < 0) return -1;
-  }
-  char link[PATH_MAX];
-  ssize_t n = readlinkat(parent, base, link, sizeof link - 1);
-  int saved = errno;
-  if (parent != root_fd) ::close(parent);
-  if (n <= 0) {
-    errno = n < 0 && saved != EINVAL ? saved : ENOENT;  // EINVAL: not a link; the entry is missing
-    return -1;
-  }
-  const char* text = link;
-  size_t len = static_cast<size_t>(n);
-  if (text[0] == '/') {
-    while (len > 0 && *text == '/') ++text, --len;
-    return copy_path(path, text, len);
-  }
-  const size_t dir = slash != nullptr ? static_cast<size_t>(slash - path) + 1 : 0;  // with its '/'
-  if (dir + len >= sizeof path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(path + dir, text, len);
-  path[dir + len] = '\0';
-  return 0;
-}
-
 }  // namespace
 
 int try_open(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
@@ -127,21 +86,33 @@ int try_open(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) no
 }
 
 int open_or_create_at(int root_fd, const char* rel, TargetKind kind, bool no_symlinks) noexcept {
+  int fd = try_open(root_fd, rel, kind, no_symlinks);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  if (create_with_parents(root_fd, rel, kind, no_symlinks) != 0) return -1;
+  // Still ENOENT for a link whose target is missing: refused, as runc 1.2 does, rather than
+  // made where it leads (which could be a volume of the host's).
+  return try_open(root_fd, rel, kind, no_symlinks);
+}
+
+int replace_link(int root_fd, const char* rel) noexcept {
   char path[PATH_MAX];
   if (copy_path(path, rel, strlen(rel)) != 0) return -1;
-  for (int links = 0;; ++links) {
-    int fd = try_open(root_fd, path, kind, no_symlinks);
-    if (fd >= 0 || errno != ENOENT) return fd;
-    if (create_with_parents(root_fd, path, kind, no_symlinks) != 0) return -1;
-    fd = try_open(root_fd, path, kind, no_symlinks);
-    // Still missing once made: the entry is a link whose target is missing.
-    if (fd >= 0 || errno != ENOENT || no_symlinks) return fd;
-    if (links == kMaxLinks) {
-      errno = ELOOP;
-      return -1;
-    }
-    if (follow_last_link(root_fd, path) != 0) return -1;
+  char* slash = strrchr(path, '/');
+  const char* base = path;
+  int parent = root_fd;
+  if (slash != nullptr) {
+    *slash = '\0';
+    parent = try_open(root_fd, path, TargetKind::kDirectory, false);
+    if (parent < 0) return errno == ENOENT ? 0 : -1;  // nothing there to replace
+    base = slash + 1;
   }
+  struct stat st;
+  int rc = 0;
+  if (fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) rc = unlinkat(parent, base, 0);
+  int saved = errno;
+  if (parent != root_fd) ::close(parent);
+  errno = saved;
+  return rc;
 }
 
 }  // namespace nucleus::native

@@ -151,7 +151,8 @@ int execute_root_ops(int root, const RootPlan& plan, const RootFds& fds, int* st
 }
 
 // What an op puts at its target: a mount, an entry of the root's own (a directory, a
-// device node, a link), or nothing new (it changes what is there, or skips an absent one).
+// device node, a link), or nothing new (it changes what is there, or skips an absent one;
+// kPropagation always follows a mount at its own target).
 enum class Lands { kNothing, kEntry, kMount };
 Lands what_lands(MountKind kind) {
   switch (kind) {
@@ -186,7 +187,9 @@ void add_image_layers(RootPlan& plan, const RootOptions& options, bool layer) {
 // Whether the image has every mount point the root's ops land on, those beneath an
 // earlier mount aside (made in that mount). Each path is probed component by component, so
 // that no link of the image's is followed with the host's meaning; a link counts as
-// missing (it may lead nowhere).
+// missing (it may lead nowhere, or be replaced: MountOp::replace_link). Stricter than it
+// must be for a path through a link that leads somewhere (/var/run -> /run): that image
+// gets the layer, which costs a little, never a failure.
 bool image_has_mount_points(const RootPlan& plan, const std::string& rootfs, const HostProbe& probe) {
   std::vector<std::string_view> mounted;
   std::vector<std::string> directories;  // checked already
@@ -244,11 +247,12 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
   add_user_mounts(plan.root_ops, options, probe);
   if (options.network == NetworkMode::kBridge) {
     // After the volumes, as a bind of the user's to the same path would be covered: the
-    // files of a tmpfs the parent makes (native_network.h), each attached read-only.
+    // files of a tmpfs the parent makes (native_network.h), each attached read-only, over a
+    // file of the root's own where the image or the view has a link (systemd-resolved's resolv.conf).
     for (const char* file : kBridgeEtcFiles) {
       plan.root_ops.push_back({.kind = MountKind::kAttachTree, .target = std::string("etc/") + file,
                                .attr = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                               .target_kind = TargetKind::kFile});
+                               .target_kind = TargetKind::kFile, .replace_link = true});
     }
   }
   if (options.workdir != "/") {

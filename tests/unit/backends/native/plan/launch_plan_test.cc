@@ -138,6 +138,7 @@ TEST(LaunchPlan, ABridgesEtcFilesAreAttachedFromTheParentAfterTheVolumes) {
     if (op.kind != MountKind::kAttachTree) continue;
     attached.push_back(op.target);
     EXPECT_EQ(op.target_kind, TargetKind::kFile) << op.target;
+    EXPECT_TRUE(op.replace_link) << op.target;  // over a file of the root's own, never through a link
     EXPECT_TRUE(op.attr & MOUNT_ATTR_RDONLY) << op.target;
     EXPECT_TRUE(op.attr & MOUNT_ATTR_NOSUID) << op.target;
   }
