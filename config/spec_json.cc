@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/network_request_json.h"
 #include "core/policy/seccomp_json.h"
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
@@ -200,6 +201,7 @@ std::string spec_to_json(const ContainerSpec& s) {
             {"annotations", s.annotations}};
   if (s.cgroup_parent) j["cgroup_parent"] = *s.cgroup_parent;
   if (s.timeout_seconds) j["timeout"] = *s.timeout_seconds;
+  if (s.bridge) j["bridge"] = network_request_json(*s.bridge);
   return j.dump();
 }
 
@@ -231,6 +233,13 @@ ContainerSpec spec_from_json(const std::string& text, const std::string& what) {
     s.hostname = j.at("hostname").get<std::string>();
     s.domainname = j.at("domainname").get<std::string>();
     s.network = static_cast<NetworkMode>(j.at("network").get<int>());
+    // A record written before the request was kept (nucleus up to stop 27) has none: the
+    // defaults, never an empty request for a bridge.
+    if (j.contains("bridge")) {
+      s.bridge = network_request_from(j["bridge"], what);
+    } else if (s.network == NetworkMode::kBridge || s.network == NetworkMode::kPasta) {
+      s.bridge = NetworkRequest{};
+    }
     s.sysctl = j.at("sysctl").get<std::vector<std::pair<std::string, std::string>>>();
     for (const json& d : j.at("devices")) {
       s.devices.push_back({d.at(0).get<std::string>(), d.at(1).get<std::string>().at(0), d.at(2).get<int64_t>(), d.at(3).get<int64_t>(),

@@ -7,31 +7,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/network_request_json.h"
 #include "core/sys/sys.h"
 #include "network/naming.h"
 
 namespace nucleus::net {
 
 std::string order_to_json(const AttachOrder& o) {
-  const NetworkRequest& r = o.request;
-  nlohmann::json egress = nlohmann::json::array(), publish = nlohmann::json::array(), resolvers = nlohmann::json::array();
-  for (const EgressRule& rule : r.egress) egress.push_back(to_string(rule));
-  for (const PortPublish& p : r.publish) {
-    std::string host = p.host_ip ? (p.host_ip->family == IpFamily::kV6 ? "[" + p.host_ip->to_string() + "]:" : p.host_ip->to_string() + ":") : "";
-    publish.push_back(host + std::to_string(p.host_port) + ":" + std::to_string(p.container_port) + "/" + std::string(to_string(p.transport)));
-  }
-  for (const IpAddress& ip : r.resolvers) resolvers.push_back(ip.to_string());
-  nlohmann::json j = {{"id", o.id},
-                      {"state_dir", o.state_dir},
-                      {"bridge", r.bridge},
-                      {"subnet4", r.subnet4.to_string()},
-                      {"subnet6", r.subnet6.to_string()},
-                      {"publish", publish},
-                      {"egress", egress},
-                      {"default_deny", r.default_deny},
-                      {"resolvers", resolvers},
-                      {"hostname", r.hostname},
-                      {"takes_namespace", o.takes_namespace}};
+  nlohmann::json j = network_request_json(o.request);
+  j["id"] = o.id;
+  j["state_dir"] = o.state_dir;
+  j["takes_namespace"] = o.takes_namespace;
   return j.dump();
 }
 
@@ -41,19 +27,7 @@ AttachOrder order_from_json(const std::string& text) {
     AttachOrder o;
     o.id = j.at("id").get<std::string>();
     o.state_dir = j.at("state_dir").get<std::string>();
-    NetworkRequest& r = o.request;
-    r.bridge = j.at("bridge").get<std::string>();
-    r.subnet4 = parse_subnet(j.at("subnet4").get<std::string>(), IpFamily::kV4, "order");
-    r.subnet6 = parse_subnet(j.at("subnet6").get<std::string>(), IpFamily::kV6, "order");
-    for (const auto& p : j.at("publish")) r.publish.push_back(parse_publish(p.get<std::string>(), "order"));
-    for (const auto& e : j.at("egress")) r.egress.push_back(parse_egress_rule(e.get<std::string>(), "order"));
-    r.default_deny = j.at("default_deny").get<bool>();
-    for (const auto& ip : j.at("resolvers")) {
-      std::optional<IpAddress> parsed = parse_ip(ip.get<std::string>());
-      if (!parsed) throw Error("order", "malformed resolver " + ip.dump());
-      r.resolvers.push_back(*parsed);
-    }
-    r.hostname = j.at("hostname").get<std::string>();
+    o.request = network_request_from(j, "order");
     o.takes_namespace = j.value("takes_namespace", false);
     return o;
   } catch (const nlohmann::json::exception& e) {

@@ -228,6 +228,33 @@ TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
   EXPECT_NE(taken.output.find("8080"), std::string::npos) << taken.output;
 }
 
+// A detached service's network is part of its record: `restart` (and `up`'s comparison)
+// read it back. Before, the record kept only "bridge": a restart asked for an empty request
+// natively and came up with loopback only under gVisor.
+TEST_P(NetworkContainer, ARestartedServiceKeepsItsPublishedPort) {
+  const std::string id = "svc-" + GetParam();
+  auto nucleus = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {kNucleus, "--root", lab_->nucleus_root()});
+    return lab_->run_in(lab_->host(), args);
+  };
+  auto answers = [&] {
+    for (auto end = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < end;) {
+      if (lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8081"}).status == 0) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  CommandResult started = lab_->run_in(lab_->host(), run_args({"-d", "--name", id, "-p", "8081:" + kInsidePort},
+                                                                {kDriverInside, "echo-server", kInsidePort}));
+  ASSERT_EQ(started.status, 0) << started.output;
+  EXPECT_TRUE(answers()) << "never answered before the restart";
+  CommandResult restarted = nucleus({"restart", id});
+  EXPECT_EQ(restarted.status, 0) << restarted.output;
+  EXPECT_TRUE(answers()) << "never answered after the restart: " << nucleus({"ps", "-a"}).output;
+  CommandResult removed = nucleus({"rm", "-f", id});
+  EXPECT_EQ(removed.status, 0) << removed.output;
+}
+
 TEST_P(NetworkContainer, KillNineOfNucleusLeavesNothing) {
   // nucleus ordered the network before the clone and its cleanup keeper holds a copy of
   // the control socket: still, after kill -9 of nucleus, netd and the keeper remove the
