@@ -1,7 +1,9 @@
 // nucleusd: the sandbox daemon (docs/api.md). One thread, one Boost.Asio io_context: the
 // HTTP server, the sandboxes' holders and execs (child processes watched through pidfds),
 // the pools' refills and the TTL sweep are all coroutines on it.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -55,6 +57,25 @@ asio::awaitable<void> shut_down(asio::io_context& io, SandboxManager& manager) {
   io.stop();
 }
 
+// One daemon per state root and per socket: a second would take the first's socket and
+// re-attach (then, on its way out, delete) the first's sandboxes. Held for the daemon's life
+// (flock: gone with the process, whatever kills it); its pid inside, for the refusal.
+UniqueFd hold_daemon_lock(const std::string& path, const std::string& what) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) throw_errno("lock " + what, path);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) throw_errno("lock " + what, path);
+    char pid[32] = {};
+    ssize_t n = ::pread(fd.get(), pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "?";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    throw Error("nucleusd", "another nucleusd (pid " + holder + ") serves " + what + "; stop it first");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) throw_errno("lock " + what, path);
+  return fd;
+}
+
 // Holders that outlived the last daemon first, then the socket, the pools, the sweep.
 asio::awaitable<void> start_up(const Flags& f, SandboxManager& manager, Pools& pools, Server& server, std::string token) {
   for (SandboxPtr& s : co_await manager.reattach())
@@ -91,6 +112,8 @@ int serve(const Flags& f) {
   }
   std::filesystem::create_directories(f.root);
   std::filesystem::create_directories(std::filesystem::path(f.socket).parent_path());
+  UniqueFd root_lock = hold_daemon_lock(f.root + "/.nucleusd.lock", "the state root " + f.root);
+  UniqueFd socket_lock = hold_daemon_lock(f.socket + ".lock", "the socket " + f.socket);
 
   asio::io_context io;
   Metrics metrics;
@@ -113,6 +136,7 @@ int serve(const Flags& f) {
   });
   io.run();
   ::unlink(f.socket.c_str());
+  ::unlink((f.socket + ".lock").c_str());  // still held: a daemon starting now waits for nothing of ours
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
 #include <atomic>
 #include <thread>
 
@@ -287,6 +288,30 @@ TEST(DaemonApi, BadRequestsAreRefusedWithJsonErrors) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(error_code(r), "no_route");
   EXPECT_TRUE(d.records().empty());
+}
+
+// One daemon per state root and per socket: a second would take the first's socket and,
+// on its way out, delete the first's pooled sandboxes. It is refused with one line and 125,
+// and the first goes on serving.
+TEST(DaemonApi, ASecondDaemonOnTheSameStateOrSocketIsRefused) {
+  if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
+  Nucleusd d(templates_for("native"));
+  const std::string out = d.dir() + "/second.txt";
+  auto second = [&](const std::string& socket, const std::string& root) {
+    std::string cmd = kNucleusd + " --socket " + socket + " --root " + root + " --nucleus " + kNucleus + " >" + out + " 2>&1";
+    int status = std::system(cmd.c_str());
+    std::ifstream in(out);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+  for (const auto& [socket, root] : {std::pair{d.socket(), d.root()}, std::pair{d.socket(), d.dir() + "/other-state"},
+                                     std::pair{d.dir() + "/other.sock", d.root()}}) {
+    auto [status, text] = second(socket, root);
+    EXPECT_EQ(status, 125) << text;
+    EXPECT_NE(text.find("another nucleusd (pid "), std::string::npos) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_EQ(d.client().call("GET", "/v1/health").status, 200) << socket << " " << root;
+  }
+  EXPECT_FALSE(std::filesystem::exists(d.dir() + "/other.sock"));
 }
 
 // The socket is 0660 root:nucleus: a user outside the group cannot connect.
