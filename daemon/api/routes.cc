@@ -2,6 +2,9 @@
 
 #include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
 
 #include "daemon/files/files.h"
 #include "daemon/files/tar_check.h"
@@ -59,8 +62,16 @@ Router api_router() {
 
 Api::Api(SandboxManager& manager, Pools& pools, const std::map<std::string, Template>& templates)
     : manager_(manager), pools_(pools), templates_(templates), router_(api_router()) {
+  // An expired sandbox goes whatever its copy out does: a TTL is a bound, and a sweep that
+  // kept a sandbox whose copy fails would retry it every second for ever.
   manager_.before_destroy = [this](SandboxPtr s) -> asio::awaitable<void> {
-    if (s->workspace && s->workspace->copy_out) co_await copy_workspace_out(manager_, *s, *s->workspace);
+    if (!s->workspace || !s->workspace->copy_out) co_return;
+    try {
+      co_await copy_workspace_out(manager_, *s, *s->workspace);
+    } catch (const std::exception& e) {
+      ++manager_.metrics().counter("nucleus_workspace_copy_out_failures_total");
+      spdlog::warn("sandbox {}: expired; its workspace's copy out failed: {}", s->id, e.what());
+    }
   };
 }
 
@@ -101,7 +112,7 @@ asio::awaitable<void> Api::handle(const Request& request, Responder& responder) 
   }
   SandboxPtr s = manager_.find(m.params.at("id"));
   if (name == "get") co_return co_await send_json(responder, 200, view(*s));
-  if (name == "delete") co_return co_await remove(s, responder);
+  if (name == "delete") co_return co_await remove(s, request, responder);
   if (name == "exec") co_return co_await run_exec(manager_, s, parse_exec_request(request.body), responder);
   if (name == "put_files") co_return co_await put_files(s, request, responder);
   if (name == "get_files") co_return co_await get_files(s, request, responder);
@@ -162,8 +173,33 @@ asio::awaitable<void> Api::create(const Request& request, Responder& responder) 
   co_await send_json(responder, 201, body);
 }
 
-asio::awaitable<void> Api::remove(SandboxPtr s, Responder& responder) {
-  if (s->workspace && s->workspace->copy_out) co_await copy_workspace_out(manager_, *s, *s->workspace);
+// A workspace's copy out that fails (the sandbox's code made its content something that may
+// not leave: a link out of it, a directory it cannot read) keeps the sandbox, with the
+// reason, unless ?force=true: then it goes without the copy (`sandbox rm --force`).
+asio::awaitable<void> Api::remove(SandboxPtr s, const Request& request, Responder& responder) {
+  auto force = request.query.find("force");
+  if (force != request.query.end() && force->second != "true" && force->second != "false") {
+    throw ApiError(400, "invalid_field", "force: true or false");
+  }
+  const bool forced = force != request.query.end() && force->second == "true";
+  std::optional<ApiError> failed;
+  if (s->workspace && s->workspace->copy_out) {
+    try {
+      co_await copy_workspace_out(manager_, *s, *s->workspace);
+    } catch (const ApiError& e) {
+      failed.emplace(e.status, e.code, e.what());
+    } catch (const std::exception& e) {
+      failed.emplace(500, "workspace_failed", e.what());
+    }
+  }
+  if (failed && !forced) {
+    throw ApiError(failed->status, failed->code,
+                   std::string(failed->what()) + "; DELETE ?force=true (sandbox rm --force) deletes it without the copy");
+  }
+  if (failed) {
+    ++manager_.metrics().counter("nucleus_workspace_copy_out_failures_total");
+    spdlog::warn("sandbox {}: deleted without its workspace's copy out: {}", s->id, failed->what());
+  }
   co_await manager_.destroy(s);
   co_await responder.send(204, "application/json", "");
 }

@@ -25,7 +25,7 @@ class Api {
 
  private:
   boost::asio::awaitable<void> create(const Request& request, Responder& responder);
-  boost::asio::awaitable<void> remove(SandboxPtr s, Responder& responder);
+  boost::asio::awaitable<void> remove(SandboxPtr s, const Request& request, Responder& responder);
   boost::asio::awaitable<void> put_files(SandboxPtr s, const Request& request, Responder& responder);
   boost::asio::awaitable<void> get_files(SandboxPtr s, const Request& request, Responder& responder);
   boost::asio::awaitable<void> pause(SandboxPtr s, bool paused, Responder& responder);

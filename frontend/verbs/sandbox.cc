@@ -31,6 +31,7 @@ struct SandboxFlags {
   std::optional<double> timeout;
   std::string cwd, user;
   bool stdin_input = false;
+  bool force = false;  // rm: delete even when the workspace's copy out fails
   std::vector<std::string> args;
 };
 
@@ -145,11 +146,20 @@ int list(const SandboxFlags& f) {
   return 0;
 }
 
+// Every id, as `docker rm a b` does: one line for each that failed, 125 when any did.
 int each(const SandboxFlags& f, const char* method, const char* suffix, const std::string& what) {
   if (f.args.empty()) throw Error(what, "no sandbox id given");
   ApiClient client(daemon::resolve_socket(f.socket));
-  for (const std::string& id : f.args) expect(client.call(method, "/v1/sandboxes/" + id + suffix), what + " " + id);
-  return 0;
+  int status = 0;
+  for (const std::string& id : f.args) {
+    try {
+      expect(client.call(method, "/v1/sandboxes/" + id + suffix), what + " " + id);
+    } catch (const Error& e) {
+      std::cerr << "nucleus: " << e.what() << "\n";
+      status = 125;
+    }
+  }
+  return status;
 }
 
 }  // namespace
@@ -159,7 +169,10 @@ void add_sandbox_command(CLI::App& app, Globals&, Action& action, const std::vec
   sandbox->require_subcommand(1);
   auto f = std::make_shared<SandboxFlags>();
   sandbox->add_option("--socket", f->socket, "nucleusd's socket (default: $NUCLEUS_SOCKET, /run/nucleus/nucleusd.sock)");
-  auto many = [](CLI::Option* o) { return o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); };
+  // One value per occurrence: a vector option otherwise takes the positional ID after it too.
+  auto many = [](CLI::Option* o) {
+    return o->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  };
 
   CLI::App* create_cmd = sandbox->add_subcommand("create", "Create a sandbox (from a warm pool when one is ready); prints its id");
   create_cmd->add_option("--template", f->template_name, "The template (default: default)");
@@ -200,9 +213,10 @@ void add_sandbox_command(CLI::App& app, Globals&, Action& action, const std::vec
     CLI::App* cmd = sandbox->add_subcommand(name, help);
     cmd->add_option("ids", f->args, "ID...")->required();
     std::string verb = name;
+    if (verb == "rm") cmd->add_flag("-f,--force", f->force, "Delete even when the workspace's copy out fails");
     cmd->callback([f, verb, &action] {
       action = [f, verb] {
-        if (verb == "rm") return each(*f, "DELETE", "", "sandbox rm");
+        if (verb == "rm") return each(*f, "DELETE", f->force ? "?force=true" : "", "sandbox rm");
         return each(*f, "POST", verb == "pause" ? "/pause" : "/resume", "sandbox " + verb);
       };
     });

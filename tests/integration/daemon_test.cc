@@ -353,6 +353,34 @@ TEST(DaemonApi, WorkspaceCopyInAndOut) {
   daemon::ApiResponse r = d.client().call("POST", "/v1/sandboxes", json{{"workspace", {{"path", "/etc"}}}}.dump());
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(error_code(r), "forbidden");
+
+  // The sandbox's code makes its workspace something that may not leave (a link out of
+  // it): the copy out is refused, and the sandbox stays until it is deleted with force; an
+  // expired one goes anyway (its sweep used to retry every second for ever).
+  for (bool expire : {false, true}) {
+    json ws_body = body;
+    if (expire) ws_body["ttl"] = 2;
+    std::string bad = create(d, ws_body);
+    ASSERT_FALSE(bad.empty());
+    ASSERT_EQ(exec(d, bad, {{"argv", {"/bin/ln", "-s", "/etc/passwd", "/tmp/workspace/leak"}}}).exit_code, 0);
+    if (expire) {
+      bool gone = false;
+      for (int i = 0; i < 100 && !gone; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        gone = d.client().call("GET", "/v1/sandboxes/" + bad).status == 404;
+      }
+      EXPECT_TRUE(gone) << "an expired sandbox whose copy out fails was kept";
+      EXPECT_GE(metric_value(d, "nucleus_workspace_copy_out_failures_total"), 1);
+      continue;
+    }
+    daemon::ApiResponse kept = d.client().call("DELETE", "/v1/sandboxes/" + bad);
+    EXPECT_EQ(kept.status, 400) << kept.body;
+    EXPECT_NE(kept.body.find("force=true"), std::string::npos) << kept.body;
+    EXPECT_EQ(d.client().call("GET", "/v1/sandboxes/" + bad).status, 200);
+    EXPECT_EQ(d.client().call("DELETE", "/v1/sandboxes/" + bad + "?force=true").status, 204);
+    EXPECT_EQ(d.client().call("GET", "/v1/sandboxes/" + bad).status, 404);
+  }
+  EXPECT_FALSE(std::filesystem::is_symlink(ws / "leak"));  // nothing of the refused copy reached the host
   std::filesystem::remove_all(roots);
   expect_no_records_in(d);
 }
@@ -401,6 +429,10 @@ TEST(DaemonCli, SandboxVerbs) {
   EXPECT_EQ(e.err, "oops\n");
   Result t = run_nucleus({"sandbox", "exec", "--timeout", "1", id, "--", "/bin/sleep", "100"}, o);
   EXPECT_EQ(t.status, 124);
+  // Options before the id, as docs/api.md writes them (-e used to take the id too).
+  Result env = run_nucleus({"sandbox", "exec", "-e", "Y=2", "-e", "Z=3", id, "--", "/bin/sh", "-c", "echo $Y$Z"}, o);
+  EXPECT_EQ(env.status, 0) << env.err;
+  EXPECT_EQ(env.out, "23\n");
   const std::string src = d.dir() + "/src";
   std::filesystem::create_directories(src);
   std::ofstream(src + "/hello.txt") << "hi there";
