@@ -49,4 +49,8 @@ inline constexpr PoolTimings kPoolTimings{.quiet = std::chrono::milliseconds(50)
 // The id a standby's lease carries until a container takes it over.
 std::string standby_id(pid_t pid, uint64_t start_time);
 
+// Whether a lease is a standby's own, not handed to any container yet: the server's to
+// drop, never a network in use (its id names its owner, which a container's cannot).
+bool is_standby_lease(const Lease& lease);
+
 }  // namespace nucleus::net

@@ -1,6 +1,8 @@
 #include "network/daemon/attach.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <unistd.h>
 #include <iostream>
 
 #include "core/sys/error.h"
@@ -11,6 +13,7 @@
 #include "network/host_network.h"
 #include "network/naming.h"
 #include "network/netlink/links.h"
+#include "network/standby_policy.h"
 
 namespace nucleus::net {
 namespace {
@@ -42,7 +45,13 @@ void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, c
     // none yet
   }
   if (have != wanted) {
-    if (store.list().size() > 1) {
+    // In use: by a container other than this one, not one just ended whose netd is
+    // releasing it. The server's idle standbys of the old configuration are not either (it
+    // drops them as this order reaches it): they used to refuse every change, and have the
+    // refused configuration's standbys refuse the next.
+    std::vector<Lease> others = store.list();
+    std::erase_if(others, [&](const Lease& l) { return l.id == lease.id || is_standby_lease(l); });
+    if (!leases_in_use(store, std::move(others), 2000).empty()) {
       throw Error("bridge " + request.bridge, "nucleus's bridge is in use as '" + have + "': one bridge configuration at a time");
     }
     nft.run_each_if_batch_fails({"delete table inet " + std::string(kTable), "delete table bridge " + std::string(kTable)});
@@ -70,7 +79,15 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
   const NetworkRequest& request = order.request;
   AttachedNetwork attached;
-  attached.held_ports = hold_published_ports(request.publish);
+  try {
+    attached.held_ports = hold_published_ports(request.publish);
+  } catch (const Error&) {
+    // Refused before any lease (a port taken since nucleus checked it): no lease's removal
+    // takes the log nucleus opened for this attach with it. Not a live twin's, which the
+    // same id names too.
+    if (!store.find(order.id)) ::unlink((store.state_dir() + "/" + network_key(order.id) + ".log").c_str());
+    throw;
+  }
   bool leased = false;
   ScopeExit undo([&] {
     if (leased) teardown_lease(store, nft, attached.lease);

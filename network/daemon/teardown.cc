@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "core/sys/error.h"
@@ -101,6 +102,30 @@ void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, in
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
   if (held->owner.alive()) wait_lifting(fd.get(), held->owner.pid, timeout_ms);
+}
+
+std::vector<Lease> leases_in_use(const LeaseStore& store, std::vector<Lease> leases, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::vector<Lease> in_use;
+  for (Lease& lease : leases) {
+    if (!lease.owner.alive()) continue;
+    if (::sched_getscheduler(lease.owner.pid) != SCHED_IDLE) {
+      in_use.push_back(std::move(lease));
+      continue;
+    }
+    bool gone = false;
+    while (!gone && std::chrono::steady_clock::now() < deadline) {
+      lift_if_idle(lease.owner.pid);
+      try {
+        gone = !store.find(lease.id).has_value();
+      } catch (const Error&) {
+        gone = false;
+      }
+      if (!gone) ::usleep(10000);
+    }
+    if (!gone) in_use.push_back(std::move(lease));
+  }
+  return in_use;
 }
 
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft) {

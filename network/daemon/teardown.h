@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "network/firewall/nftables.h"
 #include "network/ipam/lease_store.h"
@@ -24,6 +25,12 @@ bool cleanup_container_network(LeaseStore& store, Nftables& nft, const std::stri
 // Waits (at most timeout_ms) for the owner of id's lease to end, if it lives: a netd
 // still tearing down a network released a moment ago (release does not wait for it).
 void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, int timeout_ms);
+
+// Of `leases` (other containers'), those still in use after waiting (at most timeout_ms in
+// all) for the ones being released: their netd tears down at idle priority once its
+// container ended (main.cc, Keeper), and is lifted while waited for. A lease whose owner
+// died is not in use (the stale collector takes it).
+std::vector<Lease> leases_in_use(const LeaseStore& store, std::vector<Lease> leases, int timeout_ms);
 
 // Tears down every lease whose owner died. Returns how many.
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft);

@@ -368,7 +368,13 @@ TEST_F(NetworkBridge, ANetworkPreparedForAContainerNeverMadeIsTornDown) {
   NetworkLab::Attached dropped = lab_->attach(c, "dropped", {"--prepare-only", "--egress", Upstream::kAllowed});
   ASSERT_GT(dropped.driver, 0);
   std::string prepared;
-  for (int i = 0; i < 100 && (prepared = lab_->leftovers()).find("nft: ") == std::string::npos; ++i) ::usleep(100000);
+  // Until both show: leftovers() lists the leases before it runs `nft`, and a prepare
+  // writes its lease before its rules, so one listing can see the rules and not the lease.
+  for (int i = 0; i < 100; ++i) {
+    prepared = lab_->leftovers();
+    if (prepared.find("nft: ") != std::string::npos && prepared.find("lease ") != std::string::npos) break;
+    ::usleep(100000);
+  }
   EXPECT_NE(prepared.find("lease "), std::string::npos) << prepared;  // the check sees what a prepare makes
   EXPECT_NE(prepared.find("nft: "), std::string::npos) << prepared;
   EXPECT_EQ(prepared.find("link: "), std::string::npos) << "no veth before the namespace: " << prepared;

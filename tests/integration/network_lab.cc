@@ -326,6 +326,13 @@ std::string NetworkLab::leftovers() {
       if (e->d_name[0] != '.') out += "lease " + std::string(e->d_name) + "\n";
     }
     if (d) ::closedir(d);
+    // A container's netd log goes with its lease; one of a refused attach with the refusal.
+    d = ::opendir(dir.c_str());
+    for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr; e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() > 4 && name.ends_with(".log") && name != "netd-server.log") out += "log " + name + "\n";
+    }
+    if (d) ::closedir(d);
   }
   for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
   std::string rules = run_in(host_, {"nft", "list", "ruleset"}).output;

@@ -254,6 +254,26 @@ TEST_F(NetworkPrepared, ABurstLargerThanThePoolGrowsIt) {
 // kill -9 of a standby: its namespace (and the veth in it) goes with the server's copy once
 // the server hears it gone; its lease and rules are collected by the next standby the
 // server prepares (any attach collects leases whose owner died).
+// The server's idle standbys hold leases of the prepared configuration; they are its own,
+// not a network in use: a start with other subnets is served (and a plain one after it),
+// where the standbys used to refuse it, and the refused configuration's standbys the
+// next. A container in use still refuses the change, and leaves no log of the attempt.
+TEST_F(NetworkPrepared, IdleStandbysNeverRefuseAnotherConfiguration) {
+  prepare_standbys(1);
+  for (int round = 0; round < 2; ++round) {
+    CommandResult other = in_host(run_args("other-" + std::to_string(round), {"/bin/true"}, {"--subnet", "10.232.0.0/24"}));
+    EXPECT_EQ(other.status, 0) << other.output;
+    CommandResult plain = in_host(run_args("plain-" + std::to_string(round), {"/bin/true"}));
+    EXPECT_EQ(plain.status, 0) << plain.output;
+  }
+  start("holder");
+  const std::string before = lab_->leftovers();
+  CommandResult refused = in_host(run_args("refused", {"/bin/true"}, {"--subnet", "10.232.0.0/24"}));
+  EXPECT_EQ(refused.status, 125) << refused.output;
+  EXPECT_NE(refused.output.find("one bridge configuration at a time"), std::string::npos) << refused.output;
+  EXPECT_EQ(lab_->leftovers(), before);  // the holder's network, and nothing of the refused one: not its log
+}
+
 TEST_F(NetworkPrepared, AStandbyKilledIsCollected) {
   prepare_standbys(2);
   std::string victim;

@@ -51,5 +51,18 @@ TEST(StandbyPolicy, AStandbyIsPreparedWithoutPolicyPortsOrResolvers) {
 
 TEST(StandbyPolicy, StandbyIdsAreTheirOwnKind) { EXPECT_EQ(standby_id(42, 7), "standby-42-7"); }
 
+// A standby's lease names its owner; a container's cannot (its netd's pid and start time
+// are not the container's to choose), whatever its name.
+TEST(StandbyPolicy, AStandbysLeaseIsKnownByItsOwner) {
+  Lease lease;
+  lease.owner = {.pid = 42, .start_time = 7};
+  lease.id = "standby-42-7";
+  EXPECT_TRUE(is_standby_lease(lease));
+  lease.id = "web";  // handed over: the container's id
+  EXPECT_FALSE(is_standby_lease(lease));
+  lease.id = "standby-42-8";  // a container so named, its netd another process
+  EXPECT_FALSE(is_standby_lease(lease));
+}
+
 }  // namespace
 }  // namespace nucleus::net
