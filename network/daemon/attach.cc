@@ -130,6 +130,7 @@ void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Leas
   NetlinkSocket host;
   create_veth(host, names_for_key(attached.lease.key).host_veth, attached.lease.bridge, netns_fd, kContainerInterface);
   configure_container_side(NetlinkSocket::in_namespace(netns_fd), kContainerInterface, attached.lease);
+  allow_low_ports_in(netns_fd);
   undo.dismiss();
 }
 

@@ -191,6 +191,11 @@ void configure_container_side(const NetlinkSocket& container, std::string_view i
   add_default_route(container, index, lease.gateway6);
 }
 
+void allow_low_ports_in(int netns_fd) {
+  NetnsSwitch inside(netns_fd);
+  write_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+}
+
 bool link_exists(const NetlinkSocket& sock, const std::string& name) {
   LinkRef link;
   int err = rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &link.p);

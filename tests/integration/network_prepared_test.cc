@@ -254,6 +254,27 @@ TEST_F(NetworkPrepared, ABurstLargerThanThePoolGrowsIt) {
 // kill -9 of a standby: its namespace (and the veth in it) goes with the server's copy once
 // the server hears it gone; its lease and rules are collected by the next standby the
 // server prepares (any attach collects leases whose owner died).
+// A prepared namespace belongs to the host's user namespace, where no capability of the
+// container's counts: its root could not bind :80 there, and could in a namespace of its
+// own. Any port is bindable in either (ip_unprivileged_port_start=0, as Docker sets it),
+// a non-root user's too.
+TEST_F(NetworkPrepared, LowPortsBindTheSameInAPreparedNamespaceAndAFreshOne) {
+  prepare_standbys(1);
+  const std::string serve_and_probe = kDriverInside + " echo-server 80 & sleep 0.5; " + kDriverInside +
+                                      " probe tcp 127.0.0.1 80; kill %1";
+  for (bool fresh : {false, true}) {
+    for (bool root : {true, false}) {
+      std::vector<std::string> flags;
+      if (!root) flags = {"--user", "1000"};
+      // A container granted NET_ADMIN makes its own namespace (the fresh path).
+      if (fresh) flags.insert(flags.end(), {"--cap-add", "NET_ADMIN"});
+      const std::string name = std::string(fresh ? "fresh-" : "prepared-") + (root ? "root" : "user");
+      CommandResult r = in_host(run_args(name, {"/bin/sh", "-c", serve_and_probe}, flags));
+      EXPECT_NE(r.output.find("127.0.0.1 ping"), std::string::npos) << name << ": " << r.output;
+    }
+  }
+}
+
 // The server's idle standbys hold leases of the prepared configuration; they are its own,
 // not a network in use: a start with other subnets is served (and a plain one after it),
 // where the standbys used to refuse it, and the refused configuration's standbys the
