@@ -26,7 +26,13 @@ constexpr auto kQuietPoll = std::chrono::milliseconds(5);
 }  // namespace
 
 Pools::Pools(SandboxManager& manager, const std::map<std::string, Template>& templates)
-    : manager_(manager), templates_(templates) {}
+    : manager_(manager), templates_(templates) {
+  // A template held at its max_sandboxes could not refill: it can once one goes.
+  manager_.after_forget = [this](const std::string& name) {
+    auto t = templates_.find(name);
+    if (t != templates_.end() && ready_[name].size() + starting_[name] < t->second.pool) refill_when_quiet(t->second);
+  };
+}
 
 void Pools::start() {
   for (const auto& [name, t] : templates_) refill(t, t.pool);
@@ -105,10 +111,11 @@ asio::awaitable<SandboxPtr> Pools::claim(const Template& t, bool* warm) {
     co_return s;
   }
   *warm = false;
-  if (t.pool > 0) ++manager_.metrics().counter("nucleus_pool_misses_total", "template=\"" + t.name + "\"");
   if (manager_.live_of(t.name) >= t.max_sandboxes)
     throw ApiError(429, "too_many_sandboxes",
                    "template '" + t.name + "' has " + std::to_string(t.max_sandboxes) + " sandboxes already (max_sandboxes)");
+  // A miss is a cold create the pool could have served; a 429 is no create at all.
+  if (t.pool > 0) ++manager_.metrics().counter("nucleus_pool_misses_total", "template=\"" + t.name + "\"");
   SandboxPtr s = co_await manager_.start_sandbox(t);
   failures_[t.name] = 0;
   refill_when_quiet(t);

@@ -25,6 +25,9 @@ namespace nucleus::daemon {
 class Pools {
  public:
   Pools(SandboxManager& manager, const std::map<std::string, Template>& templates);
+  ~Pools() { manager_.after_forget = nullptr; }
+  Pools(const Pools&) = delete;
+  Pools& operator=(const Pools&) = delete;
   // Starts every pool's first fill.
   void start();
   // A running sandbox of t, taken from its pool when one is ready; `warm` says which.

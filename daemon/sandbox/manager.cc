@@ -128,7 +128,10 @@ void SandboxManager::forget(const Sandbox& s) {
   ::unlink((config_.state + "/sandboxes/" + s.id + ".json.tmp").c_str());
   ::unlink((config_.state + "/sandboxes/" + s.id + ".log").c_str());
   auto it = sandboxes_.find(s.id);
-  if (it != sandboxes_.end() && it->second.get() == &s) sandboxes_.erase(it);
+  if (it == sandboxes_.end() || it->second.get() != &s) return;
+  const std::string template_name = s.template_name;  // s may be the map's last reference
+  sandboxes_.erase(it);
+  if (after_forget) after_forget(template_name);
 }
 
 SandboxPtr SandboxManager::find(const std::string& id) const {

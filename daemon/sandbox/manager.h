@@ -106,6 +106,9 @@ class SandboxManager {
 
   // Called before a TTL or idle timeout deletes a sandbox (the workspace's copy out).
   std::function<boost::asio::awaitable<void>(SandboxPtr)> before_destroy;
+  // Called once a sandbox is gone, whatever ended it, with its template: a template at its
+  // max_sandboxes has room again (the pools refill).
+  std::function<void(const std::string& template_name)> after_forget;
 
   // `nucleus --root ROOT args...`
   std::vector<std::string> nucleus_argv(std::vector<std::string> args) const;

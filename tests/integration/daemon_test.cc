@@ -263,6 +263,26 @@ void expect_no_records_in(const Nucleusd& d) {
   EXPECT_TRUE(eventually([&] { return d.records().empty(); }, 10)) << ::testing::PrintToString(d.records());
 }
 
+// A template at its max_sandboxes cannot refill its pool; once its sandboxes are deleted it
+// can, and does (it used to wait for the next claim, which then went cold). A claim refused
+// with 429 is no miss.
+TEST(DaemonApi, APoolRefillsOnceItsTemplateHasRoomAgain) {
+  if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
+  Nucleusd d("templates:\n  default:\n    backend: native\n    rootfs: " + kRootfs + "\n    pool: 2\n    max_sandboxes: 2\n");
+  auto metric = [&](const std::string& name) { return metric_value(d, name); };
+  ASSERT_TRUE(eventually([&] { return metric("nucleus_pool_ready") == 2; }, 60));
+  std::string a = create(d), b = create(d);
+  ASSERT_FALSE(a.empty());
+  ASSERT_FALSE(b.empty());
+  EXPECT_EQ(d.client().call("POST", "/v1/sandboxes", "{}").status, 429);
+  EXPECT_LE(metric("nucleus_pool_misses_total"), 0);  // absent (-1) or 0
+  EXPECT_EQ(remove(d, a), 204);
+  EXPECT_EQ(remove(d, b), 204);
+  EXPECT_TRUE(eventually([&] { return metric("nucleus_pool_ready") == 2; }, 60)) << d.client().call("GET", "/metrics").body;
+  d.stop();
+  expect_no_records_in(d);
+}
+
 // What the API refuses, with the status and code it says (one daemon, no sandbox made).
 TEST(DaemonApi, BadRequestsAreRefusedWithJsonErrors) {
   if (!is_root()) GTEST_SKIP() << "nucleusd runs as root";
