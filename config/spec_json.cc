@@ -233,12 +233,15 @@ ContainerSpec spec_from_json(const std::string& text, const std::string& what) {
     s.hostname = j.at("hostname").get<std::string>();
     s.domainname = j.at("domainname").get<std::string>();
     s.network = static_cast<NetworkMode>(j.at("network").get<int>());
-    // A record written before the request was kept (nucleus up to stop 27) has none: the
-    // defaults, never an empty request for a bridge.
+    // A record written before the request was kept (nucleus up to stop 27) has none: what
+    // resolution gives without flags (config/resolve.cc), `untrusted`'s default deny
+    // included, never an empty request for a bridge.
     if (j.contains("bridge")) {
       s.bridge = network_request_from(j["bridge"], what);
     } else if (s.network == NetworkMode::kBridge || s.network == NetworkMode::kPasta) {
       s.bridge = NetworkRequest{};
+      if (!s.hostname.empty()) s.bridge->hostname = s.hostname;
+      s.bridge->default_deny = s.isolation == IsolationLevel::kUntrusted;
     }
     s.sysctl = j.at("sysctl").get<std::vector<std::pair<std::string, std::string>>>();
     for (const json& d : j.at("devices")) {
@@ -275,7 +278,8 @@ void write_spec_file(const std::string& record_dir, const ContainerSpec& spec) {
 
 ContainerSpec read_spec_file(const std::string& record_dir) {
   const std::string path = record_dir + "/spec.json";
-  return spec_from_json(sys::read_file(path, 16u << 20, "read the container's spec"), path);
+  // 100,000 egress rules of long names come to about 26 MB.
+  return spec_from_json(sys::read_file(path, 64u << 20, "read the container's spec"), path);
 }
 
 }  // namespace nucleus

@@ -60,7 +60,7 @@ asio::awaitable<void> shut_down(asio::io_context& io, SandboxManager& manager) {
 // One daemon per state root and per socket: a second would take the first's socket and
 // re-attach (then, on its way out, delete) the first's sandboxes. Held for the daemon's life
 // (flock: gone with the process, whatever kills it); its pid inside, for the refusal.
-UniqueFd hold_daemon_lock(const std::string& path, const std::string& what) {
+UniqueFd hold_daemon_lock(const std::string& path, const std::string& flag, const std::string& what) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd) throw_errno("lock " + what, path);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -69,7 +69,7 @@ UniqueFd hold_daemon_lock(const std::string& path, const std::string& what) {
     ssize_t n = ::pread(fd.get(), pid, sizeof pid - 1, 0);
     std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "?";
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    throw Error("nucleusd", "another nucleusd (pid " + holder + ") serves " + what + "; stop it first");
+    throw Error(flag + " " + what, "another nucleusd (pid " + holder + ") serves it; stop that one first");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) throw_errno("lock " + what, path);
@@ -112,8 +112,8 @@ int serve(const Flags& f) {
   }
   std::filesystem::create_directories(f.root);
   std::filesystem::create_directories(std::filesystem::path(f.socket).parent_path());
-  UniqueFd root_lock = hold_daemon_lock(f.root + "/.nucleusd.lock", "the state root " + f.root);
-  UniqueFd socket_lock = hold_daemon_lock(f.socket + ".lock", "the socket " + f.socket);
+  UniqueFd root_lock = hold_daemon_lock(f.root + "/.nucleusd.lock", "--root", f.root);
+  UniqueFd socket_lock = hold_daemon_lock(f.socket + ".lock", "--socket", f.socket);
 
   asio::io_context io;
   Metrics metrics;
@@ -136,7 +136,8 @@ int serve(const Flags& f) {
   });
   io.run();
   ::unlink(f.socket.c_str());
-  ::unlink((f.socket + ".lock").c_str());  // still held: a daemon starting now waits for nothing of ours
+  // <socket>.lock stays: unlinked while held, a daemon that opened it could lock it after
+  // us while a third made a new one, and both would serve the socket.
   return 0;
 }
 

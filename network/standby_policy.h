@@ -50,7 +50,8 @@ inline constexpr PoolTimings kPoolTimings{.quiet = std::chrono::milliseconds(50)
 std::string standby_id(pid_t pid, uint64_t start_time);
 
 // Whether a lease is a standby's own, not handed to any container yet: the server's to
-// drop, never a network in use (its id names its owner, which a container's cannot).
+// drop, never a network in use (its id names its owner; a container's does only if its
+// name is "standby-" with its own netd's pid and start time, which it cannot choose ahead).
 bool is_standby_lease(const Lease& lease);
 
 }  // namespace nucleus::net

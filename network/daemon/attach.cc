@@ -34,16 +34,23 @@ void ensure_base_tables(Nftables& nft, const NetworkRequest& request) {
 // The bridge and the base tables serve one configuration at a time (the tables name the
 // bridge and its subnets), recorded in <state>/base. Another configuration replaces them
 // when no other container uses them, and is refused while one does.
+std::string base_of(const NetworkRequest& request) {
+  return request.bridge + " " + request.subnet4.to_string() + " " + request.subnet6.to_string();
+}
+std::string recorded_base(const LeaseStore& store) {
+  const std::string path = store.state_dir() + "/base";
+  try {
+    return sys::read_file(path, 4096, "read " + path);
+  } catch (const Error&) {
+    return "";  // none yet
+  }
+}
+
 void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, const NetworkRequest& request,
                   const Lease& lease) {
-  std::string wanted = request.bridge + " " + request.subnet4.to_string() + " " + request.subnet6.to_string();
-  std::string path = store.state_dir() + "/base";
-  std::string have;
-  try {
-    have = sys::read_file(path, 4096, "read " + path);
-  } catch (const Error&) {
-    // none yet
-  }
+  const std::string wanted = base_of(request);
+  const std::string path = store.state_dir() + "/base";
+  const std::string have = recorded_base(store);
   if (have != wanted) {
     // In use: by a container other than this one, not one just ended whose netd is
     // releasing it. The server's idle standbys of the old configuration are not either (it
@@ -75,6 +82,17 @@ dns::Forwarder::Grant grant_through(Nftables& nft, const std::string& key) {
 
 }  // namespace
 
+bool base_is(const LeaseStore& store, const NetworkRequest& request) { return recorded_base(store) == base_of(request); }
+
+void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept {
+  try {
+    if (store.find(id)) return;  // a live twin's, which the same id names too
+  } catch (const Error&) {
+    return;
+  }
+  ::unlink((store.state_dir() + "/" + network_key(id) + ".log").c_str());
+}
+
 AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
   const NetworkRequest& request = order.request;
@@ -82,10 +100,7 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
   try {
     attached.held_ports = hold_published_ports(request.publish);
   } catch (const Error&) {
-    // Refused before any lease (a port taken since nucleus checked it): no lease's removal
-    // takes the log nucleus opened for this attach with it. Not a live twin's, which the
-    // same id names too.
-    if (!store.find(order.id)) ::unlink((store.state_dir() + "/" + network_key(order.id) + ".log").c_str());
+    forget_refused_log(store, order.id);
     throw;
   }
   bool leased = false;

@@ -31,6 +31,13 @@ void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Lea
 // enter_namespace without starting the forwarder: what a standby does ahead of its container.
 void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
 
+// Whether the bridge and base tables serve request's configuration (<state>/base): a
+// standby checks it before it is handed to a container, under the store's lock.
+bool base_is(const LeaseStore& store, const NetworkRequest& request);
+// An attach refused before its lease (a port taken since nucleus checked it): no lease's
+// removal takes the log nucleus opened for it, so this does (unless a live lease of that
+// id, a twin's, names the same log).
+void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept;
 // The reverse, for the helper that attached it.
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store);
 

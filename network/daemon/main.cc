@@ -226,7 +226,12 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
   const Lease prepared = attached.lease;
   const bool own_rules = request.enforces_policy() || !request.publish.empty();
   if (own_rules) {
-    attached.held_ports = hold_published_ports(request.publish);
+    try {
+      attached.held_ports = hold_published_ports(request.publish);
+    } catch (const Error&) {
+      forget_refused_log(store, order.id);
+      throw;
+    }
     attached.lease.publish = request.publish;
     attached.lease.policy = request.enforces_policy();
   }
@@ -237,6 +242,11 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
     if (store.find(order.id)) {
       collect_stale_leases(store, nft);
       if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
+    }
+    // A start of another configuration may have rebuilt the bridge since this standby was
+    // prepared (it does once no container uses the old one): never handed out then.
+    if (!base_is(store, request)) {
+      throw Error("bridge " + request.bridge, "its configuration changed while this start was prepared; start it again");
     }
     store.hand_over(lock, attached.lease, order.id);
   }

@@ -201,6 +201,15 @@ class Server {
   // A caller that takes a namespace hears which first.
   void route(int connection, const int* fds) {
     std::optional<AttachOrder> order = peek_order(fds[1]);
+    // Another configuration replaces the bridge's base once no container uses it, whoever
+    // asks (gVisor, a container making its own namespace): the standbys of the old one go
+    // first, never to be handed out on a bridge rebuilt without them.
+    if (order && prepared_ && !standby_serves(order->request, *prepared_)) {
+      prepared_.reset();
+      standbys_.clear();
+      pool_ = options_.pool;
+      failures_ = 0;
+    }
     if (order && order->takes_namespace) {
       if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);

@@ -108,20 +108,23 @@ std::vector<Lease> leases_in_use(const LeaseStore& store, std::vector<Lease> lea
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::vector<Lease> in_use;
   for (Lease& lease : leases) {
-    if (!lease.owner.alive()) continue;
+    int fd = sys::raw_pidfd_open(lease.owner.pid);
+    if (fd < 0) continue;  // its owner is gone: stale, not in use
+    UniqueFd pidfd(fd);
+    if (!lease.owner.alive()) continue;  // checked once the pidfd exists: no reuse in between
     if (::sched_getscheduler(lease.owner.pid) != SCHED_IDLE) {
       in_use.push_back(std::move(lease));
       continue;
     }
+    // Releasing: lifted while waited for, until its lease or the netd itself is gone.
     bool gone = false;
     while (!gone && std::chrono::steady_clock::now() < deadline) {
       lift_if_idle(lease.owner.pid);
       try {
         gone = !store.find(lease.id).has_value();
       } catch (const Error&) {
-        gone = false;
       }
-      if (!gone) ::usleep(10000);
+      if (!gone) gone = wait_for_exit(pidfd.get(), 10);
     }
     if (!gone) in_use.push_back(std::move(lease));
   }

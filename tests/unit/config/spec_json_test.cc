@@ -47,12 +47,16 @@ TEST(SpecJson, ABridgeRequestComesBackWhole) {
 TEST(SpecJson, ARecordWithoutTheRequestGetsTheDefaultsNotNone) {
   ContainerSpec spec;
   spec.network = NetworkMode::kBridge;
+  spec.isolation = IsolationLevel::kUntrusted;
+  spec.hostname = "box";
   spec.bridge = NetworkRequest{};
   nlohmann::json old = nlohmann::json::parse(spec_to_json(spec));
   old.erase("bridge");  // as nucleus wrote it before stop 28
   ContainerSpec back = spec_from_json(old.dump(), "test");
   ASSERT_TRUE(back.bridge.has_value());
   EXPECT_EQ(back.bridge->subnet4.to_string(), std::string(kDefaultSubnet4));
+  EXPECT_TRUE(back.bridge->default_deny);  // untrusted's egress stays closed
+  EXPECT_EQ(back.bridge->hostname, "box");
 
   ContainerSpec none;
   EXPECT_FALSE(spec_from_json(spec_to_json(none), "test").bridge.has_value());
