@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -80,11 +82,31 @@ class BeastResponder : public Responder {
   bool sent() const { return sent_; }
   bool broken() const { return broken_; }
 
+  // Readable with nothing to read is the client's end closed; readable with bytes (a next
+  // request, pipelined) is a client still there: the watch ends either way.
+  void watch_hangup(std::function<void()> gone) override {
+    watching_ = std::make_shared<bool>(true);
+    socket_.async_wait(Socket::wait_read, [watching = watching_, fd = socket_.native_handle(), gone = std::move(gone)](
+                                              boost::system::error_code ec) {
+      if (ec || !*watching) return;  // cancelled: the responder may be gone
+      char byte;
+      ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) gone();
+    });
+  }
+  void stop_watching() override {
+    if (!watching_ || !*watching_) return;
+    *watching_ = false;
+    boost::system::error_code ec;
+    socket_.cancel(ec);  // the watch is the only operation pending on the socket now
+  }
+
  private:
   Socket& socket_;
   bool keep_alive_;
   bool sent_ = false;
   bool broken_ = false;
+  std::shared_ptr<bool> watching_;
   std::unique_ptr<http::response<http::empty_body>> header_;
   std::unique_ptr<http::response_serializer<http::empty_body>> serializer_;
 };

@@ -35,6 +35,10 @@ class Responder {
   virtual boost::asio::awaitable<bool> write_chunk(std::string data) = 0;
   virtual boost::asio::awaitable<void> end_stream() = 0;
   virtual bool streaming() const = 0;
+  // While a stream waits on something that may never write (a silent command): gone() once
+  // the client has closed its end. stop_watching() before the answer ends.
+  virtual void watch_hangup(std::function<void()> gone) { (void)gone; }
+  virtual void stop_watching() {}
 };
 
 using Handler = std::function<boost::asio::awaitable<void>(const Request&, Responder&)>;

@@ -35,6 +35,7 @@ struct AgentExecState {
   std::optional<int> status;
   bool broken = false;
   bool timed_out = false;
+  bool hung_up = false;  // the client closed its end
   void notify() { wake.cancel(); }
 };
 
@@ -99,6 +100,11 @@ asio::awaitable<bool> run_agent_exec(SandboxManager& manager, SandboxPtr sandbox
   agent->send(proto::kExecStart, *id, *payload);
   if (request.stdin_data) send_stdin(*agent, *id, *request.stdin_data);
   co_await responder.begin_stream(200, "application/x-ndjson");
+  // A client gone while the command is silent: killed now, not at its next output.
+  responder.watch_hangup([st] {
+    st->hung_up = true;
+    st->notify();
+  });
 
   asio::steady_timer timeout(io, asio::steady_timer::time_point::max());
   arm_exec_timeout(timeout, request.timeout, [st] {
@@ -115,6 +121,7 @@ asio::awaitable<bool> run_agent_exec(SandboxManager& manager, SandboxPtr sandbox
       if (!client_gone && !co_await responder.write_chunk(std::move(frame))) client_gone = true;
     }
     if (st->status || st->broken) break;
+    client_gone = client_gone || st->hung_up;
     if ((st->timed_out || client_gone) && !kill_sent) {
       kill_sent = std::chrono::steady_clock::now();
       agent->send(proto::kKill, *id, {});
@@ -128,6 +135,7 @@ asio::awaitable<bool> run_agent_exec(SandboxManager& manager, SandboxPtr sandbox
     co_await st->wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
   timeout.cancel();
+  responder.stop_watching();
   int code = st->status.value_or(125);
   if (!st->status) {
     // The agent broke the channel: what it started may still run, and it cannot be

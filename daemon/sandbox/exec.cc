@@ -65,6 +65,7 @@ struct ExecState {
   int open_streams = 2;
   std::optional<int> status;
   bool timed_out = false;
+  bool hung_up = false;  // the client closed its end
   void notify() { wake.cancel(); }
 };
 
@@ -322,6 +323,11 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
     st->timed_out = true;
     st->notify();
   });
+  // A client gone while the command is silent: killed now, not at its next output.
+  responder.watch_hangup([st] {
+    st->hung_up = true;
+    st->notify();
+  });
 
   bool client_gone = false;
   bool killed = false;
@@ -332,6 +338,7 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
       st->frames.pop_front();
       if (!client_gone && !co_await responder.write_chunk(std::move(frame))) client_gone = true;
     }
+    client_gone = client_gone || st->hung_up;
     if ((st->timed_out || client_gone) && !killed) {
       killed = true;
       pid_t pid = read_pid_file(pid_file);
@@ -352,6 +359,7 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
     co_await st->wake.async_wait(asio::redirect_error(use_awaitable, ec));
   }
   timeout.cancel();
+  responder.stop_watching();
   co_await end_exec(manager, responder, ExecEnd{st->status.value_or(-1), st->timed_out, client_gone, false, started});
 }
 

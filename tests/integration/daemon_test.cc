@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -67,6 +68,37 @@ TEST_P(DaemonTest, OutputIsStreamedAsItComes) {
   EXPECT_LT(body.find("\"a\\n\""), body.find("\"b\\n\"")) << body;
   EXPECT_NE(body.find("\"exit_code\":0"), std::string::npos) << body;
   EXPECT_EQ(remove(d, id), 204);
+}
+
+// A client that leaves while its command is silent (Ctrl-C on `sandbox exec`, a caller's
+// own timeout) ends the command at once, as one that leaves while output flows does: it
+// used to run on, counted as active, holding off pause and the idle timeout.
+TEST_P(DaemonTest, AClientThatLeavesASilentCommandEndsIt) {
+  // The agent's path, then `nucleus exec`'s (--agent none): two loops, one watch each.
+  for (bool agent : {true, false}) {
+    Nucleusd d(templates_for(backend()), agent ? std::vector<std::string>{} : std::vector<std::string>{"--agent", "none"});
+    std::string id = create(d);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", d.socket().c_str());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string body = R"({"argv":["/bin/sleep","3600"]})";
+    const std::string request = "POST /v1/sandboxes/" + id + "/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    ASSERT_EQ(::write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    char header[512];
+    ASSERT_GT(::read(fd, header, sizeof header), 0);  // the stream began: the command runs
+    auto active = [&] { return json::parse(d.client().call("GET", "/v1/sandboxes/" + id).body).value("active_execs", -1); };
+    EXPECT_TRUE(eventually([&] { return active() == 1; }, 10)) << agent;
+    ::close(fd);
+    EXPECT_TRUE(eventually([&] { return active() == 0; }, 10)) << "the silent command outlived its client; agent " << agent;
+    if (backend() == "native") {
+      for (pid_t pid : sandbox_pids(d, id)) EXPECT_EQ(cmdline(pid).find("sleep 3600"), std::string::npos) << cmdline(pid);
+    }
+    EXPECT_EQ(remove(d, id), 204);
+  }
 }
 
 TEST_P(DaemonTest, TimeoutKillsTheWholeTreeWith124) {
