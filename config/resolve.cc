@@ -185,8 +185,16 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
     spec.bridge->hostname = r.hostname;
     // untrusted code on a bridge reaches only what it is allowed to (docs/networking.md).
     spec.bridge->default_deny = r.isolation == IsolationLevel::kUntrusted;
-  } else if (!r.bridge.publish.empty() || !r.bridge.egress.empty()) {
-    throw Error(r.bridge.publish.empty() ? "--egress-allow" : "--publish", "needs --network bridge or pasta");
+  } else {
+    // Settings of a network this one does not have: refused, never silently dropped.
+    const NetworkRequest defaults;
+    const char* given = !r.bridge.publish.empty()                 ? "--publish (ports:)"
+                        : !r.bridge.egress.empty()                ? "--egress-allow (egress:)"
+                        : !r.bridge.resolvers.empty()             ? "--dns (dns:)"
+                        : !(r.bridge.subnet4 == defaults.subnet4) ? "--subnet (subnet:)"
+                        : !(r.bridge.subnet6 == defaults.subnet6) ? "--subnet6 (subnet6:)"
+                                                                  : nullptr;
+    if (given != nullptr) throw Error(given, "needs --network bridge or pasta (network: bridge)");
   }
   spec.limits = cgroup_limits(r);
   spec.limits_requested = r.resources.requested();

@@ -261,7 +261,7 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
   {"resources", [](const Ctx& c, N v, K k, WorkloadSpec& s) { parse_fields(c, v, k, s.resources, kResourceFields); }},
   {"network",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       auto network = parse_network(scalar(c, v, k));
-      if (!network) fail_at(c, v, k, "expected none, bridge or host");
+      if (!network) fail_at(c, v, k, "expected none, bridge, pasta or host");
       s.network = *network; }},
   {"ports",     [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.bridge.publish.clear();

@@ -74,7 +74,7 @@ void apply_scalars(const RunFlags& f, WorkloadSpec& spec) {
   if (f.cgroup_parent) spec.resources.cgroup_parent = parse_cgroup_parent(*f.cgroup_parent, "--cgroup-parent");
   if (f.network) {
     auto network = parse_network(*f.network);
-    if (!network) throw Error("--network", "expected none, bridge or host, got '" + *f.network + "'");
+    if (!network) throw Error("--network", "expected none, bridge, pasta or host, got '" + *f.network + "'");
     spec.network = *network;
   }
   if (f.seccomp) spec.seccomp = parse_seccomp(*f.seccomp, current_dir(), "--seccomp");

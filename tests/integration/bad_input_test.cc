@@ -36,6 +36,11 @@ TEST_F(BadInput, Flags) {
   expect_refused({"run", "--cap-add", "CAP_NOPE", "--", "true"}, "--cap-add: unknown capability 'CAP_NOPE'");
   expect_refused({"stats", "nobody-runs-this"}, "nobody-runs-this: container does not exist");
   expect_refused({"launch"}, "launch: unknown command");
+  // A network's settings without that network, and a publish that could never answer:
+  // refused, never silently dropped.
+  expect_refused({"run", "--dns", "192.0.2.53", "--", "true"}, "--dns (dns:): needs --network bridge or pasta");
+  expect_refused({"run", "--network", "host", "--subnet", "10.99.0.0/24", "--", "true"}, "--subnet (subnet:): needs --network");
+  expect_refused({"run", "--network", "bridge", "-p", "[::1]:8080:80", "--", "true"}, "[::1] cannot reach a container");
   EXPECT_EQ(run_nucleus({"run", "--help"}).status, 0);
 }
 

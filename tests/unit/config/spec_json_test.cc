@@ -18,7 +18,7 @@ TEST(SpecJson, ABridgeRequestComesBackWhole) {
   r.bridge = "nucleus7";
   r.subnet4 = parse_subnet("10.99.0.0/24", IpFamily::kV4, "test");
   r.subnet6 = parse_subnet("fd00:99::/64", IpFamily::kV6, "test");
-  r.publish = {parse_publish("127.0.0.1:8080:80", "test"), parse_publish("[::1]:5353:53/udp", "test"),
+  r.publish = {parse_publish("127.0.0.1:8080:80", "test"), parse_publish("[2001:db8::1]:5353:53/udp", "test"),
                parse_publish("9000:9000", "test")};
   r.egress = {parse_egress_rule("10.0.0.0/8", "test"), parse_egress_rule("*.example.com:443", "test"),
               parse_egress_rule("pypi.org", "test")};

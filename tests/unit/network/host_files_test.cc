@@ -67,7 +67,7 @@ TEST(EtcFiles, NameTheForwarderAndTheContainer) {
 
 TEST(Protocol, OrderRoundTripsAndErrorsComeBackAsErrors) {
   AttachOrder order{"c1", "/run/x", {}};
-  order.request.publish = {parse_publish("[::1]:8080:80/udp", "-p"), parse_publish("127.0.0.1:81:82", "-p"), parse_publish("83:84", "-p")};
+  order.request.publish = {parse_publish("[2001:db8::1]:8080:80/udp", "-p"), parse_publish("127.0.0.1:81:82", "-p"), parse_publish("83:84", "-p")};
   order.request.egress = {parse_egress_rule("*.example.com:443", "e"), parse_egress_rule("[2001:db8::/32]:22", "e")};
   order.request.resolvers = {*parse_ip("192.0.2.53")};
   order.request.default_deny = true;

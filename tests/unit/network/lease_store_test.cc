@@ -80,7 +80,7 @@ TEST_F(LeaseStoreTest, OwnerIsAliveOnlyWithItsOwnStartTime) {
 
 TEST_F(LeaseStoreTest, LeaseRoundTripsThroughItsFile) {
   LeaseStore::Lock lock(store);
-  request.publish = {parse_publish("[::1]:8080:80/udp", "-p"), parse_publish("8081:81", "-p")};
+  request.publish = {parse_publish("[2001:db8::1]:8080:80/udp", "-p"), parse_publish("8081:81", "-p")};
   request.egress = {parse_egress_rule("pypi.org", "e")};
   Lease lease = store.allocate(lock, "round", request, LeaseOwner::self());
   lease.dns_port = 40000;

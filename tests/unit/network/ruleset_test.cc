@@ -35,7 +35,7 @@ Lease sample_lease(bool policy) {
   l.prefix6 = 64;
   l.bridge = "nucleus0";
   l.dns_port = 40053;
-  l.publish = {parse_publish("8080:80", "-p"), parse_publish("127.0.0.1:5353:53/udp", "-p"), parse_publish("[::1]:8443:443", "-p")};
+  l.publish = {parse_publish("8080:80", "-p"), parse_publish("127.0.0.1:5353:53/udp", "-p"), parse_publish("[2001:db8::1]:8443:443", "-p")};
   l.policy = policy;
   return l;
 }
