@@ -70,6 +70,10 @@ Template parse_template(const std::string& file, const std::string& name, const 
     throw Error(where(file, node, at + ".backend"), "native or gvisor");
   if (t.max_sandboxes == 0) throw Error(where(file, node, at + ".max_sandboxes"), "must be at least 1");
   if (t.pool > t.max_sandboxes) throw Error(where(file, node, at + ".pool"), "larger than max_sandboxes");
+  // Refused by every create otherwise, pool refills included: said once, at load.
+  if (t.network != "bridge" && (!t.egress_allow.empty() || !t.dns.empty())) {
+    throw Error(where(file, node, at + (t.egress_allow.empty() ? ".dns" : ".egress_allow")), "needs network: bridge");
+  }
   return t;
 }
 

@@ -45,6 +45,11 @@ TEST(DaemonTemplates, RefusalsNameThePlace) {
   EXPECT_EQ(message("templates:\n  a:\n    pool: 5\n    max_sandboxes: 2\n"), "t.yaml:3:5: templates.a.pool: larger than max_sandboxes");
   EXPECT_EQ(message("templates:\n  a:\n    pool: many\n"), "t.yaml:3:11: templates.a.pool: has the wrong type");
   EXPECT_EQ(message("pools: {}\n"), "t.yaml:1:1: pools: unknown key");
+  // Every create (the pool's refills too) would be refused: said once, at load.
+  EXPECT_EQ(message("templates:\n  a:\n    dns: [192.0.2.53]\n"), "t.yaml:3:5: templates.a.dns: needs network: bridge");
+  EXPECT_EQ(message("templates:\n  a:\n    network: none\n    egress_allow: [pypi.org]\n"),
+            "t.yaml:3:5: templates.a.egress_allow: needs network: bridge");
+  EXPECT_EQ(message("templates:\n  a:\n    network: bridge\n    egress_allow: [pypi.org]\n"), "accepted");
   EXPECT_EQ(message("templates:\n  A B: {}\n"), "t.yaml:2:3: templates.A B: a name is lower-case letters, digits, - and _");
 }
 
