@@ -3,6 +3,7 @@
 // environment, directory, capabilities, rlimits, no_new_privs) and the flags change it.
 #include <spdlog/spdlog.h>
 
+#include "config/host_paths.h"
 #include "config/oci/oci_config.h"
 #include "config/spec_json.h"
 #include "core/policy/env_filter.h"
@@ -26,10 +27,25 @@ void set_env(std::vector<std::string>& env, const std::string& entry) {
   env.push_back(entry);
 }
 
-ProcessSpec process_from_flags(const ExecFlags& f, ProcessSpec p) {
+// --user as `docker exec -u` takes it: a name or a number, its primary group and HOME from
+// the image's /etc/passwd when it has an entry (else gid 0 and HOME=/), as `run --user`
+// resolves it; a group given wins. Before --env, which may set HOME itself.
+void set_user(ProcessSpec& p, const std::string& text, const ContainerSpec& container) {
+  UserSpec u = parse_user_spec(text, "--user");
+  const std::optional<std::string> rootfs =
+      container.root.path.empty() ? std::nullopt : std::optional<std::string>(container.root.path);
+  Identity id = resolve_identity(u, {}, read_container_file(rootfs, "etc/passwd"), read_container_file(rootfs, "etc/group"));
+  p.uid = id.uid;
+  p.gid = id.gid;
+  set_env(p.env, "HOME=" + id.home);
+}
+
+ProcessSpec process_from_flags(const ExecFlags& f, const ContainerSpec& container) {
+  ProcessSpec p = container.process;
   p.args.assign(f.positionals.begin() + 1, f.positionals.end());
   p.terminal = f.tty;
   if (f.tty) set_env(p.env, "TERM=xterm");
+  if (f.user) set_user(p, *f.user, container);
   for (const std::string& e : f.env) {
     if (e.find('=') == std::string::npos || e[0] == '=') throw Error("--env", "'" + e + "' is not KEY=VALUE");
     if (is_blocked_env_name(e.substr(0, e.find('=')))) {
@@ -39,12 +55,6 @@ ProcessSpec process_from_flags(const ExecFlags& f, ProcessSpec p) {
     set_env(p.env, e);
   }
   if (f.cwd) p.cwd = *f.cwd;
-  if (f.user) {
-    UserSpec u = parse_user_spec(*f.user, "--user");
-    if (!u.user.number || (u.group && !u.group->number)) throw Error("--user", "exec takes numeric ids");
-    p.uid = *u.user.number;
-    p.gid = u.group ? *u.group->number : 0;
-  }
   for (const std::string& gid : f.groups) {
     try {
       p.additional_gids.push_back(static_cast<uint32_t>(std::stoul(gid)));
@@ -76,7 +86,7 @@ CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& f, Action& acti
   cmd->add_option("--console-socket", f.console_socket, "AF_UNIX socket to receive the pty master");
   cmd->add_option("--cwd", f.cwd, "Working directory");
   many(cmd->add_option("-e,--env", f.env, "KEY=VALUE (repeatable)"));
-  cmd->add_option("-u,--user", f.user, "UID[:GID]");
+  cmd->add_option("-u,--user", f.user, "USER[:GROUP], names or ids (group and HOME from the image's passwd)");
   many(cmd->add_option("-g,--additional-gids", f.groups, "Supplementary gid (repeatable)"));
   many(cmd->add_option("-c,--cap", f.caps, "Capability to give it (repeatable)"));
   cmd->add_flag("--no-new-privs", f.no_new_privs, "Set no_new_privs");
@@ -96,7 +106,7 @@ CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& f, Action& acti
         p = parse_oci_process_text(sys::read_file(*f.process, 4u << 20, "read --process"), *f.process);
       } else {
         if (f.positionals.size() < 2) throw Error("exec", "no command given");
-        p = process_from_flags(f, container.process);
+        p = process_from_flags(f, container);
       }
       ExecOptions options{f.pid_file ? absolute(*f.pid_file) : "", f.console_socket.value_or(""), f.detach, f.preserve_fds};
       return backend_of(r, dir)->exec(r, dir, container, p, options);

@@ -78,6 +78,14 @@ TEST_P(ContainerModel, EveryVerbReachesARunContainer) {
                                 "echo out; echo $FOO; id -u; id -g; pwd; exit 3"});
   EXPECT_EQ(changed.status, 3) << changed.err;
   EXPECT_EQ(changed.out, "out\nbar\n1000\n1000\n/\n");
+  // A user alone, by id or name, as `docker exec -u` takes it: its group and HOME from the
+  // image's passwd (app is 1000:1000, /home/app); one without an entry gets gid 0 and /.
+  for (const char* user : {"1000", "app"}) {
+    Result as_user = run_nucleus({"exec", "-u", user, id, "/bin/sh", "-c", "echo $(id -u) $(id -g) $HOME"});
+    EXPECT_EQ(as_user.out, "1000 1000 /home/app\n") << user << as_user.err;
+  }
+  EXPECT_EQ(run_nucleus({"exec", "-u", "4242", id, "/bin/sh", "-c", "echo $(id -u) $(id -g) $HOME"}).out, "4242 0 /\n");
+  EXPECT_NE(run_nucleus({"exec", "-u", "ghost", id, "/bin/true"}).err.find("user 'ghost': not found"), std::string::npos);
 
   // ps: its processes; stats: its cgroup.
   Result ps = run_nucleus({"ps", "--format", "json", id});
