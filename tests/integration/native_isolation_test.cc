@@ -152,6 +152,26 @@ std::pair<std::string, int> run_where_no_network_namespace_may_be_made(const std
   return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
 }
 
+// --network host with an image: the host's resolver and hosts files, read-only, as Docker
+// gives them (the test image has neither: its names resolved nowhere), also under
+// --read-only; the image is never written.
+TEST_F(Isolation, AnImageOnTheHostsNetworkGetsItsResolverAndHosts) {
+  auto host_file = [](const char* path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  ASSERT_FALSE(std::filesystem::exists(kRootfs + "/etc/resolv.conf"));
+  for (bool read_only : {false, true}) {
+    std::vector<std::string> flags = {"--network", "host", "--rootfs", kRootfs};
+    if (read_only) flags.push_back("--read-only");
+    Result r = run_sh("cat /etc/resolv.conf; echo ===; cat /etc/hosts; echo x 2>/dev/null > /etc/hosts || echo refused", flags);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, host_file("/etc/resolv.conf") + "===\n" + host_file("/etc/hosts") + "refused\n") << read_only;
+  }
+  EXPECT_FALSE(std::filesystem::exists(kRootfs + "/etc/resolv.conf"));
+  EXPECT_FALSE(std::filesystem::exists(kRootfs + "/etc/hosts"));
+}
+
 // The child makes its network namespace itself, before the parent's "G" (off the clone,
 // docs/architecture.md): a failure there is reported as that step, once, with 125, with a
 // user namespace (`standard`: the parent writes the id maps of a child that may be gone)

@@ -55,6 +55,24 @@ void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const 
   }
 }
 
+// --network host with an image: the host's resolver and hosts files, read-only, as Docker
+// gives them (the image's own know nothing of this network), over a file of the root's own
+// where the image has a link; before the volumes, so that a user's bind of either wins.
+void add_host_network_files(std::vector<MountOp>& ops, const HostProbe& probe) {
+  for (const char* rel : {"etc/resolv.conf", "etc/hosts"}) {
+    std::string source = std::string("/") + rel;
+    auto entry = probe(source);
+    if (entry && entry->type == HostEntry::kSymlink) {  // systemd-resolved's: its target
+      source = entry->resolved;
+      entry = source.empty() ? std::nullopt : probe(source);
+    }
+    if (!entry || entry->type != HostEntry::kFile) continue;
+    MountOp op = bind_op(rel, source, kViewAttr, HostEntry::kFile);
+    op.replace_link = true;
+    ops.push_back(std::move(op));
+  }
+}
+
 void add_kernel_filesystems(RootPlan& plan, const RootOptions& options) {
   std::vector<MountOp>& ops = plan.root_ops;
   constexpr unsigned long kNoExec = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -244,6 +262,7 @@ RootPlan plan_root(const RootOptions& options, const HostProbe& probe) {
     plan.root_subdir = "root";
   }
   add_kernel_filesystems(plan, options);
+  if (options.rootfs && options.network == NetworkMode::kHost) add_host_network_files(plan.root_ops, probe);
   add_user_mounts(plan.root_ops, options, probe);
   if (options.network == NetworkMode::kBridge) {
     // After the volumes, as a bind of the user's to the same path would be covered: the

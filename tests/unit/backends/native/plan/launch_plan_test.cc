@@ -286,6 +286,24 @@ TEST(LaunchPlan, HostNetworkSharesTheHostsSysfsAndResolvConf) {
   EXPECT_FALSE(plan.bring_up_loopback);
   EXPECT_NE(find(plan.root.root_ops, "sys", MountKind::kBind), nullptr);
   EXPECT_NE(find(plan.root.root_ops, "etc/resolv.conf", MountKind::kBind), nullptr);
+
+  // An image on the host's network gets the host's resolver and hosts files too (its own
+  // know nothing of this network), read-only, through the host's links, before the volumes.
+  spec.rootfs = "/srv/rootfs";
+  spec.volumes.push_back({.source = "/tmp", .destination = "/data"});
+  plan = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
+  const MountOp* resolv = find(plan.root.root_ops, "etc/resolv.conf", MountKind::kBind);
+  const MountOp* hosts = find(plan.root.root_ops, "etc/hosts", MountKind::kBind);
+  ASSERT_NE(resolv, nullptr);
+  ASSERT_NE(hosts, nullptr);
+  EXPECT_EQ(resolv->source, "/etc/resolv.conf");
+  EXPECT_EQ(hosts->source, "/run/hosts");  // the fake host's /etc/hosts is a link there
+  EXPECT_TRUE(hosts->attr & MOUNT_ATTR_RDONLY);
+  EXPECT_TRUE(hosts->replace_link);
+  EXPECT_LT(index_of(plan.root.root_ops, "etc/hosts"), index_of(plan.root.root_ops, "data"));
+  spec.network = NetworkMode::kNone;
+  plan = build_launch_plan(spec, preset_for(IsolationLevel::kStandard), fake_host(true));
+  EXPECT_EQ(find(plan.root.root_ops, "etc/hosts", MountKind::kBind), nullptr);
 }
 
 TEST(LaunchPlan, EnvironmentAndArgv) {
