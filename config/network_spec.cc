@@ -103,11 +103,6 @@ PortPublish parse_publish(std::string_view text, const std::string& what) {
     if (!p.host_ip || p.host_ip->family != IpFamily::kV6) {
       throw Error(what, "malformed IPv6 address '" + std::string(spec.substr(1, close - 1)) + "'");
     }
-    // Accepted, it would never answer: Linux has no route_localnet for IPv6.
-    if (*p.host_ip == *parse_ip("::1")) {
-      throw Error(what, "[::1] cannot reach a container (Linux routes no IPv6 loopback traffic out); publish on "
-                        "127.0.0.1, or on every address (HOST:CONTAINER), which includes the host's IPv6 ones");
-    }
     spec = spec.substr(close + 2);
   }
   size_t last = spec.rfind(':');

@@ -180,6 +180,16 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
   // Without root nucleus cannot make a bridge, a veth or firewall rules: a non-root
   // caller's bridge is pasta's user-mode network (what it cannot enforce is refused).
   if (r.network == NetworkMode::kBridge && !host.caller_is_root) spec.network = NetworkMode::kPasta;
+  if (spec.network == NetworkMode::kBridge) {
+    // Accepted, it would never answer: Linux has no route_localnet for IPv6 (pasta, a
+    // forwarder of its own, serves [::1]).
+    for (const PortPublish& p : r.bridge.publish) {
+      if (p.host_ip && *p.host_ip == *parse_ip("::1")) {
+        throw Error("--publish", "[::1] cannot reach a bridge container (Linux routes no IPv6 loopback traffic out); "
+                                 "publish on 127.0.0.1, or on every address (HOST:CONTAINER), which includes the host's IPv6 ones");
+      }
+    }
+  }
   if (r.network == NetworkMode::kBridge || r.network == NetworkMode::kPasta) {
     spec.bridge = r.bridge;
     spec.bridge->hostname = r.hostname;

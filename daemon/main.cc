@@ -50,6 +50,7 @@ std::string next_to_self(const std::string& name) {
 // On SIGTERM or SIGINT: pooled sandboxes are deleted (they are cheap to make again);
 // claimed ones keep running and a restarted daemon re-attaches to them.
 asio::awaitable<void> shut_down(asio::io_context& io, SandboxManager& manager) {
+  manager.after_forget = nullptr;  // no refill now: a sandbox started on the way out would be left behind
   std::vector<SandboxPtr> pooled;
   for (const auto& [id, s] : manager.all())
     if (s->pooled) pooled.push_back(s);

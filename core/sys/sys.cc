@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 
 #include "core/sys/error.h"
@@ -173,16 +174,21 @@ std::string read_file(const std::string& path, size_t max_bytes, const std::stri
 
 std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,
                               const std::string& step) {
+  // O_PATH first: a container's FIFO or device node at that path is never opened (a FIFO
+  // would block, a device's open act outside the container's device cgroup).
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  int fd = raw_openat2(root_fd, relpath.c_str(), how);
-  if (fd < 0) throw_errno(step, relpath);
-  UniqueFd owner(fd);
+  int path_fd = raw_openat2(root_fd, relpath.c_str(), how);
+  if (path_fd < 0) throw_errno(step, relpath);
+  UniqueFd at(path_fd);
   struct stat st;
-  if (::fstat(fd, &st) != 0) throw_errno(step, relpath);
+  if (::fstat(path_fd, &st) != 0) throw_errno(step, relpath);
   if (!S_ISREG(st.st_mode)) throw Error(step, relpath + " is not a regular file");
-  return read_fd(fd, max_bytes, step, relpath);
+  char self[64];
+  std::snprintf(self, sizeof self, "/proc/self/fd/%d", path_fd);
+  UniqueFd fd = open(self, O_RDONLY | O_NOCTTY, step);
+  return read_fd(fd.get(), max_bytes, step, relpath);
 }
 
 void write_file(const std::string& path, std::string_view content, const std::string& step) {

@@ -30,7 +30,10 @@ Pools::Pools(SandboxManager& manager, const std::map<std::string, Template>& tem
   // A template held at its max_sandboxes could not refill: it can once one goes.
   manager_.after_forget = [this](const std::string& name) {
     auto t = templates_.find(name);
-    if (t != templates_.end() && ready_[name].size() + starting_[name] < t->second.pool) refill_when_quiet(t->second);
+    if (t == templates_.end()) return;
+    // A pooled sandbox that ended by itself leaves the pool too (claim() would skip it).
+    std::erase_if(ready_[name], [](const SandboxPtr& s) { return s->ending || s->holder == 0; });
+    if (ready_[name].size() + starting_[name] < t->second.pool) refill_when_quiet(t->second);
   };
 }
 

@@ -30,22 +30,26 @@ void set_env(std::vector<std::string>& env, const std::string& entry) {
 // --user as `docker exec -u` takes it: a name or a number, its primary group and HOME from
 // the image's /etc/passwd when it has an entry (else gid 0 and HOME=/), as `run --user`
 // resolves it; a group given wins. Before --env, which may set HOME itself.
-void set_user(ProcessSpec& p, const std::string& text, const ContainerSpec& container) {
+void set_user(ProcessSpec& p, const std::string& text, const ContainerRecord& r, const ContainerSpec& container) {
   UserSpec u = parse_user_spec(text, "--user");
+  // The container's live root natively (a user added since it started counts); gVisor's
+  // lives in its Sentry: the image's. Read with RESOLVE_IN_ROOT, and only a regular file.
   const std::optional<std::string> rootfs =
-      container.root.path.empty() ? std::nullopt : std::optional<std::string>(container.root.path);
+      r.backend == "native" && r.pid > 0 ? std::optional<std::string>("/proc/" + std::to_string(r.pid) + "/root")
+      : container.root.path.empty()      ? std::nullopt
+                                         : std::optional<std::string>(container.root.path);
   Identity id = resolve_identity(u, {}, read_container_file(rootfs, "etc/passwd"), read_container_file(rootfs, "etc/group"));
   p.uid = id.uid;
   p.gid = id.gid;
   set_env(p.env, "HOME=" + id.home);
 }
 
-ProcessSpec process_from_flags(const ExecFlags& f, const ContainerSpec& container) {
+ProcessSpec process_from_flags(const ExecFlags& f, const ContainerRecord& r, const ContainerSpec& container) {
   ProcessSpec p = container.process;
   p.args.assign(f.positionals.begin() + 1, f.positionals.end());
   p.terminal = f.tty;
   if (f.tty) set_env(p.env, "TERM=xterm");
-  if (f.user) set_user(p, *f.user, container);
+  if (f.user) set_user(p, *f.user, r, container);
   for (const std::string& e : f.env) {
     if (e.find('=') == std::string::npos || e[0] == '=') throw Error("--env", "'" + e + "' is not KEY=VALUE");
     if (is_blocked_env_name(e.substr(0, e.find('=')))) {
@@ -106,7 +110,7 @@ CLI::App* add_exec_command(CLI::App& app, Globals& g, ExecFlags& f, Action& acti
         p = parse_oci_process_text(sys::read_file(*f.process, 4u << 20, "read --process"), *f.process);
       } else {
         if (f.positionals.size() < 2) throw Error("exec", "no command given");
-        p = process_from_flags(f, container);
+        p = process_from_flags(f, r, container);
       }
       ExecOptions options{f.pid_file ? absolute(*f.pid_file) : "", f.console_socket.value_or(""), f.detach, f.preserve_fds};
       return backend_of(r, dir)->exec(r, dir, container, p, options);

@@ -49,6 +49,12 @@ void check_user_mode_request(const NetworkRequest& request) {
   if (request.default_deny) {
     throw Error("--network", "untrusted's default-deny egress needs bridge networking (root): user-mode networking (pasta) cannot enforce it");
   }
+  // What pasta would silently drop: it has no forwarder of nucleus's and picks no subnet.
+  const NetworkRequest defaults;
+  if (!request.resolvers.empty()) throw Error("--dns", "needs bridge networking (root): user-mode networking (pasta) uses the host's resolvers");
+  if (!(request.subnet4 == defaults.subnet4) || !(request.subnet6 == defaults.subnet6)) {
+    throw Error("--subnet", "needs bridge networking (root): user-mode networking (pasta) takes the host's addressing");
+  }
 }
 
 std::vector<std::string> pasta_arguments(const NetworkRequest& request, const UserModeOptions& options,

@@ -86,6 +86,10 @@ TEST_P(ContainerModel, EveryVerbReachesARunContainer) {
   }
   EXPECT_EQ(run_nucleus({"exec", "-u", "4242", id, "/bin/sh", "-c", "echo $(id -u) $(id -g) $HOME"}).out, "4242 0 /\n");
   EXPECT_NE(run_nucleus({"exec", "-u", "ghost", id, "/bin/true"}).err.find("user 'ghost': not found"), std::string::npos);
+  if (GetParam() == "native") {  // the live root's passwd: a user added since the start counts
+    ASSERT_EQ(run_nucleus({"exec", id, "/bin/sh", "-c", "echo 'late:x:2000:2001::/tmp:/bin/sh' >> /etc/passwd"}).status, 0);
+    EXPECT_EQ(run_nucleus({"exec", "-u", "late", id, "/bin/sh", "-c", "echo $(id -u) $(id -g) $HOME"}).out, "2000 2001 /tmp\n");
+  }
 
   // ps: its processes; stats: its cgroup.
   Result ps = run_nucleus({"ps", "--format", "json", id});

@@ -306,6 +306,8 @@ TEST(NetworkPasta, CarriesTrafficPublishesAndRefusesWhatItCannotEnforce) {
 
   for (const auto& [flags, needle] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--egress-allow", Upstream::kAllowed}, "nucleus: --egress-allow: egress rules need bridge networking"},
+           {{"--dns", Upstream::kDns}, "nucleus: --dns: needs bridge networking (root)"},
+           {{"--subnet", "10.99.0.0/24"}, "nucleus: --subnet: needs bridge networking (root)"},
            {{"--backend", "gvisor"}, "nucleus: --network pasta: "}}) {
     CommandResult r = lab.run_in(lab.host(), args(flags, {"/bin/true"}));
     EXPECT_EQ(r.status, 125) << r.output;
