@@ -259,8 +259,12 @@ TEST_F(GvisorGaps, DeviceNodeRowsFollowCapMknodNotTheProfile) {
 // nucleus-init traces every workload task: job control, signals, threads and exit codes work
 // as without it, PID 1 runs under its own filter, and the workload cannot ptrace anything.
 TEST_F(GvisorGaps, TheTracerIsTransparent) {
-  Result r = run_sh("sleep 30 & p=$!; kill -STOP $p; sleep 0.3; s1=$(cut -d' ' -f3 /proc/$p/stat); "
-                    "kill -CONT $p; sleep 0.3; s2=$(cut -d' ' -f3 /proc/$p/stat); kill $p; wait $p; "
+  // Each state awaited (up to 5 s): under load the Sentry takes more than a fixed 0.3 s to
+  // stop a traced task (the check failed so once on this stop's machine).
+  Result r = run_sh("state() { cut -d' ' -f3 /proc/$p/stat; }; await() { i=0; while [ \"$(state)\" != $1 ] && [ $i -lt 50 ]; do "
+                    "sleep 0.1; i=$((i+1)); done; state; }; "
+                    "sleep 30 & p=$!; kill -STOP $p; s1=$(await t); "
+                    "kill -CONT $p; s2=$(await S); kill $p; wait $p; "
                     "echo stopped=$s1 running=$s2 status=$?; "
                     "python3 -c 'import threading; t = [threading.Thread(target=sum, args=([1],)) for _ in range(8)]; "
                     "[x.start() for x in t]; [x.join() for x in t]; print(\"threads ok\")'; "
