@@ -74,6 +74,19 @@ std::optional<HostEntry> probe_host(const std::string& path) {
   return entry;
 }
 
+std::optional<std::pair<std::string, HostEntry::Type>> bindable_source(const std::string& path, const HostProbe& probe) {
+  auto entry = probe(path);
+  if (!entry) return std::nullopt;
+  std::string source = path;
+  if (entry->type == HostEntry::kSymlink) {  // bound through to its target; dangling: none
+    source = entry->resolved;
+    entry = source.empty() ? std::nullopt : probe(source);
+    if (!entry) return std::nullopt;
+  }
+  if (entry->type != HostEntry::kFile && entry->type != HostEntry::kDirectory) return std::nullopt;
+  return std::pair{source, entry->type};
+}
+
 std::vector<HostViewItem> host_view_items(bool host_network, const HostProbe& probe) {
   std::vector<HostViewItem> items;
   for (std::string_view dir : kSystemDirs) {
@@ -98,15 +111,8 @@ std::vector<HostViewItem> host_view_items(bool host_network, const HostProbe& pr
         items.push_back({HostViewItem::kSymlink, name, entry->link});
         return;
       }
-      if (entry->resolved.empty()) return;
-      auto target = probe(entry->resolved);
-      if (!target || (target->type != HostEntry::kFile && target->type != HostEntry::kDirectory)) return;
-      items.push_back(bind_item(name, entry->resolved, target->type));
-      return;
     }
-    if (entry->type == HostEntry::kFile || entry->type == HostEntry::kDirectory) {
-      items.push_back(bind_item(name, "/" + name, entry->type));
-    }
+    if (auto source = bindable_source("/" + name, probe)) items.push_back(bind_item(name, source->first, source->second));
   };
   for (std::string_view rel : kEtcEntries) add_etc(rel);
   if (host_network) {

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,9 @@ struct HostViewItem {
 // The view's entries that exist on this host: /usr and its merged siblings, the curated /etc
 // (plus resolv.conf when the container shares the host's network).
 std::vector<HostViewItem> host_view_items(bool host_network, const HostProbe& probe);
+
+// What a bind of the host's `path` binds: the path itself, or a link's target (realpath),
+// when that is a regular file or a directory; nullopt when absent or dangling.
+std::optional<std::pair<std::string, HostEntry::Type>> bindable_source(const std::string& path, const HostProbe& probe);
 
 }  // namespace nucleus

@@ -148,7 +148,7 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   if (::access(helper.c_str(), X_OK) != 0) throw_errno("start nucleus-netd", helper);
   LeaseStore store(options.state_dir);  // makes the directories the log goes to
   ContainerNetwork network;
-  network.log_ = options.log_file.empty() ? options.state_dir + "/" + network_key(container_id) + ".log" : options.log_file;
+  network.log_ = options.log_file.empty() ? store.log_path(container_id) : options.log_file;
   UniqueFd log_fd = sys::open(network.log_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
   const bool takes = options.take_prepared_namespace && options.resident;
   UniqueFd order = order_memfd({container_id, options.state_dir, request, takes});

@@ -58,7 +58,7 @@ void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, c
     // refused configuration's standbys refuse the next.
     std::vector<Lease> others = store.list();
     std::erase_if(others, [&](const Lease& l) { return l.id == lease.id || is_standby_lease(l); });
-    if (!leases_in_use(store, std::move(others), 2000).empty()) {
+    if (!leases_in_use(std::move(others), 2000).empty()) {
       throw Error("bridge " + request.bridge, "nucleus's bridge is in use as '" + have + "': one bridge configuration at a time");
     }
     nft.run_each_if_batch_fails({"delete table inet " + std::string(kTable), "delete table bridge " + std::string(kTable)});
@@ -90,7 +90,7 @@ void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept
   } catch (const Error&) {
     return;
   }
-  ::unlink((store.state_dir() + "/" + network_key(id) + ".log").c_str());
+  ::unlink(store.log_path(id).c_str());
 }
 
 AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store) {

@@ -204,12 +204,7 @@ class Server {
     // Another configuration replaces the bridge's base once no container uses it, whoever
     // asks (gVisor, a container making its own namespace): the standbys of the old one go
     // first, never to be handed out on a bridge rebuilt without them.
-    if (order && prepared_ && !standby_serves(order->request, *prepared_)) {
-      prepared_.reset();
-      standbys_.clear();
-      pool_ = options_.pool;
-      failures_ = 0;
-    }
+    if (order && prepared_ && !standby_serves(order->request, *prepared_)) drop_standbys(std::nullopt);
     if (order && order->takes_namespace) {
       if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
@@ -246,11 +241,17 @@ class Server {
   // Standbys serve one bridge configuration: another one replaces them.
   void prepare_for(const NetworkRequest& wanted) {
     if (prepared_ && standby_serves(wanted, *prepared_)) return;
-    prepared_ = wanted;
+    drop_standbys(wanted);
+    schedule_refill();
+  }
+
+  // The standbys go (their sockets close: they tear down), the pool back to its size; the
+  // configuration to prepare next, if any.
+  void drop_standbys(std::optional<NetworkRequest> next) {
+    prepared_ = std::move(next);
     standbys_.clear();
     pool_ = options_.pool;
     failures_ = 0;
-    schedule_refill();
   }
 
   // Off the starts: kPoolTimings.quiet after the last order of the prepared configuration

@@ -104,7 +104,7 @@ void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, in
   if (held->owner.alive()) wait_lifting(fd.get(), held->owner.pid, timeout_ms);
 }
 
-std::vector<Lease> leases_in_use(const LeaseStore& store, std::vector<Lease> leases, int timeout_ms) {
+std::vector<Lease> leases_in_use(std::vector<Lease> leases, int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::vector<Lease> in_use;
   for (Lease& lease : leases) {
@@ -116,16 +116,9 @@ std::vector<Lease> leases_in_use(const LeaseStore& store, std::vector<Lease> lea
       in_use.push_back(std::move(lease));
       continue;
     }
-    // Releasing: lifted while waited for, until its lease or the netd itself is gone.
-    bool gone = false;
-    while (!gone && std::chrono::steady_clock::now() < deadline) {
-      lift_if_idle(lease.owner.pid);
-      try {
-        gone = !store.find(lease.id).has_value();
-      } catch (const Error&) {
-      }
-      if (!gone) gone = wait_for_exit(pidfd.get(), 10);
-    }
+    // Releasing: lifted while waited for, until the netd is gone (its lease goes last).
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const bool gone = left.count() > 0 && wait_lifting(pidfd.get(), lease.owner.pid, static_cast<int>(left.count()));
     if (!gone) in_use.push_back(std::move(lease));
   }
   return in_use;

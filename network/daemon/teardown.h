@@ -30,7 +30,7 @@ void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, in
 // all) for the ones being released: their netd tears down at idle priority once its
 // container ended (main.cc, Keeper), and is lifted while waited for. A lease whose owner
 // died is not in use (the stale collector takes it).
-std::vector<Lease> leases_in_use(const LeaseStore& store, std::vector<Lease> leases, int timeout_ms);
+std::vector<Lease> leases_in_use(std::vector<Lease> leases, int timeout_ms);
 
 // Tears down every lease whose owner died. Returns how many.
 size_t collect_stale_leases(LeaseStore& store, Nftables& nft);

@@ -84,6 +84,8 @@ LeaseStore::Lock::~Lock() {
   if (lifted_) ::sched_setscheduler(0, SCHED_IDLE, &idle);
 }
 
+std::string LeaseStore::log_path(const std::string& id) const { return state_dir_ + "/" + network_key(id) + ".log"; }
+
 std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_ + "/leases/" + lease.key + ".json"; }
 
 Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner) {
@@ -156,7 +158,7 @@ std::vector<Lease> LeaseStore::list() const {
 
 void LeaseStore::remove(const Lease& lease) {
   // The helper's logs go with it: the container's, and the prepared namespace's.
-  ::unlink((state_dir_ + "/" + network_key(lease.id) + ".log").c_str());
+  ::unlink(log_path(lease.id).c_str());
   ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
   if (::unlink(lease_path(lease).c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + lease_path(lease));
 }

@@ -76,6 +76,8 @@ class LeaseStore {
   void remove(const Lease& lease);  // idempotent; the helper's logs go with it
 
   const std::string& state_dir() const { return state_dir_; }
+  // The netd log nucleus opens for a container id (removed with its lease).
+  std::string log_path(const std::string& id) const;
   std::string lease_path(const Lease& lease) const;
 
  private:

@@ -60,14 +60,9 @@ void add_host_view(std::vector<MountOp>& ops, const RootOptions& options, const 
 // where the image has a link; before the volumes, so that a user's bind of either wins.
 void add_host_network_files(std::vector<MountOp>& ops, const HostProbe& probe) {
   for (const char* rel : {"etc/resolv.conf", "etc/hosts"}) {
-    std::string source = std::string("/") + rel;
-    auto entry = probe(source);
-    if (entry && entry->type == HostEntry::kSymlink) {  // systemd-resolved's: its target
-      source = entry->resolved;
-      entry = source.empty() ? std::nullopt : probe(source);
-    }
-    if (!entry || entry->type != HostEntry::kFile) continue;
-    MountOp op = bind_op(rel, source, kViewAttr, HostEntry::kFile);
+    auto source = bindable_source(std::string("/") + rel, probe);  // systemd-resolved's link: its target
+    if (!source || source->second != HostEntry::kFile) continue;
+    MountOp op = bind_op(rel, source->first, kViewAttr, HostEntry::kFile);
     op.replace_link = true;
     ops.push_back(std::move(op));
   }

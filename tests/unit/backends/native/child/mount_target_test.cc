@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/sys/scoped.h"
 #include "core/sys/unique_fd.h"
 
 namespace nucleus::native {
@@ -22,15 +23,12 @@ namespace fs = std::filesystem;
 class MountTarget : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nucleus-unit-target-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     fs::create_directories(dir_ + "/root/etc");
     fs::create_directories(dir_ + "/outside");
     root_ = UniqueFd(::open((dir_ + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(root_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void link(const std::string& text, const std::string& at) {
     ASSERT_EQ(::symlink(text.c_str(), (dir_ + "/root/" + at).c_str()), 0) << at;
@@ -43,6 +41,7 @@ class MountTarget : public ::testing::Test {
   }
   std::string root() const { return dir_ + "/root"; }
 
+  TempDir tmp_{"/tmp", "nucleus-unit-target-"};
   std::string dir_;
   UniqueFd root_;
 };
