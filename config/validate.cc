@@ -35,13 +35,13 @@ void require(const std::string& what, const std::optional<std::string>& problem)
   if (problem) fail(what, *problem);
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 }  // namespace
 
 std::optional<std::string> check_container_name(std::string_view name) {
   auto bad = [&] {
-    return "invalid container name " + quoted(name) +
+    return "invalid container name " + single_quoted(name) +
            ": use 1-128 of [a-zA-Z0-9_.-], starting with a letter or digit";
   };
   if (name.empty() || name.size() > 128) return bad();
@@ -58,7 +58,7 @@ std::optional<std::string> check_container_name(std::string_view name) {
 std::optional<std::string> check_hostname(std::string_view name) {
   // RFC 1123: dot-separated labels of 1-63 [a-zA-Z0-9-], no leading or trailing '-';
   // at most HOST_NAME_MAX (64) bytes in all.
-  auto bad = [&](const char* why) { return "invalid hostname " + quoted(name) + ": " + why; };
+  auto bad = [&](const char* why) { return "invalid hostname " + single_quoted(name) + ": " + why; };
   if (name.empty()) return bad("empty");
   if (name.size() > 64) return bad("longer than 64 characters");
   size_t start = 0;
@@ -81,7 +81,7 @@ std::optional<std::string> check_hostname(std::string_view name) {
 std::optional<std::string> check_env_key(std::string_view key) {
   if (key.empty()) return "empty environment variable name";
   if (key.find('=') != std::string_view::npos) {
-    return "environment variable name " + quoted(key) + " contains '='";
+    return "environment variable name " + single_quoted(key) + " contains '='";
   }
   if (key.find('\0') != std::string_view::npos) return "environment variable name contains NUL";
   return std::nullopt;
@@ -93,11 +93,11 @@ std::optional<std::string> check_no_nul(std::string_view text) {
 }
 
 std::optional<std::string> check_destination(std::string_view path) {
-  if (path.empty() || path[0] != '/') return "path " + quoted(path) + " is not absolute";
+  if (path.empty() || path[0] != '/') return "path " + single_quoted(path) + " is not absolute";
   if (path == "/") return "cannot mount over the container's root /";
   for (std::string_view denied : kDeniedDestinations) {
     if (is_under(path, denied)) {
-      return quoted(path) + " is under " + std::string(denied) + ", which nucleus manages";
+      return single_quoted(path) + " is under " + std::string(denied) + ", which nucleus manages";
     }
   }
   return std::nullopt;
@@ -107,7 +107,7 @@ std::optional<std::string> check_volume_source(std::string_view path) {
   if (path == "/") return "binding the host's root / is not allowed";
   for (std::string_view denied : kDeniedSources) {
     if (is_under(path, denied)) {
-      return "host path " + quoted(path) + " is under " + std::string(denied) +
+      return "host path " + single_quoted(path) + " is under " + std::string(denied) +
              ", which is never bound into a container";
     }
   }
@@ -142,7 +142,7 @@ std::optional<std::string> absolute_path(std::string_view path, const std::strin
 std::pair<std::string, std::string> parse_env_assignment(std::string_view text,
                                                          const std::string& what) {
   size_t eq = text.find('=');
-  if (eq == std::string_view::npos) fail(what, "expected KEY=VALUE, got " + quoted(text));
+  if (eq == std::string_view::npos) fail(what, "expected KEY=VALUE, got " + single_quoted(text));
   std::string key(text.substr(0, eq));
   std::string value(text.substr(eq + 1));
   require(what, check_env_key(key));
@@ -162,19 +162,19 @@ VolumeSpec parse_volume(std::string_view text, const std::string& base_dir,
     start = colon + 1;
   }
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty()) {
-    fail(what, "expected SRC:DST[:ro|rw], got " + quoted(text));
+    fail(what, "expected SRC:DST[:ro|rw], got " + single_quoted(text));
   }
   VolumeSpec v;
   if (parts.size() == 3) {
     if (parts[2] != "ro" && parts[2] != "rw") {
-      fail(what, "mode must be ro or rw, got " + quoted(parts[2]));
+      fail(what, "mode must be ro or rw, got " + single_quoted(parts[2]));
     }
     v.read_only = parts[2] == "ro";
   }
   auto source = absolute_path(parts[0], base_dir);
-  if (!source) fail(what, "source " + quoted(parts[0]) + " must be an absolute path");
+  if (!source) fail(what, "source " + single_quoted(parts[0]) + " must be an absolute path");
   require(what, check_volume_source(*source));
-  if (parts[1][0] != '/') fail(what, "destination " + quoted(parts[1]) + " must be absolute");
+  if (parts[1][0] != '/') fail(what, "destination " + single_quoted(parts[1]) + " must be absolute");
   v.source = *source;
   v.destination = normalize_path(parts[1]);
   require(what, check_destination(v.destination));
@@ -185,7 +185,7 @@ TmpfsSpec parse_tmpfs(std::string_view text, const std::string& what) {
   require(what, check_no_nul(text));
   size_t colon = text.find(':');
   std::string_view path = text.substr(0, colon);
-  if (path.empty() || path[0] != '/') fail(what, "destination " + quoted(path) + " must be absolute");
+  if (path.empty() || path[0] != '/') fail(what, "destination " + single_quoted(path) + " must be absolute");
   TmpfsSpec t;
   t.destination = normalize_path(path);
   require(what, check_destination(t.destination));
@@ -193,7 +193,7 @@ TmpfsSpec parse_tmpfs(std::string_view text, const std::string& what) {
   if (colon != std::string_view::npos) {
     auto size = parse_size(text.substr(colon + 1));
     if (!size || *size < 4096) {
-      fail(what, "invalid tmpfs size " + quoted(text.substr(colon + 1)) + " (e.g. 64M, at least 4K)");
+      fail(what, "invalid tmpfs size " + single_quoted(text.substr(colon + 1)) + " (e.g. 64M, at least 4K)");
     }
     t.size_bytes = *size;
   }
@@ -202,22 +202,22 @@ TmpfsSpec parse_tmpfs(std::string_view text, const std::string& what) {
 
 uint64_t parse_memory(std::string_view text, const std::string& what) {
   auto size = parse_size(text);
-  if (!size) fail(what, "invalid size " + quoted(text) + " (an integer with K, M, G or T)");
+  if (!size) fail(what, "invalid size " + single_quoted(text) + " (an integer with K, M, G or T)");
   if (*size < kMinMemory) {
-    fail(what, "memory limit " + quoted(text) + " is below the minimum of " + format_size(kMinMemory));
+    fail(what, "memory limit " + single_quoted(text) + " is below the minimum of " + format_size(kMinMemory));
   }
   return *size;
 }
 
 uint64_t parse_layer_size(std::string_view text, const std::string& what) {
   auto size = parse_size(text);
-  if (!size || *size < kMinLayerSize) fail(what, "invalid layer size " + quoted(text) + " (e.g. 512M or 4G, at least 1M)");
+  if (!size || *size < kMinLayerSize) fail(what, "invalid layer size " + single_quoted(text) + " (e.g. 512M or 4G, at least 1M)");
   return *size;
 }
 
 double parse_cpu_count(std::string_view text, const std::string& what) {
   auto cpus = parse_cpus(text);
-  if (!cpus) fail(what, "invalid CPU count " + quoted(text) + " (a number above 0, at most 1024)");
+  if (!cpus) fail(what, "invalid CPU count " + single_quoted(text) + " (a number above 0, at most 1024)");
   return *cpus;
 }
 
@@ -225,14 +225,14 @@ int64_t parse_pids(std::string_view text, const std::string& what) {
   if (text == "max" || text == "-1") return -1;
   auto pids = parse_integer(text, 1, 4194304);
   if (!pids) {
-    fail(what, "invalid pids limit " + quoted(text) + " (1 to 4194304, or -1/max for unlimited)");
+    fail(what, "invalid pids limit " + single_quoted(text) + " (1 to 4194304, or -1/max for unlimited)");
   }
   return *pids;
 }
 
 uint32_t parse_timeout(std::string_view text, const std::string& what) {
   auto t = parse_integer(text, 1, kMaxTimeout);
-  if (!t) fail(what, "invalid timeout " + quoted(text) + " (whole seconds, 1 to 31536000)");
+  if (!t) fail(what, "invalid timeout " + single_quoted(text) + " (whole seconds, 1 to 31536000)");
   return static_cast<uint32_t>(*t);
 }
 
@@ -291,16 +291,16 @@ void check_identity(const WorkloadSpec& spec) {
 
 void check_paths(const WorkloadSpec& spec) {
   if (spec.workdir.empty() || spec.workdir[0] != '/') {
-    fail("workdir", quoted(spec.workdir) + " is not an absolute path");
+    fail("workdir", single_quoted(spec.workdir) + " is not an absolute path");
   }
   std::string wd = normalize_path(spec.workdir);
   for (std::string_view denied : {"/proc", "/sys", "/dev"}) {
-    if (is_under(wd, denied)) fail("workdir", quoted(spec.workdir) + " is under " + std::string(denied));
+    if (is_under(wd, denied)) fail("workdir", single_quoted(spec.workdir) + " is under " + std::string(denied));
   }
   if (spec.rootfs) {
     require("rootfs", check_no_nul(*spec.rootfs));
     if (spec.rootfs->empty() || (*spec.rootfs)[0] != '/') {
-      fail("rootfs", quoted(*spec.rootfs) + " is not an absolute path");
+      fail("rootfs", single_quoted(*spec.rootfs) + " is not an absolute path");
     }
     if (normalize_path(*spec.rootfs) == "/") {
       fail("rootfs", "the host's / is not a rootfs; omit --rootfs for the host read-only view");

@@ -33,6 +33,11 @@ struct CgroupDeviceRule {
   std::string access = "rwm";
 };
 
+// The CFS bandwidth both drivers write for --cpus: the period when the spec names none, and
+// the kernel's floor for a quota (cfs_quota_us, cpu.max).
+inline constexpr uint64_t kDefaultCpuPeriodUs = 100000;
+inline constexpr uint64_t kMinCpuQuotaUs = 1000;
+
 struct CgroupLimits {
   std::optional<uint64_t> memory_bytes;  // swap is pinned to 0 along with it unless memory_swap
   std::optional<double> cpus;

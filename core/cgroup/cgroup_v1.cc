@@ -13,9 +13,6 @@
 namespace nucleus {
 namespace {
 
-constexpr uint64_t kCfsPeriodUs = 100000;
-constexpr uint64_t kMinQuotaUs = 1000;  // the kernel's floor for cfs_quota_us
-
 std::string parent_of(const std::string& dir) { return dir.substr(0, dir.find_last_of('/')); }
 
 std::string device_rule_line(const CgroupDeviceRule& r) {
@@ -54,12 +51,12 @@ class V1Cgroup final : public Cgroup {
       cgroupfs::write(fs_, *dir + "/pids.max", *l.pids < 0 ? "max" : std::to_string(*l.pids));
     }
     if (auto dir = find("cpu")) {
-      uint64_t period = l.cpu_period_us.value_or(kCfsPeriodUs);
+      uint64_t period = l.cpu_period_us.value_or(kDefaultCpuPeriodUs);
       if (l.cpu_shares) cgroupfs::write(fs_, *dir + "/cpu.shares", std::to_string(*l.cpu_shares));
       if (l.cpus) {
         uint64_t quota = static_cast<uint64_t>(std::llround(*l.cpus * static_cast<double>(period)));
         cgroupfs::write(fs_, *dir + "/cpu.cfs_period_us", std::to_string(period));
-        cgroupfs::write(fs_, *dir + "/cpu.cfs_quota_us", std::to_string(std::max(quota, kMinQuotaUs)));
+        cgroupfs::write(fs_, *dir + "/cpu.cfs_quota_us", std::to_string(std::max(quota, kMinCpuQuotaUs)));
       } else if (l.cpu_period_us) {
         cgroupfs::write(fs_, *dir + "/cpu.cfs_period_us", std::to_string(period));
       }

@@ -14,9 +14,6 @@
 namespace nucleus {
 namespace {
 
-constexpr uint64_t kCpuPeriodUs = 100000;
-constexpr uint64_t kMinQuotaUs = 1000;
-
 std::vector<std::string> needed_controllers(const CgroupLimits& l) {
   std::vector<std::string> out;
   if (l.memory_bytes || l.stats || l.memory_reservation || l.memory_swap) out.push_back("memory");
@@ -74,10 +71,10 @@ class V2Cgroup final : public Cgroup {
     if (l.pids) cgroupfs::write(fs_, dir_ + "/pids.max", *l.pids < 0 ? "max" : std::to_string(*l.pids));
     if (l.cpu_shares) cgroupfs::write(fs_, dir_ + "/cpu.weight", std::to_string(shares_to_weight(*l.cpu_shares)));
     if (l.cpus || l.cpu_period_us) {
-      uint64_t period = l.cpu_period_us.value_or(kCpuPeriodUs);
+      uint64_t period = l.cpu_period_us.value_or(kDefaultCpuPeriodUs);
       std::string quota = "max";
       if (l.cpus) {
-        quota = std::to_string(std::max(static_cast<uint64_t>(std::llround(*l.cpus * static_cast<double>(period))), kMinQuotaUs));
+        quota = std::to_string(std::max(static_cast<uint64_t>(std::llround(*l.cpus * static_cast<double>(period))), kMinCpuQuotaUs));
       }
       cgroupfs::write(fs_, dir_ + "/cpu.max", quota + " " + std::to_string(period));
     }

@@ -43,7 +43,7 @@ void begin_exec(Exec& e, uint32_t id, pid_t pid, int out, int err, int in, const
 
 void close_exec_pipes(Exec& e) noexcept {
   for (int* fd : {&e.out, &e.err, &e.in}) {
-    if (*fd >= 0) close(*fd);
+    if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
   free(e.stdin_buf);
@@ -77,7 +77,7 @@ void write_stdin(Exec& e) noexcept {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {  // the command closed its stdin: the rest is dropped
-      close(e.in);
+      ::close(e.in);
       e.in = -1;
       return;
     }
@@ -85,7 +85,7 @@ void write_stdin(Exec& e) noexcept {
   }
   if (e.stdin_off == e.stdin_len) e.stdin_off = e.stdin_len = 0;
   if (e.stdin_end && e.stdin_len == 0 && e.in >= 0) {
-    close(e.in);
+    ::close(e.in);
     e.in = -1;
   }
 }

@@ -25,7 +25,7 @@ bool read_stat(pid_t pid, pid_t* ppid, pid_t* sid) noexcept {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  ::close(fd);
   if (n <= 0) return false;
   buf[n] = '\0';
   const char* close_paren = strrchr(buf, ')');
@@ -50,7 +50,7 @@ bool carries_marker(pid_t pid, const char* marker) noexcept {
     if (n <= 0) break;
     len += static_cast<size_t>(n);
   }
-  close(fd);
+  ::close(fd);
   bool found = false;
   if (buf != nullptr) {
     buf[len] = '\0';

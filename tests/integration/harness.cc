@@ -22,18 +22,12 @@
 
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
+#include "tests/support/slurp.h"
 
 namespace bp = boost::process;
 
 namespace nucleus::test {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::set<std::string> list_dir(const std::string& dir, const std::string& prefix) {
   std::set<std::string> out;

@@ -9,18 +9,10 @@
 #include <sstream>
 
 #include "tests/integration/network_lab.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus::test {
 namespace {
-
-const std::string kEcho = std::to_string(kEchoPort);
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class NetworkBridge : public ::testing::Test {
  protected:
@@ -38,8 +30,9 @@ class NetworkBridge : public ::testing::Test {
     EXPECT_EQ(r.status, 0) << proto << " to " << address << " from " << ns << ": " << r.output;
     EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
   }
+  // A refusal is a drop: waited for 1 s, where an answer takes milliseconds in the lab.
   void expect_refused(const std::string& ns, const std::string& proto, const std::string& address) {
-    CommandResult r = lab_->driver_in(ns, {"probe", proto, address, kEcho});
+    CommandResult r = lab_->driver_in(ns, {"probe", proto, address, kEcho, "--wait-ms", "1000"});
     EXPECT_NE(r.status, 0) << proto << " to " << address << " from " << ns << " was answered: " << r.output;
   }
   CommandResult resolve(const std::string& ns, const std::string& name, const std::string& server,
@@ -95,9 +88,9 @@ TEST_F(NetworkBridge, EgressPolicyReachesOnlyWhatItAllows) {
   expect_refused(a, "icmp", Upstream::kDenied);
   expect_refused(a, "tcp", Upstream::kDenied6);
   EXPECT_NE(resolve(a, "denied.test", policed.nameserver).output.find("rcode 3"), std::string::npos);
-  EXPECT_NE(resolve(a, "allowed.test", Upstream::kOtherDns).status, 0);
-  EXPECT_NE(resolve(a, "allowed.test", Upstream::kDns).status, 0);
-  EXPECT_NE(resolve(a, "allowed.test", Upstream::kDns, {"tcp"}).status, 0);
+  EXPECT_NE(resolve(a, "allowed.test", Upstream::kOtherDns, {"--wait-ms", "1000"}).status, 0);
+  EXPECT_NE(resolve(a, "allowed.test", Upstream::kDns, {"--wait-ms", "1000"}).status, 0);
+  EXPECT_NE(resolve(a, "allowed.test", Upstream::kDns, {"tcp", "--wait-ms", "1000"}).status, 0);
   expect_refused(a, "tcp", Upstream::kMetadata);
   expect_refused(a, "tcp", Upstream::kHostUplink);
   expect_refused(a, "tcp", policed.nameserver);

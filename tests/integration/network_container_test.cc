@@ -24,10 +24,8 @@ namespace nucleus::test {
 namespace {
 
 using namespace std::chrono_literals;
-const std::string kEcho = std::to_string(kEchoPort);
 // Inside a container: above 1023, which a workload without CAP_NET_BIND_SERVICE may bind.
 const std::string kInsidePort = "8007";
-const std::string kDriverInside = "/opt/driver";
 
 class NetworkContainer : public ::testing::TestWithParam<std::string> {
  protected:
@@ -75,14 +73,20 @@ class NetworkContainer : public ::testing::TestWithParam<std::string> {
   void start(const std::vector<std::string>& flags, const std::vector<std::string>& command) {
     background_.push_back(lab_->start_in_host(run_args(flags, command)));
   }
-  // What the driver answers inside a container, one probe per line of `checks` ("name
-  // argv..."), each printed "name ok" or "name refused".
-  static std::vector<std::string> script_of(const std::vector<std::pair<std::string, std::string>>& checks) {
+  // What the driver answers inside a container, one probe per check ("name", "argv..."),
+  // each printed "name ok" or "name refused". The groups run side by side (a refusal waits
+  // for the probe's time-out), the checks of a group one after the other.
+  using Checks = std::vector<std::pair<std::string, std::string>>;
+  static std::vector<std::string> script_of(const std::vector<Checks>& groups) {
     std::string script;
-    for (const auto& [name, probe] : checks) {
-      script += kDriverInside + " " + probe + " >/dev/null 2>&1 && echo '" + name + " ok' || echo '" + name + " refused'; ";
+    for (const Checks& group : groups) {
+      script += "(";
+      for (const auto& [name, probe] : group) {
+        script += kDriverInside + " " + probe + " >/dev/null 2>&1 && echo '" + name + " ok' || echo '" + name + " refused'; ";
+      }
+      script += ") & ";
     }
-    return {"/bin/sh", "-c", script};
+    return {"/bin/sh", "-c", script + "wait"};
   }
 
   std::unique_ptr<NetworkLab> lab_;
@@ -182,22 +186,24 @@ TEST_P(NetworkContainer, TheEgressPolicyAllowsOnlyWhatItNames) {
   auto probe = [](const std::string& proto, const std::string& address, const std::string& port = kEcho) {
     return "probe " + proto + " " + address + " " + port;
   };
-  const std::vector<std::pair<std::string, std::string>> checks = {
-      {"cidr", probe("tcp", Upstream::kAllowed)},
-      {"denied-ip", probe("tcp", Upstream::kDenied)},
-      {"denied-udp", probe("udp", Upstream::kDenied)},
-      {"denied-ip6", probe("tcp", Upstream::kDenied6)},
-      {"named-before", probe("tcp", Upstream::kNamed)},
-      {"resolve-allowed", "resolve allowed.test " + nameserver},
-      {"named-after", probe("tcp", Upstream::kNamed)},
-      {"other-dns", std::string("resolve allowed.test ") + Upstream::kOtherDns},
-      {"metadata", probe("tcp", Upstream::kMetadata)},
-      {"host", probe("tcp", Upstream::kHostUplink)},
-      {"neighbour", probe("tcp", neighbour, kInsidePort)}};
+  // A name is reachable only once the forwarder answered it: those three in that order.
+  const std::vector<Checks> checks = {{{"cidr", probe("tcp", Upstream::kAllowed)}},
+                                      {{"denied-ip", probe("tcp", Upstream::kDenied)}},
+                                      {{"denied-udp", probe("udp", Upstream::kDenied)}},
+                                      {{"denied-ip6", probe("tcp", Upstream::kDenied6)}},
+                                      {{"named-before", probe("tcp", Upstream::kNamed)},
+                                       {"resolve-allowed", "resolve allowed.test " + nameserver},
+                                       {"named-after", probe("tcp", Upstream::kNamed)}},
+                                      {{"other-dns", std::string("resolve allowed.test ") + Upstream::kOtherDns}},
+                                      {{"metadata", probe("tcp", Upstream::kMetadata)}},
+                                      {{"host", probe("tcp", Upstream::kHostUplink)}},
+                                      {{"neighbour", probe("tcp", neighbour, kInsidePort)}}};
   // The control: without a policy, each of these answers.
   CommandResult open = run({}, script_of(checks));
-  for (const auto& [name, probe_args] : checks) {
-    EXPECT_NE(open.output.find(name + " ok\n"), std::string::npos) << name << " without a policy, in:\n" << open.output;
+  for (const Checks& group : checks) {
+    for (const auto& [name, probe_args] : group) {
+      EXPECT_NE(open.output.find(name + " ok\n"), std::string::npos) << name << " without a policy, in:\n" << open.output;
+    }
   }
   CommandResult r = run({"--egress-allow", Upstream::kAllowed, "--egress-allow", "allowed.test"}, script_of(checks));
   EXPECT_EQ(r.status, 0) << r.output;

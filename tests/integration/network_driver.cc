@@ -22,6 +22,8 @@
 //   probe icmp ADDR           an echo request: "reply from ADDR" or an error (exit 1)
 //   probe tcp|udp ADDR PORT   prints the answer (exit 0) or the error (exit 1)
 //   resolve NAME SERVER [aaaa] [tcp]   prints "rcode N" and one address per line
+//   probe/resolve ... --wait-ms MS   how long each step waits (3000): a test expecting a
+//                             refusal (a drop) waits less; an answer comes in milliseconds
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -90,7 +92,10 @@ bool wait_readable(int fd, int ms) {
   return ::poll(&p, 1, ms) > 0;
 }
 
-// A socket connected to address:port (TCP: the handshake done, within 3 s).
+// How long a probe's connect and answer each wait (--wait-ms).
+int g_wait_ms = 3000;
+
+// A socket connected to address:port (TCP: the handshake done, within g_wait_ms).
 int connect_to(const std::string& address, uint16_t port, int type) {
   socklen_t len;
   sockaddr_storage s = endpoint(address, port, &len);
@@ -98,7 +103,7 @@ int connect_to(const std::string& address, uint16_t port, int type) {
   if (::connect(fd, reinterpret_cast<sockaddr*>(&s), len) != 0 && errno != EINPROGRESS) nucleus::throw_errno("connect");
   if (type == SOCK_STREAM) {
     pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, 3000) <= 0) throw Error("connect", "timed out");
+    if (::poll(&p, 1, g_wait_ms) <= 0) throw Error("connect", "timed out");
     int err = 0;
     socklen_t elen = sizeof err;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
@@ -109,7 +114,7 @@ int connect_to(const std::string& address, uint16_t port, int type) {
 
 std::string send_and_receive(int fd, const std::string& payload) {
   if (::send(fd, payload.data(), payload.size(), MSG_NOSIGNAL) < 0) nucleus::throw_errno("send");
-  if (!wait_readable(fd, 3000)) throw Error("receive", "timed out");
+  if (!wait_readable(fd, g_wait_ms)) throw Error("receive", "timed out");
   char buffer[65536];
   ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
   if (n < 0) nucleus::throw_errno("receive");
@@ -132,7 +137,7 @@ int ping(const std::string& address) {
     echo[3] = static_cast<uint8_t>(~sum);
   }
   if (::send(fd, echo, sizeof echo, 0) < 0) nucleus::throw_errno("send echo request");
-  for (int tries = 0; tries < 16 && wait_readable(fd, 3000); ++tries) {
+  for (int tries = 0; tries < 16 && wait_readable(fd, g_wait_ms); ++tries) {
     uint8_t buffer[1500];
     ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n < 0) nucleus::throw_errno("receive echo reply");
@@ -146,6 +151,7 @@ int ping(const std::string& address) {
 }
 
 int probe(const Args& a) {
+  g_wait_ms = std::stoi(a.value("--wait-ms", "3000"));
   if (a.items.at(1) == "icmp") return ping(a.items.at(2));
   int type = a.items.at(1) == "udp" ? SOCK_DGRAM : SOCK_STREAM;
   int fd = connect_to(a.items.at(2), static_cast<uint16_t>(std::stoi(a.items.at(3))), type);
@@ -155,6 +161,7 @@ int probe(const Args& a) {
 }
 
 int resolve(const Args& a) {
+  g_wait_ms = std::stoi(a.value("--wait-ms", "3000"));
   bool tcp = a.flag("tcp");
   uint16_t type = a.flag("aaaa") ? nt::dns::kTypeAAAA : nt::dns::kTypeA;
   std::vector<uint8_t> query = nt::dns::make_query(0x4242, a.items.at(1), type);

@@ -37,6 +37,9 @@ struct Upstream {
 };
 
 inline constexpr int kEchoPort = 7;
+inline const std::string kEcho = std::to_string(kEchoPort);
+// Where the tests bind the driver in a container they start.
+inline const std::string kDriverInside = "/opt/driver";
 
 class NetworkLab {
  public:

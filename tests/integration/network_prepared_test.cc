@@ -23,7 +23,6 @@ namespace nucleus::test {
 namespace {
 
 using namespace std::chrono_literals;
-const std::string kDriverInside = "/opt/driver";
 
 class NetworkPrepared : public ::testing::Test {
  protected:

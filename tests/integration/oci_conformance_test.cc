@@ -26,19 +26,13 @@
 
 #include "core/sys/scoped.h"
 #include "tests/integration/leak_check.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus::test {
 namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class OciConformance : public ContainerTest, public ::testing::WithParamInterface<std::string> {
  protected:

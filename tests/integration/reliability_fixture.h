@@ -26,6 +26,7 @@
 #include "core/sys/scoped.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/leak_check.h"
+#include "tests/support/slurp.h"
 
 extern char** environ;
 
@@ -37,11 +38,6 @@ namespace fs = std::filesystem;
 
 inline const std::vector<std::string> kNative = {"--isolation", "standard"};
 inline const std::vector<std::string> kGvisor = {"--isolation", "untrusted"};
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 inline void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 

@@ -102,8 +102,8 @@ TEST_P(Reliability, PipesAndTerminalsKeepTheOrder) {
 // container with 128+N (nucleus itself dies of it before it has made anything) and leaves
 // nothing behind. gVisor lost those that came while runsc was starting the sandbox.
 TEST_P(Reliability, ASignalAtAnyMomentOfAStartEndsIt) {
-  for (int ms = 0; ms <= 200; ms += 5) {
-    int sig = ms % 10 == 0 ? SIGTERM : SIGINT;
+  for (int ms = 0; ms <= 200; ms += 10) {
+    int sig = ms % 20 == 0 ? SIGTERM : SIGINT;
     RunOptions o;
     o.timeout = 60s;
     NucleusProcess p(run_args(GetParam(), {"--", "/bin/sleep", "1000"}), o);

@@ -21,18 +21,12 @@
 
 #include "tests/integration/harness.h"
 #include "tests/integration/leak_check.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus::test {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-
-inline std::string slurp_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 inline bool wait_for(const std::function<bool()>& condition, std::chrono::seconds limit = 60s) {
   for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {

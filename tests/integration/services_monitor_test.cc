@@ -16,7 +16,7 @@ class ServicesMonitor : public Services {};
 // A process's cgroups as /proc/PID/cgroup says: "hierarchy id:controllers" -> path.
 std::map<std::string, std::string> cgroups_of(const std::string& pid) {
   std::map<std::string, std::string> out;
-  std::istringstream lines(slurp_file("/proc/" + pid + "/cgroup"));
+  std::istringstream lines(slurp("/proc/" + pid + "/cgroup"));
   for (std::string l; std::getline(lines, l);) {
     size_t colon = l.find(':', l.find(':') + 1);
     if (colon != std::string::npos) out[l.substr(0, colon)] = l.substr(colon + 1);
@@ -121,7 +121,7 @@ TEST_P(ServicesMonitor, EventsTellTheLifeOfForegroundAndOciContainersToo) {
   // The OCI verbs: create, start, and the die seen when it is deleted.
   TempDir bundle("/tmp", "nucleus-it-");
   ASSERT_EQ(nucleus({"spec", "--bundle", bundle.path()}).status, 0);
-  json config = json::parse(slurp_file(bundle.path() + "/config.json"));
+  json config = json::parse(slurp(bundle.path() + "/config.json"));
   config["root"]["path"] = kRootfs;
   config["process"]["terminal"] = false;
   config["process"]["args"] = {"/bin/true"};

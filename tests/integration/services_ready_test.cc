@@ -25,13 +25,13 @@ TEST_P(ServicesReady, SecretsAppearOnlyAtRunSecrets) {
   ASSERT_TRUE(pids.is_array());
   pids.push_back(inspect(id)["monitor_pid"]);
   for (const json& pid : pids) {
-    places.push_back(slurp_file("/proc/" + std::to_string(pid.get<int>()) + "/environ"));
-    places.push_back(slurp_file("/proc/" + std::to_string(pid.get<int>()) + "/cmdline"));
+    places.push_back(slurp("/proc/" + std::to_string(pid.get<int>()) + "/environ"));
+    places.push_back(slurp("/proc/" + std::to_string(pid.get<int>()) + "/cmdline"));
   }
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(root_, ec); !ec && it != std::filesystem::end(it);
        it.increment(ec)) {
-    if (it->is_regular_file(ec)) places.push_back(slurp_file(it->path()));
+    if (it->is_regular_file(ec)) places.push_back(slurp(it->path()));
   }
   for (const std::string& text : places) EXPECT_EQ(text.find(token), std::string::npos);
 }

@@ -14,18 +14,14 @@
 #include "backends/native/plan/mounts.h"
 #include "config/oci/oci_config.h"
 #include "core/sys/error.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus {
 namespace {
 
-using json = nlohmann::json;
+using test::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using json = nlohmann::json;
 
 std::string caps(CapSet set) {
   std::string out;

@@ -13,13 +13,12 @@
 #include "core/container/container_record.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
+#include "tests/support/record.h"
 
 namespace nucleus {
 namespace {
 
-ContainerRecord record(const std::string& name) {
-  return ContainerRecord{.name = name, .backend = "native", .nucleus_pid = ::getpid()};
-}
+using test::record;
 
 TEST(ContainerRecord, JsonRoundTrip) {
   ContainerRecord r = record("web");

@@ -13,13 +13,12 @@
 #include "core/container/record_checks.h"
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
+#include "tests/support/record.h"
 
 namespace nucleus {
 namespace {
 
-ContainerRecord record(const std::string& name) {
-  return ContainerRecord{.name = name, .backend = "native", .nucleus_pid = ::getpid()};
-}
+using test::record;
 
 TEST(RecordChecks, ARecordNamingAnotherCgroupIsRefused) {
   const std::vector<std::string> mounts = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"};

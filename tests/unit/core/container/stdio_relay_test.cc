@@ -12,14 +12,12 @@
 
 #include "core/container/stdio_relay.h"
 #include "core/sys/scoped.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 // Runs body in a child; its return value is the child's exit code.
 int in_child(const std::function<int()>& body) {

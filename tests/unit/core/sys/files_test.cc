@@ -11,14 +11,12 @@
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus::sys {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 // The daemon's sandbox files are rewritten in place (no truncation to zero): a shorter
 // content leaves nothing of the longer one behind it, and a missing file is made.

@@ -9,16 +9,14 @@
 
 #include "core/sys/private_dir.h"
 #include "core/sys/scoped.h"
+#include "tests/support/slurp.h"
 
 namespace nucleus::sys {
 namespace {
 
-namespace fs = std::filesystem;
+using test::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+namespace fs = std::filesystem;
 
 TEST(PrivateDir, MakesItsDirectoriesAndReadsWhatItWrote) {
   TempDir base("/tmp", "nucleus-unit-");
