@@ -7,10 +7,7 @@ namespace nucleus {
 nlohmann::json network_request_json(const NetworkRequest& r) {
   nlohmann::json egress = nlohmann::json::array(), publish = nlohmann::json::array(), resolvers = nlohmann::json::array();
   for (const EgressRule& rule : r.egress) egress.push_back(to_string(rule));
-  for (const PortPublish& p : r.publish) {
-    std::string host = p.host_ip ? (p.host_ip->family == IpFamily::kV6 ? "[" + p.host_ip->to_string() + "]:" : p.host_ip->to_string() + ":") : "";
-    publish.push_back(host + std::to_string(p.host_port) + ":" + std::to_string(p.container_port) + "/" + std::string(to_string(p.transport)));
-  }
+  for (const PortPublish& p : r.publish) publish.push_back(to_string(p));
   for (const IpAddress& ip : r.resolvers) resolvers.push_back(ip.to_string());
   return {{"bridge", r.bridge},
           {"subnet4", r.subnet4.to_string()},

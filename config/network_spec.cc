@@ -59,6 +59,16 @@ bool is_link_scope(const Cidr& route) {
 
 std::string_view to_string(Transport transport) { return transport == Transport::kTcp ? "tcp" : "udp"; }
 
+std::string to_string(const PortPublish& p) {
+  std::string host = !p.host_ip ? ""
+                     : p.host_ip->family == IpFamily::kV6 ? "[" + p.host_ip->to_string() + "]:"
+                                                          : p.host_ip->to_string() + ":";
+  // A host port still to be chosen reads back as Docker writes it: CONTAINER, IP::CONTAINER.
+  if (p.host_port != 0) host += std::to_string(p.host_port);
+  if (!host.empty()) host += ":";
+  return host + std::to_string(p.container_port) + "/" + std::string(to_string(p.transport));
+}
+
 std::optional<std::string> normalize_dns_name(std::string_view name) {
   if (name.ends_with('.')) name.remove_suffix(1);
   if (name.empty() || name.size() > 253) return std::nullopt;
@@ -106,7 +116,11 @@ PortPublish parse_publish(std::string_view text, const std::string& what) {
     spec = spec.substr(close + 2);
   }
   size_t last = spec.rfind(':');
-  if (last == std::string_view::npos) throw Error(what, "'" + std::string(text) + "' is not [IP:]HOST:CONTAINER[/tcp|udp]");
+  if (last == std::string_view::npos) {  // CONTAINER alone: a host port of the kernel's choice, as Docker's
+    if (p.host_ip) throw Error(what, "'" + std::string(text) + "' is not [IP]:HOST:CONTAINER");
+    p.container_port = require_port(spec, "container", what);
+    return p;
+  }
   p.container_port = require_port(spec.substr(last + 1), "container", what);
   std::string_view head = spec.substr(0, last);
   if (size_t colon = head.rfind(':'); colon != std::string_view::npos) {
@@ -117,7 +131,7 @@ PortPublish parse_publish(std::string_view text, const std::string& what) {
     }
     head = head.substr(colon + 1);
   }
-  p.host_port = require_port(head, "host", what);
+  if (!head.empty()) p.host_port = require_port(head, "host", what);  // IP::CONTAINER: any free port of IP
   return p;
 }
 
@@ -181,7 +195,7 @@ void validate_network_request(const NetworkRequest& request, const std::vector<H
   }
   std::set<std::tuple<Transport, uint16_t>> taken;
   for (const PortPublish& p : request.publish) {
-    if (!taken.emplace(p.transport, p.host_port).second) {
+    if (p.host_port != 0 && !taken.emplace(p.transport, p.host_port).second) {
       throw Error("--publish", "host port " + std::to_string(p.host_port) + "/" + std::string(to_string(p.transport)) +
                                    " is published twice");
     }

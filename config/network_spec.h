@@ -16,10 +16,10 @@ namespace nucleus {
 enum class Transport : uint8_t { kTcp, kUdp };
 std::string_view to_string(Transport transport);
 
-// `-p [IP:]HOST:CONTAINER[/tcp|udp]`
+// `-p [IP:]HOST:CONTAINER[/tcp|udp]`, `-p [IP::]CONTAINER[/tcp|udp]`
 struct PortPublish {
   std::optional<IpAddress> host_ip;  // absent: every address of the host
-  uint16_t host_port = 0;
+  uint16_t host_port = 0;            // 0: a free one, chosen when the network is attached
   uint16_t container_port = 0;
   Transport transport = Transport::kTcp;
   bool operator==(const PortPublish&) const = default;
@@ -59,6 +59,8 @@ struct NetworkRequest {
 
 // ---- textual forms (flags and YAML); throw Error(what, problem) ----------------------------
 PortPublish parse_publish(std::string_view text, const std::string& what);
+// What parse_publish reads back: "[IP:]HOST:CONTAINER/tcp|udp" (an IPv6 address in brackets).
+std::string to_string(const PortPublish& publish);
 EgressRule parse_egress_rule(std::string_view text, const std::string& what);
 Cidr parse_subnet(std::string_view text, IpFamily family, const std::string& what);
 std::string to_string(const EgressRule& rule);

@@ -190,6 +190,14 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
       }
     }
   }
+  if (spec.network == NetworkMode::kPasta) {
+    for (const PortPublish& p : r.bridge.publish) {
+      if (p.host_port == 0) {
+        throw Error("--publish", "a host port of the kernel's choice (-p CONTAINER) needs bridge networking (root); "
+                                 "name one: -p HOST:CONTAINER");
+      }
+    }
+  }
   if (r.network == NetworkMode::kBridge || r.network == NetworkMode::kPasta) {
     spec.bridge = r.bridge;
     spec.bridge->hostname = r.hostname;

@@ -129,9 +129,9 @@ std::vector<IpAddress> read_resolvers(const std::string& path) {
   return parse_resolvers(sys::read_file(path, 1 << 20, "read the host's resolvers"));
 }
 
-std::vector<UniqueFd> hold_published_ports(const std::vector<PortPublish>& publish) {
+std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
   std::vector<UniqueFd> held;
-  for (const PortPublish& p : publish) {
+  for (PortPublish& p : publish) {
     bool v4 = p.host_ip && p.host_ip->family == IpFamily::kV4;
     int type = p.transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM;
     UniqueFd fd(::socket(v4 ? AF_INET : AF_INET6, type | SOCK_CLOEXEC, 0));
@@ -157,6 +157,11 @@ std::vector<UniqueFd> hold_published_ports(const std::vector<PortPublish>& publi
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
       if (errno == EADDRINUSE) throw Error(what, "host port " + std::to_string(p.host_port) + " is already in use");
       throw_errno(what, "bind");
+    }
+    if (p.host_port == 0) {
+      len = sizeof addr;
+      if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) throw_errno(what, "getsockname");
+      p.host_port = ntohs(v4 ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
     }
     held.push_back(std::move(fd));
   }

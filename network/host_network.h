@@ -23,9 +23,10 @@ std::vector<IpAddress> parse_resolvers(const std::string& resolv_conf);
 // Binds every published port (not listening: it never receives a packet, the DNAT comes
 // first) and returns the sockets: held, no other program of the host can take a port a
 // container answers on. Throws Error("--publish ...", "... is already in use") for the
-// first port some socket of the host already holds.
-std::vector<UniqueFd> hold_published_ports(const std::vector<PortPublish>& publish);
+// first port some socket of the host already holds. A host port 0 (`-p CONTAINER`) is bound
+// to one the kernel chooses, written back into publish: what the rules and the lease name.
+std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish);
 // The same check, letting the ports go at once: before anything of a container exists.
-inline void check_published_ports_free(const std::vector<PortPublish>& publish) { (void)hold_published_ports(publish); }
+inline void check_published_ports_free(std::vector<PortPublish> publish) { (void)hold_published_ports(publish); }
 
 }  // namespace nucleus::net

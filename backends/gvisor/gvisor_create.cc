@@ -273,7 +273,7 @@ void attach_network(GvisorSession& s, const std::string& id, const std::string& 
   if (::unshare(CLONE_NEWNET) != 0) throw_errno("create the container's network namespace");
   s.netns = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open the container's network namespace");
   if (::setns(own.get(), CLONE_NEWNET) != 0) throw_errno("return to nucleus's network namespace");
-  s.network = net::ContainerNetwork::attach(*s.spec.bridge, s.netns.get(), id, {.state_dir = root + "/.network"});
+  s.network = net::ContainerNetwork::attach(*s.spec.bridge, s.netns.get(), id, {.state_dir = net::network_state_dir(root)});
   const std::string dir = s.dir() + "/etc";
   if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("prepare the container's network files", dir);
   s.network->write_etc_files(dir);

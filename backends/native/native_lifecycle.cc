@@ -181,7 +181,7 @@ void NativeBackend::remove(LockedContainer& c, bool force, ContainerSession* hel
   }
   // A container left running held its pasta open (it holds the namespace): stopped here.
   if (kept.network == NetworkMode::kPasta) {
-    net::cleanup_user_mode_network(r.name, c.path().substr(0, c.path().find_last_of('/')) + "/.network");
+    net::cleanup_user_mode_network(r.name, net::network_state_dir(c.path().substr(0, c.path().find_last_of('/'))));
   }
   run_hooks(kept.hooks.poststop, "poststop", oci_state_json(r, "stopped", false), false);
   c.remove();

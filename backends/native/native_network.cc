@@ -109,7 +109,7 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
 
 net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root) {
   net::ContainerNetwork network = net::ContainerNetwork::prepare(
-      *spec.bridge, id, {.state_dir = root + "/.network", .take_prepared_namespace = takes_prepared_namespace(spec)});
+      *spec.bridge, id, {.state_dir = net::network_state_dir(root), .take_prepared_namespace = takes_prepared_namespace(spec)});
   timing::mark("network ordered");
   return network;
 }
@@ -133,7 +133,7 @@ void attach_network(NativeSession& s, const NetworkEtcFiles& files) {
 // enter, which a non-root caller's container always has (root's: --runas 0).
 void attach_user_network(NativeSession& s, pid_t init, const std::string& id, const std::string& root) {
   s.user_network.emplace(net::UserModeNetwork::attach(*s.spec.bridge, init, id,
-                                                      {.state_dir = root + "/.network", .caller_is_root = ::geteuid() == 0}));
+                                                      {.state_dir = net::network_state_dir(root), .caller_is_root = ::geteuid() == 0}));
   timing::mark("user-mode network attached");
 }
 

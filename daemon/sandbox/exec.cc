@@ -341,8 +341,16 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
     client_gone = client_gone || st->hung_up;
     if ((st->timed_out || client_gone) && !killed) {
       killed = true;
-      pid_t pid = read_pid_file(pid_file);
-      co_await kill_exec_tree(manager, *sandbox, pid, std::string(kExecMarker) + "=" + marker_value);
+      // A client gone at once may leave before the command exists (no pid file, no
+      // marked process yet): its tree is looked for again until `nucleus exec` ends with
+      // it, up to about 2 s. Killing nucleus exec first would leave the command running.
+      asio::steady_timer again(io);
+      for (int pass = 0; pass < 100 && !st->status; ++pass) {
+        co_await kill_exec_tree(manager, *sandbox, read_pid_file(pid_file), std::string(kExecMarker) + "=" + marker_value);
+        if (st->status) break;
+        again.expires_after(std::chrono::milliseconds(20));
+        co_await again.async_wait(use_awaitable);
+      }
       if (!st->status) sys::raw_pidfd_send_signal(child.pidfd.get(), SIGKILL);
       continue;
     }

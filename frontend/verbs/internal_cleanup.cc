@@ -85,9 +85,9 @@ int cleanup(const CleanupArgs& a) {
     backend_of(c.record(), c.path())->remove(c, /*force=*/true);
     // Its nucleus-netd tears the network down when nucleus's end of their socket closes; if
     // it was killed too, this does (idempotent).
-    if (network == NetworkMode::kBridge) net::cleanup_container_network(id, root + "/.network");
+    if (network == NetworkMode::kBridge) net::cleanup_container_network(id, net::network_state_dir(root));
     // pasta quits with the namespace's last process; a recorded one still running is stopped.
-    if (network == NetworkMode::kPasta) net::cleanup_user_mode_network(id, root + "/.network");
+    if (network == NetworkMode::kPasta) net::cleanup_user_mode_network(id, net::network_state_dir(root));
     after_dead_monitor(root, id);
   } catch (const Error&) {
     remove_stale_record(a.record);

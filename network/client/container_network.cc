@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -294,6 +295,17 @@ int stop_network_servers(const std::string& state_dir) {
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir, const std::string& helper) {
   if (auto problem = check_network_id(container_id)) throw Error("container id " + container_id, *problem);
   run_helper({helper_path(helper), "cleanup", "--state-dir", state_dir, container_id}, "clean up the network of " + container_id);
+}
+
+std::optional<Lease> attached_lease(const std::string& container_id, const std::string& state_dir) {
+  struct stat st {};
+  // No network was ever attached under this root (or it is not ours to read): nothing made.
+  if (check_network_id(container_id) || ::stat((state_dir + "/leases").c_str(), &st) != 0) return std::nullopt;
+  try {
+    return LeaseStore(state_dir).find(container_id);
+  } catch (const Error&) {
+    return std::nullopt;  // unreadable: inspect shows the rest
+  }
 }
 
 void collect_stale_networks(const std::string& state_dir, const std::string& remove_idle_bridge, const std::string& helper) {

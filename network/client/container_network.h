@@ -17,6 +17,8 @@
 namespace nucleus::net {
 
 inline constexpr const char* kDefaultStateDir = "/run/nucleus/.network";
+// The network state of the containers under a state root (nucleus --root).
+inline std::string network_state_dir(const std::string& root) { return root + "/.network"; }
 
 struct AttachOptions {
   std::string state_dir = kDefaultStateDir;
@@ -113,6 +115,9 @@ class ContainerNetwork {
 // `nucleus-netd cleanup`; blocks until it is done.
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir = kDefaultStateDir,
                                const std::string& helper = "");
+// The lease container_id holds while its network is attached (its addresses, published
+// ports), for `inspect`; nullopt when none. Reads only: makes no state directory.
+std::optional<Lease> attached_lease(const std::string& container_id, const std::string& state_dir = kDefaultStateDir);
 // Stops the resident netd servers of state_dir (SIGTERM; the containers' netds, their
 // children, go on). Returns how many were signalled.
 int stop_network_servers(const std::string& state_dir = kDefaultStateDir);

@@ -95,7 +95,7 @@ void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept
 
 AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
-  const NetworkRequest& request = order.request;
+  NetworkRequest request = order.request;  // its host ports 0 become the ones held
   AttachedNetwork attached;
   try {
     attached.held_ports = hold_published_ports(request.publish);

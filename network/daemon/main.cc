@@ -219,7 +219,7 @@ UniqueFd make_network_namespace() {
 void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
   wait_for_releasing_owner(store, order.id, 5000);
-  const NetworkRequest& request = order.request;
+  NetworkRequest request = order.request;  // its host ports 0 become the ones held
   // What the standby did not prepare: the order's published ports (held from now on: no
   // host program takes them), its egress policy (rules and names). The lease names them
   // before the rules exist, so a teardown from here on removes them.

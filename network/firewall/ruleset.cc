@@ -210,6 +210,11 @@ std::string base_inet(const std::string& bridge, const Cidr& subnet4, const Cidr
          "    oifname != " + br + " ip saddr " + subnet4.to_string() + " masquerade\n"
          "    oifname != " + br + " ip6 saddr " + subnet6.to_string() + " masquerade\n"
          "    oifname " + br + " ip saddr 127.0.0.0/8 masquerade\n"
+         // Hairpin: a container reaching a published port through the host's address, DNATed
+         // back onto the bridge; from the gateway, so that the reply comes back through the
+         // host (the target would answer the container directly, which expects the host).
+         "    oifname " + br + " ct status dnat ip saddr " + subnet4.to_string() + " masquerade\n"
+         "    oifname " + br + " ct status dnat ip6 saddr " + subnet6.to_string() + " masquerade\n"
          "  }\n"
          "}\n";
 }

@@ -41,6 +41,7 @@ TEST_F(BadInput, Flags) {
   expect_refused({"run", "--dns", "192.0.2.53", "--", "true"}, "--dns (dns:): needs --network bridge or pasta");
   expect_refused({"run", "--network", "host", "--subnet", "10.99.0.0/24", "--", "true"}, "--subnet (subnet:): needs --network");
   expect_refused({"run", "--network", "bridge", "-p", "[::1]:8080:80", "--", "true"}, "[::1] cannot reach a bridge container");
+  expect_refused({"run", "--network", "pasta", "-p", "8080", "--", "true"}, "-p CONTAINER) needs bridge networking");
   EXPECT_EQ(run_nucleus({"run", "--help"}).status, 0);
 }
 

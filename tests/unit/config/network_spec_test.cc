@@ -52,13 +52,23 @@ TEST(Publish, ParsesEveryForm) {
   EXPECT_EQ(parse_publish("53:53/udp", "-p"), (PortPublish{std::nullopt, 53, 53, Transport::kUdp}));
   EXPECT_EQ(parse_publish("127.0.0.1:8080:80/tcp", "-p"), (PortPublish{parse_ip("127.0.0.1"), 8080, 80, Transport::kTcp}));
   EXPECT_EQ(parse_publish("[2001:db8::5]:8080:80", "-p"), (PortPublish{parse_ip("2001:db8::5"), 8080, 80, Transport::kTcp}));
+  // Docker's forms for a host port of the kernel's choice: host port 0 until attached.
+  EXPECT_EQ(parse_publish("80", "-p"), (PortPublish{std::nullopt, 0, 80, Transport::kTcp}));
+  EXPECT_EQ(parse_publish("53/udp", "-p"), (PortPublish{std::nullopt, 0, 53, Transport::kUdp}));
+  EXPECT_EQ(parse_publish("127.0.0.1::80", "-p"), (PortPublish{parse_ip("127.0.0.1"), 0, 80, Transport::kTcp}));
+  EXPECT_EQ(parse_publish("[2001:db8::5]::80", "-p"), (PortPublish{parse_ip("2001:db8::5"), 0, 80, Transport::kTcp}));
+  // And back, as the order to netd and the record carry them.
+  for (const char* form : {"[2001:db8::5]:8080:80/udp", "8080:80/tcp", "80/tcp", "127.0.0.1::80/udp", "[2001:db8::5]::80/tcp"}) {
+    EXPECT_EQ(to_string(parse_publish(form, "-p")), form);
+  }
 }
 
 TEST(Publish, RefusesBadInputWithOneLine) {
   EXPECT_EQ(error_of([] { parse_publish("70000:80", "-p"); }), "-p: host port '70000' is not 1-65535");
   EXPECT_EQ(error_of([] { parse_publish("8080:0", "-p"); }), "-p: container port '0' is not 1-65535");
   EXPECT_EQ(error_of([] { parse_publish("8080:80/sctp", "-p"); }), "-p: protocol 'sctp' is not tcp or udp");
-  EXPECT_EQ(error_of([] { parse_publish("80", "-p"); }), "-p: '80' is not [IP:]HOST:CONTAINER[/tcp|udp]");
+  EXPECT_EQ(error_of([] { parse_publish("0", "-p"); }), "-p: container port '0' is not 1-65535");
+  EXPECT_EQ(error_of([] { parse_publish("[::1]:80", "-p"); }), "-p: '[::1]:80' is not [IP]:HOST:CONTAINER");
   EXPECT_EQ(error_of([] { parse_publish("1.2.3:80:80", "-p"); }),
             "-p: malformed IPv4 address '1.2.3' (IPv6: [ADDR]:HOST:CONTAINER)");
   EXPECT_EQ(error_of([] { parse_publish("[::1:80:80", "-p"); }), "-p: '[::1:80:80' is not [IP]:HOST:CONTAINER");

@@ -131,6 +131,24 @@ TEST(PublishedPorts, APortHeldIsRefused) {
   EXPECT_NO_THROW(check_published_ports_free(ports));
 }
 
+// `-p CONTAINER`: the port the kernel chose is held and written back, for the rules and
+// the lease; each such entry gets one of its own.
+TEST(PublishedPorts, AHostPortOfZeroIsChosenAndHeld) {
+  std::vector<PortPublish> ports = {parse_publish("127.0.0.1::80", "-p"), parse_publish("127.0.0.1::80/udp", "-p"),
+                                    parse_publish("127.0.0.1::81", "-p")};
+  std::vector<UniqueFd> held = hold_published_ports(ports);
+  ASSERT_EQ(held.size(), 3u);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    sockaddr_in bound{};
+    socklen_t len = sizeof bound;
+    ASSERT_EQ(::getsockname(held[i].get(), reinterpret_cast<sockaddr*>(&bound), &len), 0);
+    EXPECT_NE(ports[i].host_port, 0) << i;
+    EXPECT_EQ(ports[i].host_port, ntohs(bound.sin_port)) << i;
+  }
+  EXPECT_NE(ports[0].host_port, ports[2].host_port);
+  EXPECT_THROW(check_published_ports_free({ports[0]}), Error);
+}
+
 }  // namespace
 }  // namespace nucleus::net
 
