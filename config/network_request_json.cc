@@ -9,6 +9,8 @@ nlohmann::json network_request_json(const NetworkRequest& r) {
   for (const EgressRule& rule : r.egress) egress.push_back(to_string(rule));
   for (const PortPublish& p : r.publish) publish.push_back(to_string(p));
   for (const IpAddress& ip : r.resolvers) resolvers.push_back(ip.to_string());
+  nlohmann::json extra_hosts = nlohmann::json::array();
+  for (const ExtraHost& h : r.extra_hosts) extra_hosts.push_back(to_string(h));
   return {{"bridge", r.bridge},
           {"subnet4", r.subnet4.to_string()},
           {"subnet6", r.subnet6.to_string()},
@@ -16,7 +18,8 @@ nlohmann::json network_request_json(const NetworkRequest& r) {
           {"egress", egress},
           {"default_deny", r.default_deny},
           {"resolvers", resolvers},
-          {"hostname", r.hostname}};
+          {"hostname", r.hostname},
+          {"extra_hosts", extra_hosts}};
 }
 
 NetworkRequest network_request_from(const nlohmann::json& j, const std::string& what) {
@@ -33,6 +36,9 @@ NetworkRequest network_request_from(const nlohmann::json& j, const std::string& 
     r.resolvers.push_back(*parsed);
   }
   r.hostname = j.at("hostname").get<std::string>();
+  if (j.contains("extra_hosts")) {  // a record written before --add-host has none
+    for (const auto& h : j.at("extra_hosts")) r.extra_hosts.push_back(parse_extra_host(h.get<std::string>(), what));
+  }
   return r;
 }
 

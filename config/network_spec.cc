@@ -135,6 +135,25 @@ PortPublish parse_publish(std::string_view text, const std::string& what) {
   return p;
 }
 
+ExtraHost parse_extra_host(std::string_view text, const std::string& what) {
+  size_t split = text.find_first_of(":=");
+  if (split == std::string_view::npos) throw Error(what, "'" + std::string(text) + "' is not NAME:IP");
+  ExtraHost host;
+  std::optional<std::string> name = normalize_dns_name(text.substr(0, split));
+  if (!name) throw Error(what, "'" + std::string(text.substr(0, split)) + "' is not a host name");
+  host.name = *name;
+  std::string_view address = text.substr(split + 1);
+  if (address == "host-gateway") return host;
+  if (address.starts_with('[') && address.ends_with(']')) address = address.substr(1, address.size() - 2);
+  host.address = parse_ip(address);
+  if (!host.address) throw Error(what, "'" + std::string(text.substr(split + 1)) + "' is not an IP address or host-gateway");
+  return host;
+}
+
+std::string to_string(const ExtraHost& host) {
+  return host.name + ":" + (host.address ? host.address->to_string() : std::string("host-gateway"));
+}
+
 EgressRule parse_egress_rule(std::string_view text, const std::string& what) {
   auto [target, port_text] = split_port(text, what);
   EgressRule rule;

@@ -42,6 +42,14 @@ inline constexpr std::string_view kDefaultSubnet4 = "10.231.0.0/16";
 inline constexpr std::string_view kDefaultSubnet6 = "fd6e:7563:6c65::/64";
 inline constexpr std::string_view kDefaultBridge = "nucleus0";
 
+// `--add-host NAME:IP` (YAML `extra_hosts:`, Docker's): a line of the container's
+// /etc/hosts. No address: Docker's `host-gateway`, the bridge's gateway once leased.
+struct ExtraHost {
+  std::string name;
+  std::optional<IpAddress> address;
+  bool operator==(const ExtraHost&) const = default;
+};
+
 struct NetworkRequest {
   std::string bridge{kDefaultBridge};
   Cidr subnet4 = *parse_cidr(kDefaultSubnet4).cidr;
@@ -53,6 +61,7 @@ struct NetworkRequest {
   // Where the DNS forwarder sends allowed questions; empty: the host's /etc/resolv.conf.
   std::vector<IpAddress> resolvers;
   std::string hostname = "nucleus";
+  std::vector<ExtraHost> extra_hosts;
 
   bool enforces_policy() const { return default_deny || !egress.empty(); }
 };
@@ -62,6 +71,9 @@ PortPublish parse_publish(std::string_view text, const std::string& what);
 // What parse_publish reads back: "[IP:]HOST:CONTAINER/tcp|udp" (an IPv6 address in brackets).
 std::string to_string(const PortPublish& publish);
 EgressRule parse_egress_rule(std::string_view text, const std::string& what);
+// "NAME:IP" or "NAME=IP" (an IPv6 address bare or in brackets), or NAME:host-gateway.
+ExtraHost parse_extra_host(std::string_view text, const std::string& what);
+std::string to_string(const ExtraHost& host);  // what parse_extra_host reads back
 Cidr parse_subnet(std::string_view text, IpFamily family, const std::string& what);
 std::string to_string(const EgressRule& rule);
 // A DNS name as the forwarder compares it: lower case, no trailing dot; nullopt when it is

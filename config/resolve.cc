@@ -190,14 +190,6 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
       }
     }
   }
-  if (spec.network == NetworkMode::kPasta) {
-    for (const PortPublish& p : r.bridge.publish) {
-      if (p.host_port == 0) {
-        throw Error("--publish", "a host port of the kernel's choice (-p CONTAINER) needs bridge networking (root); "
-                                 "name one: -p HOST:CONTAINER");
-      }
-    }
-  }
   if (r.network == NetworkMode::kBridge || r.network == NetworkMode::kPasta) {
     spec.bridge = r.bridge;
     spec.bridge->hostname = r.hostname;
@@ -209,6 +201,7 @@ ContainerSpec resolve_workload(const WorkloadSpec& r, const HostFacts& host) {
     const char* given = !r.bridge.publish.empty()                 ? "--publish (ports:)"
                         : !r.bridge.egress.empty()                ? "--egress-allow (egress:)"
                         : !r.bridge.resolvers.empty()             ? "--dns (dns:)"
+                        : !r.bridge.extra_hosts.empty()           ? "--add-host (extra_hosts:)"
                         : !(r.bridge.subnet4 == defaults.subnet4) ? "--subnet (subnet:)"
                         : !(r.bridge.subnet6 == defaults.subnet6) ? "--subnet6 (subnet6:)"
                                                                   : nullptr;

@@ -276,6 +276,9 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
         if (!ip) fail_at(c, v, k, "'" + d + "' is not an IP address");
         s.bridge.resolvers.push_back(*ip);
       } }},
+  {"extra_hosts", [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+      s.bridge.extra_hosts.clear();
+      for (const std::string& h : string_list(c, v, k)) s.bridge.extra_hosts.push_back(parse_extra_host(h, what(c, v, k))); }},
   {"subnet",    [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.bridge.subnet4 = parse_subnet(scalar(c, v, k), IpFamily::kV4, what(c, v, k)); }},
   {"subnet6",   [](const Ctx& c, N v, K k, WorkloadSpec& s) {

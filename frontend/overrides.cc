@@ -117,6 +117,7 @@ void apply_lists(const RunFlags& f, WorkloadSpec& spec) {
     if (!ip) throw Error("--dns", "'" + d + "' is not an IP address");
     spec.bridge.resolvers.push_back(*ip);
   }
+  for (const std::string& h : f.add_host) spec.bridge.extra_hosts.push_back(parse_extra_host(h, "--add-host"));
   if (f.subnet) spec.bridge.subnet4 = parse_subnet(*f.subnet, IpFamily::kV4, "--subnet");
   if (f.subnet6) spec.bridge.subnet6 = parse_subnet(*f.subnet6, IpFamily::kV6, "--subnet6");
   for (const std::string& c : f.cap_add) spec.capabilities.add.push_back(c);

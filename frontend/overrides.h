@@ -27,7 +27,7 @@ struct RunFlags {
   bool init = false;
   bool no_init = false;
   bool sd_notify = false;
-  std::vector<std::string> groups, env, volumes, tmpfs, cap_add, cap_drop, io_max, publish, egress, dns;
+  std::vector<std::string> groups, env, volumes, tmpfs, cap_add, cap_drop, io_max, publish, egress, dns, add_host;
   // Everything after the options: COMMAND [ARG...], or with -f: WORKLOAD [-- COMMAND...].
   std::vector<std::string> positionals;
   ServiceFlags service;

@@ -15,7 +15,7 @@ void replace_file(const std::string& path, const std::string& content) {
 }  // namespace
 
 EtcFiles make_etc_files(const std::string& hostname, const IpAddress& address4, const IpAddress& address6,
-                        const IpAddress& nameserver) {
+                        const IpAddress& nameserver, const std::vector<ExtraHost>& extra_hosts, const IpAddress& gateway) {
   EtcFiles f;
   // Only nucleus's forwarder: every other DNS server is unreachable under a policy, and a
   // search list would send names the user did not write to it.
@@ -23,6 +23,7 @@ EtcFiles make_etc_files(const std::string& hostname, const IpAddress& address4, 
                   "\noptions ndots:1 timeout:2 attempts:2\n";
   f.hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + address4.to_string() + "\t" +
             hostname + "\n" + address6.to_string() + "\t" + hostname + "\n";
+  for (const ExtraHost& h : extra_hosts) f.hosts += h.address.value_or(gateway).to_string() + "\t" + h.name + "\n";
   f.hostname = hostname + "\n";
   return f;
 }

@@ -53,9 +53,10 @@ CLI::App* add_run_command(CLI::App& app, Globals& g, RunFlags& f, Action& action
   add.many("--io-max", f.io_max, "MAJ:MIN rbps=N wbps=N riops=N wiops=N (repeatable)");
   add.option("--cgroup-parent", f.cgroup_parent, "Create the container's cgroup below this path");
   add.option("--network", f.network, "none (default), bridge or host");
-  add.many("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp] (bridge; repeatable)");
+  add.many("-p,--publish", f.publish, "[IP:]HOST:CONTAINER[/tcp|udp], or [IP::]CONTAINER for a free host port (bridge; repeatable)");
   add.many("--egress-allow", f.egress, "CIDR|NAME|*.NAME[:PORT]: all else is dropped (bridge; repeatable)");
   add.many("--dns", f.dns, "The DNS server the bridge's forwarder asks (repeatable; default: the host's)");
+  add.many("--add-host", f.add_host, "NAME:IP (or NAME:host-gateway) in the container's /etc/hosts (repeatable; bridge)");
   add.option("--subnet", f.subnet, "The bridge's IPv4 subnet (default 10.231.0.0/16)");
   add.option("--subnet6", f.subnet6, "The bridge's IPv6 subnet (default fd6e:7563:6c65::/64)");
   add.many("--cap-add", f.cap_add, "Add a capability (repeatable)");

@@ -154,6 +154,7 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   const bool takes = options.take_prepared_namespace && options.resident;
   UniqueFd order = order_memfd({container_id, options.state_dir, request, takes});
   network.hostname_ = request.hostname;
+  network.extra_hosts_ = request.extra_hosts;
   network.id_ = container_id;
   if (options.resident) network.control_ = attach_through_server(helper, options.state_dir, {log_fd.get(), order.get()});
   network.answer_pending_ = takes && network.control_;
@@ -231,6 +232,7 @@ ContainerNetwork& ContainerNetwork::operator=(ContainerNetwork&& other) noexcept
     }
     lease_ = std::move(other.lease_);
     hostname_ = std::move(other.hostname_);
+    extra_hosts_ = std::move(other.extra_hosts_);
     id_ = std::move(other.id_);
     log_ = std::move(other.log_);
     namespace_given_ = other.namespace_given_;
@@ -255,7 +257,7 @@ const std::string& ContainerNetwork::host_interface() const {
 }
 
 EtcFiles ContainerNetwork::etc_files() const {
-  return make_etc_files(hostname_, lease_.address4, lease_.address6, nameserver());
+  return make_etc_files(hostname_, lease_.address4, lease_.address6, nameserver(), extra_hosts_, lease_.gateway4);
 }
 
 void ContainerNetwork::write_etc_files(const std::string& dir) const { net::write_etc_files(dir, etc_files()); }

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/network_spec.h"
 #include "core/sys/scoped.h"
@@ -105,6 +106,7 @@ class ContainerNetwork {
   bool namespace_given_ = false;
   bool answer_pending_ = false;  // the server's kReplyPrepared / kReplyFresh not read yet
   std::string hostname_;
+  std::vector<ExtraHost> extra_hosts_;
   UniqueFd control_;
   OwnedChild helper_;
   mutable std::string host_interface_;

@@ -52,6 +52,15 @@ void check_user_mode_request(const NetworkRequest& request) {
   // What pasta would silently drop: it has no forwarder of nucleus's and picks no subnet.
   const NetworkRequest defaults;
   if (!request.resolvers.empty()) throw Error("--dns", "needs bridge networking (root): user-mode networking (pasta) uses the host's resolvers");
+  if (!request.extra_hosts.empty()) {
+    throw Error("--add-host", "needs bridge networking (root): user-mode networking (pasta) keeps the image's /etc/hosts");
+  }
+  for (const PortPublish& p : request.publish) {
+    if (p.host_port == 0) {
+      throw Error("--publish", "a host port of the kernel's choice (-p CONTAINER) needs bridge networking (root); "
+                               "name one: -p HOST:CONTAINER");
+    }
+  }
   if (!(request.subnet4 == defaults.subnet4) || !(request.subnet6 == defaults.subnet6)) {
     throw Error("--subnet", "needs bridge networking (root): user-mode networking (pasta) takes the host's addressing");
   }

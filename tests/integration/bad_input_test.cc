@@ -42,6 +42,8 @@ TEST_F(BadInput, Flags) {
   expect_refused({"run", "--network", "host", "--subnet", "10.99.0.0/24", "--", "true"}, "--subnet (subnet:): needs --network");
   expect_refused({"run", "--network", "bridge", "-p", "[::1]:8080:80", "--", "true"}, "[::1] cannot reach a bridge container");
   expect_refused({"run", "--network", "pasta", "-p", "8080", "--", "true"}, "-p CONTAINER) needs bridge networking");
+  expect_refused({"run", "--add-host", "db:192.0.2.7", "--", "true"}, "--add-host (extra_hosts:): needs --network bridge");
+  expect_refused({"run", "--network", "bridge", "--add-host", "db", "--", "true"}, "--add-host: 'db' is not NAME:IP");
   EXPECT_EQ(run_nucleus({"run", "--help"}).status, 0);
 }
 

@@ -108,10 +108,12 @@ TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
   for (const char* where : {"", "record"}) {
     if (*where != '\0' && GetParam() != "native") continue;
     ::setenv("NUCLEUS_BRIDGE_ETC", where, 1);
-    CommandResult files = run({"--hostname", "box"}, {"/bin/sh", "-c", read_and_write});
+    CommandResult files = run({"--hostname", "box", "--add-host", "db:192.0.2.7", "--add-host", "gw:host-gateway"},
+                              {"/bin/sh", "-c", read_and_write});
     EXPECT_EQ(files.status, 0) << where << files.output;
     EXPECT_NE(files.output.find("nameserver 10.231."), std::string::npos) << where << files.output;
     EXPECT_NE(files.output.find("\tbox\n"), std::string::npos) << where << files.output;
+    EXPECT_NE(files.output.find("\n192.0.2.7\tdb\n10.231.0.1\tgw\n"), std::string::npos) << where << files.output;
     EXPECT_NE(files.output.find("hostname=box\n"), std::string::npos) << where << files.output;
     EXPECT_EQ(files.output.find("wrote"), std::string::npos) << where << files.output;
     if (GetParam() == "native") {

@@ -155,5 +155,19 @@ TEST(NetworkRequest, PolicyOnlyWithRulesOrDefaultDeny) {
   EXPECT_TRUE(request.enforces_policy());
 }
 
+TEST(ExtraHost, DockersFormsAndTheirRefusals) {
+  EXPECT_EQ(parse_extra_host("db:192.0.2.7", "--add-host"), (ExtraHost{"db", parse_ip("192.0.2.7")}));
+  EXPECT_EQ(parse_extra_host("db=192.0.2.7", "--add-host"), (ExtraHost{"db", parse_ip("192.0.2.7")}));
+  EXPECT_EQ(parse_extra_host("my6:2001:db8::33", "--add-host"), (ExtraHost{"my6", parse_ip("2001:db8::33")}));
+  EXPECT_EQ(parse_extra_host("my6:[2001:db8::33]", "--add-host"), (ExtraHost{"my6", parse_ip("2001:db8::33")}));
+  EXPECT_EQ(parse_extra_host("host.docker.internal:host-gateway", "--add-host"), (ExtraHost{"host.docker.internal", std::nullopt}));
+  for (const char* form : {"db:192.0.2.7", "gw:host-gateway", "my6:2001:db8::33"}) {
+    EXPECT_EQ(to_string(parse_extra_host(form, "--add-host")), form);
+  }
+  EXPECT_EQ(error_of([] { parse_extra_host("db", "--add-host"); }), "--add-host: 'db' is not NAME:IP");
+  EXPECT_EQ(error_of([] { parse_extra_host("db:nope", "--add-host"); }), "--add-host: 'nope' is not an IP address or host-gateway");
+  EXPECT_EQ(error_of([] { parse_extra_host("bad name:192.0.2.7", "--add-host"); }), "--add-host: 'bad name' is not a host name");
+}
+
 }  // namespace
 }  // namespace nucleus

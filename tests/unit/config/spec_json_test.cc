@@ -25,6 +25,7 @@ TEST(SpecJson, ABridgeRequestComesBackWhole) {
   r.default_deny = true;
   r.resolvers = {*parse_ip("192.0.2.53"), *parse_ip("2001:db8::53")};
   r.hostname = "box";
+  r.extra_hosts = {parse_extra_host("db:192.0.2.7", "test"), parse_extra_host("gw:host-gateway", "test")};
   spec.bridge = r;
 
   ContainerSpec back = spec_from_json(spec_to_json(spec), "test");
@@ -39,6 +40,7 @@ TEST(SpecJson, ABridgeRequestComesBackWhole) {
   ASSERT_EQ(b.resolvers.size(), 2u);
   EXPECT_EQ(b.resolvers[1].to_string(), "2001:db8::53");
   EXPECT_EQ(b.hostname, "box");
+  EXPECT_EQ(b.extra_hosts, r.extra_hosts);
   // A change of the request is a change of the spec (`up` compares the two texts).
   spec.bridge->publish.pop_back();
   EXPECT_NE(spec_to_json(spec), spec_to_json(back));
