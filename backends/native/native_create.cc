@@ -244,9 +244,11 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (spec.sd_notify) prepare_notify(spec, *s);
   std::optional<NetworkEtcFiles> etc_files;
   if (spec.network == NetworkMode::kBridge) {
+    // The order first: netd hands a standby over (or starts a fresh network) while the
+    // files are made here.
+    s->network = order_network(spec, options.id, options.root);
     etc_files = NetworkEtcFiles::make(s->dir());
     timing::mark("network files prepared");
-    s->network = order_network(spec, options.id, options.root);
   }
   if (!claim_after_clone) timing::mark("record claimed");
 
