@@ -129,14 +129,37 @@ std::vector<IpAddress> read_resolvers(const std::string& path) {
   return parse_resolvers(sys::read_file(path, 1 << 20, "read the host's resolvers"));
 }
 
+namespace {
+
+// A port no socket of the host holds on any address, for a transport (0: none free).
+uint16_t free_port_everywhere(int type) {
+  UniqueFd probe(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
+  if (!probe) throw_errno("--publish", "socket");
+  int v6only = 0;
+  ::setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  sockaddr_in6 any{};
+  any.sin6_family = AF_INET6;
+  socklen_t len = sizeof any;
+  if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&any), len) != 0) throw Error("--publish", "no free host port");
+  if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&any), &len) != 0) throw_errno("--publish", "getsockname");
+  return ntohs(any.sin6_port);
+}
+
+}  // namespace
+
 std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
   std::vector<UniqueFd> held;
   for (PortPublish& p : publish) {
     bool v4 = p.host_ip && p.host_ip->family == IpFamily::kV4;
     int type = p.transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM;
     UniqueFd fd(::socket(v4 ? AF_INET : AF_INET6, type | SOCK_CLOEXEC, 0));
-    std::string what = "--publish " + std::to_string(p.host_port) + "/" + std::string(to_string(p.transport));
+    std::string what = "--publish " + (p.host_port != 0 ? std::to_string(p.host_port) : std::to_string(p.container_port)) +
+                       "/" + std::string(to_string(p.transport));
     if (!fd) throw_errno(what, "socket");
+    // A port of the kernel's choice on one address may be held on another (the kernel
+    // checks only the address asked for), and the DNAT map is keyed by port alone: the
+    // port is chosen free on every address first, then bound where it was asked.
+    if (p.host_port == 0 && p.host_ip) p.host_port = free_port_everywhere(type);
     sockaddr_storage addr{};
     socklen_t len;
     if (v4) {
@@ -155,6 +178,7 @@ std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
       len = sizeof *a;
     }
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+      if (errno == EADDRINUSE && p.host_port == 0) throw Error(what, "no free host port");
       if (errno == EADDRINUSE) throw Error(what, "host port " + std::to_string(p.host_port) + " is already in use");
       throw_errno(what, "bind");
     }

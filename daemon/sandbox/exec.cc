@@ -341,13 +341,17 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
     client_gone = client_gone || st->hung_up;
     if ((st->timed_out || client_gone) && !killed) {
       killed = true;
-      // A client gone at once may leave before the command exists (no pid file, no
-      // marked process yet): its tree is looked for again until `nucleus exec` ends with
-      // it, up to about 2 s. Killing nucleus exec first would leave the command running.
+      // A client gone at once may leave before the command exists: `nucleus exec` writes
+      // its pid file once it does (both backends). Until then nothing is frozen or scanned;
+      // then its tree is killed until nucleus exec ends with it, for 2 s at most. Killing
+      // nucleus exec first would leave the command running.
       asio::steady_timer again(io);
-      for (int pass = 0; pass < 100 && !st->status; ++pass) {
-        co_await kill_exec_tree(manager, *sandbox, read_pid_file(pid_file), std::string(kExecMarker) + "=" + marker_value);
-        if (st->status) break;
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      while (!st->status && std::chrono::steady_clock::now() < give_up) {
+        if (pid_t pid = read_pid_file(pid_file); pid > 0) {
+          co_await kill_exec_tree(manager, *sandbox, pid, std::string(kExecMarker) + "=" + marker_value);
+          if (st->status) break;
+        }
         again.expires_after(std::chrono::milliseconds(20));
         co_await again.async_wait(use_awaitable);
       }

@@ -304,7 +304,9 @@ std::optional<Lease> attached_lease(const std::string& container_id, const std::
   // No network was ever attached under this root (or it is not ours to read): nothing made.
   if (check_network_id(container_id) || ::stat((state_dir + "/leases").c_str(), &st) != 0) return std::nullopt;
   try {
-    return LeaseStore(state_dir).find(container_id);
+    std::optional<Lease> lease = LeaseStore(state_dir).find(container_id);
+    if (lease && !lease->owner.alive()) return std::nullopt;  // its netd died: nothing of it is held
+    return lease;
   } catch (const Error&) {
     return std::nullopt;  // unreadable: inspect shows the rest
   }

@@ -213,8 +213,10 @@ std::string base_inet(const std::string& bridge, const Cidr& subnet4, const Cidr
          // Hairpin: a container reaching a published port through the host's address, DNATed
          // back onto the bridge; from the gateway, so that the reply comes back through the
          // host (the target would answer the container directly, which expects the host).
-         "    oifname " + br + " ct status dnat ip saddr " + subnet4.to_string() + " masquerade\n"
-         "    oifname " + br + " ct status dnat ip6 saddr " + subnet6.to_string() + " masquerade\n"
+         // From the bridge only: a packet from outside spoofing a container's source is not
+         // given the gateway's.
+         "    iifname " + br + " oifname " + br + " ct status dnat ip saddr " + subnet4.to_string() + " masquerade\n"
+         "    iifname " + br + " oifname " + br + " ct status dnat ip6 saddr " + subnet6.to_string() + " masquerade\n"
          "  }\n"
          "}\n";
 }

@@ -3,6 +3,8 @@
 // what it does not, with a container without one beside it as the control; published
 // ports; nothing left after release, after kill -9 of the owner, after the cleanup.
 #include <gtest/gtest.h>
+
+#include <regex>
 #include <unistd.h>
 
 #include <fstream>
@@ -34,6 +36,10 @@ class NetworkBridge : public ::testing::Test {
   void expect_refused(const std::string& ns, const std::string& proto, const std::string& address) {
     CommandResult r = lab_->driver_in(ns, {"probe", proto, address, kEcho, "--wait-ms", "1000"});
     EXPECT_NE(r.status, 0) << proto << " to " << address << " from " << ns << " was answered: " << r.output;
+    // Dropped (no answer in time) or refused by the network, not a probe that could not run.
+    static const std::regex kRefusal("timed out|no echo reply|refused|unreachable|no route to host|permission denied|not permitted",
+                                     std::regex::icase);
+    EXPECT_TRUE(std::regex_search(r.output, kRefusal)) << proto << " to " << address << ": " << r.output;
   }
   CommandResult resolve(const std::string& ns, const std::string& name, const std::string& server,
                         const std::vector<std::string>& extra = {}) {

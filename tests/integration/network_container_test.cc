@@ -235,8 +235,8 @@ TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
   // Hairpin: another container on the bridge reaches it through the host's address and the
   // gateway's, as Docker's do. Without the gateway's masquerade the answer never arrives
   // unless br_netfilter un-NATs the bridged reply, which many hosts do not load: off here.
-  ASSERT_EQ(lab_->run_in(lab_->host(), {"sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0",
-                                        "net.bridge.bridge-nf-call-ip6tables=0"}).status, 0);
+  ASSERT_EQ(lab_->run_in(lab_->host(), {"/bin/sh", "-c", "test ! -d /proc/sys/net/bridge || sysctl -qw "
+                                        "net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0"}).status, 0);
   CommandResult from_neighbour = run({}, {"/bin/sh", "-c", kDriverInside + " probe tcp " + Upstream::kHostUplink + " 8080 && " +
                                                               kDriverInside + " probe tcp 10.231.0.1 8080"});
   EXPECT_EQ(from_neighbour.status, 0) << from_neighbour.output;
