@@ -139,9 +139,15 @@ ExtraHost parse_extra_host(std::string_view text, const std::string& what) {
   size_t split = text.find_first_of(":=");
   if (split == std::string_view::npos) throw Error(what, "'" + std::string(text) + "' is not NAME:IP");
   ExtraHost host;
-  std::optional<std::string> name = normalize_dns_name(text.substr(0, split));
-  if (!name) throw Error(what, "'" + std::string(text.substr(0, split)) + "' is not a host name");
-  host.name = *name;
+  // As given, as Docker writes it (musl compares /etc/hosts names case-sensitively; '_'
+  // is common in compose files): only what would break the file's lines is refused.
+  host.name = std::string(text.substr(0, split));
+  const bool breaks_line = std::any_of(host.name.begin(), host.name.end(), [](unsigned char c) {
+    return c <= ' ' || c == '#' || c == 0x7f;
+  });
+  if (host.name.empty() || host.name.size() > 253 || breaks_line) {
+    throw Error(what, "'" + host.name + "' is not a host name");
+  }
   std::string_view address = text.substr(split + 1);
   if (address == "host-gateway") return host;
   if (address.starts_with('[') && address.ends_with(']')) address = address.substr(1, address.size() - 2);
@@ -218,6 +224,9 @@ void validate_network_request(const NetworkRequest& request, const std::vector<H
       throw Error("--publish", "host port " + std::to_string(p.host_port) + "/" + std::string(to_string(p.transport)) +
                                    " is published twice");
     }
+  }
+  if (request.extra_hosts.size() > kMaxExtraHosts) {
+    throw Error("--add-host", std::to_string(request.extra_hosts.size()) + " entries; at most " + std::to_string(kMaxExtraHosts));
   }
   if (request.egress.size() > kMaxEgressRules) {
     throw Error("--egress-allow", std::to_string(request.egress.size()) + " rules; at most " + std::to_string(kMaxEgressRules));

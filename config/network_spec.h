@@ -88,9 +88,11 @@ struct HostRoute {
 
 // Cross-field checks, in order, throwing on the first: subnet sizes, a subnet overlapping a
 // host route (except the bridge's own), a published host port listed twice, the number of
-// rules. `routes` come from read_host_routes() (network/host_routes.h) or a test.
+// rules and of --add-host lines. `routes` come from read_host_routes() (network/host_routes.h) or a test.
 void validate_network_request(const NetworkRequest& request, const std::vector<HostRoute>& routes);
 
 inline constexpr size_t kMaxEgressRules = 100000;
+// Lines of --add-host: the /etc files live on a 64 KiB tmpfs (backends/native/native_network.cc).
+inline constexpr size_t kMaxExtraHosts = 128;
 
 }  // namespace nucleus

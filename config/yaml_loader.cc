@@ -276,8 +276,14 @@ constexpr Field<WorkloadSpec> kWorkloadFields[] = {
         if (!ip) fail_at(c, v, k, "'" + d + "' is not an IP address");
         s.bridge.resolvers.push_back(*ip);
       } }},
-  {"extra_hosts", [](const Ctx& c, N v, K k, WorkloadSpec& s) {
+  {"extra_hosts", [](const Ctx& c, N v, K k, WorkloadSpec& s) {  // compose's list or map
       s.bridge.extra_hosts.clear();
+      if (v.IsMap()) {
+        for_each_entry(c, v, k, [&](const std::string& name, K keypath, N, N value) {
+          s.bridge.extra_hosts.push_back(parse_extra_host(name + ":" + scalar(c, value, keypath), what(c, value, keypath)));
+        });
+        return;
+      }
       for (const std::string& h : string_list(c, v, k)) s.bridge.extra_hosts.push_back(parse_extra_host(h, what(c, v, k))); }},
   {"subnet",    [](const Ctx& c, N v, K k, WorkloadSpec& s) {
       s.bridge.subnet4 = parse_subnet(scalar(c, v, k), IpFamily::kV4, what(c, v, k)); }},

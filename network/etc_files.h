@@ -18,11 +18,15 @@ struct EtcFiles {
 };
 
 // nameserver: the address the container's DNS goes to (the bridge's gateway, where the
-// redirect to its own forwarder applies). extra_hosts (--add-host) follow the container's
-// own lines, in their order; host-gateway is gateway.
+// redirect to its own forwarder applies). extra_hosts (--add-host) come after localhost and
+// before the container's own lines, in their order, so that they win a lookup as Docker's
+// do; host-gateway is both gateways.
+struct Gateways {
+  IpAddress v4, v6;
+};
 EtcFiles make_etc_files(const std::string& hostname, const IpAddress& address4, const IpAddress& address6,
                         const IpAddress& nameserver, const std::vector<ExtraHost>& extra_hosts = {},
-                        const IpAddress& gateway = {});
+                        const Gateways& gateways = {});
 
 // Writes dir/resolv.conf, dir/hosts and dir/hostname (mode 0644), replacing each atomically.
 void write_etc_files(const std::string& dir, const EtcFiles& files);

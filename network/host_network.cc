@@ -131,17 +131,21 @@ std::vector<IpAddress> read_resolvers(const std::string& path) {
 
 namespace {
 
-// A port no socket of the host holds on any address, for a transport (0: none free).
-uint16_t free_port_everywhere(int type) {
+// A port no socket of the host holds on any address, for a transport: the kernel's choice
+// for a wildcard (IPv4 and IPv6) socket, which it checks against every address.
+uint16_t free_port_everywhere(int type, const std::string& what) {
   UniqueFd probe(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
-  if (!probe) throw_errno("--publish", "socket");
+  if (!probe) throw_errno(what, "socket");
   int v6only = 0;
-  ::setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  if (::setsockopt(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) != 0) throw_errno(what, "IPV6_V6ONLY");
   sockaddr_in6 any{};
   any.sin6_family = AF_INET6;
   socklen_t len = sizeof any;
-  if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&any), len) != 0) throw Error("--publish", "no free host port");
-  if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&any), &len) != 0) throw_errno("--publish", "getsockname");
+  if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&any), len) != 0) {
+    if (errno == EADDRINUSE) throw Error(what, "no free host port");
+    throw_errno(what, "bind");
+  }
+  if (::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&any), &len) != 0) throw_errno(what, "getsockname");
   return ntohs(any.sin6_port);
 }
 
@@ -158,8 +162,10 @@ std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
     if (!fd) throw_errno(what, "socket");
     // A port of the kernel's choice on one address may be held on another (the kernel
     // checks only the address asked for), and the DNAT map is keyed by port alone: the
-    // port is chosen free on every address first, then bound where it was asked.
-    if (p.host_port == 0 && p.host_ip) p.host_port = free_port_everywhere(type);
+    // port is chosen free on every address first, then bound where it was asked (chosen
+    // again if another program took it in between).
+    const bool chosen = p.host_port == 0;
+    if (chosen && p.host_ip) p.host_port = free_port_everywhere(type, what);
     sockaddr_storage addr{};
     socklen_t len;
     if (v4) {
@@ -177,8 +183,14 @@ std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
       ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
       len = sizeof *a;
     }
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-      if (errno == EADDRINUSE && p.host_port == 0) throw Error(what, "no free host port");
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len);
+    for (int retry = 0; rc != 0 && errno == EADDRINUSE && chosen && p.host_ip && retry < 5; ++retry) {
+      p.host_port = free_port_everywhere(type, what);
+      (v4 ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port) = htons(p.host_port);
+      rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len);
+    }
+    if (rc != 0) {
+      if (errno == EADDRINUSE && chosen) throw Error(what, "no free host port");
       if (errno == EADDRINUSE) throw Error(what, "host port " + std::to_string(p.host_port) + " is already in use");
       throw_errno(what, "bind");
     }

@@ -257,6 +257,36 @@ asio::awaitable<unsigned> kill_exec_tree(SandboxManager& manager, const Sandbox&
   co_return killed;
 }
 
+// A client gone (or the time out) while `nucleus exec` runs. It may leave before the command
+// exists: nucleus exec writes its pid file once it does (both backends), so until then (up
+// to 30 s) nothing is frozen or scanned; then the command's tree is killed until nucleus exec
+// ends with it (2 s at most). nucleus exec itself is killed only then, and once it is gone,
+// when nothing new can start, the command is looked for by its marker one last time.
+asio::awaitable<void> kill_exec(SandboxManager& manager, const Sandbox& sandbox, const std::string& pid_file,
+                                const std::string& marker, int exec_pidfd, ExecState& st) {
+  asio::steady_timer again(manager.io());
+  auto pause = [&]() -> asio::awaitable<void> {
+    again.expires_after(std::chrono::milliseconds(20));
+    co_await again.async_wait(use_awaitable);
+  };
+  using Clock = std::chrono::steady_clock;
+  auto give_up = Clock::now() + std::chrono::seconds(30);
+  bool found = false;
+  while (!st.status && Clock::now() < give_up) {
+    if (pid_t pid = read_pid_file(pid_file); pid > 0) {
+      if (!found) give_up = Clock::now() + std::chrono::seconds(2);
+      found = true;
+      co_await kill_exec_tree(manager, sandbox, pid, marker);
+      if (st.status) break;
+    }
+    co_await pause();
+  }
+  if (st.status) co_return;
+  sys::raw_pidfd_send_signal(exec_pidfd, SIGKILL);
+  for (int i = 0; i < 50 && !st.status; ++i) co_await pause();
+  co_await kill_exec_tree(manager, sandbox, 0, marker);
+}
+
 asio::awaitable<void> end_exec(SandboxManager& manager, Responder& responder, ExecEnd end) {
   int code = end.timed_out ? 124 : end.code;
   if (end.timed_out) ++manager.metrics().counter("nucleus_exec_timeouts_total");
@@ -341,21 +371,7 @@ asio::awaitable<void> run_exec(SandboxManager& manager, SandboxPtr sandbox, Exec
     client_gone = client_gone || st->hung_up;
     if ((st->timed_out || client_gone) && !killed) {
       killed = true;
-      // A client gone at once may leave before the command exists: `nucleus exec` writes
-      // its pid file once it does (both backends). Until then nothing is frozen or scanned;
-      // then its tree is killed until nucleus exec ends with it, for 2 s at most. Killing
-      // nucleus exec first would leave the command running.
-      asio::steady_timer again(io);
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (!st->status && std::chrono::steady_clock::now() < give_up) {
-        if (pid_t pid = read_pid_file(pid_file); pid > 0) {
-          co_await kill_exec_tree(manager, *sandbox, pid, std::string(kExecMarker) + "=" + marker_value);
-          if (st->status) break;
-        }
-        again.expires_after(std::chrono::milliseconds(20));
-        co_await again.async_wait(use_awaitable);
-      }
-      if (!st->status) sys::raw_pidfd_send_signal(child.pidfd.get(), SIGKILL);
+      co_await kill_exec(manager, *sandbox, pid_file, std::string(kExecMarker) + "=" + marker_value, child.pidfd.get(), *st);
       continue;
     }
     if (st->status && st->open_streams == 0) break;

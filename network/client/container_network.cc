@@ -257,7 +257,7 @@ const std::string& ContainerNetwork::host_interface() const {
 }
 
 EtcFiles ContainerNetwork::etc_files() const {
-  return make_etc_files(hostname_, lease_.address4, lease_.address6, nameserver(), extra_hosts_, lease_.gateway4);
+  return make_etc_files(hostname_, lease_.address4, lease_.address6, nameserver(), extra_hosts_, {lease_.gateway4, lease_.gateway6});
 }
 
 void ContainerNetwork::write_etc_files(const std::string& dir) const { net::write_etc_files(dir, etc_files()); }

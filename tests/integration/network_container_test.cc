@@ -113,7 +113,7 @@ TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
     EXPECT_EQ(files.status, 0) << where << files.output;
     EXPECT_NE(files.output.find("nameserver 10.231."), std::string::npos) << where << files.output;
     EXPECT_NE(files.output.find("\tbox\n"), std::string::npos) << where << files.output;
-    EXPECT_NE(files.output.find("\n192.0.2.7\tdb\n10.231.0.1\tgw\n"), std::string::npos) << where << files.output;
+    EXPECT_NE(files.output.find("\n192.0.2.7\tdb\n10.231.0.1\tgw\nfd6e:7563:6c65::1\tgw\n"), std::string::npos) << where << files.output;
     EXPECT_NE(files.output.find("hostname=box\n"), std::string::npos) << where << files.output;
     EXPECT_EQ(files.output.find("wrote"), std::string::npos) << where << files.output;
     if (GetParam() == "native") {

@@ -166,7 +166,13 @@ TEST(ExtraHost, DockersFormsAndTheirRefusals) {
   }
   EXPECT_EQ(error_of([] { parse_extra_host("db", "--add-host"); }), "--add-host: 'db' is not NAME:IP");
   EXPECT_EQ(error_of([] { parse_extra_host("db:nope", "--add-host"); }), "--add-host: 'nope' is not an IP address or host-gateway");
+  EXPECT_EQ(parse_extra_host("My_DB:192.0.2.7", "--add-host"), (ExtraHost{"My_DB", parse_ip("192.0.2.7")}));  // as given
   EXPECT_EQ(error_of([] { parse_extra_host("bad name:192.0.2.7", "--add-host"); }), "--add-host: 'bad name' is not a host name");
+  EXPECT_EQ(error_of([] { parse_extra_host("a\nb:192.0.2.7", "--add-host"); }), "--add-host: 'a\nb' is not a host name");
+  EXPECT_EQ(error_of([] { parse_extra_host(":192.0.2.7", "--add-host"); }), "--add-host: '' is not a host name");
+  NetworkRequest many;
+  many.extra_hosts.assign(kMaxExtraHosts + 1, parse_extra_host("db:192.0.2.7", "--add-host"));
+  EXPECT_EQ(error_of([&] { validate_network_request(many, {}); }), "--add-host: 129 entries; at most 128");
 }
 
 }  // namespace

@@ -251,6 +251,16 @@ TEST(YamlLoader, LayerSize) {
   expect_error(std::string(kHeader) + "    command: [x]\n    layer_size: 10K\n", ":5:17", "at least 1M");
 }
 
+// compose's two forms of extra_hosts: a list of NAME:IP, or a map.
+TEST(YamlLoader, ExtraHostsAsAListOrAMap) {
+  const std::vector<ExtraHost> want = {{"db", parse_ip("192.0.2.7")}, {"gw", std::nullopt}};
+  EXPECT_EQ(parse(std::string(kHeader) + "    command: [x]\n    extra_hosts: [\"db:192.0.2.7\", \"gw=host-gateway\"]\n")
+                .get("w").bridge.extra_hosts, want);
+  EXPECT_EQ(parse(std::string(kHeader) + "    command: [x]\n    extra_hosts: {db: 192.0.2.7, gw: host-gateway}\n")
+                .get("w").bridge.extra_hosts, want);
+  expect_error(std::string(kHeader) + "    command: [x]\n    extra_hosts: {db: nope}\n", ":5:", "'nope' is not an IP address");
+}
+
 TEST(YamlLoader, GetNamesAFewOfManyWorkloads) {
   std::string text = "version: 1\nworkloads:\n";
   for (int i = 0; i < 20000; ++i) text += "  w" + std::to_string(i) + ": {command: [x]}\n";
