@@ -216,10 +216,20 @@ void kill_round(Exec& e, int64_t now) noexcept {
   e.next_kill_at = now + kKillRoundMs;
 }
 
+void pump_output(Exec& e, int* fd, uint32_t type) noexcept;
+
 void finish_if_done(Exec& e, int64_t now) noexcept {
   if (!e.exited || e.kill_rounds_left > 0) return;
   if (e.out >= 0 || e.err >= 0) {
     if (now - e.exited_at < kGraceMs) return;
+    // What the pipes hold now was written before the cut: sent, never dropped. The grace
+    // may have passed while the agent itself was held up (a full channel to a slow daemon,
+    // 50 execs at once under gVisor): output the command wrote before it exited was lost
+    // then. Bounded: a background process still writing is cut here, as intended.
+    for (int round = 0; round < 8 && (e.out >= 0 || e.err >= 0); ++round) {
+      if (e.out >= 0) pump_output(e, &e.out, kStdout);
+      if (e.err >= 0) pump_output(e, &e.err, kStderr);
+    }
   }
   close_exec_pipes(e);
   int32_t code = e.code;

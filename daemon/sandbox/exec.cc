@@ -77,6 +77,15 @@ asio::awaitable<void> pump(asio::io_context& io, UniqueFd fd, const char* name, 
   for (;;) {
     boost::system::error_code ec;
     size_t n = co_await stream->async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) {
+      // Cut off after the command's exit (run_exec): what the pipe holds now was written
+      // before the cut, and is sent; the daemon may have been too busy to read it in time.
+      stream->non_blocking(true, ec);
+      for (int round = 0; round < 8 && (n = stream->read_some(asio::buffer(buf), ec)) > 0 && !ec; ++round) {
+        st->frames.push_back(output_frame(name, std::string_view(buf, n)));
+      }
+      break;
+    }
     if (ec) break;
     st->frames.push_back(output_frame(name, std::string_view(buf, n)));
     st->notify();
