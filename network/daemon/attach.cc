@@ -84,6 +84,21 @@ dns::Forwarder::Grant grant_through(Nftables& nft, const std::string& key) {
 
 bool base_is(const LeaseStore& store, const NetworkRequest& request) { return recorded_base(store) == base_of(request); }
 
+void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPublish>& publish, const std::string& id) {
+  for (const Lease& other : store.list()) {
+    if (other.id == id) continue;
+    for (const PortPublish& theirs : other.publish) {
+      for (const PortPublish& p : publish) {
+        if (p.transport != theirs.transport || p.host_port != theirs.host_port) continue;
+        const std::string port = std::to_string(p.host_port) + "/" + std::string(to_string(p.transport));
+        forget_refused_log(store, id);
+        throw Error("--publish " + port, "container " + other.id + " publishes host port " + port +
+                                             " already (on any address: one container a port)");
+      }
+    }
+  }
+}
+
 void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept {
   try {
     if (store.find(id)) return;  // a live twin's, which the same id names too
@@ -114,6 +129,7 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
   {
     LeaseStore::Lock lock(store);
     collect_stale_leases(store, nft);
+    check_ports_unpublished(store, request.publish, order.id);
     attached.lease = store.allocate(lock, order.id, request, LeaseOwner::self());
     leased = true;
     prepare_base(store, nft, host, request, attached.lease);

@@ -34,6 +34,10 @@ void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Leas
 // Whether the bridge and base tables serve request's configuration (<state>/base): a
 // standby checks it before it is handed to a container, under the store's lock.
 bool base_is(const LeaseStore& store, const NetworkRequest& request);
+// Under the store's lock: refuses a host port (and transport) that another container's
+// lease publishes, on whatever address (the DNAT map is keyed by port alone: nft would
+// refuse it with "File exists"); the bind of the same address is refused before this.
+void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPublish>& publish, const std::string& id);
 // An attach refused before its lease (a port taken since nucleus checked it): no lease's
 // removal takes the log nucleus opened for it, so this does (unless a live lease of that
 // id, a twin's, names the same log).

@@ -248,6 +248,7 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
     if (!base_is(store, request)) {
       throw Error("bridge " + request.bridge, "its configuration changed while this start was prepared; start it again");
     }
+    check_ports_unpublished(store, request.publish, order.id);
     store.hand_over(lock, attached.lease, order.id);
   }
   if (own_rules) {

@@ -244,6 +244,18 @@ TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
   CommandResult taken = run({"-p", "8080:" + kInsidePort}, {"/bin/true"});
   EXPECT_EQ(taken.status, 125) << taken.output;
   EXPECT_NE(taken.output.find("8080"), std::string::npos) << taken.output;
+  // So is one published on another address of the host (the bind there would succeed; the
+  // DNAT map holds one container a port): in words, not nft's "File exists".
+  start({"-p", "127.0.0.1:8083:" + kInsidePort}, {kDriverInside, "echo-server", kInsidePort});
+  bool second_up = false;
+  for (auto end = std::chrono::steady_clock::now() + 30s; !second_up && std::chrono::steady_clock::now() < end;) {
+    second_up = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8083"}).status == 0;
+    if (!second_up) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(second_up);
+  CommandResult elsewhere = run({"-p", std::string(Upstream::kHostUplink) + ":8083:" + kInsidePort}, {"/bin/true"});
+  EXPECT_EQ(elsewhere.status, 125) << elsewhere.output;
+  EXPECT_NE(elsewhere.output.find("publishes host port 8083/tcp already"), std::string::npos) << elsewhere.output;
 }
 
 // `-p CONTAINER` (Docker's form): a host port of the kernel's choice, held for the
