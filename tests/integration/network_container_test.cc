@@ -224,12 +224,7 @@ TEST_P(NetworkContainer, TheEgressPolicyAllowsOnlyWhatItNames) {
 
 TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
   start({"-p", "8080:" + kInsidePort}, {kDriverInside, "echo-server", kInsidePort});
-  bool up = false;
-  for (auto end = std::chrono::steady_clock::now() + 30s; !up && std::chrono::steady_clock::now() < end;) {
-    up = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8080"}).status == 0;
-    if (!up) std::this_thread::sleep_for(100ms);
-  }
-  ASSERT_TRUE(up) << "the published port never answered on the host's loopback";
+  ASSERT_TRUE(lab_->loopback_answers("8080")) << "the published port never answered on the host's loopback";
   CommandResult from_upstream = lab_->driver_in(lab_->upstream(), {"probe", "tcp", Upstream::kHostUplink, "8080"});
   EXPECT_EQ(from_upstream.status, 0) << from_upstream.output;
   // Hairpin: another container on the bridge reaches it through the host's address and the
@@ -247,12 +242,7 @@ TEST_P(NetworkContainer, APublishedPortAnswersOnTheHostAndItsLoopback) {
   // So is one published on another address of the host (the bind there would succeed; the
   // DNAT map holds one container a port): in words, not nft's "File exists".
   start({"-p", "127.0.0.1:8083:" + kInsidePort}, {kDriverInside, "echo-server", kInsidePort});
-  bool second_up = false;
-  for (auto end = std::chrono::steady_clock::now() + 30s; !second_up && std::chrono::steady_clock::now() < end;) {
-    second_up = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8083"}).status == 0;
-    if (!second_up) std::this_thread::sleep_for(100ms);
-  }
-  ASSERT_TRUE(second_up);
+  ASSERT_TRUE(lab_->loopback_answers("8083"));
   CommandResult elsewhere = run({"-p", std::string(Upstream::kHostUplink) + ":8083:" + kInsidePort}, {"/bin/true"});
   EXPECT_EQ(elsewhere.status, 125) << elsewhere.output;
   EXPECT_NE(elsewhere.output.find("publishes host port 8083/tcp already"), std::string::npos) << elsewhere.output;
@@ -277,12 +267,7 @@ TEST_P(NetworkContainer, AHostPortOfTheKernelsChoiceIsShownByInspect) {
   ASSERT_TRUE(port.ends_with(":" + kInsidePort + "/tcp")) << port;
   const std::string host_port = port.substr(0, port.find(':'));
   EXPECT_NE(host_port, "0");
-  bool up = false;
-  for (auto end = std::chrono::steady_clock::now() + 30s; !up && std::chrono::steady_clock::now() < end;) {
-    up = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", host_port}).status == 0;
-    if (!up) std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_TRUE(up) << "the chosen port " << host_port << " never answered";
+  EXPECT_TRUE(lab_->loopback_answers(host_port)) << "the chosen port " << host_port << " never answered";
   // A container without a bridge network has none to show.
   const std::string plain = "plain-" + GetParam();
   background_.push_back(lab_->start_in_host({kNucleus, "--root", lab_->nucleus_root(), "run", "--backend", GetParam(),
@@ -309,13 +294,7 @@ TEST_P(NetworkContainer, ARestartedServiceKeepsItsPublishedPort) {
     args.insert(args.begin(), {kNucleus, "--root", lab_->nucleus_root()});
     return lab_->run_in(lab_->host(), args);
   };
-  auto answers = [&] {
-    for (auto end = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < end;) {
-      if (lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8081"}).status == 0) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  };
+  auto answers = [&] { return lab_->loopback_answers("8081"); };
   CommandResult started = lab_->run_in(lab_->host(), run_args({"-d", "--name", id, "-p", "8081:" + kInsidePort},
                                                                 {kDriverInside, "echo-server", kInsidePort}));
   ASSERT_EQ(started.status, 0) << started.output;
@@ -399,12 +378,7 @@ TEST(NetworkPasta, CarriesTrafficPublishesAndRefusesWhatItCannotEnforce) {
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
-  bool up = false;
-  for (auto end = std::chrono::steady_clock::now() + 30s; !up && std::chrono::steady_clock::now() < end;) {
-    up = lab.driver_in(lab.host(), {"probe", "tcp", "127.0.0.1", "8081"}).status == 0;
-    if (!up) std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_TRUE(up) << "the published port never answered on the host's loopback";
+  EXPECT_TRUE(lab.loopback_answers("8081")) << "the published port never answered on the host's loopback";
   CommandResult from_upstream = lab.driver_in(lab.upstream(), {"probe", "tcp", Upstream::kHostUplink, "8081"});
   EXPECT_NE(from_upstream.output.find(" ping"), std::string::npos) << from_upstream.output;
   // Its end ends pasta: the port is free again and no record of pasta is left.

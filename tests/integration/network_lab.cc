@@ -183,6 +183,14 @@ CommandResult NetworkLab::run_in(const std::string& ns, const std::vector<std::s
   return run_command(argv);
 }
 
+bool NetworkLab::loopback_answers(const std::string& port) {
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30); std::chrono::steady_clock::now() < end;) {
+    if (driver_in(host_, {"probe", "tcp", "127.0.0.1", port}).status == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 CommandResult NetworkLab::driver_in(const std::string& ns, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {driver()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -62,6 +62,9 @@ class NetworkLab {
   CommandResult run_in(const std::string& ns, const std::vector<std::string>& args);
   // The test driver (tests/integration/network_driver.cc) inside a namespace.
   CommandResult driver_in(const std::string& ns, const std::vector<std::string>& args);
+  // Whether a TCP probe to the host namespace's 127.0.0.1:port is answered within 30 s (a
+  // container's published port, once its network is up).
+  bool loopback_answers(const std::string& port);
   // Starts an echo server on kEchoPort in ns; returns its pid once it listens.
   pid_t start_echo_server(const std::string& ns);
 
