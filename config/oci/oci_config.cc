@@ -17,13 +17,12 @@ namespace nucleus {
 namespace {
 
 using json = nlohmann::json;
-using namespace oci_json;
 
 constexpr size_t kMaxConfigBytes = 4u << 20;
 
-CapSet get_caps(const json& v, const At& at) {
+CapSet get_caps(const json& v, const oci_json::At& at) {
   CapSet set = 0;
-  std::vector<std::string> names = get_strings(v, at);
+  std::vector<std::string> names = oci_json::get_strings(v, at);
   for (size_t i = 0; i < names.size(); ++i) {
     auto cap = capability_from_name(names[i]);
     if (!cap) at[i].fail("unknown capability '" + names[i] + "'");
@@ -32,14 +31,14 @@ CapSet get_caps(const json& v, const At& at) {
   return set;
 }
 
-CapabilitySets parse_capabilities(const json& v, const At& at) {
-  check_keys(v, at, {"bounding", "effective", "inheritable", "permitted", "ambient"});
+CapabilitySets parse_capabilities(const json& v, const oci_json::At& at) {
+  oci_json::check_keys(v, at, {"bounding", "effective", "inheritable", "permitted", "ambient"});
   CapabilitySets c;
-  if (auto* x = member(v, "bounding")) c.bounding = get_caps(*x, at / "bounding");
-  if (auto* x = member(v, "effective")) c.effective = get_caps(*x, at / "effective");
-  if (auto* x = member(v, "inheritable")) c.inheritable = get_caps(*x, at / "inheritable");
-  if (auto* x = member(v, "permitted")) c.permitted = get_caps(*x, at / "permitted");
-  if (auto* x = member(v, "ambient")) c.ambient = get_caps(*x, at / "ambient");
+  if (auto* x = oci_json::member(v, "bounding")) c.bounding = get_caps(*x, at / "bounding");
+  if (auto* x = oci_json::member(v, "effective")) c.effective = get_caps(*x, at / "effective");
+  if (auto* x = oci_json::member(v, "inheritable")) c.inheritable = get_caps(*x, at / "inheritable");
+  if (auto* x = oci_json::member(v, "permitted")) c.permitted = get_caps(*x, at / "permitted");
+  if (auto* x = oci_json::member(v, "ambient")) c.ambient = get_caps(*x, at / "ambient");
   // The kernel raises an ambient capability only if it is permitted and inheritable
   // (PR_CAP_AMBIENT_RAISE: EPERM). `runc spec` lists ambient capabilities without an
   // inheritable set: runc and crun run such a process without them, and so does nucleus.
@@ -52,17 +51,17 @@ CapabilitySets parse_capabilities(const json& v, const At& at) {
   return c;
 }
 
-std::vector<RlimitSetting> parse_rlimits(const json& v, const At& at) {
+std::vector<RlimitSetting> parse_rlimits(const json& v, const oci_json::At& at) {
   std::vector<RlimitSetting> out;
-  for_each_object(v, at, {"type", "soft", "hard"}, {}, [&](const json& l, const At& e) {
-    std::string type = get_string(required(l, e, "type"), e / "type");
+  oci_json::for_each_object(v, at, {"type", "soft", "hard"}, {}, [&](const json& l, const oci_json::At& e) {
+    std::string type = oci_json::get_string(oci_json::required(l, e, "type"), e / "type");
     int resource = rlimit_from_oci_name(type);
     if (resource < 0) (e / "type").fail("unknown rlimit '" + type + "'");
     for (const RlimitSetting& r : out) {
       if (r.resource == resource) (e / "type").fail("'" + type + "' given twice");
     }
     auto value = [&](const char* key) -> rlim_t {
-      const json& x = required(l, e, key);
+      const json& x = oci_json::required(l, e, key);
       if (!x.is_number_unsigned()) (e / key).fail("expected a non-negative integer");
       return static_cast<rlim_t>(x.get<uint64_t>());
     };
@@ -74,15 +73,15 @@ std::vector<RlimitSetting> parse_rlimits(const json& v, const At& at) {
   return out;
 }
 
-std::vector<MountSpec> parse_mounts(const json& v, const At& at) {
+std::vector<MountSpec> parse_mounts(const json& v, const oci_json::At& at) {
   std::vector<MountSpec> out;
-  for_each_object(v, at, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
-                  [&](const json& d, const At& e) {
+  oci_json::for_each_object(v, at, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"},
+                  [&](const json& d, const oci_json::At& e) {
     MountSpec m;
-    m.destination = absolute_path(required(d, e, "destination"), e / "destination");
-    if (auto* x = member(d, "type")) m.type = get_string(*x, e / "type");
-    if (auto* x = member(d, "source")) m.source = get_string(*x, e / "source");
-    if (auto* x = member(d, "options")) m.options = get_strings(*x, e / "options");
+    m.destination = oci_json::absolute_path(oci_json::required(d, e, "destination"), e / "destination");
+    if (auto* x = oci_json::member(d, "type")) m.type = oci_json::get_string(*x, e / "type");
+    if (auto* x = oci_json::member(d, "source")) m.source = oci_json::get_string(*x, e / "source");
+    if (auto* x = oci_json::member(d, "options")) m.options = oci_json::get_strings(*x, e / "options");
     bool bind_option = std::any_of(m.options.begin(), m.options.end(),
                                    [](const std::string& o) { return o == "bind" || o == "rbind"; });
     if (m.type.empty() || m.type == "none") m.type = bind_option ? "bind" : m.type;
@@ -93,18 +92,18 @@ std::vector<MountSpec> parse_mounts(const json& v, const At& at) {
   return out;
 }
 
-HooksSpec parse_hooks(const json& v, const At& at) {
-  check_keys(v, at, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"});
+HooksSpec parse_hooks(const json& v, const oci_json::At& at) {
+  oci_json::check_keys(v, at, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"});
   HooksSpec hooks;
   auto list = [&](const char* key, std::vector<HookSpec>& into) {
-    const json* x = member(v, key);
+    const json* x = oci_json::member(v, key);
     if (x == nullptr) return;
-    for_each_object(*x, at / key, {"path", "args", "env", "timeout"}, {}, [&](const json& d, const At& e) {
+    oci_json::for_each_object(*x, at / key, {"path", "args", "env", "timeout"}, {}, [&](const json& d, const oci_json::At& e) {
       HookSpec h;
-      h.path = absolute_path(required(d, e, "path"), e / "path");
-      if (auto* y = member(d, "args")) h.args = get_strings(*y, e / "args");
-      if (auto* y = member(d, "env")) h.env = get_strings(*y, e / "env");
-      if (auto* y = member(d, "timeout")) h.timeout_seconds = static_cast<int>(get_int(*y, e / "timeout", 1, 86400));
+      h.path = oci_json::absolute_path(oci_json::required(d, e, "path"), e / "path");
+      if (auto* y = oci_json::member(d, "args")) h.args = oci_json::get_strings(*y, e / "args");
+      if (auto* y = oci_json::member(d, "env")) h.env = oci_json::get_strings(*y, e / "env");
+      if (auto* y = oci_json::member(d, "timeout")) h.timeout_seconds = static_cast<int>(get_int(*y, e / "timeout", 1, 86400));
       into.push_back(std::move(h));
     });
   };
@@ -147,7 +146,7 @@ void map_caller_when_unmapped(ContainerSpec& spec) {
 // A label or profile for a security module: nothing to apply where the module is off (crun
 // ignores it there; runc refuses it), and refused where it is on, since nucleus would not
 // apply it.
-void check_label(const std::string& label, bool module_enabled, const At& at, const char* module) {
+void check_label(const std::string& label, bool module_enabled, const oci_json::At& at, const char* module) {
   if (label.empty()) return;
   if (module_enabled) at.fail(std::string(module) + " is enabled on this host and nucleus does not apply its labels");
   spdlog::debug("{}: {}: ignored ({} is not enabled on this host)", at.doc, at.path, module);
@@ -156,37 +155,37 @@ void check_label(const std::string& label, bool module_enabled, const At& at, co
 }  // namespace
 
 ProcessSpec parse_oci_process(const json& v, const std::string& what, const LsmState& lsm) {
-  const At at{what, "process"};
-  check_keys(v, at,
+  const oci_json::At at{what, "process"};
+  oci_json::check_keys(v, at,
              {"terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges",
               "oomScoreAdj", "apparmorProfile", "selinuxLabel"},
              {"commandLine", "ioPriority", "scheduler", "execCPUAffinity"});
   ProcessSpec p;
   p.no_new_privileges = false;  // runtime-spec: unset means false
-  if (auto* x = member(v, "terminal")) p.terminal = get_bool(*x, at / "terminal");
-  if (auto* x = member(v, "consoleSize")) {
-    check_keys(*x, at / "consoleSize", {"height", "width"});
-    if (auto* h = member(*x, "height")) p.console_rows = static_cast<uint16_t>(get_int(*h, at / "consoleSize" / "height", 0, 65535));
-    if (auto* w = member(*x, "width")) p.console_columns = static_cast<uint16_t>(get_int(*w, at / "consoleSize" / "width", 0, 65535));
+  if (auto* x = oci_json::member(v, "terminal")) p.terminal = oci_json::get_bool(*x, at / "terminal");
+  if (auto* x = oci_json::member(v, "consoleSize")) {
+    oci_json::check_keys(*x, at / "consoleSize", {"height", "width"});
+    if (auto* h = oci_json::member(*x, "height")) p.console_rows = static_cast<uint16_t>(get_int(*h, at / "consoleSize" / "height", 0, 65535));
+    if (auto* w = oci_json::member(*x, "width")) p.console_columns = static_cast<uint16_t>(get_int(*w, at / "consoleSize" / "width", 0, 65535));
   }
-  if (auto* u = member(v, "user")) {
-    const At a = at / "user";
-    check_keys(*u, a, {"uid", "gid", "umask", "additionalGids"}, {"username"});
-    if (auto* x = member(*u, "uid")) p.uid = static_cast<uint32_t>(get_int(*x, a / "uid", 0, UINT32_MAX - 1));
-    if (auto* x = member(*u, "gid")) p.gid = static_cast<uint32_t>(get_int(*x, a / "gid", 0, UINT32_MAX - 1));
-    if (auto* x = member(*u, "umask")) p.umask = static_cast<uint32_t>(get_int(*x, a / "umask", 0, 0777));
-    if (auto* x = member(*u, "additionalGids")) {
+  if (auto* u = oci_json::member(v, "user")) {
+    const oci_json::At a = at / "user";
+    oci_json::check_keys(*u, a, {"uid", "gid", "umask", "additionalGids"}, {"username"});
+    if (auto* x = oci_json::member(*u, "uid")) p.uid = static_cast<uint32_t>(get_int(*x, a / "uid", 0, UINT32_MAX - 1));
+    if (auto* x = oci_json::member(*u, "gid")) p.gid = static_cast<uint32_t>(get_int(*x, a / "gid", 0, UINT32_MAX - 1));
+    if (auto* x = oci_json::member(*u, "umask")) p.umask = static_cast<uint32_t>(get_int(*x, a / "umask", 0, 0777));
+    if (auto* x = oci_json::member(*u, "additionalGids")) {
       if (!x->is_array()) (a / "additionalGids").fail("expected a list");
       for (size_t i = 0; i < x->size(); ++i) {
         p.additional_gids.push_back(static_cast<uint32_t>(get_int((*x)[i], (a / "additionalGids")[i], 0, UINT32_MAX - 1)));
       }
     }
   }
-  if (!member(v, "args")) (at / "args").fail("missing: no command to run");
-  p.args = get_strings(v["args"], at / "args");
+  if (!oci_json::member(v, "args")) (at / "args").fail("missing: no command to run");
+  p.args = oci_json::get_strings(v["args"], at / "args");
   if (p.args.empty() || p.args[0].empty()) (at / "args").fail("no command to run");
-  if (auto* x = member(v, "env")) {
-    p.env = get_strings(*x, at / "env");
+  if (auto* x = oci_json::member(v, "env")) {
+    p.env = oci_json::get_strings(*x, at / "env");
     for (size_t i = 0; i < p.env.size(); ++i) {
       if (p.env[i].find('=') == std::string::npos || p.env[i][0] == '=') (at / "env")[i].fail("'" + p.env[i] + "' is not KEY=VALUE");
     }
@@ -196,16 +195,16 @@ ProcessSpec parse_oci_process(const json& v, const std::string& what, const LsmS
     }
     p.env = std::move(env.entries);
   }
-  if (auto* x = member(v, "cwd")) p.cwd = absolute_path(*x, at / "cwd");
-  if (auto* x = member(v, "capabilities")) p.capabilities = parse_capabilities(*x, at / "capabilities");
-  if (auto* x = member(v, "rlimits")) p.rlimits = parse_rlimits(*x, at / "rlimits");
-  if (auto* x = member(v, "noNewPrivileges")) p.no_new_privileges = get_bool(*x, at / "noNewPrivileges");
-  if (auto* x = member(v, "oomScoreAdj")) p.oom_score_adj = static_cast<int>(get_int(*x, at / "oomScoreAdj", -1000, 1000));
-  if (auto* x = member(v, "apparmorProfile")) {
-    std::string profile = get_string(*x, at / "apparmorProfile");
+  if (auto* x = oci_json::member(v, "cwd")) p.cwd = oci_json::absolute_path(*x, at / "cwd");
+  if (auto* x = oci_json::member(v, "capabilities")) p.capabilities = parse_capabilities(*x, at / "capabilities");
+  if (auto* x = oci_json::member(v, "rlimits")) p.rlimits = parse_rlimits(*x, at / "rlimits");
+  if (auto* x = oci_json::member(v, "noNewPrivileges")) p.no_new_privileges = oci_json::get_bool(*x, at / "noNewPrivileges");
+  if (auto* x = oci_json::member(v, "oomScoreAdj")) p.oom_score_adj = static_cast<int>(get_int(*x, at / "oomScoreAdj", -1000, 1000));
+  if (auto* x = oci_json::member(v, "apparmorProfile")) {
+    std::string profile = oci_json::get_string(*x, at / "apparmorProfile");
     if (profile != "unconfined") check_label(profile, lsm.apparmor, at / "apparmorProfile", "AppArmor");
   }
-  if (auto* x = member(v, "selinuxLabel")) check_label(get_string(*x, at / "selinuxLabel"), lsm.selinux, at / "selinuxLabel", "SELinux");
+  if (auto* x = oci_json::member(v, "selinuxLabel")) check_label(oci_json::get_string(*x, at / "selinuxLabel"), lsm.selinux, at / "selinuxLabel", "SELinux");
   return p;
 }
 
@@ -219,11 +218,11 @@ ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_
   const std::string doc = "config.json";
   json v = json::parse(text, nullptr, false);
   if (v.is_discarded()) throw Error(doc, "not valid JSON");
-  const At top{doc, ""};
-  check_keys(v, At{doc, "(top level)"},
+  const oci_json::At top{doc, ""};
+  oci_json::check_keys(v, oci_json::At{doc, "(top level)"},
              {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux"},
              {"solaris", "windows", "vm", "zos"});
-  std::string version = get_string(required(v, top, "ociVersion"), top / "ociVersion");
+  std::string version = oci_json::get_string(oci_json::required(v, top, "ociVersion"), top / "ociVersion");
   if (version.rfind("1.", 0) != 0) (top / "ociVersion").fail("'" + version + "': nucleus reads runtime-spec 1.x");
 
   // The config is the whole policy: the orchestrator chose the capabilities, the filter
@@ -236,28 +235,28 @@ ContainerSpec parse_oci_config(std::string_view text, const std::string& bundle_
   spec.limits.oci = true;
   spec.limits.pids = -1;  // unlimited unless linux.resources.pids says otherwise
 
-  const json& root_object = required(v, top, "root");
-  check_keys(root_object, top / "root", {"path", "readonly"});
-  std::string root = get_string(required(root_object, top / "root", "path"), top / "root" / "path");
+  const json& root_object = oci_json::required(v, top, "root");
+  oci_json::check_keys(root_object, top / "root", {"path", "readonly"});
+  std::string root = oci_json::get_string(oci_json::required(root_object, top / "root", "path"), top / "root" / "path");
   if (root.empty()) (top / "root" / "path").fail("empty");
   spec.root.path = root[0] == '/' ? root : bundle_dir + "/" + root;
-  if (auto* x = member(root_object, "readonly")) spec.root.read_only = get_bool(*x, top / "root" / "readonly");
+  if (auto* x = oci_json::member(root_object, "readonly")) spec.root.read_only = oci_json::get_bool(*x, top / "root" / "readonly");
 
-  if (!member(v, "process")) (top / "process").fail("missing: nothing to run");
+  if (!oci_json::member(v, "process")) (top / "process").fail("missing: nothing to run");
   spec.process = parse_oci_process(v["process"], doc, lsm);
 
-  if (auto* x = member(v, "hostname")) spec.hostname = get_string(*x, top / "hostname");
-  if (auto* x = member(v, "domainname")) spec.domainname = get_string(*x, top / "domainname");
-  if (auto* x = member(v, "mounts")) spec.mounts = parse_mounts(*x, top / "mounts");
-  if (auto* x = member(v, "hooks")) spec.hooks = parse_hooks(*x, top / "hooks");
-  if (auto* x = member(v, "annotations")) {
+  if (auto* x = oci_json::member(v, "hostname")) spec.hostname = oci_json::get_string(*x, top / "hostname");
+  if (auto* x = oci_json::member(v, "domainname")) spec.domainname = oci_json::get_string(*x, top / "domainname");
+  if (auto* x = oci_json::member(v, "mounts")) spec.mounts = parse_mounts(*x, top / "mounts");
+  if (auto* x = oci_json::member(v, "hooks")) spec.hooks = parse_hooks(*x, top / "hooks");
+  if (auto* x = oci_json::member(v, "annotations")) {
     if (!x->is_object()) (top / "annotations").fail("expected an object");
-    for (const auto& [key, value] : x->items()) spec.annotations[key] = get_string(value, top / "annotations" / key);
+    for (const auto& [key, value] : x->items()) spec.annotations[key] = oci_json::get_string(value, top / "annotations" / key);
   }
-  if (auto* x = member(v, "linux")) {
-    parse_oci_linux(*x, top / "linux", spec);
+  if (auto* x = oci_json::member(v, "linux")) {
+    oci_json::parse_oci_linux(*x, top / "linux", spec);
     map_caller_when_unmapped(spec);
-    if (auto* label = member(*x, "mountLabel")) check_label(get_string(*label, top / "linux" / "mountLabel"), lsm.selinux, top / "linux" / "mountLabel", "SELinux");
+    if (auto* label = oci_json::member(*x, "mountLabel")) check_label(oci_json::get_string(*label, top / "linux" / "mountLabel"), lsm.selinux, top / "linux" / "mountLabel", "SELinux");
   }
   spec.seccomp.conditions = {.caps = spec.process.capabilities.effective, .trusted = false};
   add_devices_every_container_may_use(spec.limits, spec.devices);
