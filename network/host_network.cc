@@ -149,6 +149,26 @@ uint16_t free_port_everywhere(int type, const std::string& what) {
   return ntohs(any.sin6_port);
 }
 
+// Binds fd (of p's family) to p's address, or the wildcard, at p.host_port.
+int bind_published(int fd, const PortPublish& p) {
+  sockaddr_storage addr{};
+  socklen_t len;
+  if (p.host_ip && p.host_ip->family == IpFamily::kV4) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(p.host_port);
+    std::memcpy(&a->sin_addr, p.host_ip->bytes.data(), 4);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(p.host_port);
+    if (p.host_ip) std::memcpy(&a->sin6_addr, p.host_ip->bytes.data(), 16);
+    len = sizeof *a;
+  }
+  return ::bind(fd, reinterpret_cast<sockaddr*>(&addr), len);
+}
+
 }  // namespace
 
 std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
@@ -160,44 +180,24 @@ std::vector<UniqueFd> hold_published_ports(std::vector<PortPublish>& publish) {
     std::string what = "--publish " + (p.host_port != 0 ? std::to_string(p.host_port) : std::to_string(p.container_port)) +
                        "/" + std::string(to_string(p.transport));
     if (!fd) throw_errno(what, "socket");
+    if (!v4) {
+      int v6only = p.host_ip ? 1 : 0;  // no address: both families' wildcard
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
     // A port of the kernel's choice on one address may be held on another (the kernel
     // checks only the address asked for), and the DNAT map is keyed by port alone: the
     // port is chosen free on every address first, then bound where it was asked (chosen
     // again if another program took it in between).
     const bool chosen = p.host_port == 0;
-    if (chosen && p.host_ip) p.host_port = free_port_everywhere(type, what);
-    sockaddr_storage addr{};
-    socklen_t len;
-    if (v4) {
-      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
-      a->sin_family = AF_INET;
-      a->sin_port = htons(p.host_port);
-      std::memcpy(&a->sin_addr, p.host_ip->bytes.data(), 4);
-      len = sizeof *a;
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(p.host_port);
-      if (p.host_ip) std::memcpy(&a->sin6_addr, p.host_ip->bytes.data(), 16);
-      int v6only = p.host_ip ? 1 : 0;  // no address: both families' wildcard
-      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-      len = sizeof *a;
-    }
-    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len);
-    for (int retry = 0; rc != 0 && errno == EADDRINUSE && chosen && p.host_ip && retry < 5; ++retry) {
-      p.host_port = free_port_everywhere(type, what);
-      (v4 ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port) = htons(p.host_port);
-      rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len);
+    int rc = -1;
+    for (int attempt = 0; attempt < (chosen ? 5 : 1); ++attempt) {
+      if (chosen) p.host_port = free_port_everywhere(type, what);
+      if ((rc = bind_published(fd.get(), p)) == 0 || errno != EADDRINUSE) break;
     }
     if (rc != 0) {
       if (errno == EADDRINUSE && chosen) throw Error(what, "no free host port");
       if (errno == EADDRINUSE) throw Error(what, "host port " + std::to_string(p.host_port) + " is already in use");
       throw_errno(what, "bind");
-    }
-    if (p.host_port == 0) {
-      len = sizeof addr;
-      if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) throw_errno(what, "getsockname");
-      p.host_port = ntohs(v4 ? reinterpret_cast<sockaddr_in*>(&addr)->sin_port : reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
     }
     held.push_back(std::move(fd));
   }

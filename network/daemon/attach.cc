@@ -85,6 +85,7 @@ dns::Forwarder::Grant grant_through(Nftables& nft, const std::string& key) {
 bool base_is(const LeaseStore& store, const NetworkRequest& request) { return recorded_base(store) == base_of(request); }
 
 void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPublish>& publish, const std::string& id) {
+  if (publish.empty()) return;  // most starts: no lease is read
   for (const Lease& other : store.list()) {
     if (other.id == id) continue;
     for (const PortPublish& theirs : other.publish) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/daemon_fixture.h"
+#include "tests/support/eventually.h"
 
 namespace nucleus::test::sandbox_api {
 
@@ -95,14 +96,6 @@ inline long metric_value(const Nucleusd& d, const std::string& name) {
   return std::stol(m.substr(at + 1));
 }
 
-template <class F>
-bool eventually(F f, int seconds = 30) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 class DaemonTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -17,6 +17,7 @@
 
 #include "core/sys/sys.h"
 #include "tests/integration/harness.h"
+#include "tests/support/eventually.h"
 
 namespace nucleus::test {
 namespace {
@@ -184,11 +185,7 @@ CommandResult NetworkLab::run_in(const std::string& ns, const std::vector<std::s
 }
 
 bool NetworkLab::loopback_answers(const std::string& port) {
-  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30); std::chrono::steady_clock::now() < end;) {
-    if (driver_in(host_, {"probe", "tcp", "127.0.0.1", port}).status == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
+  return eventually([&] { return driver_in(host_, {"probe", "tcp", "127.0.0.1", port}).status == 0; });
 }
 
 CommandResult NetworkLab::driver_in(const std::string& ns, const std::vector<std::string>& args) {

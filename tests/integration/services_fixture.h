@@ -21,6 +21,7 @@
 
 #include "tests/integration/harness.h"
 #include "tests/integration/leak_check.h"
+#include "tests/support/eventually.h"
 #include "tests/support/slurp.h"
 
 namespace nucleus::test {
@@ -29,11 +30,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 inline bool wait_for(const std::function<bool()>& condition, std::chrono::seconds limit = 60s) {
-  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
+  return eventually(condition, static_cast<int>(limit.count()));
 }
 
 class Services : public ContainerTest, public ::testing::WithParamInterface<std::string> {
