@@ -18,6 +18,7 @@ std::string order_to_json(const AttachOrder& o) {
   j["id"] = o.id;
   j["state_dir"] = o.state_dir;
   j["takes_namespace"] = o.takes_namespace;
+  j["recyclable"] = o.recyclable;
   return j.dump();
 }
 
@@ -29,6 +30,7 @@ AttachOrder order_from_json(const std::string& text) {
     o.state_dir = j.at("state_dir").get<std::string>();
     o.request = network_request_from(j, "order");
     o.takes_namespace = j.value("takes_namespace", false);
+    o.recyclable = j.value("recyclable", false);
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw Error("read the network order", e.what());

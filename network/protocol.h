@@ -20,6 +20,11 @@ struct AttachOrder {
   // standby's, network/daemon/main.cc) instead of making its own: the resident server then
   // answers the connection first with kReplyPrepared + the namespace, or kReplyFresh.
   bool takes_namespace = false;
+  // Once the container has ended, its (prepared) namespace may serve a later container
+  // (docs/networking.md, "Recycled namespaces"): nothing of it can outlive its init or have
+  // changed the namespace itself (native_network.cc, namespace_recyclable). netd still
+  // checks what it can see before it offers the namespace again.
+  bool recyclable = false;
 };
 std::string order_to_json(const AttachOrder& order);
 AttachOrder order_from_json(const std::string& text);  // throws Error

@@ -29,6 +29,28 @@ bool takes_prepared_namespace(const ContainerSpec& spec) {
   return !spec.has(NamespaceType::kUser) || ((c.bounding | c.permitted | c.effective | c.ambient) & kNetCaps) == 0;
 }
 
+// Whether the prepared namespace may serve a later container once this one has ended
+// (docs/networking.md, "Recycled namespaces"). Only when nothing of the container can
+// outlive its init, and nothing of it could have changed the namespace itself, since
+// netd's own checks at the end (no socket left in it, no task in it) cannot see a changed
+// setting:
+//  - a pid namespace of its own: the kernel ends every process in it before the init's end
+//    is seen (a joined or the host's would leave processes in the namespace);
+//  - no NET_ADMIN, NET_RAW or SYS_ADMIN: routes, addresses, links, raw sockets' filters
+//    and the namespace's own nftables stay as netd made them;
+//  - /proc/sys read-only and no sysctl of the config's: the namespace's net.* settings too.
+bool namespace_recyclable(const ContainerSpec& spec) {
+  constexpr CapSet kChangesTheNamespace =
+      (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW) | (CapSet{1} << CAP_SYS_ADMIN);
+  const CapabilitySets& c = spec.process.capabilities;
+  const NamespaceSpec* pid = spec.find(NamespaceType::kPid);
+  const bool proc_sys_read_only =
+      std::find(spec.readonly_paths.begin(), spec.readonly_paths.end(), "/proc/sys") != spec.readonly_paths.end();
+  return takes_prepared_namespace(spec) && pid != nullptr && pid->path.empty() &&
+         ((c.bounding | c.permitted | c.effective | c.inheritable | c.ambient) & kChangesTheNamespace) == 0 &&
+         proc_sys_read_only && spec.sysctl.empty();
+}
+
 }  // namespace
 
 namespace {
@@ -109,7 +131,10 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
 
 net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root) {
   net::ContainerNetwork network = net::ContainerNetwork::prepare(
-      *spec.bridge, id, {.state_dir = net::network_state_dir(root), .take_prepared_namespace = takes_prepared_namespace(spec)});
+      *spec.bridge, id,
+      {.state_dir = net::network_state_dir(root),
+       .take_prepared_namespace = takes_prepared_namespace(spec),
+       .recyclable = namespace_recyclable(spec)});
   timing::mark("network ordered");
   return network;
 }

@@ -111,6 +111,11 @@ UniqueFd connect_to_server(const std::string& helper, const std::string& state_d
   if (const char* pool = std::getenv("NUCLEUS_NETWORK_POOL"); pool != nullptr && *pool != '\0') {
     args.insert(args.end(), {"--pool", pool});
   }
+  // NUCLEUS_NETWORK_RECYCLE=0: each prepared namespace serves one container only (docs/
+  // networking.md, "Recycled namespaces").
+  if (const char* recycle = std::getenv("NUCLEUS_NETWORK_RECYCLE"); recycle != nullptr && std::string_view(recycle) == "0") {
+    args.insert(args.end(), {"--recycle", "0"});
+  }
   OwnedChild starter = spawn_helper(args, {log.get()});
   int status = starter.wait();  // it returns once its server accepts (or another one does)
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return {};
@@ -152,7 +157,7 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   network.log_ = options.log_file.empty() ? store.log_path(container_id) : options.log_file;
   UniqueFd log_fd = sys::open(network.log_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
   const bool takes = options.take_prepared_namespace && options.resident;
-  UniqueFd order = order_memfd({container_id, options.state_dir, request, takes});
+  UniqueFd order = order_memfd({container_id, options.state_dir, request, takes, takes && options.recyclable});
   network.hostname_ = request.hostname;
   network.extra_hosts_ = request.extra_hosts;
   network.id_ = container_id;

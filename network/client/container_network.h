@@ -37,6 +37,8 @@ struct AttachOptions {
   // The caller can run the container in a namespace netd prepared ahead
   // (prepared_namespace()); false: it always makes its own.
   bool take_prepared_namespace = false;
+  // The namespace may serve a later container once this one ends (AttachOrder::recyclable).
+  bool recyclable = false;
 };
 
 // Bad input, before anything exists: the request's own checks plus the host's routes (a

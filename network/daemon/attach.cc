@@ -12,6 +12,7 @@
 #include "network/firewall/ruleset.h"
 #include "network/host_network.h"
 #include "network/naming.h"
+#include "network/netlink/conntrack.h"
 #include "network/netlink/links.h"
 #include "network/standby_policy.h"
 
@@ -80,6 +81,13 @@ dns::Forwarder::Grant grant_through(Nftables& nft, const std::string& key) {
   };
 }
 
+std::unique_ptr<dns::Forwarder> make_forwarder(boost::asio::io_context& io, Nftables& nft, const Lease& lease,
+                                               const NetworkRequest& request, uint16_t port = 0) {
+  std::vector<IpAddress> upstreams = request.resolvers.empty() ? read_resolvers() : request.resolvers;
+  dns::NamePolicy policy = request.enforces_policy() ? dns::NamePolicy(request.egress) : dns::NamePolicy::open();
+  return std::make_unique<dns::Forwarder>(io, lease.gateway4, std::move(policy), upstreams, grant_through(nft, lease.key), port);
+}
+
 }  // namespace
 
 bool base_is(const LeaseStore& store, const NetworkRequest& request) { return recorded_base(store) == base_of(request); }
@@ -135,12 +143,7 @@ AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_contex
     leased = true;
     prepare_base(store, nft, host, request, attached.lease);
   }
-  ContainerNames names = names_for_key(attached.lease.key);
-
-  std::vector<IpAddress> upstreams = request.resolvers.empty() ? read_resolvers() : request.resolvers;
-  dns::NamePolicy policy = request.enforces_policy() ? dns::NamePolicy(request.egress) : dns::NamePolicy::open();
-  attached.forwarder = std::make_unique<dns::Forwarder>(io, attached.lease.gateway4, std::move(policy), upstreams,
-                                                        grant_through(nft, names.key));
+  attached.forwarder = make_forwarder(io, nft, attached.lease, request);
   attached.lease.dns_port = attached.forwarder->port();
   store.update(attached.lease);
   // The base tables exist but for the first container of the host: try without them
@@ -169,6 +172,31 @@ void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Leas
 void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
   link_namespace(attached, netns_fd, nft, store);
   attached.forwarder->start();
+}
+
+void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_request, const std::string& standby_id,
+                      const std::function<bool()>& had_flows, boost::asio::io_context& io, Nftables& nft,
+                      LeaseStore& store) {
+  const Lease used = attached.lease;
+  Lease next = used;  // the same key, addresses and owner
+  next.publish.clear();
+  next.policy = false;
+  attached.forwarder.reset();
+  attached.forwarder = make_forwarder(io, nft, next, standby_request, used.dns_port);
+  next.dns_port = attached.forwarder->port();
+  // A container that had no policy and no published port had the standby's rules: the same
+  // but for the forwarder's port, which the new one has again (almost always).
+  if (used.policy || !used.publish.empty() || next.dns_port != used.dns_port) {
+    nft.run(ruleset::container_rules_replacing(used, next, standby_request), "reset the network of " + used.id);
+  }
+  attached.lease = next;  // what a teardown from here on removes
+  attached.held_ports.clear();
+  if (had_flows()) flush_conntrack_of({used.address4, used.address6});
+  {
+    LeaseStore::Lock lock(store);
+    store.hand_over(lock, attached.lease, standby_id);
+  }
+  forget_refused_log(store, used.id);
 }
 
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store) {

@@ -96,6 +96,7 @@ class Server {
     for (;;) {
       std::vector<pollfd> p = {{listener_.get(), POLLIN, 0}, {signals_.get(), POLLIN, 0}};
       for (const Standby& s : standbys_) p.push_back({s.socket.get(), POLLIN, 0});
+      for (const Standby& s : handed_) p.push_back({s.socket.get(), POLLIN, 0});
       int rc = ::poll(p.data(), p.size(), timeout());
       if (rc < 0 && errno != EINTR) throw_errno("nucleus-netd serve", "poll");
       // Standbys first, by socket: reaping (take_signals) may drop some from the list.
@@ -142,6 +143,7 @@ class Server {
         standbys_.erase(standby);
         schedule_refill();
       }
+      std::erase_if(handed_, [pid](const Standby& s) { return s.pid == pid; });
       // A standby dropped before (its socket closed) is no container's: not counted.
       if (children_.erase(pid) > 0) last_activity_ = Clock::now();
     }
@@ -152,7 +154,7 @@ class Server {
   // non-blocking on our side: nothing to read is no reason to wait.
   void hear_standby(int socket) {
     auto it = std::find_if(standbys_.begin(), standbys_.end(), [socket](const Standby& s) { return s.socket.get() == socket; });
-    if (it == standbys_.end()) return;
+    if (it == standbys_.end()) return hear_handed(socket);
     Standby& s = *it;
     char word[16];
     int fd = -1;
@@ -171,6 +173,35 @@ class Server {
     if (!s.netns) ++failures_;
     standbys_.erase(it);  // its socket closes: it tears down
     schedule_refill();
+  }
+
+  // A standby handed a container offers its namespace again once the container ended and
+  // nothing of it is left there (docs/networking.md, "Recycled namespaces"): ready at once,
+  // in place of one still being prepared if the pool is full; or it went (its socket
+  // closed: it tore down, or is the container's netd no more).
+  void hear_handed(int socket) {
+    auto it = std::find_if(handed_.begin(), handed_.end(), [socket](const Standby& s) { return s.socket.get() == socket; });
+    if (it == handed_.end()) return;
+    char word[16];
+    int fd = -1;
+    size_t count = 0;
+    ssize_t n = sys::recv_with_fds(it->socket.get(), word, sizeof word, &fd, 1, &count);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    Standby back = std::move(*it);
+    handed_.erase(it);
+    if (n != static_cast<ssize_t>(kStandbyReady.size()) || kStandbyReady != std::string_view(word, static_cast<size_t>(n)) ||
+        count != 1 || !prepared_) {
+      if (count == 1) ::close(fd);
+      return;  // closing its socket: it tears down
+    }
+    back.netns = UniqueFd(fd);
+    children_.erase(back.pid);  // a standby again, no container's
+    last_activity_ = Clock::now();
+    standbys_.push_back(std::move(back));
+    // Over the pool (the refill came first): those still being prepared go first, then the
+    // oldest ready ones; this one, ready now, stays.
+    std::stable_partition(standbys_.begin(), standbys_.end(), [](const Standby& s) { return !s.netns; });
+    while (standbys_.size() > pool_) standbys_.erase(standbys_.begin());
   }
 
   void accept_all() {
@@ -231,8 +262,10 @@ class Server {
     int handed[3] = {fds[0], fds[1], connection};
     if (sys::send_with_fds(ready->socket.get(), kServerAttach.data(), kServerAttach.size(), handed, 3) == 0) {
       children_.insert(ready->pid);  // from now on a container's netd: reaped as one
+      // Its socket kept: the namespace may come back when the container ends.
+      if (options_.recycle) handed_.push_back({ready->pid, std::move(ready->socket), {}});
     }
-    standbys_.erase(ready);  // our copies of its socket and namespace go
+    standbys_.erase(ready);  // our copy of its namespace goes
     if (++handed_since_refill_ > options_.pool) last_needed_ = Clock::now();  // the grown part is in use
     schedule_refill();
     return true;
@@ -250,6 +283,7 @@ class Server {
   void drop_standbys(std::optional<NetworkRequest> next) {
     prepared_ = std::move(next);
     standbys_.clear();
+    handed_.clear();  // serving containers still: their namespaces will not come back
     pool_ = options_.pool;
     failures_ = 0;
   }
@@ -356,8 +390,10 @@ class Server {
     }
     prepared_.reset();
     standbys_.clear();
+    handed_.clear();
     accept_all();
     standbys_.clear();
+    handed_.clear();
     return 0;
   }
 
@@ -370,6 +406,7 @@ class Server {
   Clock::time_point last_activity_;
   std::optional<NetworkRequest> prepared_;  // what the standbys are prepared for
   std::vector<Standby> standbys_;
+  std::vector<Standby> handed_;  // standbys serving a container: their namespaces may come back
   size_t pool_ = options_.pool;  // how many standbys to keep: grows with the bursts (grow_pool)
   Clock::time_point last_needed_;  // the last growth, or hand-out beyond the configured size
   size_t handed_since_refill_ = 0;

@@ -27,6 +27,10 @@ struct ServeOptions {
   // Runs in each standby's child: `server` is its socket to the server; prepares for
   // `request` and serves the container it is handed; returns its exit status.
   int (*stand_by)(int server, const std::string& state_dir, const NetworkRequest& request) = nullptr;
+  // Standbys handed a container keep their socket to the server, and offer their namespace
+  // again once the container ended, if its order allowed it and nothing of it is left
+  // there (docs/networking.md, "Recycled namespaces"). false: each serves one container.
+  bool recycle = true;
 };
 
 // `nucleus-netd serve`: takes the lock (another server holding it: returns 0 at once),

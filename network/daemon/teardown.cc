@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "network/firewall/ruleset.h"
 #include "network/naming.h"
+#include "network/netlink/conntrack.h"
 #include "network/netlink/links.h"
 
 namespace nucleus::net {
@@ -37,25 +39,46 @@ void lift_if_idle(pid_t owner) {
   ::sched_setscheduler(owner, SCHED_OTHER, &normal);
 }
 
-// Waits up to timeout_ms for the owner behind pidfd to exit, lifting it whenever it went
-// (back) to idle priority meanwhile: it may only now be starting its teardown.
-bool wait_lifting(int pidfd, pid_t owner, int timeout_ms) {
-  constexpr int kSliceMs = 20;
+// Waits up to timeout_ms for the owner behind pidfd to exit, or to give up the lease
+// (`still_holds` false: a recycled namespace's standby renamed it, docs/networking.md), lifting
+// it whenever it went (back) to idle priority meanwhile: it may only now be starting its
+// teardown. True when it is done with the lease.
+bool wait_lifting(int pidfd, pid_t owner, int timeout_ms, const std::function<bool()>& still_holds = [] { return true; }) {
+  constexpr int kSliceMs = 5;
   for (int waited = 0; waited < timeout_ms; waited += kSliceMs) {
     lift_if_idle(owner);
-    if (wait_for_exit(pidfd, std::min(kSliceMs, timeout_ms - waited))) return true;
+    if (wait_for_exit(pidfd, std::min(kSliceMs, timeout_ms - waited)) || !still_holds()) return true;
   }
   return false;
 }
 
-// Signals the owner only if the pid still names the process that took the lease.
-void stop_owner(const LeaseOwner& owner) {
+// Whether the lease of id is still owner's.
+bool holds(const LeaseStore& store, const std::string& id, const LeaseOwner& owner) {
+  try {
+    std::optional<Lease> lease = store.find(id);
+    return lease && lease->owner.pid == owner.pid && lease->owner.start_time == owner.start_time;
+  } catch (const Error&) {
+    return true;  // unreadable: as if it were
+  }
+}
+
+// Signals the owner of id's lease only if the pid still names the process that took it,
+// and the lease is still its: under the store's lock, which a recycled namespace's standby
+// takes to rename the lease, so that a stop meant for the container it served is pending
+// (and dropped) by then, never one for the next container it serves. Returns at once when
+// the lease is given up (renamed) meanwhile: the network of id is gone then.
+void stop_owner(LeaseStore& store, const std::string& id, const LeaseOwner& owner) {
   int pidfd = sys::raw_pidfd_open(owner.pid);
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
   if (!owner.alive()) return;  // checked after the pidfd exists: no reuse in between
-  sys::raw_pidfd_send_signal(fd.get(), SIGTERM);
-  if (wait_lifting(fd.get(), owner.pid, 5000)) return;
+  {
+    LeaseStore::Lock lock(store);
+    if (!holds(store, id, owner)) return;
+    sys::raw_pidfd_send_signal(fd.get(), SIGTERM);
+  }
+  auto still_holds = [&] { return holds(store, id, owner); };
+  if (wait_lifting(fd.get(), owner.pid, 5000, still_holds) || !still_holds()) return;
   sys::raw_pidfd_send_signal(fd.get(), SIGKILL);
   wait_for_exit(fd.get(), 5000);
 }
@@ -79,13 +102,21 @@ void teardown_lease(LeaseStore& store, Nftables& nft, const Lease& lease) {
     std::cerr << "nucleus-netd: " << e.what() << "\n";
     complete = false;
   }
+  // Its flows go before its addresses may serve another container (network/netlink/
+  // conntrack.h). A host without ctnetlink keeps them: said, not retried (the lease would
+  // otherwise never go).
+  try {
+    if (complete) flush_conntrack_of({lease.address4, lease.address6});
+  } catch (const Error& e) {
+    std::cerr << "nucleus-netd: " << e.what() << "\n";
+  }
   if (complete) store.remove(lease);
 }
 
 bool cleanup_container_network(LeaseStore& store, Nftables& nft, const std::string& id) {
   std::optional<Lease> lease = store.find(id);
   if (!lease) return false;
-  stop_owner(lease->owner);
+  stop_owner(store, id, lease->owner);
   if (std::optional<Lease> left = store.find(id)) teardown_lease(store, nft, *left);
   return true;
 }
@@ -101,7 +132,7 @@ void wait_for_releasing_owner(const LeaseStore& store, const std::string& id, in
   int pidfd = sys::raw_pidfd_open(held->owner.pid);
   if (pidfd < 0) return;
   UniqueFd fd(pidfd);
-  if (held->owner.alive()) wait_lifting(fd.get(), held->owner.pid, timeout_ms);
+  if (held->owner.alive()) wait_lifting(fd.get(), held->owner.pid, timeout_ms, [&] { return holds(store, id, held->owner); });
 }
 
 std::vector<Lease> leases_in_use(std::vector<Lease> leases, int timeout_ms) {

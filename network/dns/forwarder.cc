@@ -62,6 +62,10 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
   udp::endpoint udp_peer;
   size_t in_flight = 0;
   size_t tcp_open = 0;
+  // Set when the Forwarder goes: an upstream's answer still on its way then grants nothing.
+  // The same chains and sets may serve another container by then (a recycled namespace):
+  // a late answer to the previous one's question must not add to what the next may reach.
+  bool closed = false;
 
   // Held by every step of one TCP connection: the count drops when the last one ends.
   struct TcpSlot {
@@ -134,6 +138,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
   // Asks upstreams[index] with a fresh id; a timeout or an unreadable answer moves on to
   // the next one, and after the last the container gets SERVFAIL.
   void ask_upstream(std::shared_ptr<std::vector<uint8_t>> query, NameGrant allowed, size_t index, Reply reply) {
+    if (closed) return;
     if (index >= upstreams.size()) {
       --in_flight;
       return reply(make_error_response(*query, kRcodeServFail));
@@ -161,6 +166,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
                       std::shared_ptr<udp::socket> socket, std::shared_ptr<asio::steady_timer> timer,
                       std::shared_ptr<std::vector<uint8_t>> answer, uint16_t id) {
     socket->async_receive(asio::buffer(*answer), [=, self = shared_from_this()](auto ec, size_t n) mutable {
+      if (self->closed) return;
       if (ec) return self->ask_upstream(query, allowed, index + 1, std::move(reply));
       answer->resize(n);
       std::optional<Answer> parsed = parse_answer(*answer);
@@ -183,7 +189,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
 };
 
 Forwarder::Forwarder(asio::io_context& io, const IpAddress& listen, NamePolicy policy, std::vector<IpAddress> upstreams,
-                     Grant grant)
+                     Grant grant, uint16_t wanted)
     : state_(std::make_shared<State>(io, std::move(policy), std::move(upstreams), std::move(grant))) {
   asio::ip::address address = to_asio(listen);
   // The TCP port must be the UDP one; another program may hold it for TCP: try a few.
@@ -191,20 +197,26 @@ Forwarder::Forwarder(asio::io_context& io, const IpAddress& listen, NamePolicy p
     boost::system::error_code ec;
     if (state_->udp_socket.is_open()) state_->udp_socket.close();
     if (state_->acceptor.is_open()) state_->acceptor.close();
+    const bool given = attempt == 0 && wanted != 0;
     state_->udp_socket.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
-    if (!ec) state_->udp_socket.bind(udp::endpoint(address, 0), ec);
+    if (!ec) state_->udp_socket.bind(udp::endpoint(address, given ? wanted : 0), ec);
+    if (ec && given) continue;
     if (ec) throw Error("bind the DNS forwarder to " + listen.to_string(), ec.message());
     uint16_t port = state_->udp_socket.local_endpoint().port();
     state_->acceptor.open(address.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    // The previous forwarder's connections may linger on the port (TIME_WAIT).
+    if (!ec && given) state_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) state_->acceptor.bind(tcp::endpoint(address, port), ec);
     if (!ec) state_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (!ec) return;
+    if (given) continue;
     if (ec != asio::error::address_in_use) throw Error("bind the DNS forwarder's TCP port", ec.message());
   }
   throw Error("bind the DNS forwarder", "no port free for both UDP and TCP");
 }
 
 Forwarder::~Forwarder() {
+  state_->closed = true;
   boost::system::error_code ignored;
   state_->udp_socket.close(ignored);
   state_->acceptor.close(ignored);

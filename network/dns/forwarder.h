@@ -23,9 +23,11 @@ class Forwarder {
  public:
   using Grant = std::function<bool(const std::vector<AddressRecord>&, const NameGrant&)>;
 
-  // Binds UDP listen:0 and TCP on the same port; throws Error when it cannot.
+  // Binds UDP listen:0 and TCP on the same port; throws Error when it cannot. With `port`,
+  // that port first (a forwarder taking over from another on the same port: the rules
+  // redirecting to it stay as they are), another when it is taken.
   Forwarder(boost::asio::io_context& io, const IpAddress& listen, NamePolicy policy, std::vector<IpAddress> upstreams,
-            Grant grant);
+            Grant grant, uint16_t port = 0);
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;

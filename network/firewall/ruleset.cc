@@ -271,6 +271,11 @@ std::string container_rules_replacing(const Lease& prepared, const Lease& lease,
   std::string out;
   for (const std::string& element : map_elements(n, prepared, false)) out += "delete " + element + "\n";
   for (const std::string& chain : chains(n)) out += "flush chain " + kInet + " " + chain + "\n";
+  // A policed container's sets go with their elements (its names' addresses): the chains
+  // no longer name them, and a later policy makes its own, empty.
+  if (prepared.policy) {
+    for (const char* s : kPolicySets) out += "delete set " + kInet + " " + n.set(s) + "\n";
+  }
   return out + container_rules(lease, request);
 }
 

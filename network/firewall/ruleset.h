@@ -29,10 +29,12 @@ std::string container_rules(const Lease& lease, const NetworkRequest& request);
 // chains and sets.
 std::vector<std::string> container_removal(const Lease& lease);
 
-// One transaction turning a prepared container's rules (`prepared`: a standby's lease, no
-// policy, no published port) into those of `lease` and `request` (the same key and
-// addresses): the prepared elements out, its chains flushed, then container_rules (its
-// `add chain` keeps the chains). Atomic: no packet sees the chains empty.
+// One transaction turning one holder's rules into another's on the same key and addresses:
+// a standby's (`prepared`: no policy, no published port) into its container's `lease` and
+// `request`, or an ended container's back into a standby's (a recycled namespace). The
+// old elements out, the chains flushed, the old policy's sets deleted (with the addresses
+// its names were granted), then container_rules (its `add chain` keeps the chains).
+// Atomic: no packet sees the chains empty.
 std::string container_rules_replacing(const Lease& prepared, const Lease& lease, const NetworkRequest& request);
 
 // Both base tables, for a bridge no lease uses any more.

@@ -19,6 +19,8 @@
 //   attach ... --prepare-only only ContainerNetwork::prepare (prints "attached - - - 0 0us"),
 //                             then as attach: the network of a container that is never made
 //   echo-server PORT          TCP and UDP, IPv4 and IPv6: answers "LOCALADDR PAYLOAD"
+//   hold-socket NETNS READY   a socket of the namespace at NETNS held from outside it; READY
+//                             made once it is; then waits until killed
 //   probe icmp ADDR           an echo request: "reply from ADDR" or an error (exit 1)
 //   probe tcp|udp ADDR PORT   prints the answer (exit 0) or the error (exit 1)
 //   resolve NAME SERVER [aaaa] [tcp]   prints "rcode N" and one address per line
@@ -29,6 +31,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -175,6 +178,19 @@ int resolve(const Args& a) {
   std::cout << "rcode " << int(parsed->rcode) << "\n";
   for (const auto& r : parsed->addresses) std::cout << r.address.to_string() << "\n";
   return 0;
+}
+
+// hold-socket NETNS READY: a UDP socket made in the network namespace at path NETNS, held
+// from this process's own namespace (what a container's socket passed out over a unix socket
+// is); READY is created once it is, then this waits until killed.
+int hold_socket(const Args& a) {
+  int own = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = ::open(a.items.at(1).c_str(), O_RDONLY | O_CLOEXEC);
+  if (own < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0) throw Error("hold-socket", "enter " + a.items.at(1));
+  int held = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (::setns(own, CLONE_NEWNET) != 0 || held < 0) throw Error("hold-socket", "a socket in " + a.items.at(1));
+  std::ofstream(a.items.at(2)) << "held\n";
+  for (;;) ::pause();
 }
 
 int echo_server(const Args& a) {
@@ -354,6 +370,7 @@ int main(int argc, char** argv) {
     }
     if (verb == "stop-servers") return nt::stop_network_servers(a.value("--state-dir")), 0;
     if (verb == "echo-server") return echo_server(a);
+    if (verb == "hold-socket") return hold_socket(a);
     if (verb == "probe") return probe(a);
     if (verb == "resolve") return resolve(a);
     throw Error("network_driver", "unknown command " + verb);

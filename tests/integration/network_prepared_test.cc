@@ -6,116 +6,12 @@
 // live containers, an empty pool falling back to the container's own namespace, and nothing
 // left after kill -9 of nucleus (TearDown checks every test the same way; leftovers() ends
 // the standbys first, so their own teardown is checked too).
-#include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <thread>
-
-#include "tests/integration/harness.h"
-#include "tests/integration/network_lab.h"
+#include "tests/integration/network_prepared_fixture.h"
 
 namespace nucleus::test {
 namespace {
-
-using namespace std::chrono_literals;
-
-class NetworkPrepared : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "network tests make namespaces, veths and nftables tables: root only";
-    lab_ = std::make_unique<NetworkLab>();
-  }
-  void TearDown() override {
-    for (pid_t pid : background_) stop(pid);
-    std::string left;
-    for (auto end = std::chrono::steady_clock::now() + 10s; lab_ && std::chrono::steady_clock::now() < end;) {
-      left = lab_->leftovers();
-      if (left.empty()) break;
-      std::this_thread::sleep_for(100ms);
-    }
-    EXPECT_EQ(left, "") << "a container's network, or a standby, outlived it";
-    lab_.reset();
-    ::unsetenv("NUCLEUS_NETWORK_POOL");
-  }
-
-  static void stop(pid_t pid) {
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 50 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
-  }
-
-  std::vector<std::string> nucleus(const std::vector<std::string>& args) const {
-    std::vector<std::string> a = {kNucleus, "--root", lab_->nucleus_root()};
-    a.insert(a.end(), args.begin(), args.end());
-    return a;
-  }
-  std::vector<std::string> run_args(const std::string& name, const std::vector<std::string>& command,
-                                    const std::vector<std::string>& flags = {}) const {
-    std::vector<std::string> a = nucleus({"run", "--backend", "native", "--network", "bridge", "--dns", Upstream::kDns,
-                                          "-v", lab_->driver() + ":" + kDriverInside + ":ro", "--name", name});
-    a.insert(a.end(), flags.begin(), flags.end());
-    a.push_back("--");
-    a.insert(a.end(), command.begin(), command.end());
-    return a;
-  }
-  CommandResult in_host(const std::vector<std::string>& args) { return lab_->run_in(lab_->host(), args); }
-
-  // A container left running in the background, once its network is attached.
-  void start(const std::string& name, const std::vector<std::string>& flags = {},
-             const std::vector<std::string>& command = {"/bin/sleep", "600"}) {
-    background_.push_back(lab_->start_in_host(run_args(name, command, flags)));
-    for (int i = 0; i < 300 && lease_of(name).empty(); ++i) std::this_thread::sleep_for(100ms);
-    for (int i = 0; i < 300 && in_host(nucleus({"exec", name, "/bin/true"})).status != 0; ++i) std::this_thread::sleep_for(100ms);
-  }
-
-  // The lease a container holds (JSON), or "".
-  std::string lease_of(const std::string& id) {
-    for (const std::string& lease : lab_->leases()) {
-      if (lease.find("\"id\":\"" + id + "\"") != std::string::npos) return lease;
-    }
-    return "";
-  }
-  // The standby a lease was prepared by ("standby-<pid>-<start>"), or "" when it was made
-  // for the container itself.
-  std::string prepared_by(const std::string& id) {
-    std::string lease = lease_of(id);
-    size_t at = lease.find("\"origin\":\"standby-");
-    if (at == std::string::npos) return "";
-    at += 10;
-    return lease.substr(at, lease.find('"', at) - at);
-  }
-
-  // A first bridge start tells the server what to prepare; then `n` standbys are ready.
-  void prepare_standbys(size_t n) {
-    CommandResult first = in_host(run_args("warm-up", {"/bin/true"}));
-    ASSERT_EQ(first.status, 0) << first.output;
-    for (auto end = std::chrono::steady_clock::now() + 60s; lab_->standbys() < n && std::chrono::steady_clock::now() < end;) {
-      std::this_thread::sleep_for(100ms);
-    }
-    ASSERT_GE(lab_->standbys(), n) << "the resident netd prepared no standby";
-  }
-
-  std::string netns_of(const std::string& id) {
-    CommandResult state = in_host(nucleus({"state", id}));
-    size_t at = state.output.find("\"pid\":");
-    if (at == std::string::npos) return "";
-    std::string pid = std::to_string(std::atoi(state.output.c_str() + at + 6));
-    std::error_code ec;
-    return std::filesystem::read_symlink("/proc/" + pid + "/ns/net", ec).string();
-  }
-
-  std::unique_ptr<NetworkLab> lab_;
-  std::vector<pid_t> background_;
-};
 
 TEST_F(NetworkPrepared, AStandbyIsHandedOutAndTheContainerSeesOnlyItsOwnDevices) {
   prepare_standbys(1);

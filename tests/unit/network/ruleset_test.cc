@@ -102,6 +102,33 @@ TEST(Ruleset, AHandOverReplacesAPreparedContainersRulesInOneTransaction) {
   EXPECT_EQ(before.find("isolated"), std::string::npos);
 }
 
+// A recycled namespace (docs/networking.md, "Recycled namespaces"): an ended container's
+// rules back into a standby's. Its policy's sets go, with the addresses its names were
+// granted, after the chains naming them are flushed; its elements (its ports, `isolated`)
+// too; then the standby's rules, which name no set.
+TEST(Ruleset, ARecycledNamespaceLosesTheEndedContainersSetsAndElements) {
+  const Lease ended = sample_lease(true);
+  Lease standby = ended;
+  standby.publish.clear();
+  standby.policy = false;
+  NetworkRequest open_request;
+  std::string text = ruleset::container_rules_replacing(ended, standby, open_request);
+  const std::string rules = ruleset::container_rules(standby, open_request);
+  ASSERT_EQ(text.substr(text.size() - rules.size()), rules);
+  const std::string before = text.substr(0, text.size() - rules.size());
+  size_t last_flush = before.rfind("flush chain");
+  for (const std::string& removal : ruleset::container_removal(ended)) {
+    if (removal.rfind("delete chain", 0) == 0) continue;  // kept: the standby's rules use them
+    size_t at = before.find(removal + "\n");
+    EXPECT_NE(at, std::string::npos) << removal;
+    if (removal.rfind("delete set", 0) == 0) {
+      EXPECT_GT(at, last_flush) << removal;
+    }
+  }
+  EXPECT_NE(before.find("isolated"), std::string::npos);
+  EXPECT_EQ(rules.find("add set"), std::string::npos);
+}
+
 TEST(Ruleset, DnsGrantRefreshesEachElementsTimeout) {
   std::vector<dns::AddressRecord> records = {{*parse_ip("192.0.2.7"), 300}, {*parse_ip("2001:db8::7"), 0}};
   expect_golden("dns_grant_any_port.nft", ruleset::dns_grant("k", records, dns::NameGrant{true, {}}));

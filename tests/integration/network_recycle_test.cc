@@ -1,0 +1,214 @@
+// Recycled namespaces (docs/networking.md, "Recycled namespaces"): a standby's namespace
+// that served a container serves the next one once the first has ended, instead of being
+// destroyed while another is made; never while anything of the first is left in it, and with
+// nothing of what the first was given. Observed through the real CLI in the lab's
+// namespaces: the namespace the next container sees (its inode), what it can reach, the
+// host's published ports, and the server's log of a namespace it would not reuse.
+#include <fstream>
+#include <sstream>
+
+#include "tests/integration/network_prepared_fixture.h"
+
+namespace nucleus::test {
+namespace {
+
+class NetworkRecycled : public NetworkPrepared {
+ protected:
+  void SetUp() override {
+    ::setenv("NUCLEUS_NETWORK_POOL", "1", 1);  // one standby: the next start takes the one that came back
+    NetworkPrepared::SetUp();
+  }
+  void TearDown() override {
+    for (pid_t pid : holders_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    NetworkPrepared::TearDown();
+    ::unsetenv("NUCLEUS_NETWORK_RECYCLE");
+  }
+
+  // The namespace a short container of `name` ran in.
+  std::string run_reading_netns(const std::string& name, const std::vector<std::string>& flags = {}) {
+    CommandResult r = in_host(run_args(name, {"/bin/sh", "-c", "readlink /proc/self/ns/net"}, flags));
+    EXPECT_EQ(r.status, 0) << r.output;
+    return r.output;
+  }
+  // What became of the standby that served an ended container (its lease's origin): "back"
+  // once it offers its namespace again, "gone" once its network is torn down.
+  std::string fate(const std::string& standby) {
+    for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
+      if (lease_of(standby).find("\"standby_ready\":true") != std::string::npos) return "back";
+      bool leased = false;
+      for (const std::string& lease : lab_->leases()) leased |= lease.find("\"origin\":\"" + standby + "\"") != std::string::npos;
+      if (!leased) return "gone";
+      std::this_thread::sleep_for(10ms);
+    }
+    return "neither in 10 s";
+  }
+  bool comes_back(const std::string& standby) { return fate(standby) == "back"; }
+  // Whether the server's log says so, within 10 s.
+  bool logged(const std::string& line) {
+    for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
+      if (server_log().find(line) != std::string::npos) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+  // Ends a container started with start() (its nucleus forwards the TERM).
+  void end(const std::string& name) {
+    ASSERT_FALSE(background_.empty());
+    stop(background_.back());
+    background_.pop_back();
+    for (int i = 0; i < 300 && !lease_of(name).empty(); ++i) std::this_thread::sleep_for(20ms);
+  }
+  std::string server_log() {
+    std::ifstream in(lab_->nucleus_root() + "/.network/netd-server.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::vector<pid_t> holders_;
+};
+
+// The same namespace, again and again, under the same name too: the ended container's lease
+// is renamed at once, so a start of its name does not wait for its netd (which lives on).
+TEST_F(NetworkRecycled, AnEndedContainersNamespaceServesTheNextOne) {
+  prepare_standbys(1);
+  start("tenant");
+  const std::string first = netns_of("tenant"), standby = prepared_by("tenant");
+  ASSERT_NE(standby, "") << lease_of("tenant");
+  end("tenant");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(comes_back(standby)) << "round " << i << "; server log:\n" << server_log();
+    EXPECT_EQ(run_reading_netns("tenant"), first + "\n") << "round " << i << "; server log:\n" << server_log();
+  }
+  EXPECT_EQ(server_log().find("serves no other container"), std::string::npos) << server_log();
+}
+
+// What the first was given goes with it: its published port, its egress policy and the
+// addresses its allowed names were granted (the sets go, not only the rules naming them).
+TEST_F(NetworkRecycled, WhatAContainerWasGivenIsGoneForTheNext) {
+  prepare_standbys(1);
+  const std::string echo = std::to_string(kEchoPort);
+  const std::string d = kDriverInside;
+  start("first", {"--egress-allow", "allowed.test", "--egress-allow", std::string(Upstream::kAllowed) + "/32", "-p", "8085:8007"},
+        {"/bin/sh", "-c", d + " resolve allowed.test $(sed -n 's/^nameserver //p' /etc/resolv.conf); " + d + " echo-server 8007"});
+  const std::string first_ns = netns_of("first"), standby = prepared_by("first");
+  ASSERT_NE(standby, "") << lease_of("first");
+  CommandResult named = in_host(nucleus({"exec", "first", d, "probe", "tcp", Upstream::kNamed, echo}));
+  ASSERT_EQ(named.status, 0) << "the control: allowed.test's address granted to the first: " << named.output;
+  bool published = false;
+  for (auto until = std::chrono::steady_clock::now() + 10s; !published && std::chrono::steady_clock::now() < until;) {
+    published = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8085"}).status == 0;
+    if (!published) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(published) << "the control: the first's published port";
+  end("first");
+  ASSERT_TRUE(comes_back(standby)) << server_log();
+
+  // The next one: a policy allowing only an address nothing answers at, its own echo server.
+  start("next", {"--egress-allow", "192.0.2.1/32"}, {d, "echo-server", "8007"});
+  ASSERT_EQ(netns_of("next"), first_ns) << "not the recycled namespace; server log:\n" << server_log();
+  for (const char* address : {Upstream::kNamed, Upstream::kAllowed}) {
+    CommandResult r = in_host(nucleus({"exec", "next", d, "probe", "tcp", address, echo, "--wait-ms", "1000"}));
+    EXPECT_NE(r.status, 0) << address << " reachable by the next container: " << r.output;
+  }
+  EXPECT_NE(lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8085", "--wait-ms", "1000"}).status, 0)
+      << "the first's published port reaches the next container";
+}
+
+// A socket of the namespace held outside the container (one passed out over a unix socket),
+// or a process that joined the namespace from outside the container's pid namespace, keeps
+// the namespace from any other container: it is torn down, the next one gets another.
+TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
+  prepare_standbys(1);
+  for (const std::string way : {"socket", "process"}) {
+    SCOPED_TRACE(way);
+    const std::string name = "leaves-a-" + way;
+    start(name);
+    const std::string pid = pid_of(name), ns = netns_of(name);
+    ASSERT_NE(ns, "");
+    const std::string path = "/proc/" + pid + "/ns/net";
+    if (way == "socket") {
+      const std::string ready = lab_->nucleus_root() + "/held";
+      ::unlink(ready.c_str());
+      holders_.push_back(lab_->start_in_host({lab_->driver(), "hold-socket", path, ready}));
+      for (int i = 0; i < 500 && ::access(ready.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(10ms);
+      ASSERT_EQ(::access(ready.c_str(), F_OK), 0) << "the socket was never held";
+    } else {
+      holders_.push_back(lab_->start_in_host({"nsenter", "--net=" + path, "sleep", "600"}));
+      const std::string holder_ns = "/proc/" + std::to_string(holders_.back()) + "/ns/net";
+      std::error_code ec;
+      for (int i = 0; i < 500 && std::filesystem::read_symlink(holder_ns, ec).string() != ns; ++i) std::this_thread::sleep_for(10ms);
+      ASSERT_EQ(std::filesystem::read_symlink(holder_ns, ec).string(), ns) << "the process never joined";
+    }
+    end(name);
+    const std::string why = way == "socket" ? "1 socket(s) of the container left in its namespace"
+                                            : "a process is still in its namespace";
+    EXPECT_TRUE(logged("the namespace of " + name + " serves no other container: " + why)) << server_log();
+    EXPECT_NE(run_reading_netns("after-" + way), ns + "\n") << server_log();
+  }
+}
+
+// The host's connection tracking entries of an ended container's address go before the
+// address serves another container, recycled or torn down: the next one would inherit its
+// flows past its own policy otherwise (a UDP flow's entry lives for two minutes).
+TEST_F(NetworkRecycled, AnEndedContainersTrackedFlowsGoWithIt) {
+  prepare_standbys(1);
+  for (bool recycled : {true, false}) {
+    SCOPED_TRACE(recycled ? "recycled" : "torn down");
+    std::vector<std::string> flags;
+    if (!recycled) flags = {"--cap-add", "SYS_ADMIN"};
+    start("flows", flags,
+          {"/bin/sh", "-c", kDriverInside + " probe udp " + Upstream::kAllowed + " " + std::to_string(kEchoPort) + "; sleep 600"});
+    const std::string lease = lease_of("flows"), standby = prepared_by("flows");
+    ASSERT_NE(standby, "") << lease;
+    const size_t at = lease.find("\"address4\":\"");
+    ASSERT_NE(at, std::string::npos) << lease;
+    const std::string address = lease.substr(at + 12, lease.find('"', at + 12) - at - 12);
+    auto tracked = [&] { return in_host({"cat", "/proc/net/nf_conntrack"}).output.find("src=" + address + " ") != std::string::npos; };
+    bool seen = false;
+    for (int i = 0; i < 300 && !(seen = tracked()); ++i) std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(seen) << "the control: the container's UDP flow is tracked";
+    end("flows");
+    EXPECT_EQ(fate(standby), recycled ? "back" : "gone") << server_log();
+    EXPECT_FALSE(tracked()) << in_host({"cat", "/proc/net/nf_conntrack"}).output;
+    for (int i = 0; i < 300 && lab_->standbys() < 1; ++i) std::this_thread::sleep_for(20ms);
+  }
+}
+
+// Recycling off (NUCLEUS_NETWORK_RECYCLE=0 for the server): each namespace serves one
+// container, as before.
+TEST_F(NetworkRecycled, OffEachNamespaceServesOneContainer) {
+  ::setenv("NUCLEUS_NETWORK_RECYCLE", "0", 1);
+  prepare_standbys(1);
+  start("once");
+  const std::string first = netns_of("once"), standby = prepared_by("once");
+  ASSERT_NE(standby, "") << lease_of("once");
+  end("once");
+  EXPECT_EQ(fate(standby), "gone") << server_log();
+  EXPECT_NE(run_reading_netns("once"), first + "\n");
+}
+
+// A container that could change the namespace itself is never handed one again: granted
+// NET_ADMIN or NET_RAW in a user namespace of its own it takes no standby at all
+// (NetworkPrepared.AContainerGrantedNetworkCapabilitiesMakesItsOwnNamespace); granted
+// SYS_ADMIN it takes one, whose namespace then goes with it.
+TEST_F(NetworkRecycled, AContainerThatCouldChangeTheNamespaceEndsIt) {
+  prepare_standbys(1);
+  for (const std::vector<std::string>& flags : std::vector<std::vector<std::string>>{
+           {"--cap-add", "SYS_ADMIN"}, {"--cap-add", "NET_BIND_SERVICE"}}) {
+    SCOPED_TRACE(flags[1]);
+    start("could-change", flags);
+    const std::string standby = prepared_by("could-change");
+    ASSERT_NE(standby, "") << lease_of("could-change");
+    end("could-change");
+    // The control: a capability that changes nothing of the namespace leaves it to the next.
+    EXPECT_EQ(fate(standby), flags[1] == "NET_BIND_SERVICE" ? "back" : "gone") << server_log();
+    for (int i = 0; i < 300 && lab_->standbys() < 1; ++i) std::this_thread::sleep_for(20ms);
+  }
+}
+
+}  // namespace
+}  // namespace nucleus::test
