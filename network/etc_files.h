@@ -11,6 +11,10 @@
 // (docs/networking.md, "What the container sees").
 namespace nucleus::net {
 
+// The files, in the order they are written, passed (a standby's, network/protocol.h) and
+// attached over the root's (backends/native/plan/rootfs.h).
+inline constexpr const char* kEtcFileNames[] = {"resolv.conf", "hosts", "hostname"};
+
 struct EtcFiles {
   std::string resolv_conf;
   std::string hosts;

@@ -55,12 +55,19 @@ inline constexpr int kControlFd = 4;
 // of the server.
 inline constexpr std::string_view kServerAttach = "attach";
 // server -> nucleus, first on a connection whose order takes a namespace: a prepared one
-// (SCM_RIGHTS: the namespace) or none (the container makes its own, netd attaches to it).
+// (SCM_RIGHTS: the prepared fds below) or none (the container makes its own, netd attaches
+// to it).
 inline constexpr std::string_view kReplyPrepared = "prepared";
 inline constexpr std::string_view kReplyFresh = "fresh";
-// standby -> server, once its namespace is ready (SCM_RIGHTS: the namespace); the server
+// standby -> server, once its namespace is ready (SCM_RIGHTS: the prepared fds); the server
 // hands it a container with kServerAttach + [log, order, connection].
 inline constexpr std::string_view kStandbyReady = "ready";
+// The prepared fds: the namespace alone, or the namespace and kPreparedMounts detached
+// mounts made in it for the container's root: its sysfs, then its /etc files in
+// kEtcFileNames' order (network/etc_files.h; their content written by the standby at the
+// take-over, network/daemon/prepared_mounts.h).
+inline constexpr size_t kPreparedMounts = 4;
+inline constexpr size_t kMaxPreparedFds = 1 + kPreparedMounts;
 struct ServerPaths {
   std::string socket;  // <state>/netd-<tag>.sock
   std::string lock;    // <state>/netd-<tag>.lock: flock held by the server; "pid start_time"

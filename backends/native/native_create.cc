@@ -243,11 +243,14 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
   std::optional<NetworkEtcFiles> etc_files;
+  net::ContainerNetwork::Prepared prepared_namespace;
   if (spec.network == NetworkMode::kBridge) {
-    // The order first: netd hands a standby over (or starts a fresh network) while the
-    // files are made here.
+    // The order, and the server's answer: a standby's namespace comes with the container's
+    // sysfs and /etc files, made ahead; else they are made here.
     s->network = order_network(spec, options.id, options.root);
-    etc_files = NetworkEtcFiles::make(s->dir());
+    prepared_namespace = s->network->prepared_namespace();
+    etc_files = prepared_namespace.etc_files.empty() ? NetworkEtcFiles::make(s->dir())
+                                                     : NetworkEtcFiles::given(std::move(prepared_namespace.etc_files));
     timing::mark("network files prepared");
   }
   if (!claim_after_clone) timing::mark("record claimed");
@@ -290,7 +293,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   timing::mark("seccomp program ready");
 
   // Prepared by netd ahead (docs/networking.md, "Prepared namespaces"): cloned into it.
-  PreparedNetwork prepared = spec.network == NetworkMode::kBridge ? PreparedNetwork::adopt(*s->network, plan) : PreparedNetwork();
+  PreparedNetwork prepared = PreparedNetwork::adopt(std::move(prepared_namespace), plan);
 
   auto [parent_end, child_end] = sys::socketpair(SOCK_SEQPACKET, "create the sync socket");
   require_single_thread();

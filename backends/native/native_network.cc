@@ -38,7 +38,12 @@ bool takes_prepared_namespace(const ContainerSpec& spec) {
 //    is seen (a joined or the host's would leave processes in the namespace);
 //  - no NET_ADMIN, NET_RAW or SYS_ADMIN: routes, addresses, links, raw sockets' filters
 //    and the namespace's own nftables stay as netd made them;
-//  - /proc/sys read-only and no sysctl of the config's: the namespace's net.* settings too.
+//  - /proc/sys read-only and no sysctl of the config's: the namespace's net.* settings too;
+//  - no way to pass a file out to a process of its own outside it: an open file of the
+//    namespace's /proc/net (its sockets, routes, neighbours, always the namespace's current
+//    ones) held there would show the next container's. Unix sockets are the way, and one can
+//    be reached wherever the host's files are (a read-only mount does not stop a connect):
+//    so only an image's root, no bind mount of the host's, no NOTIFY_SOCKET.
 bool namespace_recyclable(const ContainerSpec& spec) {
   constexpr CapSet kChangesTheNamespace =
       (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW) | (CapSet{1} << CAP_SYS_ADMIN);
@@ -46,9 +51,15 @@ bool namespace_recyclable(const ContainerSpec& spec) {
   const NamespaceSpec* pid = spec.find(NamespaceType::kPid);
   const bool proc_sys_read_only =
       std::find(spec.readonly_paths.begin(), spec.readonly_paths.end(), "/proc/sys") != spec.readonly_paths.end();
+  auto is_bind = [](const MountSpec& m) {
+    return m.type == "bind" || std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
+  };
+  const bool host_files = spec.root.path.empty() || std::any_of(spec.mounts.begin(), spec.mounts.end(), is_bind);
+  // A test's ablation of a layer (plan/host_context.cc) may have dropped the read-only /proc/sys.
+  const bool ablated = std::getenv("NUCLEUS_TEST_ABLATE") != nullptr;
   return takes_prepared_namespace(spec) && pid != nullptr && pid->path.empty() &&
          ((c.bounding | c.permitted | c.effective | c.inheritable | c.ambient) & kChangesTheNamespace) == 0 &&
-         proc_sys_read_only && spec.sysctl.empty();
+         proc_sys_read_only && spec.sysctl.empty() && !host_files && !spec.sd_notify && !ablated;
 }
 
 }  // namespace
@@ -102,6 +113,12 @@ NetworkEtcFiles NetworkEtcFiles::make(const std::string& record_dir) {
   return f;
 }
 
+NetworkEtcFiles NetworkEtcFiles::given(std::vector<UniqueFd> trees) {
+  NetworkEtcFiles f;
+  for (size_t i = 0; i < f.trees_.size() && i < trees.size(); ++i) f.trees_[i] = std::move(trees[i]);
+  return f;
+}
+
 void NetworkEtcFiles::forget_record_copies() const noexcept {
   if (record_etc_.empty()) return;
   for (const char* name : kBridgeEtcFiles) ::unlink((record_etc_ + "/" + name).c_str());
@@ -120,6 +137,7 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
   const std::string* contents[] = {&files.resolv_conf, &files.hosts, &files.hostname};
   static_assert(std::size(contents) == std::size(kBridgeEtcFiles));
   for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
+    if (!files_[i]) continue;  // a standby's: netd wrote it
     // In place: the container has the file attached already, which holds the inode.
     const std::string& text = *contents[i];
     if (::ftruncate(files_[i].get(), 0) != 0 ||
@@ -148,7 +166,7 @@ void give_network_namespace(NativeSession& s) {
 }
 void attach_network(NativeSession& s, const NetworkEtcFiles& files) {
   s.network->wait_attached();
-  files.write(s.network->etc_files());
+  if (files.ours()) files.write(s.network->etc_files());
   timing::mark("network attached");
 }
 

@@ -16,8 +16,9 @@
 // order create calls them.
 namespace nucleus::native {
 
-// --network bridge: /etc/resolv.conf, /etc/hosts and /etc/hostname, files of a small tmpfs
-// of this nucleus's own, detached (no path on the host: nothing to clean up, nothing made
+// --network bridge: /etc/resolv.conf, /etc/hosts and /etc/hostname, made by the standby
+// that prepared the container's namespace (network/daemon/prepared_mounts.h), else files of
+// a small tmpfs of this nucleus's own, detached (no path on the host: nothing to clean up, nothing made
 // on the state root's disk at every start), each attached read-only over the root's by the
 // child (the plan's kAttachTree ops, rootfs.h kBridgeEtcFiles); their content is written
 // through the tmpfs once the network is attached, into the files the container sees. A
@@ -26,9 +27,13 @@ namespace nucleus::native {
 class NetworkEtcFiles {
  public:
   static NetworkEtcFiles make(const std::string& record_dir);
+  // The files a standby made with the namespace it prepared (ContainerNetwork::Prepared):
+  // mounts only, whose content netd writes (write() then writes nothing).
+  static NetworkEtcFiles given(std::vector<UniqueFd> trees);
   // After plan.finalize(): the child attaches our trees (it closes its copies).
   void give_to(LaunchPlan& plan) const;
   void write(const net::EtcFiles& files) const;
+  bool ours() const { return static_cast<bool>(files_[0]); }
   // Once the child has attached them (its root is built): the record's copies unlinked,
   // where there are some (the attached mounts and our fds hold the files; a record's
   // removal after a run only unlinks files, and would leave an etc/ directory aside).

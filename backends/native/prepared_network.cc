@@ -22,19 +22,22 @@ UniqueFd make_sysfs() {
 
 }  // namespace
 
-PreparedNetwork PreparedNetwork::adopt(net::ContainerNetwork& network, LaunchPlan& plan) {
+PreparedNetwork PreparedNetwork::adopt(net::ContainerNetwork::Prepared prepared, LaunchPlan& plan) {
   PreparedNetwork p;
-  p.netns_ = network.prepared_namespace();
+  p.netns_ = std::move(prepared.netns);
   if (!p.netns_) return p;
   p.own_ = sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open nucleus's network namespace");
-  p.enter();
-  try {
-    p.sysfs_ = make_sysfs();
-  } catch (...) {
+  p.sysfs_ = std::move(prepared.sysfs);
+  if (!p.sysfs_) {
+    p.enter();
+    try {
+      p.sysfs_ = make_sysfs();
+    } catch (...) {
+      p.leave();
+      throw;
+    }
     p.leave();
-    throw;
   }
-  p.leave();
   plan.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
   plan.bring_up_loopback = false;
   for (size_t i = 0; i < plan.root.root_ops.size(); ++i) {

@@ -14,8 +14,9 @@ class PreparedNetwork {
   // Takes the prepared namespace when netd had one ready, and adapts the (finalized) plan:
   // no CLONE_NEWNET, no loopback step (netd brought lo up), and a sysfs made in that
   // namespace for the root (a container's own user namespace may not mount one there: the
-  // namespace belongs to the host's). Empty when none: the plan is left as it was.
-  static PreparedNetwork adopt(net::ContainerNetwork& network, LaunchPlan& plan);
+  // namespace belongs to the host's; the standby's when it made one). Empty when none: the
+  // plan is left as it was.
+  static PreparedNetwork adopt(net::ContainerNetwork::Prepared prepared, LaunchPlan& plan);
 
   explicit operator bool() const { return static_cast<bool>(netns_); }
 

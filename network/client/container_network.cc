@@ -171,21 +171,30 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   return network;
 }
 
-UniqueFd ContainerNetwork::prepared_namespace() {
+ContainerNetwork::Prepared ContainerNetwork::prepared_namespace() {
   if (!answer_pending_) return {};
   answer_pending_ = false;
   char word[16];
-  int fd = -1;
+  int fds[kMaxPreparedFds];
   size_t count = 0;
   ssize_t n;
   do {
-    n = sys::recv_with_fds(control_.get(), word, sizeof word, &fd, 1, &count);
+    n = sys::recv_with_fds(control_.get(), word, sizeof word, fds, kMaxPreparedFds, &count);
   } while (n < 0 && errno == EINTR);
-  UniqueFd netns(count == 1 ? fd : -1);
+  std::vector<UniqueFd> got;
+  for (size_t i = 0; i < count; ++i) got.emplace_back(fds[i]);
   // Anything but a prepared namespace (fresh, or the server gone: wait_attached says so):
   // the container makes its own.
-  if (n != static_cast<ssize_t>(kReplyPrepared.size()) || kReplyPrepared != std::string_view(word, static_cast<size_t>(n))) return {};
-  return netns;
+  if (n != static_cast<ssize_t>(kReplyPrepared.size()) || kReplyPrepared != std::string_view(word, static_cast<size_t>(n)) ||
+      (count != 1 && count != kMaxPreparedFds)) {
+    return {};
+  }
+  Prepared p{std::move(got[0]), {}, {}};
+  if (count == kMaxPreparedFds) {
+    p.sysfs = std::move(got[1]);
+    for (size_t i = 2; i < count; ++i) p.etc_files.push_back(std::move(got[i]));
+  }
+  return p;
 }
 
 void ContainerNetwork::give_namespace(int netns_fd, int container_pidfd) {

@@ -67,8 +67,14 @@ class ContainerNetwork {
   // namespace netd prepared for it (eth0 configured, its rules in place), which the
   // container must join instead of making its own, and whose fd it then gives to
   // give_namespace() as usual; empty: none was ready (or none may be taken), the container
-  // makes its own. Once only.
-  UniqueFd prepared_namespace();
+  // makes its own. With it, when the standby could make them, a sysfs of that namespace
+  // and the container's /etc files (mounts, in kEtcFileNames' order), whose content netd
+  // writes before its report. Once only.
+  struct Prepared {
+    UniqueFd netns, sysfs;
+    std::vector<UniqueFd> etc_files;  // empty, or one per kEtcFileNames
+  };
+  Prepared prepared_namespace();
 
   // Both at once (options.container_pidfd for enter).
   static ContainerNetwork attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,

@@ -164,8 +164,8 @@ void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Leas
   // 1-3 ms for this creation), so no veth is made ahead of its namespace.
   NetlinkSocket host;
   create_veth(host, names_for_key(attached.lease.key).host_veth, attached.lease.bridge, netns_fd, kContainerInterface);
+  set_container_sysctls(netns_fd);  // before eth0 is up: no router advertisement is ever taken
   configure_container_side(NetlinkSocket::in_namespace(netns_fd), kContainerInterface, attached.lease);
-  allow_low_ports_in(netns_fd);
   undo.dismiss();
 }
 
@@ -191,12 +191,13 @@ void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_r
   }
   attached.lease = next;  // what a teardown from here on removes
   attached.held_ports.clear();
-  if (had_flows()) flush_conntrack_of({used.address4, used.address6});
+  if (had_flows() && !flush_conntrack_of({used.address4, used.address6})) {
+    throw Error("flush the tracked flows of " + used.id, "no ctnetlink in this kernel");
+  }
   {
     LeaseStore::Lock lock(store);
     store.hand_over(lock, attached.lease, standby_id);
   }
-  forget_refused_log(store, used.id);
 }
 
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store) {

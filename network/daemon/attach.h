@@ -52,7 +52,7 @@ void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store
 // sets with the addresses its names were granted), its ports' sockets closed, the host's
 // connection tracking entries of its addresses deleted, and its lease renamed to
 // `standby_id` (the container's id is free at once: a start of the same name waits no
-// longer). Throws Error when a part fails: the caller then tears everything down.
+// longer; its log is the caller's to remove). Throws Error when a part fails: the caller then tears everything down.
 // `had_flows`, asked once its rules are the standby's (no flow of the container's can start
 // after): whether it may have had any (network/daemon/recycle.h, exchanged_traffic); when
 // not, the walk of the whole table is spared.

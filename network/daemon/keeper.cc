@@ -1,6 +1,7 @@
 #include "network/daemon/keeper.h"
 
 #include <sched.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,7 +10,6 @@
 #include <memory>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
@@ -41,23 +41,36 @@ namespace {
 // detaching it, the container ends (after a detach), or a signal asks it to stop. With
 // may_recycle, the container being done with its network stops it without a teardown
 // (handed_back()): the standby that served it decides whether its namespace serves another.
+// The stop signals stay blocked for the process's life and are read here through a
+// signalfd: one that comes while no Keeper listens stays pending, never in a queue of a
+// Keeper gone (a standby's next container would have been stopped by it).
 class Keeper {
  public:
   Keeper(asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store, UniqueFd container_pidfd,
-         bool may_recycle)
-      : io_(io), attached_(attached), nft_(nft), store_(store), control_(io, ::dup(kControlFd)), signals_(io, SIGTERM, SIGINT, SIGHUP),
-        may_recycle_(may_recycle) {
-    signals_.async_wait([this](auto ec, int) {
-      if (!ec) stop(false, false);  // somebody stops us and waits (stop_owner): no giving way
-    });
+         const sigset_t& stops, bool may_recycle)
+      : io_(io), attached_(attached), nft_(nft), store_(store), control_(io, ::dup(kControlFd)),
+        signals_(io, ::signalfd(-1, &stops, SFD_NONBLOCK | SFD_CLOEXEC)), may_recycle_(may_recycle) {
+    watch_signals();
     watch_control();
     if (container_pidfd) {
       container_ = std::make_unique<asio::posix::stream_descriptor>(io, container_pidfd.release());
       container_->async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
-        if (!ec) stop(false, true);
+        if (!ec && !closing_) stop(false, true);
       });
     }
   }
+  // What is queued for this Keeper runs now, while it exists, and does nothing.
+  ~Keeper() {
+    closing_ = true;
+    boost::system::error_code ignored;
+    signals_.close(ignored);
+    control_.close(ignored);
+    if (container_) container_->cancel(ignored);
+    io_.restart();
+    io_.poll();
+  }
+  Keeper(const Keeper&) = delete;
+  Keeper& operator=(const Keeper&) = delete;
 
   bool handed_back() const { return handed_back_; }
   // The container's init (a pidfd), or -1 when nucleus gave none.
@@ -68,9 +81,18 @@ class Keeper {
   }
 
  private:
+  void watch_signals() {
+    signals_.async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
+      if (ec || closing_) return;
+      signalfd_siginfo info;
+      if (::read(signals_.native_handle(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return watch_signals();
+      stop(false, false);  // somebody stops us and waits (stop_owner): no giving way
+    });
+  }
+
   void watch_control() {
     control_.async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
-      if (ec) return;
+      if (ec || closing_) return;
       char buffer[64];
       ssize_t n = ::recv(control_.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return watch_control();
@@ -115,10 +137,11 @@ class Keeper {
   Nftables& nft_;
   LeaseStore& store_;
   asio::posix::stream_descriptor control_;
-  asio::signal_set signals_;
+  asio::posix::stream_descriptor signals_;
   std::unique_ptr<asio::posix::stream_descriptor> container_;
   bool detached_ = false;
   bool stopping_ = false;
+  bool closing_ = false;
   bool may_recycle_ = false;
   bool handed_back_ = false;
   bool answer_ = false;
@@ -137,16 +160,22 @@ void drop_pending_stops(const sigset_t& stops) {
 // nothing of the container is left in it (kRecycled), else everything torn down (0).
 int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables& nft, LeaseStore& store,
                        boost::asio::io_context& io, Recycling& r, const sigset_t& stops) {
-  ::dup2(r.log, STDERR_FILENO);  // the container's log goes with its id
+  // The container's log goes with its id: this file, not one a start of the same name may
+  // have made at that path since.
+  struct stat log {};
+  ::fstat(STDERR_FILENO, &log);
+  ::dup2(r.log, STDERR_FILENO);
+  const std::string id = attached.lease.id;
   std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd());
   if (!refusal) {
     try {
       reset_to_standby(attached, r.request, r.standby_id, [&r] { return exchanged_traffic(r.netns, r.baseline); }, io, nft, store);
+      struct stat now {};
+      const std::string path = store.log_path(id);
+      if (::stat(path.c_str(), &now) == 0 && now.st_ino == log.st_ino && now.st_dev == log.st_dev) ::unlink(path.c_str());
       drop_pending_stops(stops);
       keeper.answer_release();
-      sched_param normal{};
-      ::sched_setscheduler(0, SCHED_OTHER, &normal);  // a standby ready: its take-over is a start's
-      return kRecycled;
+      return kRecycled;  // offered again at normal priority (standby.cc)
     } catch (const Error& e) {
       refusal = e.what();
     }
@@ -197,12 +226,10 @@ int keep_attached(asio::io_context& io, AttachedNetwork& attached, Nftables& nft
     return e.exit_code();
   }
   container.netns.reset();  // the container's namespace is not ours to keep alive
-  Keeper keeper(io, attached, nft, store, std::move(container.pidfd), recycling != nullptr);
-  ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
+  Keeper keeper(io, attached, nft, store, std::move(container.pidfd), stops, recycling != nullptr);
   send_control(report_ok(attached.lease));
   io.run();
   if (!keeper.handed_back()) return 0;
-  ::sigprocmask(SIG_BLOCK, &stops, nullptr);
   return recycle_or_release(keeper, attached, nft, store, io, *recycling, stops);
 }
 

@@ -39,12 +39,23 @@ std::vector<std::string> read_in(int netns_fd, std::initializer_list<const char*
   return out;
 }
 
-// "sockets: used N" of the namespace; -1 when it cannot be read.
-long sockets_in(int netns_fd) {
+// The namespace's sockets: "sockets: used N", every socket made in it, and "TCP: ... tw N",
+// its TCP connections in TIME_WAIT (no socket of anyone's any more, but its addresses and
+// ports in /proc/net/tcp and its port held for a minute); -1 when unreadable.
+struct Sockets {
+  long used = -1, time_wait = -1;
+};
+Sockets sockets_in(int netns_fd) {
   const std::string text = read_in(netns_fd, {"sockstat"})[0];
+  Sockets out;
   constexpr std::string_view kUsed = "sockets: used ";
-  if (text.rfind(kUsed, 0) != 0) return -1;
-  return std::strtol(text.c_str() + kUsed.size(), nullptr, 10);
+  if (text.rfind(kUsed, 0) == 0) out.used = std::strtol(text.c_str() + kUsed.size(), nullptr, 10);
+  if (size_t tcp = text.find("\nTCP: "); tcp != std::string::npos) {
+    if (size_t tw = text.find(" tw ", tcp); tw != std::string::npos && tw < text.find('\n', tcp + 1)) {
+      out.time_wait = std::strtol(text.c_str() + tw + 4, nullptr, 10);
+    }
+  }
+  return out;
 }
 
 // A counter of /proc/net/snmp ("Ip: ... names" then "Ip: ... values") or snmp6 ("Name value"
@@ -148,13 +159,14 @@ std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline
   if (::fstat(netns_fd, &st) != 0 || st.st_ino != baseline.inode || st.st_dev != baseline.device) {
     return "not the namespace prepared";
   }
-  long sockets = sockets_in(netns_fd);
-  for (int waited = 0; sockets > 0 && waited < kSocketsFreedMs; waited += 2) {
+  Sockets sockets = sockets_in(netns_fd);
+  for (int waited = 0; sockets.used > 0 && waited < kSocketsFreedMs; waited += 2) {
     ::usleep(2000);
     sockets = sockets_in(netns_fd);
   }
-  if (sockets < 0) return "its /proc/net/sockstat is unreadable";
-  if (sockets > 0) return std::to_string(sockets) + " socket(s) of the container left in its namespace";
+  if (sockets.used < 0 || sockets.time_wait < 0) return "its /proc/net/sockstat is unreadable";
+  if (sockets.used > 0) return std::to_string(sockets.used) + " socket(s) of the container left in its namespace";
+  if (sockets.time_wait > 0) return std::to_string(sockets.time_wait) + " TCP connection(s) of the container in TIME_WAIT";
   if (any_task_in(baseline.inode, baseline.device)) return "a process is still in its namespace";
   return std::nullopt;
 }

@@ -71,12 +71,30 @@ std::optional<AttachOrder> peek_order(int fd) {
   }
 }
 
-// A standby child (network/daemon/standby in main.cc): its socket, and once it is ready,
-// the namespace it prepared.
+// A standby child (network/daemon/standby.h): its socket, and once it is ready, what it
+// prepared (network/protocol.h: the namespace first, then its mounts if any).
 struct Standby {
   pid_t pid = -1;
-  UniqueFd socket, netns;
+  UniqueFd socket;
+  std::vector<UniqueFd> prepared;
+  bool ready() const { return !prepared.empty(); }
 };
+
+// A standby's "ready" and its fds; nullopt when it said something else, or went.
+// Non-blocking on our side: errno EAGAIN says there was nothing to read.
+std::optional<std::vector<UniqueFd>> receive_ready(int socket) {
+  char word[16];
+  int fds[kMaxPreparedFds];
+  size_t count = 0;
+  ssize_t n = sys::recv_with_fds(socket, word, sizeof word, fds, kMaxPreparedFds, &count);
+  std::vector<UniqueFd> got;
+  for (size_t i = 0; i < count; ++i) got.emplace_back(fds[i]);
+  if (n != static_cast<ssize_t>(kStandbyReady.size()) || kStandbyReady != std::string_view(word, static_cast<size_t>(n)) ||
+      (count != 1 && count != kMaxPreparedFds)) {
+    return std::nullopt;
+  }
+  return got;
+}
 
 class Server {
  public:
@@ -139,7 +157,7 @@ class Server {
     while ((pid = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
       auto standby = std::find_if(standbys_.begin(), standbys_.end(), [pid](const Standby& s) { return s.pid == pid; });
       if (standby != standbys_.end()) {
-        if (!standby->netns) ++failures_;  // it died preparing
+        if (!standby->ready()) ++failures_;  // it died preparing
         standbys_.erase(standby);
         schedule_refill();
       }
@@ -156,21 +174,16 @@ class Server {
     auto it = std::find_if(standbys_.begin(), standbys_.end(), [socket](const Standby& s) { return s.socket.get() == socket; });
     if (it == standbys_.end()) return hear_handed(socket);
     Standby& s = *it;
-    char word[16];
-    int fd = -1;
-    size_t count = 0;
-    ssize_t n = sys::recv_with_fds(s.socket.get(), word, sizeof word, &fd, 1, &count);
-    if (n == static_cast<ssize_t>(kStandbyReady.size()) && kStandbyReady == std::string_view(word, static_cast<size_t>(n)) &&
-        count == 1) {
-      s.netns = UniqueFd(fd);
+    errno = 0;
+    if (std::optional<std::vector<UniqueFd>> prepared = receive_ready(s.socket.get())) {
+      s.prepared = std::move(*prepared);
       const bool after_failure = failures_ > 0;
       failures_ = 0;
       if (after_failure && standbys_.size() < pool_) schedule_refill();  // the rest, now it works
       return;
     }
-    if (count == 1) ::close(fd);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (!s.netns) ++failures_;
+    if (errno == EAGAIN || errno == EINTR) return;
+    if (!s.ready()) ++failures_;
     standbys_.erase(it);  // its socket closes: it tears down
     schedule_refill();
   }
@@ -182,25 +195,19 @@ class Server {
   void hear_handed(int socket) {
     auto it = std::find_if(handed_.begin(), handed_.end(), [socket](const Standby& s) { return s.socket.get() == socket; });
     if (it == handed_.end()) return;
-    char word[16];
-    int fd = -1;
-    size_t count = 0;
-    ssize_t n = sys::recv_with_fds(it->socket.get(), word, sizeof word, &fd, 1, &count);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    errno = 0;
+    std::optional<std::vector<UniqueFd>> prepared = receive_ready(it->socket.get());
+    if (!prepared && (errno == EAGAIN || errno == EINTR)) return;
     Standby back = std::move(*it);
     handed_.erase(it);
-    if (n != static_cast<ssize_t>(kStandbyReady.size()) || kStandbyReady != std::string_view(word, static_cast<size_t>(n)) ||
-        count != 1 || !prepared_) {
-      if (count == 1) ::close(fd);
-      return;  // closing its socket: it tears down
-    }
-    back.netns = UniqueFd(fd);
+    if (!prepared || !prepared_) return;  // closing its socket: it tears down
+    back.prepared = std::move(*prepared);
     children_.erase(back.pid);  // a standby again, no container's
     last_activity_ = Clock::now();
     standbys_.push_back(std::move(back));
     // Over the pool (the refill came first): those still being prepared go first, then the
     // oldest ready ones; this one, ready now, stays.
-    std::stable_partition(standbys_.begin(), standbys_.end(), [](const Standby& s) { return !s.netns; });
+    std::stable_partition(standbys_.begin(), standbys_.end(), [](const Standby& s) { return !s.ready(); });
     while (standbys_.size() > pool_) standbys_.erase(standbys_.begin());
   }
 
@@ -253,19 +260,22 @@ class Server {
   }
 
   bool hand_to_standby(int connection, const int* fds) {
-    auto ready = std::find_if(standbys_.begin(), standbys_.end(), [](const Standby& s) { return static_cast<bool>(s.netns); });
+    auto ready = std::find_if(standbys_.begin(), standbys_.end(), [](const Standby& s) { return s.ready(); });
     if (ready == standbys_.end()) return false;
     // The answer first: whatever the standby says on the connection comes after it. Had the
     // standby gone meanwhile, the connection closes with no report: the start fails closed.
-    int netns = ready->netns.get();
-    if (sys::send_with_fds(connection, kReplyPrepared.data(), kReplyPrepared.size(), &netns, 1) != 0) return false;
+    std::vector<int> prepared;
+    for (const UniqueFd& fd : ready->prepared) prepared.push_back(fd.get());
+    if (sys::send_with_fds(connection, kReplyPrepared.data(), kReplyPrepared.size(), prepared.data(), prepared.size()) != 0) {
+      return false;
+    }
     int handed[3] = {fds[0], fds[1], connection};
     if (sys::send_with_fds(ready->socket.get(), kServerAttach.data(), kServerAttach.size(), handed, 3) == 0) {
       children_.insert(ready->pid);  // from now on a container's netd: reaped as one
       // Its socket kept: the namespace may come back when the container ends.
       if (options_.recycle) handed_.push_back({ready->pid, std::move(ready->socket), {}});
     }
-    standbys_.erase(ready);  // our copy of its namespace goes
+    standbys_.erase(ready);  // our copies of what it prepared go
     if (++handed_since_refill_ > options_.pool) last_needed_ = Clock::now();  // the grown part is in use
     schedule_refill();
     return true;
@@ -318,7 +328,7 @@ class Server {
   // Those still being prepared go first; a dropped standby's socket closes: it tears down.
   void shrink_pool() {
     pool_ = options_.pool;
-    std::stable_partition(standbys_.begin(), standbys_.end(), [](const Standby& s) { return static_cast<bool>(s.netns); });
+    std::stable_partition(standbys_.begin(), standbys_.end(), [](const Standby& s) { return s.ready(); });
     while (standbys_.size() > pool_) standbys_.pop_back();
   }
 

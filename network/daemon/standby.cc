@@ -8,6 +8,7 @@
 
 #include <iostream>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -16,9 +17,11 @@
 #include "core/sys/unique_fd.h"
 #include "network/daemon/attach.h"
 #include "network/daemon/keeper.h"
+#include "network/daemon/prepared_mounts.h"
 #include "network/daemon/recycle.h"
 #include "network/daemon/teardown.h"
 #include "network/firewall/ruleset.h"
+#include "network/etc_files.h"
 #include "network/host_network.h"
 #include "network/naming.h"
 #include "network/protocol.h"
@@ -41,7 +44,7 @@ UniqueFd make_network_namespace() {
 // Its lease becomes the container's (docs/networking.md, "Prepared namespaces"); the same
 // checks as a fresh attach: a valid id, not attached already (a dead holder's collected
 // first), a previous network of that id gone.
-void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store) {
+void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store, PreparedMounts& mounts) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
   wait_for_releasing_owner(store, order.id, 5000);
   NetworkRequest request = order.request;  // its host ports 0 become the ones held
@@ -82,13 +85,26 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
   }
   // The host's resolvers as they are now, or the container's own.
   attached.forwarder->set_upstreams(request.resolvers.empty() ? read_resolvers() : request.resolvers);
+  // The /etc files nucleus attached (when this standby made them): what its own would say.
+  const Lease& l = attached.lease;
+  mounts.write(make_etc_files(request.hostname, l.address4, l.address6, l.gateway4, request.extra_hosts, {l.gateway4, l.gateway6}));
 }
 
 // Offers the standby's namespace to the server and waits for the container it is handed;
 // then takes it over (the attach's fds at their numbers). false: the server left, or the
 // take-over failed (reported to nucleus); everything made is torn down then.
-bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftables& nft, LeaseStore& store, AttachOrder& order) {
-  if (sys::send_with_fds(server, kStandbyReady.data(), kStandbyReady.size(), &netns, 1) != 0) {
+bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftables& nft, LeaseStore& store,
+                         PreparedMounts& mounts, AttachOrder& order) {
+  // The namespace, and the container's sysfs and /etc files when they can be made here.
+  std::vector<int> offer = {netns};
+  if (mounts.renew(netns)) {
+    for (int fd : mounts.offered()) offer.push_back(fd);
+  }
+  sched_param normal{};
+  ::sched_setscheduler(0, SCHED_OTHER, &normal);  // ready: the take-over is a start's
+  const bool sent = sys::send_with_fds(server, kStandbyReady.data(), kStandbyReady.size(), offer.data(), offer.size()) == 0;
+  mounts.forget_offered();
+  if (!sent) {
     release_network(attached, nft, store);
     return false;
   }
@@ -115,7 +131,7 @@ bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftab
   for (int fd : {fds[0], fds[1], fds[2]}) ::close(fd);
   try {
     order = order_from_json(read_order());
-    take_over(attached, order, nft, store);
+    take_over(attached, order, nft, store, mounts);
   } catch (const Error& e) {
     release_network(attached, nft, store);
     send_control(report_error(e));
@@ -124,12 +140,14 @@ bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftab
   return true;
 }
 
-// A standby (docs/networking.md, "Prepared namespaces"): at idle CPU priority, a namespace
-// with eth0 on the bridge, a lease, the rules without a policy and the forwarder's sockets;
-// then its namespace to the server, and a wait for the container it is handed (or the
-// server's end: everything made goes). A container whose order allows it hands the
-// namespace back when it ends ("Recycled namespaces"): checked, reset, offered again.
 }  // namespace
+
+// A standby (docs/networking.md, "Prepared namespaces"): at idle CPU priority, a namespace
+// with eth0 on the bridge, a lease, the rules without a policy and the forwarder's sockets,
+// the container's sysfs and /etc files; then its namespace to the server, and a wait for
+// the container it is handed (or the server's end: everything made goes). A container
+// whose order allows it hands the namespace back when it ends ("Recycled namespaces"):
+// checked, reset, offered again.
 
 int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& request) {
   sigset_t stops = block_stops();
@@ -168,11 +186,10 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
   recycling.netns = netns.get();
   recycling.log = server_log;
   recycling.request = request;
-  sched_param normal{};
-  ::sched_setscheduler(0, SCHED_OTHER, &normal);
+  PreparedMounts mounts = PreparedMounts::make();
   for (;;) {
     AttachOrder order;
-    if (!offer_and_take_over(server, netns.get(), attached, nft, store, order)) return 0;
+    if (!offer_and_take_over(server, netns.get(), attached, nft, store, mounts, order)) return 0;
     int status = keep_attached(io, attached, nft, store, stops, recycling.baseline.inode,
                                order.recyclable ? &recycling : nullptr);
     if (status != kRecycled) return status;

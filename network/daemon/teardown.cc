@@ -103,12 +103,16 @@ void teardown_lease(LeaseStore& store, Nftables& nft, const Lease& lease) {
     complete = false;
   }
   // Its flows go before its addresses may serve another container (network/netlink/
-  // conntrack.h). A host without ctnetlink keeps them: said, not retried (the lease would
-  // otherwise never go).
+  // conntrack.h): when they cannot, the lease stays for the next collection to try again.
+  // A kernel without ctnetlink keeps them: said, and the lease goes (it would never go).
   try {
-    if (complete) flush_conntrack_of({lease.address4, lease.address6});
+    if (complete && !flush_conntrack_of({lease.address4, lease.address6})) {
+      std::cerr << "nucleus-netd: no ctnetlink in this kernel: the tracked flows of " << lease.address4.to_string()
+                << " stay until they expire\n";
+    }
   } catch (const Error& e) {
     std::cerr << "nucleus-netd: " << e.what() << "\n";
+    complete = false;
   }
   if (complete) store.remove(lease);
 }

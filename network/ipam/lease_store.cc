@@ -86,7 +86,7 @@ LeaseStore::Lock::~Lock() {
 
 std::string LeaseStore::log_path(const std::string& id) const { return state_dir_ + "/" + network_key(id) + ".log"; }
 
-std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_ + "/leases/" + lease.key + ".json"; }
+std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_ + "/leases/" + network_key(lease.id) + ".json"; }
 
 Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner) {
   std::set<uint64_t> taken;
@@ -121,21 +121,31 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
 void LeaseStore::update(const Lease& lease) { sys::replace_file(lease_path(lease), lease_to_json(lease), "write lease"); }
 
 void LeaseStore::hand_over(const Lock&, Lease& lease, const std::string& id) {
+  const std::string from = lease_path(lease);
   lease.id = id;
   lease.standby_ready = false;
-  update(lease);
+  lease.file.clear();
+  // The new content under the old name, then the name: a reader sees the old lease or the
+  // new one, never both (list() reads every file, whatever its name).
+  sys::replace_file(from, lease_to_json(lease), "write lease");
+  if (from != lease_path(lease) && ::rename(from.c_str(), lease_path(lease).c_str()) != 0) {
+    throw_errno("hand over lease " + from, lease_path(lease));
+  }
 }
 
 std::optional<Lease> LeaseStore::find(const std::string& id) const {
-  std::string own = state_dir_ + "/leases/" + network_key(id) + ".json";
-  if (::access(own.c_str(), F_OK) == 0) {
-    Lease lease = lease_from_json(sys::read_file(own, kMaxLeaseBytes, "read lease"));
-    if (lease.id == id) return lease;
+  const std::string path = state_dir_ + "/leases/" + network_key(id) + ".json";
+  std::string text;
+  try {
+    text = sys::read_file(path, kMaxLeaseBytes, "read lease");
+  } catch (const Error& e) {
+    if (e.err() == ENOENT) return std::nullopt;
+    throw;
   }
-  for (Lease& lease : list()) {
-    if (lease.id == id) return std::move(lease);
-  }
-  return std::nullopt;
+  Lease lease = lease_from_json(text);
+  if (lease.id != id) return std::nullopt;  // another id of the same key, or one being handed over
+  lease.file = path;
+  return lease;
 }
 
 std::vector<Lease> LeaseStore::list() const {
@@ -148,6 +158,7 @@ std::vector<Lease> LeaseStore::list() const {
     if (name.size() < 6 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
     try {
       leases.push_back(lease_from_json(sys::read_file(dir + "/" + name, kMaxLeaseBytes, "read lease")));
+      leases.back().file = dir + "/" + name;
     } catch (const Error&) {
       // A lease unreadable or removed meanwhile holds nothing we could undo.
     }
@@ -160,7 +171,8 @@ void LeaseStore::remove(const Lease& lease) {
   // The helper's logs go with it: the container's, and the prepared namespace's.
   ::unlink(log_path(lease.id).c_str());
   ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
-  if (::unlink(lease_path(lease).c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + lease_path(lease));
+  const std::string path = lease.file.empty() ? lease_path(lease) : lease.file;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + path);
 }
 
 std::string lease_to_json(const Lease& l) {

@@ -10,7 +10,9 @@
 #include "config/network_spec.h"
 #include "core/sys/unique_fd.h"
 
-// Address leases (IPAM). One file per attached container under <state>/leases/<key>.json,
+// Address leases (IPAM). One file per attached container under <state>/leases/<K>.json,
+// K the key of its holder's id (network_key: a prepared lease handed over is renamed, so
+// that finding a holder's lease is one open whatever the number of leases),
 // written before anything of the container's network exists and removed after all of it is
 // gone, so it doubles as the list of what a cleanup must undo. A lease is held while its
 // file exists: an address is handed out again only once the file is removed, which only a
@@ -42,6 +44,9 @@ struct Lease {
   // A standby's, once its namespace is ready and offered to the server (what `nucleus-netd`
   // prepared ahead; docs/networking.md, "Prepared namespaces"); false once handed over.
   bool standby_ready = false;
+  // Where list() read it (not part of the lease): its removal takes that file, even one a
+  // holder killed between a hand-over's two steps left under its previous holder's name.
+  std::string file;
 };
 
 class LeaseStore {
@@ -66,11 +71,12 @@ class LeaseStore {
   // excluded), recorded for `id`; throws when the subnets are full or id already holds one.
   Lease allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner);
   void update(const Lease& lease);  // rewrites an existing lease atomically
-  // A prepared lease (a standby's, network/daemon/main.cc) becomes container id's: same file,
-  // key and addresses. Under the lock, as allocate: the caller checks there, in the same
+  // A prepared lease (a standby's, network/daemon/standby.cc) becomes container id's, or an
+  // ended container's becomes its standby's again: same key and addresses, its file renamed
+  // to the new holder's. Under the lock, as allocate: the caller checks there, in the same
   // hold, that id holds no lease yet.
   void hand_over(const Lock&, Lease& lease, const std::string& id);
-  // The lease held for id: its own key's file, or one handed over to it.
+  // The lease held for id: one open of the file its id names.
   std::optional<Lease> find(const std::string& id) const;
   std::vector<Lease> list() const;
   void remove(const Lease& lease);  // idempotent; the helper's logs go with it

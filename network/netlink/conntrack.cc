@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <netlink/attr.h>
@@ -82,21 +83,33 @@ Message ctnetlink_message(uint8_t command, int flags, uint8_t family) {
   return m;
 }
 
+// The entries of `addresses`; nullopt when the kernel has no ctnetlink. A dump the table's
+// changes interrupted is taken again.
+std::optional<std::vector<Entry>> entries_of(nl_sock* sock, const std::vector<IpAddress>& addresses) {
+  for (int attempt = 0;; ++attempt) {
+    Dump dump{&addresses, {}};
+    Message request = ctnetlink_message(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, AF_UNSPEC);
+    if (int err = nl_send_auto(sock, request.p); err < 0) throw Error(kStep, nl_geterror(err));
+    nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &dump);
+    int err = nl_recvmsgs_default(sock);
+    if (err >= 0) return std::move(dump.matches);
+    if (err == -NLE_OPNOTSUPP || err == -NLE_PROTO_MISMATCH) return std::nullopt;
+    if (err != -NLE_DUMP_INTR || attempt == 2) throw Error(kStep, nl_geterror(err));
+  }
+}
+
 }  // namespace
 
-size_t flush_conntrack_of(const std::vector<IpAddress>& addresses) {
+bool flush_conntrack_of(const std::vector<IpAddress>& addresses) {
   Socket sock;
   if (sock.p == nullptr) throw Error(kStep, "out of memory");
-  if (int err = nl_connect(sock.p, NETLINK_NETFILTER); err < 0) throw Error(kStep, nl_geterror(err));
-  Dump dump{&addresses, {}};
-  {
-    Message request = ctnetlink_message(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, AF_UNSPEC);
-    if (int err = nl_send_auto(sock.p, request.p); err < 0) throw Error(kStep, nl_geterror(err));
-    nl_socket_modify_cb(sock.p, NL_CB_VALID, NL_CB_CUSTOM, collect, &dump);
-    if (int err = nl_recvmsgs_default(sock.p); err < 0) throw Error(kStep, nl_geterror(err));
+  if (int err = nl_connect(sock.p, NETLINK_NETFILTER); err < 0) {
+    if (err == -NLE_PROTO_MISMATCH || err == -NLE_OPNOTSUPP) return false;
+    throw Error(kStep, nl_geterror(err));
   }
-  size_t deleted = 0;
-  for (const Entry& e : dump.matches) {
+  std::optional<std::vector<Entry>> entries = entries_of(sock.p, addresses);
+  if (!entries) return false;
+  for (const Entry& e : *entries) {
     Message del = ctnetlink_message(IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, e.family);
     if (nla_put(del.p, CTA_TUPLE_ORIG | NLA_F_NESTED, static_cast<int>(e.tuple.size()), e.tuple.data()) < 0 ||
         (!e.zone.empty() && nla_put(del.p, CTA_ZONE, static_cast<int>(e.zone.size()), e.zone.data()) < 0)) {
@@ -104,13 +117,9 @@ size_t flush_conntrack_of(const std::vector<IpAddress>& addresses) {
     }
     if (int err = nl_send_auto(sock.p, del.p); err < 0) throw Error(kStep, nl_geterror(err));
     int err = nl_wait_for_ack(sock.p);
-    if (err == 0) {
-      ++deleted;
-    } else if (err != -NLE_OBJ_NOTFOUND) {  // gone meanwhile: fine
-      throw Error(kStep, nl_geterror(err));
-    }
+    if (err < 0 && err != -NLE_OBJ_NOTFOUND) throw Error(kStep, nl_geterror(err));  // gone meanwhile: fine
   }
-  return deleted;
+  return true;
 }
 
 }  // namespace nucleus::net

@@ -16,8 +16,9 @@ namespace nucleus::net {
 
 // Deletes every entry whose original source or reply source is one of `addresses` (a
 // container's outbound flows, and the published-port flows DNATed to it), in every zone.
-// Returns how many; throws Error when the table cannot be read (no ctnetlink: the caller
-// decides whether that matters). An entry gone meanwhile is not an error.
-size_t flush_conntrack_of(const std::vector<IpAddress>& addresses);
+// false: this kernel has no ctnetlink (nothing to flush through; the caller says so and
+// goes on). Throws Error when the table or an entry could not be handled (the caller keeps
+// what would let it try again). An entry gone meanwhile is not an error.
+bool flush_conntrack_of(const std::vector<IpAddress>& addresses);
 
 }  // namespace nucleus::net

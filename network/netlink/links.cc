@@ -191,9 +191,18 @@ void configure_container_side(const NetlinkSocket& container, std::string_view i
   add_default_route(container, index, lease.gateway6);
 }
 
-void allow_low_ports_in(int netns_fd) {
+void set_container_sysctls(int netns_fd) {
+  static constexpr std::pair<const char*, const char*> kContainerSysctls[] = {
+      {"/proc/sys/net/ipv4/ip_unprivileged_port_start", "0"},
+      {"/proc/sys/net/ipv6/conf/all/accept_ra", "0"},
+      {"/proc/sys/net/ipv6/conf/default/accept_ra", "0"},
+      {"/proc/sys/net/ipv6/conf/eth0/accept_ra", "0"},
+      {"/proc/sys/net/ipv6/conf/all/autoconf", "0"},
+      {"/proc/sys/net/ipv6/conf/default/autoconf", "0"},
+      {"/proc/sys/net/ipv6/conf/eth0/autoconf", "0"},
+  };
   NetnsSwitch inside(netns_fd);
-  write_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+  for (const auto& [path, value] : kContainerSysctls) write_sysctl(path, value);
 }
 
 bool link_exists(const NetlinkSocket& sock, const std::string& name) {

@@ -45,11 +45,14 @@ void create_veth(const NetlinkSocket& host, const std::string& host_name, const 
 // routes through the gateways.
 void configure_container_side(const NetlinkSocket& container, std::string_view ifname, const Lease& lease);
 
-// Any port may be bound in the container's namespace (ip_unprivileged_port_start=0), as
-// Docker sets it: the namespace is the container's alone, and a prepared one belongs to the
-// host's user namespace, where no capability of the container's counts (its root could not
-// bind :80 there, and could in a namespace of its own).
-void allow_low_ports_in(int netns_fd);
+// The container namespace's settings (a table, links.cc kContainerSysctls):
+//  - any port may be bound (ip_unprivileged_port_start=0), as Docker sets it: the namespace
+//    is the container's alone, and a prepared one belongs to the host's user namespace,
+//    where no capability of the container's counts (its root could not bind :80 there, and
+//    could in a namespace of its own);
+//  - no router advertisement is taken (accept_ra=0, autoconf=0): a neighbour on the bridge
+//    could otherwise give it routes and addresses, which a recycled namespace would pass on.
+void set_container_sysctls(int netns_fd);
 
 // Deletes a link (the peer of a veth goes with it); false when there was none.
 bool delete_link(const NetlinkSocket& sock, const std::string& name);

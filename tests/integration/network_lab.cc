@@ -94,7 +94,7 @@ NetworkLab::NetworkLab() : suffix_(std::to_string(::getpid())) {
 NetworkLab::~NetworkLab() { teardown(); }
 
 std::string NetworkLab::helper() const { return std::string(NETWORK_BIN_DIR) + "/nucleus-netd"; }
-std::string NetworkLab::driver() const { return std::string(NETWORK_BIN_DIR) + "/network_driver"; }
+std::string NetworkLab::driver() { return std::string(NETWORK_BIN_DIR) + "/network_driver"; }
 
 void NetworkLab::setup() {
   const std::string& h = host_;

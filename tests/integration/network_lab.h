@@ -120,7 +120,7 @@ class NetworkLab {
   std::string bridge_link_local();
 
   std::string helper() const;
-  std::string driver() const;
+  static std::string driver();
 
  private:
   struct Process;

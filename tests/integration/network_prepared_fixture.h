@@ -61,8 +61,9 @@ class NetworkPrepared : public ::testing::Test {
   }
   std::vector<std::string> run_args(const std::string& name, const std::vector<std::string>& command,
                                     const std::vector<std::string>& flags = {}) const {
-    std::vector<std::string> a = nucleus({"run", "--backend", "native", "--network", "bridge", "--dns", Upstream::kDns,
-                                          "-v", lab_->driver() + ":" + kDriverInside + ":ro", "--name", name});
+    std::vector<std::string> a = nucleus({"run", "--backend", "native", "--network", "bridge", "--dns", Upstream::kDns});
+    a.insert(a.end(), root_flags_.begin(), root_flags_.end());
+    a.insert(a.end(), {"--name", name});
     a.insert(a.end(), flags.begin(), flags.end());
     a.push_back("--");
     a.insert(a.end(), command.begin(), command.end());
@@ -121,6 +122,8 @@ class NetworkPrepared : public ::testing::Test {
 
   std::unique_ptr<NetworkLab> lab_;
   std::vector<pid_t> background_;
+  // The host's view with the driver bound in; or an image's root holding it (--rootfs).
+  std::vector<std::string> root_flags_ = {"-v", NetworkLab::driver() + ":" + kDriverInside + ":ro"};
 };
 
 }  // namespace

@@ -17,6 +17,13 @@ class NetworkRecycled : public NetworkPrepared {
   void SetUp() override {
     ::setenv("NUCLEUS_NETWORK_POOL", "1", 1);  // one standby: the next start takes the one that came back
     NetworkPrepared::SetUp();
+    if (!lab_) return;
+    // An image's root with the (static) driver in it: a container with the host's files, or
+    // a bind mount of them, is never recycled (it could pass a file of its namespace out).
+    image_ = std::filesystem::path(lab_->nucleus_root()).parent_path() / "image";
+    ASSERT_EQ(lab_->run_in(lab_->host(), {"cp", "-a", kRootfs, image_}).status, 0);
+    ASSERT_EQ(lab_->run_in(lab_->host(), {"cp", NetworkLab::driver(), image_ + kDriverInside}).status, 0);
+    root_flags_ = {"--rootfs", image_};
   }
   void TearDown() override {
     for (pid_t pid : holders_) {
@@ -69,6 +76,7 @@ class NetworkRecycled : public NetworkPrepared {
   }
 
   std::vector<pid_t> holders_;
+  std::string image_;
 };
 
 // The same namespace, again and again, under the same name too: the ended container's lease
@@ -92,15 +100,17 @@ TEST_F(NetworkRecycled, WhatAContainerWasGivenIsGoneForTheNext) {
   prepare_standbys(1);
   const std::string echo = std::to_string(kEchoPort);
   const std::string d = kDriverInside;
-  start("first", {"--egress-allow", "allowed.test", "--egress-allow", std::string(Upstream::kAllowed) + "/32", "-p", "8085:8007"},
+  // Its checks over UDP: a TCP connection it closed first would keep its namespace from the
+  // next for a minute (TIME_WAIT).
+  start("first", {"--egress-allow", "allowed.test", "--egress-allow", std::string(Upstream::kAllowed) + "/32", "-p", "8085:8007/udp"},
         {"/bin/sh", "-c", d + " resolve allowed.test $(sed -n 's/^nameserver //p' /etc/resolv.conf); " + d + " echo-server 8007"});
   const std::string first_ns = netns_of("first"), standby = prepared_by("first");
   ASSERT_NE(standby, "") << lease_of("first");
-  CommandResult named = in_host(nucleus({"exec", "first", d, "probe", "tcp", Upstream::kNamed, echo}));
+  CommandResult named = in_host(nucleus({"exec", "first", d, "probe", "udp", Upstream::kNamed, echo}));
   ASSERT_EQ(named.status, 0) << "the control: allowed.test's address granted to the first: " << named.output;
   bool published = false;
   for (auto until = std::chrono::steady_clock::now() + 10s; !published && std::chrono::steady_clock::now() < until;) {
-    published = lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8085"}).status == 0;
+    published = lab_->driver_in(lab_->host(), {"probe", "udp", "127.0.0.1", "8085"}).status == 0;
     if (!published) std::this_thread::sleep_for(50ms);
   }
   ASSERT_TRUE(published) << "the control: the first's published port";
@@ -110,23 +120,33 @@ TEST_F(NetworkRecycled, WhatAContainerWasGivenIsGoneForTheNext) {
   // The next one: a policy allowing only an address nothing answers at, its own echo server.
   start("next", {"--egress-allow", "192.0.2.1/32"}, {d, "echo-server", "8007"});
   ASSERT_EQ(netns_of("next"), first_ns) << "not the recycled namespace; server log:\n" << server_log();
-  for (const char* address : {Upstream::kNamed, Upstream::kAllowed}) {
-    CommandResult r = in_host(nucleus({"exec", "next", d, "probe", "tcp", address, echo, "--wait-ms", "1000"}));
-    EXPECT_NE(r.status, 0) << address << " reachable by the next container: " << r.output;
+  for (const char* transport : {"udp", "tcp"}) {
+    for (const char* address : {Upstream::kNamed, Upstream::kAllowed}) {
+      CommandResult r = in_host(nucleus({"exec", "next", d, "probe", transport, address, echo, "--wait-ms", "1000"}));
+      EXPECT_NE(r.status, 0) << transport << " " << address << " reachable by the next container: " << r.output;
+    }
   }
-  EXPECT_NE(lab_->driver_in(lab_->host(), {"probe", "tcp", "127.0.0.1", "8085", "--wait-ms", "1000"}).status, 0)
+  EXPECT_NE(lab_->driver_in(lab_->host(), {"probe", "udp", "127.0.0.1", "8085", "--wait-ms", "1000"}).status, 0)
       << "the first's published port reaches the next container";
 }
 
 // A socket of the namespace held outside the container (one passed out over a unix socket),
-// or a process that joined the namespace from outside the container's pid namespace, keeps
-// the namespace from any other container: it is torn down, the next one gets another.
+// a TCP connection of it in TIME_WAIT, or a process that joined the namespace from outside
+// the container's pid namespace, keeps the namespace from any other container: it is torn
+// down, the next one gets another.
 TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
   prepare_standbys(1);
-  for (const std::string way : {"socket", "process"}) {
+  for (const std::string way : {"socket", "process", "time-wait"}) {
     SCOPED_TRACE(way);
     const std::string name = "leaves-a-" + way;
-    start(name);
+    if (way == "time-wait") {
+      // A TCP connection over its loopback: whichever end closes first, its TIME_WAIT is in
+      // the namespace, with the addresses and ports in /proc/net/tcp for a minute.
+      const std::string d = kDriverInside;
+      start(name, {}, {"/bin/sh", "-c", d + " echo-server 8007 & sleep 0.3; " + d + " probe tcp 127.0.0.1 8007; sleep 600"});
+    } else {
+      start(name);
+    }
     const std::string pid = pid_of(name), ns = netns_of(name);
     ASSERT_NE(ns, "");
     const std::string path = "/proc/" + pid + "/ns/net";
@@ -136,16 +156,26 @@ TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
       holders_.push_back(lab_->start_in_host({lab_->driver(), "hold-socket", path, ready}));
       for (int i = 0; i < 500 && ::access(ready.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(10ms);
       ASSERT_EQ(::access(ready.c_str(), F_OK), 0) << "the socket was never held";
-    } else {
+    } else if (way == "process") {
       holders_.push_back(lab_->start_in_host({"nsenter", "--net=" + path, "sleep", "600"}));
       const std::string holder_ns = "/proc/" + std::to_string(holders_.back()) + "/ns/net";
       std::error_code ec;
       for (int i = 0; i < 500 && std::filesystem::read_symlink(holder_ns, ec).string() != ns; ++i) std::this_thread::sleep_for(10ms);
       ASSERT_EQ(std::filesystem::read_symlink(holder_ns, ec).string(), ns) << "the process never joined";
+    } else {
+      auto time_wait = [&] {
+        std::ifstream in("/proc/" + pid + "/net/sockstat");
+        std::stringstream text;
+        text << in.rdbuf();
+        return text.str().find(" tw 1 ") != std::string::npos;
+      };
+      for (int i = 0; i < 500 && !time_wait(); ++i) std::this_thread::sleep_for(10ms);
+      ASSERT_TRUE(time_wait()) << "the connection never closed";
     }
     end(name);
-    const std::string why = way == "socket" ? "1 socket(s) of the container left in its namespace"
-                                            : "a process is still in its namespace";
+    const std::string why = way == "socket"      ? "1 socket(s) of the container left in its namespace"
+                            : way == "time-wait" ? "1 TCP connection(s) of the container in TIME_WAIT"
+                                                 : "a process is still in its namespace";
     EXPECT_TRUE(logged("the namespace of " + name + " serves no other container: " + why)) << server_log();
     EXPECT_NE(run_reading_netns("after-" + way), ns + "\n") << server_log();
   }
@@ -175,6 +205,27 @@ TEST_F(NetworkRecycled, AnEndedContainersTrackedFlowsGoWithIt) {
     EXPECT_EQ(fate(standby), recycled ? "back" : "gone") << server_log();
     EXPECT_FALSE(tracked()) << in_host({"cat", "/proc/net/nf_conntrack"}).output;
     for (int i = 0; i < 300 && lab_->standbys() < 1; ++i) std::this_thread::sleep_for(20ms);
+  }
+}
+
+// A container that sees host files (the host's view, a bind mount: a unix socket there can
+// take a file of its namespace out, read-only or not) is never recycled: an open
+// /proc/net file of the namespace held outside would show the next container's sockets.
+TEST_F(NetworkRecycled, AContainerSeeingTheHostsFilesEndsItsNamespace) {
+  prepare_standbys(1);
+  const std::vector<std::vector<std::string>> roots = {
+      {"-v", NetworkLab::driver() + ":" + kDriverInside + ":ro"},                             // the host's view
+      {"--rootfs", image_, "-v", lab_->nucleus_root() + ":/mnt:ro"},                           // a bind mount
+      {"--rootfs", image_}};                                                                   // the control
+  for (size_t i = 0; i < roots.size(); ++i) {
+    SCOPED_TRACE(i);
+    root_flags_ = roots[i];
+    start("sees");
+    const std::string standby = prepared_by("sees");
+    ASSERT_NE(standby, "") << lease_of("sees");
+    end("sees");
+    EXPECT_EQ(fate(standby), i + 1 == roots.size() ? "back" : "gone") << server_log();
+    for (int n = 0; n < 300 && lab_->standbys() < 1; ++n) std::this_thread::sleep_for(20ms);
   }
 }
 

@@ -9,15 +9,16 @@
 #include "backends/native/child/mount_ops.h"
 #include "config/container_spec.h"
 #include "core/policy/host_view.h"
+#include "network/etc_files.h"
 
 // The container's root: the host read-only view, or a --rootfs directory with an
 // ephemeral writable layer (overlay, tmpfs upper) or none (--read-only). The parent plans
 // (plan_root), the child executes the plan and pivots into it (enter_root).
 namespace nucleus::native {
 
-// --network bridge: the files of /etc nucleus writes for the container, attached over the
-// root's in this order (kAttachTree ops after the volumes; native_network.h makes them).
-inline constexpr const char* kBridgeEtcFiles[] = {"resolv.conf", "hosts", "hostname"};
+// --network bridge: the files of /etc made for the container, attached over the root's in
+// this order (kAttachTree ops after the volumes; native_network.h makes them, or a standby).
+inline constexpr const auto& kBridgeEtcFiles = net::kEtcFileNames;
 
 struct RootOptions {
   std::optional<std::string> rootfs;  // canonical; absent: host read-only view
