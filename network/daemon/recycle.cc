@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
@@ -104,27 +105,24 @@ constexpr int kSocketsFreedMs = 100;
 
 bool is_number(const char* name) { return name[0] >= '0' && name[0] <= '9'; }
 
-// Whether any task of any process is in the namespace (inode, device): every thread, since
-// a thread may have joined another namespace than its process's leader.
-bool any_task_in(ino_t inode, dev_t device) {
-  DIR* proc = ::opendir("/proc");
+// Whether any process is in the namespace (inode, device): each one's /proc/PID/ns/net,
+// relative to /proc (no path built per process). A thread that joined another namespace
+// than its process's (setns by root alone) is not looked for: the whole scan runs at each
+// recycle, and each thread's costs as much again.
+bool any_process_in(ino_t inode, dev_t device) {
+  UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* proc = proc_fd ? ::fdopendir(::dup(proc_fd.get())) : nullptr;
   if (proc == nullptr) return true;  // unknown: as if there were one
   bool found = false;
+  char path[sizeof(dirent::d_name) + 8];
   while (dirent* p = ::readdir(proc)) {
-    if (found) break;
     if (!is_number(p->d_name)) continue;
-    const std::string tasks = std::string("/proc/") + p->d_name + "/task";
-    DIR* dir = ::opendir(tasks.c_str());
-    if (dir == nullptr) continue;  // gone meanwhile
-    while (dirent* t = ::readdir(dir)) {
-      if (!is_number(t->d_name)) continue;
-      struct stat st {};
-      if (::stat((tasks + "/" + t->d_name + "/ns/net").c_str(), &st) == 0 && st.st_ino == inode && st.st_dev == device) {
-        found = true;
-        break;
-      }
+    std::snprintf(path, sizeof path, "%s/ns/net", p->d_name);
+    struct stat st {};
+    if (::fstatat(proc_fd.get(), path, &st, 0) == 0 && st.st_ino == inode && st.st_dev == device) {
+      found = true;
+      break;
     }
-    ::closedir(dir);
   }
   ::closedir(proc);
   return found;
@@ -167,7 +165,7 @@ std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline
   if (sockets.used < 0 || sockets.time_wait < 0) return "its /proc/net/sockstat is unreadable";
   if (sockets.used > 0) return std::to_string(sockets.used) + " socket(s) of the container left in its namespace";
   if (sockets.time_wait > 0) return std::to_string(sockets.time_wait) + " TCP connection(s) of the container in TIME_WAIT";
-  if (any_task_in(baseline.inode, baseline.device)) return "a process is still in its namespace";
+  if (any_process_in(baseline.inode, baseline.device)) return "a process is still in its namespace";
   return std::nullopt;
 }
 

@@ -95,13 +95,16 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
 // take-over failed (reported to nucleus); everything made is torn down then.
 bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftables& nft, LeaseStore& store,
                          PreparedMounts& mounts, AttachOrder& order) {
+  // Normal priority from here: the take-over is a start's, and the mounts below take the
+  // kernel's mount lock, which a starting or ending container waits for (held at idle
+  // priority, a busy machine would leave it held for milliseconds).
+  sched_param normal{};
+  ::sched_setscheduler(0, SCHED_OTHER, &normal);
   // The namespace, and the container's sysfs and /etc files when they can be made here.
   std::vector<int> offer = {netns};
   if (mounts.renew(netns)) {
     for (int fd : mounts.offered()) offer.push_back(fd);
   }
-  sched_param normal{};
-  ::sched_setscheduler(0, SCHED_OTHER, &normal);  // ready: the take-over is a start's
   const bool sent = sys::send_with_fds(server, kStandbyReady.data(), kStandbyReady.size(), offer.data(), offer.size()) == 0;
   mounts.forget_offered();
   if (!sent) {

@@ -125,12 +125,13 @@ void LeaseStore::hand_over(const Lock&, Lease& lease, const std::string& id) {
   lease.id = id;
   lease.standby_ready = false;
   lease.file.clear();
-  // The new content under the old name, then the name: a reader sees the old lease or the
-  // new one, never both (list() reads every file, whatever its name).
-  sys::replace_file(from, lease_to_json(lease), "write lease");
+  // The name, then the new content in the same file (on a start's path: a new inode is
+  // ext4's costliest step here). Only the lock's holders change leases; a reader without
+  // it that meets a file being written finds it unreadable for that moment.
   if (from != lease_path(lease) && ::rename(from.c_str(), lease_path(lease).c_str()) != 0) {
     throw_errno("hand over lease " + from, lease_path(lease));
   }
+  sys::overwrite_file(lease_path(lease), lease_to_json(lease), 0600, "write lease");
 }
 
 std::optional<Lease> LeaseStore::find(const std::string& id) const {
