@@ -19,6 +19,7 @@ std::string order_to_json(const AttachOrder& o) {
   j["state_dir"] = o.state_dir;
   j["takes_namespace"] = o.takes_namespace;
   j["recyclable"] = o.recyclable;
+  j["takes_mounts"] = o.takes_mounts;
   return j.dump();
 }
 
@@ -31,6 +32,7 @@ AttachOrder order_from_json(const std::string& text) {
     o.request = network_request_from(j, "order");
     o.takes_namespace = j.value("takes_namespace", false);
     o.recyclable = j.value("recyclable", false);
+    o.takes_mounts = j.value("takes_mounts", false);
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw Error("read the network order", e.what());

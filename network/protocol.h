@@ -25,6 +25,9 @@ struct AttachOrder {
   // changed the namespace itself (native_network.cc, namespace_recyclable). netd still
   // checks what it can see before it offers the namespace again.
   bool recyclable = false;
+  // The caller takes a standby's mounts with its namespace (kPreparedMounts); a nucleus of
+  // an earlier build does not say so and is sent the namespace alone.
+  bool takes_mounts = false;
 };
 std::string order_to_json(const AttachOrder& order);
 AttachOrder order_from_json(const std::string& text);  // throws Error

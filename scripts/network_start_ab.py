@@ -3,7 +3,9 @@
 cost (docs/networking.md, "Prepared namespaces"). Each case runs in a lab of its own (a
 "host" and an "upstream" namespace from bench_network.NetworkLab, its own state root), the
 cases in shuffled order every round; prints medians and keeps NUCLEUS_TRACE_TIMING's marks
-(TRACE=1) in /tmp/netpool/ab2-$TAG.json. SLEEP=S spaces the runs. Removes its namespaces and
+(TRACE=1) in /tmp/netpool/ab2-$TAG.json. SLEEP=S spaces the runs; BURST=N runs each case
+N times back to back and GAP=S rests after each round (the bench's pattern: BURST=12 GAP=3).
+Removes its namespaces and
 stops the netd servers it started, also on failure. Not part of scripts/bench (which must
 not run beside other engineers' containers); run it as root on a quiet machine:
 
@@ -53,9 +55,12 @@ try:
     time.sleep(1)
     times = {c["label"]: [] for c in cases}
     marks = {c["label"]: [] for c in cases}
+    # BURST=N: each case's runs come N back to back (the bench's hyperfine rounds), and
+    # GAP=S seconds of quiet follow each round's last burst (where the bench runs podman).
+    burst, gap = int(os.environ.get("BURST", "1")), float(os.environ.get("GAP", "0"))
     for r in range(rounds):
         order = cases[:]; random.shuffle(order)
-        for c in order:
+        for c in [c for c in order for _ in range(burst)]:
             env = dict(base, **c["env"])
             if trace: env["NUCLEUS_TRACE_TIMING"] = "1"
             t = time.perf_counter()
@@ -63,6 +68,7 @@ try:
             times[c["label"]].append((time.perf_counter() - t) * 1000)
             if p.returncode != 0: print(c["label"], "failed", p.stderr); raise SystemExit(1)
             if os.environ.get("SLEEP"): time.sleep(float(os.environ["SLEEP"]))
+            if gap and c is order[-1] and len(times[c["label"]]) % burst == 0: time.sleep(gap)
             m = {}
             for line in p.stderr.splitlines():
                 if line.startswith("timing:"):

@@ -338,9 +338,11 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     // Killed in between, nucleus leaves a cgroup and a record that the next nucleus
     // collects, and no workload outlives it (a held container's init dies with nucleus,
     // PDEATHSIG; a created one's workload waits for `start`).
-    // A standby's namespace is attached already: its report comes at once, and the keeper
-    // goes after "C", off the child's way, as without a network.
-    const bool attaches = spec.network == NetworkMode::kPasta || (spec.network == NetworkMode::kBridge && !prepared);
+    // A standby's report is usually there already: then the keeper goes after "C", off the
+    // child's way, as without a network (its take-over may still wait, for a lock or a
+    // releasing netd of the same name: then before).
+    const bool attaches = spec.network == NetworkMode::kPasta ||
+                          (spec.network == NetworkMode::kBridge && !(prepared && s->network->report_ready()));
     if (!cgroup_first && attaches) start_keeper();
     if (etc_files) attach_network(*s, *etc_files);
     if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);

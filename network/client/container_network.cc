@@ -1,6 +1,7 @@
 #include "network/client/container_network.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -157,7 +158,7 @@ ContainerNetwork ContainerNetwork::prepare(const NetworkRequest& request, const 
   network.log_ = options.log_file.empty() ? store.log_path(container_id) : options.log_file;
   UniqueFd log_fd = sys::open(network.log_, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, "open nucleus-netd's log", 0600);
   const bool takes = options.take_prepared_namespace && options.resident;
-  UniqueFd order = order_memfd({container_id, options.state_dir, request, takes, takes && options.recyclable});
+  UniqueFd order = order_memfd({container_id, options.state_dir, request, takes, takes && options.recyclable, takes});
   network.hostname_ = request.hostname;
   network.extra_hosts_ = request.extra_hosts;
   network.id_ = container_id;
@@ -229,6 +230,11 @@ void ContainerNetwork::wait_attached() {
     if (helper_) helper_.wait();
     throw;
   }
+}
+
+bool ContainerNetwork::report_ready() const {
+  pollfd p{control_.get(), POLLIN, 0};
+  return control_ && ::poll(&p, 1, 0) == 1;
 }
 
 ContainerNetwork ContainerNetwork::attach(const NetworkRequest& request, int netns_fd, const std::string& container_id,

@@ -63,6 +63,8 @@ class ContainerNetwork {
   // closed after it), wait_attached() before the workload runs (throws as enter() does).
   void give_namespace(int netns_fd, int container_pidfd = -1);
   void wait_attached();
+  // Whether netd's report is there to read already (wait_attached() would not wait).
+  bool report_ready() const;
   // Before the container's namespaces exist, with take_prepared_namespace: the network
   // namespace netd prepared for it (eth0 configured, its rules in place), which the
   // container must join instead of making its own, and whose fd it then gives to

@@ -14,6 +14,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
+#include "network/netlink/links.h"
 #include "network/protocol.h"
 
 namespace nucleus::net {
@@ -54,21 +55,15 @@ class Keeper {
     watch_control();
     if (container_pidfd) {
       container_ = std::make_unique<asio::posix::stream_descriptor>(io, container_pidfd.release());
-      container_->async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
-        if (!ec && !closing_) stop(false, true);
+      container_->async_wait(asio::posix::stream_descriptor::wait_read, [this, alive = alive_](auto ec) {
+        if (!ec && *alive) stop(false, true);
       });
     }
   }
-  // What is queued for this Keeper runs now, while it exists, and does nothing.
-  ~Keeper() {
-    closing_ = true;
-    boost::system::error_code ignored;
-    signals_.close(ignored);
-    control_.close(ignored);
-    if (container_) container_->cancel(ignored);
-    io_.restart();
-    io_.poll();
-  }
+  // A handler of this Keeper's still queued when it goes (its wait completed in the same
+  // round as the one that stopped the loop) runs in the next Keeper's loop: it finds
+  // `alive` false and touches nothing.
+  ~Keeper() { *alive_ = false; }
   Keeper(const Keeper&) = delete;
   Keeper& operator=(const Keeper&) = delete;
 
@@ -82,8 +77,8 @@ class Keeper {
 
  private:
   void watch_signals() {
-    signals_.async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
-      if (ec || closing_) return;
+    signals_.async_wait(asio::posix::stream_descriptor::wait_read, [this, alive = alive_](auto ec) {
+      if (ec || !*alive) return;
       signalfd_siginfo info;
       if (::read(signals_.native_handle(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return watch_signals();
       stop(false, false);  // somebody stops us and waits (stop_owner): no giving way
@@ -91,8 +86,8 @@ class Keeper {
   }
 
   void watch_control() {
-    control_.async_wait(asio::posix::stream_descriptor::wait_read, [this](auto ec) {
-      if (ec || closing_) return;
+    control_.async_wait(asio::posix::stream_descriptor::wait_read, [this, alive = alive_](auto ec) {
+      if (ec || !*alive) return;
       char buffer[64];
       ssize_t n = ::recv(control_.native_handle(), buffer, sizeof buffer, MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return watch_control();
@@ -141,7 +136,7 @@ class Keeper {
   std::unique_ptr<asio::posix::stream_descriptor> container_;
   bool detached_ = false;
   bool stopping_ = false;
-  bool closing_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool may_recycle_ = false;
   bool handed_back_ = false;
   bool answer_ = false;
@@ -169,6 +164,7 @@ int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables
   std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd());
   if (!refusal) {
     try {
+      flush_route_caches_in(r.netns);
       reset_to_standby(attached, r.request, r.standby_id, [&r] { return exchanged_traffic(r.netns, r.baseline); }, io, nft, store);
       struct stat now {};
       const std::string path = store.log_path(id);

@@ -24,6 +24,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
+#include "network/daemon/server_io.h"
 #include "network/ipam/lease_store.h"
 #include "network/protocol.h"
 #include "network/standby_policy.h"
@@ -33,44 +34,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-UniqueFd listen_at(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) throw Error("listen at " + path, "path too long for a unix socket");
-  path.copy(address.sun_path, path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) throw_errno("listen at " + path);
-  ::unlink(path.c_str());  // a dead server's: we hold the lock
-  mode_t old = ::umask(0077);  // root only (the state directory is 0700 as well)
-  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::umask(old);
-  if (rc != 0) throw_errno("listen at " + path);
-  if (::listen(fd.get(), 64) != 0) throw_errno("listen at " + path);
-  return fd;
-}
-
-// What every child would otherwise load on its first rule naming a protocol (nft resolves
-// "tcp", "udp" through NSS, which dlopens its modules and reads /etc/protocols): loaded
-// once here, inherited by every fork.
-void warm_up_name_services() {
-  for (const char* proto : {"tcp", "udp", "ipv6-icmp", "icmp"}) ::getprotobyname(proto);
-  ::endprotoent();
-}
-
-// The order a connection carries (the memfd is read again by whoever serves it); nullopt
-// when unreadable: the child serving it reports that.
-std::optional<AttachOrder> peek_order(int fd) {
-  std::string text;
-  char buffer[65536];
-  ssize_t n;
-  for (off_t at = 0; (n = ::pread(fd, buffer, sizeof buffer, at)) > 0; at += n) text.append(buffer, static_cast<size_t>(n));
-  try {
-    return order_from_json(text);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-}
-
 // A standby child (network/daemon/standby.h): its socket, and once it is ready, what it
 // prepared (network/protocol.h: the namespace first, then its mounts if any).
 struct Standby {
@@ -79,22 +42,6 @@ struct Standby {
   std::vector<UniqueFd> prepared;
   bool ready() const { return !prepared.empty(); }
 };
-
-// A standby's "ready" and its fds; nullopt when it said something else, or went.
-// Non-blocking on our side: errno EAGAIN says there was nothing to read.
-std::optional<std::vector<UniqueFd>> receive_ready(int socket) {
-  char word[16];
-  int fds[kMaxPreparedFds];
-  size_t count = 0;
-  ssize_t n = sys::recv_with_fds(socket, word, sizeof word, fds, kMaxPreparedFds, &count);
-  std::vector<UniqueFd> got;
-  for (size_t i = 0; i < count; ++i) got.emplace_back(fds[i]);
-  if (n != static_cast<ssize_t>(kStandbyReady.size()) || kStandbyReady != std::string_view(word, static_cast<size_t>(n)) ||
-      (count != 1 && count != kMaxPreparedFds)) {
-    return std::nullopt;
-  }
-  return got;
-}
 
 class Server {
  public:
@@ -244,7 +191,7 @@ class Server {
     // first, never to be handed out on a bridge rebuilt without them.
     if (order && prepared_ && !standby_serves(order->request, *prepared_)) drop_standbys(std::nullopt);
     if (order && order->takes_namespace) {
-      if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds)) return;
+      if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds, order->takes_mounts)) return;
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
       if (prepared_ && standby_serves(order->request, *prepared_)) {
         if (standbys_.empty() && failures_ == 0) grow_pool();
@@ -259,13 +206,14 @@ class Server {
     fork_child(connection, fds);
   }
 
-  bool hand_to_standby(int connection, const int* fds) {
+  bool hand_to_standby(int connection, const int* fds, bool takes_mounts) {
     auto ready = std::find_if(standbys_.begin(), standbys_.end(), [](const Standby& s) { return s.ready(); });
     if (ready == standbys_.end()) return false;
     // The answer first: whatever the standby says on the connection comes after it. Had the
     // standby gone meanwhile, the connection closes with no report: the start fails closed.
     std::vector<int> prepared;
     for (const UniqueFd& fd : ready->prepared) prepared.push_back(fd.get());
+    if (!takes_mounts) prepared.resize(1);  // the namespace alone: the caller makes its own
     if (sys::send_with_fds(connection, kReplyPrepared.data(), kReplyPrepared.size(), prepared.data(), prepared.size()) != 0) {
       return false;
     }

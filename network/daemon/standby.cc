@@ -77,7 +77,15 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
       throw Error("bridge " + request.bridge, "its configuration changed while this start was prepared; start it again");
     }
     check_ports_unpublished(store, request.publish, order.id);
-    store.hand_over(lock, attached.lease, order.id);
+    try {
+      store.hand_over(lock, attached.lease, order.id);
+    } catch (const Error& e) {
+      // A file at the id's name that find() did not take for the id's: a dead holder's (a
+      // hand-over killed halfway) is collected; a live one's is another id of the same key.
+      if (e.err() != EEXIST) throw;
+      collect_stale_leases(store, nft);
+      store.hand_over(lock, attached.lease, order.id);
+    }
   }
   if (own_rules) {
     nft.run(ruleset::container_rules_replacing(prepared, attached.lease, request), "apply the network policy of " + order.id);

@@ -75,7 +75,8 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
 
   void receive_udp() {
     udp_socket.async_receive_from(asio::buffer(udp_buffer), udp_peer, [self = shared_from_this()](auto ec, size_t n) {
-      if (ec == asio::error::operation_aborted) return;
+      // Closed (the Forwarder gone): no re-arm on a socket that fails at once, for ever.
+      if (ec == asio::error::operation_aborted || self->closed) return;
       if (!ec) {
         udp::endpoint peer = self->udp_peer;
         self->handle(std::vector<uint8_t>(self->udp_buffer.begin(), self->udp_buffer.begin() + static_cast<long>(n)),
@@ -90,7 +91,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
 
   void accept_tcp() {
     acceptor.async_accept([self = shared_from_this()](auto ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
+      if (ec == asio::error::operation_aborted || self->closed) return;
       if (!ec && self->tcp_open < kMaxTcpConnections) {
         ++self->tcp_open;
         self->serve_tcp(std::make_shared<tcp::socket>(std::move(socket)), std::make_shared<TcpSlot>(TcpSlot{self.get()}));

@@ -1,6 +1,8 @@
 #include "network/ipam/lease_store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -91,7 +93,10 @@ std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_
 Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner) {
   std::set<uint64_t> taken;
   for (const Lease& held : list()) {
-    if (held.id == id || held.key == network_key(id)) throw Error("network of " + id, "already attached (lease " + lease_path(held) + ")");
+    // The same id, or one whose file (or veth and chains) would be this one's.
+    if (held.id == id || held.key == network_key(id) || network_key(held.id) == network_key(id)) {
+      throw Error("network of " + id, "already attached (lease " + (held.file.empty() ? lease_path(held) : held.file) + ")");
+    }
     taken.insert(held.index);
   }
   // v4 leaves out the network address, the gateway (1) and the broadcast address.
@@ -122,16 +127,25 @@ void LeaseStore::update(const Lease& lease) { sys::replace_file(lease_path(lease
 
 void LeaseStore::hand_over(const Lock&, Lease& lease, const std::string& id) {
   const std::string from = lease_path(lease);
-  lease.id = id;
-  lease.standby_ready = false;
-  lease.file.clear();
-  // The name, then the new content in the same file (on a start's path: a new inode is
-  // ext4's costliest step here). Only the lock's holders change leases; a reader without
-  // it that meets a file being written finds it unreadable for that moment.
-  if (from != lease_path(lease) && ::rename(from.c_str(), lease_path(lease).c_str()) != 0) {
-    throw_errno("hand over lease " + from, lease_path(lease));
+  Lease next = lease;
+  next.id = id;
+  next.standby_ready = false;
+  next.file.clear();
+  const std::string to = lease_path(next);
+  // The name, never over another's file (a dead holder's left by a kill between these two
+  // steps: the caller collects it and tries again), then the new content in the same file
+  // (on a start's path: a new inode is ext4's costliest step here).
+  if (from != to && ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+    throw_errno("hand over lease " + from, to);
   }
-  sys::overwrite_file(lease_path(lease), lease_to_json(lease), 0600, "write lease");
+  lease = next;
+  // Padded, never truncated: a kill in between leaves the old lease or the new one whole
+  // (JSON allows the trailing blanks). Only the lock's holders change leases; a reader
+  // without it that meets the write finds the file unreadable for that moment.
+  std::string text = lease_to_json(lease);
+  struct stat st {};
+  if (::stat(to.c_str(), &st) == 0 && text.size() < static_cast<size_t>(st.st_size)) text.resize(static_cast<size_t>(st.st_size), ' ');
+  sys::overwrite_file(to, text, 0600, "write lease");
 }
 
 std::optional<Lease> LeaseStore::find(const std::string& id) const {

@@ -93,7 +93,11 @@ std::optional<std::vector<Entry>> entries_of(nl_sock* sock, const std::vector<Ip
     nl_socket_modify_cb(sock, NL_CB_VALID, NL_CB_CUSTOM, collect, &dump);
     int err = nl_recvmsgs_default(sock);
     if (err >= 0) return std::move(dump.matches);
-    if (err == -NLE_OPNOTSUPP || err == -NLE_PROTO_MISMATCH) return std::nullopt;
+    // No ctnetlink subsystem (not built, its module not loadable): nfnetlink refuses the
+    // message type.
+    if (err == -NLE_OPNOTSUPP || err == -NLE_PROTO_MISMATCH || err == -NLE_INVAL || err == -NLE_OBJ_NOTFOUND) {
+      return std::nullopt;
+    }
     if (err != -NLE_DUMP_INTR || attempt == 2) throw Error(kStep, nl_geterror(err));
   }
 }

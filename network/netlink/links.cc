@@ -200,9 +200,17 @@ void set_container_sysctls(int netns_fd) {
       {"/proc/sys/net/ipv6/conf/all/autoconf", "0"},
       {"/proc/sys/net/ipv6/conf/default/autoconf", "0"},
       {"/proc/sys/net/ipv6/conf/eth0/autoconf", "0"},
+      // What it learnt of its peers' paths is not kept past a connection (a recycled
+      // namespace's next container could read it: `ip tcp_metrics` needs no privilege).
+      {"/proc/sys/net/ipv4/tcp_no_metrics_save", "1"},
   };
   NetnsSwitch inside(netns_fd);
   for (const auto& [path, value] : kContainerSysctls) write_sysctl(path, value);
+}
+
+void flush_route_caches_in(int netns_fd) {
+  NetnsSwitch inside(netns_fd);
+  for (const char* path : {"/proc/sys/net/ipv4/route/flush", "/proc/sys/net/ipv6/route/flush"}) write_sysctl(path, "1");
 }
 
 bool link_exists(const NetlinkSocket& sock, const std::string& name) {

@@ -51,8 +51,12 @@ void configure_container_side(const NetlinkSocket& container, std::string_view i
 //    where no capability of the container's counts (its root could not bind :80 there, and
 //    could in a namespace of its own);
 //  - no router advertisement is taken (accept_ra=0, autoconf=0): a neighbour on the bridge
-//    could otherwise give it routes and addresses, which a recycled namespace would pass on.
+//    could otherwise give it routes and addresses, which a recycled namespace would pass on;
+//  - no TCP metrics are saved (tcp_no_metrics_save=1): its peers and their round-trip times.
 void set_container_sysctls(int netns_fd);
+// The namespace's route caches (IPv4 and IPv6: path MTUs learnt of its peers) flushed, for
+// a recycled namespace's next container.
+void flush_route_caches_in(int netns_fd);
 
 // Deletes a link (the peer of a veth goes with it); false when there was none.
 bool delete_link(const NetlinkSocket& sock, const std::string& name);

@@ -120,6 +120,31 @@ TEST_F(LeaseStoreTest, AHandedOverLeaseIsFoundByItsNewIdAndKeepsItsKey) {
   EXPECT_TRUE(store.list().empty());
 }
 
+// A hand-over never writes over another lease's file (a holder killed halfway left one at
+// the new id's name, or another id has the same key): refused with EEXIST, both intact; a
+// hand-over back (a recycled namespace's) gives the standby's name again.
+TEST_F(LeaseStoreTest, AHandOverNeverReplacesAnotherLeasesFile) {
+  LeaseStore::Lock lock(store);
+  Lease held = store.allocate(lock, "web", request, LeaseOwner::self());
+  Lease prepared = store.allocate(lock, "standby-1-1", request, LeaseOwner::self());
+  try {
+    store.hand_over(lock, prepared, "web");
+    ADD_FAILURE() << "handed over onto web's lease";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.err(), EEXIST) << e.what();
+  }
+  EXPECT_EQ(prepared.id, "standby-1-1");  // unchanged: its teardown finds its file
+  ASSERT_TRUE(store.find("web"));
+  EXPECT_EQ(store.find("web")->address4, held.address4);
+  ASSERT_TRUE(store.find("standby-1-1"));
+  store.remove(held);
+  store.hand_over(lock, prepared, "web");
+  store.hand_over(lock, prepared, "standby-1-1");
+  ASSERT_TRUE(store.find("standby-1-1"));
+  EXPECT_FALSE(store.find("web"));
+  EXPECT_EQ(store.list().size(), 1u);
+}
+
 TEST_F(LeaseStoreTest, ALeaseWhoseKeyIsNotItsOriginsIsRefused) {
   LeaseStore::Lock lock(store);
   Lease lease = store.allocate(lock, "a", request, LeaseOwner::self());
