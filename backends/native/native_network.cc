@@ -136,8 +136,8 @@ void NetworkEtcFiles::give_to(LaunchPlan& plan) const {
 void NetworkEtcFiles::write(const net::EtcFiles& files) const {
   const std::string* contents[] = {&files.resolv_conf, &files.hosts, &files.hostname};
   static_assert(std::size(contents) == std::size(kBridgeEtcFiles));
+  if (!ours()) return;  // a standby's: netd wrote them
   for (size_t i = 0; i < std::size(kBridgeEtcFiles); ++i) {
-    if (!files_[i]) continue;  // a standby's: netd wrote it
     // In place: the container has the file attached already, which holds the inode.
     const std::string& text = *contents[i];
     if (::ftruncate(files_[i].get(), 0) != 0 ||

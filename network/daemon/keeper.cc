@@ -176,7 +176,7 @@ int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables
       refusal = e.what();
     }
   }
-  std::cerr << "nucleus-netd: the namespace of " << attached.lease.id << " serves no other container: " << *refusal << "\n";
+  std::cerr << "nucleus-netd: the namespace of " << id << " serves no other container: " << *refusal << "\n";
   release_network(attached, nft, store);
   keeper.answer_release();
   return 0;

@@ -8,6 +8,7 @@
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
+#include "network/netlink/netns.h"
 
 namespace nucleus::net {
 namespace {
@@ -16,14 +17,13 @@ constexpr unsigned kLocked = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_N
 
 // A sysfs whose network devices are those of netns_fd's namespace (sysfs takes the
 // namespace of whoever opens its filesystem context), read-only as the root's would be.
-// netd is single-threaded: switching for a moment affects nothing else.
 UniqueFd sysfs_of(int netns_fd) {
-  UniqueFd own(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!own || ::setns(netns_fd, CLONE_NEWNET) != 0) return {};
-  UniqueFd tree = sys::mount_detached("sysfs", {}, MOUNT_ATTR_RDONLY | kLocked);
-  // netd left in the container's namespace would make its later sockets there: fatal.
-  if (::setns(own.get(), CLONE_NEWNET) != 0) ::_exit(125);
-  return tree;
+  try {
+    NetnsSwitch inside(netns_fd);
+    return sys::mount_detached("sysfs", {}, MOUNT_ATTR_RDONLY | kLocked);
+  } catch (const Error&) {
+    return {};  // not entered: none offered
+  }
 }
 
 }  // namespace

@@ -16,20 +16,21 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
+#include "network/netlink/netns.h"
 
 namespace nucleus::net {
 namespace {
 
 // Files of /proc/thread-self/net as the namespace netns_fd names has them: that directory
-// shows the namespace of the reading thread (netd is single-threaded: switching for a
-// moment affects nothing else). An unreadable one is empty.
+// shows the namespace of the reading thread, opened while netd is in it. An unreadable one
+// is empty.
 std::vector<std::string> read_in(int netns_fd, std::initializer_list<const char*> names) {
   std::vector<UniqueFd> files;
-  UniqueFd own(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (own && ::setns(netns_fd, CLONE_NEWNET) == 0) {
+  try {
+    NetnsSwitch inside(netns_fd);
     for (const char* name : names) files.emplace_back(::open((std::string("/proc/thread-self/net/") + name).c_str(), O_RDONLY | O_CLOEXEC));
-    // netd left in the container's namespace would make its later sockets there: fatal.
-    if (::setns(own.get(), CLONE_NEWNET) != 0) ::_exit(125);
+  } catch (const Error&) {
+    // Not entered: each file reads as empty, unreadable.
   }
   std::vector<std::string> out(names.size());
   for (size_t i = 0; i < files.size(); ++i) {

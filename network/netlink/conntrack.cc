@@ -14,16 +14,13 @@
 #include <netlink/socket.h>
 
 #include "core/sys/error.h"
+#include "network/netlink/links.h"
 
 namespace nucleus::net {
 namespace {
 
 constexpr const char* kStep = "flush the container's connection tracking entries";
 
-struct Socket {
-  nl_sock* p = nl_socket_alloc();
-  ~Socket() { if (p) nl_socket_free(p); }
-};
 struct Message {
   nl_msg* p;
   ~Message() { nlmsg_free(p); }
@@ -105,13 +102,9 @@ std::optional<std::vector<Entry>> entries_of(nl_sock* sock, const std::vector<Ip
 }  // namespace
 
 bool flush_conntrack_of(const std::vector<IpAddress>& addresses) {
-  Socket sock;
-  if (sock.p == nullptr) throw Error(kStep, "out of memory");
-  if (int err = nl_connect(sock.p, NETLINK_NETFILTER); err < 0) {
-    if (err == -NLE_PROTO_MISMATCH || err == -NLE_OPNOTSUPP) return false;
-    throw Error(kStep, nl_geterror(err));
-  }
-  std::optional<std::vector<Entry>> entries = entries_of(sock.p, addresses);
+  NetlinkSocket socket(NETLINK_NETFILTER);
+  nl_sock* sock = socket.get();
+  std::optional<std::vector<Entry>> entries = entries_of(sock, addresses);
   if (!entries) return false;
   for (const Entry& e : *entries) {
     Message del = ctnetlink_message(IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, e.family);
@@ -119,8 +112,8 @@ bool flush_conntrack_of(const std::vector<IpAddress>& addresses) {
         (!e.zone.empty() && nla_put(del.p, CTA_ZONE, static_cast<int>(e.zone.size()), e.zone.data()) < 0)) {
       throw Error(kStep, "out of memory");
     }
-    if (int err = nl_send_auto(sock.p, del.p); err < 0) throw Error(kStep, nl_geterror(err));
-    int err = nl_wait_for_ack(sock.p);
+    if (int err = nl_send_auto(sock, del.p); err < 0) throw Error(kStep, nl_geterror(err));
+    int err = nl_wait_for_ack(sock);
     if (err < 0 && err != -NLE_OBJ_NOTFOUND) throw Error(kStep, nl_geterror(err));  // gone meanwhile: fine
   }
   return true;

@@ -18,6 +18,7 @@
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
+#include "network/netlink/netns.h"
 
 namespace nucleus::net {
 namespace {
@@ -99,28 +100,12 @@ void write_sysctl(const std::string& path, const char* value) {
   sys::write_file(path, value, "set " + path.substr(10));  // after "/proc/sys/"
 }
 
-class NetnsSwitch {
- public:
-  explicit NetnsSwitch(int target) : home_(sys::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC, "open own network namespace")) {
-    if (::setns(target, CLONE_NEWNET) != 0) throw_errno("enter the container's network namespace");
-  }
-  ~NetnsSwitch() {
-    // Staying in the container's namespace would make every later step act there.
-    if (::setns(home_.get(), CLONE_NEWNET) != 0) std::abort();
-  }
-  NetnsSwitch(const NetnsSwitch&) = delete;
-  NetnsSwitch& operator=(const NetnsSwitch&) = delete;
-
- private:
-  UniqueFd home_;
-};
-
 }  // namespace
 
-NetlinkSocket::NetlinkSocket() {
+NetlinkSocket::NetlinkSocket(int protocol) {
   sock_ = nl_socket_alloc();
   if (sock_ == nullptr) throw Error("netlink", "out of memory");
-  if (int err = nl_connect(sock_, NETLINK_ROUTE); err < 0) {
+  if (int err = nl_connect(sock_, protocol); err < 0) {
     nl_socket_free(sock_);
     throw_nl("open a netlink socket", err);
   }

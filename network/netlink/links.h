@@ -1,5 +1,7 @@
 #pragma once
 
+#include <linux/netlink.h>
+
 #include <string>
 #include <string_view>
 
@@ -15,7 +17,9 @@ namespace nucleus::net {
 
 class NetlinkSocket {
  public:
-  NetlinkSocket();  // NETLINK_ROUTE in the current network namespace
+  // Connected in the current network namespace: NETLINK_ROUTE, or another protocol's
+  // (conntrack.cc: NETLINK_NETFILTER).
+  explicit NetlinkSocket(int protocol = NETLINK_ROUTE);
   // A socket bound to netns_fd's namespace: setns there, open it, setns back. A netlink
   // socket keeps the namespace it was opened in.
   static NetlinkSocket in_namespace(int netns_fd);

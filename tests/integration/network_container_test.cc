@@ -36,25 +36,11 @@ class NetworkContainer : public ::testing::TestWithParam<std::string> {
     lab_ = std::make_unique<NetworkLab>();
   }
   void TearDown() override {
-    for (pid_t pid : background_) {
-      // Our own children: nucleus run (ip netns exec execs it). SIGTERM reaches the
-      // workload; what ignores it is killed.
-      ::kill(pid, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 50 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
-      if (::waitpid(pid, &status, WNOHANG) == 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-      }
-    }
+    for (pid_t pid : background_) NetworkLab::end_in_host(pid);
     // A container's network goes with it: its nucleus-netd tears it down as it ends.
-    std::string left;
-    for (auto end = std::chrono::steady_clock::now() + 10s; lab_ && std::chrono::steady_clock::now() < end;) {
-      left = lab_->leftovers();
-      if (left.empty()) break;
-      std::this_thread::sleep_for(100ms);
+    if (lab_) {
+      EXPECT_EQ(lab_->settled_leftovers(), "") << "a container's network outlived it";
     }
-    EXPECT_EQ(left, "") << "a container's network outlived it";
     lab_.reset();
   }
 

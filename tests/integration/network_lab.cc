@@ -313,13 +313,21 @@ std::string NetworkLab::leftovers_after_killing(pid_t nucleus) {
   ::kill(nucleus, SIGKILL);
   int status = 0;
   ::waitpid(nucleus, &status, 0);
+  return settled_leftovers();
+}
+
+std::string NetworkLab::settled_leftovers() {
   std::string left;
-  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10); std::chrono::steady_clock::now() < end;) {
-    left = leftovers();
-    if (left.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  eventually([&] { return (left = leftovers()).empty(); }, 10);
   return left;
+}
+
+void NetworkLab::end_in_host(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  if (eventually([&] { return ::waitpid(pid, &status, WNOHANG) != 0; }, 5)) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
 }
 
 std::string NetworkLab::leftovers() {

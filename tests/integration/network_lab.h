@@ -98,9 +98,15 @@ class NetworkLab {
   // kill -9 of a nucleus the test forked (reaped here), then what is left once its keeper and
   // netd have had 10 s to clean up: "" when nothing.
   std::string leftovers_after_killing(pid_t nucleus);
+  // leftovers() once they are none, or after 10 s: what netd tears down after its container
+  // ended, in its own time.
+  std::string settled_leftovers();
   // `args` run in the host namespace in the background, with the test's stdio; the pid is
   // the caller's to end and reap (ip netns exec execs the command itself).
   pid_t start_in_host(const std::vector<std::string>& args);
+  // Ends what start_in_host started (nucleus run: SIGTERM reaches the workload; what ignores
+  // it for 5 s is killed) and reaps it.
+  static void end_in_host(pid_t pid);
   // The leases of a state directory (default: nucleus's under the lab's root), as JSON texts.
   std::vector<std::string> leases(const std::string& dir = "");
   // How many standbys of nucleus's state directory are ready (their leases say so once the

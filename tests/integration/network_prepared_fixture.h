@@ -32,26 +32,12 @@ class NetworkPrepared : public ::testing::Test {
     lab_ = std::make_unique<NetworkLab>();
   }
   void TearDown() override {
-    for (pid_t pid : background_) stop(pid);
-    std::string left;
-    for (auto end = std::chrono::steady_clock::now() + 10s; lab_ && std::chrono::steady_clock::now() < end;) {
-      left = lab_->leftovers();
-      if (left.empty()) break;
-      std::this_thread::sleep_for(100ms);
+    for (pid_t pid : background_) NetworkLab::end_in_host(pid);
+    if (lab_) {
+      EXPECT_EQ(lab_->settled_leftovers(), "") << "a container's network, or a standby, outlived it";
     }
-    EXPECT_EQ(left, "") << "a container's network, or a standby, outlived it";
     lab_.reset();
     ::unsetenv("NUCLEUS_NETWORK_POOL");
-  }
-
-  static void stop(pid_t pid) {
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 50 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
   }
 
   std::vector<std::string> nucleus(const std::vector<std::string>& args) const {

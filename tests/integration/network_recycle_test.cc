@@ -64,7 +64,7 @@ class NetworkRecycled : public NetworkPrepared {
   // Ends a container started with start() (its nucleus forwards the TERM).
   void end(const std::string& name) {
     ASSERT_FALSE(background_.empty());
-    stop(background_.back());
+    NetworkLab::end_in_host(background_.back());
     background_.pop_back();
     for (int i = 0; i < 300 && !lease_of(name).empty(); ++i) std::this_thread::sleep_for(20ms);
   }
