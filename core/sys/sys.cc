@@ -164,12 +164,21 @@ std::string read_fd(int fd, size_t max_bytes, const std::string& step, const std
 }  // namespace
 
 std::string read_file(const std::string& path, size_t max_bytes, const std::string& step) {
+  std::optional<std::string> text = read_file_if_present(path, max_bytes, step);
+  if (!text) throw Error(step, path, ENOENT);
+  return std::move(*text);
+}
+
+std::optional<std::string> read_file_if_present(const std::string& path, size_t max_bytes, const std::string& step) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; a regular file ignores the flag.
-  UniqueFd fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, step);
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return std::nullopt;
+  if (fd < 0) throw_errno(step, path);
+  UniqueFd file(fd);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) throw_errno(step, path);
+  if (::fstat(fd, &st) != 0) throw_errno(step, path);
   if (!S_ISREG(st.st_mode)) throw Error(step, path + " is not a regular file");
-  return read_fd(fd.get(), max_bytes, step, path);
+  return read_fd(fd, max_bytes, step, path);
 }
 
 std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,
@@ -257,7 +266,10 @@ std::optional<ProcessStat> process_stat(pid_t pid) {
   ProcessStat st;
   st.state = text[close + 2];
   size_t pos = close + 2;
-  for (int field = 3; field < 22 && pos != std::string::npos; ++field) pos = text.find(' ', pos + 1);
+  for (int field = 3; field < 22 && pos != std::string::npos; ++field) {
+    pos = text.find(' ', pos + 1);
+    if (field == 8 && pos != std::string::npos) st.flags = static_cast<unsigned>(std::strtoul(text.c_str() + pos + 1, nullptr, 10));
+  }
   if (pos == std::string::npos) return std::nullopt;
   st.start_time = std::strtoull(text.c_str() + pos + 1, nullptr, 10);
   return st;

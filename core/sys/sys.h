@@ -97,6 +97,9 @@ UniqueFd openat(int dirfd, const std::string& path, int flags, const std::string
 // Reads a regular file of at most max_bytes; a longer file is an error naming the limit,
 // and anything else (a FIFO would block forever, a device never end) is refused.
 std::string read_file(const std::string& path, size_t max_bytes, const std::string& step);
+// The same, or nullopt when nothing is at `path` (ENOENT): for a file whose absence is the
+// usual answer, on a path where an exception's unwinding would cost more than the read.
+std::optional<std::string> read_file_if_present(const std::string& path, size_t max_bytes, const std::string& step);
 // Reads a whole small file beneath dirfd without following symlinks out of it.
 std::string read_file_in_root(int root_fd, const std::string& relpath, size_t max_bytes,
                               const std::string& step);
@@ -121,6 +124,7 @@ UniqueFd pidfd_open(pid_t pid, const std::string& step);
 // the recorded start time is the process that was recorded, not a reuse of its number.
 struct ProcessStat {
   char state = '?';
+  unsigned flags = 0;  // the kernel's PF_* (field 9): PF_KTHREAD for a kernel thread
   uint64_t start_time = 0;
 };
 std::optional<ProcessStat> process_stat(pid_t pid);

@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
-#include <sstream>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
 #include "network/netlink/netns.h"
+#include "network/proc_net.h"
 
 namespace nucleus::net {
 namespace {
@@ -41,63 +44,12 @@ std::vector<std::string> read_in(int netns_fd, std::initializer_list<const char*
   return out;
 }
 
-// The namespace's sockets: "sockets: used N", every socket made in it, and "TCP: ... tw N",
-// its TCP connections in TIME_WAIT (no socket of anyone's any more, but its addresses and
-// ports in /proc/net/tcp and its port held for a minute); -1 when unreadable.
-struct Sockets {
-  long used = -1, time_wait = -1;
-};
-Sockets sockets_in(int netns_fd) {
-  const std::string text = read_in(netns_fd, {"sockstat"})[0];
-  Sockets out;
-  constexpr std::string_view kUsed = "sockets: used ";
-  if (text.rfind(kUsed, 0) == 0) out.used = std::strtol(text.c_str() + kUsed.size(), nullptr, 10);
-  if (size_t tcp = text.find("\nTCP: "); tcp != std::string::npos) {
-    if (size_t tw = text.find(" tw ", tcp); tw != std::string::npos && tw < text.find('\n', tcp + 1)) {
-      out.time_wait = std::strtol(text.c_str() + tw + 4, nullptr, 10);
-    }
-  }
-  return out;
-}
-
-// A counter of /proc/net/snmp ("Ip: ... names" then "Ip: ... values") or snmp6 ("Name value"
-// lines); -1 when missing.
-long long snmp_value(const std::string& text, std::string_view group, std::string_view name) {
-  std::istringstream lines(text);
-  std::string header, values;
-  while (std::getline(lines, header)) {
-    if (header.rfind(std::string(group) + ":", 0) != 0 || !std::getline(lines, values)) continue;
-    std::istringstream names(header.substr(group.size() + 1)), numbers(values.substr(group.size() + 1));
-    std::string n;
-    long long v;
-    while (names >> n && numbers >> v) {
-      if (n == name) return v;
-    }
-  }
-  return -1;
-}
-long long snmp6_value(const std::string& text, std::string_view name) {
-  std::istringstream lines(text);
-  std::string n;
-  long long v;
-  while (lines >> n >> v) {
-    if (n == name) return v;
-  }
-  return -1;
-}
+// The namespace's sockets (proc_net.h); -1 when unreadable.
+SocketCounts sockets_in(int netns_fd) { return parse_sockstat(read_in(netns_fd, {"sockstat"})[0]); }
 
 std::vector<long long> traffic_of(int netns_fd) {
   const std::vector<std::string> files = read_in(netns_fd, {"snmp", "snmp6"});
-  const std::string &v4 = files[0], &v6 = files[1];
-  std::vector<long long> out = {snmp_value(v4, "Ip", "InReceives"), snmp_value(v4, "Ip", "OutRequests"),
-                                snmp6_value(v6, "Ip6InDelivers") - snmp6_value(v6, "Icmp6InMsgs"),
-                                snmp6_value(v6, "Ip6OutRequests") - snmp6_value(v6, "Icmp6OutMsgs")};
-  for (const char* icmp : {"Icmp6InEchos", "Icmp6InEchoReplies", "Icmp6OutEchos", "Icmp6OutEchoReplies", "Icmp6InDestUnreachs",
-                           "Icmp6OutDestUnreachs", "Icmp6InPktTooBigs", "Icmp6OutPktTooBigs", "Icmp6InTimeExcds",
-                           "Icmp6OutTimeExcds", "Icmp6InParmProblems", "Icmp6OutParmProblems"}) {
-    out.push_back(snmp6_value(v6, icmp));
-  }
-  return out;
+  return traffic_counters(files[0], files[1]);
 }
 
 // How long a socket closed as the container ended may take to be freed (netlink's and
@@ -106,27 +58,58 @@ constexpr int kSocketsFreedMs = 100;
 
 bool is_number(const char* name) { return name[0] >= '0' && name[0] <= '9'; }
 
-// Whether any process is in the namespace (inode, device): each one's /proc/PID/ns/net,
-// relative to /proc (no path built per process). A thread that joined another namespace
-// than its process's (setns by root alone) is not looked for: the whole scan runs at each
-// recycle, and each thread's costs as much again.
-bool any_process_in(ino_t inode, dev_t device) {
-  UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  DIR* proc = proc_fd ? ::fdopendir(::dup(proc_fd.get())) : nullptr;
-  if (proc == nullptr) return true;  // unknown: as if there were one
-  bool found = false;
-  char path[sizeof(dirent::d_name) + 8];
+// The numbers of /proc's entries, ascending as the kernel lists them.
+std::optional<std::vector<pid_t>> process_ids() {
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return std::nullopt;
+  std::vector<pid_t> pids;
   while (dirent* p = ::readdir(proc)) {
-    if (!is_number(p->d_name)) continue;
-    std::snprintf(path, sizeof path, "%s/ns/net", p->d_name);
-    struct stat st {};
-    if (::fstatat(proc_fd.get(), path, &st, 0) == 0 && st.st_ino == inode && st.st_dev == device) {
-      found = true;
-      break;
-    }
+    if (is_number(p->d_name)) pids.push_back(static_cast<pid_t>(std::strtol(p->d_name, nullptr, 10)));
   }
   ::closedir(proc);
-  return found;
+  return pids;
+}
+
+// The kernel's threads (kthreadd's children, and kthreadd), sorted: none is ever in a
+// container's namespace, and on a small host they are most of /proc. Empty where PID 2 is
+// not kthreadd (netd in a pid namespace of its own sees no kernel thread).
+std::vector<pid_t> kernel_threads() {
+  constexpr unsigned kPfKthread = 0x00200000;  // include/linux/sched.h
+  std::optional<sys::ProcessStat> kthreadd = sys::process_stat(2);
+  if (!kthreadd || (kthreadd->flags & kPfKthread) == 0) return {};
+  std::vector<pid_t> out;
+  try {
+    out = parse_pid_list(sys::read_file("/proc/2/task/2/children", 1 << 20, "list the kernel's threads"));
+  } catch (const Error&) {
+    return {};  // no children file (CONFIG_PROC_CHILDREN): every process is looked at
+  }
+  out.push_back(2);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Whether any process is in the namespace: each one's /proc/PID/ns/net read as a link
+// ("net:[INODE]": every namespace is on the one nsfs, its inode names it; a stat costs
+// twice as much, since it follows the link). Kernel threads are skipped, listed after
+// /proc was read: a number reused by a kernel thread since was a process that has ended.
+// A thread that joined another namespace than its process's (setns by root alone) is not
+// looked for: the whole scan runs at each recycle, and each thread's costs as much again.
+bool any_process_in(ino_t inode) {
+  std::optional<std::vector<pid_t>> pids = process_ids();
+  if (!pids) return true;  // unknown: as if there were one
+  const std::vector<pid_t> kernel = kernel_threads();
+  UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!proc) return true;
+  char wanted[48];
+  const int wanted_size = std::snprintf(wanted, sizeof wanted, "net:[%llu]", static_cast<unsigned long long>(inode));
+  char path[32], link[48];
+  for (pid_t pid : *pids) {
+    if (std::binary_search(kernel.begin(), kernel.end(), pid)) continue;
+    std::snprintf(path, sizeof path, "%d/ns/net", static_cast<int>(pid));
+    ssize_t n = ::readlinkat(proc.get(), path, link, sizeof link);
+    if (n == wanted_size && std::memcmp(link, wanted, static_cast<size_t>(n)) == 0) return true;
+  }
+  return false;
 }
 
 bool has_ended(int pidfd) {
@@ -158,7 +141,7 @@ std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline
   if (::fstat(netns_fd, &st) != 0 || st.st_ino != baseline.inode || st.st_dev != baseline.device) {
     return "not the namespace prepared";
   }
-  Sockets sockets = sockets_in(netns_fd);
+  SocketCounts sockets = sockets_in(netns_fd);
   for (int waited = 0; sockets.used > 0 && waited < kSocketsFreedMs; waited += 2) {
     ::usleep(2000);
     sockets = sockets_in(netns_fd);
@@ -166,7 +149,7 @@ std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline
   if (sockets.used < 0 || sockets.time_wait < 0) return "its /proc/net/sockstat is unreadable";
   if (sockets.used > 0) return std::to_string(sockets.used) + " socket(s) of the container left in its namespace";
   if (sockets.time_wait > 0) return std::to_string(sockets.time_wait) + " TCP connection(s) of the container in TIME_WAIT";
-  if (any_process_in(baseline.inode, baseline.device)) return "a process is still in its namespace";
+  if (any_process_in(baseline.inode)) return "a process is still in its namespace";
   return std::nullopt;
 }
 

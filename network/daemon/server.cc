@@ -204,6 +204,16 @@ class Server {
       }
     }
     fork_child(connection, fds);
+    if (order && order->takes_namespace) prepare_first_standby();
+  }
+
+  // No standby at all, ready or being prepared (the server's first order, a new
+  // configuration, a burst that took them all): one is prepared at once, after the order's
+  // own netd, and the rest once the burst is over. A fresh start costs some 20 ms more than
+  // one that takes a standby; recycled after each container, one standby serves a burst of
+  // starts one after the other.
+  void prepare_first_standby() {
+    if (prepared_ && standbys_.empty() && pool_ > 0 && failures_ == 0) (void)fork_standby();
   }
 
   bool hand_to_standby(int connection, const int* fds, bool takes_mounts) {

@@ -123,7 +123,8 @@ bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftab
     // Said after the server has it queued: whoever reads this lease and then starts a
     // container finds the server knowing this standby ready.
     attached.lease.standby_ready = true;
-    store.update(attached.lease);
+    LeaseStore::Lock lock(store);
+    store.rewrite(lock, attached.lease);
   } catch (const Error& e) {
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
     release_network(attached, nft, store);

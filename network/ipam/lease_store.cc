@@ -125,7 +125,7 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
 
 void LeaseStore::update(const Lease& lease) { sys::replace_file(lease_path(lease), lease_to_json(lease), "write lease"); }
 
-void LeaseStore::hand_over(const Lock&, Lease& lease, const std::string& id) {
+void LeaseStore::hand_over(const Lock& lock, Lease& lease, const std::string& id) {
   const std::string from = lease_path(lease);
   Lease next = lease;
   next.id = id;
@@ -139,25 +139,26 @@ void LeaseStore::hand_over(const Lock&, Lease& lease, const std::string& id) {
     throw_errno("hand over lease " + from, to);
   }
   lease = next;
+  rewrite(lock, lease);
+}
+
+void LeaseStore::rewrite(const Lock&, const Lease& lease) {
   // Padded, never truncated: a kill in between leaves the old lease or the new one whole
-  // (JSON allows the trailing blanks). Only the lock's holders change leases; a reader
-  // without it that meets the write finds the file unreadable for that moment.
+  // (JSON allows the trailing blanks). Only the lock's holders change leases in place; a
+  // reader without it that meets the write finds the file unreadable for that moment.
+  const std::string path = lease_path(lease);
   std::string text = lease_to_json(lease);
   struct stat st {};
-  if (::stat(to.c_str(), &st) == 0 && text.size() < static_cast<size_t>(st.st_size)) text.resize(static_cast<size_t>(st.st_size), ' ');
-  sys::overwrite_file(to, text, 0600, "write lease");
+  if (::stat(path.c_str(), &st) == 0 && text.size() < static_cast<size_t>(st.st_size)) text.resize(static_cast<size_t>(st.st_size), ' ');
+  sys::overwrite_file(path, text, 0600, "write lease");
 }
 
 std::optional<Lease> LeaseStore::find(const std::string& id) const {
   const std::string path = state_dir_ + "/leases/" + network_key(id) + ".json";
-  std::string text;
-  try {
-    text = sys::read_file(path, kMaxLeaseBytes, "read lease");
-  } catch (const Error& e) {
-    if (e.err() == ENOENT) return std::nullopt;
-    throw;
-  }
-  Lease lease = lease_from_json(text);
+  // Absent is the usual answer (every start asks for its id first): no exception for it.
+  std::optional<std::string> text = sys::read_file_if_present(path, kMaxLeaseBytes, "read lease");
+  if (!text) return std::nullopt;
+  Lease lease = lease_from_json(*text);
   if (lease.id != id) return std::nullopt;  // another id of the same key, or one being handed over
   lease.file = path;
   return lease;

@@ -71,6 +71,10 @@ class LeaseStore {
   // excluded), recorded for `id`; throws when the subnets are full or id already holds one.
   Lease allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner);
   void update(const Lease& lease);  // rewrites an existing lease atomically
+  // Rewrites an existing lease in place, under the lock (readers that take it never see the
+  // write halfway): no new inode, and none renamed over the old one, which ext4 makes write
+  // the new file's data out at once (auto_da_alloc). For a lease that changes on every start.
+  void rewrite(const Lock&, const Lease& lease);
   // A prepared lease (a standby's, network/daemon/standby.cc) becomes container id's, or an
   // ended container's becomes its standby's again: same key and addresses, its file renamed
   // to the new holder's. Under the lock, as allocate: the caller checks there, in the same
