@@ -242,17 +242,9 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->spec = requested;
   ContainerSpec& spec = s->spec;
   if (spec.sd_notify) prepare_notify(spec, *s);
-  std::optional<NetworkEtcFiles> etc_files;
-  net::ContainerNetwork::Prepared prepared_namespace;
-  if (spec.network == NetworkMode::kBridge) {
-    // The order, and the server's answer: a standby's namespace comes with the container's
-    // sysfs and /etc files, made ahead; else they are made here.
-    s->network = order_network(spec, options.id, options.root);
-    prepared_namespace = s->network->prepared_namespace();
-    etc_files = prepared_namespace.etc_files.empty() ? NetworkEtcFiles::make(s->dir())
-                                                     : NetworkEtcFiles::given(std::move(prepared_namespace.etc_files));
-    timing::mark("network files prepared");
-  }
+  // The order now; its answer once the launch plan is built, which the server's work (its
+  // answer, a standby's hand-over) runs beside.
+  if (spec.network == NetworkMode::kBridge) s->network = order_network(spec, options.id, options.root);
   if (!claim_after_clone) timing::mark("record claimed");
 
   auto [fifo_fd, start_signal] = open_start_signal(*s, !requested.has(NamespaceType::kMount), held);
@@ -289,8 +281,18 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
   plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
   plan.finalize();
-  if (etc_files) etc_files->give_to(plan);
   timing::mark("seccomp program ready");
+  // The server's answer: a standby's namespace comes with the container's sysfs and /etc
+  // files, made ahead; else they are made here.
+  std::optional<NetworkEtcFiles> etc_files;
+  net::ContainerNetwork::Prepared prepared_namespace;
+  if (spec.network == NetworkMode::kBridge) {
+    prepared_namespace = s->network->prepared_namespace();
+    etc_files = prepared_namespace.etc_files.empty() ? NetworkEtcFiles::make(s->dir())
+                                                     : NetworkEtcFiles::given(std::move(prepared_namespace.etc_files));
+    etc_files->give_to(plan);
+    timing::mark("network files prepared");
+  }
 
   // Prepared by netd ahead (docs/networking.md, "Prepared namespaces"): cloned into it.
   PreparedNetwork prepared = PreparedNetwork::adopt(std::move(prepared_namespace), plan);

@@ -191,7 +191,10 @@ class Server {
     // first, never to be handed out on a bridge rebuilt without them.
     if (order && prepared_ && !standby_serves(order->request, *prepared_)) drop_standbys(std::nullopt);
     if (order && order->takes_namespace) {
-      if (prepared_ && standby_serves(order->request, *prepared_) && hand_to_standby(connection, fds, order->takes_mounts)) return;
+      if (prepared_ && standby_serves(order->request, *prepared_) &&
+          hand_to_standby(connection, fds, order->takes_mounts, options_.recycle && order->recyclable)) {
+        return;
+      }
       (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
       if (prepared_ && standby_serves(order->request, *prepared_)) {
         if (standbys_.empty() && failures_ == 0) grow_pool();
@@ -216,7 +219,8 @@ class Server {
     if (prepared_ && standbys_.empty() && pool_ > 0 && failures_ == 0) (void)fork_standby();
   }
 
-  bool hand_to_standby(int connection, const int* fds, bool takes_mounts) {
+  // comes_back: the container's order lets its namespace serve the next one once it ends.
+  bool hand_to_standby(int connection, const int* fds, bool takes_mounts, bool comes_back) {
     auto ready = std::find_if(standbys_.begin(), standbys_.end(), [](const Standby& s) { return s.ready(); });
     if (ready == standbys_.end()) return false;
     // The answer first: whatever the standby says on the connection comes after it. Had the
@@ -235,7 +239,10 @@ class Server {
     }
     standbys_.erase(ready);  // our copies of what it prepared go
     if (++handed_since_refill_ > options_.pool) last_needed_ = Clock::now();  // the grown part is in use
-    schedule_refill();
+    // One that comes back is replaced only once the starts pause: in a steady stream of
+    // short containers the pool keeps itself (a refill a second into it prepared a standby
+    // that the next one back then made one too many, torn down: 10 ms of CPU a second).
+    schedule_refill(/*soon=*/!comes_back);
     return true;
   }
 
@@ -257,13 +264,15 @@ class Server {
   }
 
   // Off the starts: kPoolTimings.quiet after the last order of the prepared configuration
-  // (each puts it off again, up to kPoolTimings.latest after the first: a steady stream of
-  // starts still gets standbys), and each standby lowers its own priority. Preparing beside a burst of starts
-  // only slowed them (the standbys' namespaces, veths and rules against the starts' own, on
-  // the same CPUs and the same kernel locks); a burst finds the pool the quiet before it left.
-  void schedule_refill() {
+  // (each puts it off again, up to kPoolTimings.latest after the first `soon` one: a steady
+  // stream of starts that keeps its standbys still gets new ones), and each standby lowers
+  // its own priority. Preparing beside a burst of starts only slowed them (the standbys'
+  // namespaces, veths and rules against the starts' own, on the same CPUs and the same
+  // kernel locks); a burst finds the pool the quiet before it left.
+  void schedule_refill(bool soon = true) {
     const Clock::time_point now = Clock::now();
-    if (!refill_at_) refill_latest_ = now + kPoolTimings.latest;
+    const Clock::time_point latest = soon ? now + kPoolTimings.latest : Clock::time_point::max();
+    refill_latest_ = refill_at_ ? std::min(refill_latest_, latest) : latest;
     refill_at_ = std::min(now + kPoolTimings.quiet, refill_latest_);
   }
 
@@ -327,6 +336,7 @@ class Server {
     }
     ::fcntl(mine.get(), F_SETFL, O_NONBLOCK);  // ours only: the standby waits on its end
     standbys_.push_back({pid, std::move(mine), {}});
+    std::cerr << "nucleus-netd serve: preparing standby " << pid << " (" << standbys_.size() << " of " << pool_ << ")\n";
     return true;
   }
 

@@ -14,7 +14,8 @@
 // It also keeps `pool` standbys (docs/networking.md, "Prepared namespaces"): children that
 // prepared a container's network namespace before any container asked, at idle CPU
 // priority, refilled once 50 ms pass without an order for them (at most a second after the
-// first); bursts larger than the pool grow it (up to 16) for a minute. Its death, or its leaving, ends the standbys (they tear down what
+// first that handed out one whose namespace will not come back), one at once when an order
+// finds none at all; bursts larger than the pool grow it (up to 16) for a minute. Its death, or its leaving, ends the standbys (they tear down what
 // they made), never a container's network.
 namespace nucleus::net {
 
