@@ -47,7 +47,9 @@ bool PreparedMounts::renew(int netns_fd) {
     trees_[i] = UniqueFd(sys::raw_open_tree(tmpfs_.get(), name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (!trees_[i]) return false;
   }
-  sysfs_ = sysfs_of(netns_fd);
+  if (!sysfs_base_) sysfs_base_ = sysfs_of(netns_fd);
+  if (!sysfs_base_) return false;
+  sysfs_ = UniqueFd(sys::raw_open_tree(sysfs_base_.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
   return static_cast<bool>(sysfs_);
 }
 

@@ -10,9 +10,10 @@
 // What a standby makes of its container's root ahead of the start, besides the namespace
 // (docs/networking.md, "Prepared namespaces"): a sysfs of that namespace, and the three
 // /etc files (network/etc_files.h) with a mount of each, which nucleus attaches as it would
-// its own. Made off the start, and in a small tmpfs of the standby's own, kept for its life:
-// no superblock is made at a start or destroyed at a container's end (the kernel's clean-up
-// of one tmpfs per container was 0.6 ms at each end, docs/performance-notes.md). The
+// its own. Made off the start, the files in a small tmpfs of the standby's own, kept for its
+// life as its sysfs is: no superblock is made at a start or destroyed at a container's end
+// (the kernel's clean-up of one tmpfs per container was 0.6 ms at each end,
+// docs/performance-notes.md). The
 // content is written once the container's lease and request are known (its take-over).
 namespace nucleus::net {
 
@@ -22,9 +23,11 @@ class PreparedMounts {
   // alone, and nucleus makes its own).
   static PreparedMounts make();
 
-  // For the next container: a sysfs made in netns_fd's namespace, the files made anew (the
-  // last container's are unlinked) and a mount of each. false: none can be (a kernel
-  // before 6.15 clones no file of a detached mount): the namespace goes alone.
+  // For the next container: a mount of the standby's sysfs (made once in netns_fd's
+  // namespace, read-only: every container the namespace serves sees the same devices), the
+  // files made anew (the last container's are unlinked) and a mount of each. false: none
+  // can be (a kernel before 6.15 clones nothing of a detached mount): the namespace goes
+  // alone.
   bool renew(int netns_fd);
   // sysfs, then the files' mounts in kEtcFileNames' order: what the offer carries. Ours
   // are dropped after it (the server, then nucleus, hold their copies).
@@ -36,7 +39,7 @@ class PreparedMounts {
 
  private:
   static constexpr size_t kFiles = std::size(kEtcFileNames);
-  UniqueFd tmpfs_, sysfs_;
+  UniqueFd tmpfs_, sysfs_base_, sysfs_;
   std::array<UniqueFd, kFiles> files_, trees_;
 };
 
