@@ -70,30 +70,45 @@ std::optional<std::vector<pid_t>> process_ids() {
   return pids;
 }
 
-// The kernel's threads (kthreadd's children, and kthreadd), sorted: none is ever in a
-// container's namespace, and on a small host they are most of /proc. Empty where PID 2 is
-// not kthreadd (netd in a pid namespace of its own sees no kernel thread).
+// The kernel's threads (kthreadd and those of its children whose flags say PF_KTHREAD),
+// sorted: none is ever in a container's namespace, and on a small host they are most of
+// /proc. Not every child of kthreadd is one: a usermode helper (modprobe, a core_pattern
+// pipe, forked by the kernel with CLONE_PARENT) runs a program as root, and is looked at as
+// any process. Each child's flags are read once and kept for the standby's life (`known`: a
+// standby is single-threaded); a number gone from the list is forgotten, so only a kernel
+// thread's number taken by a helper between two recycles of one standby (a wrap of the pid
+// space) would pass unseen. Empty where PID 2 is not kthreadd (netd in a pid namespace of
+// its own sees no kernel thread).
 std::vector<pid_t> kernel_threads() {
   constexpr unsigned kPfKthread = 0x00200000;  // include/linux/sched.h
+  static std::vector<pid_t> known;
   std::optional<sys::ProcessStat> kthreadd = sys::process_stat(2);
   if (!kthreadd || (kthreadd->flags & kPfKthread) == 0) return {};
-  std::vector<pid_t> out;
+  std::vector<pid_t> children;
   try {
-    out = parse_pid_list(sys::read_file("/proc/2/task/2/children", 1 << 20, "list the kernel's threads"));
+    children = parse_pid_list(sys::read_file("/proc/2/task/2/children", 1 << 20, "list the kernel's threads"));
   } catch (const Error&) {
     return {};  // no children file (CONFIG_PROC_CHILDREN): every process is looked at
   }
-  out.push_back(2);
-  std::sort(out.begin(), out.end());
-  return out;
+  std::vector<pid_t> now = {2};
+  for (pid_t pid : children) {
+    std::optional<sys::ProcessStat> st;
+    if (std::binary_search(known.begin(), known.end(), pid) || ((st = sys::process_stat(pid)) && (st->flags & kPfKthread) != 0)) {
+      now.push_back(pid);
+    }
+  }
+  std::sort(now.begin(), now.end());
+  known = now;
+  return now;
 }
 
 // Whether any process is in the namespace: each one's /proc/PID/ns/net read as a link
 // ("net:[INODE]": every namespace is on the one nsfs, its inode names it; a stat costs
-// twice as much, since it follows the link). Kernel threads are skipped, listed after
-// /proc was read: a number reused by a kernel thread since was a process that has ended.
-// A thread that joined another namespace than its process's (setns by root alone) is not
-// looked for: the whole scan runs at each recycle, and each thread's costs as much again.
+// twice as much, since it follows the link). Kernel threads are skipped (kernel_threads,
+// listed after /proc was read: a number reused by a kernel thread since was a process that
+// has ended). A thread that joined another namespace than its process's (setns by root
+// alone) is not looked for: the whole scan runs at each recycle, and each thread's costs as
+// much again.
 bool any_process_in(ino_t inode) {
   std::optional<std::vector<pid_t>> pids = process_ids();
   if (!pids) return true;  // unknown: as if there were one

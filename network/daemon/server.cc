@@ -147,7 +147,12 @@ class Server {
     if (!prepared && (errno == EAGAIN || errno == EINTR)) return;
     Standby back = std::move(*it);
     handed_.erase(it);
-    if (!prepared || !prepared_) return;  // closing its socket: it tears down
+    if (!prepared || !prepared_) {
+      // Its socket closes: it tears down. A namespace expected back that is not (a refused
+      // recycle, docs/networking.md) is replaced as any standby gone.
+      if (prepared_) schedule_refill();
+      return;
+    }
     back.prepared = std::move(*prepared);
     children_.erase(back.pid);  // a standby again, no container's
     last_activity_ = Clock::now();
@@ -186,6 +191,7 @@ class Server {
   // A caller that takes a namespace hears which first.
   void route(int connection, const int* fds) {
     std::optional<AttachOrder> order = peek_order(fds[1]);
+    const bool refilling_works = failures_ == 0;  // not after a standby that failed: one at a time then
     // Another configuration replaces the bridge's base once no container uses it, whoever
     // asks (gVisor, a container making its own namespace): the standbys of the old one go
     // first, never to be handed out on a bridge rebuilt without them.
@@ -207,16 +213,17 @@ class Server {
       }
     }
     fork_child(connection, fds);
-    if (order && order->takes_namespace) prepare_first_standby();
+    if (order && order->takes_namespace && refilling_works) prepare_first_standby();
   }
 
   // No standby at all, ready or being prepared (the server's first order, a new
   // configuration, a burst that took them all): one is prepared at once, after the order's
   // own netd, and the rest once the burst is over. A fresh start costs some 20 ms more than
   // one that takes a standby; recycled after each container, one standby serves a burst of
-  // starts one after the other.
+  // starts one after the other. It never takes the subnet's last free address from the
+  // start beside it (LeaseStore::allocate), and after failures the refill's pace rules.
   void prepare_first_standby() {
-    if (prepared_ && standbys_.empty() && pool_ > 0 && failures_ == 0) (void)fork_standby();
+    if (prepared_ && standbys_.empty() && pool_ > 0 && failures_ == 0) (void)fork_standby("none left");
   }
 
   // comes_back: the container's order lets its namespace serve the next one once it ends.
@@ -311,7 +318,8 @@ class Server {
     }
   }
 
-  bool fork_standby() {
+  // why: "refill", or "none left" (prepare_first_standby), for the log.
+  bool fork_standby(const char* why = "refill") {
     UniqueFd mine, theirs;
     try {
       std::tie(mine, theirs) = sys::socketpair(SOCK_SEQPACKET, "prepare a standby");
@@ -336,7 +344,8 @@ class Server {
     }
     ::fcntl(mine.get(), F_SETFL, O_NONBLOCK);  // ours only: the standby waits on its end
     standbys_.push_back({pid, std::move(mine), {}});
-    std::cerr << "nucleus-netd serve: preparing standby " << pid << " (" << standbys_.size() << " of " << pool_ << ")\n";
+    std::cerr << "nucleus-netd serve: preparing standby " << pid << " (" << standbys_.size() << " of " << pool_ << ", "
+              << why << ")\n";
     return true;
   }
 

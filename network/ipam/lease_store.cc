@@ -15,6 +15,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "network/naming.h"
+#include "network/standby_policy.h"
 
 namespace nucleus::net {
 namespace {
@@ -104,6 +105,14 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
   uint64_t index = 2;
   while (index <= last && taken.count(index)) ++index;
   if (index > last) throw Error("allocate an address on " + request.bridge, "all " + std::to_string(last - 1) + " addresses are held");
+  // A standby never takes the last free address: a container starting beside its
+  // preparation (one is prepared at once next to a start that found none) is never refused
+  // for an address no container holds yet.
+  if (id == standby_id(owner.pid, owner.start_time)) {
+    uint64_t another = index + 1;
+    while (another <= last && taken.count(another)) ++another;
+    if (another > last) throw Error("allocate an address on " + request.bridge, "the last free address is left to a container");
+  }
   Lease lease;
   lease.id = id;
   lease.key = network_key(id);

@@ -8,6 +8,7 @@
 #include "core/sys/scoped.h"
 #include "core/sys/sys.h"
 #include "network/naming.h"
+#include "network/standby_policy.h"
 
 namespace nucleus::net {
 namespace {
@@ -69,6 +70,26 @@ TEST_F(LeaseStoreTest, RefusesASecondLeaseForOneIdAndAFullSubnet) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "allocate an address on nucleus0: all 5 addresses are held");
   }
+}
+
+// A standby (its id names its owner) leaves the subnet's last free address to a container.
+TEST_F(LeaseStoreTest, AStandbyNeverTakesTheLastFreeAddress) {
+  request.subnet4 = *parse_cidr("10.9.9.0/29").cidr;  // .2 - .6 usable
+  LeaseStore::Lock lock(store);
+  const LeaseOwner self = LeaseOwner::self();
+  const std::string standby = standby_id(self.pid, self.start_time);
+  for (const char* id : {"y", "z", "u"}) store.allocate(lock, id, request, self);
+  Lease prepared = store.allocate(lock, standby, request, self);  // two were free
+  EXPECT_EQ(prepared.address4.to_string(), "10.9.9.5");
+  store.remove(prepared);
+  store.allocate(lock, "v", request, self);
+  try {
+    store.allocate(lock, standby, request, self);
+    FAIL() << "a standby took the last free address";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "allocate an address on nucleus0: the last free address is left to a container");
+  }
+  EXPECT_EQ(store.allocate(lock, "w", request, self).address4.to_string(), "10.9.9.6");
 }
 
 TEST_F(LeaseStoreTest, OwnerIsAliveOnlyWithItsOwnStartTime) {
