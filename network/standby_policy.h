@@ -23,7 +23,7 @@ NetworkRequest standby_request(const NetworkRequest& from);
 // standby's.
 bool standby_serves(const NetworkRequest& wanted, const NetworkRequest& prepared);
 
-// When the resident netd prepares standbys and how far its pool grows (server.cc).
+// When the resident netd prepares standbys and how far its pool grows (standby_pool.cc).
 struct PoolTimings {
   // The refill waits for this long without an order of the prepared configuration (each
   // puts it off again: preparing beside a burst of starts only slowed them) ...
