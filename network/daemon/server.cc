@@ -134,7 +134,7 @@ class Server {
       return;
     }
     fork_child(connection, fds);
-    pool_.after_fresh(order);
+    pool_.after_fresh(routed);
   }
 
   void fork_child(int connection, const int* fds) {

@@ -91,7 +91,7 @@ std::optional<pid_t> StandbyPool::hear_handed(std::vector<Standby>::iterator it)
 // To a ready standby when the order is one it can take; else the caller forks a child for
 // it. A caller that takes a namespace hears which first.
 StandbyPool::Routed StandbyPool::route(const std::optional<AttachOrder>& order, int connection, const int* fds) {
-  first_standby_allowed_ = failures_ == 0;  // not after a standby that failed: one at a time then
+  const bool refilling_works = failures_ == 0;  // not after a standby that failed: one at a time then
   // Another configuration replaces the bridge's base once no container uses it, whoever
   // asks (gVisor, a container making its own namespace): the standbys of the old one go
   // first, never to be handed out on a bridge rebuilt without them.
@@ -110,11 +110,11 @@ StandbyPool::Routed StandbyPool::route(const std::optional<AttachOrder>& order, 
     failures_ = 0;
     schedule_refill();
   }
-  return {};
+  return {.first_standby = refilling_works};
 }
 
-void StandbyPool::after_fresh(const std::optional<AttachOrder>& order) {
-  if (order && order->takes_namespace && first_standby_allowed_) prepare_first_standby();
+void StandbyPool::after_fresh(const Routed& routed) {
+  if (routed.first_standby) prepare_first_standby();
 }
 
 // No standby at all, ready or being prepared (the server's first order, a new

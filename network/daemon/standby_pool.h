@@ -38,13 +38,14 @@ class StandbyPool {
   // prepared (`netd`: the standby's pid, a container's netd from now on, unless it was gone
   // meanwhile: the connection then closes with no report and the start fails closed).
   // Otherwise the caller was answered "fresh" (if it takes a namespace) and the server forks
-  // a netd for it, then calls after_fresh.
+  // a netd for it, then calls after_fresh with what route returned.
   struct Routed {
     bool answered = false;
     pid_t netd = -1;
+    bool first_standby = false;  // no standby at all may be prepared at once (not after failures)
   };
   Routed route(const std::optional<AttachOrder>& order, int connection, const int* fds);
-  void after_fresh(const std::optional<AttachOrder>& order);
+  void after_fresh(const Routed& routed);
 
   // When the refill or the shrink is due, and doing it.
   std::optional<Clock::time_point> next_due() const;
@@ -86,7 +87,6 @@ class StandbyPool {
   std::optional<Clock::time_point> refill_at_;
   Clock::time_point refill_latest_;  // the latest refill_at_ may be put off to
   int failures_ = 0;
-  bool first_standby_allowed_ = false;  // route's: not in the round its failures were reset
 };
 
 }  // namespace nucleus::net

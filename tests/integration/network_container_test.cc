@@ -21,6 +21,7 @@
 
 #include "tests/integration/harness.h"
 #include "tests/integration/network_lab.h"
+#include "tests/integration/network_lab_fixture.h"
 
 namespace nucleus::test {
 namespace {
@@ -29,20 +30,10 @@ using namespace std::chrono_literals;
 // Inside a container: above 1023, which a workload without CAP_NET_BIND_SERVICE may bind.
 const std::string kInsidePort = "8007";
 
-class NetworkContainer : public ::testing::TestWithParam<std::string> {
+// A container's network goes with it: its nucleus-netd tears it down as it ends (TearDown's
+// check, network_lab_fixture.h).
+class NetworkContainer : public WithNetworkLab<::testing::TestWithParam<std::string>> {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "network tests make namespaces, veths and nftables tables: root only";
-    lab_ = std::make_unique<NetworkLab>();
-  }
-  void TearDown() override {
-    for (pid_t pid : background_) NetworkLab::end_in_host(pid);
-    // A container's network goes with it: its nucleus-netd tears it down as it ends.
-    if (lab_) {
-      EXPECT_EQ(lab_->settled_leftovers(), "") << "a container's network outlived it";
-    }
-    lab_.reset();
-  }
 
   // `nucleus run --network bridge` in the lab's host namespace, the driver bound in.
   std::vector<std::string> run_args(const std::vector<std::string>& flags, const std::vector<std::string>& command) const {
@@ -76,9 +67,6 @@ class NetworkContainer : public ::testing::TestWithParam<std::string> {
     }
     return {"/bin/sh", "-c", script + "wait"};
   }
-
-  std::unique_ptr<NetworkLab> lab_;
-  std::vector<pid_t> background_;
 };
 
 TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {

@@ -18,59 +18,9 @@
 #include "core/sys/sys.h"
 #include "tests/integration/harness.h"
 #include "tests/support/eventually.h"
+#include "tests/integration/network_lab_io.h"
 
 namespace nucleus::test {
-namespace {
-
-std::string quote_all(const std::vector<std::string>& args) {
-  std::string out;
-  for (const std::string& a : args) out += (out.empty() ? "" : " ") + shell_quote(a);
-  return out;
-}
-
-CommandResult run_command(const std::vector<std::string>& args) {
-  CommandResult r;
-  FILE* p = ::popen((quote_all(args) + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, p)) > 0) r.output.append(buffer, n);
-  int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
-void must(const std::vector<std::string>& args) {
-  CommandResult r = run_command(args);
-  if (r.status != 0) throw std::runtime_error("lab setup: " + quote_all(args) + ": " + r.output);
-}
-
-std::string read_line(int fd) {
-  std::string line;
-  char c;
-  while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
-  return line;
-}
-
-std::string read_all(int fd) {
-  std::string out;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) out.append(buffer, static_cast<size_t>(n));
-  return out;
-}
-
-std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(needle) != std::string::npos) out.push_back(line);
-  }
-  return out;
-}
-
-}  // namespace
 
 struct NetworkLab::Process {
   pid_t pid = -1;
@@ -99,25 +49,25 @@ std::string NetworkLab::driver() { return std::string(NETWORK_BIN_DIR) + "/netwo
 void NetworkLab::setup() {
   const std::string& h = host_;
   const std::string& u = upstream_;
-  must({"ip", "netns", "add", h});
-  must({"ip", "netns", "add", u});
-  must({"ip", "-n", h, "link", "set", "lo", "up"});
-  must({"ip", "-n", u, "link", "set", "lo", "up"});
-  must({"ip", "-n", h, "link", "add", "up0", "type", "veth", "peer", "name", "eth0", "netns", u});
-  must({"ip", "-n", h, "addr", "add", "198.51.100.1/24", "dev", "up0"});
-  must({"ip", "-n", h, "addr", "add", "2001:db8:ff::1/64", "dev", "up0", "nodad"});
-  must({"ip", "-n", h, "link", "set", "up0", "up"});
-  must({"ip", "-n", u, "addr", "add", "198.51.100.2/24", "dev", "eth0"});
-  must({"ip", "-n", u, "addr", "add", "2001:db8:ff::2/64", "dev", "eth0", "nodad"});
-  must({"ip", "-n", u, "link", "set", "eth0", "up"});
-  must({"ip", "-n", h, "route", "add", "default", "via", "198.51.100.2"});
-  must({"ip", "-n", h, "-6", "route", "add", "default", "via", "2001:db8:ff::2"});
+  lab_io::must({"ip", "netns", "add", h});
+  lab_io::must({"ip", "netns", "add", u});
+  lab_io::must({"ip", "-n", h, "link", "set", "lo", "up"});
+  lab_io::must({"ip", "-n", u, "link", "set", "lo", "up"});
+  lab_io::must({"ip", "-n", h, "link", "add", "up0", "type", "veth", "peer", "name", "eth0", "netns", u});
+  lab_io::must({"ip", "-n", h, "addr", "add", "198.51.100.1/24", "dev", "up0"});
+  lab_io::must({"ip", "-n", h, "addr", "add", "2001:db8:ff::1/64", "dev", "up0", "nodad"});
+  lab_io::must({"ip", "-n", h, "link", "set", "up0", "up"});
+  lab_io::must({"ip", "-n", u, "addr", "add", "198.51.100.2/24", "dev", "eth0"});
+  lab_io::must({"ip", "-n", u, "addr", "add", "2001:db8:ff::2/64", "dev", "eth0", "nodad"});
+  lab_io::must({"ip", "-n", u, "link", "set", "eth0", "up"});
+  lab_io::must({"ip", "-n", h, "route", "add", "default", "via", "198.51.100.2"});
+  lab_io::must({"ip", "-n", h, "-6", "route", "add", "default", "via", "2001:db8:ff::2"});
   for (const char* a : {Upstream::kAllowed, Upstream::kNamed, Upstream::kWildcard, Upstream::kDenied, Upstream::kDns,
                         Upstream::kOtherDns, Upstream::kMetadata}) {
-    must({"ip", "-n", u, "addr", "add", std::string(a) + "/32", "dev", "lo"});
+    lab_io::must({"ip", "-n", u, "addr", "add", std::string(a) + "/32", "dev", "lo"});
   }
   for (const char* a : {Upstream::kAllowed6, Upstream::kDenied6}) {
-    must({"ip", "-n", u, "addr", "add", std::string(a) + "/128", "dev", "lo", "nodad"});
+    lab_io::must({"ip", "-n", u, "addr", "add", std::string(a) + "/128", "dev", "lo", "nodad"});
   }
   start_echo_server(u);
   start_echo_server(h);
@@ -167,13 +117,13 @@ pid_t NetworkLab::spawn(const std::vector<std::string>& argv, int* stdin_fd, int
 pid_t NetworkLab::start_echo_server(const std::string& ns) {
   int out = -1;
   pid_t pid = spawn({"ip", "netns", "exec", ns, driver(), "echo-server", std::to_string(kEchoPort)}, nullptr, &out);
-  if (read_line(out) != "listening") throw std::runtime_error("lab setup: echo server in " + ns + " did not start");
+  if (lab_io::read_line(out) != "listening") throw std::runtime_error("lab setup: echo server in " + ns + " did not start");
   return pid;
 }
 
 std::string NetworkLab::add_container() {
   std::string name = "nxc" + suffix_ + "_" + std::to_string(containers_.size());
-  must({"ip", "netns", "add", name});
+  lab_io::must({"ip", "netns", "add", name});
   containers_.push_back(name);
   return name;
 }
@@ -181,7 +131,7 @@ std::string NetworkLab::add_container() {
 CommandResult NetworkLab::run_in(const std::string& ns, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"ip", "netns", "exec", ns};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv);
+  return lab_io::run_command(argv);
 }
 
 bool NetworkLab::loopback_answers(const std::string& port) {
@@ -205,13 +155,13 @@ NetworkLab::Attached NetworkLab::attach(const std::string& container_ns, const s
   argv.insert(argv.end(), extra.begin(), extra.end());
   int out = -1;
   a.driver = spawn(argv, nullptr, &out);
-  std::string first = read_line(out);
+  std::string first = lab_io::read_line(out);
   std::istringstream line(first);
   std::string word;
   line >> word >> a.address4 >> a.address6 >> a.nameserver >> a.helper;
   if (word == "attached") return a;
   if (failure) {
-    failure->output = first + "\n" + read_all(out);
+    failure->output = first + "\n" + lab_io::read_all(out);
     int status = 0;
     ::waitpid(a.driver, &status, 0);
     failure->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -225,7 +175,7 @@ bool NetworkLab::tell(pid_t driver, const std::string& command, const std::strin
     if (p->pid != driver) continue;
     std::string line = command + "\n";
     if (::write(p->in.get(), line.data(), line.size()) < 0) return false;
-    bool answered = read_line(p->out.get()) == answer;
+    bool answered = lab_io::read_line(p->out.get()) == answer;
     ::waitpid(p->pid, nullptr, 0);
     p->pid = -1;
     return answered;
@@ -347,53 +297,18 @@ std::string NetworkLab::leftovers() {
     }
     if (d) ::closedir(d);
   }
-  for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
+  for (const std::string& l : lab_io::lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
   std::string rules = run_in(host_, {"nft", "list", "ruleset"}).output;
-  for (const std::string& l : lines_with(rules, "c_")) out += "nft: " + l + "\n";
-  for (const std::string& l : lines_with(rules, "elements")) out += "nft: " + l + "\n";
+  for (const std::string& l : lab_io::lines_with(rules, "c_")) out += "nft: " + l + "\n";
+  for (const std::string& l : lab_io::lines_with(rules, "elements")) out += "nft: " + l + "\n";
   return out;
 }
 
 std::string NetworkLab::leftovers_with_base() {
   std::string out = leftovers();
-  for (const std::string& l : lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, "nucleus0")) out += "link: " + l + "\n";
-  for (const std::string& l : lines_with(run_in(host_, {"nft", "list", "tables"}).output, "nucleus")) out += "nft: " + l + "\n";
+  for (const std::string& l : lab_io::lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, "nucleus0")) out += "link: " + l + "\n";
+  for (const std::string& l : lab_io::lines_with(run_in(host_, {"nft", "list", "tables"}).output, "nucleus")) out += "nft: " + l + "\n";
   return out;
-}
-
-pid_t NetworkLab::start_user_container() {
-  int out = -1;
-  pid_t pid = spawn({"ip", "netns", "exec", host_, "unshare", "-Urn", driver(), "echo-server", std::to_string(kEchoPort)},
-                    nullptr, &out);
-  return read_line(out) == "listening" ? pid : -1;
-}
-
-pid_t NetworkLab::user_attach(pid_t container, const std::string& id, const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {"ip", "netns", "exec", host_, driver(), "user-attach", "--pid", std::to_string(container),
-                                   "--id", id, "--state-dir", state_dir(), "--root"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  int out = -1;
-  pid_t driver_pid = spawn(argv, nullptr, &out);
-  std::istringstream line(read_line(out));
-  std::string word;
-  pid_t pasta = -1;
-  line >> word >> pasta;
-  if (word != "attached") return -1;
-  pastas_.emplace_back(pasta, driver_pid);
-  return pasta;
-}
-
-bool NetworkLab::release_user(pid_t pasta) {
-  for (const auto& [p, driver_pid] : pastas_) {
-    if (p == pasta) return release(Attached{driver_pid, p, "", "", "", ""});
-  }
-  return false;
-}
-
-CommandResult NetworkLab::run_command_as_container(pid_t container, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"nsenter", "-t", std::to_string(container), "-U", "-n", "--preserve-credentials"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv);
 }
 
 std::string NetworkLab::bridge_link_local() {
@@ -427,17 +342,17 @@ void NetworkLab::teardown() noexcept {
     // The resident netd servers the lab's attaches started (their children, the helpers,
     // go on and finish by themselves).
     for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
-      run_command({"ip", "netns", "exec", host_, driver(), "stop-servers", "--state-dir", dir});
+      lab_io::run_command({"ip", "netns", "exec", host_, driver(), "stop-servers", "--state-dir", dir});
     }
-    for (const std::string& line : lines_with(run_command({"ip", "netns", "pids", host_}).output, "")) {
+    for (const std::string& line : lab_io::lines_with(lab_io::run_command({"ip", "netns", "pids", host_}).output, "")) {
       pid_t pid = std::atoi(line.c_str());
       if (pid > 1 && !wait_gone(pid)) ::kill(pid, SIGKILL);
     }
   }
   if (!host_.empty()) {
-    run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", nucleus_root() + "/.network",
+    lab_io::run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", nucleus_root() + "/.network",
                  "--helper", helper()});
-    run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", state_dir(), "--helper", helper(),
+    lab_io::run_command({"ip", "netns", "exec", host_, driver(), "collect", "--state-dir", state_dir(), "--helper", helper(),
                  "--remove-idle-bridge", "nucleus0"});
   }
   std::vector<std::string> namespaces = containers_;
@@ -445,11 +360,11 @@ void NetworkLab::teardown() noexcept {
   namespaces.push_back(upstream_);
   for (const std::string& ns : namespaces) {
     // Anything still running in the lab's namespaces is the lab's.
-    for (const std::string& line : lines_with(run_command({"ip", "netns", "pids", ns}).output, "")) {
+    for (const std::string& line : lab_io::lines_with(lab_io::run_command({"ip", "netns", "pids", ns}).output, "")) {
       pid_t pid = std::atoi(line.c_str());
       if (pid > 1) ::kill(pid, SIGKILL);
     }
-    run_command({"ip", "netns", "del", ns});
+    lab_io::run_command({"ip", "netns", "del", ns});
   }
 }
 

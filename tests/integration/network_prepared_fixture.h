@@ -19,24 +19,17 @@
 
 #include "tests/integration/harness.h"
 #include "tests/integration/network_lab.h"
+#include "tests/integration/network_lab_fixture.h"
 
 namespace nucleus::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-class NetworkPrepared : public ::testing::Test {
+class NetworkPrepared : public WithNetworkLab<> {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "network tests make namespaces, veths and nftables tables: root only";
-    lab_ = std::make_unique<NetworkLab>();
-  }
   void TearDown() override {
-    for (pid_t pid : background_) NetworkLab::end_in_host(pid);
-    if (lab_) {
-      EXPECT_EQ(lab_->settled_leftovers(), "") << "a container's network, or a standby, outlived it";
-    }
-    lab_.reset();
+    WithNetworkLab::TearDown();
     ::unsetenv("NUCLEUS_NETWORK_POOL");
   }
 
@@ -106,8 +99,6 @@ class NetworkPrepared : public ::testing::Test {
     return std::filesystem::read_symlink("/proc/" + pid + "/ns/net", ec).string();
   }
 
-  std::unique_ptr<NetworkLab> lab_;
-  std::vector<pid_t> background_;
   // The host's view with the driver bound in; or an image's root holding it (--rootfs).
   std::vector<std::string> root_flags_ = {"-v", NetworkLab::driver() + ":" + kDriverInside + ":ro"};
 };
