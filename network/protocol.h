@@ -40,12 +40,8 @@ Lease read_report(const std::string& datagram);
 
 // nucleus -> netd. The first, once the container's network namespace exists, carries it
 // (SCM_RIGHTS) and, optionally, the container's pidfd; netd has prepared everything else
-// by then. The second, once nucleus's record holds the container's id (its claim, which
-// refuses a second start of one name), lets netd name the lease after that id; netd then
-// answers with its report. Until it comes, the lease has an id of netd's own, so that of
-// two starts of one name only the one whose claim won ever names a lease after it.
+// by then and answers with its report.
 inline constexpr std::string_view kCommandNetns = "netns";
-inline constexpr std::string_view kCommandClaimed = "claimed";
 inline constexpr std::string_view kCommandRelease = "release";  // tear down now (no answer awaited)
 inline constexpr std::string_view kCommandDetach = "detach";    // live on until the container ends
 inline constexpr std::string_view kReplyReleased = "released";

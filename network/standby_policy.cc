@@ -17,10 +17,6 @@ std::string standby_id(pid_t pid, uint64_t start_time) {
   return "standby-" + std::to_string(pid) + "-" + std::to_string(start_time);
 }
 
-std::string unclaimed_id(pid_t pid, uint64_t start_time) {
-  return "attach-" + std::to_string(pid) + "-" + std::to_string(start_time);
-}
-
 bool is_standby_lease(const Lease& lease) { return lease.id == standby_id(lease.owner.pid, lease.owner.start_time); }
 
 }  // namespace nucleus::net

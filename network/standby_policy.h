@@ -46,17 +46,12 @@ inline constexpr PoolTimings kPoolTimings{.quiet = std::chrono::milliseconds(50)
                                           .shrink_after = std::chrono::seconds(60),
                                           .max_failures = 3};
 
-// The id a standby's lease carries until nucleus has claimed the container's
-// (network/daemon/attach.h, claim_lease), the container it was handed to included.
+// The id a standby's lease carries until a container takes it over.
 std::string standby_id(pid_t pid, uint64_t start_time);
-// The id a fresh attach's lease carries until then: "attach-<pid>-<start time>" of its netd.
-std::string unclaimed_id(pid_t pid, uint64_t start_time);
 
-// Whether a lease is a standby's own, not claimed by any container yet: never a network in
-// use (its id names its owner; a container's does only if its name is "standby-" with its
-// own netd's pid and start time, which it cannot choose ahead). A standby handed to a start
-// whose claim has not come yet still is one: a start of another bridge configuration may
-// replace the bridge under it, and the first start's claim is then refused (claim_lease).
+// Whether a lease is a standby's own, not handed to any container yet: the server's to
+// drop, never a network in use (its id names its owner; a container's does only if its
+// name is "standby-" with its own netd's pid and start time, which it cannot choose ahead).
 bool is_standby_lease(const Lease& lease);
 
 }  // namespace nucleus::net

@@ -229,13 +229,11 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   // `run` claims its record once the child is cloned, while the child builds its root and
   // before it may join its cgroup ("C"): nothing the child reads lives in the record (its
   // start signal is a pipe, not exec.fifo), and a refused claim stops it before it has run
-  // anything. A bridge's netd names its lease after the id only once told the claim is
-  // made (ContainerNetwork::id_claimed). Not where the name reaches something else first
-  // (a bridge's published ports, which netd holds as it takes the order, waiting for the
-  // same name's previous container to free them; pasta; a config's cgroupsPath, which two
-  // runs of one config would share), nor where the cgroup and the keeper, which must name
-  // the record, come first.
-  const bool claim_after_clone = held && (requested.network != NetworkMode::kBridge || requested.bridge->publish.empty()) &&
+  // anything. Not where the name reaches something else first (a bridge's network order,
+  // which netd takes by the container's id before the clone; pasta; a config's cgroupsPath,
+  // which two runs of one config would share), nor where the cgroup and the keeper, which
+  // must name the record, come first.
+  const bool claim_after_clone = held && requested.network != NetworkMode::kBridge &&
                                  requested.network != NetworkMode::kPasta && requested.cgroups_path.empty() &&
                                  !cgroup_first;
   auto s = std::make_unique<NativeSession>(claim_after_clone ? LockedContainer::pending(options.root, std::move(r))
@@ -246,17 +244,8 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   if (spec.sd_notify) prepare_notify(spec, *s);
   // The order now; its answer once the launch plan is built, which the server's work (its
   // answer, a standby's hand-over) runs beside.
-  if (spec.network == NetworkMode::kBridge) {
-    if (claim_after_clone) ensure_root(options.root);  // the network's state lives in it
-    s->network = order_network(spec, options.id, options.root);
-  }
+  if (spec.network == NetworkMode::kBridge) s->network = order_network(spec, options.id, options.root);
   if (!claim_after_clone) timing::mark("record claimed");
-  bool claimed = !claim_after_clone;
-  auto claim = [&] {
-    s->record().claim_now();
-    claimed = true;
-    timing::mark("record claimed");
-  };
 
   auto [fifo_fd, start_signal] = open_start_signal(*s, !requested.has(NamespaceType::kMount), held);
 
@@ -299,11 +288,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   net::ContainerNetwork::Prepared prepared_namespace;
   if (spec.network == NetworkMode::kBridge) {
     prepared_namespace = s->network->prepared_namespace();
-    auto record_dir = [&] {
-      if (!claimed) claim();
-      return s->dir();
-    };
-    etc_files = prepared_namespace.etc_files.empty() ? NetworkEtcFiles::make(record_dir)
+    etc_files = prepared_namespace.etc_files.empty() ? NetworkEtcFiles::make(s->dir())
                                                      : NetworkEtcFiles::given(std::move(prepared_namespace.etc_files));
     etc_files->give_to(plan);
     timing::mark("network files prepared");
@@ -334,21 +319,18 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   child_end.reset();
   timing::mark("cloned into new namespaces");
   try {
-    if (spec.network == NetworkMode::kBridge) {
-      give_network_namespace(*s);
-      if (claimed) s->network->id_claimed();
-    }
+    if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
     if (plan.user_namespace) write_id_maps(pid, plan.ids);
     send_go(s->sync.get());
     timing::mark("id maps written, child released");
     send_ready_made_trees(plan, s->sync.get(), pid);
-    if (!claimed) {
+    if (claim_after_clone) {
       // Of two runs of one --name, the second stops here: its child waits for "C" once its
       // root is built (never cgroup-first here), so it has run nothing. Not before "G":
       // there the claim's file-system calls and the child's network namespace slowed each
       // other down, 0.4 ms a start in an A/B.
-      claim();
-      if (spec.network == NetworkMode::kBridge) s->network->id_claimed();
+      s->record().claim_now();
+      timing::mark("record claimed");
     }
     if (!cgroup_first) make_cgroup();
     // The keeper: before a network attach (netd's round trip, pasta's start), so that a

@@ -97,7 +97,7 @@ bool make_files(int dir, Files& files, Files& trees) {
 
 }  // namespace
 
-NetworkEtcFiles NetworkEtcFiles::make(const std::function<std::string()>& record_dir) {
+NetworkEtcFiles NetworkEtcFiles::make(const std::string& record_dir) {
   NetworkEtcFiles f;
   const char* where = std::getenv("NUCLEUS_BRIDGE_ETC");
   if (where == nullptr || std::string_view(where) != "record") {
@@ -106,7 +106,7 @@ NetworkEtcFiles NetworkEtcFiles::make(const std::function<std::string()>& record
   }
   // In the record, cloned from there (a mount of our own namespace, which every kernel
   // clones); unlinked once the child has attached them (forget_record_copies).
-  f.record_etc_ = record_dir() + "/etc";
+  f.record_etc_ = record_dir + "/etc";
   if (::mkdir(f.record_etc_.c_str(), 0755) != 0) throw_errno(kEtcStep, f.record_etc_);
   UniqueFd dir = sys::open(f.record_etc_, O_PATH | O_DIRECTORY | O_CLOEXEC, kEtcStep);
   if (!make_files(dir.get(), f.files_, f.trees_)) throw_errno(kEtcStep, "open_tree " + f.record_etc_);

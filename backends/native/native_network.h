@@ -3,7 +3,6 @@
 #include <sys/types.h>
 
 #include <array>
-#include <functional>
 #include <string>
 
 #include "backends/native/native_session.h"
@@ -24,12 +23,10 @@ namespace nucleus::native {
 // child (the plan's kAttachTree ops, rootfs.h kBridgeEtcFiles); their content is written
 // through the tmpfs once the network is attached, into the files the container sees. A
 // kernel before 6.15 clones no file of a detached mount: there, and with
-// NUCLEUS_BRIDGE_ETC=record, they are made in <record>/etc, cloned from there and unlinked
-// (`record_dir` is asked for it only then: a record `run` claims after the clone is claimed
-// for it).
+// NUCLEUS_BRIDGE_ETC=record, they are made in <record>/etc, cloned from there and unlinked.
 class NetworkEtcFiles {
  public:
-  static NetworkEtcFiles make(const std::function<std::string()>& record_dir);
+  static NetworkEtcFiles make(const std::string& record_dir);
   // The files a standby made with the namespace it prepared (ContainerNetwork::Prepared):
   // mounts only, whose content netd writes (write() then writes nothing).
   static NetworkEtcFiles given(std::vector<UniqueFd> trees);

@@ -25,6 +25,9 @@
 #include "core/sys/sys.h"
 
 namespace nucleus {
+namespace {
+
+using json = nlohmann::json;
 
 // Like runc, the root and any missing parents are created (containerd's shim passes
 // /run/containerd/runc/<namespace>).
@@ -45,10 +48,6 @@ void ensure_root(const std::string& root) {
     throw Error("state directory " + root, "is not a directory owned by this user");
   }
 }
-
-namespace {
-
-using json = nlohmann::json;
 
 // A lock file that never exists unlocked: made anonymous (O_TMPFILE), locked, then linked
 // into place under `name`.

@@ -58,11 +58,6 @@ std::string to_json(const ContainerRecord& record);
 std::string oci_state_json(const ContainerRecord& record, const std::string& status, bool pretty = true);
 ContainerRecord record_from_json(const std::string& text);  // throws Error
 
-// The state root (--root) made, with its missing parents, as runc does (0711, owned by this
-// user; throws Error otherwise): what a claim does first, and a start that reaches the
-// root's network state before its claim.
-void ensure_root(const std::string& root);
-
 // A container's record held by this process with its lock.
 class LockedContainer {
  public:

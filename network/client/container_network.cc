@@ -210,21 +210,13 @@ void ContainerNetwork::give_namespace(int netns_fd, int container_pidfd) {
   namespace_given_ = true;
 }
 
-void ContainerNetwork::id_claimed() {
-  if (!control_ || !namespace_given_ || claim_sent_) throw Error("attach the network of " + id_, "no namespace given, or claimed already");
-  // As the namespace's: a netd that failed has its report waiting.
-  (void)::send(control_.get(), kCommandClaimed.data(), kCommandClaimed.size(), MSG_NOSIGNAL);
-  claim_sent_ = true;
-}
-
 void ContainerNetwork::enter(int netns_fd, int container_pidfd) {
   give_namespace(netns_fd, container_pidfd);
-  id_claimed();
   wait_attached();
 }
 
 void ContainerNetwork::wait_attached() {
-  if (!control_ || !lease_.id.empty() || !claim_sent_) throw Error("attach the network of " + id_, "no namespace given, or its id not claimed");
+  if (!control_ || !lease_.id.empty() || !namespace_given_) throw Error("attach the network of " + id_, "no namespace given");
   std::string report = receive(control_.get());
   if (report.empty()) {
     control_.reset();
@@ -264,7 +256,6 @@ ContainerNetwork& ContainerNetwork::operator=(ContainerNetwork&& other) noexcept
     id_ = std::move(other.id_);
     log_ = std::move(other.log_);
     namespace_given_ = other.namespace_given_;
-    claim_sent_ = other.claim_sent_;
     answer_pending_ = other.answer_pending_;
     control_ = std::move(other.control_);
     helper_ = std::move(other.helper_);

@@ -48,25 +48,20 @@ void check_network_request(const NetworkRequest& request);
 class ContainerNetwork {
  public:
   // The attach in two parts, so that netd prepares everything but the container's side
-  // while the container is being made: prepare() once the request is checked, before the
-  // container's id need be ours (the lease, the rules and the forwarder's sockets are made
-  // meanwhile, under an id of netd's own; returns at once), enter() once its network
-  // namespace exists, its id is ours and before the workload runs (the veth, its peer made
-  // in that namespace and configured, the lease named after the id; waits for netd's
-  // report). From the process that will wait for the container (single-threaded: it may
-  // fork and exec the helper). enter() throws Error (exit 125) with nothing left behind
-  // when any part cannot be put in place; a network prepared but never entered is torn
-  // down when dropped.
+  // while the container is being made: prepare() as soon as its id is ours (the lease,
+  // the rules and the forwarder's sockets are made meanwhile; returns at once), enter()
+  // once its network namespace exists and before the workload runs (the veth, its peer
+  // made in that namespace and configured; waits for netd's report). From the process that will wait for the
+  // container (single-threaded: it may fork and exec the helper). enter() throws Error
+  // (exit 125) with nothing left behind when any part cannot be put in place; a network
+  // prepared but never entered is torn down when dropped.
   static ContainerNetwork prepare(const NetworkRequest& request, const std::string& container_id,
                                   const AttachOptions& options = {});
   void enter(int netns_fd, int container_pidfd = -1);
-  // enter() in three parts, so that the caller does its own work while netd makes the
-  // veth: give_namespace() as soon as the namespace exists (returns at once; the fds may be
-  // closed after it), id_claimed() once the container's record holds its id (netd names
-  // the lease after the id only then: protocol.h, kCommandClaimed; returns at once),
-  // wait_attached() before the workload runs (throws as enter() does).
+  // enter() in two halves, so that the caller does its own work while netd makes the veth:
+  // give_namespace() as soon as the namespace exists (returns at once; the fds may be
+  // closed after it), wait_attached() before the workload runs (throws as enter() does).
   void give_namespace(int netns_fd, int container_pidfd = -1);
-  void id_claimed();
   void wait_attached();
   // Whether netd's report is there to read already (wait_attached() would not wait).
   bool report_ready() const;
@@ -119,7 +114,6 @@ class ContainerNetwork {
   Lease lease_;  // empty until enter() succeeded
   std::string id_, log_;
   bool namespace_given_ = false;
-  bool claim_sent_ = false;
   bool answer_pending_ = false;  // the server's kReplyPrepared / kReplyFresh not read yet
   std::string hostname_;
   std::vector<ExtraHost> extra_hosts_;

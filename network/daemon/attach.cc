@@ -100,15 +100,12 @@ void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPubl
       for (const PortPublish& p : publish) {
         if (p.transport != theirs.transport || p.host_port != theirs.host_port) continue;
         const std::string port = std::to_string(p.host_port) + "/" + std::string(to_string(p.transport));
+        forget_refused_log(store, id);
         throw Error("--publish " + port, "container " + other.id + " publishes host port " + port +
                                              " already (on any address: one container a port)");
       }
     }
   }
-}
-
-void wait_for_ports_of_releasing_owner(const LeaseStore& store, const AttachOrder& order) {
-  if (!order.request.publish.empty()) wait_for_releasing_owner(store, order.id, 5000);
 }
 
 void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept {
@@ -120,23 +117,29 @@ void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept
   ::unlink(store.log_path(id).c_str());
 }
 
-AttachedNetwork prepare_network(const AttachOrder& order, const std::string& lease_id, boost::asio::io_context& io,
-                                Nftables& nft, LeaseStore& store) {
+AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
   NetworkRequest request = order.request;  // its host ports 0 become the ones held
   AttachedNetwork attached;
-  wait_for_ports_of_releasing_owner(store, order);
-  attached.held_ports = hold_published_ports(request.publish);
+  try {
+    attached.held_ports = hold_published_ports(request.publish);
+  } catch (const Error&) {
+    forget_refused_log(store, order.id);
+    throw;
+  }
   bool leased = false;
   ScopeExit undo([&] {
     if (leased) teardown_lease(store, nft, attached.lease);
   });
+  // The same id released a moment ago (a `run --name` again): its netd may still be
+  // tearing it down; the lease, and the veth's name, are free once it has.
+  wait_for_releasing_owner(store, order.id, 5000);
   NetlinkSocket host;
   {
     LeaseStore::Lock lock(store);
     collect_stale_leases(store, nft);
     check_ports_unpublished(store, request.publish, order.id);
-    attached.lease = store.allocate(lock, lease_id, request, LeaseOwner::self());
+    attached.lease = store.allocate(lock, order.id, request, LeaseOwner::self());
     leased = true;
     prepare_base(store, nft, host, request, attached.lease);
   }
@@ -154,32 +157,6 @@ AttachedNetwork prepare_network(const AttachOrder& order, const std::string& lea
   return attached;
 }
 
-void claim_lease(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store) {
-  // The same id released a moment ago (a `run --name` again): its netd may still be
-  // tearing it down; the id is free once it has.
-  wait_for_releasing_owner(store, order.id, 5000);
-  LeaseStore::Lock lock(store);
-  if (store.find(order.id)) {
-    collect_stale_leases(store, nft);
-    if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
-  }
-  // A start of another configuration may have rebuilt the bridge since this network was
-  // prepared (it does once no container uses the old one, and an unclaimed lease is not a
-  // container's yet).
-  if (!base_is(store, order.request)) {
-    throw Error("bridge " + order.request.bridge, "its configuration changed while this start was prepared; start it again");
-  }
-  try {
-    store.hand_over(lock, attached.lease, order.id);
-  } catch (const Error& e) {
-    // A file at the id's name that find() did not take for the id's: a dead holder's (a
-    // hand-over killed halfway) is collected; a live one's is another id of the same key.
-    if (e.err() != EEXIST) throw;
-    collect_stale_leases(store, nft);
-    store.hand_over(lock, attached.lease, order.id);
-  }
-}
-
 void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
   ScopeExit undo([&] { release_network(attached, nft, store); });
   // Created with its peer directly in the container's namespace: moving a link between
@@ -192,6 +169,10 @@ void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Leas
   undo.dismiss();
 }
 
+void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store) {
+  link_namespace(attached, netns_fd, nft, store);
+  attached.forwarder->start();
+}
 
 void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_request, const std::string& standby_id,
                       const std::function<bool()>& had_flows, boost::asio::io_context& io, Nftables& nft,

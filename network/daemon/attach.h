@@ -13,13 +13,12 @@
 #include "network/protocol.h"
 
 // The attach sequence nucleus-netd runs for one container (docs/networking.md, "Attach"),
-// in three parts so that the first two run while nucleus is still making the container:
-// before its network namespace exists, published ports held, lease (under an id of netd's
-// own), bridge and base tables (under the store's lock), the forwarder's sockets, the
-// container's rules (they name the veth, which need not exist yet); once the namespace
-// exists, the veth with its peer created in it as eth0, configured; once nucleus has
-// claimed the container's id, the lease renamed to it. On any failure everything made so
-// far is removed before the Error leaves.
+// in two parts so that the first runs while nucleus is still making the container: before
+// its network namespace exists, published ports held, lease, bridge and base tables (under
+// the store's lock), the forwarder's sockets, the container's rules (they name the veth,
+// which need not exist yet); once the namespace exists, the veth with its peer created in
+// it as eth0, configured, and the forwarder started. On any failure everything
+// made so far is removed before the Error leaves.
 namespace nucleus::net {
 
 struct AttachedNetwork {
@@ -28,19 +27,9 @@ struct AttachedNetwork {
   std::unique_ptr<dns::Forwarder> forwarder;
 };
 
-// The lease is allocated under `lease_id` (a standby's own, or the netd's unclaimed_id):
-// the container's id is its only once nucleus has claimed it (claim_lease).
-AttachedNetwork prepare_network(const AttachOrder& order, const std::string& lease_id, boost::asio::io_context& io,
-                                Nftables& nft, LeaseStore& store);
-// The lease renamed to the order's id (LeaseStore::hand_over: same file content, addresses
-// and key), under the store's lock, once nucleus says its record holds that id (kCommandClaimed):
-// of two starts of one name, only the one whose claim won ever names a lease after it. The
-// id's checks: a releasing netd of it waited for, not attached already (a dead holder's
-// collected first), and the bridge still of the order's configuration.
-void claim_lease(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store);
-// The veth into the container's namespace (netns_fd): its host end on the bridge, its peer
-// made in that namespace as eth0 and configured. The forwarder is started by the caller
-// (a standby: once its container comes; keeper.h).
+AttachedNetwork prepare_network(const AttachOrder& order, boost::asio::io_context& io, Nftables& nft, LeaseStore& store);
+void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
+// enter_namespace without starting the forwarder: what a standby does ahead of its container.
 void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
 
 // Whether the bridge and base tables serve request's configuration (<state>/base): a
@@ -50,16 +39,9 @@ bool base_is(const LeaseStore& store, const NetworkRequest& request);
 // lease publishes, on whatever address (the DNAT map is keyed by port alone: nft would
 // refuse it with "File exists"); the bind of the same address is refused before this.
 void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPublish>& publish, const std::string& id);
-// An order that publishes ports comes from a nucleus that has claimed its id already
-// (native_create.cc): the same id released a moment ago (a `run --name X -p ...` again) may
-// still hold its ports, free once its netd is gone, which this waits for (up to 5 s). Other
-// orders wait in claim_lease, once their id is claimed: a live twin's lease is never
-// waited for, its start refused by the claim.
-void wait_for_ports_of_releasing_owner(const LeaseStore& store, const AttachOrder& order);
-// An attach that ends before its lease took the order's id (refused, or nucleus gone before
-// its claim): no lease's removal takes the log nucleus opened at the id's name, so this
-// does (unless a live lease of that id, a twin's, names the same log; a twin still
-// unclaimed loses its log's name, not its network).
+// An attach refused before its lease (a port taken since nucleus checked it): no lease's
+// removal takes the log nucleus opened for it, so this does (unless a live lease of that
+// id, a twin's, names the same log).
 void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept;
 // The reverse, for the helper that attached it.
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store);

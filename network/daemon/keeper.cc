@@ -197,31 +197,13 @@ ContainerFds receive_namespace() {
   return got;
 }
 
-// nucleus's word that its record holds the container's id (kCommandClaimed); false for
-// anything else: a release, or nucleus gone.
-bool receive_claim() {
-  char word[16];
-  ssize_t n;
-  do {
-    n = ::recv(kControlFd, word, sizeof word, 0);
-  } while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(kCommandClaimed.size()) && kCommandClaimed == std::string_view(word, static_cast<size_t>(n));
-}
-
-// A network whose container never claimed its id: torn down, and the log nucleus opened at
-// the id's name with it (unless a live lease of that id, a twin's whose claim won, names it).
-void abandon_unclaimed(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store) {
-  release_network(attached, nft, store);
-  forget_refused_log(store, order.id);
-}
-
 }  // namespace
 
 int keep_attached(asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store, const sigset_t& stops,
-                  const AttachOrder& order, std::optional<ino_t> prepared, Recycling* recycling) {
+                  std::optional<ino_t> prepared, Recycling* recycling) {
   ContainerFds container = receive_namespace();
   if (!container.netns) {  // the container was never made: what was prepared goes
-    abandon_unclaimed(attached, order, nft, store);
+    release_network(attached, nft, store);
     return 0;
   }
   try {
@@ -229,24 +211,13 @@ int keep_attached(asio::io_context& io, AttachedNetwork& attached, Nftables& nft
       struct stat st {};
       if (::fstat(container.netns.get(), &st) != 0 || st.st_ino != *prepared) {
         release_network(attached, nft, store);
-        throw Error("attach the network of " + order.id, "the container is not in the namespace prepared for it");
+        throw Error("attach the network of " + attached.lease.id, "the container is not in the namespace prepared for it");
       }
+      attached.forwarder->start();
     } else {
-      link_namespace(attached, container.netns.get(), nft, store);
+      enter_namespace(attached, container.netns.get(), nft, store);
     }
-    if (!receive_claim()) {  // nucleus gave up on the container before its record was its own
-      abandon_unclaimed(attached, order, nft, store);
-      return 0;
-    }
-    try {
-      claim_lease(attached, order, nft, store);
-    } catch (const Error&) {
-      release_network(attached, nft, store);
-      throw;
-    }
-    attached.forwarder->start();
   } catch (const Error& e) {
-    if (attached.lease.id != order.id) forget_refused_log(store, order.id);
     send_control(report_error(e));
     return e.exit_code();
   }

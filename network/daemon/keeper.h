@@ -42,11 +42,9 @@ constexpr int kRecycled = -1;
 
 // Once the network is prepared: waits for the container's namespace (its pidfd with it),
 // attaches to it (unless prepared in it already: `prepared` is that namespace's inode),
-// waits for nucleus's claim of the order's id and gives the lease that id (claim_lease),
 // reports, and keeps the network until it is released. Returns the exit status; with
 // `recycling`, kRecycled when the ended container's namespace was made the standby's again.
 int keep_attached(boost::asio::io_context& io, AttachedNetwork& attached, Nftables& nft, LeaseStore& store,
-                  const sigset_t& stops, const AttachOrder& order, std::optional<ino_t> prepared,
-                  Recycling* recycling = nullptr);
+                  const sigset_t& stops, std::optional<ino_t> prepared, Recycling* recycling = nullptr);
 
 }  // namespace nucleus::net

@@ -28,7 +28,6 @@
 #include "network/daemon/server.h"
 #include "network/daemon/teardown.h"
 #include "network/protocol.h"
-#include "network/standby_policy.h"
 
 namespace nucleus::net {
 namespace {
@@ -52,14 +51,12 @@ int attach() {
   try {
     order = order_from_json(read_order());
     store = std::make_unique<LeaseStore>(order.state_dir);
-    const LeaseOwner self = LeaseOwner::self();
-    attached = prepare_network(order, unclaimed_id(self.pid, self.start_time), io, nft, *store);
+    attached = prepare_network(order, io, nft, *store);
   } catch (const Error& e) {
-    if (store && !order.id.empty()) forget_refused_log(*store, order.id);
     send_control(report_error(e));
     return e.exit_code();
   }
-  return keep_attached(io, attached, nft, *store, stops, order, std::nullopt);
+  return keep_attached(io, attached, nft, *store, stops, std::nullopt);
 }
 
 std::string option(std::vector<std::string>& args, const std::string& name, const std::string& fallback) {

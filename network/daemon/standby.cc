@@ -41,28 +41,53 @@ UniqueFd make_network_namespace() {
   return made;
 }
 
-// What the standby did not prepare, for the order it was handed: its published ports (held
-// from now on: no host program takes them), its egress policy (rules and names), its
-// resolvers and /etc files (docs/networking.md, "Prepared namespaces"). The lease keeps the
-// standby's id until nucleus has claimed the container's (claim_lease, at its "claimed").
+// Its lease becomes the container's (docs/networking.md, "Prepared namespaces"); the same
+// checks as a fresh attach: a valid id, not attached already (a dead holder's collected
+// first), a previous network of that id gone.
 void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nft, LeaseStore& store, PreparedMounts& mounts) {
   if (auto problem = check_network_id(order.id)) throw Error("container id " + order.id, *problem);
+  wait_for_releasing_owner(store, order.id, 5000);
   NetworkRequest request = order.request;  // its host ports 0 become the ones held
+  // What the standby did not prepare: the order's published ports (held from now on: no
+  // host program takes them), its egress policy (rules and names). The lease names them
+  // before the rules exist, so a teardown from here on removes them.
   const Lease prepared = attached.lease;
-  if (request.enforces_policy() || !request.publish.empty()) {
-    wait_for_ports_of_releasing_owner(store, order);
-    attached.held_ports = hold_published_ports(request.publish);
+  const bool own_rules = request.enforces_policy() || !request.publish.empty();
+  if (own_rules) {
+    try {
+      attached.held_ports = hold_published_ports(request.publish);
+    } catch (const Error&) {
+      forget_refused_log(store, order.id);
+      throw;
+    }
     attached.lease.publish = request.publish;
     attached.lease.policy = request.enforces_policy();
-    {
-      // The lease names the ports and the policy before their rules exist, so that a
-      // teardown from here on removes them; no other lease publishes them (checked with
-      // the lease written, in one hold of the lock, as an attach allocates).
-      LeaseStore::Lock lock(store);
-      check_ports_unpublished(store, request.publish, order.id);
-      attached.lease.standby_ready = false;
-      store.rewrite(lock, attached.lease);
+  }
+  {
+    // The check and the hand-over in one hold of the lock, as allocate makes them: two
+    // starts of one id never both hold a lease.
+    LeaseStore::Lock lock(store);
+    if (store.find(order.id)) {
+      collect_stale_leases(store, nft);
+      if (store.find(order.id)) throw Error("network of " + order.id, "already attached");
     }
+    // A start of another configuration may have rebuilt the bridge since this standby was
+    // prepared (it does once no container uses the old one): never handed out then.
+    if (!base_is(store, request)) {
+      throw Error("bridge " + request.bridge, "its configuration changed while this start was prepared; start it again");
+    }
+    check_ports_unpublished(store, request.publish, order.id);
+    try {
+      store.hand_over(lock, attached.lease, order.id);
+    } catch (const Error& e) {
+      // A file at the id's name that find() did not take for the id's: a dead holder's (a
+      // hand-over killed halfway) is collected; a live one's is another id of the same key.
+      if (e.err() != EEXIST) throw;
+      collect_stale_leases(store, nft);
+      store.hand_over(lock, attached.lease, order.id);
+    }
+  }
+  if (own_rules) {
     nft.run(ruleset::container_rules_replacing(prepared, attached.lease, request), "apply the network policy of " + order.id);
     if (request.enforces_policy()) attached.forwarder->set_policy(dns::NamePolicy(request.egress));
   }
@@ -121,7 +146,6 @@ bool offer_and_take_over(int server, int netns, AttachedNetwork& attached, Nftab
     take_over(attached, order, nft, store, mounts);
   } catch (const Error& e) {
     release_network(attached, nft, store);
-    forget_refused_log(store, order.id);
     send_control(report_error(e));
     return false;
   }
@@ -158,7 +182,7 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
     netns = make_network_namespace();
     LeaseOwner self = LeaseOwner::self();
     recycling.standby_id = standby_id(self.pid, self.start_time);
-    attached = prepare_network({recycling.standby_id, state_dir, request}, recycling.standby_id, io, nft, store);
+    attached = prepare_network({recycling.standby_id, state_dir, request}, io, nft, store);
     link_namespace(attached, netns.get(), nft, store);
   } catch (const Error& e) {  // what was made is undone already
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
@@ -178,7 +202,7 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
   for (;;) {
     AttachOrder order;
     if (!offer_and_take_over(server, netns.get(), attached, nft, store, mounts, order)) return 0;
-    int status = keep_attached(io, attached, nft, store, stops, order, recycling.baseline.inode,
+    int status = keep_attached(io, attached, nft, store, stops, recycling.baseline.inode,
                                order.recyclable ? &recycling : nullptr);
     if (status != kRecycled) return status;
     // A standby again: the attach's numbers back to /dev/null, the log back to the server's.

@@ -7,7 +7,6 @@
 // left after kill -9 of nucleus (TearDown checks every test the same way; leftovers() ends
 // the standbys first, so their own teardown is checked too).
 #include <signal.h>
-#include <unistd.h>
 
 #include "tests/integration/network_prepared_fixture.h"
 
@@ -122,24 +121,6 @@ TEST_F(NetworkPrepared, ATwinsNameIsRefusedAndLeavesTheHoldersNetworkAlone) {
   CommandResult reach = in_host(nucleus({"exec", "held", kDriverInside, "probe", "tcp", Upstream::kAllowed,
                                          std::to_string(kEchoPort)}));
   EXPECT_EQ(reach.status, 0) << reach.output;
-}
-
-// `run` names its network's lease after its id only once its record is claimed: until then
-// the lease keeps its standby's id (NUCLEUS_TEST_CLAIM_DELAY_MS holds the claim between the
-// record's directory and its lock), so that of two starts of one name only the one whose
-// claim won ever holds a lease of that name (ATwinsNameIsRefusedAndLeavesTheHoldersNetworkAlone).
-TEST_F(NetworkPrepared, TheLeaseTakesTheIdOnlyOnceTheRecordIsClaimed) {
-  prepare_standbys(1);
-  ::setenv("NUCLEUS_TEST_CLAIM_DELAY_MS", "1500", 1);
-  background_.push_back(lab_->start_in_host(run_args("slow-claim", {"/bin/sleep", "600"})));
-  ::unsetenv("NUCLEUS_TEST_CLAIM_DELAY_MS");
-  const std::string record = lab_->nucleus_root() + "/slow-claim";
-  for (int i = 0; i < 300 && ::access(record.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_EQ(::access(record.c_str(), F_OK), 0) << "the claim never began";
-  std::this_thread::sleep_for(300ms);  // a word sent before the claim would have been taken by now
-  EXPECT_EQ(lease_of("slow-claim"), "") << "the lease took the id before the record was claimed";
-  for (int i = 0; i < 300 && lease_of("slow-claim").empty(); ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_NE(prepared_by("slow-claim"), "") << "never attached, or not through the standby";
 }
 
 // Starts that find no standby at all grow the pool by one each (up to 16): after a burst of
