@@ -1,9 +1,11 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <string_view>
 #include <vector>
 
-// What a network namespace's /proc/net files say, for the checks of a
+// What a network namespace's /proc/net files and /proc's lists say, for the checks of a
 // recycled namespace (network/daemon/recycle.cc reads them in the container's namespace):
 // pure parsers, testable without one.
 namespace nucleus::net {
@@ -21,5 +23,8 @@ SocketCounts parse_sockstat(std::string_view sockstat);
 // router solicitations go on with no container), and the ICMPv6 messages a container would
 // have caused (echoes, errors). Compared, not summed: -1 for a counter missing.
 std::vector<long long> traffic_counters(std::string_view snmp, std::string_view snmp6);
+
+// Numbers separated by blanks (/proc/PID/task/TID/children), in their order.
+std::vector<pid_t> parse_pid_list(std::string_view text);
 
 }  // namespace nucleus::net

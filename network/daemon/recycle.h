@@ -37,10 +37,10 @@ bool exchanged_traffic(int netns_fd, NamespaceBaseline& baseline);
 // of it is left in the namespace ("sockets: used" of its /proc/net/sockstat: every socket
 // made in it, whoever holds it, one passed out over a unix socket too, TCP's orphans still
 // closing included; netd keeps none there; a closed one may take a grace period of RCU to
-// be freed, which is waited for, up to 100 ms), or a TCP connection of it in TIME_WAIT (its
-// addresses and ports would be the next container's to see, its port held). A process
-// that joined the namespace from outside the container is not looked for: only one as
-// privileged as the host's root can (docs/networking.md, "Recycled namespaces").
+// be freed, which is waited for, up to 100 ms), a TCP connection of it in TIME_WAIT (its
+// addresses and ports would be the next container's to see, its port held), or a process
+// is still in it (one that joined it from outside the container's pid namespace; its
+// /proc/PID/ns/net, not each of its threads').
 std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd);
 
 }  // namespace nucleus::net

@@ -4,8 +4,12 @@
 // nothing of what the first was given. Observed through the real CLI in the lab's
 // namespaces: the namespace the next container sees (its inode), what it can reach, the
 // host's published ports, and the server's log of a namespace it would not reuse.
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/integration/network_prepared_fixture.h"
 
@@ -160,13 +164,13 @@ TEST_F(NetworkRecycled, WhatAContainerWasGivenIsGoneForTheNext) {
       << "the first's published port reaches the next container";
 }
 
-// A socket of the namespace held outside the container (one passed out over a unix socket,
-// or made by a process that joined the namespace from outside), or a TCP connection of it
-// in TIME_WAIT, keeps the namespace from any other container: it is torn down, the next
-// one gets another.
-TEST_F(NetworkRecycled, ASocketOrATimeWaitLeftInTheNamespaceKeepsItFromTheNext) {
+// A socket of the namespace held outside the container (one passed out over a unix socket),
+// a TCP connection of it in TIME_WAIT, or a process that joined the namespace from outside
+// the container's pid namespace, keeps the namespace from any other container: it is torn
+// down, the next one gets another.
+TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
   prepare_standbys(1);
-  for (const std::string way : {"socket", "time-wait"}) {
+  for (const std::string way : {"socket", "process", "time-wait"}) {
     SCOPED_TRACE(way);
     const std::string name = "leaves-a-" + way;
     if (way == "time-wait") {
@@ -186,6 +190,12 @@ TEST_F(NetworkRecycled, ASocketOrATimeWaitLeftInTheNamespaceKeepsItFromTheNext) 
       holders_.push_back(lab_->start_in_host({lab_->driver(), "hold-socket", path, ready}));
       for (int i = 0; i < 500 && ::access(ready.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(10ms);
       ASSERT_EQ(::access(ready.c_str(), F_OK), 0) << "the socket was never held";
+    } else if (way == "process") {
+      holders_.push_back(lab_->start_in_host({"nsenter", "--net=" + path, "sleep", "600"}));
+      const std::string holder_ns = "/proc/" + std::to_string(holders_.back()) + "/ns/net";
+      std::error_code ec;
+      for (int i = 0; i < 500 && std::filesystem::read_symlink(holder_ns, ec).string() != ns; ++i) std::this_thread::sleep_for(10ms);
+      ASSERT_EQ(std::filesystem::read_symlink(holder_ns, ec).string(), ns) << "the process never joined";
     } else {
       auto time_wait = [&] {
         std::ifstream in("/proc/" + pid + "/net/sockstat");
@@ -197,11 +207,47 @@ TEST_F(NetworkRecycled, ASocketOrATimeWaitLeftInTheNamespaceKeepsItFromTheNext) 
       ASSERT_TRUE(time_wait()) << "the connection never closed";
     }
     end(name);
-    const std::string why = way == "socket" ? "1 socket(s) of the container left in its namespace"
-                                            : "1 TCP connection(s) of the container in TIME_WAIT";
+    const std::string why = way == "socket"      ? "1 socket(s) of the container left in its namespace"
+                            : way == "time-wait" ? "1 TCP connection(s) of the container in TIME_WAIT"
+                                                 : "a process is still in its namespace";
     EXPECT_TRUE(logged("the namespace of " + name + " serves no other container: " + why)) << server_log();
     EXPECT_NE(run_reading_netns("after-" + way), ns + "\n") << server_log();
   }
+}
+
+// A pod's member: a container whose config joins another's network namespace by path (an OCI
+// bundle with a pid namespace of its own, holding no socket). Once the namespace's own
+// container ends, the member's process is still in it: the namespace serves no other
+// container, and is torn down instead (the member loses the network, as it would with runc
+// once the pod's sandbox ends). The scan of /proc is what sees it (stop 32 measured the
+// scan's cost and tried without it: this member then lived on in the next container's
+// namespace).
+TEST_F(NetworkRecycled, AContainerThatJoinedTheNamespaceKeepsItFromTheNext) {
+  prepare_standbys(1);
+  start("pod-head");
+  const std::string head_pid = pid_of("pod-head"), ns = netns_of("pod-head");
+  ASSERT_NE(ns, "");
+  const std::string bundle = std::filesystem::path(lab_->nucleus_root()).parent_path() / "member-bundle";
+  ::mkdir(bundle.c_str(), 0755);
+  ASSERT_EQ(in_host(nucleus({"spec", "--bundle", bundle})).status, 0);
+  nlohmann::json config = nlohmann::json::parse(std::ifstream(bundle + "/config.json"));
+  config["root"]["path"] = image_;
+  config["process"]["terminal"] = false;
+  config["process"]["args"] = {"/bin/sleep", "600"};
+  bool joined = false;
+  for (nlohmann::json& n : config["linux"]["namespaces"]) {
+    if (n["type"] == "network") n["path"] = "/proc/" + head_pid + "/ns/net", joined = true;
+  }
+  ASSERT_TRUE(joined) << config.dump();
+  std::ofstream(bundle + "/config.json") << config.dump();
+  pid_t member = lab_->start_in_host(nucleus({"run", "--bundle", bundle, "pod-member"}));
+  std::string member_ns;
+  for (int i = 0; i < 300 && (member_ns = netns_of("pod-member")) != ns; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(member_ns, ns) << "the member never joined";
+  end("pod-head");
+  EXPECT_TRUE(logged("the namespace of pod-head serves no other container: a process is still in its namespace")) << server_log();
+  EXPECT_NE(run_reading_netns("after-pod"), ns + "\n") << server_log();
+  NetworkLab::end_in_host(member);
 }
 
 // The host's connection tracking entries of an ended container's address go before the
