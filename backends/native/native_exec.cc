@@ -21,6 +21,7 @@
 #include "backends/native/child/clone.h"
 #include "backends/native/child/handshake.h"
 #include "backends/native/native_backend.h"
+#include "backends/native/native_network.h"
 #include "backends/native/plan/namespaces.h"
 #include "config/spec_json.h"
 #include "backends/native/oci/oci_support.h"
@@ -28,6 +29,7 @@
 #include "core/cgroup/cgroup.h"
 #include "core/sys/error.h"
 #include "core/init/clone_on_stack.h"
+#include "network/client/container_network.h"
 #include "core/init/supervisor.h"
 #include "core/container/monitor.h"
 #include "core/sys/sys.h"
@@ -93,6 +95,13 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   timing::mark("exec: planned");
   UniqueFd init = container_init_pidfd(r);
   if (!init) throw Error(r.name, "the container's init is gone");
+  // A process that could change the container's network namespace: the namespace serves
+  // no later container (its netd checks this at the container's end). Said before the
+  // process exists, while the container runs.
+  if (container.network == NetworkMode::kBridge && namespace_recyclable(container) &&
+      could_change_the_namespace(p.capabilities)) {
+    net::keep_from_recycling(r.name, net::network_state_dir(dir.substr(0, dir.rfind('/'))));
+  }
   CgroupJoinFiles join = open_cgroup_join_files(cgroup.get());
   // Without --detach the process is ours to wait for: once the helper exits, it is
   // reparented here.

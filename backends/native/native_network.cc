@@ -29,43 +29,6 @@ bool takes_prepared_namespace(const ContainerSpec& spec) {
   return !spec.has(NamespaceType::kUser) || ((c.bounding | c.permitted | c.effective | c.ambient) & kNetCaps) == 0;
 }
 
-// Whether the prepared namespace may serve a later container once this one has ended
-// (docs/networking.md, "Recycled namespaces"). Only when nothing of the container can
-// outlive its init, and nothing of it could have changed the namespace itself, since
-// netd's own checks at the end (no socket left in it, no task in it) cannot see a changed
-// setting:
-//  - a pid namespace of its own: the kernel ends every process in it before the init's end
-//    is seen (a joined or the host's would leave processes in the namespace);
-//  - no NET_ADMIN, NET_RAW or SYS_ADMIN: routes, addresses, links, raw sockets' filters
-//    and the namespace's own nftables stay as netd made them;
-//  - /proc/sys read-only and no sysctl of the config's: the namespace's net.* settings too;
-//  - no way to pass a file out to a process of its own outside it: an open file of the
-//    namespace's /proc/net (its sockets, routes, neighbours, always the namespace's current
-//    ones) held there would show the next container's. Unix sockets are the way, and one can
-//    be reached wherever the host's files are (a read-only mount does not stop a connect):
-//    so only an image's root, no bind mount of the host's, no NOTIFY_SOCKET.
-bool namespace_recyclable(const ContainerSpec& spec) {
-  constexpr CapSet kChangesTheNamespace =
-      (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW) | (CapSet{1} << CAP_SYS_ADMIN);
-  const CapabilitySets& c = spec.process.capabilities;
-  const NamespaceSpec* pid = spec.find(NamespaceType::kPid);
-  const bool proc_sys_read_only =
-      std::find(spec.readonly_paths.begin(), spec.readonly_paths.end(), "/proc/sys") != spec.readonly_paths.end();
-  auto is_bind = [](const MountSpec& m) {
-    return m.type == "bind" || std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
-  };
-  const bool host_files = spec.root.path.empty() || std::any_of(spec.mounts.begin(), spec.mounts.end(), is_bind);
-  // A test's ablation of a layer (plan/host_context.cc) may have dropped the read-only /proc/sys.
-  const bool ablated = std::getenv("NUCLEUS_TEST_ABLATE") != nullptr;
-  return takes_prepared_namespace(spec) && pid != nullptr && pid->path.empty() &&
-         ((c.bounding | c.permitted | c.effective | c.inheritable | c.ambient) & kChangesTheNamespace) == 0 &&
-         proc_sys_read_only && spec.sysctl.empty() && !host_files && !spec.sd_notify && !ablated;
-}
-
-}  // namespace
-
-namespace {
-
 constexpr const char* kEtcStep = "prepare the container's /etc files";
 
 // A small tmpfs of our own, detached: no path on the host, gone with the last of its
@@ -146,6 +109,44 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
     }
   }
 }
+
+// NET_ADMIN, NET_RAW or SYS_ADMIN in any set: routes, addresses, links, raw sockets'
+// filters, the namespace's own nftables or its net.* settings could change.
+bool could_change_the_namespace(const CapabilitySets& c) {
+  constexpr CapSet kChangesTheNamespace =
+      (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW) | (CapSet{1} << CAP_SYS_ADMIN);
+  return ((c.bounding | c.permitted | c.effective | c.inheritable | c.ambient) & kChangesTheNamespace) != 0;
+}
+
+// Whether the prepared namespace may serve a later container once this one has ended
+// (docs/networking.md, "Recycled namespaces"). Only when nothing of the container can
+// outlive its init, and nothing of it could have changed the namespace itself, since
+// netd's own checks at the end (no socket left in it, no process in it) cannot see a changed
+// setting:
+//  - a pid namespace of its own: the kernel ends every process in it before the init's end
+//    is seen (a joined or the host's would leave processes in the namespace);
+//  - no NET_ADMIN, NET_RAW or SYS_ADMIN: routes, addresses, links, raw sockets' filters
+//    and the namespace's own nftables stay as netd made them;
+//  - /proc/sys read-only and no sysctl of the config's: the namespace's net.* settings too;
+//  - no way to pass a file out to a process of its own outside it: an open file of the
+//    namespace's /proc/net (its sockets, routes, neighbours, always the namespace's current
+//    ones) held there would show the next container's. Unix sockets are the way, and one can
+//    be reached wherever the host's files are (a read-only mount does not stop a connect):
+//    so only an image's root, no bind mount of the host's, no NOTIFY_SOCKET.
+bool namespace_recyclable(const ContainerSpec& spec) {
+  const NamespaceSpec* pid = spec.find(NamespaceType::kPid);
+  const bool proc_sys_read_only =
+      std::find(spec.readonly_paths.begin(), spec.readonly_paths.end(), "/proc/sys") != spec.readonly_paths.end();
+  auto is_bind = [](const MountSpec& m) {
+    return m.type == "bind" || std::any_of(m.options.begin(), m.options.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; });
+  };
+  const bool host_files = spec.root.path.empty() || std::any_of(spec.mounts.begin(), spec.mounts.end(), is_bind);
+  // A test's ablation of a layer (plan/host_context.cc) may have dropped the read-only /proc/sys.
+  const bool ablated = std::getenv("NUCLEUS_TEST_ABLATE") != nullptr;
+  return takes_prepared_namespace(spec) && pid != nullptr && pid->path.empty() &&
+         !could_change_the_namespace(spec.process.capabilities) && proc_sys_read_only && spec.sysctl.empty() && !host_files && !spec.sd_notify && !ablated;
+}
+
 
 net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root) {
   net::ContainerNetwork network = net::ContainerNetwork::prepare(

@@ -44,6 +44,11 @@ class NetworkEtcFiles {
   std::array<UniqueFd, std::size(kBridgeEtcFiles)> trees_;  // each file as a mount, attached read-only
   std::string record_etc_;                                   // <record>/etc, or "" (the tmpfs)
 };
+// Whether a process with these capabilities could change a network namespace (NET_ADMIN,
+// NET_RAW or SYS_ADMIN in any set), and whether a container's prepared namespace may serve
+// a later container once it has ended (docs/networking.md, "Recycled namespaces").
+bool could_change_the_namespace(const CapabilitySets& capabilities);
+bool namespace_recyclable(const ContainerSpec& spec);
 // Orders the container's network from netd as soon as the id is ours.
 net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root);
 // As soon as the container's network namespace exists (the child's init cloned).

@@ -314,6 +314,12 @@ int stop_network_servers(const std::string& state_dir) {
   return stopped;
 }
 
+void keep_from_recycling(const std::string& container_id, const std::string& state_dir) {
+  const std::string path = LeaseStore(state_dir).unrecyclable_path(container_id);
+  UniqueFd marker(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!marker) throw_errno("keep the network namespace of " + container_id + " from serving another container", path);
+}
+
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir, const std::string& helper) {
   if (auto problem = check_network_id(container_id)) throw Error("container id " + container_id, *problem);
   run_helper({helper_path(helper), "cleanup", "--state-dir", state_dir, container_id}, "clean up the network of " + container_id);

@@ -127,6 +127,10 @@ class ContainerNetwork {
 // `nucleus-netd cleanup`; blocks until it is done.
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir = kDefaultStateDir,
                                const std::string& helper = "");
+// Before `nucleus exec` starts a process that could change the container's network
+// namespace (its capabilities): that namespace then serves no later container
+// (docs/networking.md, "Recycled namespaces"). Throws Error when it cannot be said.
+void keep_from_recycling(const std::string& container_id, const std::string& state_dir = kDefaultStateDir);
 // The lease container_id holds while its network is attached (its addresses, published
 // ports), for `inspect`; nullopt when none. Reads only: makes no state directory.
 std::optional<Lease> attached_lease(const std::string& container_id, const std::string& state_dir = kDefaultStateDir);

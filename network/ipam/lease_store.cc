@@ -89,6 +89,8 @@ LeaseStore::Lock::~Lock() {
 
 std::string LeaseStore::log_path(const std::string& id) const { return state_dir_ + "/" + network_key(id) + ".log"; }
 
+std::string LeaseStore::unrecyclable_path(const std::string& id) const { return state_dir_ + "/" + network_key(id) + ".unrecyclable"; }
+
 std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_ + "/leases/" + network_key(lease.id) + ".json"; }
 
 Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequest& request, const LeaseOwner& owner) {
@@ -196,6 +198,7 @@ void LeaseStore::remove(const Lease& lease) {
   // The helper's logs go with it: the container's, and the prepared namespace's.
   ::unlink(log_path(lease.id).c_str());
   ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
+  ::unlink(unrecyclable_path(lease.id).c_str());
   const std::string path = lease.file.empty() ? lease_path(lease) : lease.file;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + path);
 }

@@ -88,6 +88,10 @@ class LeaseStore {
   const std::string& state_dir() const { return state_dir_; }
   // The netd log nucleus opens for a container id (removed with its lease).
   std::string log_path(const std::string& id) const;
+  // Where `nucleus exec` says a process it started in the container could change its
+  // network namespace (NET_ADMIN, NET_RAW or SYS_ADMIN): the namespace then serves no other
+  // container (network/daemon/keeper.cc). Removed with the lease.
+  std::string unrecyclable_path(const std::string& id) const;
   std::string lease_path(const Lease& lease) const;
 
  private:

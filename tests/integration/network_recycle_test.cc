@@ -250,6 +250,30 @@ TEST_F(NetworkRecycled, AContainerThatJoinedTheNamespaceKeepsItFromTheNext) {
   NetworkLab::end_in_host(member);
 }
 
+// `nucleus exec` of a process that could change the namespace (NET_ADMIN here, an address
+// added to lo): the namespace serves no later container, which would find the address.
+// The container had no such capability and no user namespace of its own (`trusted` as
+// root, NET_RAW dropped), so its namespace was recyclable and the exec'd process's
+// capability counts over it. (In a user namespace of the container's own, as `standard`
+// makes, NET_ADMIN does not reach the prepared namespace, which the host's owns.)
+TEST_F(NetworkRecycled, AnExecGivenNetAdminKeepsTheNamespaceFromTheNext) {
+  prepare_standbys(1);
+  start("exec-admin", {"--isolation", "trusted", "--cap-drop", "NET_RAW"});
+  const std::string ns = netns_of("exec-admin");
+  ASSERT_NE(ns, "");
+  CommandResult added =
+      in_host(nucleus({"exec", "--cap", "CAP_NET_ADMIN", "exec-admin", "/bin/ip", "addr", "add", "192.0.2.99/32", "dev", "lo"}));
+  ASSERT_EQ(added.status, 0) << added.output;
+  end("exec-admin");
+  EXPECT_TRUE(logged("the namespace of exec-admin serves no other container: a process was exec'd into it with NET_ADMIN, "
+                     "NET_RAW or SYS_ADMIN"))
+      << server_log();
+  CommandResult next = in_host(run_args("after-admin", {"/bin/sh", "-c", "readlink /proc/self/ns/net; ip addr show dev lo"}));
+  EXPECT_EQ(next.status, 0) << next.output;
+  EXPECT_EQ(next.output.find(ns + "\n"), std::string::npos) << next.output;
+  EXPECT_EQ(next.output.find("192.0.2.99"), std::string::npos) << next.output;
+}
+
 // The host's connection tracking entries of an ended container's address go before the
 // address serves another container, recycled or torn down: the next one would inherit its
 // flows past its own policy otherwise (a UDP flow's entry lives for two minutes).
