@@ -97,8 +97,10 @@ int NativeBackend::exec(const ContainerRecord& r, const std::string& dir, const 
   if (!init) throw Error(r.name, "the container's init is gone");
   // A process that could change the container's network namespace: the namespace serves
   // no later container (its netd checks this at the container's end). Said before the
-  // process exists, while the container runs.
-  if (container.network == NetworkMode::kBridge && namespace_recyclable(container) &&
+  // process exists, while the container runs. Whether the namespace was recyclable is
+  // netd's to know (this nucleus may judge a running container's spec otherwise); in a
+  // user namespace of the container's own, the capabilities do not reach it.
+  if (container.network == NetworkMode::kBridge && !container.has(NamespaceType::kUser) &&
       could_change_the_namespace(p.capabilities)) {
     net::keep_from_recycling(r.name, net::network_state_dir(dir.substr(0, dir.rfind('/'))));
   }

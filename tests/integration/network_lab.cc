@@ -289,11 +289,13 @@ std::string NetworkLab::leftovers() {
       if (e->d_name[0] != '.') out += "lease " + std::string(e->d_name) + "\n";
     }
     if (d) ::closedir(d);
-    // A container's netd log goes with its lease; one of a refused attach with the refusal.
+    // A container's netd log goes with its lease (and exec's word that its namespace may not
+    // be recycled); one of a refused attach with the refusal.
     d = ::opendir(dir.c_str());
     for (dirent* e = d ? ::readdir(d) : nullptr; e != nullptr; e = ::readdir(d)) {
       std::string name = e->d_name;
       if (name.size() > 4 && name.ends_with(".log") && name != "netd-server.log") out += "log " + name + "\n";
+      if (name.ends_with(".unrecyclable")) out += "marker " + name + "\n";  // goes with its lease too
     }
     if (d) ::closedir(d);
   }

@@ -261,6 +261,7 @@ TEST_F(NetworkRecycled, AnExecGivenNetAdminKeepsTheNamespaceFromTheNext) {
   start("exec-admin", {"--isolation", "trusted", "--cap-drop", "NET_RAW"});
   const std::string ns = netns_of("exec-admin");
   ASSERT_NE(ns, "");
+  ASSERT_NE(prepared_by("exec-admin"), "") << "not in a standby's namespace: nothing to recycle";
   CommandResult added =
       in_host(nucleus({"exec", "--cap", "CAP_NET_ADMIN", "exec-admin", "/bin/ip", "addr", "add", "192.0.2.99/32", "dev", "lo"}));
   ASSERT_EQ(added.status, 0) << added.output;
