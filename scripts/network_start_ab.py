@@ -4,7 +4,8 @@ cost (docs/networking.md, "Prepared namespaces"). Each case runs in a lab of its
 "host" and an "upstream" namespace from bench_network.NetworkLab, its own state root), the
 cases in shuffled order every round; prints medians and keeps NUCLEUS_TRACE_TIMING's marks
 (TRACE=1) in /tmp/netpool/ab2-$TAG.json. SLEEP=S spaces the runs; BURST=N runs each case
-N times back to back and GAP=S rests after each round (the bench's pattern: BURST=12 GAP=3).
+N times back to back and GAP=S rests after each round (the bench's pattern: BURST=12 GAP=3);
+with more than one case, also each one's difference from the first, paired by round.
 Removes its namespaces and
 stops the netd servers it started, also on failure. Not part of scripts/bench (which must
 not run beside other engineers' containers); run it as root on a quiet machine:
@@ -77,6 +78,13 @@ try:
     for label, t in times.items():
         t = sorted(t)
         print("%-16s n=%d median %6.2f ms  p25 %6.2f  p75 %6.2f" % (label, len(t), statistics.median(t), t[len(t)//4], t[3*len(t)//4]))
+    # Paired by round (the machine drifts by more than the gaps): each case's round median
+    # minus the first case's in the same round, then the median over the rounds.
+    first = cases[0]["label"]
+    per_round = {l: [statistics.median(t[r * burst:(r + 1) * burst]) for r in range(rounds)] for l, t in times.items()}
+    for c in cases[1:]:
+        d = sorted(per_round[c["label"]][r] - per_round[first][r] for r in range(rounds))
+        print("%-16s - %s paired by round: median %+.2f ms  p25 %+.2f  p75 %+.2f" % (c["label"], first, statistics.median(d), d[len(d)//4], d[3*len(d)//4]))
     os.makedirs("/tmp/netpool", exist_ok=True)
     json.dump({"times": times, "marks": marks}, open("/tmp/netpool/ab2-%s.json" % os.environ.get("TAG", "x"), "w"))
 finally:
