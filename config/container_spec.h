@@ -49,6 +49,8 @@ inline bool is_mapped(const std::vector<IdMapping>& map, uint32_t id) { return h
 struct CapabilitySets {
   CapSet bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
   bool operator==(const CapabilitySets&) const = default;
+  // Every capability in any of the sets: what the process holds or could come to hold.
+  CapSet any() const { return bounding | effective | inheritable | permitted | ambient; }
 };
 
 // The container's process, or one `exec` adds.

@@ -25,8 +25,7 @@ namespace {
 // what it may do does not depend on whether a standby was ready.
 bool takes_prepared_namespace(const ContainerSpec& spec) {
   constexpr CapSet kNetCaps = (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW);
-  const CapabilitySets& c = spec.process.capabilities;
-  return !spec.has(NamespaceType::kUser) || ((c.bounding | c.permitted | c.effective | c.ambient) & kNetCaps) == 0;
+  return !spec.has(NamespaceType::kUser) || (spec.process.capabilities.any() & kNetCaps) == 0;
 }
 
 constexpr const char* kEtcStep = "prepare the container's /etc files";
@@ -115,7 +114,7 @@ void NetworkEtcFiles::write(const net::EtcFiles& files) const {
 bool could_change_the_namespace(const CapabilitySets& c) {
   constexpr CapSet kChangesTheNamespace =
       (CapSet{1} << CAP_NET_ADMIN) | (CapSet{1} << CAP_NET_RAW) | (CapSet{1} << CAP_SYS_ADMIN);
-  return ((c.bounding | c.permitted | c.effective | c.inheritable | c.ambient) & kChangesTheNamespace) != 0;
+  return (c.any() & kChangesTheNamespace) != 0;
 }
 
 // Whether the prepared namespace may serve a later container once this one has ended
@@ -144,9 +143,9 @@ bool namespace_recyclable(const ContainerSpec& spec) {
   // A test's ablation of a layer (plan/host_context.cc) may have dropped the read-only /proc/sys.
   const bool ablated = std::getenv("NUCLEUS_TEST_ABLATE") != nullptr;
   return takes_prepared_namespace(spec) && pid != nullptr && pid->path.empty() &&
-         !could_change_the_namespace(spec.process.capabilities) && proc_sys_read_only && spec.sysctl.empty() && !host_files && !spec.sd_notify && !ablated;
+         !could_change_the_namespace(spec.process.capabilities) && proc_sys_read_only && spec.sysctl.empty() && !host_files &&
+         !spec.sd_notify && !ablated;
 }
-
 
 net::ContainerNetwork order_network(const ContainerSpec& spec, const std::string& id, const std::string& root) {
   net::ContainerNetwork network = net::ContainerNetwork::prepare(

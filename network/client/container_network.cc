@@ -315,11 +315,10 @@ int stop_network_servers(const std::string& state_dir) {
 }
 
 void keep_from_recycling(const std::string& container_id, const std::string& state_dir) {
-  LeaseStore store(state_dir);
-  // No lease (its network gone, the container with it): nothing to keep, and no lease's
-  // removal would take the word back.
-  if (!store.find(container_id)) return;
-  const std::string path = store.unrecyclable_path(container_id);
+  // No lease held (its network gone, the container with it): nothing to keep, and no
+  // lease's removal would take the word back.
+  if (!attached_lease(container_id, state_dir)) return;
+  const std::string path = LeaseStore(state_dir).unrecyclable_path(container_id);
   UniqueFd marker(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
   if (!marker) throw_errno("keep the network namespace of " + container_id + " from serving another container", path);
 }

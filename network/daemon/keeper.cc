@@ -161,12 +161,7 @@ int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables
   ::fstat(STDERR_FILENO, &log);
   ::dup2(r.log, STDERR_FILENO);
   const std::string id = attached.lease.id;
-  std::optional<std::string> refusal;
-  if (::access(store.unrecyclable_path(id).c_str(), F_OK) == 0) {
-    refusal = "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN";
-  } else {
-    refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd());
-  }
+  std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd(), store.unrecyclable_path(id));
   if (!refusal) {
     try {
       flush_route_caches_in(r.netns);

@@ -150,8 +150,10 @@ bool exchanged_traffic(int netns_fd, NamespaceBaseline& baseline) {
   return exchanged;
 }
 
-std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd) {
+std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd,
+                                           const std::string& exec_marker) {
   if (!has_ended(container_pidfd)) return "the container's init has not ended";
+  if (::access(exec_marker.c_str(), F_OK) == 0) return "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN";
   struct stat st {};
   if (::fstat(netns_fd, &st) != 0 || st.st_ino != baseline.inode || st.st_dev != baseline.device) {
     return "not the namespace prepared";

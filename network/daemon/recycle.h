@@ -40,7 +40,9 @@ bool exchanged_traffic(int netns_fd, NamespaceBaseline& baseline);
 // be freed, which is waited for, up to 100 ms), a TCP connection of it in TIME_WAIT (its
 // addresses and ports would be the next container's to see, its port held), or a process
 // is still in it (one that joined it from outside the container's pid namespace; its
-// /proc/PID/ns/net, not each of its threads').
-std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd);
+// /proc/PID/ns/net, not each of its threads'), or `exec_marker` exists (`nucleus exec` started
+// a process that could change the namespace: LeaseStore::unrecyclable_path).
+std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd,
+                                           const std::string& exec_marker);
 
 }  // namespace nucleus::net

@@ -97,11 +97,12 @@ StandbyPool::Routed StandbyPool::route(const std::optional<AttachOrder>& order, 
   // first, never to be handed out on a bridge rebuilt without them.
   if (order && prepared_ && !standby_serves(order->request, *prepared_)) drop_standbys(std::nullopt);
   if (!order || !order->takes_namespace) return {};
-  if (prepared_ && standby_serves(order->request, *prepared_)) {
+  // From here the standbys, if any are prepared, are of the order's configuration.
+  if (prepared_) {
     if (Routed r = hand_out(connection, fds, order->takes_mounts, options_.recycle && order->recyclable); r.answered) return r;
   }
   (void)::send(connection, kReplyFresh.data(), kReplyFresh.size(), MSG_NOSIGNAL);
-  if (prepared_ && standby_serves(order->request, *prepared_)) {
+  if (prepared_) {
     if (standbys_.empty() && failures_ == 0) grow_pool();
     schedule_refill();  // a burst is on: not beside it
   }
