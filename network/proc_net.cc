@@ -94,19 +94,4 @@ std::vector<long long> traffic_counters(std::string_view snmp, std::string_view 
   return out;
 }
 
-std::vector<pid_t> parse_pid_list(std::string_view text) {
-  std::vector<pid_t> out;
-  const char* at = text.data();
-  const char* end = text.data() + text.size();
-  while (at < end) {
-    while (at < end && (*at == ' ' || *at == '\n')) ++at;
-    int pid = 0;
-    auto [next, error] = std::from_chars(at, end, pid);
-    if (error != std::errc() || next == at) break;
-    out.push_back(static_cast<pid_t>(pid));
-    at = next;
-  }
-  return out;
-}
-
 }  // namespace nucleus::net

@@ -24,7 +24,4 @@ SocketCounts parse_sockstat(std::string_view sockstat);
 // have caused (echoes, errors). Compared, not summed: -1 for a counter missing.
 std::vector<long long> traffic_counters(std::string_view snmp, std::string_view snmp6);
 
-// Numbers separated by blanks (/proc/PID/task/TID/children), in their order.
-std::vector<pid_t> parse_pid_list(std::string_view text);
-
 }  // namespace nucleus::net

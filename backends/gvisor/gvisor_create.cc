@@ -31,6 +31,7 @@
 #include "core/policy/seccomp_json.h"
 #include "core/sys/error.h"
 #include "core/sys/trace_timing.h"
+#include "network/ipam/recycle_marks.h"
 
 namespace nucleus::gvisor {
 namespace {
@@ -300,7 +301,11 @@ std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spe
   // runsc's netstack on the namespace's interfaces: a CNI pod's, or the bridge's nucleus made.
   const bool joins_pod_network = as_written && joins_network_namespace(spec);
   config.sandbox_network = spec.bridge.has_value() || joins_pod_network;
-  if (joins_pod_network) refuse_the_hosts_network_namespace(spec);
+  if (joins_pod_network) {
+    refuse_the_hosts_network_namespace(spec);
+    // runsc's sandbox joins it by path: one a standby of nucleus's may hand on is marked first.
+    (void)net::open_network_namespace_to_join(spec.find(NamespaceType::kNetwork)->path, options.id);
+  }
   // A pod's containers (the CRI's annotations) share the pod's sandbox: gvisor_pod.h.
   const PodRole pod = as_written ? pod_role(spec.annotations, options.id) : PodRole{};
   // nucleus's own containers: nucleus-init loads nucleus's compiled filter itself (the Sentry

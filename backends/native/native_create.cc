@@ -27,6 +27,7 @@
 #include "backends/native/prepared_network.h"
 #include "backends/native/plan/namespaces.h"
 #include "backends/native/plan/userns.h"
+#include "network/ipam/recycle_marks.h"
 #include "config/spec_checks.h"
 #include "config/spec_json.h"
 #include "core/container/notify_socket.h"
@@ -91,11 +92,15 @@ bool has_cgroup_mount(const ContainerSpec& spec) {
 }
 
 // The namespaces the config names by path: fds the child joins (setns); the pid namespace
-// is joined by this process before the clone (it applies to children only).
-void open_joined_namespaces(const ContainerSpec& spec, NativeSession& s) {
+// is joined by this process before the clone (it applies to children only). A network
+// namespace that may serve another container after its own is marked first (a pod's
+// member is not ended with it: network/ipam/recycle_marks.h).
+void open_joined_namespaces(const ContainerSpec& spec, const std::string& id, NativeSession& s) {
   for (const NamespaceSpec& n : spec.namespaces) {
     if (n.path.empty()) continue;
-    UniqueFd fd = sys::open(n.path, O_RDONLY | O_CLOEXEC, std::string("open the ") + to_string(n.type) + " namespace");
+    UniqueFd fd = n.type == NamespaceType::kNetwork
+                      ? net::open_network_namespace_to_join(n.path, id)
+                      : sys::open(n.path, O_RDONLY | O_CLOEXEC, std::string("open the ") + to_string(n.type) + " namespace");
     if (n.type == NamespaceType::kPid) {
       if (::setns(fd.get(), CLONE_NEWPID) != 0) throw_errno("join the pid namespace", n.path);
       continue;
@@ -269,7 +274,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   LaunchPlan& plan = s->plan;
   timing::mark("launch plan built");
   if (plan.seccomp_profile) plan.seccomp = prepare_seccomp(*plan.seccomp_profile, plan.seccomp_conditions);
-  open_joined_namespaces(spec, *s);
+  open_joined_namespaces(spec, options.id, *s);
   plan.exec_fifo_fd = fifo_fd.get();
   plan.start_signal = start_signal;
   plan.preserve_fds = options.preserve_fds;

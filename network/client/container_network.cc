@@ -17,6 +17,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "network/host_network.h"
+#include "network/ipam/recycle_marks.h"
 #include "network/naming.h"
 #include "network/protocol.h"
 
@@ -315,12 +316,16 @@ int stop_network_servers(const std::string& state_dir) {
 }
 
 void keep_from_recycling(const std::string& container_id, const std::string& state_dir) {
-  // No lease held (its network gone, the container with it): nothing to keep, and no
-  // lease's removal would take the word back.
+  // No lease held (its network gone, the container with it): nothing to keep. Looked at
+  // first without the lock, which would make the state directory.
   if (!attached_lease(container_id, state_dir)) return;
-  const std::string path = LeaseStore(state_dir).unrecyclable_path(container_id);
-  UniqueFd marker(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-  if (!marker) throw_errno("keep the network namespace of " + container_id + " from serving another container", path);
+  LeaseStore store(state_dir);
+  LeaseStore::Lock lock(store);
+  // Under the lock, where the recycle checks again: a lease handed back to its standby
+  // meanwhile is not the container's (its init has ended: the exec's setns fails).
+  std::optional<Lease> lease = store.find(container_id);
+  if (!lease || lease->netns_inode == 0) return;  // a namespace made for this container alone
+  mark_unrecyclable(lock, store, *lease, "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN");
 }
 
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir, const std::string& helper) {

@@ -11,6 +11,7 @@
 #include "network/daemon/teardown.h"
 #include "network/firewall/ruleset.h"
 #include "network/host_network.h"
+#include "network/ipam/recycle_marks.h"
 #include "network/naming.h"
 #include "network/netlink/conntrack.h"
 #include "network/netlink/links.h"
@@ -196,6 +197,9 @@ void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_r
   }
   {
     LeaseStore::Lock lock(store);
+    // A mark made since the container's end was checked (a pod's member that joined as it
+    // ended) counts here, where no other can be made before the namespace is a standby's.
+    if (std::optional<std::string> why = unrecyclable_mark(store, attached.lease)) throw Error(*why);
     store.hand_over(lock, attached.lease, standby_id);
   }
 }

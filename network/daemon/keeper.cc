@@ -14,6 +14,7 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
+#include "network/ipam/recycle_marks.h"
 #include "network/netlink/links.h"
 #include "network/protocol.h"
 
@@ -161,7 +162,7 @@ int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables
   ::fstat(STDERR_FILENO, &log);
   ::dup2(r.log, STDERR_FILENO);
   const std::string id = attached.lease.id;
-  std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd(), store.unrecyclable_path(id));
+  std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd(), unrecyclable_mark(store, attached.lease));
   if (!refusal) {
     try {
       flush_route_caches_in(r.netns);

@@ -23,6 +23,7 @@
 #include "network/firewall/ruleset.h"
 #include "network/etc_files.h"
 #include "network/host_network.h"
+#include "network/ipam/recycle_marks.h"
 #include "network/naming.h"
 #include "network/protocol.h"
 #include "network/standby_policy.h"
@@ -190,6 +191,12 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
   }
   try {
     recycling.baseline = namespace_baseline(netns.get());
+    // Listed as one that may serve more than one container, after its lease says which (a
+    // kill in between leaves the lease, whose removal takes the entry).
+    attached.lease.netns_inode = recycling.baseline.inode;
+    LeaseStore::Lock lock(store);
+    store.rewrite(lock, attached.lease);
+    index_recyclable(lock, store, attached.lease);
   } catch (const Error& e) {
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
     release_network(attached, nft, store);

@@ -14,6 +14,7 @@
 
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
+#include "network/ipam/recycle_marks.h"
 #include "network/naming.h"
 #include "network/standby_policy.h"
 
@@ -63,7 +64,8 @@ bool LeaseOwner::alive() const {
   return stat && stat->start_time == start_time && stat->state != 'Z';
 }
 
-LeaseStore::LeaseStore(std::string state_dir) : state_dir_(std::move(state_dir)) {
+LeaseStore::LeaseStore(std::string state_dir, std::string index_dir)
+    : state_dir_(std::move(state_dir)), index_dir_(std::move(index_dir)) {
   make_private_dir(state_dir_);
   make_private_dir(state_dir_ + "/leases");
 }
@@ -88,8 +90,6 @@ LeaseStore::Lock::~Lock() {
 }
 
 std::string LeaseStore::log_path(const std::string& id) const { return state_dir_ + "/" + network_key(id) + ".log"; }
-
-std::string LeaseStore::unrecyclable_path(const std::string& id) const { return state_dir_ + "/" + network_key(id) + ".unrecyclable"; }
 
 std::string LeaseStore::lease_path(const Lease& lease) const { return state_dir_ + "/leases/" + network_key(lease.id) + ".json"; }
 
@@ -198,7 +198,8 @@ void LeaseStore::remove(const Lease& lease) {
   // The helper's logs go with it: the container's, and the prepared namespace's.
   ::unlink(log_path(lease.id).c_str());
   ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
-  ::unlink(unrecyclable_path(lease.id).c_str());
+  ::unlink((state_dir_ + "/" + lease.key + ".unrecyclable").c_str());
+  unindex_recyclable(*this, lease);
   const std::string path = lease.file.empty() ? lease_path(lease) : lease.file;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + path);
 }
@@ -222,7 +223,8 @@ std::string lease_to_json(const Lease& l) {
                       {"dns_port", l.dns_port},
                       {"publish", publish},
                       {"policy", l.policy},
-                      {"standby_ready", l.standby_ready}};
+                      {"standby_ready", l.standby_ready},
+                      {"netns_inode", l.netns_inode}};
   return j.dump() + "\n";
 }
 
@@ -247,6 +249,7 @@ Lease lease_from_json(const std::string& text) {
     for (const auto& p : j.at("publish")) l.publish.push_back(publish_from_json(p));
     l.policy = j.at("policy").get<bool>();
     l.standby_ready = j.value("standby_ready", false);
+    l.netns_inode = j.value("netns_inode", 0ULL);
     if (l.key != network_key(l.origin)) throw Error("lease", "key does not match id " + l.origin);
     return l;
   } catch (const nlohmann::json::exception& e) {

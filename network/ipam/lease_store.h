@@ -44,15 +44,23 @@ struct Lease {
   // A standby's, once its namespace is ready and offered to the server (what `nucleus-netd`
   // prepared ahead; docs/networking.md, "Prepared namespaces"); false once handed over.
   bool standby_ready = false;
+  // A standby's namespace (its nsfs inode), which may serve more than one container
+  // (network/ipam/recycle_marks.h); 0 for a namespace made for one container.
+  unsigned long long netns_inode = 0;
   // Where list() read it (not part of the lease): its removal takes that file, even one a
   // holder killed between a hand-over's two steps left under its previous holder's name.
   std::string file;
 };
 
+// Where the namespaces that may serve more than one container are listed, for every state
+// root (network/ipam/recycle_marks.h).
+inline constexpr const char* kRecyclableIndexDir = "/run/nucleus/.recyclable-netns";
+
 class LeaseStore {
  public:
-  // Creates <state_dir> and <state_dir>/leases (0700) when missing.
-  explicit LeaseStore(std::string state_dir);
+  // Creates <state_dir> and <state_dir>/leases (0700) when missing. index_dir: where the
+  // recyclable namespaces of every root are listed (recycle_marks.h; a test's own).
+  explicit LeaseStore(std::string state_dir, std::string index_dir = kRecyclableIndexDir);
 
   // The store's lock (flock on <state>/lock), held while a lease is chosen or the bridge is
   // made; released on destruction.
@@ -83,19 +91,19 @@ class LeaseStore {
   // The lease held for id: one open of the file its id names.
   std::optional<Lease> find(const std::string& id) const;
   std::vector<Lease> list() const;
-  void remove(const Lease& lease);  // idempotent; the helper's logs go with it
+  // Idempotent; the helper's logs, the namespace's recycling mark and its entry in the list
+  // of recyclable namespaces go with it.
+  void remove(const Lease& lease);
 
   const std::string& state_dir() const { return state_dir_; }
+  const std::string& index_dir() const { return index_dir_; }
   // The netd log nucleus opens for a container id (removed with its lease).
   std::string log_path(const std::string& id) const;
-  // Where `nucleus exec` says a process it started in the container could change its
-  // network namespace (NET_ADMIN, NET_RAW or SYS_ADMIN): the namespace then serves no other
-  // container (network/daemon/keeper.cc). Removed with the lease.
-  std::string unrecyclable_path(const std::string& id) const;
   std::string lease_path(const Lease& lease) const;
 
  private:
   std::string state_dir_;
+  std::string index_dir_;
 };
 
 std::string lease_to_json(const Lease& lease);

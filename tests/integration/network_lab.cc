@@ -12,10 +12,12 @@
 #include <thread>
 #include <cstdio>
 #include <fstream>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
 #include "core/sys/sys.h"
+#include "network/ipam/lease_store.h"
 #include "tests/integration/harness.h"
 #include "tests/support/eventually.h"
 #include "tests/integration/network_lab_io.h"
@@ -299,6 +301,19 @@ std::string NetworkLab::leftovers() {
     }
     if (d) ::closedir(d);
   }
+  // The list of recyclable namespaces is every root's: this lab's entries go with their leases.
+  DIR* index = ::opendir(net::kRecyclableIndexDir);
+  for (dirent* e = index ? ::readdir(index) : nullptr; e != nullptr; e = ::readdir(index)) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(std::string(net::kRecyclableIndexDir) + "/" + e->d_name, ec).string();
+    for (const std::string& dir : {state_dir(), nucleus_root() + "/.network"}) {
+      if (!target.empty() && target.rfind(std::filesystem::weakly_canonical(dir, ec).string() + "/", 0) == 0) {
+        out += "recyclable namespace listed: " + std::string(e->d_name) + " -> " + target + "\n";
+        break;  // the two directories may be one
+      }
+    }
+  }
+  if (index) ::closedir(index);
   for (const std::string& l : lab_io::lines_with(run_in(host_, {"ip", "-o", "link", "show"}).output, ": nv")) out += "link: " + l + "\n";
   std::string rules = run_in(host_, {"nft", "list", "ruleset"}).output;
   for (const std::string& l : lab_io::lines_with(rules, "c_")) out += "nft: " + l + "\n";

@@ -79,6 +79,25 @@ class NetworkRecycled : public NetworkPrepared {
     return text.str();
   }
 
+  // An OCI bundle (nucleus spec's, on the image) whose process joins the network namespace
+  // at `netns` by path; its directory.
+  std::string member_bundle(const std::string& name, const std::string& netns, const std::vector<std::string>& args) {
+    const std::string bundle = std::filesystem::path(lab_->nucleus_root()).parent_path() / ("bundle-" + name);
+    ::mkdir(bundle.c_str(), 0755);
+    EXPECT_EQ(in_host(nucleus({"spec", "--bundle", bundle})).status, 0);
+    nlohmann::json config = nlohmann::json::parse(std::ifstream(bundle + "/config.json"));
+    config["root"]["path"] = image_;
+    config["process"]["terminal"] = false;
+    config["process"]["args"] = args;
+    bool joined = false;
+    for (nlohmann::json& n : config["linux"]["namespaces"]) {
+      if (n["type"] == "network") n["path"] = netns, joined = true;
+    }
+    EXPECT_TRUE(joined) << config.dump();
+    std::ofstream(bundle + "/config.json") << config.dump();
+    return bundle;
+  }
+
   std::vector<pid_t> holders_;
   std::string image_;
 };
@@ -168,9 +187,12 @@ TEST_F(NetworkRecycled, WhatAContainerWasGivenIsGoneForTheNext) {
 // a TCP connection of it in TIME_WAIT, or a process that joined the namespace from outside
 // the container's pid namespace, keeps the namespace from any other container: it is torn
 // down, the next one gets another.
-TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
+// A process that a tool other than nucleus put in the namespace (nsenter) is not looked for
+// (docs/networking.md, "Recycled namespaces": host root's own choice); one holding a socket
+// of it is seen through the socket.
+TEST_F(NetworkRecycled, ASocketOrATimeWaitLeftInTheNamespaceKeepsItFromTheNext) {
   prepare_standbys(1);
-  for (const std::string way : {"socket", "process", "time-wait"}) {
+  for (const std::string way : {"socket", "time-wait"}) {
     SCOPED_TRACE(way);
     const std::string name = "leaves-a-" + way;
     if (way == "time-wait") {
@@ -190,12 +212,6 @@ TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
       holders_.push_back(lab_->start_in_host({lab_->driver(), "hold-socket", path, ready}));
       for (int i = 0; i < 500 && ::access(ready.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(10ms);
       ASSERT_EQ(::access(ready.c_str(), F_OK), 0) << "the socket was never held";
-    } else if (way == "process") {
-      holders_.push_back(lab_->start_in_host({"nsenter", "--net=" + path, "sleep", "600"}));
-      const std::string holder_ns = "/proc/" + std::to_string(holders_.back()) + "/ns/net";
-      std::error_code ec;
-      for (int i = 0; i < 500 && std::filesystem::read_symlink(holder_ns, ec).string() != ns; ++i) std::this_thread::sleep_for(10ms);
-      ASSERT_EQ(std::filesystem::read_symlink(holder_ns, ec).string(), ns) << "the process never joined";
     } else {
       auto time_wait = [&] {
         std::ifstream in("/proc/" + pid + "/net/sockstat");
@@ -207,47 +223,72 @@ TEST_F(NetworkRecycled, ASocketOrAProcessLeftInTheNamespaceKeepsItFromTheNext) {
       ASSERT_TRUE(time_wait()) << "the connection never closed";
     }
     end(name);
-    const std::string why = way == "socket"      ? "1 socket(s) of the container left in its namespace"
-                            : way == "time-wait" ? "1 TCP connection(s) of the container in TIME_WAIT"
-                                                 : "a process is still in its namespace";
+    const std::string why = way == "socket" ? "1 socket(s) of the container left in its namespace"
+                                            : "1 TCP connection(s) of the container in TIME_WAIT";
     EXPECT_TRUE(logged("the namespace of " + name + " serves no other container: " + why)) << server_log();
     EXPECT_NE(run_reading_netns("after-" + way), ns + "\n") << server_log();
   }
 }
 
-// A pod's member: a container whose config joins another's network namespace by path (an OCI
-// bundle with a pid namespace of its own, holding no socket). Once the namespace's own
-// container ends, the member's process is still in it: the namespace serves no other
-// container, and is torn down instead (the member loses the network, as it would with runc
-// once the pod's sandbox ends). The scan of /proc is what sees it (stop 32 measured the
-// scan's cost and tried without it: this member then lived on in the next container's
-// namespace).
+// A pod's member: a container whose config joins another's network namespace by path (an
+// OCI bundle with a pid namespace of its own, holding no socket), whose end the namespace's
+// own container's does not bring. nucleus marks the namespace before the member's process
+// exists (network/ipam/recycle_marks.h), and it serves no other container: it is torn down
+// at its container's end instead (the member loses the network, as it would with runc once
+// the pod's sandbox ends). Whether the member is still there then (stop 32's scan of /proc
+// saw only that) or ended first (it may have changed the namespace meanwhile).
 TEST_F(NetworkRecycled, AContainerThatJoinedTheNamespaceKeepsItFromTheNext) {
   prepare_standbys(1);
-  start("pod-head");
-  const std::string head_pid = pid_of("pod-head"), ns = netns_of("pod-head");
-  ASSERT_NE(ns, "");
-  const std::string bundle = std::filesystem::path(lab_->nucleus_root()).parent_path() / "member-bundle";
-  ::mkdir(bundle.c_str(), 0755);
-  ASSERT_EQ(in_host(nucleus({"spec", "--bundle", bundle})).status, 0);
-  nlohmann::json config = nlohmann::json::parse(std::ifstream(bundle + "/config.json"));
-  config["root"]["path"] = image_;
-  config["process"]["terminal"] = false;
-  config["process"]["args"] = {"/bin/sleep", "600"};
-  bool joined = false;
-  for (nlohmann::json& n : config["linux"]["namespaces"]) {
-    if (n["type"] == "network") n["path"] = "/proc/" + head_pid + "/ns/net", joined = true;
+  for (const std::string way : {"still-there", "ended-first"}) {
+    SCOPED_TRACE(way);
+    const std::string head = "pod-head-" + way, member = "pod-member-" + way;
+    start(head);
+    const std::string ns = netns_of(head);
+    ASSERT_NE(ns, "");
+    ASSERT_NE(prepared_by(head), "") << "not in a standby's namespace: nothing to recycle";
+    const std::string path = "/proc/" + pid_of(head) + "/ns/net";
+    pid_t running = -1;
+    if (way == "still-there") {
+      running = lab_->start_in_host(nucleus({"run", "--bundle", member_bundle(member, path, {"/bin/sleep", "600"}), member}));
+      std::string member_ns;
+      for (int i = 0; i < 300 && (member_ns = netns_of(member)) != ns; ++i) std::this_thread::sleep_for(20ms);
+      EXPECT_EQ(member_ns, ns) << "the member never joined";
+    } else {
+      CommandResult ran = in_host(nucleus({"run", "--bundle", member_bundle(member, path, {"/bin/true"}), member}));
+      ASSERT_EQ(ran.status, 0) << ran.output;
+    }
+    end(head);
+    EXPECT_TRUE(logged("the namespace of " + head + " serves no other container: container " + member + " joined it by path"))
+        << server_log();
+    EXPECT_NE(run_reading_netns("after-" + way), ns + "\n") << server_log();
+    if (running > 0) NetworkLab::end_in_host(running);
   }
-  ASSERT_TRUE(joined) << config.dump();
-  std::ofstream(bundle + "/config.json") << config.dump();
-  pid_t member = lab_->start_in_host(nucleus({"run", "--bundle", bundle, "pod-member"}));
-  std::string member_ns;
-  for (int i = 0; i < 300 && (member_ns = netns_of("pod-member")) != ns; ++i) std::this_thread::sleep_for(20ms);
-  EXPECT_EQ(member_ns, ns) << "the member never joined";
-  end("pod-head");
-  EXPECT_TRUE(logged("the namespace of pod-head serves no other container: a process is still in its namespace")) << server_log();
-  EXPECT_NE(run_reading_netns("after-pod"), ns + "\n") << server_log();
-  NetworkLab::end_in_host(member);
+}
+
+// A namespace no container holds (a standby's, ready for the next start) is never joined:
+// what joined it would be in the next container's network. Its path here is the standby's
+// own descriptor of it (/proc/PID/fd/N of its netd), as a bind mount of it would be.
+TEST_F(NetworkRecycled, NoContainerJoinsAStandbysNamespace) {
+  prepare_standbys(1);
+  std::string path;
+  for (const std::string& lease : lab_->leases()) {
+    if (lease.find("\"standby_ready\":true") == std::string::npos) continue;
+    const std::string netd = "/proc/" + std::to_string(nlohmann::json::parse(lease)["owner_pid"].get<int>()) + "/fd";
+    for (const auto& fd : std::filesystem::directory_iterator(netd)) {
+      std::error_code ec;
+      if (std::filesystem::read_symlink(fd.path(), ec).string().rfind("net:[", 0) == 0) path = fd.path().string();
+    }
+  }
+  ASSERT_NE(path, "") << "no standby's namespace found";
+  CommandResult refused = in_host(nucleus({"run", "--bundle", member_bundle("stray", path, {"/bin/true"}), "stray"}));
+  EXPECT_EQ(refused.status, 125) << refused.output;
+  EXPECT_NE(refused.output.find("join the network namespace " + path +
+                                ": it is a namespace nucleus-netd prepared ahead, which no container holds"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_NE(in_host(nucleus({"state", "stray"})).status, 0) << "the refused container was left behind";
+  // The standby still serves the next start.
+  EXPECT_EQ(in_host(run_args("after-stray", {"/bin/true"})).status, 0);
 }
 
 // `nucleus exec` of a process that could change the namespace (NET_ADMIN here, an address

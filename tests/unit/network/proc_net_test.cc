@@ -76,11 +76,5 @@ TEST(ProcNet, SockstatGivesSocketsUsedAndTimeWait) {
   EXPECT_EQ(parse_sockstat("sockets: used 0\nTCP: inuse 0\nUDP: tw 4\n").time_wait, -1);
 }
 
-TEST(ProcNet, PidListReadsChildrenFiles) {
-  EXPECT_EQ(parse_pid_list("3 4 5 17 \n"), (std::vector<pid_t>{3, 4, 5, 17}));
-  EXPECT_EQ(parse_pid_list(""), std::vector<pid_t>{});
-  EXPECT_EQ(parse_pid_list("12 x 13"), std::vector<pid_t>{12});  // stops at what is no number
-}
-
 }  // namespace
 }  // namespace nucleus::net
