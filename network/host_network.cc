@@ -111,6 +111,18 @@ std::vector<HostRoute> read_host_routes() {
   return routes;
 }
 
+std::string bridge_configuration(const NetworkRequest& request) {
+  return request.bridge + " " + request.subnet4.to_string() + " " + request.subnet6.to_string();
+}
+
+std::string recorded_bridge_configuration(const std::string& state_dir) {
+  try {
+    return sys::read_file_if_present(state_dir + "/base", 4096, "read " + state_dir + "/base").value_or("");
+  } catch (const Error&) {
+    return "";
+  }
+}
+
 std::vector<IpAddress> parse_resolvers(const std::string& text) {
   std::vector<IpAddress> out;
   std::istringstream in(text);

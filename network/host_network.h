@@ -13,6 +13,12 @@ namespace nucleus::net {
 
 // /proc/net/route and /proc/net/ipv6_route.
 std::vector<HostRoute> read_host_routes();
+
+// The bridge configuration a request asks for, as netd records the one its bridge and base
+// tables serve (<state>/base: one at a time): the bridge's name and subnets.
+std::string bridge_configuration(const NetworkRequest& request);
+// What <state>/base records; "" when nothing (or it cannot be read).
+std::string recorded_bridge_configuration(const std::string& state_dir);
 std::vector<HostRoute> parse_ipv4_routes(const std::string& proc_net_route);
 std::vector<HostRoute> parse_ipv6_routes(const std::string& proc_net_ipv6_route);
 

@@ -289,7 +289,7 @@ void attach_network(GvisorSession& s, const std::string& id, const std::string& 
 
 std::unique_ptr<ContainerSession> GvisorBackend::create(const ContainerSpec& spec, const CreateOptions& options) {
   refuse_unsupported(spec, options);
-  if (spec.bridge) net::check_network_request(*spec.bridge);  // before anything exists
+  if (spec.bridge) net::check_network_request(*spec.bridge, net::network_state_dir(options.root));  // before anything exists
   const bool held = options.foreground;
   const bool as_written = spec.root.layout == RootSpec::Layout::kAsWritten;
   const std::string runsc = locate_runsc();

@@ -218,7 +218,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   refuse_unsupported(requested, options);
   // Before anything exists: bad input, a taken port, what pasta cannot enforce.
   if (requested.network == NetworkMode::kBridge) {
-    net::check_network_request(*requested.bridge);
+    net::check_network_request(*requested.bridge, net::network_state_dir(options.root));
     timing::mark("network request checked");
   }
   if (requested.network == NetworkMode::kPasta) net::check_user_mode_request(*requested.bridge);

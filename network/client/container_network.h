@@ -43,7 +43,10 @@ struct AttachOptions {
 
 // Bad input, before anything exists: the request's own checks plus the host's routes (a
 // bridge subnet overlapping one) and published ports already taken. Throws Error (125).
-void check_network_request(const NetworkRequest& request);
+// The routes are read only for a bridge configuration other than the one netd's bridge
+// under state_dir serves (recorded_bridge_configuration): that one passed this check when
+// a start asked for it first, and its own routes are on the bridge.
+void check_network_request(const NetworkRequest& request, const std::string& state_dir = kDefaultStateDir);
 
 class ContainerNetwork {
  public:

@@ -36,17 +36,8 @@ void ensure_base_tables(Nftables& nft, const NetworkRequest& request) {
 // The bridge and the base tables serve one configuration at a time (the tables name the
 // bridge and its subnets), recorded in <state>/base. Another configuration replaces them
 // when no other container uses them, and is refused while one does.
-std::string base_of(const NetworkRequest& request) {
-  return request.bridge + " " + request.subnet4.to_string() + " " + request.subnet6.to_string();
-}
-std::string recorded_base(const LeaseStore& store) {
-  const std::string path = store.state_dir() + "/base";
-  try {
-    return sys::read_file(path, 4096, "read " + path);
-  } catch (const Error&) {
-    return "";  // none yet
-  }
-}
+std::string base_of(const NetworkRequest& request) { return bridge_configuration(request); }
+std::string recorded_base(const LeaseStore& store) { return recorded_bridge_configuration(store.state_dir()); }
 
 void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, const NetworkRequest& request,
                   const Lease& lease) {

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "core/sys/error.h"
+#include "core/sys/scoped.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
 #include "network/daemon/attach.h"
@@ -183,7 +184,16 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
     netns = make_network_namespace();
     LeaseOwner self = LeaseOwner::self();
     recycling.standby_id = standby_id(self.pid, self.start_time);
+    // Listed at once (recycle_marks.h): a container that joins it before its lease names it
+    // is refused, as one being prepared; a teardown from the lease on takes the entry.
+    struct stat made {};
+    if (::fstat(netns.get(), &made) != 0) throw_errno("note the prepared network namespace");
+    const std::string key = network_key(recycling.standby_id);
+    index_recyclable(store, made.st_ino, key, self);
+    ScopeExit unlist([&] { unindex_recyclable(store, made.st_ino, key); });
     attached = prepare_network({recycling.standby_id, state_dir, request}, io, nft, store);
+    attached.lease.netns_inode = made.st_ino;
+    unlist.dismiss();
     link_namespace(attached, netns.get(), nft, store);
   } catch (const Error& e) {  // what was made is undone already
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
@@ -191,12 +201,10 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
   }
   try {
     recycling.baseline = namespace_baseline(netns.get());
-    // Listed as one that may serve more than one container, after its lease says which (a
-    // kill in between leaves the lease, whose removal takes the entry).
-    attached.lease.netns_inode = recycling.baseline.inode;
+    // The lease says which namespace it is on: a joiner finds it by that, and its removal
+    // (a collection's too, after a kill) takes the namespace's entry.
     LeaseStore::Lock lock(store);
     store.rewrite(lock, attached.lease);
-    index_recyclable(lock, store, attached.lease);
   } catch (const Error& e) {
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
     release_network(attached, nft, store);

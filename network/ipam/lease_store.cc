@@ -198,10 +198,14 @@ void LeaseStore::remove(const Lease& lease) {
   // The helper's logs go with it: the container's, and the prepared namespace's.
   ::unlink(log_path(lease.id).c_str());
   ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
-  ::unlink((state_dir_ + "/" + lease.key + ".unrecyclable").c_str());
-  unindex_recyclable(*this, lease);
   const std::string path = lease.file.empty() ? lease_path(lease) : lease.file;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove lease " + path);
+  const int failed = ::unlink(path.c_str()) != 0 && errno != ENOENT ? errno : 0;
+  // After the lease: a mark made meanwhile (under the lock, which a removal does not take)
+  // is taken back by its maker once it finds the lease gone (mark_unrecyclable).
+  ::unlink((state_dir_ + "/" + lease.key + ".unrecyclable").c_str());
+  ::unlink(legacy_mark_path(*this, lease.id).c_str());
+  unindex_recyclable(*this, lease.netns_inode, lease.key);
+  if (failed != 0) throw Error("remove lease " + path, "", failed);
 }
 
 std::string lease_to_json(const Lease& l) {

@@ -1,27 +1,52 @@
 #include "network/ipam/recycle_marks.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
+#include "network/naming.h"
 
 namespace nucleus::net {
 namespace {
 
 constexpr size_t kMaxMarkBytes = 4096;
 
-std::string entry_of(const std::string& index_dir, unsigned long long inode) { return index_dir + "/" + std::to_string(inode); }
+std::string entry_path(const std::string& index_dir, unsigned long long inode) { return index_dir + "/" + std::to_string(inode); }
 
-// What an entry links to: the lease's state directory (absolute, as the store's lock and its
-// files are found from any root) and its key.
-std::string target_of(const LeaseStore& store, const Lease& lease) {
+std::string real_state_dir(const LeaseStore& store) {
   char real[PATH_MAX];
-  if (::realpath(store.state_dir().c_str(), real) == nullptr) throw_errno("list the recyclable namespace of " + lease.id, store.state_dir());
-  return std::string(real) + "/" + lease.key;
+  if (::realpath(store.state_dir().c_str(), real) == nullptr) throw_errno("list a recyclable namespace", store.state_dir());
+  return real;
+}
+
+// An entry's link: "<state>/<key> <pid> <start time>".
+struct Entry {
+  std::string state_dir, key;
+  LeaseOwner owner;
+};
+std::optional<Entry> read_entry(const std::string& path) {
+  char link[PATH_MAX];
+  const ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+  if (n <= 0) return std::nullopt;
+  link[n] = '\0';
+  const std::string text(link, static_cast<size_t>(n));
+  const size_t second = text.rfind(' '), first = second == std::string::npos || second == 0 ? std::string::npos : text.rfind(' ', second - 1);
+  if (first == std::string::npos) return std::nullopt;
+  const std::string where = text.substr(0, first);
+  const size_t slash = where.rfind('/');
+  if (slash == std::string::npos || slash == 0) return std::nullopt;
+  Entry e{where.substr(0, slash), where.substr(slash + 1), {}};
+  char* end = nullptr;
+  e.owner.pid = static_cast<pid_t>(std::strtol(text.c_str() + first + 1, &end, 10));
+  e.owner.start_time = std::strtoull(text.c_str() + second + 1, &end, 10);
+  return e;
 }
 
 std::string mark_path(const std::string& state_dir, const std::string& key) { return state_dir + "/" + key + ".unrecyclable"; }
@@ -32,43 +57,58 @@ void make_index_dir(const std::string& index_dir) {
   if (::mkdir(index_dir.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create " + index_dir);
 }
 
+// Entries whose netd is gone, and a temporary one a netd killed while listing left.
+void sweep_dead_entries(const std::string& index_dir) {
+  DIR* d = ::opendir(index_dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name, path = index_dir + "/" + name;
+    if (name[0] == '.') continue;
+    if (size_t tmp = name.find(".tmp-"); tmp != std::string::npos) {
+      if (!sys::process_stat(static_cast<pid_t>(std::atoi(name.c_str() + tmp + 5)))) ::unlink(path.c_str());
+      continue;
+    }
+    std::optional<Entry> entry = read_entry(path);
+    if (entry && !entry->owner.alive()) ::unlink(path.c_str());
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
-void index_recyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease) {
-  if (lease.netns_inode == 0) return;
-  const std::string entry = entry_of(store.index_dir(), lease.netns_inode);
-  const std::string target = target_of(store, lease);
-  const std::string temporary = entry + ".nucleus-tmp";
-  // Renamed over whatever was there: an entry a killed netd left for a namespace since freed
-  // whose inode this one got is replaced, never kept. The directory is made again when the
-  // last entry's removal took it meanwhile (unindex_recyclable).
+void index_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key, const LeaseOwner& owner) {
+  const std::string entry = entry_path(store.index_dir(), netns_inode);
+  const std::string target = real_state_dir(store) + "/" + key + " " + std::to_string(owner.pid) + " " + std::to_string(owner.start_time);
+  const std::string temporary = entry + ".tmp-" + std::to_string(::getpid());
+  // Renamed over whatever was there: an entry of a namespace freed since, whose inode this
+  // one got. The directory is made again when the last entry's removal took it meanwhile.
   for (int attempt = 0;; ++attempt) {
     make_index_dir(store.index_dir());
     ::unlink(temporary.c_str());
-    if (::symlink(target.c_str(), temporary.c_str()) == 0 && ::rename(temporary.c_str(), entry.c_str()) == 0) return;
+    if (::symlink(target.c_str(), temporary.c_str()) == 0 && ::rename(temporary.c_str(), entry.c_str()) == 0) break;
     const int err = errno;
     ::unlink(temporary.c_str());
-    if (err != ENOENT || attempt == 2) throw Error("list the recyclable namespace of " + lease.id, entry, err);
+    if (err != ENOENT || attempt == 2) throw Error("list the recyclable namespace of " + key, entry, err);
   }
+  sweep_dead_entries(store.index_dir());
 }
 
-void unindex_recyclable(const LeaseStore& store, const Lease& lease) {
-  if (lease.netns_inode == 0) return;
-  const std::string entry = entry_of(store.index_dir(), lease.netns_inode);
-  char link[PATH_MAX];
-  const ssize_t n = ::readlink(entry.c_str(), link, sizeof link);
-  if (n <= 0) return;
+void unindex_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key) {
+  if (netns_inode == 0) return;
+  const std::string entry = entry_path(store.index_dir(), netns_inode);
+  std::optional<Entry> listed = read_entry(entry);
   char real[PATH_MAX];
   // Only this lease's: a namespace with the same inode since may be another's.
-  const std::string own = ::realpath(store.state_dir().c_str(), real) != nullptr ? std::string(real) + "/" + lease.key : "";
-  if (std::string(link, static_cast<size_t>(n)) != own) return;
+  if (!listed || listed->key != key || ::realpath(store.state_dir().c_str(), real) == nullptr || listed->state_dir != real) return;
   ::unlink(entry.c_str());
   ::rmdir(store.index_dir().c_str());  // only when that was the last (ENOTEMPTY otherwise)
 }
 
 void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease, const std::string& why) {
-  sys::overwrite_file(mark_path(store.state_dir(), lease.key), why + "\n", 0600,
-                      "keep the network namespace of " + lease.id + " from serving another container");
+  const std::string path = mark_path(store.state_dir(), lease.key);
+  sys::overwrite_file(path, why + "\n", 0600, "keep the network namespace of " + lease.id + " from serving another container");
+  const std::string file = lease.file.empty() ? store.lease_path(lease) : lease.file;
+  if (::access(file.c_str(), F_OK) != 0) ::unlink(path.c_str());
 }
 
 std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Lease& lease) {
@@ -83,36 +123,38 @@ std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Leas
   return text;
 }
 
+std::string legacy_mark_path(const LeaseStore& store, const std::string& id) { return mark_path(store.state_dir(), network_key(id)); }
+
 UniqueFd open_network_namespace_to_join(const std::string& path, const std::string& joiner, const std::string& index_dir) {
   const std::string step = "join the network namespace " + path;
+  struct stat named {};
+  if (::stat(path.c_str(), &named) != 0) throw_errno(step);
+  const std::string listing = entry_path(index_dir, named.st_ino);
+  std::optional<Entry> entry = read_entry(listing);
+  struct stat dir {};
+  if (!entry || !entry->owner.alive() || ::stat(entry->state_dir.c_str(), &dir) != 0) {
+    // None, or one whose netd is gone (its namespace freed, unless something else holds it:
+    // then nothing hands it on either).
+    if (entry) ::unlink(listing.c_str());
+    return sys::open(path, O_RDONLY | O_CLOEXEC, step);
+  }
+  LeaseStore store(entry->state_dir, index_dir);
+  LeaseStore::Lock lock(store);
   UniqueFd netns = sys::open(path, O_RDONLY | O_CLOEXEC, step);
   struct stat opened {};
   if (::fstat(netns.get(), &opened) != 0) throw_errno(step);
-  char link[PATH_MAX];
-  const ssize_t n = ::readlink(entry_of(index_dir, opened.st_ino).c_str(), link, sizeof link);
-  if (n <= 0) return netns;  // none of the list: no container of nucleus's hands it on
-  const std::string target(link, static_cast<size_t>(n));
-  const size_t slash = target.rfind('/');
-  struct stat dir {};
-  if (slash == std::string::npos || slash == 0 || ::stat(target.substr(0, slash).c_str(), &dir) != 0) {
-    return netns;  // an entry whose store is gone: nothing of it is recycled any more
+  if (opened.st_ino != named.st_ino || opened.st_dev != named.st_dev) {
+    throw Error(step, "it is no longer the namespace it named: the container whose namespace it was has ended");
   }
-  const std::string state_dir = target.substr(0, slash), key = target.substr(slash + 1);
-  LeaseStore store(state_dir, index_dir);
-  LeaseStore::Lock lock(store);
-  struct stat now {};
-  if (::stat(path.c_str(), &now) != 0 || now.st_ino != opened.st_ino || now.st_dev != opened.st_dev) {
-    throw Error(step, "it is no longer the namespace opened: the container whose namespace it was has ended");
+  // Which lease is on it: the one of its key that names its inode. A lease file is named by
+  // its holder's id; a standby's id is its origin.
+  std::optional<Lease> on_it;
+  for (Lease& lease : store.list()) {
+    if (lease.key == entry->key && lease.netns_inode == opened.st_ino) on_it = std::move(lease);
   }
-  // The lease's file is named by its holder's id; a standby's id is its origin, whose key
-  // this is. No container holds the namespace: what joined it now would be in the next one's.
-  if (::access((state_dir + "/leases/" + key + ".json").c_str(), F_OK) == 0) {
-    throw Error(step, "it is a namespace nucleus-netd prepared ahead, which no container holds");
-  }
-  Lease holder;
-  holder.id = "the container whose namespace " + path + " is";
-  holder.key = key;
-  mark_unrecyclable(lock, store, holder, "container " + joiner + " joined it by path");
+  if (!on_it) throw Error(step, "nucleus-netd is preparing it or tearing it down: no container holds it");
+  if (on_it->id == on_it->origin) throw Error(step, "it is a namespace nucleus-netd prepared ahead, which no container holds");
+  mark_unrecyclable(lock, store, *on_it, "container " + joiner + " joined it by path");
   return netns;
 }
 

@@ -15,28 +15,37 @@
 // the namespace then serves no later container: its netd tears it down instead (O(1) at the
 // recycle, where a scan of every process's /proc/PID/ns/net cost 0.5 ms of each start).
 //
-// A namespace that may serve more than one container (a standby's, lease.netns_inode) is
-// listed by its inode in one directory for every state root, so that a member started
-// under another root finds it too.
+// A namespace that may serve more than one container (a standby's) is listed by its inode
+// from the moment it exists, in one directory for every state root (kRecyclableIndexDir),
+// so that a member started under another root finds it too: `<index>/<inode>` links to
+// "<state>/<key> <pid> <start time>", the lease's store and key and its netd.
 namespace nucleus::net {
 
-// Lists the lease's namespace (`<index>/<inode>`, a link to `<state>/<key>`). Under the lock.
-void index_recyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease);
-// Its entry, when it still names this lease (LeaseStore::remove); the directory goes with
-// its last entry.
-void unindex_recyclable(const LeaseStore& store, const Lease& lease);
+// Lists a standby's namespace (`key`: its lease's, `owner`: its netd). Entries whose netd is
+// gone (killed before its lease said which namespace it had) are swept on the way.
+void index_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key, const LeaseOwner& owner);
+// Its entry, when it still names this store and key (LeaseStore::remove); the directory
+// goes with its last entry.
+void unindex_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key);
 
 // Keeps the lease's namespace from serving a later container: `why` is what its netd logs.
+// Taken back when the lease's file is gone by then (a removal does not take the lock): the
+// namespace is torn down, and nothing would remove the mark.
 void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease, const std::string& why);
 // What a mark says, when there is one (read without the lock before the reset, as a
 // shortcut, and again under it, where it counts: reset_to_standby).
 std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Lease& lease);
+// The mark a netd of an earlier release looks for: named by the holder's id.
+std::string legacy_mark_path(const LeaseStore& store, const std::string& id);
 
 // Opens the network namespace a container joins by path (`joiner`: its id, for netd's log).
-// One of the list is marked first, under its store's lock, in which the path must still
-// name the same namespace: its container's end, which a recycle waits for, takes a
-// /proc/PID/ns/net path away. One that no container holds (a standby's) is refused: what
-// joined it would be in the next container's network. Throws Error.
+// One of the list is opened under its store's lock, where the path must still name the
+// namespace it named before (a recycle waits for the container's init to end, which takes
+// a /proc/PID/ns/net path away), and marked when a container's lease is on it. Refused
+// when none is: its standby's (what joined it would be in the next container's network),
+// or one being prepared. An entry whose netd is gone names nothing (a namespace freed
+// since, whose inode another one may have now): removed, and the path opened as any.
+// Throws Error.
 UniqueFd open_network_namespace_to_join(const std::string& path, const std::string& joiner,
                                         const std::string& index_dir = kRecyclableIndexDir);
 

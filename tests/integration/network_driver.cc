@@ -287,7 +287,7 @@ int attach(const Args& a) {
   if (a.flag("--subnet4")) request.subnet4 = nucleus::parse_subnet(a.value("--subnet4"), nucleus::IpFamily::kV4, "--subnet4");
   if (a.flag("--subnet6")) request.subnet6 = nucleus::parse_subnet(a.value("--subnet6"), nucleus::IpFamily::kV6, "--subnet6");
   request.hostname = a.value("--hostname", "nucleus");
-  nt::check_network_request(request);
+  nt::check_network_request(request, a.value("--state-dir"));
   nucleus::UniqueFd netns = nucleus::sys::open(a.value("--netns"), O_RDONLY | O_CLOEXEC, "open the container's netns");
   nt::AttachOptions options;
   options.state_dir = a.value("--state-dir");

@@ -9,22 +9,12 @@
 #include "core/sys/sys.h"
 #include "network/naming.h"
 #include "network/standby_policy.h"
+#include "tests/support/dead_owner.h"
 
 namespace nucleus::net {
 namespace {
 
-// A pid and start time that once belonged to a process that has since been reaped.
-LeaseOwner dead_owner() {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::pause();
-    ::_exit(0);
-  }
-  LeaseOwner owner{pid, sys::process_stat(pid)->start_time};
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return owner;
-}
+using test::dead_owner;
 
 class LeaseStoreTest : public ::testing::Test {
  protected:

@@ -8,7 +8,9 @@
 
 #include "core/sys/error.h"
 #include "core/sys/scoped.h"
+#include "network/naming.h"
 #include "network/standby_policy.h"
+#include "tests/support/dead_owner.h"
 
 // The marks nucleus leaves on a recyclable namespace, with the namespace this test runs in
 // standing for a standby's (its inode listed in an index of the test's own).
@@ -37,10 +39,17 @@ class RecycleMarksTest : public ::testing::Test {
     LeaseStore::Lock lock(in);
     LeaseOwner self = LeaseOwner::self();
     Lease lease = in.allocate(lock, standby_id(self.pid, self.start_time), request, self);
+    index_recyclable(in, own_netns_inode(), lease.key, self);
     lease.netns_inode = own_netns_inode();
     in.rewrite(lock, lease);
-    index_recyclable(lock, in, lease);
     return lease;
+  }
+  // This namespace's entry as a netd killed since left it (key: its lease's).
+  void list_as_if_killed(const std::string& key) {
+    ::mkdir(index.c_str(), 0700);
+    const LeaseOwner gone = test::dead_owner();
+    const std::string target = dir.path() + "/network/" + key + " " + std::to_string(gone.pid) + " " + std::to_string(gone.start_time);
+    ASSERT_EQ(::symlink(target.c_str(), (index + "/" + std::to_string(own_netns_inode())).c_str()), 0);
   }
   // The standby's lease handed to container `id`, as a take-over does.
   Lease held_by(const std::string& id) {
@@ -114,6 +123,46 @@ TEST_F(RecycleMarksTest, AnEntryOfAnotherLeaseWithTheSameInodeIsLeftToIt) {
   EXPECT_TRUE(listed());
   other.remove(now);
   EXPECT_NE(::access(index.c_str(), F_OK), 0);
+}
+
+TEST_F(RecycleMarksTest, ANamespaceBeingPreparedIsNeverJoined) {
+  // Listed as soon as it exists, before its lease says it is on it.
+  LeaseOwner self = LeaseOwner::self();
+  index_recyclable(store, own_netns_inode(), network_key(standby_id(self.pid, self.start_time)), self);
+  try {
+    open_network_namespace_to_join("/proc/self/ns/net", "member", index);
+    ADD_FAILURE() << "joined a namespace being prepared";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nucleus-netd is preparing it or tearing it down"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(RecycleMarksTest, AnEntryWhoseNetdIsGoneNamesNothing) {
+  // A netd killed before its lease named the namespace: the namespace was freed, and its
+  // inode may be another's now (a CNI pod's), which is joined as any.
+  list_as_if_killed("0123456789ab");
+  ASSERT_TRUE(listed());
+  EXPECT_TRUE(open_network_namespace_to_join("/proc/self/ns/net", "member", index));
+  EXPECT_FALSE(listed());
+  EXPECT_NE(::access((dir.path() + "/network/0123456789ab.unrecyclable").c_str(), F_OK), 0);
+}
+
+TEST_F(RecycleMarksTest, AnotherStandbysListingSweepsEntriesOfNetdsGone) {
+  list_as_if_killed("0123456789ab");
+  ASSERT_TRUE(listed());
+  index_recyclable(store, own_netns_inode() + 1, "ba9876543210", LeaseOwner::self());
+  EXPECT_FALSE(listed());
+  unindex_recyclable(store, own_netns_inode() + 1, "ba9876543210");
+  EXPECT_NE(::access(index.c_str(), F_OK), 0);
+}
+
+TEST_F(RecycleMarksTest, AMarkIsTakenBackWhenTheLeaseIsGone) {
+  // A removal does not take the lock: a mark made as the lease went would outlive it.
+  Lease head = held_by("head");
+  ::unlink(store.find("head")->file.c_str());
+  LeaseStore::Lock lock(store);
+  mark_unrecyclable(lock, store, head, "container member joined it by path");
+  EXPECT_FALSE(unrecyclable_mark(store, head));
 }
 
 TEST_F(RecycleMarksTest, TheInodeRoundTripsThroughTheLeaseFile) {
