@@ -173,8 +173,15 @@ void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_r
   Lease next = used;  // the same key, addresses and owner
   next.publish.clear();
   next.policy = false;
-  attached.forwarder.reset();
-  attached.forwarder = make_forwarder(io, nft, next, standby_request, used.dns_port);
+  // A forwarder that took nothing from the container (no question: /bin/true's) serves the
+  // next as it is, on the same port; one that did may have answers on their way, which
+  // must grant nothing to the next (its state is marked closed), and goes.
+  if (!used.policy && !attached.forwarder->received_anything()) {
+    attached.forwarder->pause();
+  } else {
+    attached.forwarder.reset();
+    attached.forwarder = make_forwarder(io, nft, next, standby_request, used.dns_port);
+  }
   next.dns_port = attached.forwarder->port();
   // A container that had no policy and no published port had the standby's rules: the same
   // but for the forwarder's port, which the new one has again (almost always).

@@ -165,8 +165,13 @@ int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables
   std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd(), unrecyclable_mark(store, attached.lease));
   if (!refusal) {
     try {
-      flush_route_caches_in(r.netns);
-      reset_to_standby(attached, r.request, r.standby_id, [&r] { return exchanged_traffic(r.netns, r.baseline); }, io, nft, store);
+      // The route caches (path MTUs learnt of its peers) only where it exchanged anything.
+      auto had_flows = [&r] {
+        const bool exchanged = exchanged_traffic(r.netns, r.baseline);
+        if (exchanged) flush_route_caches_in(r.netns);
+        return exchanged;
+      };
+      reset_to_standby(attached, r.request, r.standby_id, had_flows, io, nft, store);
       struct stat now {};
       const std::string path = store.log_path(id);
       if (::stat(path.c_str(), &now) == 0 && now.st_ino == log.st_ino && now.st_dev == log.st_dev) ::unlink(path.c_str());

@@ -1,5 +1,6 @@
 #include "network/dns/forwarder.h"
 
+#include <poll.h>
 #include <sys/random.h>
 
 #include <array>
@@ -61,6 +62,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
   std::array<uint8_t, kMaxMessage> udp_buffer{};
   udp::endpoint udp_peer;
   size_t in_flight = 0;
+  bool received = false;
   size_t tcp_open = 0;
   // Set when the Forwarder goes: an upstream's answer still on its way then grants nothing.
   // The same chains and sets may serve another container by then (a recycled namespace):
@@ -77,6 +79,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
     udp_socket.async_receive_from(asio::buffer(udp_buffer), udp_peer, [self = shared_from_this()](auto ec, size_t n) {
       // Closed (the Forwarder gone): no re-arm on a socket that fails at once, for ever.
       if (ec == asio::error::operation_aborted || self->closed) return;
+      self->received = true;
       if (!ec) {
         udp::endpoint peer = self->udp_peer;
         self->handle(std::vector<uint8_t>(self->udp_buffer.begin(), self->udp_buffer.begin() + static_cast<long>(n)),
@@ -92,6 +95,7 @@ struct Forwarder::State : std::enable_shared_from_this<Forwarder::State> {
   void accept_tcp() {
     acceptor.async_accept([self = shared_from_this()](auto ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || self->closed) return;
+      self->received = true;
       if (!ec && self->tcp_open < kMaxTcpConnections) {
         ++self->tcp_open;
         self->serve_tcp(std::make_shared<tcp::socket>(std::move(socket)), std::make_shared<TcpSlot>(TcpSlot{self.get()}));
@@ -232,6 +236,21 @@ void Forwarder::set_policy(NamePolicy policy) { state_->policy = std::move(polic
 void Forwarder::start() {
   state_->receive_udp();
   state_->accept_tcp();
+}
+
+bool Forwarder::received_anything() const {
+  if (state_->received || state_->tcp_open > 0) return true;
+  boost::system::error_code ec;
+  if (state_->udp_socket.available(ec) > 0 || ec) return true;
+  // A connection waiting in the listen queue: the acceptor reads as readable.
+  pollfd p{state_->acceptor.native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+void Forwarder::pause() {
+  boost::system::error_code ignored;
+  state_->udp_socket.cancel(ignored);
+  state_->acceptor.cancel(ignored);
 }
 
 }  // namespace nucleus::net::dns

@@ -40,6 +40,12 @@ class Forwarder {
   // an egress policy).
   void set_policy(NamePolicy policy);
   void start();
+  // Whether anything came since start(): a datagram or a connection, handled or still
+  // waiting. One that took nothing holds nothing of its container's (no question in
+  // flight, no answer to grant), and may serve the next container as it is.
+  bool received_anything() const;
+  // Stops serving until the next start(): what was waited for is cancelled.
+  void pause();
 
  private:
   struct State;
