@@ -1,6 +1,7 @@
 #include "network/client/container_network.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -146,7 +147,10 @@ void run_helper(const std::vector<std::string>& args, const std::string& step) {
 
 void check_network_request(const NetworkRequest& request, const std::string& state_dir) {
   // Reading the routes is 0.15 ms of a start here (docs/performance-notes.md, "Stop 33").
-  const bool served = recorded_bridge_configuration(state_dir) == bridge_configuration(request);
+  // A base recorded for a bridge that is gone (a reboot of a persistent root, a link
+  // deleted) serves nothing: netd makes the bridge again, so the routes are checked.
+  const bool served = recorded_bridge_configuration(state_dir) == bridge_configuration(request) &&
+                      ::if_nametoindex(request.bridge.c_str()) != 0;
   validate_network_request(request, served ? std::vector<HostRoute>{} : read_host_routes());
   check_published_ports_free(request.publish);
 }
@@ -332,6 +336,7 @@ void keep_from_recycling(const std::string& container_id, const std::string& sta
     const std::string legacy = legacy_mark_path(store, container_id);
     UniqueFd mark(::open(legacy.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
     if (!mark) throw_errno("keep the network namespace of " + container_id + " from serving another container", legacy);
+    if (::access(lease->file.c_str(), F_OK) != 0) ::unlink(legacy.c_str());  // removed meanwhile (without the lock)
     return;
   }
   mark_unrecyclable(lock, store, *lease, "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN");

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "core/sys/error.h"
+#include "network/ipam/recycle_marks.h"
 #include "core/sys/sys.h"
 #include "network/firewall/ruleset.h"
 #include "network/naming.h"
@@ -166,6 +167,7 @@ size_t collect_stale_leases(LeaseStore& store, Nftables& nft) {
     teardown_lease(store, nft, lease);
     ++collected;
   }
+  if (collected > 0) sweep_recyclable_index(store.index_dir());
   return collected;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,15 +58,51 @@ void make_index_dir(const std::string& index_dir) {
   if (::mkdir(index_dir.c_str(), 0700) != 0 && errno != EEXIST) throw_errno("create " + index_dir);
 }
 
-// Entries whose netd is gone, and a temporary one a netd killed while listing left.
-void sweep_dead_entries(const std::string& index_dir) {
+// The list's lock (flock on its directory): a listing, a sweep and a removal each read and
+// change entries in one hold (a sweep's read of an entry, a new namespace with the freed
+// inode listed, the sweep's unlink of it would unlist a live one). Taken only once the
+// path still names the directory locked: the last entry's removal takes the directory,
+// and another may make it again. Not held (held() false) when there is no list and
+// `create` is false: nothing to change.
+class IndexLock {
+ public:
+  IndexLock(const std::string& index_dir, bool create) {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      if (create) make_index_dir(index_dir);
+      UniqueFd fd(::open(index_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!fd && errno == ENOENT) {
+        if (create) continue;
+        return;
+      }
+      if (!fd) throw_errno("open " + index_dir);
+      while (::flock(fd.get(), LOCK_EX) != 0) {
+        if (errno != EINTR) throw_errno("lock " + index_dir);
+      }
+      struct stat locked {}, named {};
+      if (::fstat(fd.get(), &locked) == 0 && ::stat(index_dir.c_str(), &named) == 0 && locked.st_ino == named.st_ino &&
+          locked.st_dev == named.st_dev) {
+        fd_ = std::move(fd);
+        return;
+      }
+    }
+    if (create) throw Error("lock " + index_dir, "it was removed and made again too often meanwhile");
+  }
+  bool held() const { return static_cast<bool>(fd_); }
+
+ private:
+  UniqueFd fd_;
+};
+
+// Under the lock: entries whose netd is gone, and temporary ones (a writer killed between
+// its link and its rename: no other writer holds the lock).
+void sweep_locked(const std::string& index_dir) {
   DIR* d = ::opendir(index_dir.c_str());
   if (d == nullptr) return;
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name, path = index_dir + "/" + name;
     if (name[0] == '.') continue;
-    if (size_t tmp = name.find(".tmp-"); tmp != std::string::npos) {
-      if (!sys::process_stat(static_cast<pid_t>(std::atoi(name.c_str() + tmp + 5)))) ::unlink(path.c_str());
+    if (name.find(".tmp") != std::string::npos) {
+      ::unlink(path.c_str());
       continue;
     }
     std::optional<Entry> entry = read_entry(path);
@@ -79,22 +116,22 @@ void sweep_dead_entries(const std::string& index_dir) {
 void index_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key, const LeaseOwner& owner) {
   const std::string entry = entry_path(store.index_dir(), netns_inode);
   const std::string target = real_state_dir(store) + "/" + key + " " + std::to_string(owner.pid) + " " + std::to_string(owner.start_time);
-  const std::string temporary = entry + ".tmp-" + std::to_string(::getpid());
+  const std::string temporary = entry + ".tmp";
+  IndexLock lock(store.index_dir(), true);
+  sweep_locked(store.index_dir());
   // Renamed over whatever was there: an entry of a namespace freed since, whose inode this
-  // one got. The directory is made again when the last entry's removal took it meanwhile.
-  for (int attempt = 0;; ++attempt) {
-    make_index_dir(store.index_dir());
-    ::unlink(temporary.c_str());
-    if (::symlink(target.c_str(), temporary.c_str()) == 0 && ::rename(temporary.c_str(), entry.c_str()) == 0) break;
+  // one got (its netd alive: a namespace alive keeps its inode).
+  if (::symlink(target.c_str(), temporary.c_str()) != 0 || ::rename(temporary.c_str(), entry.c_str()) != 0) {
     const int err = errno;
     ::unlink(temporary.c_str());
-    if (err != ENOENT || attempt == 2) throw Error("list the recyclable namespace of " + key, entry, err);
+    throw Error("list the recyclable namespace of " + key, entry, err);
   }
-  sweep_dead_entries(store.index_dir());
 }
 
 void unindex_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key) {
   if (netns_inode == 0) return;
+  IndexLock lock(store.index_dir(), false);
+  if (!lock.held()) return;
   const std::string entry = entry_path(store.index_dir(), netns_inode);
   std::optional<Entry> listed = read_entry(entry);
   char real[PATH_MAX];
@@ -102,6 +139,13 @@ void unindex_recyclable(const LeaseStore& store, unsigned long long netns_inode,
   if (!listed || listed->key != key || ::realpath(store.state_dir().c_str(), real) == nullptr || listed->state_dir != real) return;
   ::unlink(entry.c_str());
   ::rmdir(store.index_dir().c_str());  // only when that was the last (ENOTEMPTY otherwise)
+}
+
+void sweep_recyclable_index(const std::string& index_dir) {
+  IndexLock lock(index_dir, false);
+  if (!lock.held()) return;
+  sweep_locked(index_dir);
+  ::rmdir(index_dir.c_str());  // only when nothing is left
 }
 
 void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease, const std::string& why) {
@@ -134,8 +178,7 @@ UniqueFd open_network_namespace_to_join(const std::string& path, const std::stri
   struct stat dir {};
   if (!entry || !entry->owner.alive() || ::stat(entry->state_dir.c_str(), &dir) != 0) {
     // None, or one whose netd is gone (its namespace freed, unless something else holds it:
-    // then nothing hands it on either).
-    if (entry) ::unlink(listing.c_str());
+    // then nothing hands it on either): left to a sweep, under the list's lock.
     return sys::open(path, O_RDONLY | O_CLOEXEC, step);
   }
   LeaseStore store(entry->state_dir, index_dir);

@@ -22,11 +22,15 @@
 namespace nucleus::net {
 
 // Lists a standby's namespace (`key`: its lease's, `owner`: its netd). Entries whose netd is
-// gone (killed before its lease said which namespace it had) are swept on the way.
+// gone (killed before its lease said which namespace it had) are swept on the way. Every
+// change of the list is made under its lock (flock on the directory).
 void index_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key, const LeaseOwner& owner);
 // Its entry, when it still names this store and key (LeaseStore::remove); the directory
 // goes with its last entry.
 void unindex_recyclable(const LeaseStore& store, unsigned long long netns_inode, const std::string& key);
+// Entries whose netd is gone, at a collection of stale leases (a standby killed before its
+// lease named its namespace leaves one no removal takes).
+void sweep_recyclable_index(const std::string& index_dir = kRecyclableIndexDir);
 
 // Keeps the lease's namespace from serving a later container: `why` is what its netd logs.
 // Taken back when the lease's file is gone by then (a removal does not take the lock): the
@@ -44,7 +48,8 @@ std::string legacy_mark_path(const LeaseStore& store, const std::string& id);
 // a /proc/PID/ns/net path away), and marked when a container's lease is on it. Refused
 // when none is: its standby's (what joined it would be in the next container's network),
 // or one being prepared. An entry whose netd is gone names nothing (a namespace freed
-// since, whose inode another one may have now): removed, and the path opened as any.
+// since, whose inode another one may have now): the path is opened as any. The joiner must
+// see netd's processes (one pid namespace): in another, every entry reads as gone.
 // Throws Error.
 UniqueFd open_network_namespace_to_join(const std::string& path, const std::string& joiner,
                                         const std::string& index_dir = kRecyclableIndexDir);

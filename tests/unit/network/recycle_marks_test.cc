@@ -143,8 +143,12 @@ TEST_F(RecycleMarksTest, AnEntryWhoseNetdIsGoneNamesNothing) {
   list_as_if_killed("0123456789ab");
   ASSERT_TRUE(listed());
   EXPECT_TRUE(open_network_namespace_to_join("/proc/self/ns/net", "member", index));
-  EXPECT_FALSE(listed());
   EXPECT_NE(::access((dir.path() + "/network/0123456789ab.unrecyclable").c_str(), F_OK), 0);
+  // A collection's sweep (under the list's lock) removes it, and the list with it.
+  EXPECT_TRUE(listed());
+  sweep_recyclable_index(index);
+  EXPECT_FALSE(listed());
+  EXPECT_NE(::access(index.c_str(), F_OK), 0);
 }
 
 TEST_F(RecycleMarksTest, AnotherStandbysListingSweepsEntriesOfNetdsGone) {
