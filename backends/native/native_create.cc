@@ -27,7 +27,6 @@
 #include "backends/native/prepared_network.h"
 #include "backends/native/plan/namespaces.h"
 #include "backends/native/plan/userns.h"
-#include "network/ipam/recycle_marks.h"
 #include "config/spec_checks.h"
 #include "config/spec_json.h"
 #include "core/container/notify_socket.h"
@@ -35,6 +34,7 @@
 #include "core/init/supervisor.h"
 #include "core/sys/sys.h"
 #include "core/sys/trace_timing.h"
+#include "network/ipam/recycle_marks.h"
 
 namespace nucleus::native {
 namespace {

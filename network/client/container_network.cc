@@ -330,16 +330,7 @@ void keep_from_recycling(const std::string& container_id, const std::string& sta
   // Under the lock, where the recycle checks again: a lease handed back to its standby
   // meanwhile is not the container's (its init has ended: the exec's setns fails).
   std::optional<Lease> lease = store.find(container_id);
-  if (!lease) return;
-  if (lease->netns_inode == 0 && lease->origin != lease->id) {
-    // A standby's namespace that a netd of an earlier release keeps: the mark it looks for.
-    const std::string legacy = legacy_mark_path(store, container_id);
-    UniqueFd mark(::open(legacy.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-    if (!mark) throw_errno("keep the network namespace of " + container_id + " from serving another container", legacy);
-    if (::access(lease->file.c_str(), F_OK) != 0) ::unlink(legacy.c_str());  // removed meanwhile (without the lock)
-    return;
-  }
-  mark_unrecyclable(lock, store, *lease, "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN");
+  if (lease) mark_unrecyclable(lock, store, *lease, "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN");
 }
 
 void cleanup_container_network(const std::string& container_id, const std::string& state_dir, const std::string& helper) {

@@ -36,14 +36,11 @@ void ensure_base_tables(Nftables& nft, const NetworkRequest& request) {
 // The bridge and the base tables serve one configuration at a time (the tables name the
 // bridge and its subnets), recorded in <state>/base. Another configuration replaces them
 // when no other container uses them, and is refused while one does.
-std::string base_of(const NetworkRequest& request) { return bridge_configuration(request); }
-std::string recorded_base(const LeaseStore& store) { return recorded_bridge_configuration(store.state_dir()); }
-
 void prepare_base(LeaseStore& store, Nftables& nft, const NetlinkSocket& host, const NetworkRequest& request,
                   const Lease& lease) {
-  const std::string wanted = base_of(request);
+  const std::string wanted = bridge_configuration(request);
   const std::string path = store.state_dir() + "/base";
-  const std::string have = recorded_base(store);
+  const std::string have = recorded_bridge_configuration(store.state_dir());
   if (have != wanted) {
     // In use: by a container other than this one, not one just ended whose netd is
     // releasing it. The server's idle standbys of the old configuration are not either (it
@@ -82,7 +79,9 @@ std::unique_ptr<dns::Forwarder> make_forwarder(boost::asio::io_context& io, Nfta
 
 }  // namespace
 
-bool base_is(const LeaseStore& store, const NetworkRequest& request) { return recorded_base(store) == base_of(request); }
+bool base_is(const LeaseStore& store, const NetworkRequest& request) {
+  return recorded_bridge_configuration(store.state_dir()) == bridge_configuration(request);
+}
 
 void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPublish>& publish, const std::string& id) {
   if (publish.empty()) return;  // most starts: no lease is read
@@ -167,7 +166,7 @@ void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Lea
 }
 
 void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_request, const std::string& standby_id,
-                      const std::function<bool()>& had_flows, boost::asio::io_context& io, Nftables& nft,
+                      const std::function<bool()>& forget_flows, boost::asio::io_context& io, Nftables& nft,
                       LeaseStore& store) {
   const Lease used = attached.lease;
   Lease next = used;  // the same key, addresses and owner
@@ -190,13 +189,13 @@ void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_r
   }
   attached.lease = next;  // what a teardown from here on removes
   attached.held_ports.clear();
-  if (had_flows() && !flush_conntrack_of({used.address4, used.address6})) {
+  if (forget_flows() && !flush_conntrack_of({used.address4, used.address6})) {
     throw Error("flush the tracked flows of " + used.id, "no ctnetlink in this kernel");
   }
   {
     LeaseStore::Lock lock(store);
-    // A mark made since the container's end was checked (a pod's member that joined as it
-    // ended) counts here, where no other can be made before the namespace is a standby's.
+    // nucleus's marks are read here alone: a joiner or an exec marks under this lock, so
+    // none can be made unseen before the namespace is a standby's.
     if (std::optional<std::string> why = unrecyclable_mark(store, attached.lease)) throw Error(*why);
     store.hand_over(lock, attached.lease, standby_id);
   }

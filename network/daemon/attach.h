@@ -46,17 +46,22 @@ void forget_refused_log(const LeaseStore& store, const std::string& id) noexcept
 // The reverse, for the helper that attached it.
 void release_network(AttachedNetwork& attached, Nftables& nft, LeaseStore& store);
 // An ended container's network back into the standby's that served it (a recycled
-// namespace, network/daemon/recycle.h), once recycle_refusal found nothing: a new forwarder
-// (the old one answers and grants nothing more), the container's rules replaced by the
+// namespace, network/daemon/recycle.h), once recycle_refusal found nothing: its forwarder
+// kept when it took nothing from the container and served no policy, else a new one (the
+// old one answers and grants nothing more), the container's rules replaced by the
 // standby's in one transaction (its published ports' map elements, its policy's chains and
 // sets with the addresses its names were granted), its ports' sockets closed, the host's
 // connection tracking entries of its addresses deleted, and its lease renamed to
 // `standby_id` (the container's id is free at once: a start of the same name waits no
-// longer; its log is the caller's to remove). Throws Error when a part fails: the caller then tears everything down.
-// `had_flows`, asked once its rules are the standby's (no flow of the container's can start
-// after): whether it may have had any (network/daemon/recycle.h, exchanged_traffic); when
-// not, the walk of the whole table is spared.
+// longer; its log is the caller's to remove), unless nucleus marked the namespace
+// (network/ipam/recycle_marks.h: read under the lock of that rename, where no mark can be
+// made unseen; the one check of it). Throws Error when a part fails or a mark says why:
+// the caller then tears everything down.
+// `forget_flows`, asked once its rules are the standby's (no flow of the container's can
+// start after): forgets what the namespace itself learnt of its flows (its route caches)
+// and says whether it may have had any (network/daemon/recycle.h, exchanged_traffic); when
+// not, the walk of the whole conntrack table is spared.
 void reset_to_standby(AttachedNetwork& attached, const NetworkRequest& standby_request, const std::string& standby_id,
-                      const std::function<bool()>& had_flows, boost::asio::io_context& io, Nftables& nft, LeaseStore& store);
+                      const std::function<bool()>& forget_flows, boost::asio::io_context& io, Nftables& nft, LeaseStore& store);
 
 }  // namespace nucleus::net

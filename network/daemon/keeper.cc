@@ -14,7 +14,6 @@
 #include "core/sys/error.h"
 #include "core/sys/sys.h"
 #include "core/sys/unique_fd.h"
-#include "network/ipam/recycle_marks.h"
 #include "network/netlink/links.h"
 #include "network/protocol.h"
 
@@ -162,16 +161,16 @@ int recycle_or_release(const Keeper& keeper, AttachedNetwork& attached, Nftables
   ::fstat(STDERR_FILENO, &log);
   ::dup2(r.log, STDERR_FILENO);
   const std::string id = attached.lease.id;
-  std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd(), unrecyclable_mark(store, attached.lease));
+  std::optional<std::string> refusal = recycle_refusal(r.netns, r.baseline, keeper.container_pidfd());
   if (!refusal) {
     try {
       // The route caches (path MTUs learnt of its peers) only where it exchanged anything.
-      auto had_flows = [&r] {
+      auto forget_flows = [&r] {
         const bool exchanged = exchanged_traffic(r.netns, r.baseline);
         if (exchanged) flush_route_caches_in(r.netns);
         return exchanged;
       };
-      reset_to_standby(attached, r.request, r.standby_id, had_flows, io, nft, store);
+      reset_to_standby(attached, r.request, r.standby_id, forget_flows, io, nft, store);
       struct stat now {};
       const std::string path = store.log_path(id);
       if (::stat(path.c_str(), &now) == 0 && now.st_ino == log.st_ino && now.st_dev == log.st_dev) ::unlink(path.c_str());

@@ -73,10 +73,8 @@ bool exchanged_traffic(int netns_fd, NamespaceBaseline& baseline) {
   return exchanged;
 }
 
-std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd,
-                                           const std::optional<std::string>& mark) {
+std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd) {
   if (!has_ended(container_pidfd)) return "the container's init has not ended";
-  if (mark) return mark;
   struct stat st {};
   if (::fstat(netns_fd, &st) != 0 || st.st_ino != baseline.inode || st.st_dev != baseline.device) {
     return "not the namespace prepared";

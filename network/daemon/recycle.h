@@ -33,15 +33,15 @@ bool exchanged_traffic(int netns_fd, NamespaceBaseline& baseline);
 
 // Why the ended container's namespace may not serve another (nullopt: it may): its init has
 // not ended (`container_pidfd` not readable, or none: with its own pid namespace, the
-// kernel has ended every process of the container once its init's end is seen), nucleus
-// marked it (`mark`, network/ipam/recycle_marks.h: a pod's member joined it, or `nucleus
-// exec` started a process that could change it), a socket of it is left in the namespace
+// kernel has ended every process of the container once its init's end is seen), a socket
+// of it is left in the namespace
 // ("sockets: used" of its /proc/net/sockstat: every socket made in it, whoever holds it, one
 // passed out over a unix socket too, TCP's orphans still closing included; netd keeps none
 // there; a closed one may take a grace period of RCU to be freed, which is waited for, up
 // to 100 ms), or a TCP connection of it is in TIME_WAIT (its addresses and ports would be
 // the next container's to see, its port held).
-std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd,
-                                           const std::optional<std::string>& mark);
+// nucleus's marks (a pod's member, an exec's capabilities) are read by reset_to_standby,
+// under the lock of its rename.
+std::optional<std::string> recycle_refusal(int netns_fd, const NamespaceBaseline& baseline, int container_pidfd);
 
 }  // namespace nucleus::net

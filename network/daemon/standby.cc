@@ -192,6 +192,9 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
     index_recyclable(store, made.st_ino, key, self);
     ScopeExit unlist([&] { unindex_recyclable(store, made.st_ino, key); });
     attached = prepare_network({recycling.standby_id, state_dir, request}, io, nft, store);
+    // On the lease's file with the first offer's rewrite, before any container can hold it
+    // (a joiner finds the lease by it); a teardown from here takes the entry, and a
+    // collection after a kill before that offer sweeps it (its netd gone).
     attached.lease.netns_inode = made.st_ino;
     unlist.dismiss();
     link_namespace(attached, netns.get(), nft, store);
@@ -201,10 +204,6 @@ int stand_by(int server_fd, const std::string& state_dir, const NetworkRequest& 
   }
   try {
     recycling.baseline = namespace_baseline(netns.get());
-    // The lease says which namespace it is on: a joiner finds it by that, and its removal
-    // (a collection's too, after a kill) takes the namespace's entry.
-    LeaseStore::Lock lock(store);
-    store.rewrite(lock, attached.lease);
   } catch (const Error& e) {
     std::cerr << "nucleus-netd standby: " << e.what() << "\n";
     release_network(attached, nft, store);

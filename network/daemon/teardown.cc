@@ -11,9 +11,9 @@
 #include <iostream>
 
 #include "core/sys/error.h"
-#include "network/ipam/recycle_marks.h"
 #include "core/sys/sys.h"
 #include "network/firewall/ruleset.h"
+#include "network/ipam/recycle_marks.h"
 #include "network/naming.h"
 #include "network/netlink/conntrack.h"
 #include "network/netlink/links.h"

@@ -239,7 +239,7 @@ void Forwarder::start() {
 }
 
 bool Forwarder::received_anything() const {
-  if (state_->received || state_->tcp_open > 0) return true;
+  if (state_->received) return true;  // set by every datagram and connection taken
   boost::system::error_code ec;
   if (state_->udp_socket.available(ec) > 0 || ec) return true;
   // A connection waiting in the listen queue: the acceptor reads as readable.

@@ -202,8 +202,7 @@ void LeaseStore::remove(const Lease& lease) {
   const int failed = ::unlink(path.c_str()) != 0 && errno != ENOENT ? errno : 0;
   // After the lease: a mark made meanwhile (under the lock, which a removal does not take)
   // is taken back by its maker once it finds the lease gone (mark_unrecyclable).
-  ::unlink((state_dir_ + "/" + lease.key + ".unrecyclable").c_str());
-  ::unlink(legacy_mark_path(*this, lease.id).c_str());
+  ::unlink(unrecyclable_mark_path(*this, lease).c_str());
   unindex_recyclable(*this, lease.netns_inode, lease.key);
   if (failed != 0) throw Error("remove lease " + path, "", failed);
 }

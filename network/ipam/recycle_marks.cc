@@ -50,7 +50,6 @@ std::optional<Entry> read_entry(const std::string& path) {
   return e;
 }
 
-std::string mark_path(const std::string& state_dir, const std::string& key) { return state_dir + "/" + key + ".unrecyclable"; }
 
 void make_index_dir(const std::string& index_dir) {
   const std::string parent = index_dir.substr(0, index_dir.rfind('/'));
@@ -148,8 +147,13 @@ void sweep_recyclable_index(const std::string& index_dir) {
   ::rmdir(index_dir.c_str());  // only when nothing is left
 }
 
+std::string unrecyclable_mark_path(const LeaseStore& store, const Lease& lease) {
+  const bool earlier_release = lease.netns_inode == 0 && lease.origin != lease.id;
+  return store.state_dir() + "/" + (earlier_release ? network_key(lease.id) : lease.key) + ".unrecyclable";
+}
+
 void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease, const std::string& why) {
-  const std::string path = mark_path(store.state_dir(), lease.key);
+  const std::string path = unrecyclable_mark_path(store, lease);
   sys::overwrite_file(path, why + "\n", 0600, "keep the network namespace of " + lease.id + " from serving another container");
   const std::string file = lease.file.empty() ? store.lease_path(lease) : lease.file;
   if (::access(file.c_str(), F_OK) != 0) ::unlink(path.c_str());
@@ -158,7 +162,7 @@ void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const L
 std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Lease& lease) {
   std::optional<std::string> text;
   try {
-    text = sys::read_file_if_present(mark_path(store.state_dir(), lease.key), kMaxMarkBytes, "read a recycling mark");
+    text = sys::read_file_if_present(unrecyclable_mark_path(store, lease), kMaxMarkBytes, "read a recycling mark");
   } catch (const Error& e) {
     return std::string("its mark is unreadable: ") + e.what();  // as if it said why
   }
@@ -167,7 +171,6 @@ std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Leas
   return text;
 }
 
-std::string legacy_mark_path(const LeaseStore& store, const std::string& id) { return mark_path(store.state_dir(), network_key(id)); }
 
 UniqueFd open_network_namespace_to_join(const std::string& path, const std::string& joiner, const std::string& index_dir) {
   const std::string step = "join the network namespace " + path;

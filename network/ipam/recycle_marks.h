@@ -32,15 +32,17 @@ void unindex_recyclable(const LeaseStore& store, unsigned long long netns_inode,
 // lease named its namespace leaves one no removal takes).
 void sweep_recyclable_index(const std::string& index_dir = kRecyclableIndexDir);
 
+// Where the lease's mark is: named by its key; for a standby's namespace that a netd of an
+// earlier release keeps (handed to a container, no netns_inode in its lease), by the
+// holder's id, the name that release's netd looks for.
+std::string unrecyclable_mark_path(const LeaseStore& store, const Lease& lease);
 // Keeps the lease's namespace from serving a later container: `why` is what its netd logs.
 // Taken back when the lease's file is gone by then (a removal does not take the lock): the
 // namespace is torn down, and nothing would remove the mark.
 void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease, const std::string& why);
-// What a mark says, when there is one (read without the lock before the reset, as a
-// shortcut, and again under it, where it counts: reset_to_standby).
+// What a mark says, when there is one (read under the store's lock, just before the lease
+// is renamed back to its standby: reset_to_standby).
 std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Lease& lease);
-// The mark a netd of an earlier release looks for: named by the holder's id.
-std::string legacy_mark_path(const LeaseStore& store, const std::string& id);
 
 // Opens the network namespace a container joins by path (`joiner`: its id, for netd's log).
 // One of the list is opened under its store's lock, where the path must still name the

@@ -100,6 +100,22 @@ TEST_F(RecycleMarksTest, AnExecsMarkSaysWhy) {
   EXPECT_EQ(unrecyclable_mark(store, head), "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN");
 }
 
+TEST_F(RecycleMarksTest, AnEarlierReleasesLeaseIsMarkedWhereItsNetdLooks) {
+  // Handed from a standby to a container by a netd that wrote no netns_inode: that netd
+  // looks for a mark named by the holder's id.
+  Lease head = held_by("head");
+  head.netns_inode = 0;
+  const std::string named_by_id = dir.path() + "/network/" + network_key("head") + ".unrecyclable";
+  EXPECT_EQ(unrecyclable_mark_path(store, head), named_by_id);
+  {
+    LeaseStore::Lock lock(store);
+    mark_unrecyclable(lock, store, head, "a process was exec'd into it with NET_ADMIN, NET_RAW or SYS_ADMIN");
+  }
+  EXPECT_EQ(::access(named_by_id.c_str(), F_OK), 0);
+  store.remove(head);
+  EXPECT_NE(::access(named_by_id.c_str(), F_OK), 0);
+}
+
 TEST_F(RecycleMarksTest, TheMarkAndTheEntryGoWithTheLease) {
   Lease head = held_by("head");
   open_network_namespace_to_join("/proc/self/ns/net", "member", index);
