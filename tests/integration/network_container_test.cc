@@ -113,6 +113,19 @@ TEST_P(NetworkContainer, ReachesTheUpstreamThroughNat) {
   EXPECT_EQ(left, "");
 }
 
+// The workload's first instruction finds its /etc files written, whether it took a
+// standby (netd wrote them at the hand-over) or made its own namespace (NET_ADMIN: nucleus
+// writes them once netd reports): nucleus releases no workload before that report.
+TEST_P(NetworkContainer, TheWorkloadsFirstReadFindsItsEtcFilesWritten) {
+  for (bool fresh : {false, true}) {
+    std::vector<std::string> flags = {"--hostname", "first-read"};
+    if (fresh) flags.insert(flags.end(), {"--cap-add", "NET_ADMIN"});
+    CommandResult r = run(flags, {"/bin/cat", "/etc/hostname"});
+    EXPECT_EQ(r.status, 0) << fresh << r.output;
+    EXPECT_EQ(r.output, "first-read\n") << fresh;
+  }
+}
+
 // Images as other tools make them: systemd-resolved's /etc/resolv.conf, a link into an
 // empty /run (replaced in the container by a file, as Docker's are: a tmpfs on /run would
 // hide one made where the link leads); and a --read-only root without /etc/hosts (the test
