@@ -22,6 +22,7 @@
 #include "backends/native/layers/landlock.h"
 #include "backends/native/native_backend.h"
 #include "backends/native/native_network.h"
+#include "backends/native/native_ready.h"
 #include "backends/native/native_session.h"
 #include "backends/native/oci/oci_support.h"
 #include "backends/native/prepared_network.h"
@@ -154,46 +155,6 @@ void send_ready_made_trees(const LaunchPlan& plan, int sync_fd, pid_t pid) {
   }
 }
 
-// The child's messages until it is ready ("R"): its root for the Landlock ruleset ("P"),
-// its terminal ("T"), or a report of what failed. The record's spec is written meanwhile,
-// once the child has what it waits for.
-void wait_until_ready(NativeSession& s, const CreateOptions& options) {
-  const int sync = s.sync.get();
-  bool spec_written = false;
-  auto write_spec = [&] {
-    if (spec_written) return;
-    write_spec_file(s.dir(), s.spec);
-    spec_written = true;
-    timing::mark("record written");
-  };
-  if (!s.plan.landlock_from_parent) write_spec();
-  for (;;) {
-    ChildMessage m = receive_child_message(sync);
-    switch (m.kind) {
-      case ChildMessage::kRootReady: {
-        int ruleset = build_landlock_ruleset(s.plan.landlock, m.fd.get());
-        if (ruleset < 0) throw Error("apply Landlock rules beneath the container's root", "", -ruleset);
-        UniqueFd owned(ruleset);
-        (void)send_landlock(sync, owned.get());  // EPIPE: the child's report follows
-        timing::mark("parent: Landlock ruleset sent");
-        write_spec();
-        break;
-      }
-      case ChildMessage::kTerminal: send_to_console_socket(options.console_socket, m.fd.get()); break;
-      case ChildMessage::kReport: throw describe_child_failure(s.plan, m.report);
-      case ChildMessage::kReady:
-        write_spec();
-        return;
-      case ChildMessage::kProcessStarted: throw Error("read the container's start-up messages", "unexpected message");
-      case ChildMessage::kEof: {
-        int status = s.main().wait();
-        throw Error("create the container", "its init ended before it was ready (exit code " +
-                                                std::to_string(init::exit_code_from_wait_status(status)) + ")");
-      }
-    }
-  }
-}
-
 // The workload's start signal: a byte written to exec.fifo, which `start` reads; under
 // `run`, which starts what it created itself, a pipe's, whose reader the session holds
 // (nothing on disk: a run that claims its record after the clone has none to put it in).
@@ -279,12 +240,20 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   plan.start_signal = start_signal;
   plan.preserve_fds = options.preserve_fds;
   const bool at_clone = s->cgroup() && s->cgroup()->directory_fd() >= 0;
-  // A bridge container waits after its root for "C" in any case: the network comes first.
+  // A bridge container waits after its root for "C" in any case (where no Landlock ruleset
+  // comes from the parent, netd's report is waited for before it).
   plan.cgroup_join = at_clone && !spec.bridge ? LaunchPlan::CgroupJoin::kAtClone
                      : cgroup_first && !at_clone ? LaunchPlan::CgroupJoin::kAfterGo
                                                  : LaunchPlan::CgroupJoin::kAfterRoot;
   plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
   plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
+  // netd's report (the bridge's rules, forwarder and /etc files in place) before anything of
+  // the workload runs: before "C", which the child waits for after its root, when it is
+  // there by then (reading it is 0.1-0.4 ms of cold code, while the parent has time); else
+  // as soon as it comes and at the latest before the Landlock ruleset, without which the
+  // workload does not exec, so that the child goes on meanwhile (its cgroup, seccomp, the
+  // workload's fork).
+  const bool report_may_wait_for_landlock = spec.network == NetworkMode::kBridge && plan.landlock_from_parent;
   plan.finalize();
   timing::mark("seccomp program ready");
   // The server's answer: a standby's namespace comes with the container's sysfs and /etc
@@ -323,6 +292,7 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   s->sync = std::move(parent_end);
   child_end.reset();
   timing::mark("cloned into new namespaces");
+  bool defer_report = false;
   try {
     if (spec.network == NetworkMode::kBridge) give_network_namespace(*s);
     if (plan.user_namespace) write_id_maps(pid, plan.ids);
@@ -347,11 +317,13 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     // PDEATHSIG; a created one's workload waits for `start`).
     // A standby's report is usually there already: then the keeper goes after "C", off the
     // child's way, as without a network (its take-over may still wait, for a lock or a
-    // releasing netd of the same name: then before).
-    const bool attaches = spec.network == NetworkMode::kPasta ||
-                          (spec.network == NetworkMode::kBridge && !(prepared && s->network->report_ready()));
+    // releasing netd of the same name: then before). A report waited for before "L" comes
+    // after the keeper in any case.
+    const bool report_there = etc_files && prepared && s->network->report_ready();
+    defer_report = report_may_wait_for_landlock && !report_there;
+    const bool attaches = spec.network == NetworkMode::kPasta || (etc_files && !defer_report && !report_there);
     if (!cgroup_first && attaches) start_keeper();
-    if (etc_files) attach_network(*s, *etc_files);
+    if (etc_files && !defer_report) attach_network(*s, *etc_files);
     if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);
     if (plan.cgroup_join != LaunchPlan::CgroupJoin::kAtClone) {
       // The child moves itself in through files we open (handshake.h); cloned into it, "C"
@@ -370,7 +342,9 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
   collect_abandoned_records(options.root);  // a readdir of the state root
   if (held) s->entrust(open_mount_namespace(pid));
 
-  wait_until_ready(*s, options);
+  PendingBeforeLandlock report;
+  if (defer_report) report = {s->network->report_fd(), [&] { attach_network(*s, *etc_files); }};
+  wait_until_ready(*s, options, std::move(report));
   if (etc_files) etc_files->forget_record_copies();
   if (held && spec.root.layout == RootSpec::Layout::kNucleus && !spec.root.path.empty() && !spec.root.read_only) {
     // The root is the overlay, whose statfs is its upper layer's: the bounded tmpfs.

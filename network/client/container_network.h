@@ -68,6 +68,8 @@ class ContainerNetwork {
   void wait_attached();
   // Whether netd's report is there to read already (wait_attached() would not wait).
   bool report_ready() const;
+  // Readable once the report is there (or netd is gone): for a caller's own poll.
+  int report_fd() const { return control_.get(); }
   // Before the container's namespaces exist, with take_prepared_namespace: the network
   // namespace netd prepared for it (eth0 configured, its rules in place), which the
   // container must join instead of making its own, and whose fd it then gives to
