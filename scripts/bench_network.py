@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import subprocess
+import time
 
 HOST, UPSTREAM = "nbench-host", "nbench-up"
 SERVER = "203.0.113.10"  # the upstream's address (TEST-NET-3), on its loopback
@@ -57,6 +58,13 @@ class NetworkLab:
         self.podman = False
         self.image = IMAGE
         self.libpod = []
+        try:
+            self._make()
+        except BaseException:
+            self.close()  # the namespaces made so far go: the next lab's names would be taken
+            raise
+
+    def _make(self):
         for ns in (HOST, UPSTREAM):
             _ip("netns", "add", ns)
             _ip("-n", ns, "link", "set", "lo", "up")
@@ -178,6 +186,11 @@ class NetworkLab:
                 stat = open("/proc/%d/stat" % pid).read()
                 if int(stat[stat.rindex(")") + 2:].split()[19]) == start:
                     os.kill(pid, 15)
+                    # Its teardown (standbys, the bridge's rules) before the namespace goes.
+                    for _ in range(200):
+                        if not os.path.exists("/proc/%d" % pid):
+                            break
+                        time.sleep(0.01)
             except (OSError, ValueError):
                 pass
         # nucleus's bridge, tables and leases live in HOST: gone with it (releases ran).

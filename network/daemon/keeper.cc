@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -227,6 +229,14 @@ int keep_attached(asio::io_context& io, AttachedNetwork& attached, Nftables& nft
     return e.exit_code();
   }
   container.netns.reset();  // the container's namespace is not ours to keep alive
+  // Test-only (like NUCLEUS_TEST_ABLATE): a report of failure, that many milliseconds late,
+  // in place of the good one: nucleus must start nothing of the workload (docs/networking.md).
+  if (const char* late = std::getenv("NUCLEUS_TEST_NETD_FAIL_REPORT_MS")) {
+    ::usleep(static_cast<useconds_t>(std::clamp(std::atoi(late), 0, 5000)) * 1000);
+    release_network(attached, nft, store);
+    send_control(report_error(Error("attach the network of " + attached.lease.id, "failed as NUCLEUS_TEST_NETD_FAIL_REPORT_MS asked")));
+    return 125;
+  }
   Keeper keeper(io, attached, nft, store, std::move(container.pidfd), stops, recycling != nullptr);
   send_control(report_ok(attached.lease));
   io.run();

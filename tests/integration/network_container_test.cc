@@ -126,6 +126,19 @@ TEST_P(NetworkContainer, TheWorkloadsFirstReadFindsItsEtcFilesWritten) {
   }
 }
 
+// netd reporting a failure, late (its namespace made, a standby's handed over): the start
+// fails with its one line and 125, and nothing of the workload has run.
+TEST_P(NetworkContainer, ALateFailureReportStartsNothingOfTheWorkload) {
+  ::setenv("NUCLEUS_TEST_NETD_FAIL_REPORT_MS", "40", 1);  // the server this test's lab starts has it
+  for (int i = 0; i < 2; ++i) {  // a fresh namespace, then (most likely) a standby's
+    CommandResult r = run({}, {"/bin/sh", "-c", "echo ran"});
+    EXPECT_EQ(r.status, 125) << i << r.output;
+    EXPECT_NE(r.output.find("failed as NUCLEUS_TEST_NETD_FAIL_REPORT_MS asked"), std::string::npos) << i << r.output;
+    EXPECT_EQ(r.output.find("ran"), std::string::npos) << i << r.output;
+  }
+  ::unsetenv("NUCLEUS_TEST_NETD_FAIL_REPORT_MS");
+}
+
 // Images as other tools make them: systemd-resolved's /etc/resolv.conf, a link into an
 // empty /run (replaced in the container by a file, as Docker's are: a tmpfs on /run would
 // hide one made where the link leads); and a --read-only root without /etc/hosts (the test
