@@ -25,7 +25,7 @@ IMAGE = "localhost/nucleus-bench-busybox"
 CONNECT_LOOP = r"""
 import socket, statistics, sys, time
 t = []
-for _ in range(2000):
+for _ in range(int(sys.argv[3])):
     s = socket.socket(); a = time.perf_counter(); s.connect((sys.argv[1], int(sys.argv[2]))); t.append(time.perf_counter() - a); s.close()
 print("%.1f" % (statistics.median(t) * 1e6))
 """
@@ -127,19 +127,33 @@ class NetworkLab:
         self.podman = r.returncode == 0
         return self.podman
 
-    def connection_cost(self, rules):
+    def connection_cost(self, rules, connects):
         """Median microseconds of one TCP connect to the upstream with `rules` egress rules
-        (the server's address among them), from the container's own python3."""
+        (the server's address among them), from a container's own python3."""
         allow = ["--egress-allow", SERVER + ":%d" % PORT]
         for i in range(rules - 1):
             allow += ["--egress-allow", "10.%d.%d.0/24" % (100 + i // 250, i % 250)]
         r = subprocess.run(self.nucleus_run("--network", "bridge", *allow, "--", "python3", "-c", CONNECT_LOOP,
-                                            SERVER, str(PORT)), capture_output=True, text=True)
+                                            SERVER, str(PORT), str(connects)), capture_output=True, text=True)
         try:
             return float(r.stdout.strip())
         except ValueError:
             print("bench: connection cost with %d rules failed: %s" % (rules, r.stderr.strip()))
             return None
+
+    def connection_costs(self, counts, rounds=8, connects=250):
+        """connection_cost for each rule count, interleaved: a container of each count in
+        every round, the order reversed from round to round, then the median of each count's
+        round medians. One container of each, minutes apart, measured this machine's drift
+        (a 1-rule median of 15.7 µs in one run, 30 in another) more than the rules."""
+        seen = {n: [] for n in counts}
+        for r in range(rounds):
+            for n in (counts if r % 2 == 0 else list(reversed(counts))):
+                cost = self.connection_cost(n, connects)
+                if cost is None:
+                    return {n: None for n in counts}
+                seen[n].append(cost)
+        return {n: statistics.median(v) for n, v in seen.items()}
 
     def kernel_floor(self, net_floor, rounds=10, runs=60):
         """What this kernel takes for netd's netlink steps of a bridged network, with no runtime (the
