@@ -123,6 +123,10 @@ std::string recorded_bridge_configuration(const std::string& state_dir) {
   }
 }
 
+bool records_bridge_configuration(const std::string& state_dir, const NetworkRequest& request) {
+  return recorded_bridge_configuration(state_dir) == bridge_configuration(request);
+}
+
 std::vector<IpAddress> parse_resolvers(const std::string& text) {
   std::vector<IpAddress> out;
   std::istringstream in(text);

@@ -19,6 +19,10 @@ std::vector<HostRoute> read_host_routes();
 std::string bridge_configuration(const NetworkRequest& request);
 // What <state>/base records; "" when nothing (or it cannot be read).
 std::string recorded_bridge_configuration(const std::string& state_dir);
+// Whether netd's bridge and base tables under state_dir serve request's configuration: a
+// standby checks it (under the store's lock) before it is handed to a container, and a
+// start before it reads the host's routes (check_network_request).
+bool records_bridge_configuration(const std::string& state_dir, const NetworkRequest& request);
 std::vector<HostRoute> parse_ipv4_routes(const std::string& proc_net_route);
 std::vector<HostRoute> parse_ipv6_routes(const std::string& proc_net_ipv6_route);
 

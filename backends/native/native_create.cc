@@ -247,13 +247,6 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
                                                  : LaunchPlan::CgroupJoin::kAfterRoot;
   plan.restore_affinity = ::sched_getaffinity(0, sizeof plan.affinity, &plan.affinity) == 0;
   plan.landlock_from_parent = plan.landlock.enabled && plan.init && plan.no_new_privs;
-  // netd's report (the bridge's rules, forwarder and /etc files in place) before anything of
-  // the workload runs: before "C", which the child waits for after its root, when it is
-  // there by then (reading it is 0.1-0.4 ms of cold code, while the parent has time); else
-  // as soon as it comes and at the latest before the Landlock ruleset, without which the
-  // workload does not exec, so that the child goes on meanwhile (its cgroup, seccomp, the
-  // workload's fork).
-  const bool report_may_wait_for_landlock = spec.network == NetworkMode::kBridge && plan.landlock_from_parent;
   plan.finalize();
   timing::mark("seccomp program ready");
   // The server's answer: a standby's namespace comes with the container's sysfs and /etc
@@ -315,13 +308,15 @@ std::unique_ptr<ContainerSession> NativeBackend::create(const ContainerSpec& req
     // Killed in between, nucleus leaves a cgroup and a record that the next nucleus
     // collects, and no workload outlives it (a held container's init dies with nucleus,
     // PDEATHSIG; a created one's workload waits for `start`).
-    // A standby's report is usually there already: then the keeper goes after "C", off the
-    // child's way, as without a network (its take-over may still wait, for a lock or a
-    // releasing netd of the same name: then before). A report waited for before "L" comes
-    // after the keeper in any case.
-    const bool report_there = etc_files && prepared && s->network->report_ready();
-    defer_report = report_may_wait_for_landlock && !report_there;
-    const bool attaches = spec.network == NetworkMode::kPasta || (etc_files && !defer_report && !report_there);
+    // netd's report (the bridge's rules, forwarder and /etc files in place) before anything
+    // of the workload runs: here, before "C", when it is there already (reading it is
+    // 0.1-0.4 ms of cold code, while the parent has time); else as soon as it comes and at
+    // the latest before the Landlock ruleset, without which the workload does not exec, so
+    // that the child goes on meanwhile (wait_until_ready). Without a ruleset of the
+    // parent's, here in any case: then the keeper goes first (nucleus may wait here).
+    const bool report_there = etc_files && s->network->report_ready();
+    defer_report = etc_files && !report_there && plan.landlock_from_parent;
+    const bool attaches = spec.network == NetworkMode::kPasta || (etc_files && !report_there && !defer_report);
     if (!cgroup_first && attaches) start_keeper();
     if (etc_files && !defer_report) attach_network(*s, *etc_files);
     if (spec.network == NetworkMode::kPasta) attach_user_network(*s, pid, options.id, options.root);

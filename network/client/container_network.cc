@@ -149,8 +149,7 @@ void check_network_request(const NetworkRequest& request, const std::string& sta
   // Reading the routes is 0.15 ms of a start here (docs/performance-notes.md, "Stop 33").
   // A base recorded for a bridge that is gone (a reboot of a persistent root, a link
   // deleted) serves nothing: netd makes the bridge again, so the routes are checked.
-  const bool served = recorded_bridge_configuration(state_dir) == bridge_configuration(request) &&
-                      ::if_nametoindex(request.bridge.c_str()) != 0;
+  const bool served = records_bridge_configuration(state_dir, request) && ::if_nametoindex(request.bridge.c_str()) != 0;
   validate_network_request(request, served ? std::vector<HostRoute>{} : read_host_routes());
   check_published_ports_free(request.publish);
 }

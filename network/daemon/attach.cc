@@ -79,10 +79,6 @@ std::unique_ptr<dns::Forwarder> make_forwarder(boost::asio::io_context& io, Nfta
 
 }  // namespace
 
-bool base_is(const LeaseStore& store, const NetworkRequest& request) {
-  return recorded_bridge_configuration(store.state_dir()) == bridge_configuration(request);
-}
-
 void check_ports_unpublished(const LeaseStore& store, const std::vector<PortPublish>& publish, const std::string& id) {
   if (publish.empty()) return;  // most starts: no lease is read
   for (const Lease& other : store.list()) {

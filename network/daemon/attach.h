@@ -32,9 +32,6 @@ void enter_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, Lea
 // enter_namespace without starting the forwarder: what a standby does ahead of its container.
 void link_namespace(AttachedNetwork& attached, int netns_fd, Nftables& nft, LeaseStore& store);
 
-// Whether the bridge and base tables serve request's configuration (<state>/base): a
-// standby checks it before it is handed to a container, under the store's lock.
-bool base_is(const LeaseStore& store, const NetworkRequest& request);
 // Under the store's lock: refuses a host port (and transport) that another container's
 // lease publishes, on whatever address (the DNAT map is keyed by port alone: nft would
 // refuse it with "File exists"); the bind of the same address is refused before this.

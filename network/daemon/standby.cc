@@ -75,7 +75,7 @@ void take_over(AttachedNetwork& attached, const AttachOrder& order, Nftables& nf
     }
     // A start of another configuration may have rebuilt the bridge since this standby was
     // prepared (it does once no container uses the old one): never handed out then.
-    if (!base_is(store, request)) {
+    if (!records_bridge_configuration(store.state_dir(), request)) {
       throw Error("bridge " + request.bridge, "its configuration changed while this start was prepared; start it again");
     }
     check_ports_unpublished(store, request.publish, order.id);

@@ -98,7 +98,7 @@ Lease LeaseStore::allocate(const Lock&, const std::string& id, const NetworkRequ
   for (const Lease& held : list()) {
     // The same id, or one whose file (or veth and chains) would be this one's.
     if (held.id == id || held.key == network_key(id) || network_key(held.id) == network_key(id)) {
-      throw Error("network of " + id, "already attached (lease " + (held.file.empty() ? lease_path(held) : held.file) + ")");
+      throw Error("network of " + id, "already attached (lease " + file_of(held) + ")");
     }
     taken.insert(held.index);
   }
@@ -198,7 +198,7 @@ void LeaseStore::remove(const Lease& lease) {
   // The helper's logs go with it: the container's, and the prepared namespace's.
   ::unlink(log_path(lease.id).c_str());
   ::unlink((state_dir_ + "/" + lease.key + ".log").c_str());
-  const std::string path = lease.file.empty() ? lease_path(lease) : lease.file;
+  const std::string path = file_of(lease);
   const int failed = ::unlink(path.c_str()) != 0 && errno != ENOENT ? errno : 0;
   // After the lease: a mark made meanwhile (under the lock, which a removal does not take)
   // is taken back by its maker once it finds the lease gone (mark_unrecyclable).

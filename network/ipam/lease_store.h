@@ -100,6 +100,8 @@ class LeaseStore {
   // The netd log nucleus opens for a container id (removed with its lease).
   std::string log_path(const std::string& id) const;
   std::string lease_path(const Lease& lease) const;
+  // The file the lease was read from (Lease::file), else the one its id names.
+  std::string file_of(const Lease& lease) const { return lease.file.empty() ? lease_path(lease) : lease.file; }
 
  private:
   std::string state_dir_;

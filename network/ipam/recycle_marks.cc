@@ -155,8 +155,7 @@ std::string unrecyclable_mark_path(const LeaseStore& store, const Lease& lease) 
 void mark_unrecyclable(const LeaseStore::Lock&, const LeaseStore& store, const Lease& lease, const std::string& why) {
   const std::string path = unrecyclable_mark_path(store, lease);
   sys::overwrite_file(path, why + "\n", 0600, "keep the network namespace of " + lease.id + " from serving another container");
-  const std::string file = lease.file.empty() ? store.lease_path(lease) : lease.file;
-  if (::access(file.c_str(), F_OK) != 0) ::unlink(path.c_str());
+  if (::access(store.file_of(lease).c_str(), F_OK) != 0) ::unlink(path.c_str());
 }
 
 std::optional<std::string> unrecyclable_mark(const LeaseStore& store, const Lease& lease) {
